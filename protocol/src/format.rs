@@ -1,0 +1,184 @@
+//! Formats as data: the stages a room runs, and the HTTP bodies that open a room.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{ParticipantId, Role};
+
+/// A circle format: an ordered list of stages. Consecutive stages marked `per_presenter` form a
+/// block that runs once per presenter, in presenter order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Format {
+    /// Short name, e.g. "Action learning set".
+    pub name: String,
+    /// What the format is for, in a sentence or two.
+    #[serde(default)]
+    pub description: String,
+    /// The stages, in order.
+    pub stages: Vec<StageSpec>,
+}
+
+/// One stage of a format.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct StageSpec {
+    /// What kind of stage: decides the prompt bank and the default roles.
+    pub kind: StageKind,
+    /// Title shown to everyone, e.g. "Clarifying questions".
+    pub title: String,
+    /// One line on what the stage is for.
+    #[serde(default)]
+    pub purpose: String,
+    /// The stage's timebox in milliseconds (1 second to 4 hours).
+    pub timebox_ms: u64,
+    /// How people take turns.
+    pub speaking: SpeakingMode,
+    /// A timebox per speaker, in rounds or when the floor is given (1 second to 1 hour).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_speaker_ms: Option<u64>,
+    /// Roles the stage needs (e.g. `presenter` and `coach`); the others take part as `member`.
+    #[serde(default)]
+    pub roles: Vec<Role>,
+    /// Move to the next stage by itself when the timebox runs out.
+    #[serde(default)]
+    pub auto_advance: bool,
+    /// Repeat this stage (with its neighbours marked the same) once per presenter.
+    #[serde(default)]
+    pub per_presenter: bool,
+}
+
+/// What a stage is for. Decides which prompts fit it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum StageKind {
+    /// Welcome and ground rules.
+    Welcome,
+    /// Everyone says how they arrive.
+    CheckIn,
+    /// The presenter describes a real challenge, uninterrupted.
+    Presentation,
+    /// Questions of fact only.
+    ClarifyingQuestions,
+    /// Open, transformational questions; no advice.
+    CoachingQuestions,
+    /// The presenter reflects on what they heard.
+    Reflection,
+    /// The presenter states an action they commit to.
+    Commitment,
+    /// Open conversation with raised hands.
+    Discussion,
+    /// Feedback on the coaching: what helped, what did not.
+    Feedback,
+    /// Everyone names one learning.
+    CheckOut,
+    /// A pause.
+    Break,
+}
+
+/// How people take turns in a stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SpeakingMode {
+    /// Everyone in order, each with a per-speaker timebox, with pass.
+    Round,
+    /// Raised hands, served in order; the facilitator gives the floor.
+    HandQueue,
+    /// Only the presenter speaks; the floor is theirs.
+    PresenterOnly,
+    /// No floor: anyone may speak; hands may still be raised.
+    Open,
+}
+
+/// A stage of the room's plan: a format stage, expanded per presenter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct PlannedStage {
+    /// Index of the format stage this comes from.
+    pub spec: usize,
+    /// What kind of stage.
+    pub kind: StageKind,
+    /// Title.
+    pub title: String,
+    /// What it is for.
+    pub purpose: String,
+    /// Timebox in milliseconds.
+    pub timebox_ms: u64,
+    /// How people take turns.
+    pub speaking: SpeakingMode,
+    /// Per-speaker timebox in milliseconds.
+    pub per_speaker_ms: Option<u64>,
+    /// Roles the stage needs.
+    pub roles: Vec<Role>,
+    /// Moves on by itself when time is up.
+    pub auto_advance: bool,
+    /// The presenter of this slot, in per-presenter stages.
+    pub presenter: Option<ParticipantId>,
+}
+
+/// Which format a new room runs: a built-in one by id, or a custom one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(untagged)]
+pub enum FormatChoice {
+    /// A built-in format id (`action_learning_set`, `coaching_circle`); see `GET /api/formats`.
+    Builtin(String),
+    /// A custom format.
+    Custom(Format),
+}
+
+/// The body of `POST /api/rooms`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateRoom {
+    /// Title shown to everyone (1–500 characters).
+    pub title: String,
+    /// Built-in format id or a custom format.
+    pub format: FormatChoice,
+    /// Options.
+    #[serde(default)]
+    pub options: RoomOptions,
+}
+
+/// Options for a new room.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RoomOptions {
+    /// Ground rules to replace the default confidentiality agreement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ground_rules: Option<String>,
+    /// When timers warn, in milliseconds before the end (default 60,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warn_before_ms: Option<u64>,
+}
+
+/// The answer to `POST /api/rooms`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct RoomCreated {
+    /// The room id.
+    pub room_id: String,
+    /// The link to share with participants.
+    pub join_url: String,
+    /// The link to keep: it makes whoever opens it a facilitator.
+    pub host_url: String,
+    /// The key in the join link, for websocket clients (`join` command).
+    pub join_key: String,
+    /// The key in the host link, for websocket clients (`host` command).
+    pub host_key: String,
+}
+
+/// An HTTP error body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct HttpError {
+    /// A stable code (same codes as websocket errors).
+    pub code: crate::ErrorCode,
+    /// A human-readable explanation.
+    pub message: String,
+}

@@ -1,0 +1,612 @@
+//! Wire types of the circlekeeper websocket protocol.
+//!
+//! This crate is data only: it depends on serde and nothing else (JSON Schema derives are behind
+//! the optional `schema` feature). `protocol/README.md` is the specification a client author
+//! reads; `protocol/schema.json` is generated from these types and kept in sync by a test.
+//!
+//! The shape in brief:
+//! - the client sends [`ClientMessage`] frames: a client-chosen `id` plus a [`Command`];
+//! - the server answers every command with [`ServerMessage::Ack`] or [`ServerMessage::Error`]
+//!   naming that `id`, and broadcasts room changes as [`ServerMessage::Event`] frames, each with
+//!   the room's sequence number;
+//! - events carry the *new value* of the part of the room they change, so a client keeps its
+//!   [`RoomView`] current by assignment, never by recomputing rules.
+//!
+//! Times are integers: epoch milliseconds for instants ([`Millis`]), milliseconds for durations.
+
+use serde::{Deserialize, Serialize};
+
+mod format;
+mod view;
+
+pub use format::*;
+pub use view::*;
+
+/// The protocol version a client names in the websocket URL (`/ws?v=1`) and the server names in
+/// its welcome. A mismatch is refused with close code [`close::PROTOCOL_MISMATCH`].
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// An instant, in milliseconds since the Unix epoch (server clock).
+pub type Millis = u64;
+
+/// A client-chosen command id (at most [`limits::MAX_COMMAND_ID_CHARS`] characters), echoed in
+/// the `ack` or `error` that answers the command.
+pub type CommandId = String;
+
+/// A participant's id within one room: small, stable, never reused in that room.
+pub type ParticipantId = u32;
+
+/// Size and length limits every client must respect. The server refuses anything larger.
+pub mod limits {
+    /// Largest text frame the server reads, in bytes. A larger frame closes the connection with
+    /// close code 1009 (message too big). Commands are small; 16 KiB leaves room for a custom
+    /// format sent over HTTP, which has its own limit.
+    pub const MAX_FRAME_BYTES: usize = 16 * 1024;
+    /// Longest display name, in characters.
+    pub const MAX_NAME_CHARS: usize = 60;
+    /// Longest command id, in characters.
+    pub const MAX_COMMAND_ID_CHARS: usize = 64;
+    /// Longest free text (a pushed custom prompt, a room title), in characters.
+    pub const MAX_TEXT_CHARS: usize = 500;
+    /// Longest ground-rules text, in characters.
+    pub const MAX_GROUND_RULES_CHARS: usize = 4000;
+    /// Most stages a format may have before expansion per presenter.
+    pub const MAX_FORMAT_STAGES: usize = 40;
+    /// Most participants one room holds (facilitators included).
+    pub const MAX_PARTICIPANTS: usize = 64;
+    /// Largest body `POST /api/rooms` accepts, in bytes.
+    pub const MAX_CREATE_BODY_BYTES: usize = 64 * 1024;
+}
+
+/// Websocket close codes the server uses, with what the client should do.
+pub mod close {
+    /// The `v` query parameter is missing or names another protocol version: upgrade the client.
+    pub const PROTOCOL_MISMATCH: u16 = 4001;
+    /// The first command was not `join`, `host` or `resume`, or its key or token was refused:
+    /// do not retry with the same credentials.
+    pub const AUTH_FAILED: u16 = 4003;
+    /// The facilitator removed this participant: do not reconnect.
+    pub const REMOVED: u16 = 4004;
+    /// The client did not read its messages fast enough: reconnect and resume.
+    pub const TOO_SLOW: u16 = 4008;
+    /// The client sent commands too fast for too long: wait a few seconds, then reconnect.
+    pub const RATE_LIMITED: u16 = 4029;
+    /// No frame (not even a pong) arrived for too long: reconnect and resume.
+    pub const IDLE: u16 = 4000;
+    /// The server is shutting down or restarting: reconnect and resume after a short delay.
+    pub const GOING_AWAY: u16 = 1001;
+    /// A frame was larger than [`crate::limits::MAX_FRAME_BYTES`].
+    pub const TOO_BIG: u16 = 1009;
+    /// The frame was binary or not valid UTF-8; the protocol is JSON text frames.
+    pub const UNSUPPORTED: u16 = 1003;
+}
+
+/// One frame from client to server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ClientMessage {
+    /// Client-chosen id, echoed in the answer.
+    pub id: CommandId,
+    /// What the client asks for.
+    #[serde(flatten)]
+    pub command: Command,
+}
+
+/// What a client asks for. The first command on a connection must be `join`, `host` or
+/// `resume`; every other command acts on the room the connection joined.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Command {
+    /// Join a room as a participant, with the key from its join link and a display name.
+    Join {
+        /// The room id.
+        room: String,
+        /// The join key from the join link.
+        key: String,
+        /// Display name (1–60 characters).
+        name: String,
+    },
+    /// Join a room as a facilitator, with the key from its host link.
+    Host {
+        /// The room id.
+        room: String,
+        /// The host key from the host link.
+        key: String,
+        /// Display name (1–60 characters).
+        name: String,
+    },
+    /// Come back as the same participant, with the personal token from an earlier welcome.
+    Resume {
+        /// The room id.
+        room: String,
+        /// The personal token.
+        token: String,
+        /// The last event sequence number this client saw, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_seq: Option<u64>,
+    },
+    /// Ask for the server's clock; the ack carries `server_time`.
+    Sync,
+    /// Accept the room's ground rules. Needed before taking any turn.
+    AcceptGroundRules,
+    /// Raise my hand: join the end of the queue.
+    RaiseHand,
+    /// Lower a hand: my own, or (facilitator) anyone's.
+    LowerHand {
+        /// Whose hand; omitted means mine.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        participant: Option<ParticipantId>,
+    },
+    /// Pass my turn in a round (or, facilitator, pass for the current speaker).
+    Pass,
+    /// I have finished speaking: end my turn or give back the floor.
+    Done,
+    /// Draw a prompt suited to the current stage (coaching or questioning roles). The ack's
+    /// `result` carries the prompt; nobody else sees it.
+    DrawPrompt {
+        /// Optional seed, for reproducible draws; the server picks one if omitted.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seed: Option<u64>,
+    },
+    /// Start the session: enter the first stage.
+    Start,
+    /// Move to the next stage.
+    NextStage,
+    /// Move back to the previous stage (its timer restarts).
+    PreviousStage,
+    /// Jump to the stage at `index` in the room's plan.
+    JumpToStage {
+        /// Index in `room.plan`.
+        index: usize,
+    },
+    /// Pause the session: every timer stops and floor time stops counting.
+    Pause,
+    /// Resume a paused session.
+    ResumeSession,
+    /// End the session.
+    EndSession,
+    /// Extend (positive) or shorten (negative) a running timer by a number of seconds.
+    AdjustTimer {
+        /// Which timer.
+        timer: TimerKind,
+        /// Seconds to add; negative to shorten (−3600 to 3600).
+        seconds: i32,
+    },
+    /// Restart a timer from its full duration.
+    RestartTimer {
+        /// Which timer.
+        timer: TimerKind,
+    },
+    /// Give the floor to a participant, or (omitted) to the first raised hand.
+    GiveFloor {
+        /// Who gets the floor.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        participant: Option<ParticipantId>,
+    },
+    /// Take the floor back from whoever holds it.
+    TakeFloor,
+    /// In a round: move to the next speaker.
+    NextTurn,
+    /// Set the presenter order (the participants who will present, in order).
+    SetPresenterOrder {
+        /// Participant ids, in presenting order.
+        order: Vec<ParticipantId>,
+    },
+    /// Shuffle the presenter order (everyone who accepted the ground rules, facilitators
+    /// excepted), deterministically for a given seed.
+    ShufflePresenters {
+        /// Optional seed; the server picks one if omitted and reports it in the event.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seed: Option<u64>,
+    },
+    /// Give a participant a standing role (`timekeeper`, `observer`, `co_facilitator`).
+    AssignRole {
+        /// Who.
+        participant: ParticipantId,
+        /// Which role.
+        role: Role,
+    },
+    /// Take a standing role away from a participant.
+    UnassignRole {
+        /// Who.
+        participant: ParticipantId,
+        /// Which role.
+        role: Role,
+    },
+    /// Move a standing role (`timekeeper` or `observer`) to the next participant in join order.
+    RotateRole {
+        /// Which role.
+        role: Role,
+    },
+    /// Remove a participant from the room; their connection is closed with code 4004.
+    RemoveParticipant {
+        /// Who.
+        participant: ParticipantId,
+    },
+    /// Push a prompt to everyone or to one role: a prompt from the bank by id, or own text.
+    PushPrompt {
+        /// A prompt id from the bank (see `GET /api/prompts`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prompt: Option<String>,
+        /// Or a custom text (at most 500 characters).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
+        /// Who should see it; omitted means everyone.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<Role>,
+    },
+    /// Clear the prompt card.
+    ClearPrompt,
+    /// Leave the room for good (a facilitator can still see you in the attendance).
+    Leave,
+}
+
+impl Command {
+    /// The snake_case name of this command, as in its `type` field.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Join { .. } => "join",
+            Command::Host { .. } => "host",
+            Command::Resume { .. } => "resume",
+            Command::Sync => "sync",
+            Command::AcceptGroundRules => "accept_ground_rules",
+            Command::RaiseHand => "raise_hand",
+            Command::LowerHand { .. } => "lower_hand",
+            Command::Pass => "pass",
+            Command::Done => "done",
+            Command::DrawPrompt { .. } => "draw_prompt",
+            Command::Start => "start",
+            Command::NextStage => "next_stage",
+            Command::PreviousStage => "previous_stage",
+            Command::JumpToStage { .. } => "jump_to_stage",
+            Command::Pause => "pause",
+            Command::ResumeSession => "resume_session",
+            Command::EndSession => "end_session",
+            Command::AdjustTimer { .. } => "adjust_timer",
+            Command::RestartTimer { .. } => "restart_timer",
+            Command::GiveFloor { .. } => "give_floor",
+            Command::TakeFloor => "take_floor",
+            Command::NextTurn => "next_turn",
+            Command::SetPresenterOrder { .. } => "set_presenter_order",
+            Command::ShufflePresenters { .. } => "shuffle_presenters",
+            Command::AssignRole { .. } => "assign_role",
+            Command::UnassignRole { .. } => "unassign_role",
+            Command::RotateRole { .. } => "rotate_role",
+            Command::RemoveParticipant { .. } => "remove_participant",
+            Command::PushPrompt { .. } => "push_prompt",
+            Command::ClearPrompt => "clear_prompt",
+            Command::Leave => "leave",
+        }
+    }
+
+    /// Every command `type`, in declaration order (used to tell an unknown type from a
+    /// malformed known one).
+    pub const NAMES: &'static [&'static str] = &[
+        "join",
+        "host",
+        "resume",
+        "sync",
+        "accept_ground_rules",
+        "raise_hand",
+        "lower_hand",
+        "pass",
+        "done",
+        "draw_prompt",
+        "start",
+        "next_stage",
+        "previous_stage",
+        "jump_to_stage",
+        "pause",
+        "resume_session",
+        "end_session",
+        "adjust_timer",
+        "restart_timer",
+        "give_floor",
+        "take_floor",
+        "next_turn",
+        "set_presenter_order",
+        "shuffle_presenters",
+        "assign_role",
+        "unassign_role",
+        "rotate_role",
+        "remove_participant",
+        "push_prompt",
+        "clear_prompt",
+        "leave",
+    ];
+}
+
+/// Which timer a command or event is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum TimerKind {
+    /// The current stage's timebox.
+    Stage,
+    /// The current speaker's timebox (rounds, or a floor with a per-speaker limit).
+    Speaker,
+}
+
+/// One frame from server to client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// The answer to `join`, `host` or `resume`: who you are and the whole room.
+    Welcome {
+        /// The id of the command this answers.
+        id: CommandId,
+        /// The protocol version the server speaks.
+        protocol: u32,
+        /// The server's clock when this frame was made.
+        server_time: Millis,
+        /// The room's current sequence number: the next event has `seq + 1`.
+        seq: u64,
+        /// Your participant id in this room.
+        you: ParticipantId,
+        /// Your personal token, only on `join` and `host`: keep it to `resume` later.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+        /// The whole room.
+        room: RoomView,
+    },
+    /// A command was accepted.
+    Ack {
+        /// The id of the command.
+        id: CommandId,
+        /// The room's sequence number after the command's events (if it changed the room).
+        seq: u64,
+        /// The server's clock when the command was applied.
+        server_time: Millis,
+        /// A command's answer, where it has one (`draw_prompt`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        result: Option<AckResult>,
+    },
+    /// A command was refused; nothing changed.
+    Error {
+        /// The id of the command, when the frame could be read far enough to find it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<CommandId>,
+        /// A stable code.
+        code: ErrorCode,
+        /// A human-readable explanation.
+        message: String,
+    },
+    /// Something happened in the room.
+    Event {
+        /// The room's sequence number of this event: contiguous, starting at 1.
+        seq: u64,
+        /// When it happened (server clock).
+        at: Millis,
+        /// What happened.
+        event: Event,
+    },
+}
+
+/// The answer to a command that returns something.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AckResult {
+    /// A prompt drawn for the current stage.
+    Prompt {
+        /// The prompt.
+        prompt: Prompt,
+    },
+}
+
+/// Stable error codes. The human message may change; the code does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame is not valid JSON.
+    MalformedJson,
+    /// The frame is JSON but its `type` is missing or unknown.
+    UnknownType,
+    /// A known `type` with missing or wrongly typed fields.
+    InvalidMessage,
+    /// A name, id or text is empty or longer than its limit.
+    InvalidText,
+    /// A room command before `join`, `host` or `resume`.
+    NotAuthenticated,
+    /// `join`, `host` or `resume` on a connection that is already in a room.
+    AlreadyAuthenticated,
+    /// No room with that id (or it has ended and been closed).
+    RoomNotFound,
+    /// The join or host key does not open this room.
+    InvalidKey,
+    /// The token does not belong to a participant of this room.
+    InvalidToken,
+    /// Your role may not do this.
+    Forbidden,
+    /// Accept the ground rules first.
+    ConsentRequired,
+    /// This cannot be done in the current stage or speaking mode.
+    NotInStage,
+    /// It is not your turn.
+    NotYourTurn,
+    /// The session has not started yet.
+    NotStarted,
+    /// The session has ended.
+    SessionEnded,
+    /// The request does not fit the room's state (e.g. start twice, resume when not paused).
+    InvalidState,
+    /// No participant with that id in this room.
+    UnknownParticipant,
+    /// No stage with that index.
+    UnknownStage,
+    /// No prompt with that id.
+    UnknownPrompt,
+    /// The room holds as many participants as it may.
+    RoomFull,
+    /// Too many commands too fast.
+    RateLimited,
+    /// A custom format was refused (the message names the field).
+    InvalidFormat,
+    /// Something went wrong on the server; the command was not applied.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The snake_case code, as on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::MalformedJson => "malformed_json",
+            ErrorCode::UnknownType => "unknown_type",
+            ErrorCode::InvalidMessage => "invalid_message",
+            ErrorCode::InvalidText => "invalid_text",
+            ErrorCode::NotAuthenticated => "not_authenticated",
+            ErrorCode::AlreadyAuthenticated => "already_authenticated",
+            ErrorCode::RoomNotFound => "room_not_found",
+            ErrorCode::InvalidKey => "invalid_key",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::ConsentRequired => "consent_required",
+            ErrorCode::NotInStage => "not_in_stage",
+            ErrorCode::NotYourTurn => "not_your_turn",
+            ErrorCode::NotStarted => "not_started",
+            ErrorCode::SessionEnded => "session_ended",
+            ErrorCode::InvalidState => "invalid_state",
+            ErrorCode::UnknownParticipant => "unknown_participant",
+            ErrorCode::UnknownStage => "unknown_stage",
+            ErrorCode::UnknownPrompt => "unknown_prompt",
+            ErrorCode::RoomFull => "room_full",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::InvalidFormat => "invalid_format",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
+/// Something that happened in a room. Each event carries the new value of what it changed, so
+/// a client applies it by assignment (see `protocol/README.md`, "Keeping the view current").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// Someone joined (replace or append in `room.participants` by id).
+    ParticipantJoined {
+        /// The new participant.
+        participant: ParticipantView,
+    },
+    /// A participant changed: consent, standing, roles, presence or removal (replace by id).
+    ParticipantUpdated {
+        /// The participant as they are now.
+        participant: ParticipantView,
+        /// What changed.
+        change: ParticipantChange,
+    },
+    /// The session moved: started, paused, resumed or ended (`room.session`).
+    SessionChanged {
+        /// The session as it is now.
+        session: SessionState,
+        /// The timers as they are now (paused or resumed with the session).
+        stage: Option<StageState>,
+        /// The turn as it is now.
+        turn: TurnState,
+    },
+    /// A stage began (`room.stage`, `room.turn`).
+    StageEntered {
+        /// The stage that began.
+        stage: StageState,
+        /// The turn state in the new stage.
+        turn: TurnState,
+    },
+    /// The turn changed: floor, queue or round (`room.turn`).
+    TurnChanged {
+        /// The turn as it is now.
+        turn: TurnState,
+        /// Why.
+        reason: TurnReason,
+        /// Who the change is about (who raised a hand, passed, got the floor…).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        participant: Option<ParticipantId>,
+    },
+    /// Floor time credited to someone when they stopped holding the floor (`room.floor_time`).
+    FloorTimeCredited {
+        /// Totals as they are now.
+        floor_time: FloorTime,
+    },
+    /// A timer changed: adjusted or restarted (`room.stage.timer` or `room.turn.speaker_timer`).
+    TimerChanged {
+        /// Which timer.
+        timer: TimerKind,
+        /// Its new state.
+        state: TimerState,
+    },
+    /// A timer reached its warning point.
+    TimerWarning {
+        /// Which timer.
+        timer: TimerKind,
+        /// Its new state (`warned: true`).
+        state: TimerState,
+    },
+    /// A timer reached zero; it keeps counting into overtime (negative remaining time).
+    TimerExpired {
+        /// Which timer.
+        timer: TimerKind,
+        /// Its new state (`expired: true`).
+        state: TimerState,
+    },
+    /// The presenter order (and so the plan of stages) changed (`room.presenter_order`,
+    /// `room.plan`).
+    PlanChanged {
+        /// Presenters in order.
+        presenter_order: Vec<ParticipantId>,
+        /// The stage plan.
+        plan: Vec<PlannedStage>,
+        /// The seed, when the order was shuffled.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seed: Option<u64>,
+        /// Where the current stage now sits in the plan, if the session has started.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stage_index: Option<usize>,
+    },
+    /// The prompt card changed (`room.prompt`): pushed, or cleared when `prompt` is null.
+    PromptChanged {
+        /// The card, or null when cleared.
+        prompt: Option<PushedPrompt>,
+    },
+}
+
+/// What changed about a participant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ParticipantChange {
+    /// They accepted the ground rules.
+    Consented,
+    /// Their standing or roles changed.
+    Roles,
+    /// They connected or went away.
+    Presence,
+    /// They left or were removed.
+    Removed,
+}
+
+/// Why the turn changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum TurnReason {
+    /// A hand went up.
+    HandRaised,
+    /// A hand came down.
+    HandLowered,
+    /// The speaker passed.
+    Passed,
+    /// The speaker finished.
+    Done,
+    /// The facilitator gave the floor.
+    FloorGiven,
+    /// The facilitator took the floor back.
+    FloorTaken,
+    /// The facilitator moved the round on.
+    NextTurn,
+    /// Someone left, so the queue, round or floor was updated.
+    ParticipantLeft,
+    /// Someone accepted the ground rules and joined the round.
+    Joined,
+}

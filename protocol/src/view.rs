@@ -1,0 +1,257 @@
+//! What a client sees of a room: the view sent in the welcome and the parts events replace.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Millis, ParticipantId, PlannedStage};
+
+/// The whole room as a client sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct RoomView {
+    /// Room id.
+    pub id: String,
+    /// Title the facilitator gave the room.
+    pub title: String,
+    /// Name of the format the room runs.
+    pub format: String,
+    /// The ground rules everyone accepts before taking a turn.
+    pub ground_rules: String,
+    /// Warning point for timers, in milliseconds before the end.
+    pub warn_before_ms: u64,
+    /// Everyone who has joined, in join order (removed people stay, marked `removed`).
+    pub participants: Vec<ParticipantView>,
+    /// Lobby, running, paused or ended.
+    pub session: SessionState,
+    /// Presenters in order.
+    pub presenter_order: Vec<ParticipantId>,
+    /// The stages, expanded per presenter.
+    pub plan: Vec<PlannedStage>,
+    /// The current stage, once the session has started.
+    pub stage: Option<StageState>,
+    /// Floor, hand queue and round.
+    pub turn: TurnState,
+    /// Floor time per participant and per role.
+    pub floor_time: FloorTime,
+    /// The prompt card, if one is shown.
+    pub prompt: Option<PushedPrompt>,
+}
+
+/// One participant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ParticipantView {
+    /// Id within the room.
+    pub id: ParticipantId,
+    /// Display name.
+    pub name: String,
+    /// Facilitator, co-facilitator or participant.
+    pub standing: Standing,
+    /// Standing roles held across stages (`timekeeper`, `observer`).
+    pub roles: Vec<Role>,
+    /// Whether they accepted the ground rules.
+    pub consented: bool,
+    /// Connected or away.
+    pub presence: Presence,
+    /// When they joined.
+    pub joined_at: Millis,
+    /// Whether they left or were removed.
+    pub removed: bool,
+}
+
+/// How a participant relates to the room as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Standing {
+    /// Joined from the host link: steers the session.
+    Facilitator,
+    /// Promoted by a facilitator: steers the session too.
+    CoFacilitator,
+    /// Joined from the join link.
+    Participant,
+}
+
+impl Standing {
+    /// Whether this standing may steer the session.
+    pub fn is_facilitating(self) -> bool {
+        matches!(self, Standing::Facilitator | Standing::CoFacilitator)
+    }
+}
+
+/// Roles in a circle. Some are standing (`timekeeper`, `observer`, `co_facilitator`), assigned by
+/// a facilitator; others (`presenter`, `coach`, `client`, `member`) follow from the stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Steers the session.
+    Facilitator,
+    /// Steers the session beside the facilitator.
+    CoFacilitator,
+    /// Brings a challenge; the circle works on it.
+    Presenter,
+    /// Asks questions and helps the presenter or client think.
+    Coach,
+    /// Is being coached.
+    Client,
+    /// Watches and gives feedback on the coaching; takes no turn.
+    Observer,
+    /// Keeps time: may pause, extend and shorten timers.
+    Timekeeper,
+    /// Takes part in a round or an open stage.
+    Member,
+}
+
+/// Connected or away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Presence {
+    /// At least one live connection.
+    Connected,
+    /// No live connection.
+    Away,
+}
+
+/// The session's life.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct SessionState {
+    /// Lobby, running, paused or ended.
+    pub status: SessionStatus,
+    /// When it started.
+    pub started_at: Option<Millis>,
+    /// When it was paused, while paused.
+    pub paused_at: Option<Millis>,
+    /// When it ended.
+    pub ended_at: Option<Millis>,
+}
+
+/// Lobby, running, paused or ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SessionStatus {
+    /// Not started: people gather and accept the ground rules.
+    Lobby,
+    /// A stage is running.
+    Running,
+    /// Paused by the facilitator or timekeeper: timers stand still.
+    Paused,
+    /// Over.
+    Ended,
+}
+
+/// The current stage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct StageState {
+    /// Index in `room.plan`.
+    pub index: usize,
+    /// When the stage began.
+    pub entered_at: Millis,
+    /// The stage's timebox.
+    pub timer: TimerState,
+}
+
+/// A timer as a deadline. Remaining time is `ends_at − server_now` while running, and
+/// `paused_remaining_ms` while paused; negative means overtime.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct TimerState {
+    /// Full duration, as planned plus adjustments.
+    pub duration_ms: u64,
+    /// The deadline while running.
+    pub ends_at: Option<Millis>,
+    /// Remaining time while paused (negative in overtime).
+    pub paused_remaining_ms: Option<i64>,
+    /// Whether the warning has fired.
+    pub warned: bool,
+    /// Whether the timer has reached zero.
+    pub expired: bool,
+}
+
+impl TimerState {
+    /// Remaining milliseconds at `now` (negative in overtime).
+    pub fn remaining_ms(&self, now: Millis) -> i64 {
+        match (self.ends_at, self.paused_remaining_ms) {
+            (Some(end), _) => end as i64 - now as i64,
+            (None, Some(left)) => left,
+            (None, None) => self.duration_ms as i64,
+        }
+    }
+}
+
+/// Who has the floor, who waits, and where a round stands.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct TurnState {
+    /// Whoever is speaking now.
+    pub floor: Option<Floor>,
+    /// Raised hands, in the order they went up.
+    pub queue: Vec<ParticipantId>,
+    /// The round, in round stages.
+    pub round: Option<Round>,
+    /// The speaker's timebox, when the stage has one.
+    pub speaker_timer: Option<TimerState>,
+}
+
+/// The current floor holder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Floor {
+    /// Who speaks.
+    pub participant: ParticipantId,
+    /// In which role.
+    pub role: Role,
+    /// Since when (floor time counts from here, paused time excepted).
+    pub since: Millis,
+}
+
+/// A round in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Round {
+    /// Speakers in order.
+    pub order: Vec<ParticipantId>,
+    /// Index in `order` of the current speaker; equal to `order.len()` when the round is over.
+    pub position: usize,
+    /// Who passed.
+    pub passed: Vec<ParticipantId>,
+}
+
+/// Floor time totals.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct FloorTime {
+    /// Milliseconds per participant.
+    pub by_participant: Vec<(ParticipantId, u64)>,
+    /// Milliseconds per role.
+    pub by_role: Vec<(Role, u64)>,
+}
+
+/// A prompt from the bank.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Prompt {
+    /// Stable id (custom prompts have `custom`).
+    pub id: String,
+    /// The question or instruction.
+    pub text: String,
+    /// Where it comes from (e.g. "transformational questions", "POP model").
+    pub source: String,
+}
+
+/// A prompt shown on the room's prompt card.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct PushedPrompt {
+    /// The prompt.
+    pub prompt: Prompt,
+    /// Everyone (null) or only the people in this role.
+    pub to: Option<Role>,
+    /// Who pushed it.
+    pub by: ParticipantId,
+    /// When.
+    pub at: Millis,
+}

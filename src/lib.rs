@@ -1,0 +1,43 @@
+//! circlekeeper: a real-time server for peer coaching circles.
+//!
+//! The crate, in the order data flows:
+//!
+//! - [`config`] — flags and environment variables.
+//! - [`server`] — the axum router: `POST /api/rooms` opens a room, `/ws` carries the protocol
+//!   (one task per connection: decode → validate → authenticate → hand to the room), and the
+//!   embedded web client.
+//! - [`room`] — one actor per live room owning a pure state machine,
+//!   `Room::apply(now, who, command) -> events`, its timers-as-deadlines and its prompt bank.
+//! - [`formats`] — built-in formats as data, and validation of custom ones.
+//! - [`store`] — the `Store` trait and its sled implementation (room records, event logs,
+//!   token hashes).
+//! - [`secret`] — link keys and personal tokens: random, hashed, compared in constant time.
+//! - [`clock`] — the system clock, or a manual one that tests move by hand.
+//!
+//! The wire types live in the `circlekeeper-protocol` crate.
+
+pub mod clock;
+pub mod config;
+pub mod formats;
+pub mod room;
+pub mod secret;
+pub mod server;
+pub mod store;
+
+use std::future::Future;
+
+use tokio::net::TcpListener;
+
+pub use clock::Clock;
+pub use server::{app, AppState};
+
+/// Serve the app on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,57 @@
+//! The `circlekeeper` binary: parse the configuration, open the store, serve.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use circlekeeper::config::Config;
+use circlekeeper::store::SledStore;
+use circlekeeper::{serve, AppState, Clock};
+use clap::Parser;
+use tracing::info;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = Config::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_default())
+        .init();
+
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+    let store = SledStore::open(&config.data_dir).with_context(|| {
+        format!(
+            "cannot open the store in {} (is another circlekeeper using it?)",
+            config.data_dir.display()
+        )
+    })?;
+    let state = AppState::new(Arc::new(store), Clock::System, &config.public_url());
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.addr))?;
+    info!(addr = %config.addr, data_dir = %config.data_dir.display(), "circlekeeper listening");
+    serve(listener, state, shutdown_signal()).await?;
+    info!("circlekeeper stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

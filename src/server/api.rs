@@ -1,0 +1,201 @@
+//! The JSON API: open a room, list built-in formats and prompts, health.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use circlekeeper_protocol::{limits, CreateRoom, ErrorCode, Format, HttpError, RoomCreated};
+use serde_json::{json, Value};
+use tracing::{info, warn};
+
+use super::AppState;
+use crate::formats;
+use crate::room::actor::Keys;
+use crate::room::state::{clean_text, DEFAULT_GROUND_RULES, DEFAULT_WARN_BEFORE_MS};
+use crate::room::{prompts, spawn_room, Room, RoomSetup};
+use crate::secret;
+use crate::store::RoomRecord;
+
+/// Latest warning point a room may set: an hour before the end.
+pub const MAX_WARN_BEFORE_MS: u64 = 3_600_000;
+
+/// An HTTP error: a status, a stable code and a human message (never internals).
+#[derive(Debug)]
+pub struct ApiError(pub StatusCode, pub ErrorCode, pub String);
+
+impl ApiError {
+    fn bad(code: ErrorCode, message: impl Into<String>) -> ApiError {
+        ApiError(StatusCode::BAD_REQUEST, code, message.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = HttpError {
+            code: self.1,
+            message: self.2,
+        };
+        (self.0, Json(body)).into_response()
+    }
+}
+
+/// `GET /healthz`: the server is up.
+pub async fn healthz(State(app): State<AppState>) -> Json<Value> {
+    Json(json!({ "status": "ok", "rooms": app.room_count() }))
+}
+
+/// `GET /api/formats`: the built-in formats, by id.
+pub async fn formats() -> Json<Value> {
+    let list: Vec<Value> = formats::BUILTIN_IDS
+        .iter()
+        .filter_map(|id| formats::builtin(id).map(|f| json!({ "id": id, "format": f })))
+        .collect();
+    Json(Value::Array(list))
+}
+
+/// `GET /api/prompts`: the prompt bank, with the stage kinds each prompt suits.
+pub async fn prompts() -> Json<Value> {
+    let list: Vec<Value> = prompts::bank()
+        .iter()
+        .map(|e| json!({ "id": e.id, "text": e.text, "source": e.source, "stages": e.stages }))
+        .collect();
+    Json(Value::Array(list))
+}
+
+/// Read the `format` field: a built-in id, or a custom format whose errors name the field.
+fn parse_format(value: Option<&Value>) -> Result<Format, ApiError> {
+    let format = match value {
+        Some(Value::String(id)) => formats::builtin(id).ok_or_else(|| {
+            ApiError::bad(
+                ErrorCode::InvalidFormat,
+                format!(
+                    "format: no built-in format {id:?}; use one of {}",
+                    formats::BUILTIN_IDS.join(", ")
+                ),
+            )
+        })?,
+        Some(obj @ Value::Object(_)) => serde_path_to_error::deserialize::<_, Format>(obj)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let at = if path == "." {
+                    "format".to_string()
+                } else {
+                    format!("format.{path}")
+                };
+                ApiError::bad(ErrorCode::InvalidFormat, format!("{at}: {}", e.inner()))
+            })?,
+        _ => {
+            return Err(ApiError::bad(
+                ErrorCode::InvalidFormat,
+                "format: give a built-in format id or a format object",
+            ))
+        }
+    };
+    formats::validate(&format).map_err(|e| {
+        ApiError::bad(
+            ErrorCode::InvalidFormat,
+            format!("format.{}: {}", e.field, e.message),
+        )
+    })?;
+    Ok(format)
+}
+
+/// `POST /api/rooms`: open a room from a title, a format and options. Answers 201 with the room
+/// id and its two links.
+pub async fn create_room(State(app): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    if body.len() > limits::MAX_CREATE_BODY_BYTES {
+        return Err(ApiError(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::InvalidMessage,
+            format!(
+                "the body is larger than {} bytes",
+                limits::MAX_CREATE_BODY_BYTES
+            ),
+        ));
+    }
+    let value: Value = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad(
+            ErrorCode::MalformedJson,
+            format!("the body is not JSON: {e}"),
+        )
+    })?;
+    let format = parse_format(value.get("format"))?;
+    let request: CreateRoom = serde_path_to_error::deserialize(&value).map_err(|e| {
+        ApiError::bad(
+            ErrorCode::InvalidMessage,
+            format!("{}: {}", e.path(), e.inner()),
+        )
+    })?;
+    let title = clean_text("title", &request.title, limits::MAX_TEXT_CHARS)
+        .map_err(|r| ApiError::bad(r.code, r.message))?;
+    let ground_rules = match &request.options.ground_rules {
+        Some(text) => clean_text("options.ground_rules", text, limits::MAX_GROUND_RULES_CHARS)
+            .map_err(|r| ApiError::bad(r.code, r.message))?,
+        None => DEFAULT_GROUND_RULES.to_string(),
+    };
+    let warn_before_ms = request
+        .options
+        .warn_before_ms
+        .unwrap_or(DEFAULT_WARN_BEFORE_MS);
+    if warn_before_ms > MAX_WARN_BEFORE_MS {
+        return Err(ApiError::bad(
+            ErrorCode::InvalidMessage,
+            format!("options.warn_before_ms: at most {MAX_WARN_BEFORE_MS}"),
+        ));
+    }
+
+    let internal = |what: &str| {
+        warn!(what, "room could not be opened");
+        ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Internal,
+            "the server could not open the room".into(),
+        )
+    };
+    let join_key = secret::new_secret().map_err(|_| internal("random source"))?;
+    let host_key = secret::new_secret().map_err(|_| internal("random source"))?;
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let setup = RoomSetup {
+        id: id.clone(),
+        title,
+        format,
+        ground_rules,
+        warn_before_ms,
+    };
+    let keys = Keys {
+        join: secret::hash(&join_key),
+        host: secret::hash(&host_key),
+    };
+    let inner = &app.inner;
+    let record = RoomRecord {
+        setup: setup.clone(),
+        join_key_hash: keys.join,
+        host_key_hash: keys.host,
+        created_at: inner.clock.now(),
+    };
+    inner
+        .store
+        .put_room(&id, &record)
+        .map_err(|_| internal("store"))?;
+    let handle = spawn_room(
+        Room::new(setup),
+        keys,
+        Arc::clone(&inner.store),
+        inner.clock.clone(),
+    );
+    inner.rooms.insert(id.clone(), handle);
+    info!(room_id = %id, "room opened");
+
+    let base = &inner.public_url;
+    let created = RoomCreated {
+        join_url: format!("{base}/r/{id}#join={join_key}"),
+        host_url: format!("{base}/r/{id}#host={host_key}"),
+        room_id: id,
+        join_key,
+        host_key,
+    };
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}

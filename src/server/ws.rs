@@ -1,0 +1,446 @@
+//! One task per websocket connection: decode and validate frames, authenticate with `join`,
+//! `host` or `resume`, pass commands to the room actor, and write what the actor sends back.
+//!
+//! One `select!` per connection, in this order: outbound frames, inbound frames, heartbeat.
+//! Bad input gets an error frame and the connection stays; an oversized frame, a flood or a
+//! silent peer is cut off with a documented close code.
+
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::response::Response;
+use circlekeeper_protocol::{
+    close, limits, ClientMessage, Command, ErrorCode, ParticipantId, PROTOCOL_VERSION,
+};
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use tracing::{debug, Instrument};
+
+use super::AppState;
+use crate::room::actor::{error_frame, ConnId, Credential, Outbound, PEER_OUTBOX};
+use crate::room::state::clean_text;
+use crate::room::{RoomHandle, RoomMsg};
+use crate::secret;
+
+/// The websocket library's own message limit. Frames between [`limits::MAX_FRAME_BYTES`] and
+/// this get a clean close 1009 from us; larger ones are dropped by the library mid-read.
+pub const LIBRARY_MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// Read and write buffer per connection: commands and events are small, and the library's
+/// 128 KiB default would cost ~136 KiB per participant.
+pub const SOCKET_BUFFER_BYTES: usize = 4 * 1024;
+
+/// How often the server pings an idle connection.
+pub const PING_EVERY: Duration = Duration::from_secs(20);
+
+/// A connection that sends nothing (not even a pong) for this long is closed (code 4000).
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Commands a connection may send in a burst.
+pub const RATE_BURST: f64 = 30.0;
+
+/// Commands per second a connection may sustain.
+pub const RATE_PER_SECOND: f64 = 10.0;
+
+/// Refused frames (rate-limited) after which the connection is closed (code 4029).
+pub const RATE_STRIKES: u32 = 50;
+
+/// The `/ws` query string.
+#[derive(Debug, Deserialize)]
+pub struct WsQuery {
+    /// Protocol version the client speaks.
+    v: Option<u32>,
+}
+
+/// `GET /ws?v=1`: upgrade to a websocket.
+pub async fn upgrade(
+    ws: WebSocketUpgrade,
+    Query(q): Query<WsQuery>,
+    State(app): State<AppState>,
+) -> Response {
+    ws.max_message_size(LIBRARY_MAX_MESSAGE_BYTES)
+        .max_frame_size(LIBRARY_MAX_MESSAGE_BYTES)
+        .read_buffer_size(SOCKET_BUFFER_BYTES)
+        .write_buffer_size(SOCKET_BUFFER_BYTES)
+        .max_write_buffer_size(LIBRARY_MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| {
+            let conn = app.inner.next_conn.fetch_add(1, Ordering::Relaxed);
+            let span = tracing::info_span!(
+                "conn",
+                conn,
+                room_id = tracing::field::Empty,
+                participant_id = tracing::field::Empty
+            );
+            Connection::new(app, conn).run(socket, q.v).instrument(span)
+        })
+}
+
+/// A token bucket: [`RATE_BURST`] deep, refilled at [`RATE_PER_SECOND`].
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+    strikes: u32,
+}
+
+impl Bucket {
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        let refill = now.duration_since(self.at).as_secs_f64() * RATE_PER_SECOND;
+        self.tokens = (self.tokens + refill).min(RATE_BURST);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            self.strikes += 1;
+            false
+        }
+    }
+}
+
+/// What to do after a frame.
+enum Next {
+    Continue,
+    Close(u16, &'static str),
+}
+
+struct Connection {
+    app: AppState,
+    conn: ConnId,
+    /// The room and who we are in it, once admitted.
+    joined: Option<(RoomHandle, ParticipantId)>,
+    /// Our copy of the outbox sender, kept until the actor holds one.
+    tx: Option<mpsc::Sender<Outbound>>,
+    close_code: Arc<AtomicU16>,
+    bucket: Bucket,
+}
+
+impl Connection {
+    fn new(app: AppState, conn: ConnId) -> Connection {
+        Connection {
+            app,
+            conn,
+            joined: None,
+            tx: None,
+            close_code: Arc::new(AtomicU16::new(close::GOING_AWAY)),
+            bucket: Bucket {
+                tokens: RATE_BURST,
+                at: Instant::now(),
+                strikes: 0,
+            },
+        }
+    }
+
+    async fn run(mut self, socket: WebSocket, version: Option<u32>) {
+        let (mut sink, mut stream) = socket.split();
+        if version != Some(PROTOCOL_VERSION) {
+            let reason = "this server speaks protocol version 1: connect to /ws?v=1";
+            let _ = sink
+                .send(close_message(close::PROTOCOL_MISMATCH, reason))
+                .await;
+            return;
+        }
+        let (tx, mut rx) = mpsc::channel::<Outbound>(PEER_OUTBOX);
+        self.tx = Some(tx);
+        let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
+        let mut last_heard = Instant::now();
+        let outcome = loop {
+            tokio::select! {
+                out = rx.recv() => match out {
+                    Some(Outbound::Frame(bytes)) => {
+                        if sink.send(Message::Text(bytes)).await.is_err() {
+                            break None;
+                        }
+                    }
+                    None => break Some((self.close_code.load(Ordering::Relaxed), "")),
+                },
+                msg = stream.next() => {
+                    last_heard = Instant::now();
+                    let next = match msg {
+                        None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break None,
+                        Some(Ok(Message::Text(text))) => self.on_text(&text, &mut sink, &mut rx).await,
+                        Some(Ok(Message::Binary(_))) => {
+                            send(&mut sink, error_frame(None, ErrorCode::InvalidMessage, "frames are JSON text, not binary")).await;
+                            Next::Continue
+                        }
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => Next::Continue,
+                    };
+                    if let Next::Close(code, reason) = next {
+                        break Some((code, reason));
+                    }
+                }
+                _ = ping.tick() => {
+                    if last_heard.elapsed() > IDLE_TIMEOUT {
+                        break Some((close::IDLE, "nothing heard for a minute: reconnect and resume"));
+                    }
+                    if sink.send(Message::Ping(Default::default())).await.is_err() {
+                        break None;
+                    }
+                }
+            }
+        };
+        if let Some((code, reason)) = outcome {
+            let _ = sink.send(close_message(code, reason)).await;
+        }
+        if let Some((room, _)) = self.joined.take() {
+            room.send(RoomMsg::Leave { conn: self.conn }).await;
+        }
+        debug!("connection closed");
+    }
+
+    async fn on_text<S>(
+        &mut self,
+        text: &str,
+        sink: &mut S,
+        rx: &mut mpsc::Receiver<Outbound>,
+    ) -> Next
+    where
+        S: SinkExt<Message> + Unpin,
+    {
+        if text.len() > limits::MAX_FRAME_BYTES {
+            return Next::Close(close::TOO_BIG, "frames are limited to 16 KiB");
+        }
+        if !self.bucket.take() {
+            if self.bucket.strikes >= RATE_STRIKES {
+                return Next::Close(
+                    close::RATE_LIMITED,
+                    "too many commands: wait, then reconnect",
+                );
+            }
+            send(
+                sink,
+                error_frame(None, ErrorCode::RateLimited, "too many commands: slow down"),
+            )
+            .await;
+            return Next::Continue;
+        }
+        let msg = match serde_json::from_str::<ClientMessage>(text) {
+            Ok(msg) => msg,
+            Err(e) => {
+                let (id, code, message) = classify(text, &e);
+                send(sink, error_frame(id, code, message)).await;
+                return Next::Continue;
+            }
+        };
+        let ClientMessage { id, command } = msg;
+        if id.is_empty() || id.chars().count() > limits::MAX_COMMAND_ID_CHARS {
+            let message = format!(
+                "id must be 1 to {} characters",
+                limits::MAX_COMMAND_ID_CHARS
+            );
+            send(sink, error_frame(None, ErrorCode::InvalidText, message)).await;
+            return Next::Continue;
+        }
+        let credential = match command {
+            Command::Join { room, key, name } => Some((
+                room,
+                Credential::Join {
+                    key,
+                    name,
+                    token: String::new(),
+                },
+            )),
+            Command::Host { room, key, name } => Some((
+                room,
+                Credential::Host {
+                    key,
+                    name,
+                    token: String::new(),
+                },
+            )),
+            Command::Resume { room, token, .. } => Some((room, Credential::Resume { token })),
+            command => {
+                let Some((room, _)) = &self.joined else {
+                    let msg = "join, host or resume first";
+                    send(
+                        sink,
+                        error_frame(Some(id), ErrorCode::NotAuthenticated, msg),
+                    )
+                    .await;
+                    return Next::Continue;
+                };
+                let command = with_seed(command);
+                if !room
+                    .send(RoomMsg::Command {
+                        conn: self.conn,
+                        id,
+                        command,
+                    })
+                    .await
+                {
+                    return Next::Close(close::GOING_AWAY, "the room has closed");
+                }
+                return Next::Continue;
+            }
+        };
+        let Some((room_id, credential)) = credential else {
+            return Next::Continue;
+        };
+        if self.joined.is_some() {
+            let msg = "this connection is already in a room";
+            send(
+                sink,
+                error_frame(Some(id), ErrorCode::AlreadyAuthenticated, msg),
+            )
+            .await;
+            return Next::Continue;
+        }
+        self.enter(id, room_id, credential, sink, rx).await
+    }
+
+    /// Ask the room to admit us; on success the actor owns the outbox from here on.
+    async fn enter<S>(
+        &mut self,
+        id: String,
+        room_id: String,
+        credential: Credential,
+        sink: &mut S,
+        rx: &mut mpsc::Receiver<Outbound>,
+    ) -> Next
+    where
+        S: SinkExt<Message> + Unpin,
+    {
+        let host = matches!(credential, Credential::Host { .. });
+        let credential = match credential {
+            Credential::Join { key, name, .. } | Credential::Host { key, name, .. } => {
+                if let Err(r) = clean_text("name", &name, limits::MAX_NAME_CHARS) {
+                    send(sink, error_frame(Some(id), r.code, r.message)).await;
+                    return Next::Continue;
+                }
+                let Ok(token) = secret::new_secret() else {
+                    send(
+                        sink,
+                        error_frame(Some(id), ErrorCode::Internal, "no random source"),
+                    )
+                    .await;
+                    return Next::Continue;
+                };
+                if host {
+                    Credential::Host { key, name, token }
+                } else {
+                    Credential::Join { key, name, token }
+                }
+            }
+            resume => resume,
+        };
+        let Some(room) = self.app.room(&room_id) else {
+            send(
+                sink,
+                error_frame(Some(id), ErrorCode::RoomNotFound, "no room with that id"),
+            )
+            .await;
+            return Next::Close(close::AUTH_FAILED, "no such room");
+        };
+        let Some(outbox) = self.tx.clone() else {
+            return Next::Close(close::GOING_AWAY, "");
+        };
+        let (reply, answer) = oneshot::channel();
+        let msg = RoomMsg::Enter {
+            conn: self.conn,
+            id,
+            credential,
+            outbox,
+            close_code: Arc::clone(&self.close_code),
+            reply,
+        };
+        if !room.send(msg).await {
+            return Next::Close(close::GOING_AWAY, "the room has closed");
+        }
+        match answer.await {
+            Ok(Ok(who)) => {
+                let span = tracing::Span::current();
+                span.record("room_id", room_id.as_str());
+                span.record("participant_id", who);
+                self.joined = Some((room, who));
+                self.tx = None;
+                Next::Continue
+            }
+            Ok(Err(rejection)) => {
+                // The actor put the error frame on the outbox: deliver it first.
+                while let Ok(Outbound::Frame(bytes)) = rx.try_recv() {
+                    send(sink, bytes).await;
+                }
+                match rejection.code {
+                    ErrorCode::InvalidKey | ErrorCode::InvalidToken | ErrorCode::Forbidden => {
+                        Next::Close(close::AUTH_FAILED, "not admitted")
+                    }
+                    _ => Next::Continue,
+                }
+            }
+            Err(_) => Next::Close(close::GOING_AWAY, "the room has closed"),
+        }
+    }
+}
+
+/// Fill in a seed the client left out, from the OS's random source.
+fn with_seed(command: Command) -> Command {
+    match command {
+        Command::ShufflePresenters { seed: None } => Command::ShufflePresenters {
+            seed: Some(secret::random_seed()),
+        },
+        Command::DrawPrompt { seed: None } => Command::DrawPrompt {
+            seed: Some(secret::random_seed()),
+        },
+        other => other,
+    }
+}
+
+/// Tell malformed JSON from an unknown type from a known type with bad fields, and find the id
+/// when there is one to name.
+fn classify(text: &str, err: &serde_json::Error) -> (Option<String>, ErrorCode, String) {
+    let Ok(value) = serde_json::from_str::<Value>(text) else {
+        return (
+            None,
+            ErrorCode::MalformedJson,
+            "the frame is not valid JSON".into(),
+        );
+    };
+    let Value::Object(obj) = value else {
+        return (
+            None,
+            ErrorCode::InvalidMessage,
+            "a frame is a JSON object with a type and an id".into(),
+        );
+    };
+    let id = obj
+        .get("id")
+        .and_then(Value::as_str)
+        .filter(|s| s.chars().count() <= limits::MAX_COMMAND_ID_CHARS)
+        .map(str::to_string);
+    match obj.get("type").and_then(Value::as_str) {
+        None => (id, ErrorCode::UnknownType, "the frame has no type".into()),
+        Some(t) if !Command::NAMES.contains(&t) => {
+            let shown: String = t.chars().take(40).collect();
+            (
+                id,
+                ErrorCode::UnknownType,
+                format!("unknown type {shown:?}"),
+            )
+        }
+        Some(t) => {
+            let detail = err.to_string();
+            let detail = detail.split(" at line ").next().unwrap_or(&detail);
+            (id, ErrorCode::InvalidMessage, format!("{t}: {detail}"))
+        }
+    }
+}
+
+async fn send<S>(sink: &mut S, bytes: Utf8Bytes)
+where
+    S: SinkExt<Message> + Unpin,
+{
+    let _ = sink.send(Message::Text(bytes)).await;
+}
+
+fn close_message(code: u16, reason: &'static str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    }))
+}
