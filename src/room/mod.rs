@@ -8,3 +8,6 @@ pub mod timer;
 
 pub use actor::{spawn_room, RoomHandle, RoomMsg};
 pub use state::{Applied, Permission, Recorded, Rejection, Room, RoomSetup};
+
+#[cfg(test)]
+mod tests;
