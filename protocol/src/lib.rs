@@ -349,7 +349,7 @@ pub enum ServerMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         token: Option<String>,
         /// The whole room.
-        room: RoomView,
+        room: Box<RoomView>,
     },
     /// A command was accepted.
     Ack {

@@ -305,7 +305,7 @@ impl Actor {
             seq: self.room.seq(),
             you: who,
             token,
-            room: self.room.view().clone(),
+            room: Box::new(self.room.view().clone()),
         };
         if outbox.try_send(Outbound::Frame(frame(&welcome))).is_ok() {
             self.peers.insert(
