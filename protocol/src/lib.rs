@@ -62,10 +62,10 @@ pub mod limits {
 pub mod close {
     /// The `v` query parameter is missing or names another protocol version: upgrade the client.
     pub const PROTOCOL_MISMATCH: u16 = 4001;
-    /// The first command was not `join`, `host` or `resume`, or its key or token was refused:
+    /// The room does not exist, or the key or token of `join`, `host` or `resume` was refused:
     /// do not retry with the same credentials.
     pub const AUTH_FAILED: u16 = 4003;
-    /// The facilitator removed this participant: do not reconnect.
+    /// This participant was removed by a facilitator, or left: do not reconnect.
     pub const REMOVED: u16 = 4004;
     /// The client did not read its messages fast enough: reconnect and resume.
     pub const TOO_SLOW: u16 = 4008;

@@ -52,22 +52,15 @@ pub struct PeerLink {
 /// How a connection asks to enter a room.
 #[derive(Debug, Clone)]
 pub enum Credential {
-    /// A new participant from the join link.
-    Join {
-        /// The join key.
+    /// A new participant (`join`, with the join key) or facilitator (`host`, with the host key).
+    New {
+        /// Whether they came with `host`.
+        host: bool,
+        /// The key from the link.
         key: String,
         /// Display name.
         name: String,
         /// The personal token to give them (made by the caller from the OS's random source).
-        token: String,
-    },
-    /// A new facilitator from the host link.
-    Host {
-        /// The host key.
-        key: String,
-        /// Display name.
-        name: String,
-        /// The personal token to give them.
         token: String,
     },
     /// An existing participant with their token.
@@ -253,9 +246,19 @@ impl Actor {
     ) -> Result<ParticipantId, Rejection> {
         let now = self.clock.now();
         let (who, token, events) = match credential {
-            Credential::Join { key, name, token } | Credential::Host { key, name, token } => {
-                let host = secret::matches(&key, &self.keys.host);
-                if !host && !secret::matches(&key, &self.keys.join) {
+            Credential::New {
+                host,
+                key,
+                name,
+                token,
+            } => {
+                // `join` takes the join key only and `host` the host key only.
+                let expected = if host {
+                    &self.keys.host
+                } else {
+                    &self.keys.join
+                };
+                if !secret::matches(&key, expected) {
                     return Err(Rejection::new(
                         ErrorCode::InvalidKey,
                         "this link does not open this room",

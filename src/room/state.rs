@@ -24,6 +24,10 @@ A commitment or feedback leaves the room only if its author marks it shareable."
 /// The warning point used when a room does not set one: one minute before the end.
 pub const DEFAULT_WARN_BEFORE_MS: u64 = 60_000;
 
+/// How many times over a room's seats may be filled as people leave and others arrive, so the
+/// participant list (which keeps those who left, for attendance) stays bounded.
+pub const MAX_TURNOVER: usize = 4;
+
 /// Largest timer adjustment in one command, in seconds: an hour either way.
 pub const MAX_ADJUST_SECONDS: i32 = 3600;
 
@@ -117,9 +121,18 @@ pub fn permission(cmd: &Command) -> Permission {
     }
 }
 
-/// Check a display name or other short text: trimmed, non-empty, at most `max` characters, no
-/// control characters. Returns the trimmed text.
+/// Check a display name or other one-line text: trimmed, non-empty, at most `max` characters,
+/// no control characters (no line breaks). Returns the trimmed text.
 pub fn clean_text(what: &str, text: &str, max: usize) -> Result<String, Rejection> {
+    check_text(what, text, max, false)
+}
+
+/// Like [`clean_text`], but line breaks are allowed (ground rules, prompts).
+pub fn clean_paragraphs(what: &str, text: &str, max: usize) -> Result<String, Rejection> {
+    check_text(what, text, max, true)
+}
+
+fn check_text(what: &str, text: &str, max: usize, lines: bool) -> Result<String, Rejection> {
     let t = text.trim();
     if t.is_empty() {
         return reject(ErrorCode::InvalidText, format!("{what} must not be empty"));
@@ -130,7 +143,7 @@ pub fn clean_text(what: &str, text: &str, max: usize) -> Result<String, Rejectio
             format!("{what} is longer than {max} characters"),
         );
     }
-    if t.chars().any(|c| c.is_control() && c != '\n') {
+    if t.chars().any(|c| c.is_control() && !(lines && c == '\n')) {
         return reject(
             ErrorCode::InvalidText,
             format!("{what} must not contain control characters"),
@@ -381,7 +394,10 @@ impl Room {
         if self.view.session.status == SessionStatus::Ended {
             return reject(ErrorCode::SessionEnded, "this session has ended");
         }
-        if self.view.participants.len() >= limits::MAX_PARTICIPANTS {
+        let present = self.view.participants.iter().filter(|p| !p.removed).count();
+        if present >= limits::MAX_PARTICIPANTS
+            || self.view.participants.len() >= limits::MAX_PARTICIPANTS * MAX_TURNOVER
+        {
             return reject(
                 ErrorCode::RoomFull,
                 format!("a room holds at most {} people", limits::MAX_PARTICIPANTS),
@@ -460,7 +476,7 @@ impl Room {
             };
             return reject(
                 ErrorCode::Forbidden,
-                format!("only {who_may} may {}", cmd.name().replace('_', " ")),
+                format!("only {who_may} may send {}", cmd.name()),
             );
         }
         let status = self.view.session.status;
@@ -531,9 +547,8 @@ impl Room {
                     );
                 }
                 let (t, is_speaker) = self.timer(*timer)?;
-                let warn = timer::warn_point(t.duration_ms, self.view.warn_before_ms, is_speaker)
-                    .unwrap_or(0);
-                let state = timer::adjusted(&t, now, i64::from(*seconds) * 1000, warn);
+                let delta = i64::from(*seconds) * 1000;
+                let state = timer::adjusted(&t, now, delta, self.view.warn_before_ms, is_speaker);
                 self.emit(
                     now,
                     &mut out,
@@ -627,7 +642,7 @@ impl Room {
                     })?,
                     (None, Some(text)) => Prompt {
                         id: "custom".into(),
-                        text: clean_text("text", text, limits::MAX_TEXT_CHARS)?,
+                        text: clean_paragraphs("text", text, limits::MAX_TEXT_CHARS)?,
                         source: "facilitator".into(),
                     },
                     _ => {
@@ -702,7 +717,7 @@ impl Room {
                 format!("{} has not accepted the ground rules yet", p.name),
             );
         }
-        if self.stage_role(p.id) == Role::Observer {
+        if p.roles.contains(&Role::Observer) {
             return reject(
                 ErrorCode::Forbidden,
                 format!("{} is observing and takes no turn", p.name),
@@ -1263,7 +1278,13 @@ impl Room {
             return reject(ErrorCode::InvalidMessage, "too many presenters");
         }
         for (i, &p) in order.iter().enumerate() {
-            self.known(p)?;
+            let person = self.known(p)?;
+            if person.roles.contains(&Role::Observer) {
+                return reject(
+                    ErrorCode::InvalidState,
+                    format!("{} is observing and does not present", person.name),
+                );
+            }
             if order[..i].contains(&p) {
                 return reject(
                     ErrorCode::InvalidMessage,
@@ -1315,6 +1336,12 @@ impl Room {
                 }
                 next.standing = if on { Standing::CoFacilitator } else { Standing::Participant };
             }
+            Role::Observer if on && self.current_stage().is_some_and(|s| s.presenter == Some(who)) => {
+                return reject(
+                    ErrorCode::InvalidState,
+                    format!("{} is presenting now; they can observe once their turn is over", target.name),
+                );
+            }
             Role::Timekeeper | Role::Observer => {
                 next.roles.retain(|&r| r != role);
                 if on {
@@ -1342,6 +1369,7 @@ impl Room {
         );
         if on && role == Role::Observer {
             self.drop_from_turn(now, who, out);
+            self.drop_from_presenters(now, who, out);
         }
         Ok(())
     }
@@ -1395,14 +1423,19 @@ impl Room {
                 change: ParticipantChange::Removed,
             },
         );
+        self.drop_from_presenters(now, target.id, out);
+    }
+
+    /// Take someone out of the presenter order, unless their slot has begun.
+    fn drop_from_presenters(&mut self, now: Millis, who: ParticipantId, out: &mut Vec<Recorded>) {
         let fixed = self.presented_prefix();
-        if self.view.presenter_order.contains(&target.id) && !fixed.contains(&target.id) {
+        if self.view.presenter_order.contains(&who) && !fixed.contains(&who) {
             let order: Vec<ParticipantId> = self
                 .view
                 .presenter_order
                 .iter()
                 .copied()
-                .filter(|&p| p != target.id)
+                .filter(|&p| p != who)
                 .collect();
             let _ = self.set_presenter_order(now, order, None, out);
         }

@@ -40,11 +40,19 @@ pub fn resumed(t: &TimerState, now: Millis) -> TimerState {
 }
 
 /// The timer extended (positive) or shortened (negative) by `delta_ms`. Warning and expiry are
-/// re-armed when the new remaining time is before them again.
-pub fn adjusted(t: &TimerState, now: Millis, delta_ms: i64, warn_at_ms: u64) -> TimerState {
+/// re-armed when the new remaining time is before them again (the warning point is that of the
+/// new duration; see [`warn_point`]).
+pub fn adjusted(
+    t: &TimerState,
+    now: Millis,
+    delta_ms: i64,
+    warn_before_ms: u64,
+    is_speaker: bool,
+) -> TimerState {
     let remaining = t.remaining_ms(now).saturating_add(delta_ms);
     let mut next = t.clone();
     next.duration_ms = (t.duration_ms as i64).saturating_add(delta_ms).max(0) as u64;
+    let warn_at_ms = warn_point(next.duration_ms, warn_before_ms, is_speaker).unwrap_or(0);
     match t.ends_at {
         Some(_) => next.ends_at = Some(deadline(now, remaining)),
         None => next.paused_remaining_ms = Some(remaining),
@@ -118,7 +126,7 @@ mod tests {
     #[test]
     fn shortening_past_zero_shows_overtime() {
         let t = new(60_000, 0, true);
-        let s = adjusted(&t, 30_000, -45_000, 10_000);
+        let s = adjusted(&t, 30_000, -45_000, 10_000, false);
         assert_eq!(s.remaining_ms(30_000), -15_000);
         assert_eq!(due(&s, 30_000, Some(10_000)), Some(Due::Expiry));
     }
@@ -127,7 +135,7 @@ mod tests {
     fn extending_rearms_the_warning() {
         let mut t = new(60_000, 0, true);
         t.warned = true;
-        let e = adjusted(&t, 55_000, 60_000, 10_000);
+        let e = adjusted(&t, 55_000, 60_000, 10_000, false);
         assert!(!e.warned);
         assert_eq!(next_deadline(&e, Some(10_000)), Some(110_000));
     }

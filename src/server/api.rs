@@ -14,7 +14,9 @@ use tracing::{info, warn};
 use super::AppState;
 use crate::formats;
 use crate::room::actor::Keys;
-use crate::room::state::{clean_text, DEFAULT_GROUND_RULES, DEFAULT_WARN_BEFORE_MS};
+use crate::room::state::{
+    clean_paragraphs, clean_text, DEFAULT_GROUND_RULES, DEFAULT_WARN_BEFORE_MS,
+};
 use crate::room::{prompts, spawn_room, Room, RoomSetup};
 use crate::secret;
 use crate::store::RoomRecord;
@@ -124,16 +126,19 @@ pub async fn create_room(State(app): State<AppState>, body: Bytes) -> Result<Res
     })?;
     let format = parse_format(value.get("format"))?;
     let request: CreateRoom = serde_path_to_error::deserialize(&value).map_err(|e| {
-        ApiError::bad(
-            ErrorCode::InvalidMessage,
-            format!("{}: {}", e.path(), e.inner()),
-        )
+        let message = match e.path().to_string().as_str() {
+            "." => e.inner().to_string(),
+            path => format!("{path}: {}", e.inner()),
+        };
+        ApiError::bad(ErrorCode::InvalidMessage, message)
     })?;
     let title = clean_text("title", &request.title, limits::MAX_TEXT_CHARS)
         .map_err(|r| ApiError::bad(r.code, r.message))?;
     let ground_rules = match &request.options.ground_rules {
-        Some(text) => clean_text("options.ground_rules", text, limits::MAX_GROUND_RULES_CHARS)
-            .map_err(|r| ApiError::bad(r.code, r.message))?,
+        Some(text) => {
+            clean_paragraphs("options.ground_rules", text, limits::MAX_GROUND_RULES_CHARS)
+                .map_err(|r| ApiError::bad(r.code, r.message))?
+        }
         None => DEFAULT_GROUND_RULES.to_string(),
     };
     let warn_before_ms = request

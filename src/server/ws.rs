@@ -54,8 +54,9 @@ pub const RATE_STRIKES: u32 = 50;
 /// The `/ws` query string.
 #[derive(Debug, Deserialize)]
 pub struct WsQuery {
-    /// Protocol version the client speaks.
-    v: Option<u32>,
+    /// Protocol version the client speaks. Read as text, so that `v=abc` is refused like any
+    /// other wrong version (close 4001) rather than with a bare HTTP 400.
+    v: Option<String>,
 }
 
 /// `GET /ws?v=1`: upgrade to a websocket.
@@ -77,7 +78,10 @@ pub async fn upgrade(
                 room_id = tracing::field::Empty,
                 participant_id = tracing::field::Empty
             );
-            Connection::new(app, conn).run(socket, q.v).instrument(span)
+            let version = q.v.and_then(|v| v.parse::<u32>().ok());
+            Connection::new(app, conn)
+                .run(socket, version)
+                .instrument(span)
         })
 }
 
@@ -95,6 +99,10 @@ impl Bucket {
         self.tokens = (self.tokens + refill).min(RATE_BURST);
         self.at = now;
         if self.tokens >= 1.0 {
+            // A client that let its bucket fill up again has calmed down: forgive it.
+            if self.tokens >= RATE_BURST {
+                self.strikes = 0;
+            }
             self.tokens -= 1.0;
             true
         } else {
@@ -165,10 +173,7 @@ impl Connection {
                     let next = match msg {
                         None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break None,
                         Some(Ok(Message::Text(text))) => self.on_text(&text, &mut sink, &mut rx).await,
-                        Some(Ok(Message::Binary(_))) => {
-                            send(&mut sink, error_frame(None, ErrorCode::InvalidMessage, "frames are JSON text, not binary")).await;
-                            Next::Continue
-                        }
+                        Some(Ok(Message::Binary(_))) => self.on_binary(&mut sink).await,
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => Next::Continue,
                     };
                     if let Next::Close(code, reason) = next {
@@ -206,21 +211,10 @@ impl Connection {
         if text.len() > limits::MAX_FRAME_BYTES {
             return Next::Close(close::TOO_BIG, "frames are limited to 16 KiB");
         }
-        if !self.bucket.take() {
-            if self.bucket.strikes >= RATE_STRIKES {
-                return Next::Close(
-                    close::RATE_LIMITED,
-                    "too many commands: wait, then reconnect",
-                );
-            }
-            send(
-                sink,
-                error_frame(None, ErrorCode::RateLimited, "too many commands: slow down"),
-            )
-            .await;
-            return Next::Continue;
+        if let Some(next) = self.rate_limit(sink).await {
+            return next;
         }
-        let msg = match serde_json::from_str::<ClientMessage>(text) {
+        let msg = match parse(text) {
             Ok(msg) => msg,
             Err(e) => {
                 let (id, code, message) = classify(text, &e);
@@ -240,7 +234,8 @@ impl Connection {
         let credential = match command {
             Command::Join { room, key, name } => Some((
                 room,
-                Credential::Join {
+                Credential::New {
+                    host: false,
                     key,
                     name,
                     token: String::new(),
@@ -248,7 +243,8 @@ impl Connection {
             )),
             Command::Host { room, key, name } => Some((
                 room,
-                Credential::Host {
+                Credential::New {
+                    host: true,
                     key,
                     name,
                     token: String::new(),
@@ -294,6 +290,43 @@ impl Connection {
         self.enter(id, room_id, credential, sink, rx).await
     }
 
+    /// A binary frame: refused, but it counts against the rate limit like any frame the
+    /// server answers, so binary frames cannot flood the connection either.
+    async fn on_binary<S>(&mut self, sink: &mut S) -> Next
+    where
+        S: SinkExt<Message> + Unpin,
+    {
+        if let Some(next) = self.rate_limit(sink).await {
+            return next;
+        }
+        let msg = "frames are JSON text, not binary";
+        send(sink, error_frame(None, ErrorCode::InvalidMessage, msg)).await;
+        Next::Continue
+    }
+
+    /// Take a token for a frame; `Some` if the frame must not be handled (refused, or the
+    /// connection is to close).
+    async fn rate_limit<S>(&mut self, sink: &mut S) -> Option<Next>
+    where
+        S: SinkExt<Message> + Unpin,
+    {
+        if self.bucket.take() {
+            return None;
+        }
+        if self.bucket.strikes >= RATE_STRIKES {
+            return Some(Next::Close(
+                close::RATE_LIMITED,
+                "too many commands: wait, then reconnect",
+            ));
+        }
+        send(
+            sink,
+            error_frame(None, ErrorCode::RateLimited, "too many commands: slow down"),
+        )
+        .await;
+        Some(Next::Continue)
+    }
+
     /// Ask the room to admit us; on success the actor owns the outbox from here on.
     async fn enter<S>(
         &mut self,
@@ -306,25 +339,24 @@ impl Connection {
     where
         S: SinkExt<Message> + Unpin,
     {
-        let host = matches!(credential, Credential::Host { .. });
         let credential = match credential {
-            Credential::Join { key, name, .. } | Credential::Host { key, name, .. } => {
+            Credential::New {
+                host, key, name, ..
+            } => {
                 if let Err(r) = clean_text("name", &name, limits::MAX_NAME_CHARS) {
                     send(sink, error_frame(Some(id), r.code, r.message)).await;
                     return Next::Continue;
                 }
                 let Ok(token) = secret::new_secret() else {
-                    send(
-                        sink,
-                        error_frame(Some(id), ErrorCode::Internal, "no random source"),
-                    )
-                    .await;
+                    let msg = "no random source";
+                    send(sink, error_frame(Some(id), ErrorCode::Internal, msg)).await;
                     return Next::Continue;
                 };
-                if host {
-                    Credential::Host { key, name, token }
-                } else {
-                    Credential::Join { key, name, token }
+                Credential::New {
+                    host,
+                    key,
+                    name,
+                    token,
                 }
             }
             resume => resume,
@@ -391,6 +423,16 @@ fn with_seed(command: Command) -> Command {
     }
 }
 
+/// Read a client frame. Only a string `type` names a command: a derived enum would also take
+/// a variant's index (`"type": 7` would be read as `pass`).
+fn parse(text: &str) -> Result<ClientMessage, serde_json::Error> {
+    let value: Value = serde_json::from_str(text)?;
+    if !value.get("type").is_some_and(Value::is_string) {
+        return Err(serde::de::Error::custom("type must be a string"));
+    }
+    serde_json::from_value(value)
+}
+
 /// Tell malformed JSON from an unknown type from a known type with bad fields, and find the id
 /// when there is one to name.
 fn classify(text: &str, err: &serde_json::Error) -> (Option<String>, ErrorCode, String) {
@@ -414,7 +456,11 @@ fn classify(text: &str, err: &serde_json::Error) -> (Option<String>, ErrorCode, 
         .filter(|s| s.chars().count() <= limits::MAX_COMMAND_ID_CHARS)
         .map(str::to_string);
     match obj.get("type").and_then(Value::as_str) {
-        None => (id, ErrorCode::UnknownType, "the frame has no type".into()),
+        None => (
+            id,
+            ErrorCode::UnknownType,
+            "the frame has no type, or its type is not a string".into(),
+        ),
         Some(t) if !Command::NAMES.contains(&t) => {
             let shown: String = t.chars().take(40).collect();
             (

@@ -1,0 +1,320 @@
+//! Who may do what, over real websockets: every command that steers the session or keeps time
+//! is refused to a plain participant with `forbidden`, and a refused command changes nothing.
+
+mod common;
+
+use circlekeeper::room::state::{permission, Permission};
+use circlekeeper_protocol::{Command, ErrorCode, ParticipantId, Role, SessionStatus, TimerKind};
+use common::{Client, TestServer};
+
+/// One command of every type, aimed at `target` where a command names someone. The one list
+/// the tests below draw from; a test checks it covers every command type.
+fn one_of_each(target: ParticipantId) -> Vec<Command> {
+    vec![
+        Command::Join {
+            room: "r".into(),
+            key: "k".into(),
+            name: "n".into(),
+        },
+        Command::Host {
+            room: "r".into(),
+            key: "k".into(),
+            name: "n".into(),
+        },
+        Command::Resume {
+            room: "r".into(),
+            token: "t".into(),
+            last_seq: None,
+        },
+        Command::Sync,
+        Command::AcceptGroundRules,
+        Command::RaiseHand,
+        Command::LowerHand { participant: None },
+        Command::Pass,
+        Command::Done,
+        Command::DrawPrompt { seed: Some(1) },
+        Command::Start,
+        Command::NextStage,
+        Command::PreviousStage,
+        Command::JumpToStage { index: 1 },
+        Command::Pause,
+        Command::ResumeSession,
+        Command::EndSession,
+        Command::AdjustTimer {
+            timer: TimerKind::Stage,
+            seconds: 60,
+        },
+        Command::RestartTimer {
+            timer: TimerKind::Stage,
+        },
+        Command::GiveFloor {
+            participant: Some(target),
+        },
+        Command::TakeFloor,
+        Command::NextTurn,
+        Command::SetPresenterOrder {
+            order: vec![target],
+        },
+        Command::ShufflePresenters { seed: Some(3) },
+        Command::AssignRole {
+            participant: target,
+            role: Role::Timekeeper,
+        },
+        Command::UnassignRole {
+            participant: target,
+            role: Role::Timekeeper,
+        },
+        Command::RotateRole {
+            role: Role::Observer,
+        },
+        Command::RemoveParticipant {
+            participant: target,
+        },
+        Command::PushPrompt {
+            prompt: None,
+            text: Some("Who owns this?".into()),
+            to: None,
+        },
+        Command::ClearPrompt,
+        Command::Leave,
+    ]
+}
+
+/// The commands `permission()` reserves for facilitators or the timekeeper.
+fn restricted(target: ParticipantId, keep: impl Fn(Permission) -> bool) -> Vec<Command> {
+    one_of_each(target)
+        .into_iter()
+        .filter(|c| keep(permission(c)))
+        .collect()
+}
+
+#[test]
+fn the_command_list_covers_every_command_type() {
+    let names: Vec<&str> = one_of_each(1).iter().map(Command::name).collect();
+    assert_eq!(names, Command::NAMES);
+    let facilitating = restricted(1, |p| p == Permission::Facilitating);
+    let timekeeping = restricted(1, |p| p == Permission::Timekeeping);
+    assert_eq!(facilitating.len(), 16);
+    assert_eq!(timekeeping.len(), 4);
+}
+
+/// A room under way: Fran facilitates, Ada and Ben take part, all consented, a prompt shown
+/// and a hand raised so there is something to change.
+async fn running_room(server: &TestServer) -> (Client, Client, Client) {
+    let room = server.create_builtin_room("action_learning_set").await;
+    let mut fran = server.host(&room, "Fran").await;
+    let mut ada = server.join(&room, "Ada").await;
+    let mut ben = server.join(&room, "Ben").await;
+    for c in [&mut fran, &mut ada, &mut ben] {
+        c.ok(Command::AcceptGroundRules).await;
+    }
+    fran.ok(Command::Start).await;
+    fran.ok(Command::NextStage).await;
+    fran.ok(Command::NextStage).await;
+    fran.ok(Command::PushPrompt {
+        prompt: None,
+        text: Some("What do you notice?".into()),
+        to: None,
+    })
+    .await;
+    ben.catch_up(fran.seq).await;
+    ben.ok(Command::RaiseHand).await;
+    for c in [&mut fran, &mut ada] {
+        c.catch_up(ben.seq).await;
+    }
+    assert_eq!(
+        fran.view.plan[fran.stage_index()].title,
+        "Clarifying questions"
+    );
+    (fran, ada, ben)
+}
+
+/// Send each command from `who`; each must be refused with `forbidden`, and the room must not
+/// move: the host sees no event, the same sequence number and the same room.
+async fn assert_all_forbidden(who: &mut Client, host: &mut Client, commands: Vec<Command>) {
+    let before_seq = host.sync().await.seq;
+    let before_view = host.view.clone();
+    who.catch_up(before_seq).await;
+    let before_log = who.log.len();
+    for command in commands {
+        let what = format!("{command:?}");
+        match who.command(command).await {
+            Err(r) => {
+                assert_eq!(r.code, ErrorCode::Forbidden, "{}: {what}: {r:?}", who.name);
+                assert!(r.message.starts_with("only a facilitator"), "{r:?}");
+            }
+            Ok(ack) => panic!(
+                "{}: {what} should be forbidden; it was acked: {ack:?}",
+                who.name
+            ),
+        }
+    }
+    assert_eq!(
+        who.log.len(),
+        before_log,
+        "{}: no event came back",
+        who.name
+    );
+    host.assert_quiet_since(before_seq).await;
+    assert_eq!(host.view, before_view, "the room did not change");
+}
+
+#[tokio::test]
+async fn a_participant_is_forbidden_every_facilitator_command_and_the_room_does_not_change() {
+    let server = TestServer::start().await;
+    let (mut fran, mut ada, mut ben) = running_room(&server).await;
+    let commands = restricted(ben.you, |p| p != Permission::Anyone);
+    assert_eq!(commands.len(), 20);
+    assert_all_forbidden(&mut ada, &mut fran, commands).await;
+    ben.assert_quiet_since(fran.seq).await;
+
+    // A fresh welcome shows the same room the host saw before.
+    let fresh = server
+        .resume("Fran again", &fran.room_id, &fran.token)
+        .await;
+    assert_eq!(fresh.view, fran.view);
+
+    // The same commands are the facilitator's to give: a few of them, to show the room was
+    // in a state where they would have worked.
+    fran.ok(Command::GiveFloor {
+        participant: Some(ben.you),
+    })
+    .await;
+    fran.ok(Command::Pause).await;
+    fran.ok(Command::ResumeSession).await;
+    fran.ok(Command::AdjustTimer {
+        timer: TimerKind::Stage,
+        seconds: 60,
+    })
+    .await;
+    fran.ok(Command::RemoveParticipant {
+        participant: ben.you,
+    })
+    .await;
+    assert_eq!(ben.expect_close().await, Some(4004));
+}
+
+#[tokio::test]
+async fn a_participant_is_forbidden_every_facilitator_command_in_the_lobby_too() {
+    let server = TestServer::start().await;
+    let room = server.create_builtin_room("coaching_circle").await;
+    let mut fran = server.host(&room, "Fran").await;
+    let mut ada = server.join(&room, "Ada").await;
+    let ben = server.join(&room, "Ben").await;
+    fran.catch_up(ben.seq).await;
+    let commands = restricted(ben.you, |p| p != Permission::Anyone);
+    assert_all_forbidden(&mut ada, &mut fran, commands).await;
+    assert_eq!(fran.view.session.status, SessionStatus::Lobby);
+    fran.ok(Command::Start).await;
+}
+
+#[tokio::test]
+async fn the_timekeeper_keeps_time_but_is_forbidden_to_facilitate() {
+    let server = TestServer::start().await;
+    let (mut fran, mut ada, mut ben) = running_room(&server).await;
+    fran.ok(Command::AssignRole {
+        participant: ada.you,
+        role: Role::Timekeeper,
+    })
+    .await;
+    ada.catch_up(fran.seq).await;
+    ben.catch_up(fran.seq).await;
+
+    let commands = restricted(ben.you, |p| p == Permission::Facilitating);
+    assert_all_forbidden(&mut ada, &mut fran, commands).await;
+
+    for command in restricted(ben.you, |p| p == Permission::Timekeeping) {
+        ada.ok(command).await;
+    }
+    assert_eq!(ada.view.session.status, SessionStatus::Running);
+    fran.catch_up(ada.seq).await;
+    assert_eq!(fran.view, ada.view);
+
+    // The role taken away, so is the permission.
+    fran.ok(Command::UnassignRole {
+        participant: ada.you,
+        role: Role::Timekeeper,
+    })
+    .await;
+    ada.catch_up(fran.seq).await;
+    assert_eq!(ada.refused(Command::Pause).await, ErrorCode::Forbidden);
+}
+
+#[tokio::test]
+async fn a_co_facilitator_steers_but_cannot_remove_the_facilitator_who_opened_the_room() {
+    let server = TestServer::start().await;
+    let (mut fran, mut ada, mut ben) = running_room(&server).await;
+    fran.ok(Command::AssignRole {
+        participant: ada.you,
+        role: Role::CoFacilitator,
+    })
+    .await;
+    ada.catch_up(fran.seq).await;
+    ada.ok(Command::GiveFloor { participant: None }).await;
+    assert_eq!(ada.floor(), Some(ben.you));
+    ada.ok(Command::Pause).await;
+    assert_eq!(
+        ada.refused(Command::RemoveParticipant {
+            participant: fran.you
+        })
+        .await,
+        ErrorCode::Forbidden
+    );
+    assert_eq!(
+        ada.refused(Command::UnassignRole {
+            participant: fran.you,
+            role: Role::CoFacilitator
+        })
+        .await,
+        ErrorCode::InvalidState
+    );
+
+    // Demoted, Ada is a participant again.
+    fran.ok(Command::UnassignRole {
+        participant: ada.you,
+        role: Role::CoFacilitator,
+    })
+    .await;
+    ada.catch_up(fran.seq).await;
+    let commands = restricted(ben.you, |p| p != Permission::Anyone);
+    assert_all_forbidden(&mut ada, &mut fran, commands).await;
+    ben.sync().await;
+}
+
+#[tokio::test]
+async fn a_participant_may_lower_only_their_own_hand() {
+    let server = TestServer::start().await;
+    let (mut fran, mut ada, mut ben) = running_room(&server).await;
+    let seq = fran.seq;
+    assert_eq!(
+        ada.refused(Command::LowerHand {
+            participant: Some(ben.you)
+        })
+        .await,
+        ErrorCode::Forbidden
+    );
+    fran.assert_quiet_since(seq).await;
+    assert_eq!(fran.view.turn.queue, vec![ben.you]);
+    ben.ok(Command::LowerHand { participant: None }).await;
+    ben.ok(Command::RaiseHand).await;
+    fran.ok(Command::LowerHand {
+        participant: Some(ben.you),
+    })
+    .await;
+    assert!(fran.view.turn.queue.is_empty());
+}
+
+#[tokio::test]
+async fn a_participant_may_not_take_a_turn_that_is_not_theirs() {
+    let server = TestServer::start().await;
+    let (mut fran, mut ada, mut ben) = running_room(&server).await;
+    fran.ok(Command::GiveFloor {
+        participant: Some(ben.you),
+    })
+    .await;
+    let seq = fran.seq;
+    assert_eq!(ada.refused(Command::Done).await, ErrorCode::NotYourTurn);
+    fran.assert_quiet_since(seq).await;
+    ben.catch_up(seq).await;
+    ben.ok(Command::Done).await;
+}

@@ -1,0 +1,799 @@
+//! The integration-test harness: a real server on `127.0.0.1:0` with a manual clock and a
+//! throwaway sled store, real websocket clients, and a tiny HTTP/1.1 client for the JSON API.
+//!
+//! Every wait is bounded by [`WAIT`], so a test that goes wrong fails fast with a message saying
+//! who was waiting for what, instead of hanging. Nothing here sleeps: a client waits for the
+//! frame it expects, and timers move only when a test advances [`TestServer::clock`].
+//!
+//! A [`Client`] keeps the room as it sees it: the welcome's view, then every event applied by
+//! assignment (as `protocol/README.md` tells a client author to do). It checks on the way that
+//! event sequence numbers are contiguous and that every ack names the last event seen, so each
+//! test checks the protocol's promises without asking for it.
+
+// Each test file uses its own part of the harness.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use circlekeeper::store::SledStore;
+use circlekeeper::{AppState, Clock};
+use circlekeeper_protocol::{
+    AckResult, Command, ErrorCode, Event, Millis, ParticipantId, ParticipantView, RoomCreated,
+    RoomView, ServerMessage, TimerKind, TimerState, PROTOCOL_VERSION,
+};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long any single wait may take before the test fails. Generous for a loaded CI machine,
+/// short enough that a broken test does not hang the suite.
+pub const WAIT: Duration = Duration::from_secs(5);
+
+/// Where the manual clock starts: a fixed instant (2027-01-15), so times in a test are exact.
+pub const EPOCH: Millis = 1_800_000_000_000;
+
+/// A server running in this test's runtime. Dropping it stops the server.
+pub struct TestServer {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// The server's clock: move it with `clock.advance(..)` to fire timers.
+    pub clock: Clock,
+    /// The server's shared state (for looking at live rooms).
+    pub state: AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        // Graceful shutdown waits for open websockets; a test is done with them.
+        self.task.abort();
+    }
+}
+
+/// An HTTP answer: status and parsed JSON body (`Value::Null` if the body is not JSON).
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// Body, parsed.
+    pub json: Value,
+    /// Body, raw.
+    pub text: String,
+}
+
+impl TestServer {
+    /// Start a server on an ephemeral port with a manual clock at [`EPOCH`] and a temporary
+    /// sled store.
+    pub async fn start() -> TestServer {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local address");
+        let clock = Clock::manual(EPOCH);
+        let store = SledStore::temporary().expect("temporary sled store");
+        let state = AppState::new(Arc::new(store), clock.clone(), &format!("http://{addr}"));
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(circlekeeper::serve(listener, state.clone(), async move {
+            let _ = rx.await;
+        }));
+        TestServer {
+            addr,
+            clock,
+            state,
+            shutdown: Some(tx),
+            task,
+        }
+    }
+
+    /// The public base URL, `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The server clock's reading.
+    pub fn now(&self) -> Millis {
+        self.clock.now()
+    }
+
+    /// Move the manual clock forward.
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+
+    /// Move the manual clock to `at` (which must not be in the past).
+    pub fn advance_to(&self, at: Millis) {
+        let now = self.now();
+        assert!(at >= now, "the clock cannot go back from {now} to {at}");
+        self.clock.advance(Duration::from_millis(at - now));
+    }
+
+    /// One HTTP/1.1 request with `Connection: close`; reads the whole answer.
+    pub async fn http(&self, method: &str, path: &str, body: &[u8]) -> HttpResponse {
+        let exchange = async {
+            let mut stream = TcpStream::connect(self.addr).await.expect("connect");
+            let head = format!(
+                "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n",
+                self.addr,
+                body.len()
+            );
+            stream.write_all(head.as_bytes()).await.expect("write head");
+            stream.write_all(body).await.expect("write body");
+            let mut raw = Vec::new();
+            stream.read_to_end(&mut raw).await.expect("read answer");
+            raw
+        };
+        let raw = tokio::time::timeout(WAIT, exchange)
+            .await
+            .unwrap_or_else(|_| panic!("{method} {path}: no answer within {WAIT:?}"));
+        parse_http(&raw)
+    }
+
+    /// `POST /api/rooms` with a raw body: status and body, whatever they are.
+    pub async fn create_room_raw(&self, body: &str) -> HttpResponse {
+        self.http("POST", "/api/rooms", body.as_bytes()).await
+    }
+
+    /// `POST /api/rooms`, which must answer 201.
+    pub async fn create_room(&self, body: Value) -> RoomCreated {
+        let answer = self.create_room_raw(&body.to_string()).await;
+        assert_eq!(answer.status, 201, "POST /api/rooms: {}", answer.text);
+        serde_json::from_value(answer.json).expect("a RoomCreated body")
+    }
+
+    /// A room running a built-in format.
+    pub async fn create_builtin_room(&self, format: &str) -> RoomCreated {
+        self.create_room(serde_json::json!({ "title": "Tuesday set", "format": format }))
+            .await
+    }
+
+    /// The websocket URL for a path and query, e.g. `/ws?v=1`.
+    pub fn ws_url(&self, path_and_query: &str) -> String {
+        format!("ws://{}{path_and_query}", self.addr)
+    }
+
+    /// A websocket on `path_and_query`, not yet in any room.
+    pub async fn connect_to(&self, name: &str, path_and_query: &str) -> Client {
+        let url = self.ws_url(path_and_query);
+        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url.as_str()))
+            .await
+            .unwrap_or_else(|_| panic!("{name}: no websocket handshake within {WAIT:?}"))
+            .unwrap_or_else(|e| panic!("{name}: websocket handshake with {url} failed: {e}"));
+        Client::new(name, ws)
+    }
+
+    /// A websocket on `/ws?v=1`, not yet in any room.
+    pub async fn connect(&self, name: &str) -> Client {
+        self.connect_to(name, &format!("/ws?v={PROTOCOL_VERSION}"))
+            .await
+    }
+
+    /// A facilitator, from the host link.
+    pub async fn host(&self, room: &RoomCreated, name: &str) -> Client {
+        let mut client = self.connect(name).await;
+        client
+            .enter(Command::Host {
+                room: room.room_id.clone(),
+                key: room.host_key.clone(),
+                name: name.into(),
+            })
+            .await;
+        client
+    }
+
+    /// A participant, from the join link.
+    pub async fn join(&self, room: &RoomCreated, name: &str) -> Client {
+        let mut client = self.connect(name).await;
+        client
+            .enter(Command::Join {
+                room: room.room_id.clone(),
+                key: room.join_key.clone(),
+                name: name.into(),
+            })
+            .await;
+        client
+    }
+
+    /// Come back as an existing participant, on a new connection.
+    pub async fn resume(&self, name: &str, room_id: &str, token: &str) -> Client {
+        let mut client = self.connect(name).await;
+        client
+            .enter(Command::Resume {
+                room: room_id.into(),
+                token: token.into(),
+                last_seq: None,
+            })
+            .await;
+        client.token = token.into();
+        client
+    }
+}
+
+/// Split a raw HTTP/1.1 answer into status and JSON body (chunked bodies are decoded).
+fn parse_http(raw: &[u8]) -> HttpResponse {
+    let text = String::from_utf8_lossy(raw).into_owned();
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("an HTTP answer has a head and a body: {text:?}"));
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("an HTTP status line: {head:?}"));
+    let chunked = head.lines().any(|l| {
+        let l = l.to_ascii_lowercase();
+        l.starts_with("transfer-encoding:") && l.contains("chunked")
+    });
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    HttpResponse {
+        status,
+        json: serde_json::from_str(&body).unwrap_or(Value::Null),
+        text: body,
+    }
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).expect("a chunk size");
+        if size == 0 {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = rest[size..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// An accepted command.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Acked {
+    /// The room's sequence number after the command.
+    pub seq: u64,
+    /// The server's clock when it was applied.
+    pub server_time: Millis,
+    /// The command's answer, if it has one.
+    pub result: Option<AckResult>,
+}
+
+/// A refused command.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refused {
+    /// The id echoed, if any.
+    pub id: Option<String>,
+    /// The stable code.
+    pub code: ErrorCode,
+    /// The human message.
+    pub message: String,
+}
+
+/// An event as a client saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Seen {
+    /// Sequence number.
+    pub seq: u64,
+    /// When it happened.
+    pub at: Millis,
+    /// What happened.
+    pub event: Event,
+}
+
+/// What a welcome said besides the room.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Welcomed {
+    /// The id of the command it answered.
+    pub id: String,
+    /// Protocol version.
+    pub protocol: u32,
+    /// Server clock.
+    pub server_time: Millis,
+    /// Room sequence number.
+    pub seq: u64,
+}
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// One websocket client and what it has seen.
+pub struct Client {
+    /// A name for failure messages (and the display name it joined with).
+    pub name: String,
+    ws: Socket,
+    /// Our participant id, once welcomed.
+    pub you: ParticipantId,
+    /// Our personal token (from the welcome, or the one we resumed with).
+    pub token: String,
+    /// The room id, once welcomed.
+    pub room_id: String,
+    /// The room as this client sees it: the welcome's view with every event since applied.
+    pub view: RoomView,
+    /// The last sequence number seen (welcome, event or ack).
+    pub seq: u64,
+    /// The welcome, once welcomed.
+    pub welcome: Option<Welcomed>,
+    /// Every event seen since the welcome, in order.
+    pub log: Vec<Seen>,
+    /// Index in `log` up to which `expect_event` has looked.
+    cursor: usize,
+    /// Acks and errors not yet claimed by `command`.
+    answers: Vec<ServerMessage>,
+    /// The close frame, once the server closed.
+    pub closed: Option<Option<CloseFrame>>,
+    next_id: u64,
+}
+
+fn empty_view() -> RoomView {
+    serde_json::from_value(serde_json::json!({
+        "id": "", "title": "", "format": "", "ground_rules": "", "warn_before_ms": 0,
+        "participants": [],
+        "session": { "status": "lobby", "started_at": null, "paused_at": null, "ended_at": null },
+        "presenter_order": [], "plan": [], "stage": null,
+        "turn": { "floor": null, "queue": [], "round": null, "speaker_timer": null },
+        "floor_time": { "by_participant": [], "by_role": [] },
+        "prompt": null
+    }))
+    .expect("an empty room view")
+}
+
+/// Apply an event to a view by assignment, as a client does.
+pub fn apply_event(view: &mut RoomView, event: &Event) {
+    match event {
+        Event::ParticipantJoined { participant }
+        | Event::ParticipantUpdated { participant, .. } => {
+            match view
+                .participants
+                .iter_mut()
+                .find(|p| p.id == participant.id)
+            {
+                Some(p) => *p = participant.clone(),
+                None => view.participants.push(participant.clone()),
+            }
+        }
+        Event::SessionChanged {
+            session,
+            stage,
+            turn,
+        } => {
+            view.session = session.clone();
+            view.stage = stage.clone();
+            view.turn = turn.clone();
+        }
+        Event::StageEntered { stage, turn } => {
+            view.stage = Some(stage.clone());
+            view.turn = turn.clone();
+        }
+        Event::TurnChanged { turn, .. } => view.turn = turn.clone(),
+        Event::FloorTimeCredited { floor_time } => view.floor_time = floor_time.clone(),
+        Event::TimerChanged { timer, state }
+        | Event::TimerWarning { timer, state }
+        | Event::TimerExpired { timer, state } => match timer {
+            TimerKind::Stage => {
+                if let Some(stage) = view.stage.as_mut() {
+                    stage.timer = state.clone();
+                }
+            }
+            TimerKind::Speaker => view.turn.speaker_timer = Some(state.clone()),
+        },
+        Event::PlanChanged {
+            presenter_order,
+            plan,
+            stage_index,
+            ..
+        } => {
+            view.presenter_order = presenter_order.clone();
+            view.plan = plan.clone();
+            if let (Some(stage), Some(i)) = (view.stage.as_mut(), stage_index) {
+                stage.index = *i;
+            }
+        }
+        Event::PromptChanged { prompt } => view.prompt = prompt.clone(),
+    }
+}
+
+/// A short description of a frame for failure messages.
+fn describe(msg: &Message) -> String {
+    match msg {
+        Message::Text(t) => t.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+impl Client {
+    fn new(name: &str, ws: Socket) -> Client {
+        Client {
+            name: name.into(),
+            ws,
+            you: 0,
+            token: String::new(),
+            room_id: String::new(),
+            view: empty_view(),
+            seq: 0,
+            welcome: None,
+            log: Vec::new(),
+            cursor: 0,
+            answers: Vec::new(),
+            closed: None,
+            next_id: 0,
+        }
+    }
+
+    /// A fresh command id.
+    pub fn fresh_id(&mut self) -> String {
+        self.next_id += 1;
+        format!("{}-{}", self.name.to_lowercase(), self.next_id)
+    }
+
+    /// Send a command with a fresh id; returns the id.
+    pub async fn send(&mut self, command: Command) -> String {
+        let id = self.fresh_id();
+        self.send_with_id(&id, command).await;
+        id
+    }
+
+    /// Send a command with a given id.
+    pub async fn send_with_id(&mut self, id: &str, command: Command) {
+        let mut value = serde_json::to_value(&command).expect("a command serializes");
+        value["id"] = Value::String(id.into());
+        self.raw_send(&value.to_string()).await;
+    }
+
+    /// Send a raw text frame.
+    pub async fn raw_send(&mut self, text: &str) {
+        let name = &self.name;
+        tokio::time::timeout(WAIT, self.ws.send(Message::text(text)))
+            .await
+            .unwrap_or_else(|_| panic!("{name}: could not send within {WAIT:?}"))
+            .unwrap_or_else(|e| panic!("{name}: send failed: {e}"));
+    }
+
+    /// Send a raw frame of any kind; `false` if the connection refused it.
+    pub async fn raw_send_message(&mut self, msg: Message) -> bool {
+        matches!(
+            tokio::time::timeout(WAIT, self.ws.send(msg)).await,
+            Ok(Ok(()))
+        )
+    }
+
+    /// The next frame from the server, raw (`None` when the stream ended).
+    pub async fn next_frame(&mut self) -> Option<Message> {
+        let name = &self.name;
+        match tokio::time::timeout(WAIT, self.ws.next()).await {
+            Err(_) => panic!("{name}: no frame within {WAIT:?}"),
+            Ok(None) => None,
+            Ok(Some(Ok(msg))) => Some(msg),
+            // A reset after the server closed ends the stream like a clean end would.
+            Ok(Some(Err(_))) => None,
+        }
+    }
+
+    /// Read one frame and take it in: events are checked for contiguous sequence numbers and
+    /// applied, acks and errors are kept for `command`, the welcome sets who we are, a close
+    /// is recorded. Returns `false` once the connection has closed.
+    async fn pump(&mut self, waiting_for: &str) -> bool {
+        if self.closed.is_some() {
+            return false;
+        }
+        let name = self.name.clone();
+        let msg = match tokio::time::timeout(WAIT, self.ws.next()).await {
+            Err(_) => panic!("{name}: waited {WAIT:?} for {waiting_for}; nothing came"),
+            Ok(None) | Ok(Some(Err(_))) => {
+                self.closed = Some(None);
+                return false;
+            }
+            Ok(Some(Ok(msg))) => msg,
+        };
+        let text = match msg {
+            Message::Text(text) => text,
+            Message::Close(frame) => {
+                self.closed = Some(frame);
+                return false;
+            }
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => return true,
+            Message::Binary(b) => panic!("{name}: the server sent a binary frame: {b:?}"),
+        };
+        let msg: ServerMessage = serde_json::from_str(text.as_str()).unwrap_or_else(|e| {
+            panic!("{name}: the server sent a frame we cannot read ({e}): {text}")
+        });
+        self.take(msg);
+        true
+    }
+
+    fn take(&mut self, msg: ServerMessage) {
+        let name = &self.name;
+        match msg {
+            ServerMessage::Event { seq, at, event } => {
+                assert_eq!(
+                    seq,
+                    self.seq + 1,
+                    "{name}: event sequence numbers must be contiguous; after {} came {seq} ({event:?})",
+                    self.seq
+                );
+                self.seq = seq;
+                apply_event(&mut self.view, &event);
+                self.log.push(Seen { seq, at, event });
+            }
+            ServerMessage::Welcome {
+                id,
+                protocol,
+                server_time,
+                seq,
+                you,
+                token,
+                room,
+            } => {
+                self.you = you;
+                if let Some(token) = token {
+                    self.token = token;
+                }
+                self.room_id = room.id.clone();
+                self.view = *room;
+                self.seq = seq;
+                self.welcome = Some(Welcomed {
+                    id,
+                    protocol,
+                    server_time,
+                    seq,
+                });
+            }
+            ServerMessage::Ack { seq, .. } => {
+                assert_eq!(
+                    seq, self.seq,
+                    "{name}: an ack names the room's seq after the command's events, which come first"
+                );
+                self.answers.push(msg);
+            }
+            ServerMessage::Error { .. } => self.answers.push(msg),
+        }
+    }
+
+    /// Send `join`, `host` or `resume` and wait for the welcome.
+    pub async fn enter(&mut self, command: Command) -> Welcomed {
+        let id = self.send(command).await;
+        loop {
+            if let Some(w) = self.welcome.clone().filter(|w| w.id == id) {
+                return w;
+            }
+            if let Some(answer) = self.claim(&id) {
+                panic!("{}: expected a welcome, got {answer:?}", self.name);
+            }
+            if !self.pump("a welcome").await {
+                panic!(
+                    "{}: the server closed ({:?}) instead of welcoming",
+                    self.name, self.closed
+                );
+            }
+        }
+    }
+
+    /// Send `join`, `host` or `resume` and wait for the error that refuses it.
+    pub async fn enter_refused(&mut self, command: Command) -> Refused {
+        match self.command(command).await {
+            Ok(ok) => panic!("{}: expected a refusal, got {ok:?}", self.name),
+            Err(refused) => refused,
+        }
+    }
+
+    fn claim(&mut self, id: &str) -> Option<ServerMessage> {
+        let at = self.answers.iter().position(|a| match a {
+            ServerMessage::Ack { id: a, .. } => a == id,
+            ServerMessage::Error { id: a, .. } => a.as_deref() == Some(id),
+            _ => false,
+        })?;
+        Some(self.answers.remove(at))
+    }
+
+    /// Wait for the ack or error answering `id`, taking in every event on the way.
+    pub async fn answer(&mut self, id: &str) -> Result<Acked, Refused> {
+        loop {
+            match self.claim(id) {
+                Some(ServerMessage::Ack {
+                    seq,
+                    server_time,
+                    result,
+                    ..
+                }) => {
+                    return Ok(Acked {
+                        seq,
+                        server_time,
+                        result,
+                    });
+                }
+                Some(ServerMessage::Error { id, code, message }) => {
+                    return Err(Refused { id, code, message })
+                }
+                Some(other) => panic!("{}: unexpected answer {other:?}", self.name),
+                None => {}
+            }
+            if let Some(w) = self.welcome.as_ref().filter(|w| w.id == id) {
+                panic!("{}: {id} was answered with a welcome: {w:?}", self.name);
+            }
+            if !self.pump(&format!("the answer to {id}")).await {
+                panic!(
+                    "{}: the server closed ({:?}) before answering {id}",
+                    self.name, self.closed
+                );
+            }
+        }
+    }
+
+    /// Send a command and wait for its ack or error.
+    pub async fn command(&mut self, command: Command) -> Result<Acked, Refused> {
+        let id = self.send(command).await;
+        self.answer(&id).await
+    }
+
+    /// Send a command that must be accepted.
+    pub async fn ok(&mut self, command: Command) -> Acked {
+        let what = format!("{command:?}");
+        self.command(command)
+            .await
+            .unwrap_or_else(|r| panic!("{}: {what} was refused: {r:?}", self.name))
+    }
+
+    /// Send a command that must be refused; returns the code.
+    pub async fn refused(&mut self, command: Command) -> ErrorCode {
+        let what = format!("{command:?}");
+        match self.command(command).await {
+            Ok(ok) => panic!(
+                "{}: {what} should be refused; it was acked: {ok:?}",
+                self.name
+            ),
+            Err(r) => r.code,
+        }
+    }
+
+    /// Acks and errors that arrived but no `command` or `answer` has claimed.
+    pub fn unclaimed_answers(&self) -> &[ServerMessage] {
+        &self.answers
+    }
+
+    /// Wait for the next error frame (with or without an id).
+    pub async fn expect_error(&mut self) -> Refused {
+        loop {
+            let at = self
+                .answers
+                .iter()
+                .position(|a| matches!(a, ServerMessage::Error { .. }));
+            if let Some(at) = at {
+                if let ServerMessage::Error { id, code, message } = self.answers.remove(at) {
+                    return Refused { id, code, message };
+                }
+            }
+            if !self.pump("an error").await {
+                panic!(
+                    "{}: the server closed ({:?}) instead of answering with an error",
+                    self.name, self.closed
+                );
+            }
+        }
+    }
+
+    /// Wait for an event matching `pred`, looking first at events seen but not yet expected.
+    /// Events before the match count as expected too.
+    pub async fn expect_event(&mut self, pred: impl Fn(&Event) -> bool) -> Event {
+        loop {
+            if let Some(i) = self.log[self.cursor..].iter().position(|s| pred(&s.event)) {
+                let i = self.cursor + i;
+                self.cursor = i + 1;
+                return self.log[i].event.clone();
+            }
+            self.cursor = self.log.len();
+            if !self.pump("an event").await {
+                panic!(
+                    "{}: the server closed ({:?}) before the event came",
+                    self.name, self.closed
+                );
+            }
+        }
+    }
+
+    /// Wait until this client has seen the event with sequence number `seq`.
+    pub async fn catch_up(&mut self, seq: u64) {
+        while self.seq < seq {
+            if !self.pump(&format!("event {seq}")).await {
+                panic!(
+                    "{}: the server closed ({:?}) before event {seq}",
+                    self.name, self.closed
+                );
+            }
+        }
+        self.cursor = self.log.len();
+    }
+
+    /// Events seen since the last `expect_event`/`catch_up`/`take_new_events`, marked expected.
+    pub fn take_new_events(&mut self) -> Vec<Event> {
+        let new = self.log[self.cursor..]
+            .iter()
+            .map(|s| s.event.clone())
+            .collect();
+        self.cursor = self.log.len();
+        new
+    }
+
+    /// A `sync` round trip: the server has handled everything this client sent before, and
+    /// every event broadcast before it has arrived. Returns the ack.
+    pub async fn sync(&mut self) -> Acked {
+        self.ok(Command::Sync).await
+    }
+
+    /// Check that nothing happened in the room since `seq`: a sync round trip shows no new
+    /// event and the same sequence number.
+    pub async fn assert_quiet_since(&mut self, seq: u64) {
+        let ack = self.sync().await;
+        assert_eq!(
+            ack.seq, seq,
+            "{}: the room moved on; events: {:?}",
+            self.name, self.log
+        );
+        assert!(
+            self.log.last().is_none_or(|s| s.seq <= seq),
+            "{}: events arrived: {:?}",
+            self.name,
+            self.log
+        );
+    }
+
+    /// Wait for the server to close the connection; returns the close code (`None` if the
+    /// stream ended without a close frame). Events and answers on the way are taken in.
+    pub async fn expect_close(&mut self) -> Option<u16> {
+        while self.pump("the connection to close").await {}
+        self.closed
+            .clone()
+            .flatten()
+            .map(|frame| u16::from(frame.code))
+    }
+
+    /// Close the connection from our side and wait for the server to see it.
+    pub async fn close(mut self) {
+        let _ = self.raw_send_message(Message::Close(None)).await;
+        while self.pump("the close handshake").await {}
+    }
+
+    /// A participant in this client's view, by id.
+    pub fn participant(&self, id: ParticipantId) -> &ParticipantView {
+        self.view
+            .participants
+            .iter()
+            .find(|p| p.id == id)
+            .unwrap_or_else(|| panic!("{}: no participant {id} in the view", self.name))
+    }
+
+    /// The current stage's timer, as this client sees it.
+    pub fn stage_timer(&self) -> TimerState {
+        self.view
+            .stage
+            .as_ref()
+            .unwrap_or_else(|| panic!("{}: no stage", self.name))
+            .timer
+            .clone()
+    }
+
+    /// The current stage's index, as this client sees it.
+    pub fn stage_index(&self) -> usize {
+        self.view
+            .stage
+            .as_ref()
+            .unwrap_or_else(|| panic!("{}: no stage", self.name))
+            .index
+    }
+
+    /// Who holds the floor, as this client sees it.
+    pub fn floor(&self) -> Option<ParticipantId> {
+        self.view.turn.floor.as_ref().map(|f| f.participant)
+    }
+}
