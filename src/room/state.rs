@@ -1380,6 +1380,7 @@ impl Room {
         role: Role,
         out: &mut Vec<Recorded>,
     ) -> Result<(), Rejection> {
+        let presenter = self.current_stage().and_then(|s| s.presenter);
         if !matches!(role, Role::Timekeeper | Role::Observer) {
             return reject(
                 ErrorCode::InvalidMessage,
@@ -1396,7 +1397,11 @@ impl Room {
         let start = holder.map_or(0, |h| h + 1);
         let next = (0..people.len())
             .map(|k| people[(start + k) % people.len()])
-            .find(|p| !p.standing.is_facilitating() && !p.roles.contains(&role))
+            .find(|p| {
+                // The one presenting now cannot start observing mid-turn.
+                let presenting = role == Role::Observer && presenter == Some(p.id);
+                !p.standing.is_facilitating() && !p.roles.contains(&role) && !presenting
+            })
             .map(|p| p.id);
         let Some(next) = next else {
             return reject(ErrorCode::InvalidState, "nobody else can take that role");
