@@ -3,7 +3,11 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use std::time::Duration;
+
 use clap::Parser;
+
+use crate::server::Settings;
 
 /// How to run the server.
 #[derive(Debug, Clone, Parser)]
@@ -25,12 +29,34 @@ pub struct Config {
     #[arg(long, env = "CIRCLEKEEPER_PUBLIC_URL")]
     pub public_url: Option<String>,
 
+    /// How far back, in seconds, a reconnecting client gets its missed events one by one.
+    #[arg(long, env = "CIRCLEKEEPER_RESUME_WINDOW_SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(600..))]
+    pub resume_window_secs: u64,
+
+    /// How many days an ended room is kept before it is deleted from disk.
+    #[arg(long, env = "CIRCLEKEEPER_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3650))]
+    pub retention_days: u64,
+
+    /// Seconds without any frame (not even a pong) after which a connection is closed.
+    #[arg(long, env = "CIRCLEKEEPER_IDLE_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(10..=3600))]
+    pub idle_timeout_secs: u64,
+
     /// Log filter, in `tracing` env-filter syntax (e.g. `info`, `circlekeeper=debug`).
     #[arg(long, env = "CIRCLEKEEPER_LOG", default_value = "info")]
     pub log: String,
 }
 
 impl Config {
+    /// The server settings these flags describe.
+    pub fn settings(&self) -> Settings {
+        let mut s = Settings::new(&self.public_url());
+        s.resume_window = Duration::from_secs(self.resume_window_secs);
+        s.retention = Duration::from_secs(self.retention_days * 24 * 3600);
+        s.idle_timeout = Duration::from_secs(self.idle_timeout_secs);
+        s.ping_every = s.idle_timeout / 3;
+        s
+    }
+
     /// The base URL for links.
     pub fn public_url(&self) -> String {
         self.public_url

@@ -1,4 +1,5 @@
-//! The `circlekeeper` binary: parse the configuration, open the store, serve.
+//! The `circlekeeper` binary: parse the configuration, open the store, restore rooms, serve,
+//! and shut down cleanly on Ctrl-C or SIGTERM.
 
 use std::sync::Arc;
 
@@ -24,12 +25,26 @@ async fn main() -> anyhow::Result<()> {
             config.data_dir.display()
         )
     })?;
-    let state = AppState::new(Arc::new(store), Clock::System, &config.public_url());
+    let state = AppState::start(Arc::new(store), Clock::System, config.settings())
+        .context("cannot restore the rooms in the store")?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("cannot listen on {}", config.addr))?;
-    info!(addr = %config.addr, data_dir = %config.data_dir.display(), "circlekeeper listening");
-    serve(listener, state, shutdown_signal()).await?;
+    let addr = listener.local_addr()?;
+    info!(%addr, data_dir = %config.data_dir.display(), "circlekeeper listening");
+
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve(listener, state.clone(), async move {
+        let _ = stopped.await;
+    }));
+    shutdown_signal().await;
+    info!("shutting down: telling clients to reconnect");
+    let _ = stop.send(());
+    state.shutdown().await;
+    let grace = state.settings().shutdown_grace;
+    if tokio::time::timeout(grace, server).await.is_err() {
+        info!("connections did not close within the grace; exiting anyway");
+    }
     info!("circlekeeper stopped");
     Ok(())
 }

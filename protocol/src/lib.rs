@@ -67,6 +67,8 @@ pub mod close {
     pub const AUTH_FAILED: u16 = 4003;
     /// This participant was removed by a facilitator, or left: do not reconnect.
     pub const REMOVED: u16 = 4004;
+    /// A facilitator deleted the room (or it reached the end of its retention): forget it.
+    pub const ROOM_DELETED: u16 = 4010;
     /// The client did not read its messages fast enough: reconnect and resume.
     pub const TOO_SLOW: u16 = 4008;
     /// The client sent commands too fast for too long: wait a few seconds, then reconnect.
@@ -240,6 +242,9 @@ pub enum Command {
     ClearPrompt,
     /// Leave the room for good (a facilitator can still see you in the attendance).
     Leave,
+    /// Delete the room at once: everyone is disconnected (close code 4010) and everything the
+    /// server kept of it is removed from disk.
+    DeleteRoom,
 }
 
 impl Command {
@@ -277,6 +282,7 @@ impl Command {
             Command::PushPrompt { .. } => "push_prompt",
             Command::ClearPrompt => "clear_prompt",
             Command::Leave => "leave",
+            Command::DeleteRoom => "delete_room",
         }
     }
 
@@ -314,6 +320,7 @@ impl Command {
         "push_prompt",
         "clear_prompt",
         "leave",
+        "delete_room",
     ];
 }
 
@@ -348,6 +355,40 @@ pub enum ServerMessage {
         /// Your personal token, only on `join` and `host`: keep it to `resume` later.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         token: Option<String>,
+        /// The whole room.
+        room: Box<RoomView>,
+    },
+    /// The answer to `resume` with a `last_seq` the server still holds: the events after
+    /// `last_seq` up to `seq` follow at once, in order, each exactly once.
+    Resumed {
+        /// The id of the command this answers.
+        id: CommandId,
+        /// The protocol version the server speaks.
+        protocol: u32,
+        /// The server's clock when this frame was made.
+        server_time: Millis,
+        /// The sequence number of the last event that follows.
+        seq: u64,
+        /// How many events follow (`seq − last_seq`).
+        replayed: u64,
+        /// Your participant id in this room.
+        you: ParticipantId,
+    },
+    /// The answer to `resume` when the missed events cannot be replayed (too old, too many, or
+    /// the room's history was reset): the whole room, to replace what the client had.
+    Snapshot {
+        /// The id of the command this answers.
+        id: CommandId,
+        /// The protocol version the server speaks.
+        protocol: u32,
+        /// The server's clock when this frame was made.
+        server_time: Millis,
+        /// The room's current sequence number.
+        seq: u64,
+        /// Always `false`: the missed events were not recovered one by one.
+        recovered: bool,
+        /// Your participant id in this room.
+        you: ParticipantId,
         /// The whole room.
         room: Box<RoomView>,
     },
@@ -415,6 +456,9 @@ pub enum ErrorCode {
     AlreadyAuthenticated,
     /// No room with that id (or it has ended and been closed).
     RoomNotFound,
+    /// The room exists but the server cannot serve it safely (its stored record is damaged);
+    /// the operator has been told.
+    RoomUnavailable,
     /// The join or host key does not open this room.
     InvalidKey,
     /// The token does not belong to a participant of this room.
@@ -460,6 +504,7 @@ impl ErrorCode {
             ErrorCode::NotAuthenticated => "not_authenticated",
             ErrorCode::AlreadyAuthenticated => "already_authenticated",
             ErrorCode::RoomNotFound => "room_not_found",
+            ErrorCode::RoomUnavailable => "room_unavailable",
             ErrorCode::InvalidKey => "invalid_key",
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::Forbidden => "forbidden",

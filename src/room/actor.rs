@@ -1,35 +1,53 @@
-//! The room actor: one task per live room that owns its [`Room`], its connected peers and its
-//! credentials, and is the only writer of that room.
+//! The room actor: one task per live room that owns its [`Room`], its connected peers, its
+//! credentials and its recent history, and is the only writer of that room.
 //!
 //! Connections talk to it through a cloneable [`RoomHandle`] over a bounded inbox. For each
-//! accepted command it writes the events to the store, then serializes each event once and
-//! hands the same bytes to every peer's bounded outbox. A peer whose outbox is full is cut off
-//! (close code 4008) rather than allowed to slow the room.
+//! accepted command the actor applies it at once, submits the events to the group-commit
+//! thread, and queues what the command owes the world (the broadcast, the ack, a welcome) as a
+//! [`Pending`] entry. Entries are released strictly in order, each only when its writes are
+//! durable: nothing is acknowledged or broadcast before it is on disk, yet the room keeps
+//! applying commands while a flush runs. Each event is serialized once and the same bytes go to
+//! every peer's bounded outbox; a peer whose outbox is full is cut off (close code 4008) rather
+//! than allowed to slow the room.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
 use circlekeeper_protocol::{
-    close, AckResult, Command, CommandId, ErrorCode, ParticipantId, Presence, ServerMessage,
-    Standing, PROTOCOL_VERSION,
+    close, Command, CommandId, ErrorCode, Millis, ParticipantId, Presence, ServerMessage,
+    SessionStatus, Standing, PROTOCOL_VERSION,
 };
 use tokio::sync::{mpsc, oneshot};
-use tracing::{debug, warn};
+use tracing::{debug, error, warn};
 
 use super::state::{Recorded, Rejection, Room};
 use crate::clock::Clock;
 use crate::secret;
-use crate::store::{Store, StoreError};
+use crate::store::{Committer, Durable, Origin, Snapshot, StoreError, StoredEvent, Write};
 
 /// How many messages may wait in a room's inbox. Connections wait (backpressure) when it is
 /// full; a room of 64 people sending a command each still fits several times over.
 pub const ROOM_INBOX: usize = 256;
 
 /// How many frames may wait for one connection. A client that falls this far behind is cut off
-/// with close code 4008 and resumes later; it never slows its room.
-pub const PEER_OUTBOX: usize = 512;
+/// with close code 4008 and resumes later; it never slows its room. The channel allocates as it
+/// fills, so an idle connection does not pay for this capacity.
+pub const PEER_OUTBOX: usize = 1024;
+
+/// Most events a resume replays one by one; more than that gets a snapshot instead, which is
+/// smaller and keeps the replay within the connection's outbox.
+pub const MAX_REPLAY: usize = PEER_OUTBOX - 24;
+
+/// Most events the resume buffer keeps, whatever the time window: bounds a busy room's memory.
+pub const MAX_RECENT_EVENTS: usize = 20_000;
+
+/// Command ids remembered per participant, so that a retried command is applied once.
+pub const REMEMBERED_COMMANDS: usize = 64;
+
+/// A snapshot is written every this many events, so a restart replays at most this many.
+pub const SNAPSHOT_EVERY: u64 = 256;
 
 /// A connection's id, unique within the server.
 pub type ConnId = u64;
@@ -39,14 +57,6 @@ pub type ConnId = u64;
 pub enum Outbound {
     /// A JSON text frame.
     Frame(Utf8Bytes),
-}
-
-/// The receiving side of a connection's outbox, plus why the actor closed it.
-pub struct PeerLink {
-    /// Frames to write to the socket.
-    pub outbox: mpsc::Receiver<Outbound>,
-    /// Set by the actor before it drops the sending side: the close code to send.
-    pub close_code: Arc<AtomicU16>,
 }
 
 /// How a connection asks to enter a room.
@@ -67,6 +77,8 @@ pub enum Credential {
     Resume {
         /// The personal token.
         token: String,
+        /// The last sequence number the client saw.
+        last_seq: Option<u64>,
     },
 }
 
@@ -101,6 +113,17 @@ pub enum RoomMsg {
         /// The connection.
         conn: ConnId,
     },
+    /// Delete the room (retention ran out): disconnect everyone and remove it from disk.
+    Delete,
+}
+
+/// What a room tells the rest of the server when it stops for good.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// The room was deleted.
+    Deleted(String),
+    /// The room could not make its events durable and stopped serving.
+    Failed(String),
 }
 
 /// The sending side of a room actor's inbox. Cheap to clone.
@@ -125,10 +148,75 @@ pub struct Keys {
     pub host: [u8; 32],
 }
 
+/// Everything a room actor starts from: a new room, or one restored from the store.
+pub struct RoomInit {
+    /// The room.
+    pub room: Room,
+    /// Its link keys.
+    pub keys: Keys,
+    /// Token hashes of its participants.
+    pub tokens: Vec<([u8; 32], ParticipantId)>,
+    /// Its recent events, oldest first (restored rooms), for resume and retried commands.
+    pub recent: Vec<StoredEvent>,
+}
+
+/// What the actors of a server share.
+#[derive(Clone)]
+pub struct RoomContext {
+    /// Where writes go to become durable.
+    pub committer: Committer,
+    /// The clock.
+    pub clock: Clock,
+    /// How far back (ms) a resume can replay events one by one.
+    pub resume_window_ms: u64,
+    /// Where a room reports that it stopped for good.
+    pub notices: mpsc::UnboundedSender<Notice>,
+}
+
 struct Peer {
     who: ParticipantId,
     outbox: mpsc::Sender<Outbound>,
     close_code: Arc<AtomicU16>,
+}
+
+/// An event as the resume buffer keeps it: ready to send again.
+struct RecentEvent {
+    seq: u64,
+    at: Millis,
+    frame: Utf8Bytes,
+}
+
+/// What the first frames of an admitted connection are.
+enum Admission {
+    /// A welcome or snapshot, made when the command was applied.
+    Frame(Utf8Bytes),
+    /// A `resumed` frame followed by these events.
+    Replay(Vec<Utf8Bytes>),
+}
+
+/// Something a command owes the world once its writes are durable.
+enum Delivery {
+    /// Events for every admitted peer.
+    Broadcast(Vec<Utf8Bytes>),
+    /// A frame for one connection.
+    To(ConnId, Utf8Bytes),
+    /// A connection enters: becomes a peer and gets its first frames.
+    Admit {
+        conn: ConnId,
+        peer: Peer,
+        first: Admission,
+        reply: oneshot::Sender<Result<ParticipantId, Rejection>>,
+    },
+    /// Close the connections of people no longer in the room.
+    CloseRemoved,
+    /// The room is deleted: disconnect everyone and stop.
+    Deleted,
+}
+
+/// One command's (or tick's) deliveries and the receipt they wait for.
+struct Pending {
+    receipt: Option<Durable>,
+    deliveries: Vec<Delivery>,
 }
 
 struct Actor {
@@ -137,24 +225,53 @@ struct Actor {
     /// Token hash → participant.
     tokens: HashMap<[u8; 32], ParticipantId>,
     peers: HashMap<ConnId, Peer>,
-    store: Arc<dyn Store>,
-    clock: Clock,
+    ctx: RoomContext,
+    /// Events of the resume window, as frames, in order (including those still pending).
+    recent: VecDeque<RecentEvent>,
+    /// Recent acknowledged command ids per participant, with their ack frames.
+    acks: HashMap<ParticipantId, VecDeque<(CommandId, Utf8Bytes)>>,
+    /// Deliveries waiting for durability, in order.
+    pending: VecDeque<Pending>,
+    /// Sequence number of the last snapshot written.
+    snapshot_seq: u64,
+    /// People whose connection was cut off: their presence is checked after this step.
+    pending_away: Vec<ParticipantId>,
+    /// Set when the actor must stop after this step.
+    stopped: bool,
 }
 
-/// Start the actor of a room and return its handle. The actor ends when every handle is gone.
-pub fn spawn_room(room: Room, keys: Keys, store: Arc<dyn Store>, clock: Clock) -> RoomHandle {
+/// Start the actor of a room and return its handle and task. The actor ends when every handle
+/// is gone, or when the room is deleted or fails.
+pub fn spawn_room(init: RoomInit, ctx: RoomContext) -> (RoomHandle, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(ROOM_INBOX);
-    let actor = Actor {
-        room,
-        keys,
-        tokens: HashMap::new(),
+    let snapshot_seq = init.room.seq();
+    let mut actor = Actor {
+        room: init.room,
+        keys: init.keys,
+        tokens: init.tokens.into_iter().collect(),
         peers: HashMap::new(),
-        store,
-        clock,
+        ctx,
+        recent: VecDeque::new(),
+        acks: HashMap::new(),
+        pending: VecDeque::new(),
+        snapshot_seq,
+        pending_away: Vec::new(),
+        stopped: false,
     };
+    for e in init.recent {
+        if let Some(origin) = &e.origin {
+            let ack = ack_frame(origin.id.clone(), e.seq, e.at);
+            actor.remember(origin.participant, origin.id.clone(), ack);
+        }
+        actor.recent.push_back(RecentEvent {
+            seq: e.seq,
+            at: e.at,
+            frame: event_frame(&e.recorded()),
+        });
+    }
     let span = tracing::info_span!("room", room_id = %actor.room.view().id);
-    tokio::spawn(tracing::Instrument::instrument(run_room(actor, rx), span));
-    RoomHandle { inbox: tx }
+    let task = tokio::spawn(tracing::Instrument::instrument(run_room(actor, rx), span));
+    (RoomHandle { inbox: tx }, task)
 }
 
 /// Serialize a server message once, as a text frame.
@@ -172,11 +289,7 @@ pub fn frame(msg: &ServerMessage) -> Utf8Bytes {
 }
 
 /// An error frame.
-pub fn error_frame(
-    id: Option<CommandId>,
-    code: ErrorCode,
-    message: impl Into<String>,
-) -> Utf8Bytes {
+pub fn error_frame(id: Option<CommandId>, code: ErrorCode, message: impl Into<String>) -> Utf8Bytes {
     frame(&ServerMessage::Error {
         id,
         code,
@@ -184,33 +297,74 @@ pub fn error_frame(
     })
 }
 
-/// The actor loop: messages in, timer ticks at deadlines.
+fn event_frame(r: &Recorded) -> Utf8Bytes {
+    frame(&ServerMessage::Event {
+        seq: r.seq,
+        at: r.at,
+        event: r.event.clone(),
+    })
+}
+
+fn ack_frame(id: CommandId, seq: u64, now: Millis) -> Utf8Bytes {
+    frame(&ServerMessage::Ack {
+        id,
+        seq,
+        server_time: now,
+        result: None,
+    })
+}
+
+/// What woke the actor.
+enum Step {
+    Durable(Result<(), StoreError>),
+    Msg(Option<RoomMsg>),
+    Tick,
+}
+
+/// The actor loop: durability receipts first, then messages, then timer ticks.
 async fn run_room(mut actor: Actor, mut inbox: mpsc::Receiver<RoomMsg>) {
-    loop {
+    while !actor.stopped {
         let deadline = actor.room.next_deadline();
-        let clock = actor.clock.clone();
-        tokio::select! {
-            msg = inbox.recv() => match msg {
-                Some(msg) => actor.handle(msg),
-                None => break,
-            },
+        let clock = actor.ctx.clock.clone();
+        let waiting = actor.pending.front().is_some_and(|p| p.receipt.is_some());
+        let step = tokio::select! {
+            biased;
+            result = async {
+                match actor.pending.front_mut().and_then(|p| p.receipt.as_mut()) {
+                    Some(receipt) => receipt.await.unwrap_or(Err(StoreError::Closed)),
+                    None => std::future::pending().await,
+                }
+            }, if waiting => Step::Durable(result),
+            msg = inbox.recv() => Step::Msg(msg),
             _ = async {
                 match deadline {
                     Some(d) => clock.sleep_until(d).await,
                     None => std::future::pending().await,
                 }
-            } => {
-                let now = actor.clock.now();
-                let events = actor.room.tick(now);
-                actor.publish(&events);
+            } => Step::Tick,
+        };
+        match step {
+            Step::Durable(Ok(())) => {
+                if let Some(front) = actor.pending.front_mut() {
+                    front.receipt = None;
+                }
             }
+            Step::Durable(Err(e)) => actor.fail(&e),
+            Step::Msg(Some(msg)) => actor.handle(msg).await,
+            Step::Msg(None) => break,
+            Step::Tick => actor.tick().await,
         }
+        actor.release_ready();
+        for who in std::mem::take(&mut actor.pending_away) {
+            actor.presence_check(who).await;
+        }
+        actor.release_ready();
     }
     debug!("room actor stopped");
 }
 
 impl Actor {
-    fn handle(&mut self, msg: RoomMsg) {
+    async fn handle(&mut self, msg: RoomMsg) {
         match msg {
             RoomMsg::Enter {
                 conn,
@@ -220,32 +374,123 @@ impl Actor {
                 close_code,
                 reply,
             } => {
-                let result = self.enter(conn, &id, credential, outbox.clone(), close_code);
-                if let Err(r) = &result {
-                    let _ =
-                        outbox.try_send(Outbound::Frame(error_frame(Some(id), r.code, &r.message)));
+                let peer = Peer {
+                    who: 0,
+                    outbox,
+                    close_code,
+                };
+                if let Err(r) = self.enter(conn, id.clone(), credential, peer, reply).await {
+                    // `enter` gave the reply back only on failure paths that already answered.
+                    debug!(code = r.code.as_str(), "entry refused");
                 }
-                let _ = reply.send(result);
             }
-            RoomMsg::Command { conn, id, command } => self.command(conn, id, command),
+            RoomMsg::Command { conn, id, command } => self.command(conn, id, command).await,
             RoomMsg::Leave { conn } => {
                 if let Some(peer) = self.peers.remove(&conn) {
-                    self.presence_check(peer.who);
+                    self.presence_check(peer.who).await;
                 }
             }
+            RoomMsg::Delete => self.delete(None).await,
         }
     }
 
-    fn enter(
+    /// Queue deliveries behind the receipt of these writes (or behind nothing, if none).
+    async fn queue(&mut self, writes: Vec<Write>, deliveries: Vec<Delivery>) {
+        let receipt = if writes.is_empty() {
+            None
+        } else {
+            Some(self.ctx.committer.submit(writes).await)
+        };
+        self.pending.push_back(Pending { receipt, deliveries });
+    }
+
+    /// The writes and frames for new events: stored with the command they answer, kept in the
+    /// resume buffer, and a snapshot when one is due.
+    fn record(&mut self, events: &[Recorded], origin: Option<Origin>) -> (Vec<Write>, Vec<Utf8Bytes>) {
+        let room_id = self.room.view().id.clone();
+        let last = events.len().saturating_sub(1);
+        let stored: Vec<StoredEvent> = events
+            .iter()
+            .enumerate()
+            .map(|(i, r)| StoredEvent::new(r, if i == last { origin.clone() } else { None }))
+            .collect();
+        let mut frames = Vec::with_capacity(events.len());
+        for r in events {
+            let f = event_frame(r);
+            self.recent.push_back(RecentEvent {
+                seq: r.seq,
+                at: r.at,
+                frame: f.clone(),
+            });
+            frames.push(f);
+        }
+        self.trim_recent();
+        let mut writes = Vec::with_capacity(2);
+        if !stored.is_empty() {
+            writes.push(Write::Events {
+                room: room_id.clone(),
+                events: stored,
+            });
+        }
+        if self.room.seq() >= self.snapshot_seq + SNAPSHOT_EVERY {
+            self.snapshot_seq = self.room.seq();
+            writes.push(Write::Snapshot {
+                room: room_id.clone(),
+                snapshot: Box::new(Snapshot {
+                    room: self.room.clone(),
+                }),
+            });
+        }
+        if events.iter().any(|r| {
+            matches!(&r.event, circlekeeper_protocol::Event::SessionChanged { session, .. }
+                if session.status == SessionStatus::Ended)
+        }) {
+            writes.push(Write::Ended {
+                room: room_id,
+                at: events.last().map_or(0, |r| r.at),
+            });
+        }
+        (writes, frames)
+    }
+
+    /// Drop events older than the resume window (and beyond the count cap).
+    fn trim_recent(&mut self) {
+        let now = self.ctx.clock.now();
+        let oldest = now.saturating_sub(self.ctx.resume_window_ms);
+        while self
+            .recent
+            .front()
+            .is_some_and(|e| e.at < oldest || self.recent.len() > MAX_RECENT_EVENTS)
+        {
+            self.recent.pop_front();
+        }
+    }
+
+    fn remember(&mut self, who: ParticipantId, id: CommandId, ack: Utf8Bytes) {
+        let list = self.acks.entry(who).or_default();
+        if list.len() >= REMEMBERED_COMMANDS {
+            list.pop_front();
+        }
+        list.push_back((id, ack));
+    }
+
+    async fn enter(
         &mut self,
         conn: ConnId,
-        id: &str,
+        id: CommandId,
         credential: Credential,
-        outbox: mpsc::Sender<Outbound>,
-        close_code: Arc<AtomicU16>,
-    ) -> Result<ParticipantId, Rejection> {
-        let now = self.clock.now();
-        let (who, token, events) = match credential {
+        mut peer: Peer,
+        reply: oneshot::Sender<Result<ParticipantId, Rejection>>,
+    ) -> Result<(), Rejection> {
+        let now = self.ctx.clock.now();
+        let refuse = |peer: &Peer, reply: oneshot::Sender<_>, r: Rejection| {
+            let _ = peer
+                .outbox
+                .try_send(Outbound::Frame(error_frame(Some(id.clone()), r.code, &r.message)));
+            let _ = reply.send(Err(r.clone()));
+            Err(r)
+        };
+        match credential {
             Credential::New {
                 host,
                 key,
@@ -253,146 +498,270 @@ impl Actor {
                 token,
             } => {
                 // `join` takes the join key only and `host` the host key only.
-                let expected = if host {
-                    &self.keys.host
-                } else {
-                    &self.keys.join
-                };
+                let expected = if host { &self.keys.host } else { &self.keys.join };
                 if !secret::matches(&key, expected) {
-                    return Err(Rejection::new(
-                        ErrorCode::InvalidKey,
-                        "this link does not open this room",
-                    ));
+                    let r = Rejection::new(ErrorCode::InvalidKey, "this link does not open this room");
+                    return refuse(&peer, reply, r);
                 }
                 let standing = if host {
                     Standing::Facilitator
                 } else {
                     Standing::Participant
                 };
-                let (who, events) = self.room.join(now, &name, standing)?;
+                let (who, events) = match self.room.join(now, &name, standing) {
+                    Ok(joined) => joined,
+                    Err(r) => return refuse(&peer, reply, r),
+                };
                 let hash = secret::hash(&token);
-                self.persist(&events)
-                    .and_then(|()| self.store.put_token(&hash, &self.room.view().id, who))
-                    .map_err(|e| internal(&e))?;
                 self.tokens.insert(hash, who);
-                (who, Some(token), events)
+                let (mut writes, frames) = self.record(&events, None);
+                writes.push(Write::Token {
+                    room: self.room.view().id.clone(),
+                    hash,
+                    participant: who,
+                });
+                let welcome = self.welcome(id, who, Some(token), now);
+                peer.who = who;
+                let deliveries = vec![
+                    Delivery::Broadcast(frames),
+                    Delivery::Admit {
+                        conn,
+                        peer,
+                        first: Admission::Frame(welcome),
+                        reply,
+                    },
+                ];
+                self.queue(writes, deliveries).await;
             }
-            Credential::Resume { token } => {
-                let who = self
-                    .tokens
-                    .get(&secret::hash(&token))
-                    .copied()
-                    .ok_or_else(|| {
-                        Rejection::new(
-                            ErrorCode::InvalidToken,
-                            "this token does not belong to this room",
-                        )
-                    })?;
+            Credential::Resume { token, last_seq } => {
+                let Some(&who) = self.tokens.get(&secret::hash(&token)) else {
+                    let r = Rejection::new(ErrorCode::InvalidToken, "this token does not belong to this room");
+                    return refuse(&peer, reply, r);
+                };
                 if self.room.participant(who).is_none_or(|p| p.removed) {
-                    return Err(Rejection::new(
-                        ErrorCode::Forbidden,
-                        "you were removed from this room",
-                    ));
+                    let r = Rejection::new(ErrorCode::Forbidden, "you are no longer in this room");
+                    return refuse(&peer, reply, r);
                 }
                 let events = self.room.set_presence(now, who, Presence::Connected);
-                self.persist(&events).map_err(|e| internal(&e))?;
-                (who, None, events)
+                let (writes, frames) = self.record(&events, None);
+                let first = self.resumption(id, who, last_seq, now);
+                peer.who = who;
+                let deliveries = vec![
+                    Delivery::Broadcast(frames),
+                    Delivery::Admit {
+                        conn,
+                        peer,
+                        first,
+                        reply,
+                    },
+                ];
+                self.queue(writes, deliveries).await;
             }
-        };
-        // Others hear of the arrival; the newcomer gets the whole room, which includes it.
-        self.broadcast(&events);
-        let welcome = ServerMessage::Welcome {
-            id: id.to_string(),
+        }
+        Ok(())
+    }
+
+    fn welcome(&self, id: CommandId, who: ParticipantId, token: Option<String>, now: Millis) -> Utf8Bytes {
+        frame(&ServerMessage::Welcome {
+            id,
             protocol: PROTOCOL_VERSION,
             server_time: now,
             seq: self.room.seq(),
             you: who,
             token,
             room: Box::new(self.room.view().clone()),
-        };
-        if outbox.try_send(Outbound::Frame(frame(&welcome))).is_ok() {
-            self.peers.insert(
-                conn,
-                Peer {
-                    who,
-                    outbox,
-                    close_code,
-                },
-            );
-        }
-        Ok(who)
+        })
     }
 
-    fn command(&mut self, conn: ConnId, id: CommandId, command: Command) {
+    /// What a returning client gets first: the missed events one by one when the buffer holds
+    /// them all (and not too many), a snapshot when it does not, the whole room when it saw
+    /// nothing yet.
+    fn resumption(&self, id: CommandId, who: ParticipantId, last_seq: Option<u64>, now: Millis) -> Admission {
+        let seq = self.room.seq();
+        let Some(last) = last_seq else {
+            return Admission::Frame(self.welcome(id, who, None, now));
+        };
+        let oldest_kept = self.recent.front().map_or(seq + 1, |e| e.seq);
+        let missed = seq.saturating_sub(last);
+        if last <= seq && last + 1 >= oldest_kept && missed as usize <= MAX_REPLAY {
+            let mut frames = Vec::with_capacity(missed as usize + 1);
+            frames.push(frame(&ServerMessage::Resumed {
+                id,
+                protocol: PROTOCOL_VERSION,
+                server_time: now,
+                seq,
+                replayed: missed,
+                you: who,
+            }));
+            frames.extend(self.recent.iter().filter(|e| e.seq > last).map(|e| e.frame.clone()));
+            return Admission::Replay(frames);
+        }
+        Admission::Frame(frame(&ServerMessage::Snapshot {
+            id,
+            protocol: PROTOCOL_VERSION,
+            server_time: now,
+            seq,
+            recovered: false,
+            you: who,
+            room: Box::new(self.room.view().clone()),
+        }))
+    }
+
+    async fn command(&mut self, conn: ConnId, id: CommandId, command: Command) {
         let Some(who) = self.peers.get(&conn).map(|p| p.who) else {
             return;
         };
-        let now = self.clock.now();
+        // A retried command is acknowledged again, never applied twice.
+        let seen = self
+            .acks
+            .get(&who)
+            .and_then(|list| list.iter().find(|(seen, _)| *seen == id))
+            .map(|(_, ack)| ack.clone());
+        if let Some(ack) = seen {
+            self.queue(Vec::new(), vec![Delivery::To(conn, ack)]).await;
+            return;
+        }
+        let now = self.ctx.clock.now();
         match self.room.apply(now, who, &command) {
             Ok(applied) => {
-                if let Err(e) = self.persist(&applied.events) {
-                    // The events are in memory but not stored: refuse rather than pretend.
-                    let r = internal(&e);
-                    self.send_to(conn, error_frame(Some(id), r.code, r.message));
+                if matches!(command, Command::DeleteRoom) {
+                    let ack = ack_frame(id, self.room.seq(), now);
+                    self.delete(Some((conn, ack))).await;
                     return;
                 }
-                self.publish(&applied.events);
-                self.ack(conn, id, now, applied.result);
-                self.close_removed();
+                let ack = frame(&ServerMessage::Ack {
+                    id: id.clone(),
+                    seq: self.room.seq(),
+                    server_time: now,
+                    result: applied.result,
+                });
+                let origin = (!applied.events.is_empty()).then(|| Origin {
+                    participant: who,
+                    id: id.clone(),
+                });
+                if origin.is_some() {
+                    self.remember(who, id, ack.clone());
+                }
+                let (writes, frames) = self.record(&applied.events, origin);
+                let deliveries = vec![
+                    Delivery::Broadcast(frames),
+                    Delivery::To(conn, ack),
+                    Delivery::CloseRemoved,
+                ];
+                self.queue(writes, deliveries).await;
             }
-            Err(r) => self.send_to(conn, error_frame(Some(id), r.code, r.message)),
+            Err(r) => {
+                let error = error_frame(Some(id), r.code, r.message);
+                self.queue(Vec::new(), vec![Delivery::To(conn, error)]).await;
+            }
         }
     }
 
-    fn ack(&mut self, conn: ConnId, id: CommandId, now: u64, result: Option<AckResult>) {
-        let ack = ServerMessage::Ack {
-            id,
-            seq: self.room.seq(),
-            server_time: now,
-            result,
-        };
-        self.send_to(conn, frame(&ack));
-    }
-
-    fn persist(&self, events: &[Recorded]) -> Result<(), StoreError> {
-        if events.is_empty() {
-            return Ok(());
-        }
-        self.store.append(&self.room.view().id, events)
-    }
-
-    /// Store and broadcast events that did not come from a command (ticks).
-    fn publish(&mut self, events: &[Recorded]) {
+    async fn tick(&mut self) {
+        let now = self.ctx.clock.now();
+        let events = self.room.tick(now);
         if events.is_empty() {
             return;
         }
-        if let Err(e) = self.persist(events) {
-            warn!(error = %e, "events could not be stored");
-        }
-        self.broadcast(events);
+        let (writes, frames) = self.record(&events, None);
+        self.queue(writes, vec![Delivery::Broadcast(frames)]).await;
     }
 
-    fn broadcast(&mut self, events: &[Recorded]) {
-        for r in events {
-            let bytes = frame(&ServerMessage::Event {
-                seq: r.seq,
-                at: r.at,
-                event: r.event.clone(),
-            });
-            let mut slow = Vec::new();
-            for (&conn, peer) in &self.peers {
-                if peer
-                    .outbox
-                    .try_send(Outbound::Frame(bytes.clone()))
-                    .is_err()
-                {
-                    slow.push(conn);
+    /// Remove the room from disk, then (once that is durable) disconnect everyone and stop.
+    async fn delete(&mut self, ack: Option<(ConnId, Utf8Bytes)>) {
+        let room = self.room.view().id.clone();
+        let mut deliveries: Vec<Delivery> = ack.into_iter().map(|(c, f)| Delivery::To(c, f)).collect();
+        deliveries.push(Delivery::Deleted);
+        self.queue(vec![Write::Delete { room }], deliveries).await;
+    }
+
+    /// Release, in order, every pending entry whose writes are durable.
+    fn release_ready(&mut self) {
+        loop {
+            let Some(front) = self.pending.front_mut() else {
+                return;
+            };
+            if let Some(receipt) = front.receipt.as_mut() {
+                match receipt.try_recv() {
+                    Ok(Ok(())) => front.receipt = None,
+                    Ok(Err(e)) => return self.fail(&e),
+                    Err(oneshot::error::TryRecvError::Empty) => return,
+                    Err(oneshot::error::TryRecvError::Closed) => return self.fail(&StoreError::Closed),
                 }
             }
-            for conn in slow {
-                self.cut_off(conn, close::TOO_SLOW);
+            let Some(ready) = self.pending.pop_front() else {
+                return;
+            };
+            for d in ready.deliveries {
+                self.deliver(d);
+            }
+            if self.stopped {
+                return;
             }
         }
+    }
+
+    fn deliver(&mut self, delivery: Delivery) {
+        match delivery {
+            Delivery::Broadcast(frames) => {
+                for f in frames {
+                    let mut slow = Vec::new();
+                    for (&conn, peer) in &self.peers {
+                        if peer.outbox.try_send(Outbound::Frame(f.clone())).is_err() {
+                            slow.push(conn);
+                        }
+                    }
+                    for conn in slow {
+                        self.cut_off(conn, close::TOO_SLOW);
+                    }
+                }
+            }
+            Delivery::To(conn, f) => self.send_to(conn, f),
+            Delivery::Admit {
+                conn,
+                peer,
+                first,
+                reply,
+            } => {
+                let who = peer.who;
+                let frames = match first {
+                    Admission::Frame(f) => vec![f],
+                    Admission::Replay(frames) => frames,
+                };
+                let sent = frames
+                    .into_iter()
+                    .all(|f| peer.outbox.try_send(Outbound::Frame(f)).is_ok());
+                if sent {
+                    self.peers.insert(conn, peer);
+                    let _ = reply.send(Ok(who));
+                } else {
+                    peer.close_code.store(close::TOO_SLOW, Ordering::Relaxed);
+                    let _ = reply.send(Err(Rejection::new(ErrorCode::Internal, "could not send the room")));
+                }
+            }
+            Delivery::CloseRemoved => self.close_removed(),
+            Delivery::Deleted => {
+                let conns: Vec<ConnId> = self.peers.keys().copied().collect();
+                for conn in conns {
+                    self.cut_off(conn, close::ROOM_DELETED);
+                }
+                let _ = self.ctx.notices.send(Notice::Deleted(self.room.view().id.clone()));
+                self.stopped = true;
+            }
+        }
+    }
+
+    /// The store failed: nothing pending may be acknowledged. Disconnect everyone (they will
+    /// find the room as it was on disk after a restart) and stop serving this room.
+    fn fail(&mut self, e: &StoreError) {
+        error!(error = %e, "events could not be made durable; the room stops");
+        self.pending.clear();
+        let conns: Vec<ConnId> = self.peers.keys().copied().collect();
+        for conn in conns {
+            self.cut_off(conn, close::GOING_AWAY);
+        }
+        let _ = self.ctx.notices.send(Notice::Failed(self.room.view().id.clone()));
+        self.stopped = true;
     }
 
     fn send_to(&mut self, conn: ConnId, bytes: Utf8Bytes) {
@@ -405,12 +774,13 @@ impl Actor {
         }
     }
 
-    /// Drop a connection's outbox after recording why: its task closes the socket.
+    /// Drop a connection's outbox after recording why: its task closes the socket. Presence is
+    /// updated by the `Leave` the connection task sends when it ends.
     fn cut_off(&mut self, conn: ConnId, code: u16) {
         if let Some(peer) = self.peers.remove(&conn) {
             peer.close_code.store(code, Ordering::Relaxed);
             debug!(conn, code, "connection cut off");
-            self.presence_check(peer.who);
+            self.pending_away.push(peer.who);
         }
     }
 
@@ -428,20 +798,16 @@ impl Actor {
     }
 
     /// Mark someone away when their last connection has gone.
-    fn presence_check(&mut self, who: ParticipantId) {
+    async fn presence_check(&mut self, who: ParticipantId) {
         if self.peers.values().any(|p| p.who == who) {
             return;
         }
-        let now = self.clock.now();
+        let now = self.ctx.clock.now();
         let events = self.room.set_presence(now, who, Presence::Away);
-        self.publish(&events);
+        if events.is_empty() {
+            return;
+        }
+        let (writes, frames) = self.record(&events, None);
+        self.queue(writes, vec![Delivery::Broadcast(frames)]).await;
     }
-}
-
-fn internal(e: &StoreError) -> Rejection {
-    warn!(error = %e, "store failed");
-    Rejection::new(
-        ErrorCode::Internal,
-        "the server could not save this; nothing changed",
-    )
 }

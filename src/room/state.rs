@@ -117,7 +117,8 @@ pub fn permission(cmd: &Command) -> Permission {
         | RotateRole { .. }
         | RemoveParticipant { .. }
         | PushPrompt { .. }
-        | ClearPrompt => Permission::Facilitating,
+        | ClearPrompt
+        | DeleteRoom => Permission::Facilitating,
     }
 }
 
@@ -227,8 +228,8 @@ pub struct RoomSetup {
     pub warn_before_ms: u64,
 }
 
-/// One room's state.
-#[derive(Debug, Clone, PartialEq)]
+/// One room's state. Serializable whole, for snapshots.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Room {
     format: Format,
     view: RoomView,
@@ -480,7 +481,7 @@ impl Room {
             );
         }
         let status = self.view.session.status;
-        let anytime = matches!(cmd, Command::Sync | Command::Leave);
+        let anytime = matches!(cmd, Command::Sync | Command::Leave | Command::DeleteRoom);
         if status == SessionStatus::Ended && !anytime {
             return reject(ErrorCode::SessionEnded, "this session has ended");
         }
@@ -670,6 +671,8 @@ impl Room {
                     self.remove(now, &me, &mut out);
                 }
             }
+            // Authorized here; the actor removes the room and everything stored of it.
+            DeleteRoom => {}
         }
         Ok(Applied {
             events: out,

@@ -1,6 +1,5 @@
 //! The JSON API: open a room, list built-in formats and prompts, health.
 
-use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -17,7 +16,7 @@ use crate::room::actor::Keys;
 use crate::room::state::{
     clean_paragraphs, clean_text, DEFAULT_GROUND_RULES, DEFAULT_WARN_BEFORE_MS,
 };
-use crate::room::{prompts, spawn_room, Room, RoomSetup};
+use crate::room::{prompts, RoomSetup};
 use crate::secret;
 use crate::store::RoomRecord;
 
@@ -174,27 +173,18 @@ pub async fn create_room(State(app): State<AppState>, body: Bytes) -> Result<Res
         join: secret::hash(&join_key),
         host: secret::hash(&host_key),
     };
-    let inner = &app.inner;
     let record = RoomRecord {
-        setup: setup.clone(),
+        setup,
         join_key_hash: keys.join,
         host_key_hash: keys.host,
-        created_at: inner.clock.now(),
+        created_at: app.clock().now(),
+        ended_at: None,
     };
-    inner
-        .store
-        .put_room(&id, &record)
+    app.open_room(&record, keys)
         .map_err(|_| internal("store"))?;
-    let handle = spawn_room(
-        Room::new(setup),
-        keys,
-        Arc::clone(&inner.store),
-        inner.clock.clone(),
-    );
-    inner.rooms.insert(id.clone(), handle);
     info!(room_id = %id, "room opened");
 
-    let base = &inner.public_url;
+    let base = &app.settings().public_url;
     let created = RoomCreated {
         join_url: format!("{base}/r/{id}#join={join_key}"),
         host_url: format!("{base}/r/{id}#host={host_key}"),

@@ -1,21 +1,61 @@
-//! The HTTP face of the server: the axum router, the JSON API that opens rooms, the static web
-//! client, and the `/ws` endpoint whose connection task lives in [`ws`].
+//! The HTTP face of the server and the life of its rooms: the axum router, the JSON API that
+//! opens rooms ([`api`]), the `/ws` connection task ([`ws`]), and [`AppState`], which restores
+//! rooms on start, deletes them when their retention runs out, and shuts down cleanly.
 
 pub mod api;
 pub mod ws;
 
 use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::http::{header, HeaderValue};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use dashmap::DashMap;
+use circlekeeper_protocol::{Millis, Presence};
+use dashmap::{DashMap, DashSet};
+use tokio::sync::{mpsc, watch};
+use tracing::{error, info, warn};
 
 use crate::clock::Clock;
-use crate::room::RoomHandle;
-use crate::store::Store;
+use crate::room::actor::{Keys, Notice, RoomContext, RoomInit};
+use crate::room::{spawn_room, Room, RoomHandle, RoomMsg};
+use crate::store::{Committer, Store, StoreError, StoredEvent, Write};
+
+/// How often ended rooms are checked against their retention.
+pub const RETENTION_SWEEP: Duration = Duration::from_secs(3600);
+
+/// Settings of a running server (from flags, environment or a test).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Base of the links the server hands out, without a trailing slash.
+    pub public_url: String,
+    /// How far back a resume replays missed events one by one (at least ten minutes).
+    pub resume_window: Duration,
+    /// How long an ended room is kept before it is deleted from disk.
+    pub retention: Duration,
+    /// How often the server pings a connection.
+    pub ping_every: Duration,
+    /// A connection that sends nothing (not even a pong) for this long is closed.
+    pub idle_timeout: Duration,
+    /// How long a shutdown waits for rooms and the store before giving up.
+    pub shutdown_grace: Duration,
+}
+
+impl Settings {
+    /// Defaults, with links under `public_url`.
+    pub fn new(public_url: &str) -> Settings {
+        Settings {
+            public_url: public_url.trim_end_matches('/').to_string(),
+            resume_window: Duration::from_secs(600),
+            retention: Duration::from_secs(30 * 24 * 3600),
+            ping_every: Duration::from_secs(20),
+            idle_timeout: Duration::from_secs(60),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
 
 /// Everything the handlers share. Cheap to clone.
 #[derive(Clone)]
@@ -26,26 +66,53 @@ pub struct AppState {
 struct Inner {
     /// Live rooms by id. Holds handles only, never room state.
     rooms: DashMap<String, RoomHandle>,
+    /// Rooms whose stored records are damaged: refused rather than served wrong.
+    unavailable: DashSet<String>,
     store: Arc<dyn Store>,
+    /// The group-commit thread's handle; taken at shutdown so the thread can finish.
+    committer: Mutex<Option<Committer>>,
+    commit_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Room actor tasks, awaited at shutdown.
+    actors: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    notices: mpsc::UnboundedSender<Notice>,
     clock: Clock,
-    /// Base of the links the server hands out, without a trailing slash.
-    public_url: String,
+    settings: Settings,
     /// Source of connection ids.
     next_conn: AtomicU64,
+    /// Flips to `true` when the server shuts down: connections close with 1001.
+    shutdown: watch::Sender<bool>,
+    /// Counts retention sweeps done (tests wait on it).
+    sweeps: watch::Sender<u64>,
 }
 
 impl AppState {
-    /// Shared state over a store and a clock; links start with `public_url`.
-    pub fn new(store: Arc<dyn Store>, clock: Clock, public_url: &str) -> AppState {
-        AppState {
+    /// Start the server's state over a store: the commit thread, every room that has not ended
+    /// (restored from its snapshot and events), and the retention sweeper.
+    pub fn start(store: Arc<dyn Store>, clock: Clock, settings: Settings) -> Result<AppState, StoreError> {
+        let (committer, thread) = Committer::spawn(Arc::clone(&store)).map_err(|e| StoreError::Record {
+            key: "commit thread".into(),
+            reason: e.to_string(),
+        })?;
+        let (notices, notice_rx) = mpsc::unbounded_channel();
+        let state = AppState {
             inner: Arc::new(Inner {
                 rooms: DashMap::new(),
+                unavailable: DashSet::new(),
                 store,
+                committer: Mutex::new(Some(committer)),
+                commit_thread: Mutex::new(Some(thread)),
+                actors: Mutex::new(Vec::new()),
+                notices,
                 clock,
-                public_url: public_url.trim_end_matches('/').to_string(),
+                settings,
                 next_conn: AtomicU64::new(1),
+                shutdown: watch::Sender::new(false),
+                sweeps: watch::Sender::new(0),
             }),
-        }
+        };
+        state.restore()?;
+        tokio::spawn(sweeper(state.clone(), notice_rx));
+        Ok(state)
     }
 
     /// The clock the server runs on.
@@ -53,14 +120,248 @@ impl AppState {
         &self.inner.clock
     }
 
+    /// The server's settings.
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
     /// A live room's handle (a clone: no map guard escapes).
     pub fn room(&self, id: &str) -> Option<RoomHandle> {
         self.inner.rooms.get(id).map(|r| r.value().clone())
     }
 
+    /// Whether a room exists but cannot be served (damaged record).
+    pub fn is_unavailable(&self, id: &str) -> bool {
+        self.inner.unavailable.contains(id)
+    }
+
     /// How many rooms are live.
     pub fn room_count(&self) -> usize {
         self.inner.rooms.len()
+    }
+
+    /// A receiver that changes after every retention sweep.
+    pub fn sweeps(&self) -> watch::Receiver<u64> {
+        self.inner.sweeps.subscribe()
+    }
+
+    /// A receiver that turns `true` when the server shuts down.
+    pub fn shutting_down(&self) -> watch::Receiver<bool> {
+        self.inner.shutdown.subscribe()
+    }
+
+    fn context(&self) -> Option<RoomContext> {
+        let committer = self.inner.committer.lock().ok()?.clone()?;
+        Some(RoomContext {
+            committer,
+            clock: self.inner.clock.clone(),
+            resume_window_ms: self.inner.settings.resume_window.as_millis() as u64,
+            notices: self.inner.notices.clone(),
+        })
+    }
+
+    /// Start a room's actor and register it.
+    fn launch(&self, init: RoomInit) -> bool {
+        let Some(ctx) = self.context() else {
+            return false;
+        };
+        let id = init.room.view().id.clone();
+        let (handle, task) = spawn_room(init, ctx);
+        self.inner.rooms.insert(id, handle);
+        if let Ok(mut actors) = self.inner.actors.lock() {
+            actors.retain(|t| !t.is_finished());
+            actors.push(task);
+        }
+        true
+    }
+
+    /// Bring back every room that has not ended. A room whose records do not decode is logged
+    /// with the bad key and refused (`room_unavailable`), never served half-read.
+    fn restore(&self) -> Result<(), StoreError> {
+        let store = &self.inner.store;
+        let now = self.inner.clock.now();
+        let window = self.inner.settings.resume_window.as_millis() as u64;
+        let mut restored = 0;
+        for (id, record) in store.rooms()? {
+            if record.ended_at.is_some() {
+                continue;
+            }
+            let loaded = match store.load(&id) {
+                Ok(l) => l,
+                Err(e) => {
+                    error!(room_id = %id, error = %e, "room not restored: a stored record is damaged");
+                    self.inner.unavailable.insert(id);
+                    continue;
+                }
+            };
+            let mut room = match loaded.snapshot {
+                Some(s) => s.room,
+                None => Room::new(record.setup.clone()),
+            };
+            let base = room.seq();
+            let mut expected = base + 1;
+            let mut broken = false;
+            for e in loaded.events.iter().filter(|e| e.seq > base) {
+                if e.seq != expected {
+                    error!(room_id = %id, seq = e.seq, expected, "room not restored: its event log has a gap");
+                    broken = true;
+                    break;
+                }
+                room.replay(&e.recorded());
+                expected += 1;
+            }
+            if broken {
+                self.inner.unavailable.insert(id);
+                continue;
+            }
+            // Nobody is connected to a room that just came back.
+            let mut away: Vec<StoredEvent> = Vec::new();
+            let present: Vec<_> = room
+                .view()
+                .participants
+                .iter()
+                .filter(|p| p.presence == Presence::Connected)
+                .map(|p| p.id)
+                .collect();
+            for who in present {
+                away.extend(room.set_presence(now, who, Presence::Away).iter().map(|r| StoredEvent::new(r, None)));
+            }
+            if !away.is_empty() {
+                store.write(&[Write::Events {
+                    room: id.clone(),
+                    events: away.clone(),
+                }])?;
+            }
+            let since: Millis = now.saturating_sub(window);
+            let recent: Vec<StoredEvent> = loaded
+                .events
+                .into_iter()
+                .chain(away)
+                .filter(|e| e.at >= since)
+                .collect();
+            let init = RoomInit {
+                room,
+                keys: Keys {
+                    join: record.join_key_hash,
+                    host: record.host_key_hash,
+                },
+                tokens: loaded.tokens,
+                recent,
+            };
+            if self.launch(init) {
+                restored += 1;
+            }
+        }
+        store.flush()?;
+        if restored > 0 {
+            info!(rooms = restored, "rooms restored");
+        }
+        Ok(())
+    }
+
+    /// Open a new room (used by `POST /api/rooms`).
+    pub(crate) fn open_room(&self, record: &crate::store::RoomRecord, keys: Keys) -> Result<(), StoreError> {
+        let id = record.setup.id.clone();
+        self.inner.store.put_room(&id, record)?;
+        self.inner.store.flush()?;
+        let init = RoomInit {
+            room: Room::new(record.setup.clone()),
+            keys,
+            tokens: Vec::new(),
+            recent: Vec::new(),
+        };
+        if self.launch(init) {
+            Ok(())
+        } else {
+            Err(StoreError::Closed)
+        }
+    }
+
+    /// Delete rooms whose session ended longer ago than the retention.
+    async fn sweep(&self) {
+        let now = self.inner.clock.now();
+        let retention = self.inner.settings.retention.as_millis() as u64;
+        let rooms = match self.inner.store.rooms() {
+            Ok(r) => r,
+            Err(e) => {
+                warn!(error = %e, "retention sweep could not list rooms");
+                return;
+            }
+        };
+        for (id, record) in rooms {
+            let Some(ended) = record.ended_at else { continue };
+            if ended.saturating_add(retention) > now {
+                continue;
+            }
+            info!(room_id = %id, "room deleted after its retention");
+            match self.room(&id) {
+                Some(handle) if handle.send(RoomMsg::Delete).await => {}
+                _ => {
+                    let committer = self.inner.committer.lock().ok().and_then(|c| c.clone());
+                    if let Some(c) = committer {
+                        let receipt = c.submit(vec![Write::Delete { room: id.clone() }]).await;
+                        if !matches!(receipt.await, Ok(Ok(()))) {
+                            warn!(room_id = %id, "room could not be deleted");
+                        }
+                    }
+                    self.inner.rooms.remove(&id);
+                }
+            }
+        }
+    }
+
+    /// Shut down: tell every connection to reconnect (close 1001), stop every room, let the
+    /// commit thread finish and flush the store. Bounded by the shutdown grace.
+    pub async fn shutdown(&self) {
+        let inner = &self.inner;
+        inner.shutdown.send_replace(true);
+        inner.rooms.clear();
+        let actors: Vec<_> = inner.actors.lock().map(|mut a| a.drain(..).collect()).unwrap_or_default();
+        let grace = inner.settings.shutdown_grace;
+        let all = futures_util::future::join_all(actors);
+        if tokio::time::timeout(grace, all).await.is_err() {
+            warn!("rooms did not stop within the shutdown grace");
+        }
+        if let Ok(mut c) = inner.committer.lock() {
+            c.take();
+        }
+        let thread = inner.commit_thread.lock().ok().and_then(|mut t| t.take());
+        if let Some(thread) = thread {
+            let joined = tokio::task::spawn_blocking(move || thread.join());
+            if tokio::time::timeout(grace, joined).await.is_err() {
+                warn!("the commit thread did not finish within the shutdown grace");
+            }
+        }
+        if let Err(e) = inner.store.flush() {
+            error!(error = %e, "the final flush failed");
+        }
+    }
+}
+
+/// Delete rooms when their retention runs out, and forget rooms that stopped for good.
+async fn sweeper(state: AppState, mut notices: mpsc::UnboundedReceiver<Notice>) {
+    let mut shutdown = state.shutting_down();
+    let mut next = state.inner.clock.now();
+    loop {
+        let clock = state.inner.clock.clone();
+        tokio::select! {
+            _ = shutdown.changed() => return,
+            notice = notices.recv() => match notice {
+                Some(Notice::Deleted(id)) => {
+                    state.inner.rooms.remove(&id);
+                }
+                Some(Notice::Failed(id)) => {
+                    state.inner.rooms.remove(&id);
+                    state.inner.unavailable.insert(id);
+                }
+                None => return,
+            },
+            _ = clock.sleep_until(next) => {
+                state.sweep().await;
+                state.inner.sweeps.send_modify(|n| *n += 1);
+                next = state.inner.clock.now() + RETENTION_SWEEP.as_millis() as u64;
+            }
+        }
     }
 }
 
@@ -80,10 +381,9 @@ pub fn app(state: AppState) -> Router {
 
 /// Keep capability links out of `Referer` headers, everywhere.
 async fn no_referrer(mut response: Response) -> Response {
-    response.headers_mut().insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    response
+        .headers_mut()
+        .insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     response
 }
 

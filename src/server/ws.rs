@@ -7,7 +7,6 @@
 
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
@@ -35,12 +34,6 @@ pub const LIBRARY_MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// Read and write buffer per connection: commands and events are small, and the library's
 /// 128 KiB default would cost ~136 KiB per participant.
 pub const SOCKET_BUFFER_BYTES: usize = 4 * 1024;
-
-/// How often the server pings an idle connection.
-pub const PING_EVERY: Duration = Duration::from_secs(20);
-
-/// A connection that sends nothing (not even a pong) for this long is closed (code 4000).
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Commands a connection may send in a burst.
 pub const RATE_BURST: f64 = 30.0;
@@ -156,10 +149,21 @@ impl Connection {
         }
         let (tx, mut rx) = mpsc::channel::<Outbound>(PEER_OUTBOX);
         self.tx = Some(tx);
-        let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
+        let ping_every = self.app.settings().ping_every;
+        let idle_timeout = self.app.settings().idle_timeout;
+        let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
+        let mut shutdown = self.app.shutting_down();
+        if *shutdown.borrow() {
+            let reason = "the server is restarting: reconnect and resume";
+            let _ = sink.send(close_message(close::GOING_AWAY, reason)).await;
+            return;
+        }
         let mut last_heard = Instant::now();
         let outcome = loop {
             tokio::select! {
+                _ = shutdown.changed() => {
+                    break Some((close::GOING_AWAY, "the server is restarting: reconnect and resume"));
+                }
                 out = rx.recv() => match out {
                     Some(Outbound::Frame(bytes)) => {
                         if sink.send(Message::Text(bytes)).await.is_err() {
@@ -181,8 +185,8 @@ impl Connection {
                     }
                 }
                 _ = ping.tick() => {
-                    if last_heard.elapsed() > IDLE_TIMEOUT {
-                        break Some((close::IDLE, "nothing heard for a minute: reconnect and resume"));
+                    if last_heard.elapsed() > idle_timeout {
+                        break Some((close::IDLE, "nothing heard for too long: reconnect and resume"));
                     }
                     if sink.send(Message::Ping(Default::default())).await.is_err() {
                         break None;
@@ -250,7 +254,11 @@ impl Connection {
                     token: String::new(),
                 },
             )),
-            Command::Resume { room, token, .. } => Some((room, Credential::Resume { token })),
+            Command::Resume {
+                room,
+                token,
+                last_seq,
+            } => Some((room, Credential::Resume { token, last_seq })),
             command => {
                 let Some((room, _)) = &self.joined else {
                     let msg = "join, host or resume first";
@@ -361,6 +369,11 @@ impl Connection {
             }
             resume => resume,
         };
+        if self.app.is_unavailable(&room_id) {
+            let msg = "this room cannot be served right now; the operator has been told";
+            send(sink, error_frame(Some(id), ErrorCode::RoomUnavailable, msg)).await;
+            return Next::Close(close::AUTH_FAILED, "room unavailable");
+        }
         let Some(room) = self.app.room(&room_id) else {
             send(
                 sink,

@@ -1,23 +1,29 @@
-//! Durable storage behind a small trait: room records, each room's event log, and the token
-//! index. The sled implementation lives in [`sled_store`].
+//! Durable storage behind a small trait: room records, each room's event log, snapshots, and
+//! the token index. The sled implementation lives in [`sled_store`]; the group-commit thread
+//! that makes writes durable before anything is acknowledged lives in [`committer`].
 //!
 //! ## Key layout (sled trees)
 //!
 //! | tree | key | value |
 //! | --- | --- | --- |
 //! | `roomid_room` | room id (UTF-8) | JSON [`RoomRecord`] |
-//! | `roomid_seq_event` | room id (UTF-8) ‖ `0x00` ‖ seq (u64, big-endian) | JSON [`Recorded`] |
-//! | `tokenhash_participant` | SHA-256 of the token (32 bytes) | room id (UTF-8) ‖ `0x00` ‖ participant id (u32, big-endian) |
+//! | `roomid_seq_event` | room id ‖ `0x00` ‖ seq (u64, big-endian) | JSON [`StoredEvent`] |
+//! | `roomid_snapshot` | room id | JSON [`Snapshot`] (the latest only) |
+//! | `roomid_tokenhash_participant` | room id ‖ `0x00` ‖ SHA-256 of the token (32 bytes) | participant id (u32, big-endian) |
 //!
-//! Big-endian sequence numbers make a prefix scan of one room replay its events in order.
-//! Tokens are never stored, only their hashes.
+//! Room ids never contain `0x00`, so a prefix scan of `room id ‖ 0x00` reads one room's records
+//! and nothing else; big-endian sequence numbers make that scan replay events in order. Tokens
+//! are never stored, only their hashes. Nothing people say is stored: events carry structure
+//! (who, roles, stages, timings) and prompts from the bank or pushed by a facilitator.
 
+pub mod committer;
 mod sled_store;
 
-use circlekeeper_protocol::{Event, Millis, ParticipantId};
+use circlekeeper_protocol::{CommandId, Event, Millis, ParticipantId};
 use serde::{Deserialize, Serialize};
 
-use crate::room::{Recorded, RoomSetup};
+use crate::room::{Recorded, Room, RoomSetup};
+pub use committer::{Committer, Durable};
 pub use sled_store::SledStore;
 
 /// A room as stored: how it was opened and the hashes of its link keys.
@@ -31,9 +37,22 @@ pub struct RoomRecord {
     pub host_key_hash: [u8; 32],
     /// When the room was opened.
     pub created_at: Millis,
+    /// When the session ended, once it has: ended rooms are not restored on start.
+    #[serde(default)]
+    pub ended_at: Option<Millis>,
 }
 
-/// A stored event (the same fields as [`Recorded`]).
+/// The command an event answered, kept so that a retried command is applied once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    /// Who sent it.
+    pub participant: ParticipantId,
+    /// The command id they chose.
+    pub id: CommandId,
+}
+
+/// A stored event: the same fields as [`Recorded`], plus the command it answered (on the last
+/// event of that command only).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredEvent {
     /// Sequence number.
@@ -42,16 +61,89 @@ pub struct StoredEvent {
     pub at: Millis,
     /// What.
     pub event: Event,
+    /// The command this event completed, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
 }
 
-impl From<&Recorded> for StoredEvent {
-    fn from(r: &Recorded) -> Self {
+impl StoredEvent {
+    /// The stored form of an event.
+    pub fn new(r: &Recorded, origin: Option<Origin>) -> StoredEvent {
         StoredEvent {
             seq: r.seq,
             at: r.at,
             event: r.event.clone(),
+            origin,
         }
     }
+
+    /// The in-memory form.
+    pub fn recorded(&self) -> Recorded {
+        Recorded {
+            seq: self.seq,
+            at: self.at,
+            event: self.event.clone(),
+        }
+    }
+}
+
+/// A room's whole state at a sequence number, so a restart replays only what came after.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// The room, as of its own `seq`.
+    pub room: Room,
+}
+
+/// One durable write.
+#[derive(Debug, Clone)]
+pub enum Write {
+    /// Events appended to a room's log.
+    Events {
+        /// The room.
+        room: String,
+        /// The events, in order.
+        events: Vec<StoredEvent>,
+    },
+    /// A participant's token hash.
+    Token {
+        /// The room.
+        room: String,
+        /// SHA-256 of the token.
+        hash: [u8; 32],
+        /// Who it belongs to.
+        participant: ParticipantId,
+    },
+    /// The latest snapshot of a room.
+    Snapshot {
+        /// The room.
+        room: String,
+        /// The snapshot.
+        snapshot: Box<Snapshot>,
+    },
+    /// Everything kept of a room is removed.
+    Delete {
+        /// The room.
+        room: String,
+    },
+    /// The room's session ended.
+    Ended {
+        /// The room.
+        room: String,
+        /// When.
+        at: Millis,
+    },
+}
+
+/// Everything needed to bring one room back.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    /// The latest snapshot, if one was taken.
+    pub snapshot: Option<Snapshot>,
+    /// Every stored event, in order (restore replays those after the snapshot and keeps the
+    /// recent ones for resume).
+    pub events: Vec<StoredEvent>,
+    /// Token hashes and their participants.
+    pub tokens: Vec<([u8; 32], ParticipantId)>,
 }
 
 /// What can go wrong in the store. The message names the record, never its contents.
@@ -68,16 +160,21 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
+    /// The commit thread has stopped (the server is shutting down).
+    #[error("the store is closed")]
+    Closed,
 }
 
 /// Durable storage for rooms.
 pub trait Store: Send + Sync + 'static {
-    /// Save a new room.
+    /// Save a new room record (or replace one).
     fn put_room(&self, id: &str, record: &RoomRecord) -> Result<(), StoreError>;
-    /// Append events to a room's log.
-    fn append(&self, room: &str, events: &[Recorded]) -> Result<(), StoreError>;
-    /// Index a participant token by its hash.
-    fn put_token(&self, hash: &[u8; 32], room: &str, who: ParticipantId) -> Result<(), StoreError>;
+    /// Apply writes, without waiting for the disk.
+    fn write(&self, writes: &[Write]) -> Result<(), StoreError>;
     /// Make everything written so far durable.
     fn flush(&self) -> Result<(), StoreError>;
+    /// Every room record.
+    fn rooms(&self) -> Result<Vec<(String, RoomRecord)>, StoreError>;
+    /// One room's snapshot, events and tokens.
+    fn load(&self, id: &str) -> Result<Loaded, StoreError>;
 }

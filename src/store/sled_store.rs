@@ -4,20 +4,22 @@ use std::path::Path;
 
 use circlekeeper_protocol::ParticipantId;
 
-use super::{RoomRecord, Store, StoreError, StoredEvent};
-use crate::room::Recorded;
+use super::{Loaded, RoomRecord, Snapshot, Store, StoreError, StoredEvent, Write};
 
 /// Tree of room records.
 const ROOMS: &str = "roomid_room";
 /// Tree of event logs.
 const EVENTS: &str = "roomid_seq_event";
+/// Tree of latest snapshots.
+const SNAPSHOTS: &str = "roomid_snapshot";
 /// Tree of token hashes.
-const TOKENS: &str = "tokenhash_participant";
+const TOKENS: &str = "roomid_tokenhash_participant";
 
 /// A sled database holding every room.
 pub struct SledStore {
     rooms: sled::Tree,
     events: sled::Tree,
+    snapshots: sled::Tree,
     tokens: sled::Tree,
     db: sled::Db,
 }
@@ -25,34 +27,51 @@ pub struct SledStore {
 impl SledStore {
     /// Open (or create) the store in `dir`. Fails if another process holds it.
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
-        let db = sled::Config::new().path(dir).open()?;
-        Ok(SledStore {
-            rooms: db.open_tree(ROOMS)?,
-            events: db.open_tree(EVENTS)?,
-            tokens: db.open_tree(TOKENS)?,
-            db,
-        })
+        SledStore::from_db(sled::Config::new().path(dir).open()?)
     }
 
     /// A throwaway store that lives in memory (for tests and benches).
     pub fn temporary() -> Result<SledStore, StoreError> {
-        let db = sled::Config::new().temporary(true).open()?;
+        SledStore::from_db(sled::Config::new().temporary(true).open()?)
+    }
+
+    fn from_db(db: sled::Db) -> Result<SledStore, StoreError> {
         Ok(SledStore {
             rooms: db.open_tree(ROOMS)?,
             events: db.open_tree(EVENTS)?,
+            snapshots: db.open_tree(SNAPSHOTS)?,
             tokens: db.open_tree(TOKENS)?,
             db,
         })
     }
 }
 
-/// `room ‖ 0x00 ‖ seq` (big-endian).
-fn event_key(room: &str, seq: u64) -> Vec<u8> {
-    let mut key = Vec::with_capacity(room.len() + 9);
+/// `room ‖ 0x00`: the prefix of one room's records.
+fn prefix(room: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(room.len() + 41);
     key.extend_from_slice(room.as_bytes());
     key.push(0);
+    key
+}
+
+/// `room ‖ 0x00 ‖ seq` (big-endian).
+fn event_key(room: &str, seq: u64) -> Vec<u8> {
+    let mut key = prefix(room);
     key.extend_from_slice(&seq.to_be_bytes());
     key
+}
+
+/// A printable form of a key, for error messages.
+fn printable(key: &[u8]) -> String {
+    match key.iter().position(|&b| b == 0) {
+        Some(i) if key.len() == i + 9 => {
+            let mut seq = [0u8; 8];
+            seq.copy_from_slice(&key[i + 1..]);
+            format!("{}/{}", String::from_utf8_lossy(&key[..i]), u64::from_be_bytes(seq))
+        }
+        Some(i) => format!("{}/…", String::from_utf8_lossy(&key[..i])),
+        None => String::from_utf8_lossy(key).into_owned(),
+    }
 }
 
 fn encode<T: serde::Serialize>(key: &str, value: &T) -> Result<Vec<u8>, StoreError> {
@@ -62,34 +81,126 @@ fn encode<T: serde::Serialize>(key: &str, value: &T) -> Result<Vec<u8>, StoreErr
     })
 }
 
+fn decode<T: serde::de::DeserializeOwned>(tree: &str, key: &[u8], value: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(value).map_err(|e| StoreError::Record {
+        key: format!("{tree}:{}", printable(key)),
+        reason: e.to_string(),
+    })
+}
+
+impl SledStore {
+    /// Remove every record of a room from every tree.
+    fn delete(&self, room: &str) -> Result<(), StoreError> {
+        self.rooms.remove(room.as_bytes())?;
+        self.snapshots.remove(room.as_bytes())?;
+        for tree in [&self.events, &self.tokens] {
+            let mut batch = sled::Batch::default();
+            for key in tree.scan_prefix(prefix(room)).keys() {
+                batch.remove(key?);
+            }
+            tree.apply_batch(batch)?;
+        }
+        Ok(())
+    }
+}
+
 impl Store for SledStore {
     fn put_room(&self, id: &str, record: &RoomRecord) -> Result<(), StoreError> {
         self.rooms.insert(id.as_bytes(), encode(id, record)?)?;
         Ok(())
     }
 
-    fn append(&self, room: &str, events: &[Recorded]) -> Result<(), StoreError> {
-        let mut batch = sled::Batch::default();
-        for r in events {
-            let value = encode(&format!("{room}/{}", r.seq), &StoredEvent::from(r))?;
-            batch.insert(event_key(room, r.seq), value);
+    fn write(&self, writes: &[Write]) -> Result<(), StoreError> {
+        let mut events = sled::Batch::default();
+        let mut tokens = sled::Batch::default();
+        for w in writes {
+            if let Write::Delete { .. } = w {
+                // Everything written before the delete goes first, so nothing outlives it.
+                self.events.apply_batch(std::mem::take(&mut events))?;
+                self.tokens.apply_batch(std::mem::take(&mut tokens))?;
+            }
+            match w {
+                Write::Events { room, events: list } => {
+                    for e in list {
+                        let value = encode(&format!("{room}/{}", e.seq), e)?;
+                        events.insert(event_key(room, e.seq), value);
+                    }
+                }
+                Write::Token { room, hash, participant } => {
+                    let mut key = prefix(room);
+                    key.extend_from_slice(hash);
+                    tokens.insert(key, &participant.to_be_bytes());
+                }
+                Write::Snapshot { room, snapshot } => {
+                    self.snapshots.insert(room.as_bytes(), encode(room, snapshot)?)?;
+                }
+                Write::Delete { room } => self.delete(room)?,
+                Write::Ended { room, at } => {
+                    if let Some(raw) = self.rooms.get(room.as_bytes())? {
+                        let mut record: RoomRecord = decode(ROOMS, room.as_bytes(), &raw)?;
+                        record.ended_at = Some(*at);
+                        self.put_room(room, &record)?;
+                    }
+                }
+            }
         }
-        self.events.apply_batch(batch)?;
-        Ok(())
-    }
-
-    fn put_token(&self, hash: &[u8; 32], room: &str, who: ParticipantId) -> Result<(), StoreError> {
-        let mut value = Vec::with_capacity(room.len() + 5);
-        value.extend_from_slice(room.as_bytes());
-        value.push(0);
-        value.extend_from_slice(&who.to_be_bytes());
-        self.tokens.insert(hash, value)?;
+        self.events.apply_batch(events)?;
+        self.tokens.apply_batch(tokens)?;
         Ok(())
     }
 
     fn flush(&self) -> Result<(), StoreError> {
         self.db.flush()?;
         Ok(())
+    }
+
+    fn rooms(&self) -> Result<Vec<(String, RoomRecord)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.rooms.iter() {
+            let (key, value) = item?;
+            let id = String::from_utf8_lossy(&key).into_owned();
+            out.push((id, decode(ROOMS, &key, &value)?));
+        }
+        Ok(out)
+    }
+
+    fn load(&self, id: &str) -> Result<Loaded, StoreError> {
+        let snapshot = match self.snapshots.get(id.as_bytes())? {
+            Some(raw) => Some(decode::<Snapshot>(SNAPSHOTS, id.as_bytes(), &raw)?),
+            None => None,
+        };
+        let mut events = Vec::new();
+        for item in self.events.scan_prefix(prefix(id)) {
+            let (key, value) = item?;
+            let event: StoredEvent = decode(EVENTS, &key, &value)?;
+            if key.as_ref() != event_key(id, event.seq).as_slice() {
+                return Err(StoreError::Record {
+                    key: format!("{EVENTS}:{}", printable(&key)),
+                    reason: format!("holds event {} under another sequence number", event.seq),
+                });
+            }
+            events.push(event);
+        }
+        let mut tokens = Vec::new();
+        let p = prefix(id);
+        for item in self.tokens.scan_prefix(&p) {
+            let (key, value) = item?;
+            let (Ok(hash), Ok(pid)) = (
+                <[u8; 32]>::try_from(&key[p.len()..]),
+                <[u8; 4]>::try_from(value.as_ref()),
+            ) else {
+                return Err(StoreError::Record {
+                    key: format!("{TOKENS}:{}", printable(&key)),
+                    reason: "malformed token record".into(),
+                });
+            };
+            tokens.push((hash, ParticipantId::from_be_bytes(pid)));
+        }
+        Ok(Loaded {
+            snapshot,
+            events,
+            tokens,
+        })
     }
 }
 
@@ -104,5 +215,17 @@ mod tests {
         let c = event_key("r", 256);
         assert!(a < b && b < c);
         assert!(event_key("r", u64::MAX) < event_key("r\u{1}", 0));
+        assert_eq!(printable(&event_key("room", 258)), "room/258");
+    }
+
+    #[test]
+    fn a_record_that_fails_to_decode_is_reported_with_its_key() {
+        let store = SledStore::temporary().expect("store");
+        store
+            .events
+            .insert(event_key("abc", 7), b"{not json".to_vec())
+            .expect("insert");
+        let err = store.load("abc").expect_err("corrupt");
+        assert!(err.to_string().contains("roomid_seq_event:abc/7"), "{err}");
     }
 }

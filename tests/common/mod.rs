@@ -17,7 +17,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use circlekeeper::store::SledStore;
+use circlekeeper::server::Settings;
+use circlekeeper::store::{SledStore, Store};
 use circlekeeper::{AppState, Clock};
 use circlekeeper_protocol::{
     AckResult, Command, ErrorCode, Event, Millis, ParticipantId, ParticipantView, RoomCreated,
@@ -44,6 +45,8 @@ pub const EPOCH: Millis = 1_800_000_000_000;
 pub struct TestServer {
     /// The address it listens on.
     pub addr: SocketAddr,
+    /// The same address, for the network-facing helpers (`server.join(..)` and so on).
+    remote: Remote,
     /// The server's clock: move it with `clock.advance(..)` to fire timers.
     pub clock: Clock,
     /// The server's shared state (for looking at live rooms).
@@ -77,19 +80,31 @@ impl TestServer {
     /// Start a server on an ephemeral port with a manual clock at [`EPOCH`] and a temporary
     /// sled store.
     pub async fn start() -> TestServer {
+        let store = SledStore::temporary().expect("temporary sled store");
+        TestServer::start_with(Arc::new(store), Clock::manual(EPOCH), |_| {}).await
+    }
+
+    /// Start a server on an ephemeral port over `store`, with `clock`; `tune` may change the
+    /// settings (resume window, retention, timeouts) before it starts.
+    pub async fn start_with(
+        store: Arc<dyn Store>,
+        clock: Clock,
+        tune: impl FnOnce(&mut Settings),
+    ) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local address");
-        let clock = Clock::manual(EPOCH);
-        let store = SledStore::temporary().expect("temporary sled store");
-        let state = AppState::new(Arc::new(store), clock.clone(), &format!("http://{addr}"));
+        let mut settings = Settings::new(&format!("http://{addr}"));
+        tune(&mut settings);
+        let state = AppState::start(store, clock.clone(), settings).expect("state starts");
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(circlekeeper::serve(listener, state.clone(), async move {
             let _ = rx.await;
         }));
         TestServer {
             addr,
+            remote: Remote { addr },
             clock,
             state,
             shutdown: Some(tx),
@@ -97,9 +112,13 @@ impl TestServer {
         }
     }
 
-    /// The public base URL, `http://127.0.0.1:PORT`.
-    pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+    /// Shut the server down as SIGTERM would: clients are told to reconnect, rooms stop, the
+    /// store is flushed.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.state.shutdown().await;
     }
 
     /// The server clock's reading.
@@ -117,6 +136,31 @@ impl TestServer {
         let now = self.now();
         assert!(at >= now, "the clock cannot go back from {now} to {at}");
         self.clock.advance(Duration::from_millis(at - now));
+    }
+
+
+}
+
+/// A circlekeeper server reached over the network at `addr`: an in-process [`TestServer`]
+/// (which derefs to one) or the real binary in crash tests.
+#[derive(Debug, Clone, Copy)]
+pub struct Remote {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+}
+
+impl std::ops::Deref for TestServer {
+    type Target = Remote;
+
+    fn deref(&self) -> &Remote {
+        &self.remote
+    }
+}
+
+impl Remote {
+    /// The public base URL, `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
     }
 
     /// One HTTP/1.1 request with `Connection: close`; reads the whole answer.
@@ -299,12 +343,25 @@ pub struct Seen {
 pub struct Welcomed {
     /// The id of the command it answered.
     pub id: String,
+    /// How it came: `welcome`, `resumed` (with how many events follow) or `snapshot`.
+    pub kind: Entry,
     /// Protocol version.
     pub protocol: u32,
     /// Server clock.
     pub server_time: Millis,
     /// Room sequence number.
     pub seq: u64,
+}
+
+/// What kind of frame admitted a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entry {
+    /// A `welcome` with the whole room.
+    Welcome,
+    /// A `resumed`: this many missed events follow.
+    Resumed(u64),
+    /// A `snapshot` (`recovered` as given).
+    Snapshot(bool),
 }
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -434,6 +491,12 @@ impl Client {
 
     /// A fresh command id.
     pub fn fresh_id(&mut self) -> String {
+        // Unique across every client of the test run: two clients of one participant (a
+        // resume) must not reuse an id, or the server rightly answers the old command again.
+        static CONNECTIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        if self.next_id == 0 {
+            self.next_id = CONNECTIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) * 1_000_000;
+        }
         self.next_id += 1;
         format!("{}-{}", self.name.to_lowercase(), self.next_id)
     }
@@ -545,6 +608,50 @@ impl Client {
                 self.seq = seq;
                 self.welcome = Some(Welcomed {
                     id,
+                    kind: Entry::Welcome,
+                    protocol,
+                    server_time,
+                    seq,
+                });
+            }
+            ServerMessage::Resumed {
+                id,
+                protocol,
+                server_time,
+                seq,
+                replayed,
+                you,
+            } => {
+                assert_eq!(you, self.you, "{name}: resumed as someone else");
+                assert_eq!(
+                    seq,
+                    self.seq + replayed,
+                    "{name}: resumed at {seq} with {replayed} events after our {}",
+                    self.seq
+                );
+                self.welcome = Some(Welcomed {
+                    id,
+                    kind: Entry::Resumed(replayed),
+                    protocol,
+                    server_time,
+                    seq,
+                });
+            }
+            ServerMessage::Snapshot {
+                id,
+                protocol,
+                server_time,
+                seq,
+                recovered,
+                you,
+                room,
+            } => {
+                self.you = you;
+                self.view = *room;
+                self.seq = seq;
+                self.welcome = Some(Welcomed {
+                    id,
+                    kind: Entry::Snapshot(recovered),
                     protocol,
                     server_time,
                     seq,
@@ -586,6 +693,24 @@ impl Client {
             Ok(ok) => panic!("{}: expected a refusal, got {ok:?}", self.name),
             Err(refused) => refused,
         }
+    }
+
+    /// Drop this connection and come back on a new one with our token and the last sequence
+    /// number we saw, keeping our view: the server replays what we missed (or sends a
+    /// snapshot). Returns how we were admitted.
+    pub async fn reconnect(&mut self, server: &Remote) -> Welcomed {
+        let fresh = server.connect(&self.name).await;
+        let old = std::mem::replace(&mut self.ws, fresh.ws);
+        drop(old);
+        self.closed = None;
+        self.welcome = None;
+        let last_seq = Some(self.seq);
+        self.enter(Command::Resume {
+            room: self.room_id.clone(),
+            token: self.token.clone(),
+            last_seq,
+        })
+        .await
     }
 
     fn claim(&mut self, id: &str) -> Option<ServerMessage> {

@@ -1,0 +1,105 @@
+//! Group commit: one thread writes what every room submits and makes it durable with one disk
+//! flush per batch, however many rooms and commands the batch holds.
+//!
+//! A room actor submits its writes and gets a [`Durable`] receipt; it acknowledges and
+//! broadcasts the command only when the receipt says the writes are on disk. While one flush
+//! runs, new submissions queue up and go together in the next, so under load the cost of a
+//! flush is shared by many commands and at rest a command waits for one flush only.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use tokio::sync::{mpsc, oneshot};
+use tracing::warn;
+
+use super::{Store, StoreError, Write};
+
+/// Most submissions one flush covers. Bounds the batch's memory and the latency of its first
+/// member; at 2,048 commands a batch is still a few hundred kilobytes.
+pub const MAX_BATCH: usize = 2048;
+
+/// Submissions that may wait for the commit thread before room actors wait too.
+pub const QUEUE: usize = 8192;
+
+/// The answer to a submission: `Ok` once its writes are durable.
+pub type Durable = oneshot::Receiver<Result<(), StoreError>>;
+
+struct Submission {
+    writes: Vec<Write>,
+    done: oneshot::Sender<Result<(), StoreError>>,
+}
+
+/// Counters of the commit thread, for benchmarks and metrics.
+#[derive(Debug, Default)]
+pub struct CommitStats {
+    /// Disk flushes done.
+    pub flushes: AtomicU64,
+    /// Submissions made durable.
+    pub submissions: AtomicU64,
+}
+
+/// The sending side of the commit thread. Cheap to clone; the thread stops when every clone
+/// is gone, after flushing what it was given.
+#[derive(Clone)]
+pub struct Committer {
+    tx: mpsc::Sender<Submission>,
+    stats: Arc<CommitStats>,
+}
+
+impl Committer {
+    /// Start the commit thread over `store`.
+    pub fn spawn(store: Arc<dyn Store>) -> std::io::Result<(Committer, JoinHandle<()>)> {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let stats = Arc::new(CommitStats::default());
+        let thread_stats = Arc::clone(&stats);
+        let handle = std::thread::Builder::new()
+            .name("circlekeeper-commit".into())
+            .spawn(move || run(store, rx, &thread_stats))?;
+        Ok((Committer { tx, stats }, handle))
+    }
+
+    /// Submit writes; the receipt resolves once they are durable (or failed).
+    pub async fn submit(&self, writes: Vec<Write>) -> Durable {
+        let (done, receipt) = oneshot::channel();
+        if let Err(refused) = self.tx.send(Submission { writes, done }).await {
+            let _ = refused.0.done.send(Err(StoreError::Closed));
+        }
+        receipt
+    }
+
+    /// The commit thread's counters.
+    pub fn stats(&self) -> &CommitStats {
+        &self.stats
+    }
+}
+
+fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Submission>, stats: &CommitStats) {
+    let mut batch: Vec<Submission> = Vec::with_capacity(64);
+    while let Some(first) = rx.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(s) => batch.push(s),
+                Err(_) => break,
+            }
+        }
+        let writes: Vec<Write> = batch.iter_mut().flat_map(|s| std::mem::take(&mut s.writes)).collect();
+        let result = store.write(&writes).and_then(|()| store.flush());
+        stats.flushes.fetch_add(1, Ordering::Relaxed);
+        stats.submissions.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        if let Err(e) = &result {
+            warn!(error = %e, "a commit failed; its commands are refused");
+        }
+        for s in batch.drain(..) {
+            let answer = match &result {
+                Ok(()) => Ok(()),
+                Err(e) => Err(StoreError::Record {
+                    key: "commit".into(),
+                    reason: e.to_string(),
+                }),
+            };
+            let _ = s.done.send(answer);
+        }
+    }
+}
