@@ -236,6 +236,8 @@ struct Actor {
     snapshot_seq: u64,
     /// People whose connection was cut off: their presence is checked after this step.
     pending_away: Vec<ParticipantId>,
+    /// Admissions queued but not yet delivered, per participant: they count as connected.
+    arriving: HashMap<ParticipantId, usize>,
     /// Set when the actor must stop after this step.
     stopped: bool,
 }
@@ -256,6 +258,7 @@ pub fn spawn_room(init: RoomInit, ctx: RoomContext) -> (RoomHandle, tokio::task:
         pending: VecDeque::new(),
         snapshot_seq,
         pending_away: Vec::new(),
+        arriving: HashMap::new(),
         stopped: false,
     };
     for e in init.recent {
@@ -289,7 +292,11 @@ pub fn frame(msg: &ServerMessage) -> Utf8Bytes {
 }
 
 /// An error frame.
-pub fn error_frame(id: Option<CommandId>, code: ErrorCode, message: impl Into<String>) -> Utf8Bytes {
+pub fn error_frame(
+    id: Option<CommandId>,
+    code: ErrorCode,
+    message: impl Into<String>,
+) -> Utf8Bytes {
     frame(&ServerMessage::Error {
         id,
         code,
@@ -355,6 +362,9 @@ async fn run_room(mut actor: Actor, mut inbox: mpsc::Receiver<RoomMsg>) {
             Step::Tick => actor.tick().await,
         }
         actor.release_ready();
+        if actor.stopped {
+            break;
+        }
         for who in std::mem::take(&mut actor.pending_away) {
             actor.presence_check(who).await;
         }
@@ -401,12 +411,19 @@ impl Actor {
         } else {
             Some(self.ctx.committer.submit(writes).await)
         };
-        self.pending.push_back(Pending { receipt, deliveries });
+        self.pending.push_back(Pending {
+            receipt,
+            deliveries,
+        });
     }
 
     /// The writes and frames for new events: stored with the command they answer, kept in the
     /// resume buffer, and a snapshot when one is due.
-    fn record(&mut self, events: &[Recorded], origin: Option<Origin>) -> (Vec<Write>, Vec<Utf8Bytes>) {
+    fn record(
+        &mut self,
+        events: &[Recorded],
+        origin: Option<Origin>,
+    ) -> (Vec<Write>, Vec<Utf8Bytes>) {
         let room_id = self.room.view().id.clone();
         let last = events.len().saturating_sub(1);
         let stored: Vec<StoredEvent> = events
@@ -484,9 +501,11 @@ impl Actor {
     ) -> Result<(), Rejection> {
         let now = self.ctx.clock.now();
         let refuse = |peer: &Peer, reply: oneshot::Sender<_>, r: Rejection| {
-            let _ = peer
-                .outbox
-                .try_send(Outbound::Frame(error_frame(Some(id.clone()), r.code, &r.message)));
+            let _ = peer.outbox.try_send(Outbound::Frame(error_frame(
+                Some(id.clone()),
+                r.code,
+                &r.message,
+            )));
             let _ = reply.send(Err(r.clone()));
             Err(r)
         };
@@ -498,9 +517,14 @@ impl Actor {
                 token,
             } => {
                 // `join` takes the join key only and `host` the host key only.
-                let expected = if host { &self.keys.host } else { &self.keys.join };
+                let expected = if host {
+                    &self.keys.host
+                } else {
+                    &self.keys.join
+                };
                 if !secret::matches(&key, expected) {
-                    let r = Rejection::new(ErrorCode::InvalidKey, "this link does not open this room");
+                    let r =
+                        Rejection::new(ErrorCode::InvalidKey, "this link does not open this room");
                     return refuse(&peer, reply, r);
                 }
                 let standing = if host {
@@ -522,6 +546,7 @@ impl Actor {
                 });
                 let welcome = self.welcome(id, who, Some(token), now);
                 peer.who = who;
+                *self.arriving.entry(who).or_default() += 1;
                 let deliveries = vec![
                     Delivery::Broadcast(frames),
                     Delivery::Admit {
@@ -535,7 +560,10 @@ impl Actor {
             }
             Credential::Resume { token, last_seq } => {
                 let Some(&who) = self.tokens.get(&secret::hash(&token)) else {
-                    let r = Rejection::new(ErrorCode::InvalidToken, "this token does not belong to this room");
+                    let r = Rejection::new(
+                        ErrorCode::InvalidToken,
+                        "this token does not belong to this room",
+                    );
                     return refuse(&peer, reply, r);
                 };
                 if self.room.participant(who).is_none_or(|p| p.removed) {
@@ -546,6 +574,7 @@ impl Actor {
                 let (writes, frames) = self.record(&events, None);
                 let first = self.resumption(id, who, last_seq, now);
                 peer.who = who;
+                *self.arriving.entry(who).or_default() += 1;
                 let deliveries = vec![
                     Delivery::Broadcast(frames),
                     Delivery::Admit {
@@ -561,7 +590,13 @@ impl Actor {
         Ok(())
     }
 
-    fn welcome(&self, id: CommandId, who: ParticipantId, token: Option<String>, now: Millis) -> Utf8Bytes {
+    fn welcome(
+        &self,
+        id: CommandId,
+        who: ParticipantId,
+        token: Option<String>,
+        now: Millis,
+    ) -> Utf8Bytes {
         frame(&ServerMessage::Welcome {
             id,
             protocol: PROTOCOL_VERSION,
@@ -576,7 +611,13 @@ impl Actor {
     /// What a returning client gets first: the missed events one by one when the buffer holds
     /// them all (and not too many), a snapshot when it does not, the whole room when it saw
     /// nothing yet.
-    fn resumption(&self, id: CommandId, who: ParticipantId, last_seq: Option<u64>, now: Millis) -> Admission {
+    fn resumption(
+        &self,
+        id: CommandId,
+        who: ParticipantId,
+        last_seq: Option<u64>,
+        now: Millis,
+    ) -> Admission {
         let seq = self.room.seq();
         let Some(last) = last_seq else {
             return Admission::Frame(self.welcome(id, who, None, now));
@@ -593,7 +634,12 @@ impl Actor {
                 replayed: missed,
                 you: who,
             }));
-            frames.extend(self.recent.iter().filter(|e| e.seq > last).map(|e| e.frame.clone()));
+            frames.extend(
+                self.recent
+                    .iter()
+                    .filter(|e| e.seq > last)
+                    .map(|e| e.frame.clone()),
+            );
             return Admission::Replay(frames);
         }
         Admission::Frame(frame(&ServerMessage::Snapshot {
@@ -652,7 +698,8 @@ impl Actor {
             }
             Err(r) => {
                 let error = error_frame(Some(id), r.code, r.message);
-                self.queue(Vec::new(), vec![Delivery::To(conn, error)]).await;
+                self.queue(Vec::new(), vec![Delivery::To(conn, error)])
+                    .await;
             }
         }
     }
@@ -670,7 +717,8 @@ impl Actor {
     /// Remove the room from disk, then (once that is durable) disconnect everyone and stop.
     async fn delete(&mut self, ack: Option<(ConnId, Utf8Bytes)>) {
         let room = self.room.view().id.clone();
-        let mut deliveries: Vec<Delivery> = ack.into_iter().map(|(c, f)| Delivery::To(c, f)).collect();
+        let mut deliveries: Vec<Delivery> =
+            ack.into_iter().map(|(c, f)| Delivery::To(c, f)).collect();
         deliveries.push(Delivery::Deleted);
         self.queue(vec![Write::Delete { room }], deliveries).await;
     }
@@ -686,7 +734,9 @@ impl Actor {
                     Ok(Ok(())) => front.receipt = None,
                     Ok(Err(e)) => return self.fail(&e),
                     Err(oneshot::error::TryRecvError::Empty) => return,
-                    Err(oneshot::error::TryRecvError::Closed) => return self.fail(&StoreError::Closed),
+                    Err(oneshot::error::TryRecvError::Closed) => {
+                        return self.fail(&StoreError::Closed)
+                    }
                 }
             }
             let Some(ready) = self.pending.pop_front() else {
@@ -724,6 +774,9 @@ impl Actor {
                 reply,
             } => {
                 let who = peer.who;
+                if let Some(n) = self.arriving.get_mut(&who) {
+                    *n = n.saturating_sub(1);
+                }
                 let frames = match first {
                     Admission::Frame(f) => vec![f],
                     Admission::Replay(frames) => frames,
@@ -736,7 +789,10 @@ impl Actor {
                     let _ = reply.send(Ok(who));
                 } else {
                     peer.close_code.store(close::TOO_SLOW, Ordering::Relaxed);
-                    let _ = reply.send(Err(Rejection::new(ErrorCode::Internal, "could not send the room")));
+                    let _ = reply.send(Err(Rejection::new(
+                        ErrorCode::Internal,
+                        "could not send the room",
+                    )));
                 }
             }
             Delivery::CloseRemoved => self.close_removed(),
@@ -745,7 +801,10 @@ impl Actor {
                 for conn in conns {
                     self.cut_off(conn, close::ROOM_DELETED);
                 }
-                let _ = self.ctx.notices.send(Notice::Deleted(self.room.view().id.clone()));
+                let _ = self
+                    .ctx
+                    .notices
+                    .send(Notice::Deleted(self.room.view().id.clone()));
                 self.stopped = true;
             }
         }
@@ -760,7 +819,10 @@ impl Actor {
         for conn in conns {
             self.cut_off(conn, close::GOING_AWAY);
         }
-        let _ = self.ctx.notices.send(Notice::Failed(self.room.view().id.clone()));
+        let _ = self
+            .ctx
+            .notices
+            .send(Notice::Failed(self.room.view().id.clone()));
         self.stopped = true;
     }
 
@@ -799,7 +861,8 @@ impl Actor {
 
     /// Mark someone away when their last connection has gone.
     async fn presence_check(&mut self, who: ParticipantId) {
-        if self.peers.values().any(|p| p.who == who) {
+        let arriving = self.arriving.get(&who).is_some_and(|&n| n > 0);
+        if arriving || self.peers.values().any(|p| p.who == who) {
             return;
         }
         let now = self.ctx.clock.now();

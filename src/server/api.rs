@@ -1,6 +1,5 @@
 //! The JSON API: open a room, list built-in formats and prompts, health.
 
-
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -41,6 +41,11 @@ pub struct Settings {
     pub idle_timeout: Duration,
     /// How long a shutdown waits for rooms and the store before giving up.
     pub shutdown_grace: Duration,
+    /// Frames a connection may send in a burst: a facilitator clicking fast, or a client
+    /// catching up after a reconnect, needs some headroom.
+    pub rate_burst: f64,
+    /// Frames per second a connection may sustain: people act every few seconds at most.
+    pub rate_per_second: f64,
 }
 
 impl Settings {
@@ -53,6 +58,8 @@ impl Settings {
             ping_every: Duration::from_secs(20),
             idle_timeout: Duration::from_secs(60),
             shutdown_grace: Duration::from_secs(10),
+            rate_burst: 30.0,
+            rate_per_second: 10.0,
         }
     }
 }
@@ -88,11 +95,16 @@ struct Inner {
 impl AppState {
     /// Start the server's state over a store: the commit thread, every room that has not ended
     /// (restored from its snapshot and events), and the retention sweeper.
-    pub fn start(store: Arc<dyn Store>, clock: Clock, settings: Settings) -> Result<AppState, StoreError> {
-        let (committer, thread) = Committer::spawn(Arc::clone(&store)).map_err(|e| StoreError::Record {
-            key: "commit thread".into(),
-            reason: e.to_string(),
-        })?;
+    pub fn start(
+        store: Arc<dyn Store>,
+        clock: Clock,
+        settings: Settings,
+    ) -> Result<AppState, StoreError> {
+        let (committer, thread) =
+            Committer::spawn(Arc::clone(&store)).map_err(|e| StoreError::Record {
+                key: "commit thread".into(),
+                reason: e.to_string(),
+            })?;
         let (notices, notice_rx) = mpsc::unbounded_channel();
         let state = AppState {
             inner: Arc::new(Inner {
@@ -224,7 +236,11 @@ impl AppState {
                 .map(|p| p.id)
                 .collect();
             for who in present {
-                away.extend(room.set_presence(now, who, Presence::Away).iter().map(|r| StoredEvent::new(r, None)));
+                away.extend(
+                    room.set_presence(now, who, Presence::Away)
+                        .iter()
+                        .map(|r| StoredEvent::new(r, None)),
+                );
             }
             if !away.is_empty() {
                 store.write(&[Write::Events {
@@ -260,7 +276,11 @@ impl AppState {
     }
 
     /// Open a new room (used by `POST /api/rooms`).
-    pub(crate) fn open_room(&self, record: &crate::store::RoomRecord, keys: Keys) -> Result<(), StoreError> {
+    pub(crate) fn open_room(
+        &self,
+        record: &crate::store::RoomRecord,
+        keys: Keys,
+    ) -> Result<(), StoreError> {
         let id = record.setup.id.clone();
         self.inner.store.put_room(&id, record)?;
         self.inner.store.flush()?;
@@ -289,7 +309,9 @@ impl AppState {
             }
         };
         for (id, record) in rooms {
-            let Some(ended) = record.ended_at else { continue };
+            let Some(ended) = record.ended_at else {
+                continue;
+            };
             if ended.saturating_add(retention) > now {
                 continue;
             }
@@ -316,7 +338,11 @@ impl AppState {
         let inner = &self.inner;
         inner.shutdown.send_replace(true);
         inner.rooms.clear();
-        let actors: Vec<_> = inner.actors.lock().map(|mut a| a.drain(..).collect()).unwrap_or_default();
+        let actors: Vec<_> = inner
+            .actors
+            .lock()
+            .map(|mut a| a.drain(..).collect())
+            .unwrap_or_default();
         let grace = inner.settings.shutdown_grace;
         let all = futures_util::future::join_all(actors);
         if tokio::time::timeout(grace, all).await.is_err() {
@@ -381,9 +407,10 @@ pub fn app(state: AppState) -> Router {
 
 /// Keep capability links out of `Referer` headers, everywhere.
 async fn no_referrer(mut response: Response) -> Response {
-    response
-        .headers_mut()
-        .insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response.headers_mut().insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     response
 }
 

@@ -35,12 +35,6 @@ pub const LIBRARY_MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// 128 KiB default would cost ~136 KiB per participant.
 pub const SOCKET_BUFFER_BYTES: usize = 4 * 1024;
 
-/// Commands a connection may send in a burst.
-pub const RATE_BURST: f64 = 30.0;
-
-/// Commands per second a connection may sustain.
-pub const RATE_PER_SECOND: f64 = 10.0;
-
 /// Refused frames (rate-limited) after which the connection is closed (code 4029).
 pub const RATE_STRIKES: u32 = 50;
 
@@ -78,8 +72,10 @@ pub async fn upgrade(
         })
 }
 
-/// A token bucket: [`RATE_BURST`] deep, refilled at [`RATE_PER_SECOND`].
+/// A token bucket: `burst` deep, refilled at `per_second` (from [`Settings`](super::Settings)).
 struct Bucket {
+    burst: f64,
+    per_second: f64,
     tokens: f64,
     at: Instant,
     strikes: u32,
@@ -88,12 +84,12 @@ struct Bucket {
 impl Bucket {
     fn take(&mut self) -> bool {
         let now = Instant::now();
-        let refill = now.duration_since(self.at).as_secs_f64() * RATE_PER_SECOND;
-        self.tokens = (self.tokens + refill).min(RATE_BURST);
+        let refill = now.duration_since(self.at).as_secs_f64() * self.per_second;
+        self.tokens = (self.tokens + refill).min(self.burst);
         self.at = now;
         if self.tokens >= 1.0 {
             // A client that let its bucket fill up again has calmed down: forgive it.
-            if self.tokens >= RATE_BURST {
+            if self.tokens >= self.burst {
                 self.strikes = 0;
             }
             self.tokens -= 1.0;
@@ -124,6 +120,7 @@ struct Connection {
 
 impl Connection {
     fn new(app: AppState, conn: ConnId) -> Connection {
+        let (burst, per_second) = (app.settings().rate_burst, app.settings().rate_per_second);
         Connection {
             app,
             conn,
@@ -131,7 +128,9 @@ impl Connection {
             tx: None,
             close_code: Arc::new(AtomicU16::new(close::GOING_AWAY)),
             bucket: Bucket {
-                tokens: RATE_BURST,
+                burst,
+                per_second,
+                tokens: burst,
                 at: Instant::now(),
                 strikes: 0,
             },

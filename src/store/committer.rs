@@ -84,10 +84,15 @@ fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Submission>, stats: &Commit
                 Err(_) => break,
             }
         }
-        let writes: Vec<Write> = batch.iter_mut().flat_map(|s| std::mem::take(&mut s.writes)).collect();
+        let writes: Vec<Write> = batch
+            .iter_mut()
+            .flat_map(|s| std::mem::take(&mut s.writes))
+            .collect();
         let result = store.write(&writes).and_then(|()| store.flush());
         stats.flushes.fetch_add(1, Ordering::Relaxed);
-        stats.submissions.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        stats
+            .submissions
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
         if let Err(e) = &result {
             warn!(error = %e, "a commit failed; its commands are refused");
         }

@@ -67,7 +67,11 @@ fn printable(key: &[u8]) -> String {
         Some(i) if key.len() == i + 9 => {
             let mut seq = [0u8; 8];
             seq.copy_from_slice(&key[i + 1..]);
-            format!("{}/{}", String::from_utf8_lossy(&key[..i]), u64::from_be_bytes(seq))
+            format!(
+                "{}/{}",
+                String::from_utf8_lossy(&key[..i]),
+                u64::from_be_bytes(seq)
+            )
         }
         Some(i) => format!("{}/…", String::from_utf8_lossy(&key[..i])),
         None => String::from_utf8_lossy(key).into_owned(),
@@ -81,7 +85,11 @@ fn encode<T: serde::Serialize>(key: &str, value: &T) -> Result<Vec<u8>, StoreErr
     })
 }
 
-fn decode<T: serde::de::DeserializeOwned>(tree: &str, key: &[u8], value: &[u8]) -> Result<T, StoreError> {
+fn decode<T: serde::de::DeserializeOwned>(
+    tree: &str,
+    key: &[u8],
+    value: &[u8],
+) -> Result<T, StoreError> {
     serde_json::from_slice(value).map_err(|e| StoreError::Record {
         key: format!("{tree}:{}", printable(key)),
         reason: e.to_string(),
@@ -126,13 +134,18 @@ impl Store for SledStore {
                         events.insert(event_key(room, e.seq), value);
                     }
                 }
-                Write::Token { room, hash, participant } => {
+                Write::Token {
+                    room,
+                    hash,
+                    participant,
+                } => {
                     let mut key = prefix(room);
                     key.extend_from_slice(hash);
                     tokens.insert(key, &participant.to_be_bytes());
                 }
                 Write::Snapshot { room, snapshot } => {
-                    self.snapshots.insert(room.as_bytes(), encode(room, snapshot)?)?;
+                    self.snapshots
+                        .insert(room.as_bytes(), encode(room, snapshot)?)?;
                 }
                 Write::Delete { room } => self.delete(room)?,
                 Write::Ended { room, at } => {
