@@ -179,7 +179,8 @@ pub async fn create_room(State(app): State<AppState>, body: Bytes) -> Result<Res
         created_at: app.clock().now(),
         ended_at: None,
     };
-    app.open_room(&record, keys)
+    app.open_room(record, keys)
+        .await
         .map_err(|_| internal("store"))?;
     info!(room_id = %id, "room opened");
 

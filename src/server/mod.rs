@@ -275,17 +275,23 @@ impl AppState {
         Ok(())
     }
 
-    /// Open a new room (used by `POST /api/rooms`).
-    pub(crate) fn open_room(
+    /// Open a new room (used by `POST /api/rooms`): its record is durable before it exists.
+    pub(crate) async fn open_room(
         &self,
-        record: &crate::store::RoomRecord,
+        record: crate::store::RoomRecord,
         keys: Keys,
     ) -> Result<(), StoreError> {
-        let id = record.setup.id.clone();
-        self.inner.store.put_room(&id, record)?;
-        self.inner.store.flush()?;
+        let committer = self.inner.committer.lock().ok().and_then(|c| c.clone());
+        let committer = committer.ok_or(StoreError::Closed)?;
+        let setup = record.setup.clone();
+        let receipt = committer
+            .submit(vec![Write::Room {
+                record: Box::new(record),
+            }])
+            .await;
+        receipt.await.unwrap_or(Err(StoreError::Closed))?;
         let init = RoomInit {
-            room: Room::new(record.setup.clone()),
+            room: Room::new(setup),
             keys,
             tokens: Vec::new(),
             recent: Vec::new(),

@@ -97,6 +97,11 @@ pub struct Snapshot {
 /// One durable write.
 #[derive(Debug, Clone)]
 pub enum Write {
+    /// A new room's record.
+    Room {
+        /// The record (its id is `record.setup.id`).
+        record: Box<RoomRecord>,
+    },
     /// Events appended to a room's log.
     Events {
         /// The room.

@@ -147,6 +147,7 @@ impl Store for SledStore {
                     self.snapshots
                         .insert(room.as_bytes(), encode(room, snapshot)?)?;
                 }
+                Write::Room { record } => self.put_room(&record.setup.id, record)?,
                 Write::Delete { room } => self.delete(room)?,
                 Write::Ended { room, at } => {
                     if let Some(raw) = self.rooms.get(room.as_bytes())? {
