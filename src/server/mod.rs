@@ -3,6 +3,7 @@
 //! rooms on start, deletes them when their retention runs out, and shuts down cleanly.
 
 pub mod api;
+pub mod web;
 pub mod ws;
 
 use std::sync::atomic::AtomicU64;
@@ -10,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::{header, HeaderValue};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use circlekeeper_protocol::{Millis, Presence};
@@ -400,8 +401,9 @@ async fn sweeper(state: AppState, mut notices: mpsc::UnboundedReceiver<Notice>) 
 /// The router shared by `main` and the tests.
 pub fn app(state: AppState) -> Router {
     Router::new()
-        .route("/", get(index))
-        .route("/r/{room}", get(index))
+        .route("/", get(web::index))
+        .route("/r/{room}", get(web::room_page))
+        .route("/{file}", get(web::file))
         .route("/healthz", get(api::healthz))
         .route("/api/formats", get(api::formats))
         .route("/api/prompts", get(api::prompts))
@@ -418,9 +420,4 @@ async fn no_referrer(mut response: Response) -> Response {
         HeaderValue::from_static("no-referrer"),
     );
     response
-}
-
-/// The web client's page, embedded in the binary.
-async fn index() -> impl IntoResponse {
-    Html(include_str!("../../web/index.html"))
 }
