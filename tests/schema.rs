@@ -424,6 +424,7 @@ fn every_error_code_and_close_code_is_documented_in_the_protocol_readme() {
         close::TOO_SLOW,
         close::RATE_LIMITED,
         close::IDLE,
+        close::ROOM_DELETED,
         close::GOING_AWAY,
         close::TOO_BIG,
         close::UNSUPPORTED,

@@ -62,8 +62,8 @@ pub mod limits {
 pub mod close {
     /// The `v` query parameter is missing or names another protocol version: upgrade the client.
     pub const PROTOCOL_MISMATCH: u16 = 4001;
-    /// The room does not exist, or the key or token of `join`, `host` or `resume` was refused:
-    /// do not retry with the same credentials.
+    /// The room does not exist or cannot be served (`room_unavailable`), or the key or token of
+    /// `join`, `host` or `resume` was refused: do not retry at once with the same credentials.
     pub const AUTH_FAILED: u16 = 4003;
     /// This participant was removed by a facilitator, or left: do not reconnect.
     pub const REMOVED: u16 = 4004;
@@ -75,7 +75,8 @@ pub mod close {
     pub const RATE_LIMITED: u16 = 4029;
     /// No frame (not even a pong) arrived for too long: reconnect and resume.
     pub const IDLE: u16 = 4000;
-    /// The server is shutting down or restarting: reconnect and resume after a short delay.
+    /// The server is shutting down or restarting, or the room stopped serving: reconnect and
+    /// resume after a short delay.
     pub const GOING_AWAY: u16 = 1001;
     /// A frame was larger than [`crate::limits::MAX_FRAME_BYTES`].
     pub const TOO_BIG: u16 = 1009;
@@ -456,8 +457,8 @@ pub enum ErrorCode {
     AlreadyAuthenticated,
     /// No room with that id (or it has ended and been closed).
     RoomNotFound,
-    /// The room exists but the server cannot serve it safely (its stored record is damaged);
-    /// the operator has been told.
+    /// The room exists but the server cannot serve it safely (a stored record is damaged, or
+    /// its changes could not be written to disk); the operator has been told.
     RoomUnavailable,
     /// The join or host key does not open this room.
     InvalidKey,

@@ -238,6 +238,8 @@ struct Actor {
     pending_away: Vec<ParticipantId>,
     /// Admissions queued but not yet delivered, per participant: they count as connected.
     arriving: HashMap<ParticipantId, usize>,
+    /// Set once a delete is queued: nothing more may be written for this room.
+    deleting: bool,
     /// Set when the actor must stop after this step.
     stopped: bool,
 }
@@ -259,6 +261,7 @@ pub fn spawn_room(init: RoomInit, ctx: RoomContext) -> (RoomHandle, tokio::task:
         snapshot_seq,
         pending_away: Vec::new(),
         arriving: HashMap::new(),
+        deleting: false,
         stopped: false,
     };
     for e in init.recent {
@@ -365,6 +368,9 @@ async fn run_room(mut actor: Actor, mut inbox: mpsc::Receiver<RoomMsg>) {
         if actor.stopped {
             break;
         }
+        if actor.deleting {
+            actor.pending_away.clear();
+        }
         for who in std::mem::take(&mut actor.pending_away) {
             actor.presence_check(who).await;
         }
@@ -375,6 +381,9 @@ async fn run_room(mut actor: Actor, mut inbox: mpsc::Receiver<RoomMsg>) {
 
 impl Actor {
     async fn handle(&mut self, msg: RoomMsg) {
+        if self.deleting {
+            return self.refuse_while_deleting(msg);
+        }
         match msg {
             RoomMsg::Enter {
                 conn,
@@ -401,6 +410,29 @@ impl Actor {
                 }
             }
             RoomMsg::Delete => self.delete(None).await,
+        }
+    }
+
+    /// Once a delete is queued nothing more is written: later messages are refused (and their
+    /// connections closed with the rest when the delete is durable).
+    fn refuse_while_deleting(&mut self, msg: RoomMsg) {
+        let gone = || Rejection::new(ErrorCode::RoomNotFound, "this room is being deleted");
+        match msg {
+            RoomMsg::Enter {
+                id, outbox, reply, ..
+            } => {
+                let r = gone();
+                let _ = outbox.try_send(Outbound::Frame(error_frame(Some(id), r.code, &r.message)));
+                let _ = reply.send(Err(r));
+            }
+            RoomMsg::Command { conn, id, .. } => {
+                let r = gone();
+                self.send_to(conn, error_frame(Some(id), r.code, r.message));
+            }
+            RoomMsg::Leave { conn } => {
+                self.peers.remove(&conn);
+            }
+            RoomMsg::Delete => {}
         }
     }
 
@@ -705,6 +737,9 @@ impl Actor {
     }
 
     async fn tick(&mut self) {
+        if self.deleting {
+            return;
+        }
         let now = self.ctx.clock.now();
         let events = self.room.tick(now);
         if events.is_empty() {
@@ -721,6 +756,7 @@ impl Actor {
             ack.into_iter().map(|(c, f)| Delivery::To(c, f)).collect();
         deliveries.push(Delivery::Deleted);
         self.queue(vec![Write::Delete { room }], deliveries).await;
+        self.deleting = true;
     }
 
     /// Release, in order, every pending entry whose writes are durable.

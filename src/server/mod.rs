@@ -94,8 +94,8 @@ struct Inner {
 }
 
 impl AppState {
-    /// Start the server's state over a store: the commit thread, every room that has not ended
-    /// (restored from its snapshot and events), and the retention sweeper.
+    /// Start the server's state over a store: the commit thread, every stored room (restored
+    /// from its snapshot and events), and the retention sweeper.
     pub fn start(
         store: Arc<dyn Store>,
         clock: Clock,
@@ -188,17 +188,16 @@ impl AppState {
         true
     }
 
-    /// Bring back every room that has not ended. A room whose records do not decode is logged
+    /// Bring back every stored room. A room whose records do not decode is logged
     /// with the bad key and refused (`room_unavailable`), never served half-read.
     fn restore(&self) -> Result<(), StoreError> {
         let store = &self.inner.store;
         let now = self.inner.clock.now();
         let window = self.inner.settings.resume_window.as_millis() as u64;
         let mut restored = 0;
+        // Ended rooms come back too: people may still look at them, and a facilitator may
+        // delete one, until its retention runs out.
         for (id, record) in store.rooms()? {
-            if record.ended_at.is_some() {
-                continue;
-            }
             let loaded = match store.load(&id) {
                 Ok(l) => l,
                 Err(e) => {
