@@ -13,9 +13,16 @@
 //! The server does not expose its committer's counters, so the store is wrapped in a counter
 //! of its own: flushes (one per group-commit batch while clients run) and the time they take.
 //!
-//! Run: `cargo bench --bench durable` (about 25 s on two cores). `DURABLE_SECS` sets how long
+//! Every scenario runs twice: served by `circlekeeper::serve` as shipped, and by the same
+//! router with `TCP_NODELAY` set on accepted sockets. The server writes a command's event and
+//! its ack as two separate socket writes, so without `TCP_NODELAY` the ack waits under Nagle's
+//! algorithm for the client's delayed TCP ACK (about 40 ms on Linux), which hides the cost of
+//! durability; the second pass shows it.
+//!
+//! Run: `cargo bench --bench durable` (about 30 s on two cores). `DURABLE_SECS` sets how long
 //! each scenario runs (default 3); `DURABLE_DIR` where the temporary stores go (default: the
-//! system temporary directory — point it at the disk you mean to measure).
+//! system temporary directory — point it at the disk you mean to measure); `DURABLE_NODELAY`
+//! is `off`, `on` or `both` (default).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -24,6 +31,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context};
+use axum::serve::ListenerExt;
 use circlekeeper::server::Settings;
 use circlekeeper::store::{Loaded, RoomRecord, SledStore, Store, StoreError, Write};
 use circlekeeper::{AppState, Clock};
@@ -51,33 +59,21 @@ const PROBE_MAX: usize = 2_000;
 const ROOM_BODY: &str = r#"{"title":"bench","format":{"name":"Bench","stages":[{"kind":"discussion","title":"Open floor","timebox_ms":14400000,"speaking":"hand_queue"}]}}"#;
 
 /// What one scenario measures.
+#[derive(Debug, Clone, Copy)]
 struct Scenario {
     name: &'static str,
     rooms: usize,
     durable: bool,
+    /// Serve with `TCP_NODELAY` on accepted sockets (`circlekeeper::serve` does not set it).
+    nodelay: bool,
 }
 
-const SCENARIOS: [Scenario; 4] = [
-    Scenario {
-        name: "alone",
-        rooms: 1,
-        durable: true,
-    },
-    Scenario {
-        name: "under load",
-        rooms: 64,
-        durable: true,
-    },
-    Scenario {
-        name: "under heavy load",
-        rooms: 256,
-        durable: true,
-    },
-    Scenario {
-        name: "under load, flush off (not durable)",
-        rooms: 64,
-        durable: false,
-    },
+/// The scenarios, before the choice of `TCP_NODELAY`.
+const SCENARIOS: [(&str, usize, bool); 4] = [
+    ("alone", 1, true),
+    ("under load", 64, true),
+    ("under heavy load", 256, true),
+    ("under load, flush off (not durable)", 64, false),
 ];
 
 // ----- stores -------------------------------------------------------------------------------
@@ -351,9 +347,23 @@ async fn run_scenario(sc: &Scenario, base: &Path, run: Duration) -> anyhow::Resu
     settings.shutdown_grace = Duration::from_secs(5);
     let state = AppState::start(store, Clock::System, settings)?;
     let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(circlekeeper::serve(listener, state.clone(), async move {
+    let stopped = async move {
         let _ = stopped.await;
-    }));
+    };
+    let server = if sc.nodelay {
+        // `circlekeeper::serve` exactly, plus TCP_NODELAY on every accepted socket.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let app = circlekeeper::app(state.clone());
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stopped)
+                .await
+        })
+    } else {
+        tokio::spawn(circlekeeper::serve(listener, state.clone(), stopped))
+    };
 
     let outcome = tokio::time::timeout(
         run + Duration::from_secs(120),
@@ -510,6 +520,11 @@ async fn main() -> anyhow::Result<()> {
     let base: PathBuf = std::env::var_os("DURABLE_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(std::env::temp_dir);
+    let modes: &[bool] = match std::env::var("DURABLE_NODELAY").as_deref() {
+        Ok("off") => &[false],
+        Ok("on") => &[true],
+        _ => &[false, true],
+    };
 
     let probe = fdatasync_probe(&base)?;
     println!(
@@ -527,11 +542,22 @@ async fn main() -> anyhow::Result<()> {
     );
     println!();
 
+    let mut scenarios = Vec::new();
+    for &nodelay in modes {
+        for (name, rooms, durable) in SCENARIOS {
+            scenarios.push(Scenario {
+                name,
+                rooms,
+                durable,
+                nodelay,
+            });
+        }
+    }
     let mut rows = Vec::new();
-    for sc in &SCENARIOS {
-        let o = run_scenario(sc, &base, run)
+    for sc in scenarios {
+        let o = run_scenario(&sc, &base, run)
             .await
-            .with_context(|| format!("scenario {:?}", sc.name))?;
+            .with_context(|| format!("scenario {sc:?}"))?;
         ensure!(
             o.events == o.commands,
             "{}: {} events for {} commands; each should produce one",
@@ -540,8 +566,10 @@ async fn main() -> anyhow::Result<()> {
             o.commands
         );
         eprintln!(
-            "{}: {} rooms ready in {:.2} s; {} commands, {} flushes, {} write batches in {:.2} s",
+            "{} (nodelay {}): {} rooms ready in {:.2} s; {} commands, {} flushes, {} write \
+             batches in {:.2} s",
             sc.name,
+            sc.nodelay,
             sc.rooms,
             o.setup.as_secs_f64(),
             o.commands,
@@ -552,14 +580,18 @@ async fn main() -> anyhow::Result<()> {
         rows.push((sc, o));
     }
 
-    println!("| scenario | rooms × clients | acked commands/s | p50 ack | p99 ack | max ack | commands per flush | mean flush | max flush | flushing |");
-    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!(
+        "| scenario | server TCP_NODELAY | rooms × clients | acked commands/s | p50 ack | p99 ack \
+         | max ack | commands per flush | mean flush | max flush | flushing |"
+    );
+    println!("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for (sc, o) in &rows {
         let secs = o.elapsed.as_secs_f64().max(1e-9);
         let flushes = o.counted.flushes.max(1);
         println!(
-            "| {} | {} × 1 | {:.0} | {} | {} | {} | {:.1} | {} | {} | {:.0} % |",
+            "| {} | {} | {} × 1 | {:.0} | {} | {} | {} | {:.1} | {} | {} | {:.0} % |",
             sc.name,
+            if sc.nodelay { "on" } else { "off (as shipped)" },
             sc.rooms,
             o.commands as f64 / secs,
             ms(percentile(&o.latencies, 0.50)),

@@ -31,12 +31,20 @@ use tokio::net::TcpListener;
 pub use clock::Clock;
 pub use server::{app, AppState};
 
-/// Serve the app on `listener` until `shutdown` resolves.
+/// Serve the app on `listener` until `shutdown` resolves. Sockets are set to `TCP_NODELAY`:
+/// an event and its ack are small frames written back to back, and Nagle's algorithm would
+/// hold the second one for the client's delayed ACK (about 40 ms on Linux).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY could not be set");
+        }
+    });
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .await

@@ -211,16 +211,14 @@ impl AppState {
                 None => Room::new(record.setup.clone()),
             };
             let base = room.seq();
-            let mut expected = base + 1;
             let mut broken = false;
-            for e in loaded.events.iter().filter(|e| e.seq > base) {
+            for (expected, e) in (base + 1..).zip(loaded.events.iter().filter(|e| e.seq > base)) {
                 if e.seq != expected {
                     error!(room_id = %id, seq = e.seq, expected, "room not restored: its event log has a gap");
                     broken = true;
                     break;
                 }
                 room.replay(&e.recorded());
-                expected += 1;
             }
             if broken {
                 self.inner.unavailable.insert(id);

@@ -35,6 +35,9 @@ pub const LIBRARY_MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// 128 KiB default would cost ~136 KiB per participant.
 pub const SOCKET_BUFFER_BYTES: usize = 4 * 1024;
 
+/// Most frames written to a socket before one flush.
+pub const WRITE_BATCH: usize = 64;
+
 /// Refused frames (rate-limited) after which the connection is closed (code 4029).
 pub const RATE_STRIKES: u32 = 50;
 
@@ -165,7 +168,15 @@ impl Connection {
                 }
                 out = rx.recv() => match out {
                     Some(Outbound::Frame(bytes)) => {
-                        if sink.send(Message::Text(bytes)).await.is_err() {
+                        // Write what is waiting together: one flush for an event and its ack.
+                        let mut ok = sink.feed(Message::Text(bytes)).await.is_ok();
+                        let mut batched = 1;
+                        while ok && batched < WRITE_BATCH {
+                            let Ok(Outbound::Frame(more)) = rx.try_recv() else { break };
+                            ok = sink.feed(Message::Text(more)).await.is_ok();
+                            batched += 1;
+                        }
+                        if !ok || sink.flush().await.is_err() {
                             break None;
                         }
                     }
