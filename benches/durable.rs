@@ -13,16 +13,12 @@
 //! The server does not expose its committer's counters, so the store is wrapped in a counter
 //! of its own: flushes (one per group-commit batch while clients run) and the time they take.
 //!
-//! Every scenario runs twice: served by `circlekeeper::serve` as shipped, and by the same
-//! router with `TCP_NODELAY` set on accepted sockets. The server writes a command's event and
-//! its ack as two separate socket writes, so without `TCP_NODELAY` the ack waits under Nagle's
-//! algorithm for the client's delayed TCP ACK (about 40 ms on Linux), which hides the cost of
-//! durability; the second pass shows it.
+//! (An earlier run of this bench found every ack waiting ~44 ms under Nagle's algorithm; the
+//! server now sets `TCP_NODELAY` and writes an event and its ack with one flush.)
 //!
 //! Run: `cargo bench --bench durable` (about 30 s on two cores). `DURABLE_SECS` sets how long
 //! each scenario runs (default 3); `DURABLE_DIR` where the temporary stores go (default: the
-//! system temporary directory — point it at the disk you mean to measure); `DURABLE_NODELAY`
-//! is `off`, `on` or `both` (default).
+//! system temporary directory — point it at the disk you mean to measure).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -31,7 +27,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context};
-use axum::serve::ListenerExt;
 use circlekeeper::server::Settings;
 use circlekeeper::store::{Loaded, RoomRecord, SledStore, Store, StoreError, Write};
 use circlekeeper::{AppState, Clock};
@@ -64,11 +59,9 @@ struct Scenario {
     name: &'static str,
     rooms: usize,
     durable: bool,
-    /// Serve with `TCP_NODELAY` on accepted sockets (`circlekeeper::serve` does not set it).
-    nodelay: bool,
 }
 
-/// The scenarios, before the choice of `TCP_NODELAY`.
+/// The scenarios.
 const SCENARIOS: [(&str, usize, bool); 4] = [
     ("alone", 1, true),
     ("under load", 64, true),
@@ -350,20 +343,7 @@ async fn run_scenario(sc: &Scenario, base: &Path, run: Duration) -> anyhow::Resu
     let stopped = async move {
         let _ = stopped.await;
     };
-    let server = if sc.nodelay {
-        // `circlekeeper::serve` exactly, plus TCP_NODELAY on every accepted socket.
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let app = circlekeeper::app(state.clone());
-        tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(stopped)
-                .await
-        })
-    } else {
-        tokio::spawn(circlekeeper::serve(listener, state.clone(), stopped))
-    };
+    let server = tokio::spawn(circlekeeper::serve(listener, state.clone(), stopped));
 
     let outcome = tokio::time::timeout(
         run + Duration::from_secs(120),
@@ -520,11 +500,6 @@ async fn main() -> anyhow::Result<()> {
     let base: PathBuf = std::env::var_os("DURABLE_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(std::env::temp_dir);
-    let modes: &[bool] = match std::env::var("DURABLE_NODELAY").as_deref() {
-        Ok("off") => &[false],
-        Ok("on") => &[true],
-        _ => &[false, true],
-    };
 
     let probe = fdatasync_probe(&base)?;
     println!(
@@ -542,17 +517,13 @@ async fn main() -> anyhow::Result<()> {
     );
     println!();
 
-    let mut scenarios = Vec::new();
-    for &nodelay in modes {
-        for (name, rooms, durable) in SCENARIOS {
-            scenarios.push(Scenario {
-                name,
-                rooms,
-                durable,
-                nodelay,
-            });
-        }
-    }
+    let scenarios = SCENARIOS
+        .into_iter()
+        .map(|(name, rooms, durable)| Scenario {
+            name,
+            rooms,
+            durable,
+        });
     let mut rows = Vec::new();
     for sc in scenarios {
         let o = run_scenario(&sc, &base, run)
@@ -566,10 +537,9 @@ async fn main() -> anyhow::Result<()> {
             o.commands
         );
         eprintln!(
-            "{} (nodelay {}): {} rooms ready in {:.2} s; {} commands, {} flushes, {} write \
+            "{}: {} rooms ready in {:.2} s; {} commands, {} flushes, {} write \
              batches in {:.2} s",
             sc.name,
-            sc.nodelay,
             sc.rooms,
             o.setup.as_secs_f64(),
             o.commands,
@@ -581,17 +551,16 @@ async fn main() -> anyhow::Result<()> {
     }
 
     println!(
-        "| scenario | server TCP_NODELAY | rooms × clients | acked commands/s | p50 ack | p99 ack \
+        "| scenario | rooms × clients | acked commands/s | p50 ack | p99 ack \
          | max ack | commands per flush | mean flush | max flush | flushing |"
     );
-    println!("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for (sc, o) in &rows {
         let secs = o.elapsed.as_secs_f64().max(1e-9);
         let flushes = o.counted.flushes.max(1);
         println!(
-            "| {} | {} | {} × 1 | {:.0} | {} | {} | {} | {:.1} | {} | {} | {:.0} % |",
+            "| {} | {} × 1 | {:.0} | {} | {} | {} | {:.1} | {} | {} | {:.0} % |",
             sc.name,
-            if sc.nodelay { "on" } else { "off (as shipped)" },
             sc.rooms,
             o.commands as f64 / secs,
             ms(percentile(&o.latencies, 0.50)),
