@@ -1,0 +1,523 @@
+//! Browser end-to-end tests: the web client in a real headless Chromium, driven over the Chrome
+//! DevTools Protocol (a small client below, on the websocket library the server already uses),
+//! against a real server on 127.0.0.1.
+//!
+//! Without Chromium these tests say plainly that they were skipped, and why; under CI
+//! (`CI` set) a missing browser fails them instead. `.ci/run` installs Debian's `chromium`.
+//! Screenshots land in `target/browser-artifacts/`.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use circlekeeper::store::SledStore;
+use circlekeeper::Clock;
+use common::TestServer;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::{mpsc, oneshot, Mutex};
+use tokio_tungstenite::tungstenite::Message;
+
+/// Longest wait for anything in a page.
+const WAIT: Duration = Duration::from_secs(15);
+
+/// Where Debian puts Chromium.
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// The browser, or why the tests cannot run.
+fn chromium() -> Option<PathBuf> {
+    let path = std::env::var_os("CHROMIUM").map_or_else(|| PathBuf::from(CHROMIUM), PathBuf::from);
+    if path.exists() {
+        return Some(path);
+    }
+    let why = format!(
+        "browser tests skipped: no Chromium at {} (install Debian's `chromium`, or set CHROMIUM)",
+        path.display()
+    );
+    assert!(std::env::var_os("CI").is_none(), "{why}; CI must run them");
+    eprintln!("{why}");
+    None
+}
+
+fn artifacts() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-artifacts");
+    std::fs::create_dir_all(&dir).expect("artifacts directory");
+    dir
+}
+
+type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Value>>>>;
+
+/// A headless Chromium and a DevTools connection to it. Killed when dropped.
+struct Browser {
+    child: Child,
+    out: mpsc::UnboundedSender<String>,
+    pending: Pending,
+    next: Arc<AtomicU64>,
+    /// Console errors and uncaught exceptions, per session.
+    problems: Arc<Mutex<Vec<String>>>,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+impl Browser {
+    async fn launch(path: &Path) -> Browser {
+        let profile = tempfile::tempdir().expect("profile dir");
+        let mut child = Command::new(path)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-dev-shm-usage",
+                "--remote-debugging-port=0",
+                "--remote-debugging-address=127.0.0.1",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg("about:blank")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start chromium");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut lines = BufReader::new(stderr).lines();
+        let find = async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(at) = line.find("ws://") {
+                    return Some(line[at..].trim().to_string());
+                }
+            }
+            None
+        };
+        let url = tokio::time::timeout(WAIT, find)
+            .await
+            .expect("chromium announces its DevTools endpoint")
+            .expect("a DevTools endpoint");
+        // Keep draining stderr so Chromium never blocks on it.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let (ws, _) = tokio_tungstenite::connect_async(url.as_str())
+            .await
+            .expect("DevTools websocket");
+        let (mut sink, mut stream) = ws.split();
+        let (out, mut out_rx) = mpsc::unbounded_channel::<String>();
+        tokio::spawn(async move {
+            while let Some(text) = out_rx.recv().await {
+                if sink.send(Message::text(text)).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let pending: Pending = Arc::default();
+        let problems: Arc<Mutex<Vec<String>>> = Arc::default();
+        let (p, q) = (pending.clone(), problems.clone());
+        tokio::spawn(async move {
+            while let Some(Ok(msg)) = stream.next().await {
+                let Message::Text(text) = msg else { continue };
+                let Ok(v) = serde_json::from_str::<Value>(text.as_str()) else {
+                    continue;
+                };
+                if let Some(id) = v.get("id").and_then(Value::as_u64) {
+                    if let Some(tx) = p.lock().await.remove(&id) {
+                        let _ = tx.send(v);
+                    }
+                    continue;
+                }
+                match v.get("method").and_then(Value::as_str) {
+                    Some("Runtime.exceptionThrown") => {
+                        q.lock()
+                            .await
+                            .push(format!("exception: {}", v["params"]["exceptionDetails"]));
+                    }
+                    Some("Runtime.consoleAPICalled") if v["params"]["type"] == "error" => {
+                        q.lock()
+                            .await
+                            .push(format!("console.error: {}", v["params"]["args"]));
+                    }
+                    _ => {}
+                }
+            }
+        });
+        Browser {
+            child,
+            out,
+            pending,
+            next: Arc::new(AtomicU64::new(1)),
+            problems,
+            _profile: profile,
+        }
+    }
+
+    /// One DevTools call; panics on a protocol error.
+    async fn call(&self, session: Option<&str>, method: &str, params: Value) -> Value {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.pending.lock().await.insert(id, tx);
+        let mut msg = json!({ "id": id, "method": method, "params": params });
+        if let Some(s) = session {
+            msg["sessionId"] = json!(s);
+        }
+        self.out
+            .send(msg.to_string())
+            .expect("DevTools connection open");
+        let answer = tokio::time::timeout(WAIT, rx)
+            .await
+            .unwrap_or_else(|_| panic!("{method}: no answer within {WAIT:?}"))
+            .expect("answer");
+        if let Some(e) = answer.get("error") {
+            panic!("{method}: {e}");
+        }
+        answer["result"].clone()
+    }
+
+    /// A new page in its own browser context (its own storage: another person's device).
+    async fn page(&self, name: &str, width: u32, height: u32, mobile: bool) -> Page<'_> {
+        let ctx = self
+            .call(None, "Target.createBrowserContext", json!({}))
+            .await;
+        let target = self
+            .call(
+                None,
+                "Target.createTarget",
+                json!({ "url": "about:blank", "browserContextId": ctx["browserContextId"] }),
+            )
+            .await;
+        let attached = self
+            .call(
+                None,
+                "Target.attachToTarget",
+                json!({ "targetId": target["targetId"], "flatten": true }),
+            )
+            .await;
+        let session = attached["sessionId"].as_str().expect("session").to_string();
+        let page = Page {
+            browser: self,
+            session,
+            name: name.to_string(),
+        };
+        page.cmd("Page.enable", json!({})).await;
+        page.cmd("Runtime.enable", json!({})).await;
+        page.cmd(
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile }),
+        )
+        .await;
+        page
+    }
+}
+
+/// One tab, in its own browser context.
+struct Page<'b> {
+    browser: &'b Browser,
+    session: String,
+    name: String,
+}
+
+/// JavaScript helpers installed in every evaluation: find a `data-test` element, wait for a
+/// condition (bounded, re-checked on every animation frame).
+const HELPERS: &str = r#"
+const $ = (t) => document.querySelector(`[data-test="${t}"]`);
+const $$ = (t) => [...document.querySelectorAll(`[data-test="${t}"]`)];
+const visible = (el) => !!el && !el.disabled && !el.hidden && el.getClientRects().length > 0;
+const until = (f, ms, what) => new Promise((ok, fail) => {
+  const end = performance.now() + ms;
+  const tick = () => {
+    let v; try { v = f(); } catch (e) { v = undefined; }
+    if (v) return ok(v);
+    if (performance.now() > end) return fail(new Error("timed out waiting for " + what));
+    requestAnimationFrame(tick);
+  };
+  tick();
+});
+"#;
+
+impl Page<'_> {
+    async fn cmd(&self, method: &str, params: Value) -> Value {
+        self.browser.call(Some(&self.session), method, params).await
+    }
+
+    /// Evaluate an async JavaScript body (with the helpers in scope) and return its value.
+    async fn eval(&self, body: &str) -> Value {
+        let expression = format!("(async () => {{ {HELPERS}\n{body} }})()");
+        let r = self
+            .cmd(
+                "Runtime.evaluate",
+                json!({ "expression": expression, "awaitPromise": true, "returnByValue": true }),
+            )
+            .await;
+        if let Some(e) = r.get("exceptionDetails") {
+            panic!("{}: script failed: {e}\n{body}", self.name);
+        }
+        r["result"]["value"].clone()
+    }
+
+    async fn goto(&self, url: &str) {
+        self.cmd("Page.navigate", json!({ "url": url })).await;
+        self.eval("await until(() => document.readyState === 'complete' && document.querySelector('[data-test]'), 10000, 'the page');")
+            .await;
+    }
+
+    async fn reload(&self) {
+        self.cmd("Page.reload", json!({})).await;
+        self.eval("await until(() => document.readyState === 'complete' && document.querySelector('[data-test]'), 10000, 'the page');")
+            .await;
+    }
+
+    /// Wait until a `data-test` element is visible and enabled, then click it.
+    async fn click(&self, test: &str) {
+        self.eval(&format!(
+            "const el = await until(() => visible($('{test}')) && $('{test}'), 10000, '{test} to be clickable'); el.click();"
+        ))
+        .await;
+    }
+
+    /// Type into an input or textarea (as a person would: value, then an input event).
+    async fn fill(&self, test: &str, text: &str) {
+        let text = serde_json::to_string(text).expect("json string");
+        self.eval(&format!(
+            "const el = await until(() => visible($('{test}')) && $('{test}'), 10000, '{test}');
+             el.focus(); el.value = {text};
+             el.dispatchEvent(new Event('input', {{ bubbles: true }}));
+             el.dispatchEvent(new Event('change', {{ bubbles: true }}));"
+        ))
+        .await;
+    }
+
+    async fn check(&self, test: &str) {
+        self.eval(&format!(
+            "const el = await until(() => visible($('{test}')) && $('{test}'), 10000, '{test}');
+             if (!el.checked) el.click();"
+        ))
+        .await;
+    }
+
+    /// The text of a `data-test` element, once it exists.
+    async fn text(&self, test: &str) -> String {
+        self.eval(&format!(
+            "const el = await until(() => $('{test}'), 10000, '{test}'); return el.textContent.trim();"
+        ))
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+    }
+
+    /// Wait until a JavaScript condition holds (bounded).
+    async fn wait_for(&self, condition: &str, what: &str) {
+        let what = serde_json::to_string(what).expect("json string");
+        self.eval(&format!("await until(() => ({condition}), 10000, {what});"))
+            .await;
+    }
+
+    async fn live(&self) {
+        self.wait_for(
+            "$('connection-state') && $('connection-state').textContent.trim() === 'live'",
+            "live",
+        )
+        .await;
+    }
+
+    async fn remaining_ms(&self) -> i64 {
+        self.eval("const el = await until(() => $('timer'), 10000, 'timer'); return Number(el.dataset.remainingMs);")
+            .await
+            .as_i64()
+            .unwrap_or_else(|| panic!("{}: the timer has no data-remaining-ms", self.name))
+    }
+
+    async fn screenshot(&self, file: &str) -> PathBuf {
+        let shot = self
+            .cmd(
+                "Page.captureScreenshot",
+                json!({ "format": "png", "captureBeyondViewport": true }),
+            )
+            .await;
+        let data = base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().expect("png data"))
+            .expect("base64");
+        let path = artifacts().join(file);
+        std::fs::write(&path, data).expect("write screenshot");
+        path
+    }
+
+    /// Enter a room from a join or host link: name, consent, enter; then wait until live.
+    async fn enter_room(&self, link: &str, name: &str) {
+        self.goto(link).await;
+        self.fill("name-input", name).await;
+        self.check("consent-checkbox").await;
+        self.click("enter-button").await;
+        self.live().await;
+    }
+
+    async fn me(&self) -> u64 {
+        self.eval("await until(() => window.circlekeeper && window.circlekeeper.state && window.circlekeeper.state.you, 10000, 'you'); return window.circlekeeper.state.you;")
+            .await
+            .as_u64()
+            .expect("participant id")
+    }
+}
+
+#[tokio::test]
+async fn a_facilitator_and_three_participants_run_a_circle_in_real_browsers() {
+    let Some(path) = chromium() else { return };
+    let store = SledStore::temporary().expect("store");
+    let server = TestServer::start_with(Arc::new(store), Clock::System, |_| {}).await;
+    let browser = Browser::launch(&path).await;
+    let url = server.url();
+
+    // The facilitator opens a room from the front page.
+    let fran = browser.page("Fran", 1280, 900, false).await;
+    fran.goto(&format!("{url}/")).await;
+    fran.fill("create-title", "Tuesday action learning set")
+        .await;
+    fran.eval("const s = await until(() => $('create-format') && $('create-format').options.length > 0 && $('create-format'), 10000, 'formats'); s.value = 'action_learning_set'; s.dispatchEvent(new Event('change', {bubbles: true}));")
+        .await;
+    fran.click("create-submit").await;
+    let join_link = fran.text("join-link").await;
+    let host_link = fran.text("host-link").await;
+    assert!(join_link.contains("#join="), "{join_link}");
+    assert!(host_link.contains("#host="), "{host_link}");
+    let front = fran.screenshot("create.png").await;
+    assert!(front.exists());
+    fran.enter_room(&host_link, "Fran").await;
+
+    // Three participants join from the link, each on their own phone.
+    let mut people = Vec::new();
+    for name in ["Ada", "Ben", "Chen"] {
+        let p = browser.page(name, 390, 844, true).await;
+        p.enter_room(&join_link, name).await;
+        people.push(p);
+    }
+    let [ada, ben, chen] = [&people[0], &people[1], &people[2]];
+    fran.wait_for("$$('participants').length > 0 && document.querySelectorAll('[data-test=participants] [data-participant]').length === 4", "four people")
+        .await;
+
+    // Start: the check-in round goes around; Ada passes.
+    fran.click("start").await;
+    for p in [&fran, ada, ben, chen] {
+        p.wait_for(
+            "$('stage-title') && /check/i.test($('stage-title').textContent)",
+            "the check-in",
+        )
+        .await;
+    }
+    fran.click("done").await;
+    ada.wait_for("visible($('pass'))", "Ada's turn").await;
+    ada.click("pass").await;
+    ben.wait_for("visible($('done'))", "Ben's turn").await;
+    ben.click("done").await;
+    chen.wait_for("visible($('done'))", "Chen's turn").await;
+    let speaking = ada.text("speaker").await;
+    assert!(
+        speaking.contains("Chen"),
+        "Ada sees Chen speaking: {speaking}"
+    );
+    chen.click("done").await;
+
+    // Presentation, then clarifying questions: hands go up and the facilitator gives the floor.
+    fran.click("next-stage").await;
+    fran.click("next-stage").await;
+    for p in [ben, chen] {
+        p.wait_for("visible($('raise-hand'))", "a hand to raise")
+            .await;
+    }
+    ben.click("raise-hand").await;
+    fran.wait_for(
+        "document.querySelectorAll('[data-test=queue] [data-participant]').length === 1",
+        "Ben's hand",
+    )
+    .await;
+    chen.click("raise-hand").await;
+    fran.wait_for(
+        "document.querySelectorAll('[data-test=queue] [data-participant]').length === 2",
+        "Chen's hand",
+    )
+    .await;
+    fran.click("give-floor").await;
+    for p in [&fran, ada, chen] {
+        p.wait_for(
+            "$('speaker') && /Ben/.test($('speaker').textContent)",
+            "Ben has the floor",
+        )
+        .await;
+    }
+
+    // Pause and extend: everyone sees the same remaining time, within a second.
+    fran.click("pause").await;
+    for p in [ada, ben, chen] {
+        p.wait_for("/paused/i.test(document.body.textContent)", "paused")
+            .await;
+    }
+    let before = fran.remaining_ms().await;
+    fran.click("timer-plus-1").await;
+    fran.wait_for(
+        &format!(
+            "Number($('timer').dataset.remainingMs) >= {}",
+            before + 50_000
+        ),
+        "a minute more",
+    )
+    .await;
+    fran.click("resume").await;
+    ada.wait_for("!/paused/i.test($('timer').textContent)", "running again")
+        .await;
+    let mut readings = Vec::new();
+    for p in [&fran, ada, ben, chen] {
+        readings.push(p.remaining_ms().await);
+    }
+    let spread =
+        readings.iter().max().expect("readings") - readings.iter().min().expect("readings");
+    assert!(
+        spread < 1000,
+        "remaining times differ by {spread} ms: {readings:?}"
+    );
+    assert!(
+        readings[0] > before + 50_000,
+        "the minute was added: {before} → {readings:?}"
+    );
+
+    // Ben reloads mid-session: same person, still holding the floor.
+    let ben_id = ben.me().await;
+    ben.reload().await;
+    ben.live().await;
+    assert_eq!(
+        ben.me().await,
+        ben_id,
+        "the same participant after a reload"
+    );
+    ben.wait_for(
+        "$('speaker') && /Ben/.test($('speaker').textContent)",
+        "Ben still has the floor",
+    )
+    .await;
+    fran.wait_for(
+        "document.querySelectorAll('[data-test=participants] [data-participant]').length === 4",
+        "no duplicate",
+    )
+    .await;
+
+    let participant = ada.screenshot("participant.png").await;
+    let console = fran.screenshot("facilitator.png").await;
+    assert!(participant.exists() && console.exists());
+    let problems = browser.problems.lock().await.clone();
+    assert!(
+        problems.is_empty(),
+        "the pages logged errors: {problems:#?}"
+    );
+}
