@@ -461,8 +461,11 @@ async fn a_facilitator_and_three_participants_run_a_circle_in_real_browsers() {
     // Pause and extend: everyone sees the same remaining time, within a second.
     fran.click("pause").await;
     for p in [ada, ben, chen] {
-        p.wait_for("/paused/i.test(document.body.textContent)", "paused")
-            .await;
+        p.wait_for(
+            "window.circlekeeper.state.view.session.status === 'paused' && /paused/i.test(document.body.textContent)",
+            "paused",
+        )
+        .await;
     }
     let before = fran.remaining_ms().await;
     fran.click("timer-plus-1").await;
@@ -475,8 +478,13 @@ async fn a_facilitator_and_three_participants_run_a_circle_in_real_browsers() {
     )
     .await;
     fran.click("resume").await;
-    ada.wait_for("!/paused/i.test($('timer').textContent)", "running again")
+    for p in [&fran, ada, ben, chen] {
+        p.wait_for(
+            "window.circlekeeper.state.view.session.status === 'running'",
+            "running again",
+        )
         .await;
+    }
     let mut readings = Vec::new();
     for p in [&fran, ada, ben, chen] {
         readings.push(p.remaining_ms().await);

@@ -190,7 +190,8 @@ function jitter(min, max) {
 /**
  * One participant's link to one room. Listeners:
  *  - `onView()` whenever the room view or the connection state changed;
- *  - `onEvent(event, frame)` after each event was applied (for announcements and cues);
+ *  - `onEvent(event, replayed)` after each event was applied (for announcements and cues;
+ *    `replayed` is true for the events a `resume` brought back);
  *  - `onFatal(reason, code, message)` when the connection ends for good.
  *
  * `status` is one of: `idle` (not entered yet), `connecting` (first entry under way),
@@ -225,6 +226,7 @@ export class Connection {
     this.heartbeatWatch = null;
     this.lastCloseCode = null;
     this.leaving = false;
+    this.replayUntil = 0;
 
     this.handleOnline = () => {
       if (this.status === "offline" || this.status === "reconnecting") this.reconnectSoon(200);
@@ -311,15 +313,12 @@ export class Connection {
     this.authenticated = false;
     socket.onopen = () => {
       if (gen !== this.socketGen) return;
-      if (this.token && this.view !== null && !this.entry) {
-        // Reconnecting: resume with the last seq applied, keep the view.
+      if (this.token && !this.entry) {
+        // Reconnecting: resume with the last seq applied, and keep the view.
         const id = this.nextId();
-        this.entry = {
-          id,
-          frame: { id, type: "resume", room: this.roomId, token: this.token, last_seq: this.seq },
-          resolve: () => {},
-          reject: () => {},
-        };
+        const frame = { id, type: "resume", room: this.roomId, token: this.token };
+        if (this.view !== null) frame.last_seq = this.seq;
+        this.entry = { id, frame, resolve: () => {}, reject: () => {} };
       } else if (this.entry && this.entry.gen !== undefined && this.entry.frame.type === "resume") {
         // The page's first resume, tried again on a new socket: a fresh id.
         const id = this.nextId();
@@ -417,6 +416,8 @@ export class Connection {
       return;
     }
     if (!msg || typeof msg !== "object") return;
+    // The browser said "offline", yet the server is heard: the connection is live after all.
+    if (this.status === "offline" && this.authenticated) this.setStatus("live");
     switch (msg.type) {
       case "welcome":
       case "snapshot":
@@ -452,7 +453,9 @@ export class Connection {
       this.forceReconnect();
       return;
     }
-    // After `resumed`, the missed events follow and are applied as usual.
+    // After `resumed`, the missed events follow and are applied as usual (flagged as replayed,
+    // so that the page does not announce what happened while it was away).
+    this.replayUntil = replace ? msg.seq : Math.max(msg.seq, this.seq);
     this.you = msg.you;
     if (msg.token) {
       this.token = msg.token;
@@ -479,7 +482,7 @@ export class Connection {
     }
     applyEvent(this.view, msg.event);
     this.seq = msg.seq;
-    this.onEvent(msg.event, msg);
+    this.onEvent(msg.event, msg.seq <= this.replayUntil);
     this.onView();
   }
 
@@ -502,6 +505,13 @@ export class Connection {
       if (FATAL_ENTRY_CODES.has(msg.code)) {
         // The server closes with 4003 next; do not wait for it.
         this.close(msg.code, CLOSE.REFUSED, msg.message);
+        return;
+      }
+      if (this.token) {
+        // A resume refused for a passing reason (`internal`): try again later, backing off.
+        // The page's first resume keeps its entry (and its promise) for the next socket.
+        if (this.view !== null) this.entry = null;
+        this.forceReconnect();
         return;
       }
       // The connection stays open: the person may try again (a name, a full room, …).

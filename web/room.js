@@ -1,1 +1,1748 @@
-/* placeholder: replaced by the web client */
+// Rendering the room: the participant view (phone first) and the facilitator console, plus the
+// small DOM helpers the other modules share. Everything shown follows from the room view kept by
+// connection.js and the server clock; this module never re-implements the room's rules beyond
+// deciding which controls make sense now.
+
+// ---------------------------------------------------------------------------------------------
+// Shared helpers.
+
+/** Creates an element: `h("button", {class: "x", "data-test": "y", onclick: fn}, "text")`. */
+export function h(tag, props = {}, ...children) {
+  const svg = tag.startsWith("svg:");
+  const el = svg
+    ? document.createElementNS("http://www.w3.org/2000/svg", tag.slice(4))
+    : document.createElement(tag);
+  for (const [key, value] of Object.entries(props || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key.startsWith("on") && typeof value === "function") {
+      el.addEventListener(key.slice(2), value);
+    } else if (key === "text") {
+      el.textContent = value;
+    } else if (key === "hidden" || key === "disabled" || key === "checked" || key === "open") {
+      el[key] = Boolean(value);
+    } else if (key === "value" && !svg) {
+      el.value = value;
+    } else {
+      el.setAttribute(key, value === true ? "" : String(value));
+    }
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    if (Array.isArray(child)) append(el, child);
+    else el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+const ROLE_WORDS = {
+  facilitator: "facilitator",
+  co_facilitator: "co-facilitator",
+  presenter: "presenter",
+  coach: "coach",
+  client: "client",
+  observer: "observer",
+  timekeeper: "timekeeper",
+  member: "member",
+  participant: "participant",
+};
+
+export function roleWord(role) {
+  return ROLE_WORDS[role] || String(role).replace(/_/g, " ");
+}
+
+function plural(role) {
+  const word = roleWord(role);
+  if (/(s|ch|sh|x)$/.test(word)) return `${word}es`;
+  return `${word}s`;
+}
+
+/** `7:42`, `1:02:03`, or `+0:35` in overtime (negative ms). */
+export function formatClock(ms) {
+  const over = ms < 0;
+  const total = over ? Math.floor(-ms / 1000) : Math.ceil(ms / 1000);
+  const hours = Math.floor(total / 3600);
+  const minutes = Math.floor((total % 3600) / 60);
+  const seconds = total % 60;
+  const ss = String(seconds).padStart(2, "0");
+  const text = hours > 0 ? `${hours}:${String(minutes).padStart(2, "0")}:${ss}` : `${minutes}:${ss}`;
+  return over ? `+${text}` : text;
+}
+
+/** "1 minute", "90 seconds", "2 minutes" — for spoken announcements. */
+function spokenDuration(ms) {
+  const s = Math.round(ms / 1000);
+  if (s < 90 && s % 60 !== 0) return `${s} seconds`;
+  const m = Math.round(s / 60);
+  return m === 1 ? "1 minute" : `${m} minutes`;
+}
+
+function minutesLabel(ms) {
+  const m = ms / 60000;
+  if (m >= 1 && Number.isInteger(m)) return `${m} min`;
+  if (m >= 1) return `${m.toFixed(1)} min`;
+  return `${Math.round(ms / 1000)} s`;
+}
+
+/** Remaining ms of a timer at `now` (negative in overtime), or null without a timer. */
+export function remainingMs(timer, now) {
+  if (!timer) return null;
+  if (timer.ends_at !== null && timer.ends_at !== undefined) return timer.ends_at - now;
+  if (timer.paused_remaining_ms !== null && timer.paused_remaining_ms !== undefined) {
+    return timer.paused_remaining_ms;
+  }
+  return timer.duration_ms;
+}
+
+export function participantById(view, id) {
+  return view.participants.find((p) => p.id === id) || null;
+}
+
+export function isFacilitating(p) {
+  return Boolean(p) && (p.standing === "facilitator" || p.standing === "co_facilitator");
+}
+
+/** The stage role of participant `id`, exactly as protocol/README.md "Roles" says. */
+export function stageRoleOf(view, id) {
+  const p = participantById(view, id);
+  const planned = view.stage ? view.plan[view.stage.index] : null;
+  if (planned && planned.presenter === id) return "presenter";
+  if (p && p.roles.includes("observer")) return "observer";
+  if (isFacilitating(p)) return "facilitator";
+  if (planned && planned.roles.includes("coach")) return "coach";
+  if (planned && planned.roles.includes("client")) return "client";
+  return "member";
+}
+
+// -- the polite live region -------------------------------------------------------------------
+
+let announceTimer = null;
+
+/** Says `text` through the polite ARIA live region. */
+export function announce(text) {
+  const region = document.getElementById("announcer");
+  if (!region || !text) return;
+  clearTimeout(announceTimer);
+  region.textContent = "";
+  announceTimer = setTimeout(() => {
+    region.textContent = text;
+  }, 60);
+}
+
+// -- confirmation dialog ----------------------------------------------------------------------
+
+/** Asks a yes/no question in a modal dialog; resolves true when confirmed. */
+export function confirmDialog(message, confirmLabel = "Yes", detail = "") {
+  return new Promise((resolve) => {
+    const dialog = h(
+      "dialog",
+      { class: "confirm", "aria-labelledby": "confirm-title" },
+      h("h2", { id: "confirm-title", text: message }),
+      detail ? h("p", { text: detail }) : null,
+      h(
+        "div",
+        { class: "row end" },
+        h("button", { type: "button", class: "secondary", "data-test": "confirm-cancel", value: "no" }, "Cancel"),
+        h("button", { type: "button", class: "primary", "data-test": "confirm-ok", value: "yes" }, confirmLabel),
+      ),
+    );
+    let answered = false;
+    const finish = (yes) => {
+      if (answered) return;
+      answered = true;
+      if (dialog.open) dialog.close();
+      dialog.remove();
+      resolve(yes);
+    };
+    dialog.addEventListener("click", (e) => {
+      const btn = e.target.closest("button");
+      if (btn) finish(btn.value === "yes");
+    });
+    dialog.addEventListener("cancel", (e) => {
+      e.preventDefault();
+      finish(false);
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+    dialog.querySelector('[data-test="confirm-cancel"]').focus();
+  });
+}
+
+// -- a soft chime, generated (no files) -------------------------------------------------------
+
+const SOUND_KEY = "circlekeeper.sound";
+let audioContext = null;
+
+export function soundEnabled() {
+  try {
+    return localStorage.getItem(SOUND_KEY) === "on";
+  } catch {
+    return false;
+  }
+}
+
+function setSoundEnabled(on) {
+  try {
+    localStorage.setItem(SOUND_KEY, on ? "on" : "off");
+  } catch {
+    /* not remembered */
+  }
+}
+
+function ensureAudio() {
+  if (!audioContext) {
+    const Ctx = window.AudioContext || window.webkitAudioContext;
+    if (!Ctx) return null;
+    audioContext = new Ctx();
+  }
+  if (audioContext.state === "suspended") audioContext.resume().catch(() => {});
+  return audioContext;
+}
+
+/** Two soft sine notes with slow fades: a calm "time is nearly up". */
+export function chime() {
+  const ctx = ensureAudio();
+  if (!ctx) return;
+  const start = ctx.currentTime + 0.05;
+  [523.25, 659.25].forEach((freq, i) => {
+    const t = start + i * 0.35;
+    const osc = ctx.createOscillator();
+    const gain = ctx.createGain();
+    osc.type = "sine";
+    osc.frequency.value = freq;
+    gain.gain.setValueAtTime(0.0001, t);
+    gain.gain.exponentialRampToValueAtTime(0.07, t + 0.06);
+    gain.gain.exponentialRampToValueAtTime(0.0001, t + 1.4);
+    osc.connect(gain).connect(ctx.destination);
+    osc.start(t);
+    osc.stop(t + 1.5);
+  });
+}
+
+// -- small shared pieces ----------------------------------------------------------------------
+
+export function connectionLabel(status) {
+  if (status === "live") return "live";
+  if (status === "reconnecting" || status === "connecting") return "reconnecting";
+  return "offline";
+}
+
+/** The top bar: room title, connection state, sound switch. */
+export function topBar() {
+  const title = h("span", { class: "room-title" });
+  const format = h("span", { class: "room-format" });
+  const stateText = h("span", { "data-test": "connection-state", text: "offline" });
+  const state = h(
+    "span",
+    { class: "conn", "data-state": "offline", role: "status" },
+    h("span", { class: "dot", "aria-hidden": "true" }),
+    stateText,
+  );
+  const soundState = h("span", { class: "sound-state", text: soundEnabled() ? "on" : "off" });
+  const sound = h(
+    "button",
+    {
+      type: "button",
+      class: "ghost sound",
+      "aria-pressed": soundEnabled() ? "true" : "false",
+      "aria-label": "Soft sound when time is nearly up",
+      title: "Soft sound when time is nearly up",
+      "data-test": "sound-toggle",
+      onclick: () => {
+        const on = sound.getAttribute("aria-pressed") !== "true";
+        setSoundEnabled(on);
+        sound.setAttribute("aria-pressed", on ? "true" : "false");
+        soundState.textContent = on ? "on" : "off";
+        if (on) chime();
+      },
+    },
+    h("span", { class: "sound-label", text: "Sound " }),
+    h("span", { "aria-hidden": "true", class: "sound-note", text: "♪ " }),
+    soundState,
+  );
+  const el = h(
+    "header",
+    { class: "topbar" },
+    h(
+      "div",
+      { class: "brand" },
+      h("img", { src: "/icon.svg", alt: "", width: "28", height: "28" }),
+      h("span", { class: "titles" }, title, format),
+    ),
+    h("div", { class: "bar-right" }, state, sound),
+  );
+  return {
+    el,
+    /** `status` null hides the connection state and sound switch (before entering). */
+    set(roomTitle, formatName, status) {
+      title.textContent = roomTitle || "circlekeeper";
+      format.textContent = formatName ? ` · ${formatName}` : "";
+      const right = el.querySelector(".bar-right");
+      right.hidden = status === null;
+      if (status === null) return;
+      const label = connectionLabel(status);
+      state.dataset.state = label;
+      if (stateText.textContent !== label) stateText.textContent = label;
+    },
+  };
+}
+
+/** Remembers which control had focus (by `data-focus`) so a rebuilt list can restore it. */
+function captureFocus() {
+  const el = document.activeElement;
+  return el && el.dataset && el.dataset.focus ? el.dataset.focus : null;
+}
+
+function restoreFocus(key) {
+  if (!key) return;
+  const active = document.activeElement;
+  if (active && active.dataset && active.dataset.focus === key) return;
+  const el = document.querySelector(`[data-focus="${CSS.escape(key)}"]`);
+  if (el && !el.disabled) el.focus({ preventScroll: true });
+}
+
+function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}
+
+function show(el, visible) {
+  const want = !visible;
+  if (el.hidden !== want) el.hidden = want;
+}
+
+const RING_R = 90;
+const RING_C = 2 * Math.PI * RING_R;
+
+// ---------------------------------------------------------------------------------------------
+// The room screen.
+
+export class RoomScreen {
+  /**
+   * @param root element to render into
+   * @param conn the Connection (view, you, status, send, serverNow)
+   * @param options.bar the top bar from `topBar()`
+   * @param options.inviteUrl the join link, when this device opened the room
+   */
+  constructor(root, conn, { bar, inviteUrl = null, showRules = false } = {}) {
+    this.root = root;
+    this.conn = conn;
+    this.bar = bar;
+    this.inviteUrl = inviteUrl;
+    this.drawn = null; // {prompt, seq}: a prompt this person drew
+    this.cardSource = null; // "pushed" | "drawn": which card is newest
+    this.dismissedPushed = null; // key of a pushed prompt this person dismissed
+    this.openMenus = new Set(); // participant ids whose manage menu is open
+    this.prompts = null; // the bank, for facilitators
+    this.showAllPrompts = false;
+    this.showRules = showRules; // the ground rules in full, once, right after entering
+    this.lastStatus = conn.view ? conn.view.session.status : null;
+    this.prevFloorId = conn.view && conn.view.turn.floor ? conn.view.turn.floor.participant : null;
+    this.build();
+    this.update();
+    this.ticker = setInterval(() => this.tick(), 200);
+  }
+
+  destroy() {
+    clearInterval(this.ticker);
+  }
+
+  get view() {
+    return this.conn.view;
+  }
+
+  get me() {
+    return participantById(this.view, this.conn.you);
+  }
+
+  name(id) {
+    if (id === this.conn.you) {
+      const p = this.me;
+      return p ? p.name : "you";
+    }
+    const p = participantById(this.view, id);
+    return p ? p.name : "someone";
+  }
+
+  // -- building the skeleton once --------------------------------------------------------
+
+  build() {
+    const r = {};
+    this.r = r;
+
+    // Centre: the participant view, as everyone sees it.
+    r.stageCount = h("p", { class: "stage-count" });
+    r.stageTitle = h("h1", { class: "stage-title", "data-test": "stage-title" });
+    r.purpose = h("p", { class: "purpose" });
+    r.presenterLine = h("p", { class: "presenter-line" });
+
+    r.ringProgress = h("svg:circle", {
+      class: "ring-progress",
+      cx: "100",
+      cy: "100",
+      r: String(RING_R),
+      "stroke-dasharray": RING_C.toFixed(2),
+      "stroke-dashoffset": "0",
+      transform: "rotate(-90 100 100)",
+    });
+    const ring = h(
+      "svg:svg",
+      { class: "ring", viewBox: "0 0 200 200", "aria-hidden": "true", focusable: "false" },
+      h("svg:circle", { class: "ring-track", cx: "100", cy: "100", r: String(RING_R) }),
+      r.ringProgress,
+    );
+    r.timer = h("span", { class: "timer-digits", "data-test": "timer" });
+    r.timerNote = h("span", { class: "timer-note" });
+    r.timerBox = h(
+      "div",
+      { class: "timer-box", "data-tone": "idle" },
+      ring,
+      h("div", { class: "timer-face" }, r.timer, r.timerNote),
+    );
+    r.speakerTimer = h("p", { class: "speaker-timer", "data-test": "speaker-timer" });
+    r.cue = h("p", { class: "cue", "data-test": "time-cue" });
+
+    r.speaker = h("span", { class: "value", "data-test": "speaker" });
+    r.nextUp = h("span", { class: "value", "data-test": "next-up" });
+    r.yourTurn = h("p", { class: "your-turn", text: "Your turn" });
+    r.myRole = h("strong", { "data-test": "my-role" });
+    r.myChips = h("span", { class: "chips" });
+
+    r.promptFor = h("p", { class: "prompt-for" });
+    r.promptText = h("p", { class: "prompt-text" });
+    r.promptDismiss = h("button", {
+      type: "button",
+      class: "ghost small",
+      "data-test": "dismiss-prompt",
+      onclick: () => this.dismissCard(),
+      text: "Dismiss",
+    });
+    r.promptClear = h("button", {
+      type: "button",
+      class: "ghost small",
+      "data-test": "clear-prompt",
+      onclick: (e) => this.act(e.currentTarget, "clear_prompt"),
+      text: "Clear for everyone",
+    });
+    r.promptCard = h(
+      "article",
+      { class: "prompt-card", "data-test": "prompt-card", "aria-label": "Prompt", hidden: true },
+      r.promptFor,
+      r.promptText,
+      h("div", { class: "row end" }, r.promptClear, r.promptDismiss),
+    );
+
+    const button = (test, label, onclick, cls = "secondary") =>
+      h("button", { type: "button", class: cls, "data-test": test, "data-focus": test, onclick, text: label });
+
+    r.raise = button("raise-hand", "Raise hand", (e) => this.act(e.currentTarget, "raise_hand"));
+    r.lower = button("lower-hand", "Lower hand", (e) => this.act(e.currentTarget, "lower_hand"));
+    r.pass = button("pass", "Pass", (e) => this.act(e.currentTarget, "pass"));
+    r.done = button("done", "I'm done", (e) => this.act(e.currentTarget, "done"));
+    r.draw = button("draw-prompt", "Draw a prompt", (e) => this.drawPrompt(e.currentTarget));
+    r.actions = h("div", { class: "actions" }, r.raise, r.lower, r.done, r.pass, r.draw);
+    r.actionHint = h("p", { class: "hint action-hint" });
+
+    r.error = h("p", { class: "error", "data-test": "error", role: "alert", hidden: true });
+
+    // Timekeeping (facilitators, co-facilitators, timekeepers).
+    r.pause = button("pause", "Pause", (e) => this.act(e.currentTarget, "pause"));
+    r.resume = button("resume", "Resume", (e) => this.act(e.currentTarget, "resume_session"));
+    const adjust = (test, label, seconds, aria) =>
+      h("button", {
+        type: "button",
+        class: "secondary",
+        "data-test": test,
+        "data-focus": test,
+        "aria-label": aria,
+        onclick: (e) => this.act(e.currentTarget, "adjust_timer", { timer: "stage", seconds }),
+        text: label,
+      });
+    r.minus1 = adjust("timer-minus-1", "−1 min", -60, "Shorten the stage by 1 minute");
+    r.plus1 = adjust("timer-plus-1", "+1 min", 60, "Extend the stage by 1 minute");
+    r.plus5 = adjust("timer-plus-5", "+5 min", 300, "Extend the stage by 5 minutes");
+    r.timeControls = h(
+      "section",
+      { class: "controls time-controls", "aria-label": "Timer" },
+      h("h2", { class: "section-title", text: "Timer" }),
+      h("div", { class: "row wrap" }, r.pause, r.resume, r.minus1, r.plus1, r.plus5),
+    );
+
+    // Floor controls (facilitating).
+    r.giveFloor = button("give-floor", "Give floor to first hand", (e) => this.act(e.currentTarget, "give_floor"));
+    r.takeFloor = button("take-floor", "Take the floor back", (e) => this.act(e.currentTarget, "take_floor"));
+    r.nextTurn = button("next-turn", "Next turn", (e) => this.act(e.currentTarget, "next_turn"));
+    r.floorControls = h(
+      "section",
+      { class: "controls floor-controls", "aria-label": "Turns" },
+      h("h2", { class: "section-title", text: "Turns" }),
+      h("div", { class: "row wrap" }, r.nextTurn, r.giveFloor, r.takeFloor),
+    );
+
+    // Stage controls (facilitating).
+    r.start = button("start", "Start the session", (e) => this.act(e.currentTarget, "start"), "primary");
+    r.prev = button("previous-stage", "← Previous stage", (e) => this.act(e.currentTarget, "previous_stage"));
+    r.next = button("next-stage", "Next stage →", (e) => this.act(e.currentTarget, "next_stage"));
+    r.end = button("end-session", "End session", (e) => this.endSession(e.currentTarget));
+    r.lobbyHint = h("p", { class: "hint" });
+    r.stageControls = h(
+      "section",
+      { class: "controls stage-controls", "aria-label": "Stages" },
+      h("h2", { class: "section-title", text: "Session" }),
+      r.lobbyHint,
+      h("div", { class: "row wrap" }, r.start, r.prev, r.next, r.end),
+    );
+
+    r.rulesText = h("div", { class: "ground-rules", "data-test": "ground-rules" });
+    r.rulesCard = h(
+      "section",
+      { class: "rules-card", "aria-labelledby": "rules-card-title", hidden: true },
+      h("h2", { id: "rules-card-title", text: "The ground rules you agreed to" }),
+      r.rulesText,
+      h(
+        "div",
+        { class: "row wrap end" },
+        h("button", {
+          type: "button",
+          class: "ghost",
+          "data-test": "rules-leave",
+          onclick: (e) => this.leaveRoom(e.currentTarget),
+          text: "I cannot agree: leave",
+        }),
+        h("button", {
+          type: "button",
+          class: "primary",
+          "data-test": "rules-ok",
+          onclick: () => {
+            this.showRules = false;
+            this.update();
+            r.main.focus({ preventScroll: true });
+          },
+          text: "Understood",
+        }),
+      ),
+    );
+    r.rulesAgain = h("div", { class: "ground-rules small" });
+
+    r.centre = h(
+      "section",
+      { class: "centre", "aria-label": "Now" },
+      r.rulesCard,
+      h("div", { class: "stage-head" }, r.stageCount, r.stageTitle, r.purpose, r.presenterLine),
+      r.timerBox,
+      r.speakerTimer,
+      r.cue,
+      h(
+        "div",
+        { class: "turn" },
+        h("p", { class: "speaking" }, h("span", { class: "label", text: "Speaking" }), r.speaker),
+        h("p", { class: "next" }, h("span", { class: "label", text: "Next" }), r.nextUp),
+      ),
+      r.yourTurn,
+      h("p", { class: "me" }, "You are: ", r.myRole, r.myChips),
+      r.promptCard,
+      r.actions,
+      r.actionHint,
+      r.error,
+      r.floorControls,
+      r.timeControls,
+      r.stageControls,
+    );
+
+    // Left: the stage list (console).
+    r.stageList = h("ol", { class: "stage-list", "data-test": "stage-list" });
+    r.stagesPanel = h(
+      "aside",
+      { class: "panel stages-panel", "aria-label": "Stages" },
+      h("h2", { text: "Stages" }),
+      r.stageList,
+    );
+
+    // Right: the people.
+    r.queue = h("ol", { class: "queue", "data-test": "queue" });
+    r.queueEmpty = h("p", { class: "hint", text: "No hands up." });
+    r.queueSection = h(
+      "section",
+      { class: "panel-section" },
+      h("h2", { text: "Hands up" }),
+      r.queue,
+      r.queueEmpty,
+    );
+    r.participants = h("ul", { class: "people", "data-test": "participants" });
+    r.peopleSummary = h("span");
+    r.left = h("p", { class: "hint left-list" });
+    r.peopleSection = h(
+      "section",
+      { class: "panel-section" },
+      h("h2", {}, "People ", r.peopleSummary),
+      r.participants,
+      r.left,
+    );
+    r.peopleDetails = h(
+      "details",
+      { class: "who" },
+      h("summary", {}, "Who's here"),
+    );
+
+    r.presenterList = h("ol", { class: "presenters", "data-test": "presenter-order" });
+    r.presenterAdd = h("select", { "data-test": "presenter-add", "aria-label": "Add a presenter" });
+    r.presenterAdd.addEventListener("change", () => {
+      const id = Number(r.presenterAdd.value);
+      if (!id) return;
+      r.presenterAdd.value = "";
+      this.setPresenterOrder([...this.view.presenter_order, id], r.presenterAdd);
+    });
+    r.shuffle = button("shuffle-presenters", "Shuffle", (e) => this.act(e.currentTarget, "shuffle_presenters"));
+    r.presenterEmpty = h("p", { class: "hint" });
+    r.presentersSection = h(
+      "section",
+      { class: "panel-section" },
+      h("h2", { text: "Presenters" }),
+      r.presenterEmpty,
+      r.presenterList,
+      h("div", { class: "row wrap" }, r.presenterAdd, r.shuffle),
+    );
+
+    r.promptTo = h(
+      "select",
+      { "data-test": "prompt-to", "aria-label": "Show the prompt to" },
+      h("option", { value: "", text: "to everyone" }),
+      ["presenter", "coach", "client", "member", "observer", "timekeeper", "facilitator"].map((role) =>
+        h("option", { value: role, text: `to ${plural(role)}` }),
+      ),
+    );
+    r.promptAll = h("input", { type: "checkbox", id: "prompt-all" });
+    r.promptAll.addEventListener("change", () => {
+      this.showAllPrompts = r.promptAll.checked;
+      this.renderPromptBank();
+    });
+    r.promptBank = h("ul", { class: "prompt-bank", "data-test": "prompt-bank" });
+    r.promptOwn = h("input", {
+      type: "text",
+      maxlength: "500",
+      "data-test": "prompt-own",
+      "aria-label": "Your own prompt",
+      placeholder: "Or write your own prompt…",
+    });
+    r.promptOwnForm = h(
+      "form",
+      {
+        class: "row",
+        onsubmit: (e) => {
+          e.preventDefault();
+          const text = r.promptOwn.value.trim();
+          if (!text) return;
+          this.pushPrompt({ text }, e.submitter || r.promptOwnForm.querySelector("button")).then((ok) => {
+            if (ok) r.promptOwn.value = "";
+          });
+        },
+      },
+      r.promptOwn,
+      h("button", { type: "submit", class: "secondary", "data-test": "push-own", text: "Push" }),
+    );
+    r.promptsSection = h(
+      "section",
+      { class: "panel-section" },
+      h("h2", { text: "Prompts" }),
+      h(
+        "div",
+        { class: "row wrap" },
+        r.promptTo,
+        h("label", { class: "check small" }, r.promptAll, " all stages"),
+      ),
+      r.promptBank,
+      r.promptOwnForm,
+    );
+
+    r.inviteCode = h("code", { class: "link", "data-test": "invite-link" });
+    r.inviteSection = h(
+      "section",
+      { class: "panel-section", hidden: !this.inviteUrl },
+      h("h2", { text: "Invite" }),
+      h("p", { class: "hint", text: "Share this join link with the circle." }),
+      r.inviteCode,
+      h("div", { class: "row" }, copyButton(() => this.inviteUrl, "Copy join link")),
+    );
+
+    r.deleteRoom = button("delete-room", "Delete room", (e) => this.deleteRoom(e.currentTarget), "quiet-danger");
+    r.leave = button("leave", "Leave the circle", (e) => this.leaveRoom(e.currentTarget), "ghost");
+    r.roomSection = h(
+      "section",
+      { class: "panel-section" },
+      h("h2", { text: "Room" }),
+      h("p", {
+        class: "hint",
+        text: "Deleting disconnects everyone and removes everything kept about this room.",
+      }),
+      r.deleteRoom,
+    );
+
+    r.peoplePanel = h(
+      "aside",
+      { class: "panel people-panel", "aria-label": "People" },
+      r.queueSection,
+      r.peopleSection,
+      r.presentersSection,
+      r.promptsSection,
+      r.inviteSection,
+      r.roomSection,
+    );
+    r.rulesDetails = h("details", { class: "who rules" }, h("summary", {}, "Ground rules"), r.rulesAgain);
+    r.participantExtras = h("div", { class: "participant-extras" }, r.peopleDetails, r.rulesDetails, r.leave);
+    r.roomSection.insertBefore(
+      h("details", { class: "rules-inline" }, h("summary", {}, "Ground rules"), r.consoleRules = h("div", { class: "ground-rules small" })),
+      r.roomSection.children[1],
+    );
+
+    r.banner = h("p", { class: "banner", role: "status", hidden: true });
+    r.layout = h("div", { class: "layout" }, r.stagesPanel, r.centre, r.peoplePanel);
+    r.main = h("main", { class: "room", id: "main", tabindex: "-1" }, r.banner, r.layout, r.participantExtras);
+
+    this.root.replaceChildren(this.bar.el, r.main);
+  }
+
+  // -- rendering ---------------------------------------------------------------------------
+
+  update() {
+    const view = this.view;
+    if (!view) return;
+    const focus = captureFocus();
+    const r = this.r;
+    const me = this.me;
+    const status = this.conn.status;
+    const live = status === "live";
+    const facilitating = isFacilitating(me) && !me.removed;
+    const timekeeping = facilitating || (me && me.roles.includes("timekeeper"));
+    const session = view.session.status;
+    const started = session === "running" || session === "paused";
+    const ended = session === "ended";
+    const planned = view.stage ? view.plan[view.stage.index] : null;
+    const myRole = stageRoleOf(view, this.conn.you);
+    const turn = view.turn;
+
+    this.bar.set(view.title, view.format, status);
+    document.title = planned && !ended ? `${planned.title} · ${view.title}` : `${view.title} · circlekeeper`;
+
+    r.main.dataset.mode = facilitating ? "console" : "participant";
+    r.main.dataset.connection = connectionLabel(status);
+    r.main.dataset.session = session;
+    r.layout.inert = !live;
+    if (live) {
+      show(r.banner, false);
+    } else {
+      show(r.banner, true);
+      setText(
+        r.banner,
+        status === "offline"
+          ? "Offline: waiting for the network. The last view is shown greyed out; timers keep counting from their deadlines."
+          : "Reconnecting… The last view is shown greyed out; timers keep counting from their deadlines.",
+      );
+    }
+
+    // Stage head.
+    const total = view.plan.length;
+    if (session === "lobby") {
+      setText(r.stageCount, `Waiting to start · ${total} stages`);
+      setText(r.stageTitle, "Waiting to start");
+      setText(r.purpose, view.plan[0] ? `First: ${view.plan[0].title}. ${view.plan[0].purpose}` : "");
+    } else if (planned) {
+      setText(r.stageCount, `Stage ${view.stage.index + 1} of ${total}${ended ? " · session ended" : ""}`);
+      setText(r.stageTitle, ended ? "Session ended" : planned.title);
+      setText(r.purpose, ended ? `Last stage: ${planned.title}. Thank you for taking part.` : planned.purpose);
+    } else {
+      setText(r.stageCount, ended ? "Session ended" : "");
+      setText(r.stageTitle, ended ? "Session ended" : "");
+      setText(r.purpose, "");
+    }
+    show(r.purpose, r.purpose.textContent !== "");
+    const presenterId = planned ? planned.presenter : null;
+    if (presenterId !== null && presenterId !== undefined && !ended) {
+      setText(r.presenterLine, `Presenter: ${this.name(presenterId)}${presenterId === this.conn.you ? " (you)" : ""}`);
+      show(r.presenterLine, true);
+    } else {
+      show(r.presenterLine, false);
+    }
+
+    // Floor and what comes next.
+    const floor = turn.floor;
+    if (session === "lobby") {
+      setText(r.speaker, "Nobody yet");
+    } else if (ended) {
+      setText(r.speaker, "Nobody");
+    } else if (floor) {
+      setText(r.speaker, `${this.name(floor.participant)} (${roleWord(floor.role)})`);
+    } else if (planned && planned.speaking === "open") {
+      setText(r.speaker, "Open floor");
+    } else {
+      setText(r.speaker, "Nobody has the floor");
+    }
+    setText(r.nextUp, this.nextUpText(planned, turn, session));
+    const myTurn = Boolean(floor && floor.participant === this.conn.you && started);
+    show(r.yourTurn, myTurn);
+    r.centre.classList.toggle("my-turn", myTurn);
+
+    // My role.
+    setText(r.myRole, roleWord(myRole));
+    const chips = [];
+    if (me && me.standing === "co_facilitator" && myRole !== "facilitator") chips.push("co-facilitator");
+    if (me && me.standing === "facilitator" && myRole !== "facilitator") chips.push("facilitator");
+    if (me && me.roles.includes("timekeeper")) chips.push("timekeeper");
+    if (me && me.roles.includes("observer") && myRole !== "observer") chips.push("observer");
+    r.myChips.replaceChildren(...chips.map((c) => h("span", { class: "chip", text: c })));
+
+    setText(r.rulesText, view.ground_rules);
+    setText(r.rulesAgain, view.ground_rules);
+    setText(r.consoleRules, view.ground_rules);
+    show(r.rulesCard, this.showRules && !ended);
+    show(r.rulesCard.querySelector('[data-test="rules-leave"]'), Boolean(me) && me.standing !== "facilitator");
+
+    this.renderPromptCard(myRole, facilitating);
+    this.renderActions({ me, myRole, planned, turn, started, ended, facilitating });
+
+    // Controls.
+    show(r.timeControls, Boolean(timekeeping) && !ended);
+    const paused = session === "paused";
+    show(r.pause, !paused);
+    show(r.resume, paused);
+    for (const b of [r.pause, r.resume, r.minus1, r.plus1, r.plus5]) b.disabled = !started;
+
+    show(r.floorControls, facilitating && started);
+    const round = planned && planned.speaking === "round";
+    const roundOpen = Boolean(turn.round) && turn.round.position < turn.round.order.length;
+    show(r.nextTurn, Boolean(round));
+    r.nextTurn.disabled = !roundOpen;
+    show(r.giveFloor, !round);
+    r.giveFloor.disabled = turn.queue.length === 0;
+    setText(
+      r.giveFloor,
+      turn.queue.length ? `Give floor to ${this.name(turn.queue[0])}` : "Give floor to first hand",
+    );
+    show(r.takeFloor, !round);
+    r.takeFloor.disabled = !floor;
+
+    show(r.stageControls, facilitating && !ended);
+    show(r.start, session === "lobby");
+    show(r.prev, started);
+    show(r.next, started);
+    r.prev.disabled = !view.stage || view.stage.index === 0;
+    r.next.disabled = !view.stage || view.stage.index >= total - 1;
+    if (session === "lobby") {
+      const agreed = view.participants.filter((p) => !p.removed && p.consented).length;
+      const present = view.participants.filter((p) => !p.removed).length;
+      setText(
+        r.lobbyHint,
+        `${agreed} of ${present} ${present === 1 ? "person has" : "people have"} agreed to the ground rules. ` +
+          "Starting begins the first stage for everyone who has.",
+      );
+      show(r.lobbyHint, true);
+    } else if (view.stage && view.stage.index >= total - 1) {
+      setText(r.lobbyHint, "This is the last stage: end the session when the circle is done.");
+      show(r.lobbyHint, true);
+    } else {
+      show(r.lobbyHint, false);
+    }
+    this.markPrimary({ facilitating, session, round, roundOpen, turn, floor, myTurn });
+
+    // Panels.
+    show(r.stagesPanel, facilitating);
+    show(r.peoplePanel, facilitating);
+    show(r.participantExtras, !facilitating);
+    show(r.leave, !ended && me && me.standing !== "facilitator");
+    if (facilitating) {
+      this.renderStageList(started, ended);
+      this.renderQueue(started, round);
+      this.renderPresenters(ended);
+      this.renderPromptBank();
+      show(r.promptsSection, !ended);
+      const presenterStages = view.plan.some(
+        (st) => st.roles.includes("presenter") || st.speaking === "presenter_only",
+      );
+      show(r.presentersSection, !ended && (presenterStages || view.presenter_order.length > 0));
+      if (this.inviteUrl) setText(r.inviteCode, this.inviteUrl);
+      show(r.inviteSection, Boolean(this.inviteUrl) && !ended);
+      if (!this.prompts) this.loadPrompts();
+    }
+    this.renderPeople(facilitating, started, round);
+
+    if (this.errorPlace) this.placeError();
+    this.tick();
+    restoreFocus(focus);
+  }
+
+  nextUpText(planned, turn, session) {
+    if (session === "lobby" || session === "ended" || !planned) return "—";
+    if (turn.round) {
+      const rest = turn.round.order
+        .slice(turn.round.position + 1)
+        .filter((id) => {
+          const p = participantById(this.view, id);
+          return p && !p.removed;
+        });
+      if (turn.round.position >= turn.round.order.length) return "round complete";
+      return rest.length ? rest.map((id) => this.name(id)).join(" · ") : "end of the round";
+    }
+    if (turn.queue.length) return turn.queue.map((id) => this.name(id)).join(" · ");
+    if (planned.speaking === "presenter_only") return "—";
+    return "no hands up";
+  }
+
+  renderActions({ me, myRole, planned, turn, started, ended, facilitating }) {
+    const r = this.r;
+    const you = this.conn.you;
+    const speaking = planned ? planned.speaking : null;
+    const handStage = speaking === "hand_queue" || speaking === "open";
+    const holding = Boolean(turn.floor && turn.floor.participant === you);
+    const handUp = turn.queue.includes(you);
+    const observer = myRole === "observer";
+    const consented = Boolean(me && me.consented);
+
+    const canRaise = started && handStage && consented && !observer && !handUp && !holding;
+    const canLower = started && handUp;
+    const canDone = started && holding;
+    const canPass = started && holding && speaking === "round" && Boolean(turn.round);
+    const canDraw =
+      started && (myRole === "coach" || myRole === "facilitator") && planned && planned.kind !== "break";
+
+    show(r.raise, canRaise);
+    show(r.lower, canLower);
+    show(r.done, canDone);
+    show(r.pass, canPass);
+    show(r.draw, Boolean(canDraw));
+
+    // One primary action per moment.
+    // Facilitators' primary action is in the console, unless it is their turn to speak.
+    let primary = null;
+    if (canDone) primary = r.done;
+    else if (facilitating) primary = null;
+    else if (canRaise) primary = r.raise;
+    else if (canDraw) primary = r.draw;
+    else if (canLower) primary = r.lower;
+    for (const b of [r.raise, r.lower, r.done, r.pass, r.draw]) {
+      b.classList.toggle("primary", b === primary);
+      b.classList.toggle("secondary", b !== primary);
+    }
+    show(r.actions, canRaise || canLower || canDone || canPass || Boolean(canDraw));
+
+    let hint = "";
+    if (ended) hint = "The session has ended. Thank you.";
+    else if (!started) hint = facilitating ? "" : "The facilitator will start the session soon.";
+    else if (observer) hint = "You are observing: you take no turn in this stage.";
+    else if (handUp) {
+      const place = turn.queue.indexOf(you) + 1;
+      hint = place === 1 ? "Your hand is up: you are next." : `Your hand is up: number ${place} in the queue.`;
+    } else if (!holding && speaking === "round" && turn.round) {
+      const pos = turn.round.order.indexOf(you);
+      if (pos > turn.round.position) hint = "Your turn comes in the round.";
+    } else if (!holding && speaking === "presenter_only") {
+      hint = myRole === "presenter" ? "" : "The presenter speaks; listen fully.";
+    }
+    setText(r.actionHint, hint);
+    show(r.actionHint, hint !== "");
+  }
+
+  markPrimary({ facilitating, session, round, roundOpen, turn, floor, myTurn }) {
+    const r = this.r;
+    const candidates = [r.start, r.nextTurn, r.giveFloor, r.takeFloor, r.next];
+    let primary = null;
+    if (facilitating && session === "lobby") primary = r.start;
+    else if (facilitating && !myTurn) {
+      if (round && roundOpen) primary = r.nextTurn;
+      else if (!round && !floor && turn.queue.length) primary = r.giveFloor;
+      else if (!floor && !(r.next.disabled)) primary = r.next;
+    }
+    for (const b of candidates) {
+      b.classList.toggle("primary", b === primary);
+      b.classList.toggle("secondary", b !== primary);
+    }
+    r.end.classList.add("secondary");
+  }
+
+  // -- prompt card -------------------------------------------------------------------------
+
+  pushedVisibleToMe(myRole, facilitating) {
+    const pushed = this.view.prompt;
+    if (!pushed) return false;
+    const me = this.me;
+    if (facilitating) return true; // the console shows every card, with who it is for
+    if (pushed.to === null || pushed.to === undefined) return true;
+    if (pushed.to === myRole) return true;
+    if (me && me.roles.includes(pushed.to)) return true;
+    if (me && me.standing === pushed.to) return true;
+    return false;
+  }
+
+  renderPromptCard(myRole, facilitating) {
+    const r = this.r;
+    const pushed = this.view.prompt;
+    const pushedKey = pushed ? `${pushed.at}|${pushed.prompt.id}|${pushed.prompt.text}` : null;
+    const pushedShown = pushed && this.pushedVisibleToMe(myRole, facilitating) && this.dismissedPushed !== pushedKey;
+    let card = null;
+    if (this.cardSource === "drawn" && this.drawn) card = "drawn";
+    else if (pushedShown) card = "pushed";
+    else if (this.drawn) card = "drawn";
+
+    if (card === "drawn") {
+      setText(r.promptFor, `Drawn for you · ${this.drawn.source}`);
+      setText(r.promptText, this.drawn.text);
+      show(r.promptClear, false);
+    } else if (card === "pushed") {
+      const to = pushed.to ? `For ${plural(pushed.to)}` : "For everyone";
+      setText(r.promptFor, `${to} · from ${this.name(pushed.by)}`);
+      setText(r.promptText, pushed.prompt.text);
+      show(r.promptClear, facilitating && this.conn.status === "live");
+    }
+    r.promptCard.dataset.source = card || "";
+    show(r.promptCard, card !== null);
+    this.currentCard = card;
+    this.currentPushedKey = pushedKey;
+  }
+
+  dismissCard() {
+    if (this.currentCard === "drawn") {
+      this.drawn = null;
+      this.cardSource = "pushed";
+    } else if (this.currentCard === "pushed") {
+      this.dismissedPushed = this.currentPushedKey;
+    }
+    this.update();
+  }
+
+  // -- stage list --------------------------------------------------------------------------
+
+  renderStageList(started, ended) {
+    const view = this.view;
+    const current = view.stage ? view.stage.index : -1;
+    const items = view.plan.map((stage, i) => {
+      let state = "later";
+      let label = "";
+      if (ended) {
+        state = i <= current ? "done" : "later";
+        label = i < current ? "done" : i === current ? "last" : "";
+      } else if (i < current) {
+        state = "done";
+        label = "done";
+      } else if (i === current) {
+        state = "now";
+        label = "now";
+      } else if (i === current + 1) {
+        state = "next";
+        label = "next";
+      }
+      const who = stage.presenter !== null && stage.presenter !== undefined ? ` — ${this.name(stage.presenter)}` : "";
+      const jump =
+        started && i !== current
+          ? h("button", {
+              type: "button",
+              class: "ghost small",
+              "data-test": "jump-stage",
+              "data-focus": `jump-${i}`,
+              "aria-label": `Go to stage ${i + 1}: ${stage.title}${who}`,
+              onclick: (e) => this.act(e.currentTarget, "jump_to_stage", { index: i }),
+              text: "Go",
+            })
+          : null;
+      return h(
+        "li",
+        { class: `stage-item ${state}`, "data-state": state, "aria-current": i === current && !ended ? "step" : null },
+        h("span", { class: "stage-mark", "aria-hidden": "true" }, state === "done" ? "✓" : state === "now" ? "●" : "○"),
+        h(
+          "span",
+          { class: "stage-name" },
+          h("span", { class: "stage-label" }, `${i + 1}. ${stage.title}${who}`),
+          h("span", { class: "stage-meta" }, [label, minutesLabel(stage.timebox_ms), speakingWord(stage.speaking)].filter(Boolean).join(" · ")),
+        ),
+        jump,
+      );
+    });
+    this.r.stageList.replaceChildren(...items);
+  }
+
+  // -- queue and people --------------------------------------------------------------------
+
+  renderQueue(started, round) {
+    const r = this.r;
+    const turn = this.view.turn;
+    const items = turn.queue.map((id, i) =>
+      h(
+        "li",
+        { "data-participant": String(id) },
+        h("span", { class: "queue-name" }, `${i + 1}. ${this.name(id)}`),
+        h(
+          "span",
+          { class: "row" },
+          round
+            ? null
+            : h("button", {
+                type: "button",
+                class: "secondary small",
+                "data-test": "give-floor-to",
+                "data-focus": `give-${id}`,
+                onclick: (e) => this.act(e.currentTarget, "give_floor", { participant: id }),
+                text: "Give floor",
+              }),
+          h("button", {
+            type: "button",
+            class: "ghost small",
+            "data-test": "lower-hand-of",
+            "data-focus": `lower-${id}`,
+            "aria-label": `Lower ${this.name(id)}'s hand`,
+            onclick: (e) => this.act(e.currentTarget, "lower_hand", { participant: id }),
+            text: "Lower",
+          }),
+        ),
+      ),
+    );
+    r.queue.replaceChildren(...items);
+    show(r.queueEmpty, items.length === 0);
+    show(r.queueSection, started);
+  }
+
+  renderPeople(facilitating, started, round) {
+    const r = this.r;
+    const view = this.view;
+    const now = this.conn.serverNow();
+    const floorTime = new Map(view.floor_time.by_participant);
+    const present = view.participants.filter((p) => !p.removed);
+    const gone = view.participants.filter((p) => p.removed);
+    const connected = present.filter((p) => p.presence === "connected").length;
+    setText(r.peopleSummary, `(${connected} of ${present.length} here)`);
+    r.peopleDetails.querySelector("summary").textContent = `Who's here (${connected} of ${present.length})`;
+
+    const items = present.map((p) => {
+      const chips = [];
+      if (p.standing === "facilitator") chips.push("facilitator");
+      if (p.standing === "co_facilitator") chips.push("co-facilitator");
+      for (const role of p.roles) chips.push(roleWord(role));
+      const order = view.presenter_order.indexOf(p.id);
+      if (order >= 0) chips.push(`presenter ${order + 1}`);
+      const speaking = view.turn.floor && view.turn.floor.participant === p.id;
+      if (speaking) chips.push("speaking");
+      if (view.turn.queue.includes(p.id)) chips.push("hand up");
+
+      let spoke = floorTime.get(p.id) || 0;
+      if (speaking && view.session.status === "running") spoke += Math.max(0, now - view.turn.floor.since);
+
+      const li = h(
+        "li",
+        {
+          class: `person ${p.presence}`,
+          "data-participant": String(p.id),
+          "data-presence": p.presence,
+          "data-consented": p.consented ? "true" : "false",
+        },
+        h(
+          "span",
+          { class: "person-main" },
+          h("span", { class: `presence-dot ${p.presence}`, role: "img", "aria-label": p.presence === "connected" ? "here" : "away" }),
+          h("span", { class: "person-name" }, p.name, p.id === this.conn.you ? h("span", { class: "you", text: " (you)" }) : null),
+          h(
+            "span",
+            { class: `consent ${p.consented ? "yes" : "no"}`, title: p.consented ? "Agreed to the ground rules" : "Has not agreed yet" },
+            p.consented ? "✓ agreed" : "not agreed yet",
+          ),
+        ),
+        h(
+          "span",
+          { class: "person-sub" },
+          chips.map((c) => h("span", { class: "chip", text: c })),
+          facilitating && spoke > 0 ? h("span", { class: "spoke", text: `spoke ${formatClock(spoke)}` }) : null,
+        ),
+        facilitating ? this.personMenu(p, started, round) : null,
+      );
+      return li;
+    });
+    r.participants.replaceChildren(...items);
+    const list = r.participants;
+    // The list lives in the console panel for facilitators, in "Who's here" for the others.
+    const home = facilitating ? r.peopleSection : r.peopleDetails;
+    if (list.parentElement !== home) home.insertBefore(list, facilitating ? r.left : null);
+    if (gone.length && facilitating) {
+      setText(r.left, `Left: ${gone.map((p) => p.name).join(", ")}`);
+      show(r.left, true);
+    } else {
+      show(r.left, false);
+    }
+  }
+
+  personMenu(p, started, round) {
+    const view = this.view;
+    const you = this.conn.you;
+    const toggle = (role, label) => {
+      const has = role === "co_facilitator" ? p.standing === "co_facilitator" : p.roles.includes(role);
+      return h("button", {
+        type: "button",
+        class: "toggle small",
+        "aria-pressed": has ? "true" : "false",
+        "data-test": `role-${role.replace("_", "-")}`,
+        "data-focus": `role-${p.id}-${role}`,
+        onclick: (e) =>
+          this.act(e.currentTarget, has ? "unassign_role" : "assign_role", { participant: p.id, role }),
+        text: label,
+      });
+    };
+    const buttons = [toggle("timekeeper", "Timekeeper"), toggle("observer", "Observer")];
+    if (p.standing !== "facilitator") buttons.push(toggle("co_facilitator", "Co-facilitator"));
+    if (started && !round && !(view.turn.floor && view.turn.floor.participant === p.id)) {
+      buttons.push(
+        h("button", {
+          type: "button",
+          class: "secondary small",
+          "data-test": "give-floor-to",
+          "data-focus": `givep-${p.id}`,
+          onclick: (e) => this.act(e.currentTarget, "give_floor", { participant: p.id }),
+          text: "Give floor",
+        }),
+      );
+    }
+    if (p.standing !== "facilitator" && p.id !== you) {
+      buttons.push(
+        h("button", {
+          type: "button",
+          class: "quiet-danger small",
+          "data-test": "remove-participant",
+          "data-focus": `remove-${p.id}`,
+          onclick: (e) => this.removeParticipant(e.currentTarget, p),
+          text: "Remove…",
+        }),
+      );
+    }
+    const details = h(
+      "details",
+      { class: "person-menu", open: this.openMenus.has(p.id) },
+      h("summary", { "data-focus": `menu-${p.id}`, "aria-label": `Manage ${p.name}` }, "Manage"),
+      h("div", { class: "row wrap" }, buttons),
+    );
+    details.addEventListener("toggle", () => {
+      if (details.open) this.openMenus.add(p.id);
+      else this.openMenus.delete(p.id);
+    });
+    return details;
+  }
+
+  // -- presenters --------------------------------------------------------------------------
+
+  renderPresenters(ended) {
+    const r = this.r;
+    const view = this.view;
+    const order = view.presenter_order;
+    // Presenters whose slot has begun keep their place (the server refuses to move them).
+    const begun = new Set();
+    if (view.stage) {
+      for (let i = 0; i <= view.stage.index && i < view.plan.length; i++) {
+        const pid = view.plan[i].presenter;
+        if (pid !== null && pid !== undefined) begun.add(pid);
+      }
+    }
+    const items = order.map((id, i) => {
+      const locked = begun.has(id);
+      const move = (delta) => {
+        const next = [...order];
+        const j = i + delta;
+        [next[i], next[j]] = [next[j], next[i]];
+        return next;
+      };
+      return h(
+        "li",
+        { "data-participant": String(id) },
+        h("span", { class: "presenter-name" }, `${i + 1}. ${this.name(id)}`, locked ? h("span", { class: "chip", text: "begun" }) : null),
+        h(
+          "span",
+          { class: "row" },
+          h("button", {
+            type: "button",
+            class: "ghost small",
+            "aria-label": `Move ${this.name(id)} up`,
+            "data-focus": `up-${id}`,
+            disabled: i === 0 || locked || begun.has(order[i - 1]),
+            onclick: (e) => this.setPresenterOrder(move(-1), e.currentTarget),
+            text: "↑",
+          }),
+          h("button", {
+            type: "button",
+            class: "ghost small",
+            "aria-label": `Move ${this.name(id)} down`,
+            "data-focus": `down-${id}`,
+            disabled: i === order.length - 1 || locked,
+            onclick: (e) => this.setPresenterOrder(move(1), e.currentTarget),
+            text: "↓",
+          }),
+          h("button", {
+            type: "button",
+            class: "ghost small",
+            "aria-label": `Take ${this.name(id)} off the presenter list`,
+            "data-focus": `off-${id}`,
+            disabled: locked,
+            onclick: (e) => this.setPresenterOrder(order.filter((x) => x !== id), e.currentTarget),
+            text: "✕",
+          }),
+        ),
+      );
+    });
+    r.presenterList.replaceChildren(...items);
+    const hasBlock = view.plan.some((s) => s.presenter !== null && s.presenter !== undefined) ||
+      view.plan.some((s) => s.roles.includes("presenter"));
+    setText(
+      r.presenterEmpty,
+      order.length
+        ? ""
+        : hasBlock
+          ? "No presenters yet. Choose them below, or shuffle; at the start, everyone who agreed takes a turn in join order."
+          : "This format has no presenter stages.",
+    );
+    show(r.presenterEmpty, order.length === 0);
+
+    const eligible = view.participants.filter(
+      (p) => !p.removed && !p.roles.includes("observer") && !order.includes(p.id),
+    );
+    const signature = eligible.map((p) => `${p.id}:${p.name}`).join("|");
+    if (r.presenterAdd.dataset.signature !== signature) {
+      r.presenterAdd.dataset.signature = signature;
+      r.presenterAdd.replaceChildren(
+        h("option", { value: "", text: eligible.length ? "Add a presenter…" : "Everyone is listed" }),
+        ...eligible.map((p) => h("option", { value: String(p.id), text: p.name })),
+      );
+    }
+    r.presenterAdd.disabled = eligible.length === 0 || ended;
+  }
+
+  setPresenterOrder(order, control) {
+    return this.act(control, "set_presenter_order", { order });
+  }
+
+  // -- prompt bank -------------------------------------------------------------------------
+
+  async loadPrompts() {
+    if (this.loadingPrompts) return;
+    this.loadingPrompts = true;
+    try {
+      const res = await fetch("/api/prompts", { headers: { accept: "application/json" } });
+      if (!res.ok) throw new Error(String(res.status));
+      this.prompts = await res.json();
+    } catch {
+      this.prompts = null;
+      this.loadingPrompts = false;
+      return;
+    }
+    this.renderPromptBank();
+  }
+
+  renderPromptBank() {
+    const r = this.r;
+    const view = this.view;
+    if (!this.prompts) {
+      r.promptBank.replaceChildren(h("li", { class: "hint", text: "Loading the prompt bank…" }));
+      return;
+    }
+    const planned = view.stage ? view.plan[view.stage.index] : view.plan[0];
+    const kind = planned ? planned.kind : null;
+    const list = this.showAllPrompts ? this.prompts : this.prompts.filter((p) => p.stages.includes(kind));
+    const signature = `${this.showAllPrompts}|${kind}|${list.length}`;
+    if (r.promptBank.dataset.signature === signature) return;
+    r.promptBank.dataset.signature = signature;
+    if (list.length === 0) {
+      r.promptBank.replaceChildren(h("li", { class: "hint", text: "No prompts for this stage." }));
+      return;
+    }
+    r.promptBank.replaceChildren(
+      ...list.map((p) =>
+        h(
+          "li",
+          { "data-prompt": p.id },
+          h("span", { class: "bank-text" }, p.text, h("span", { class: "bank-source", text: ` — ${p.source}` })),
+          h("button", {
+            type: "button",
+            class: "secondary small",
+            "data-test": "push-prompt",
+            "data-focus": `push-${p.id}`,
+            "aria-label": `Push “${p.text}”`,
+            onclick: (e) => this.pushPrompt({ prompt: p.id }, e.currentTarget),
+            text: "Push",
+          }),
+        ),
+      ),
+    );
+  }
+
+  async pushPrompt(fields, control) {
+    const to = this.r.promptTo.value;
+    const body = { ...fields };
+    if (to) body.to = to;
+    return this.act(control, "push_prompt", body);
+  }
+
+  // -- timers (every 200 ms) ---------------------------------------------------------------
+
+  tick() {
+    const view = this.view;
+    if (!view) return;
+    const r = this.r;
+    const now = this.conn.serverNow();
+    const session = view.session.status;
+    const stage = view.stage;
+    const planned = stage ? view.plan[stage.index] : null;
+
+    let remaining = null;
+    let duration = 1;
+    let tone = "normal";
+    let note = "left";
+    if (session === "lobby") {
+      const first = view.plan[0];
+      remaining = first ? first.timebox_ms : 0;
+      duration = remaining || 1;
+      tone = "idle";
+      note = "not started";
+    } else if (stage) {
+      remaining = remainingMs(stage.timer, now);
+      duration = stage.timer.duration_ms || 1;
+      const warnAt = view.warn_before_ms;
+      const warned = stage.timer.warned || (warnAt < duration && remaining <= warnAt);
+      if (session === "ended") {
+        tone = "idle";
+        note = "ended";
+      } else if (session === "paused") {
+        tone = "paused";
+        note = remaining < 0 ? "over · paused" : "paused";
+      } else if (remaining < 0) {
+        tone = "over";
+        note = "over";
+      } else if (warned) {
+        tone = "warn";
+        note = remaining <= 60_000 ? "last minute" : "nearly up";
+      }
+    }
+
+    if (remaining === null) {
+      setText(r.timer, "–:––");
+      r.timer.removeAttribute("data-remaining-ms");
+    } else {
+      setText(r.timer, formatClock(remaining));
+      r.timer.setAttribute("data-remaining-ms", String(Math.round(remaining)));
+    }
+    setText(r.timerNote, note);
+    r.timer.setAttribute(
+      "aria-label",
+      remaining === null ? "no timer" : remaining < 0 ? `${formatClock(remaining)} over time` : `${formatClock(remaining)} ${note}`,
+    );
+    if (r.timerBox.dataset.tone !== tone) r.timerBox.dataset.tone = tone;
+    const fraction = remaining === null ? 0 : Math.max(0, Math.min(1, remaining / duration));
+    const offset = (RING_C * (1 - (tone === "over" ? 1 : fraction))).toFixed(1);
+    if (r.ringProgress.getAttribute("stroke-dashoffset") !== offset) {
+      r.ringProgress.setAttribute("stroke-dashoffset", offset);
+    }
+
+    // The visible cue, in words as well as colour.
+    let cue = "";
+    if (session === "running" && stage && planned) {
+      if (tone === "warn") cue = `Time is nearly up for ${planned.title}: ${spokenDuration(Math.max(remaining, 0))} or less.`;
+      else if (tone === "over") cue = `${planned.title} is over time. The facilitator will move on.`;
+    } else if (session === "paused") {
+      cue = "Paused: timers are standing still.";
+    }
+    setText(r.cue, cue);
+    r.cue.dataset.tone = tone;
+    show(r.cue, cue !== "");
+
+    // The speaker's own timer.
+    const st = view.turn.speaker_timer;
+    const floor = view.turn.floor;
+    if (st && floor && session !== "ended" && session !== "lobby") {
+      const left = remainingMs(st, now);
+      const who = floor.participant === this.conn.you ? "Your turn" : `${this.name(floor.participant)}'s turn`;
+      const text = left < 0 ? `${who}: ${formatClock(left)} over` : `${who}: ${formatClock(left)} left`;
+      setText(r.speakerTimer, text);
+      r.speakerTimer.dataset.tone = left < 0 ? "over" : st.warned ? "warn" : "normal";
+      show(r.speakerTimer, true);
+    } else {
+      show(r.speakerTimer, false);
+    }
+  }
+
+  // -- events: announcements and cues ------------------------------------------------------
+
+  handleEvent(event, replayed) {
+    try {
+      this.announceEvent(event, replayed);
+    } finally {
+      const floor = this.view.turn.floor;
+      this.prevFloorId = floor ? floor.participant : null;
+      this.lastStatus = this.view.session.status;
+    }
+  }
+
+  announceEvent(event, replayed) {
+    if (event.type === "prompt_changed" && event.prompt) this.cardSource = "pushed";
+    if (event.type === "stage_entered") {
+      // A drawn prompt belongs to the stage it was drawn in.
+      this.drawn = null;
+    }
+    if (replayed) return;
+    const view = this.view;
+    const you = this.conn.you;
+    const planned = view.stage ? view.plan[view.stage.index] : null;
+    switch (event.type) {
+      case "stage_entered": {
+        if (!planned) break;
+        let text = `Stage ${view.stage.index + 1} of ${view.plan.length}: ${planned.title}.`;
+        if (event.turn.floor) {
+          text += event.turn.floor.participant === you ? " Your turn." : ` ${this.name(event.turn.floor.participant)} has the floor.`;
+        }
+        announce(text);
+        break;
+      }
+      case "turn_changed": {
+        const floor = event.turn.floor;
+        const floorId = floor ? floor.participant : null;
+        const moved = floorId !== this.lastFloorId;
+        if (moved) {
+          if (floor && floor.participant === you) announce("Your turn.");
+          else if (floor) announce(`${this.name(floor.participant)} has the floor (${roleWord(floor.role)}).`);
+          else if (event.turn.round && event.turn.round.position >= event.turn.round.order.length) announce("The round is complete.");
+          else announce("Nobody has the floor.");
+        } else if (event.reason === "hand_raised") {
+          if (event.participant === you) announce("Your hand is up.");
+          else if (isFacilitating(this.me)) announce(`${this.name(event.participant)} raised a hand.`);
+        } else if (event.reason === "hand_lowered" && event.participant === you) {
+          announce("Your hand is down.");
+        }
+        break;
+      }
+      case "timer_warning": {
+        if (event.timer === "stage" && planned) {
+          announce(`Time is nearly up for ${planned.title}.`);
+          if (soundEnabled()) chime();
+        } else if (event.timer === "speaker" && view.turn.floor && view.turn.floor.participant === you) {
+          announce("Your speaking time is nearly up.");
+          if (soundEnabled()) chime();
+        }
+        break;
+      }
+      case "timer_expired":
+        if (event.timer === "stage" && planned) announce(`Time is up for ${planned.title}.`);
+        else if (event.timer === "speaker" && view.turn.floor && view.turn.floor.participant === you) announce("Your speaking time is up.");
+        break;
+      case "session_changed":
+        if (event.session.status === "paused") announce("Paused.");
+        else if (event.session.status === "running" && event.session.started_at !== null && event.stage && this.lastStatus === "paused") announce("Resumed.");
+        else if (event.session.status === "ended") announce("The session has ended.");
+        break;
+      case "prompt_changed":
+        if (event.prompt && this.pushedVisibleToMe(stageRoleOf(view, you), isFacilitating(this.me))) {
+          announce(`New prompt: ${event.prompt.prompt.text}`);
+        }
+        break;
+      case "participant_updated":
+        if (event.participant.id === you && event.change === "roles") {
+          const p = event.participant;
+          const held = [
+            p.standing === "co_facilitator" ? "co-facilitator" : null,
+            ...p.roles.map(roleWord),
+          ].filter(Boolean);
+          announce(held.length ? `You are now: ${held.join(", ")}.` : "You no longer hold a role.");
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  get lastFloorId() {
+    return this.prevFloorId === undefined ? null : this.prevFloorId;
+  }
+
+  // -- acting ------------------------------------------------------------------------------
+
+  /** Sends a command from `control`; shows the server's refusal near it. */
+  async act(control, type, fields = {}) {
+    this.clearError();
+    if (control) {
+      control.disabled = true;
+      control.setAttribute("aria-busy", "true");
+    }
+    try {
+      const ack = await this.conn.send(type, fields);
+      return ack || true;
+    } catch (err) {
+      this.showError(err, control, type);
+      return false;
+    } finally {
+      if (control) {
+        control.removeAttribute("aria-busy");
+        control.disabled = false;
+        this.update();
+      }
+    }
+  }
+
+  async drawPrompt(control) {
+    const ack = await this.act(control, "draw_prompt");
+    if (ack && ack.result && ack.result.prompt) {
+      this.drawn = ack.result.prompt;
+      this.cardSource = "drawn";
+      announce(`Your prompt: ${ack.result.prompt.text}`);
+      this.update();
+    }
+  }
+
+  async endSession(control) {
+    const ok = await confirmDialog(
+      "End the session for everyone?",
+      "End session",
+      "Timers stop and nobody can take a turn any more. This cannot be undone.",
+    );
+    if (ok) await this.act(control, "end_session");
+    else control.focus();
+  }
+
+  async removeParticipant(control, p) {
+    const ok = await confirmDialog(
+      `Remove ${p.name} from the circle?`,
+      "Remove",
+      "They are disconnected and cannot come back with their link on this device.",
+    );
+    if (ok) await this.act(control, "remove_participant", { participant: p.id });
+  }
+
+  async deleteRoom(control) {
+    const ok = await confirmDialog(
+      "Delete this room for everyone?",
+      "Delete room",
+      "Everyone is disconnected and everything kept about this room is removed. The links stop working.",
+    );
+    if (ok) {
+      this.conn.deleting = true;
+      await this.act(control, "delete_room");
+    } else control.focus();
+  }
+
+  async leaveRoom(control) {
+    const ok = await confirmDialog("Leave this circle?", "Leave", "You will not be able to come back with this device.");
+    if (ok) await this.act(control, "leave");
+  }
+
+  clearError() {
+    this.errorPlace = null;
+    show(this.r.error, false);
+    this.r.error.textContent = "";
+  }
+
+  showError(err, control, type) {
+    const r = this.r;
+    const what = ACTION_WORDS[type] || "That";
+    const message = err && err.message ? err.message : "something went wrong";
+    r.error.replaceChildren(
+      h("span", { text: `${what} did not work: ${message}` }),
+      h("button", {
+        type: "button",
+        class: "ghost small",
+        "aria-label": "Dismiss this message",
+        onclick: () => this.clearError(),
+        text: "OK",
+      }),
+    );
+    r.error.dataset.code = err && err.code ? err.code : "";
+    this.errorPlace = {
+      key: control && control.dataset ? control.dataset.focus || null : null,
+      control,
+    };
+    this.placeError();
+    show(r.error, true);
+  }
+
+  /**
+   * Puts the error message next to the control that caused it. Lists are rebuilt on every
+   * event, so a control inside one is found again by its `data-focus` key after each render.
+   */
+  placeError() {
+    const r = this.r;
+    if (r.error.hidden && !this.errorPlace) return;
+    const place = this.errorPlace || {};
+    let control = null;
+    if (place.key) control = this.root.querySelector(`[data-focus="${CSS.escape(place.key)}"]`);
+    if (!control && place.control && place.control.isConnected) control = place.control;
+    const item = control ? control.closest("li") : null;
+    if (item) {
+      if (r.error.parentElement !== item) item.append(r.error);
+      return;
+    }
+    const anchor =
+      (control && control.closest("section.controls, .actions, .panel-section, .stages-panel, .prompt-card, form")) ||
+      r.actions;
+    if (anchor.matches(".panel-section, .stages-panel")) {
+      if (r.error.parentElement !== anchor) anchor.append(r.error);
+    } else if (anchor.nextElementSibling !== r.error) {
+      anchor.after(r.error);
+    }
+  }
+}
+
+const ACTION_WORDS = {
+  raise_hand: "Raising your hand",
+  lower_hand: "Lowering the hand",
+  pass: "Passing",
+  done: "Finishing your turn",
+  draw_prompt: "Drawing a prompt",
+  start: "Starting",
+  next_stage: "Moving to the next stage",
+  previous_stage: "Going back a stage",
+  jump_to_stage: "Moving to that stage",
+  pause: "Pausing",
+  resume_session: "Resuming",
+  end_session: "Ending the session",
+  adjust_timer: "Changing the timer",
+  give_floor: "Giving the floor",
+  take_floor: "Taking the floor back",
+  next_turn: "Moving to the next turn",
+  set_presenter_order: "Changing the presenters",
+  shuffle_presenters: "Shuffling the presenters",
+  assign_role: "Giving the role",
+  unassign_role: "Taking the role away",
+  remove_participant: "Removing",
+  push_prompt: "Pushing the prompt",
+  clear_prompt: "Clearing the prompt",
+  delete_room: "Deleting the room",
+  leave: "Leaving",
+};
+
+function speakingWord(mode) {
+  return (
+    { round: "round", hand_queue: "hands", presenter_only: "presenter", open: "open" }[mode] || mode
+  );
+}
+
+/** A button that copies `getText()` to the clipboard, saying "Copied" when it did. */
+export function copyButton(getText, label = "Copy", test = null) {
+  const btn = h("button", { type: "button", class: "secondary", "data-test": test, text: label });
+  btn.addEventListener("click", async () => {
+    const text = getText();
+    let ok = false;
+    try {
+      if (navigator.clipboard && window.isSecureContext) {
+        await navigator.clipboard.writeText(text);
+        ok = true;
+      }
+    } catch {
+      ok = false;
+    }
+    if (!ok) {
+      // Fallback for plain-http pages: copy from a temporary selection.
+      const area = h("textarea", { class: "offscreen", readonly: true });
+      area.value = text;
+      document.body.append(area);
+      area.select();
+      try {
+        ok = document.execCommand("copy");
+      } catch {
+        ok = false;
+      }
+      area.remove();
+    }
+    btn.textContent = ok ? "Copied ✓" : "Select and copy the link above";
+    announce(ok ? "Copied." : "Could not copy: select the link and copy it.");
+    setTimeout(() => {
+      btn.textContent = label;
+    }, 2500);
+  });
+  return btn;
+}

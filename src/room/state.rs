@@ -1119,6 +1119,10 @@ impl Room {
         let Some(planned) = self.view.plan.get(index).cloned() else {
             return;
         };
+        // A prompt belongs to its stage: a new stage starts with a clear card.
+        if self.view.prompt.is_some() {
+            self.emit(now, out, Event::PromptChanged { prompt: None });
+        }
         let running = self.view.session.status == SessionStatus::Running;
         let stage = StageState {
             index,

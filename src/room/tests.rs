@@ -577,6 +577,23 @@ fn a_pushed_prompt_reaches_everyone_or_one_role() {
 }
 
 #[test]
+fn a_new_stage_starts_with_a_clear_prompt_card() {
+    let mut c = Circle::als(2);
+    c.ok(c.host, Command::Start);
+    c.ok(
+        c.host,
+        Command::PushPrompt {
+            prompt: Some("tq_what_else_could_this_mean".into()),
+            text: None,
+            to: None,
+        },
+    );
+    assert!(c.room.view().prompt.is_some());
+    c.ok(c.host, Command::NextStage);
+    assert!(c.room.view().prompt.is_none());
+}
+
+#[test]
 fn nothing_but_sync_and_leave_works_after_the_end() {
     let mut c = Circle::als(2);
     c.ok(c.host, Command::Start);
