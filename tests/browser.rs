@@ -359,6 +359,12 @@ impl Page<'_> {
     /// Enter a room from a join or host link: name, consent, enter; then wait until live.
     async fn enter_room(&self, link: &str, name: &str) {
         self.goto(link).await;
+        // The room's own ground rules are there to read before consenting.
+        self.wait_for(
+            "$('ground-rules') && /stays in this circle/.test($('ground-rules').textContent)",
+            "the room's ground rules",
+        )
+        .await;
         self.fill("name-input", name).await;
         self.check("consent-checkbox").await;
         self.click("enter-button").await;

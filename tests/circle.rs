@@ -1040,3 +1040,36 @@ async fn a_participant_who_leaves_is_gone_for_good() {
     assert_eq!(again.expect_close().await, Some(4003));
     fran.assert_quiet_since(ack.seq).await;
 }
+
+#[tokio::test]
+async fn a_link_previews_the_room_and_its_ground_rules_before_anyone_enters() {
+    let server = TestServer::start().await;
+    let room = server.create_builtin_room("coaching_circle").await;
+    let path = format!("/api/rooms/{}/preview", room.room_id);
+    for key in [&room.join_key, &room.host_key] {
+        let answer = server
+            .http(
+                "POST",
+                &path,
+                serde_json::json!({ "key": key }).to_string().as_bytes(),
+            )
+            .await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        assert_eq!(answer.json["title"], "Tuesday set");
+        assert_eq!(answer.json["status"], "lobby");
+        let rules = answer.json["ground_rules"].as_str().expect("ground rules");
+        assert!(rules.contains("stays in this circle"), "{rules}");
+    }
+    let wrong = server
+        .http("POST", &path, br#"{"key":"not-the-key"}"#)
+        .await;
+    assert_eq!(wrong.status, 403);
+    assert_eq!(wrong.json["code"], "invalid_key");
+    let missing = server
+        .http("POST", "/api/rooms/nope/preview", br#"{"key":"x"}"#)
+        .await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.json["code"], "room_not_found");
+    let malformed = server.http("POST", &path, b"{}").await;
+    assert_eq!(malformed.status, 400);
+}

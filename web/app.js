@@ -237,6 +237,35 @@ class RoomPage {
     });
     const error = h("p", { class: "error", "data-test": "error", role: "alert", hidden: true });
     const button = h("button", { type: "submit", class: "primary big", "data-test": "enter-button", text: "Enter the circle" });
+    // Until the room's own ground rules arrive (the link's key opens a preview), a summary.
+    const consentText = h("span", { text: "I agree to keep this circle's ground rules" });
+    const rulesAbout = h(
+      "div",
+      { class: "rules-about", id: "rules-about" },
+      h("p", {
+        text:
+          "Before anything starts, the circle agrees on its ground rules. Confidentiality comes first: " +
+          "what is said in the circle stays in the circle, and nothing is recorded. We listen without " +
+          "interrupting, ask rather than advise, and anyone may pass.",
+      }),
+    );
+    this.previewed = false;
+    fetch(`/api/rooms/${encodeURIComponent(this.roomId)}/preview`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ key: this.link.key }),
+    })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((preview) => {
+        if (!preview || typeof preview.ground_rules !== "string") return;
+        rulesAbout.replaceChildren(
+          h("div", { class: "ground-rules", "data-test": "ground-rules", text: preview.ground_rules }),
+          h("p", { class: "hint", text: "You can leave the circle at any time." }),
+        );
+        consentText.textContent = "I agree to these ground rules";
+        this.previewed = true;
+      })
+      .catch(() => {});
     const form = h(
       "form",
       { class: "card", novalidate: true },
@@ -248,21 +277,8 @@ class RoomPage {
         input,
       ),
       h("h2", { class: "rules-title", text: "Ground rules" }),
-      h(
-        "div",
-        { class: "rules-about", id: "rules-about" },
-        h("p", {
-          text:
-            "Before anything starts, the circle agrees on its ground rules. Confidentiality comes first: " +
-            "what is said in the circle stays in the circle, and nothing is recorded. We listen without " +
-            "interrupting, ask rather than advise, and anyone may pass.",
-        }),
-        h("p", {
-          class: "hint",
-          text: "The facilitator's own wording is shown in full as you enter. You can leave the circle at any time.",
-        }),
-      ),
-      h("label", { class: "check big", for: "consent" }, checkbox, "I agree to keep this circle's ground rules"),
+      rulesAbout,
+      h("label", { class: "check big", for: "consent" }, checkbox, consentText),
       error,
       button,
     );
@@ -401,7 +417,7 @@ class RoomPage {
     this.roomScreen = new RoomScreen(this.root, this.conn, {
       bar: this.bar,
       inviteUrl: loadInviteUrl(this.roomId),
-      showRules: firstTime,
+      showRules: firstTime && !this.previewed,
     });
     const main = document.getElementById("main");
     if (main) main.focus({ preventScroll: true });

@@ -173,6 +173,29 @@ pub struct RoomCreated {
     pub host_key: String,
 }
 
+/// The body of `POST /api/rooms/{id}/preview`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PreviewRequest {
+    /// The join key or host key from the link.
+    pub key: String,
+}
+
+/// What a link shows before anyone enters: enough to decide whether to consent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct RoomPreview {
+    /// The room's title.
+    pub title: String,
+    /// The format's name.
+    pub format: String,
+    /// The ground rules everyone accepts before taking a turn.
+    pub ground_rules: String,
+    /// Lobby, running, paused or ended.
+    pub status: crate::SessionStatus,
+}
+
 /// An HTTP error body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

@@ -115,6 +115,14 @@ pub enum RoomMsg {
     },
     /// Delete the room (retention ran out): disconnect everyone and remove it from disk.
     Delete,
+    /// What someone holding a join or host key may read before entering: title, format, ground
+    /// rules and whether the session is still open.
+    Preview {
+        /// The key from the link.
+        key: String,
+        /// The answer.
+        reply: oneshot::Sender<Result<circlekeeper_protocol::RoomPreview, Rejection>>,
+    },
 }
 
 /// What a room tells the rest of the server when it stops for good.
@@ -410,7 +418,26 @@ impl Actor {
                 }
             }
             RoomMsg::Delete => self.delete(None).await,
+            RoomMsg::Preview { key, reply } => {
+                let _ = reply.send(self.preview(&key));
+            }
         }
+    }
+
+    fn preview(&self, key: &str) -> Result<circlekeeper_protocol::RoomPreview, Rejection> {
+        if !secret::matches(key, &self.keys.join) && !secret::matches(key, &self.keys.host) {
+            return Err(Rejection::new(
+                ErrorCode::InvalidKey,
+                "this link does not open this room",
+            ));
+        }
+        let view = self.room.view();
+        Ok(circlekeeper_protocol::RoomPreview {
+            title: view.title.clone(),
+            format: view.format.clone(),
+            ground_rules: view.ground_rules.clone(),
+            status: view.session.status,
+        })
     }
 
     /// Once a delete is queued nothing more is written: later messages are refused (and their
@@ -433,6 +460,9 @@ impl Actor {
                 self.peers.remove(&conn);
             }
             RoomMsg::Delete => {}
+            RoomMsg::Preview { reply, .. } => {
+                let _ = reply.send(Err(gone()));
+            }
         }
     }
 

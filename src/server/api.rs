@@ -5,7 +5,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use circlekeeper_protocol::{limits, CreateRoom, ErrorCode, Format, HttpError, RoomCreated};
+use circlekeeper_protocol::{
+    limits, CreateRoom, ErrorCode, Format, HttpError, PreviewRequest, RoomCreated, RoomPreview,
+};
 use serde_json::{json, Value};
 use tracing::{info, warn};
 
@@ -193,4 +195,43 @@ pub async fn create_room(State(app): State<AppState>, body: Bytes) -> Result<Res
         host_key,
     };
     Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+/// `POST /api/rooms/{id}/preview` with `{"key": …}`: the title, format, ground rules and status
+/// of a room, for the page a link opens, so people read the ground rules before they consent.
+pub async fn preview(
+    State(app): State<AppState>,
+    axum::extract::Path(room): axum::extract::Path<String>,
+    body: Bytes,
+) -> Result<Json<RoomPreview>, ApiError> {
+    let request: PreviewRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad(
+            ErrorCode::InvalidMessage,
+            format!("the body must be {{\"key\": …}}: {e}"),
+        )
+    })?;
+    let not_found = || {
+        ApiError(
+            StatusCode::NOT_FOUND,
+            ErrorCode::RoomNotFound,
+            "no room with that id".into(),
+        )
+    };
+    let handle = app.room(&room).ok_or_else(not_found)?;
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let msg = crate::room::RoomMsg::Preview {
+        key: request.key,
+        reply,
+    };
+    if !handle.send(msg).await {
+        return Err(not_found());
+    }
+    match answer.await {
+        Ok(Ok(preview)) => Ok(Json(preview)),
+        Ok(Err(r)) if r.code == ErrorCode::InvalidKey => {
+            Err(ApiError(StatusCode::FORBIDDEN, r.code, r.message))
+        }
+        Ok(Err(r)) => Err(ApiError(StatusCode::NOT_FOUND, r.code, r.message)),
+        Err(_) => Err(not_found()),
+    }
 }

@@ -405,6 +405,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/formats", get(api::formats))
         .route("/api/prompts", get(api::prompts))
         .route("/api/rooms", post(api::create_room))
+        .route("/api/rooms/{room}/preview", post(api::preview))
         .route("/ws", get(ws::upgrade))
         .layer(axum::middleware::map_response(no_referrer))
         .with_state(state)
