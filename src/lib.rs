@@ -9,6 +9,8 @@
 //! - [`room`] — one actor per live room owning a pure state machine,
 //!   `Room::apply(now, who, command) -> events`, its timers-as-deadlines and its prompt bank.
 //! - [`formats`] — built-in formats as data, and validation of custom ones.
+//! - [`pairing`] — who meets whom in a coaching swap: pure, seeded pairing that rotates
+//!   partners across a series' history, keeps fixed and locked groups, and places late joiners.
 //! - [`store`] — the `Store` trait and its sled implementation (room records, event logs,
 //!   token hashes).
 //! - [`secret`] — link keys and personal tokens: random, hashed, compared in constant time.
@@ -19,6 +21,7 @@
 pub mod clock;
 pub mod config;
 pub mod formats;
+pub mod pairing;
 pub mod room;
 pub mod secret;
 pub mod server;
