@@ -4,7 +4,7 @@
 //! Connections talk to it through a cloneable [`RoomHandle`] over a bounded inbox. For each
 //! accepted command the actor applies it at once, submits the events to the group-commit
 //! thread, and queues what the command owes the world (the broadcast, the ack, a welcome) as a
-//! [`Pending`] entry. Entries are released strictly in order, each only when its writes are
+//! `Pending` entry. Entries are released strictly in order, each only when its writes are
 //! durable: nothing is acknowledged or broadcast before it is on disk, yet the room keeps
 //! applying commands while a flush runs. Each event is serialized once and the same bytes go to
 //! every peer's bounded outbox; a peer whose outbox is full is cut off (close code 4008) rather

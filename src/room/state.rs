@@ -1,7 +1,7 @@
 //! The room as a pure state machine: `apply(now, who, command) -> events`.
 //!
 //! No I/O, no clock reads, no randomness: time and seeds come in as arguments. Every change goes
-//! through [`Room::emit`], which records an [`Event`] and applies it with [`Room::evolve`] —
+//! through `Room::emit`, which records an [`Event`] and applies it with `Room::evolve` —
 //! plain assignment of the state the event carries. Replaying a room's events on a fresh room
 //! therefore rebuilds exactly the same state (a property test checks this after every step).
 

@@ -1,5 +1,5 @@
 //! Durable storage behind a small trait: room records, each room's event log, snapshots, and
-//! the token index. The sled implementation lives in [`sled_store`]; the group-commit thread
+//! the token index. The sled implementation lives in `sled_store`; the group-commit thread
 //! that makes writes durable before anything is acknowledged lives in [`committer`].
 //!
 //! ## Key layout (sled trees)
