@@ -38,6 +38,7 @@ fn room() -> (Room, u32, Vec<u32>) {
         format: formats::builtin("action_learning_set").expect("built-in"),
         ground_rules: DEFAULT_GROUND_RULES.into(),
         warn_before_ms: 60_000,
+        pairing: Default::default(),
     };
     let mut room = Room::new(setup);
     let (host, _) = room.join(T0, "Fran", Standing::Facilitator).expect("host");

@@ -253,6 +253,7 @@ fn setup() -> RoomSetup {
         format: formats::builtin("action_learning_set").expect("built-in"),
         ground_rules: DEFAULT_GROUND_RULES.into(),
         warn_before_ms: 60_000,
+        pairing: Default::default(),
     }
 }
 

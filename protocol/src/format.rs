@@ -47,6 +47,13 @@ pub struct StageSpec {
     /// Repeat this stage (with its neighbours marked the same) once per presenter.
     #[serde(default)]
     pub per_presenter: bool,
+    /// In a `pairs` stage: each half's coaching time in milliseconds (default 45 minutes; a
+    /// triad's three rounds share the same total, so each is two thirds of this).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub half_ms: Option<u64>,
+    /// In a `pairs` stage: the client's feedback time after each half (default 5 minutes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feedback_ms: Option<u64>,
 }
 
 /// What a stage is for. Decides which prompts fit it.
@@ -76,6 +83,12 @@ pub enum StageKind {
     CheckOut,
     /// A pause.
     Break,
+    /// People are paired (a triad when the count is odd): the facilitator proposes, adjusts
+    /// and confirms.
+    Pairing,
+    /// Coaching in pairs or triads, each at its own pace: halves, feedback and an explicit
+    /// role switch.
+    Pairs,
 }
 
 /// How people take turns in a stage.
@@ -91,6 +104,8 @@ pub enum SpeakingMode {
     PresenterOnly,
     /// No floor: anyone may speak; hands may still be raised.
     Open,
+    /// Each pair or triad runs its own conversation, roles and timer (see `room.pairs`).
+    Pairs,
 }
 
 /// A stage of the room's plan: a format stage, expanded per presenter.
@@ -117,6 +132,12 @@ pub struct PlannedStage {
     pub auto_advance: bool,
     /// The presenter of this slot, in per-presenter stages.
     pub presenter: Option<ParticipantId>,
+    /// In a `pairs` stage: each half's coaching time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub half_ms: Option<u64>,
+    /// In a `pairs` stage: the feedback time after each half.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feedback_ms: Option<u64>,
 }
 
 /// Which format a new room runs: a built-in one by id, or a custom one.

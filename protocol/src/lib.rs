@@ -21,6 +21,7 @@ mod view;
 
 pub use format::*;
 pub use view::*;
+pub use view::{GroupPhase, GroupState, PairsState, Proposal};
 
 /// The protocol version a client names in the websocket URL (`/ws?v=1`) and the server names in
 /// its welcome. A mismatch is refused with close code [`close::PROTOCOL_MISMATCH`].
@@ -246,6 +247,45 @@ pub enum Command {
     /// Delete the room at once: everyone is disconnected (close code 4010) and everything the
     /// server kept of it is removed from disk.
     DeleteRoom,
+    /// Propose pairs (a triad when the count is odd) from the people present, avoiding recent
+    /// partners; locked groups are kept.
+    ProposePairs {
+        /// Optional seed; the server picks one if omitted.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seed: Option<u64>,
+    },
+    /// Swap two people between proposed groups.
+    SwapPeople {
+        /// One person.
+        a: ParticipantId,
+        /// The other.
+        b: ParticipantId,
+    },
+    /// Lock or unlock a proposed group (index in the proposal).
+    LockGroup {
+        /// Index in `pairs.proposal.groups`.
+        index: usize,
+        /// Lock (true) or unlock (false).
+        locked: bool,
+    },
+    /// Confirm the proposal: the groups are made.
+    ConfirmPairs,
+    /// End my group's coaching half now: feedback begins.
+    EndHalf {
+        /// Which group (facilitator); omitted means mine.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        group: Option<u32>,
+    },
+    /// Confirm the role switch in my group (after feedback): when every member has, the next
+    /// round begins with the roles switched.
+    ConfirmSwitch,
+    /// Move every group one step on: coaching to feedback, feedback to the switched round.
+    MoveEveryone,
+    /// Place a late joiner: into a triad, or waiting with the facilitator.
+    PlaceLate {
+        /// Who.
+        participant: ParticipantId,
+    },
 }
 
 impl Command {
@@ -284,6 +324,14 @@ impl Command {
             Command::ClearPrompt => "clear_prompt",
             Command::Leave => "leave",
             Command::DeleteRoom => "delete_room",
+            Command::ProposePairs { .. } => "propose_pairs",
+            Command::SwapPeople { .. } => "swap_people",
+            Command::LockGroup { .. } => "lock_group",
+            Command::ConfirmPairs => "confirm_pairs",
+            Command::EndHalf { .. } => "end_half",
+            Command::ConfirmSwitch => "confirm_switch",
+            Command::MoveEveryone => "move_everyone",
+            Command::PlaceLate { .. } => "place_late",
         }
     }
 
@@ -322,6 +370,14 @@ impl Command {
         "clear_prompt",
         "leave",
         "delete_room",
+        "propose_pairs",
+        "swap_people",
+        "lock_group",
+        "confirm_pairs",
+        "end_half",
+        "confirm_switch",
+        "move_everyone",
+        "place_late",
     ];
 }
 
@@ -610,6 +666,17 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         stage_index: Option<usize>,
     },
+    /// Pairs changed (`room.pairs`): proposed, adjusted, confirmed, a half ended, a switch was
+    /// confirmed or made, a timer warned or ran out, someone was placed.
+    PairsChanged {
+        /// The pairs as they are now.
+        pairs: PairsState,
+        /// Why.
+        reason: PairsReason,
+        /// The group it is about, if one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        group: Option<u32>,
+    },
     /// The prompt card changed (`room.prompt`): pushed, or cleared when `prompt` is null.
     PromptChanged {
         /// The card, or null when cleared.
@@ -630,6 +697,37 @@ pub enum ParticipantChange {
     Presence,
     /// They left or were removed.
     Removed,
+}
+
+/// Why the pairs changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PairsReason {
+    /// A proposal was made.
+    Proposed,
+    /// The facilitator swapped people or locked a group.
+    Adjusted,
+    /// The groups were made.
+    Confirmed,
+    /// The groups started their first round (the pairs stage began).
+    Started,
+    /// A coaching half ended: feedback began.
+    HalfEnded,
+    /// A member confirmed the switch; others have yet to.
+    Ready,
+    /// Every member confirmed (or the facilitator moved everyone): roles switched.
+    Switched,
+    /// A group finished its last round.
+    Finished,
+    /// A group's timer reached its warning point.
+    TimerWarning,
+    /// A group's timer ran out (it keeps counting into overtime).
+    TimerExpired,
+    /// A late joiner was placed in a group, or is waiting.
+    Placed,
+    /// Someone left a group.
+    Left,
 }
 
 /// Why the turn changed.

@@ -34,6 +34,72 @@ pub struct RoomView {
     pub floor_time: FloorTime,
     /// The prompt card, if one is shown.
     pub prompt: Option<PushedPrompt>,
+    /// Pairs and triads, in coaching swaps.
+    #[serde(default)]
+    pub pairs: PairsState,
+}
+
+/// Pairing and breakouts: the facilitator's proposal, then the groups running on their own.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct PairsState {
+    /// The proposed groups, before the facilitator confirms them.
+    pub proposal: Option<Proposal>,
+    /// The confirmed groups.
+    pub groups: Vec<GroupState>,
+    /// People present but in no group (a late joiner waiting with the facilitator).
+    pub waiting: Vec<ParticipantId>,
+}
+
+/// Proposed groups, with the ones the facilitator locked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Proposal {
+    /// Each group's members, in order (the first is the first client).
+    pub groups: Vec<Vec<ParticipantId>>,
+    /// Whether each group is locked (kept when the facilitator proposes again).
+    pub locked: Vec<bool>,
+    /// The seed the proposal was made with.
+    pub seed: u64,
+}
+
+/// One pair or triad at work.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct GroupState {
+    /// Group number, from 1.
+    pub id: u32,
+    /// Members in order: a pair has two rounds (halves), a triad three.
+    pub members: Vec<ParticipantId>,
+    /// The current round, from 0.
+    pub round: u32,
+    /// How many rounds: 2 for a pair, 3 for a triad.
+    pub rounds: u32,
+    /// Who coaches in this round.
+    pub coach: ParticipantId,
+    /// Who is coached in this round.
+    pub client: ParticipantId,
+    /// Who observes in this round (triads).
+    pub observer: Option<ParticipantId>,
+    /// Coaching, feedback, or done.
+    pub phase: GroupPhase,
+    /// Who has confirmed the switch to the next round (during feedback).
+    pub ready: Vec<ParticipantId>,
+    /// The round's timer (coaching or feedback), once the pairs stage runs.
+    pub timer: Option<TimerState>,
+}
+
+/// Where a group is in its round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum GroupPhase {
+    /// The coach coaches the client.
+    Coaching,
+    /// The client tells the coach what helped; then everyone confirms the switch.
+    Feedback,
+    /// Every round is over.
+    Done,
 }
 
 /// One participant.

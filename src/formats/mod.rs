@@ -12,7 +12,12 @@
 use circlekeeper_protocol::{limits, Format, Role, SpeakingMode, StageKind, StageSpec};
 
 /// Ids of the built-in formats, in the order a picker shows them.
-pub const BUILTIN_IDS: &[&str] = &["action_learning_set", "coaching_circle"];
+pub const BUILTIN_IDS: &[&str] = &[
+    "action_learning_set",
+    "coaching_circle",
+    "coaching_swap",
+    "first_pair_session",
+];
 
 /// Longest format name, in characters (after trimming).
 const MAX_NAME_CHARS: usize = 100;
@@ -41,6 +46,8 @@ pub fn builtin(id: &str) -> Option<Format> {
     match id {
         "action_learning_set" => Some(action_learning_set()),
         "coaching_circle" => Some(coaching_circle()),
+        "coaching_swap" => Some(coaching_swap()),
+        "first_pair_session" => Some(first_pair_session()),
         _ => None,
     }
 }
@@ -200,6 +207,36 @@ fn validate_stage(index: usize, stage: &StageSpec) -> Result<(), FormatError> {
         }
     }
 
+    let pairs_kind = stage.kind == StageKind::Pairs;
+    let pairs_mode = stage.speaking == SpeakingMode::Pairs;
+    if pairs_kind != pairs_mode {
+        return Err(FormatError::new(
+            field("speaking"),
+            "a `pairs` stage has `pairs` speaking, and only a `pairs` stage has it",
+        ));
+    }
+    for (name, value) in [
+        ("half_ms", stage.half_ms),
+        ("feedback_ms", stage.feedback_ms),
+    ] {
+        let Some(ms) = value else { continue };
+        if !pairs_kind {
+            return Err(FormatError::new(field(name), "is for `pairs` stages only"));
+        }
+        if !(MIN_TIMEBOX_MS..=MAX_TIMEBOX_MS).contains(&ms) {
+            return Err(FormatError::new(
+                field(name),
+                format!("must be between {MIN_TIMEBOX_MS} ms and {MAX_TIMEBOX_MS} ms, not {ms}"),
+            ));
+        }
+    }
+    if pairs_kind && stage.per_presenter {
+        return Err(FormatError::new(
+            field("per_presenter"),
+            "a `pairs` stage runs once for every pair, not once per presenter",
+        ));
+    }
+
     if !stage.per_presenter {
         if stage.roles.contains(&Role::Presenter) {
             return Err(FormatError::new(
@@ -250,6 +287,8 @@ fn stage(
         roles: Vec::new(),
         auto_advance: false,
         per_presenter: false,
+        half_ms: None,
+        feedback_ms: None,
     }
 }
 
@@ -427,6 +466,113 @@ fn coaching_circle() -> Format {
     }
 }
 
+/// The monthly coaching swap: plenary welcome and check-in, pairing, coaching in pairs (A
+/// coaches B, the client's feedback, an explicit role switch, B coaches A, feedback; a triad
+/// runs three shorter rounds in the same time), plenary check-out.
+fn coaching_swap() -> Format {
+    Format {
+        name: "Coaching swap".to_owned(),
+        description:
+            "Everyone is paired (a triad when the count is odd) and coaches for 45 minutes \
+                      each way, with the client's feedback after each half and an explicit \
+                      role switch in between."
+                .to_owned(),
+        stages: vec![
+            stage(
+                StageKind::Welcome,
+                "Welcome",
+                "Why we are here, the ground rules, how the swap runs.",
+                10 * MINUTE,
+                SpeakingMode::Open,
+            ),
+            round(
+                StageKind::CheckIn,
+                "Check-in",
+                "One sentence each: how you arrive, and how last time's commitment went.",
+                15 * MINUTE,
+                MINUTE,
+            ),
+            stage(
+                StageKind::Pairing,
+                "Pairing",
+                "You are paired with someone you have not met recently.",
+                5 * MINUTE,
+                SpeakingMode::Open,
+            ),
+            StageSpec {
+                roles: vec![Role::Coach, Role::Client],
+                half_ms: Some(45 * MINUTE),
+                feedback_ms: Some(5 * MINUTE),
+                ..stage(
+                    StageKind::Pairs,
+                    "Coaching in pairs",
+                    "One coaches, one is coached; the client says what helped; then you switch, \
+                     explicitly.",
+                    105 * MINUTE,
+                    SpeakingMode::Pairs,
+                )
+            },
+            round(
+                StageKind::CheckOut,
+                "Check-out",
+                "One learning, and what you commit to before next time.",
+                15 * MINUTE,
+                MINUTE,
+            ),
+        ],
+    }
+}
+
+/// The first session of an ongoing pair: affirm confidentiality, share expectations and how
+/// each likes to be coached, agree logistics, schedule the next sessions, name goals.
+fn first_pair_session() -> Format {
+    Format {
+        name: "First session of a pair".to_owned(),
+        description: "The agenda a new peer coaching pair works through before the coaching \
+                      itself starts."
+            .to_owned(),
+        stages: vec![
+            stage(
+                StageKind::Welcome,
+                "Confidentiality",
+                "Affirm the ground rule of confidentiality and say what it means to each of you.",
+                10 * MINUTE,
+                SpeakingMode::Open,
+            ),
+            stage(
+                StageKind::Discussion,
+                "Expectations",
+                "What you each hope to get from peer coaching; what tends to work for you when \
+                 you are coached, and what does not.",
+                15 * MINUTE,
+                SpeakingMode::Open,
+            ),
+            stage(
+                StageKind::Discussion,
+                "Logistics",
+                "How often, how long, by phone or in person; what to do when one of you cannot \
+                 make it.",
+                10 * MINUTE,
+                SpeakingMode::Open,
+            ),
+            stage(
+                StageKind::Discussion,
+                "Schedule",
+                "Put several sessions in your calendars now: do not leave without dates.",
+                10 * MINUTE,
+                SpeakingMode::Open,
+            ),
+            stage(
+                StageKind::Commitment,
+                "Goals",
+                "Name the goals or changes you would like to work on over the cycle.",
+                15 * MINUTE,
+                SpeakingMode::Open,
+            ),
+        ],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -472,7 +618,15 @@ mod tests {
             .filter_map(|id| builtin(id))
             .map(|f| f.name)
             .collect();
-        assert_eq!(names, ["Action learning set", "Coaching circle"]);
+        assert_eq!(
+            names,
+            [
+                "Action learning set",
+                "Coaching circle",
+                "Coaching swap",
+                "First session of a pair"
+            ]
+        );
     }
 
     #[test]

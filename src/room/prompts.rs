@@ -94,19 +94,31 @@ static BANK: &[BankEntry] = &[
         id: "pop_purpose",
         text: "Purpose: why are you bringing this today?",
         source: POP,
-        stages: &[StageKind::Presentation, StageKind::CheckIn],
+        stages: &[
+            StageKind::Presentation,
+            StageKind::CheckIn,
+            StageKind::Pairing,
+        ],
     },
     BankEntry {
         id: "pop_outcomes",
         text: "Outcomes: what do you want to leave with by the end of your time?",
         source: POP,
-        stages: &[StageKind::Presentation, StageKind::CheckIn],
+        stages: &[
+            StageKind::Presentation,
+            StageKind::CheckIn,
+            StageKind::Pairing,
+        ],
     },
     BankEntry {
         id: "pop_process",
         text: "Process: how can the circle help you most — questions, reflections, a challenge?",
         source: POP,
-        stages: &[StageKind::Presentation, StageKind::CheckIn],
+        stages: &[
+            StageKind::Presentation,
+            StageKind::CheckIn,
+            StageKind::Pairing,
+        ],
     },
     // Clarifying questions: facts only.
     BankEntry {
@@ -138,68 +150,80 @@ static BANK: &[BankEntry] = &[
         id: "tq_what_else_could_this_mean",
         text: "What else could this mean?",
         source: TRANSFORMATIONAL,
-        stages: &[StageKind::CoachingQuestions],
+        stages: &[StageKind::CoachingQuestions, StageKind::Pairs],
     },
     BankEntry {
         id: "tq_what_potential_positive_value",
         text: "What potential positive value might there be in this?",
         source: TRANSFORMATIONAL,
-        stages: &[StageKind::CoachingQuestions],
+        stages: &[StageKind::CoachingQuestions, StageKind::Pairs],
     },
     BankEntry {
         id: "tq_what_is_the_opportunity_here",
         text: "What is the opportunity here?",
         source: TRANSFORMATIONAL,
-        stages: &[StageKind::CoachingQuestions],
+        stages: &[StageKind::CoachingQuestions, StageKind::Pairs],
     },
     BankEntry {
         id: "tq_how_could_you_make_this_work",
         text: "How could you make this work?",
         source: TRANSFORMATIONAL,
-        stages: &[StageKind::CoachingQuestions],
+        stages: &[StageKind::CoachingQuestions, StageKind::Pairs],
     },
     BankEntry {
         id: "tq_if_you_had_to_do_this",
         text: "If you had to do this, how would you make it work?",
         source: TRANSFORMATIONAL,
-        stages: &[StageKind::CoachingQuestions],
+        stages: &[StageKind::CoachingQuestions, StageKind::Pairs],
     },
     // The coach's role: staying on track, reframing, listening.
     BankEntry {
         id: "track_are_we_on_track",
         text: "Are we on track for getting what you need?",
         source: COACHS_ROLE,
-        stages: &[StageKind::CoachingQuestions, StageKind::Reflection],
+        stages: &[
+            StageKind::CoachingQuestions,
+            StageKind::Reflection,
+            StageKind::Pairs,
+        ],
     },
     BankEntry {
         id: "track_what_else_to_feel_complete",
         text: "What else do you need to feel complete?",
         source: COACHS_ROLE,
-        stages: &[StageKind::CoachingQuestions, StageKind::Reflection],
+        stages: &[
+            StageKind::CoachingQuestions,
+            StageKind::Reflection,
+            StageKind::Pairs,
+        ],
     },
     BankEntry {
         id: "track_what_else_would_be_helpful",
         text: "What else would be helpful?",
         source: COACHS_ROLE,
-        stages: &[StageKind::CoachingQuestions, StageKind::Reflection],
+        stages: &[
+            StageKind::CoachingQuestions,
+            StageKind::Reflection,
+            StageKind::Pairs,
+        ],
     },
     BankEntry {
         id: "reframe_might_it_be_useful",
         text: "Might it be useful to think of it this way?",
         source: COACHS_ROLE,
-        stages: &[StageKind::CoachingQuestions],
+        stages: &[StageKind::CoachingQuestions, StageKind::Pairs],
     },
     BankEntry {
         id: "coach_reflect_back",
         text: "Reflect back what you hear: paraphrase and summarise, then listen.",
         source: COACHS_ROLE,
-        stages: &[StageKind::CoachingQuestions],
+        stages: &[StageKind::CoachingQuestions, StageKind::Pairs],
     },
     BankEntry {
         id: "coach_no_advice",
         text: "No advice: help them find their own answer.",
         source: COACHS_ROLE,
-        stages: &[StageKind::CoachingQuestions],
+        stages: &[StageKind::CoachingQuestions, StageKind::Pairs],
     },
     // Reflection.
     BankEntry {
@@ -348,7 +372,7 @@ mod tests {
 
     /// Every stage kind; the match below fails to compile when a kind is added, so this list
     /// cannot fall behind.
-    const ALL_KINDS: [StageKind; 11] = [
+    const ALL_KINDS: [StageKind; 13] = [
         StageKind::Welcome,
         StageKind::CheckIn,
         StageKind::Presentation,
@@ -360,6 +384,8 @@ mod tests {
         StageKind::Feedback,
         StageKind::CheckOut,
         StageKind::Break,
+        StageKind::Pairing,
+        StageKind::Pairs,
     ];
 
     fn all_kinds_is_exhaustive(kind: StageKind) -> usize {
@@ -375,6 +401,8 @@ mod tests {
             StageKind::Feedback => 8,
             StageKind::CheckOut => 9,
             StageKind::Break => 10,
+            StageKind::Pairing => 11,
+            StageKind::Pairs => 12,
         }
     }
 

@@ -6,13 +6,16 @@
 //! therefore rebuilds exactly the same state (a property test checks this after every step).
 
 use circlekeeper_protocol::{
-    limits, AckResult, Command, ErrorCode, Event, Floor, FloorTime, Format, Millis,
+    limits, AckResult, Command, ErrorCode, Event, Floor, FloorTime, Format, Millis, PairsState,
     ParticipantChange, ParticipantId, ParticipantView, PlannedStage, Presence, Prompt,
     PushedPrompt, Role, RoomView, Round, SessionState, SessionStatus, SpeakingMode, StageState,
     Standing, TimerKind, TimerState, TurnReason, TurnState,
 };
 
 use super::{prompts, timer};
+
+mod pairs;
+pub use pairs::{PairingSetup, DEFAULT_FEEDBACK_MS, DEFAULT_HALF_MS};
 
 /// The ground rules a room gets unless its facilitator writes their own.
 pub const DEFAULT_GROUND_RULES: &str = "What is said in this circle stays in this circle: \
@@ -100,6 +103,8 @@ pub fn permission(cmd: &Command) -> Permission {
         | Pass
         | Done
         | DrawPrompt { .. }
+        | EndHalf { .. }
+        | ConfirmSwitch
         | Leave => Permission::Anyone,
         Pause | ResumeSession | AdjustTimer { .. } | RestartTimer { .. } => Permission::Timekeeping,
         Start
@@ -118,7 +123,13 @@ pub fn permission(cmd: &Command) -> Permission {
         | RemoveParticipant { .. }
         | PushPrompt { .. }
         | ClearPrompt
-        | DeleteRoom => Permission::Facilitating,
+        | DeleteRoom
+        | ProposePairs { .. }
+        | SwapPeople { .. }
+        | LockGroup { .. }
+        | ConfirmPairs
+        | MoveEveryone
+        | PlaceLate { .. } => Permission::Facilitating,
     }
 }
 
@@ -188,6 +199,8 @@ pub fn expand(format: &Format, presenters: &[ParticipantId]) -> Vec<PlannedStage
             roles: s.roles.clone(),
             auto_advance: s.auto_advance,
             presenter,
+            half_ms: s.half_ms,
+            feedback_ms: s.feedback_ms,
         }
     };
     let mut plan = Vec::new();
@@ -226,6 +239,9 @@ pub struct RoomSetup {
     pub ground_rules: String,
     /// Warning point for timers.
     pub warn_before_ms: u64,
+    /// Pairing history and this session's place in its series (coaching swaps).
+    #[serde(default)]
+    pub pairing: PairingSetup,
 }
 
 /// One room's state. Serializable whole, for snapshots.
@@ -234,6 +250,9 @@ pub struct Room {
     format: Format,
     view: RoomView,
     seq: u64,
+    /// Pairing history for this room's swaps.
+    #[serde(default)]
+    pairing: PairingSetup,
 }
 
 impl Room {
@@ -260,9 +279,11 @@ impl Room {
                 turn: TurnState::default(),
                 floor_time: FloorTime::default(),
                 prompt: None,
+                pairs: PairsState::default(),
             },
             format: setup.format,
             seq: 0,
+            pairing: setup.pairing,
         }
     }
 
@@ -302,6 +323,9 @@ impl Room {
         }
         if p.roles.contains(&Role::Observer) {
             return Role::Observer;
+        }
+        if let Some(role) = self.pair_role(who) {
+            return role;
         }
         if p.standing.is_facilitating() {
             return Role::Facilitator;
@@ -379,6 +403,7 @@ impl Room {
                 }
             }
             Event::PromptChanged { prompt } => v.prompt = prompt.clone(),
+            Event::PairsChanged { pairs, .. } => v.pairs = pairs.clone(),
         }
     }
 
@@ -673,6 +698,14 @@ impl Room {
             }
             // Authorized here; the actor removes the room and everything stored of it.
             DeleteRoom => {}
+            ProposePairs { .. }
+            | SwapPeople { .. }
+            | LockGroup { .. }
+            | ConfirmPairs
+            | EndHalf { .. }
+            | ConfirmSwitch
+            | MoveEveryone
+            | PlaceLate { .. } => self.pairs_command(now, &me, cmd, &mut out)?,
         }
         Ok(Applied {
             events: out,
@@ -1159,10 +1192,11 @@ impl Room {
                     }
                 }
             }
-            SpeakingMode::HandQueue | SpeakingMode::Open => {}
+            SpeakingMode::HandQueue | SpeakingMode::Open | SpeakingMode::Pairs => {}
         }
         self.view.stage = old_stage;
         self.emit(now, out, Event::StageEntered { stage, turn });
+        self.pairs_on_stage(now, out);
     }
 
     fn pause(&mut self, now: Millis, out: &mut Vec<Recorded>) -> Result<(), Rejection> {
@@ -1193,6 +1227,7 @@ impl Room {
                 turn,
             },
         );
+        self.pairs_on_session(now, false, out);
         Ok(())
     }
 
@@ -1227,6 +1262,7 @@ impl Room {
                 turn,
             },
         );
+        self.pairs_on_session(now, true, out);
         Ok(())
     }
 
@@ -1254,6 +1290,7 @@ impl Room {
                 turn,
             },
         );
+        self.pairs_on_session(now, false, out);
     }
 
     // ----- roles and presenters ---------------------------------------------------------
@@ -1500,7 +1537,11 @@ impl Room {
             .speaker_timer
             .as_ref()
             .and_then(|t| timer::next_deadline(t, self.warn_at(TimerKind::Speaker, t)));
-        stage.into_iter().chain(speaker).min()
+        stage
+            .into_iter()
+            .chain(speaker)
+            .chain(self.pairs_deadline())
+            .min()
     }
 
     /// Let time pass to `now`: fire due warnings and expiries, and auto-advance a stage whose
@@ -1554,6 +1595,9 @@ impl Room {
                     }
                 }
             }
+        }
+        if self.view.session.status == SessionStatus::Running {
+            self.pairs_tick(now, &mut out);
         }
         out
     }

@@ -25,6 +25,7 @@ fn setup(format: Format) -> RoomSetup {
         format,
         ground_rules: DEFAULT_GROUND_RULES.into(),
         warn_before_ms: 60_000,
+        pairing: Default::default(),
     }
 }
 
@@ -379,6 +380,8 @@ fn auto_advance_moves_on_when_time_runs_out_and_ends_after_the_last_stage() {
         roles: vec![],
         auto_advance: true,
         per_presenter: false,
+        half_ms: None,
+        feedback_ms: None,
     };
     let format = Format {
         name: "Two quick stages".into(),

@@ -169,6 +169,7 @@ pub async fn create_room(State(app): State<AppState>, body: Bytes) -> Result<Res
         format,
         ground_rules,
         warn_before_ms,
+        pairing: Default::default(),
     };
     let keys = Keys {
         join: secret::hash(&join_key),
