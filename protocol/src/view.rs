@@ -34,8 +34,8 @@ pub struct RoomView {
     pub floor_time: FloorTime,
     /// The prompt card, if one is shown.
     pub prompt: Option<PushedPrompt>,
-    /// Pairs and triads, in coaching swaps.
-    #[serde(default)]
+    /// Pairs and triads, in coaching swaps (left out while there are none).
+    #[serde(default, skip_serializing_if = "PairsState::is_empty")]
     pub pairs: PairsState,
 }
 
@@ -49,6 +49,13 @@ pub struct PairsState {
     pub groups: Vec<GroupState>,
     /// People present but in no group (a late joiner waiting with the facilitator).
     pub waiting: Vec<ParticipantId>,
+}
+
+impl PairsState {
+    /// No proposal, no groups, nobody waiting.
+    pub fn is_empty(&self) -> bool {
+        self.proposal.is_none() && self.groups.is_empty() && self.waiting.is_empty()
+    }
 }
 
 /// Proposed groups, with the ones the facilitator locked.
