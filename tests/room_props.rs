@@ -7,7 +7,7 @@ use circlekeeper::formats;
 use circlekeeper::room::state::DEFAULT_GROUND_RULES;
 use circlekeeper::room::{Recorded, Room, RoomSetup};
 use circlekeeper_protocol::{
-    Command, Presence, Role, RoomView, SessionStatus, Standing, TimerKind,
+    Command, GroupPhase, Presence, Role, RoomView, SessionStatus, SpeakingMode, Standing, TimerKind,
 };
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
@@ -93,6 +93,14 @@ fn command() -> impl Strategy<Value = Command> {
         Just(Command::ClearPrompt),
         Just(Command::Sync),
         Just(Command::Leave),
+        any::<u64>().prop_map(|s| Command::ProposePairs { seed: Some(s) }),
+        (pid.clone(), pid.clone()).prop_map(|(a, b)| Command::SwapPeople { a, b }),
+        (0usize..4, any::<bool>()).prop_map(|(index, locked)| Command::LockGroup { index, locked }),
+        Just(Command::ConfirmPairs),
+        proptest::option::of(0u32..5).prop_map(|group| Command::EndHalf { group }),
+        Just(Command::MoveEveryone),
+        pid.clone()
+            .prop_map(|participant| Command::PlaceLate { participant }),
     ]
 }
 
@@ -106,6 +114,36 @@ fn member_command() -> impl Strategy<Value = Command> {
         Just(Command::Pass),
         Just(Command::Done),
         any::<u64>().prop_map(|s| Command::DrawPrompt { seed: Some(s) }),
+        Just(Command::EndHalf { group: None }),
+        Just(Command::ConfirmSwitch),
+        Just(Command::ConfirmSwitch),
+    ]
+}
+
+/// Steps for a swap: the facilitator's swap commands and the members' switch more often.
+fn swap_step() -> impl Strategy<Value = Step> {
+    let host = prop_oneof![
+        Just(Command::MoveEveryone),
+        Just(Command::MoveEveryone),
+        proptest::option::of(1u32..5).prop_map(|group| Command::EndHalf { group }),
+        (1u32..9).prop_map(|participant| Command::PlaceLate { participant }),
+        Just(Command::NextStage),
+        Just(Command::PreviousStage),
+        Just(Command::Pause),
+        Just(Command::ResumeSession),
+        any::<u64>().prop_map(|s| Command::ProposePairs { seed: Some(s) }),
+        Just(Command::ConfirmPairs),
+    ];
+    let member = prop_oneof![
+        Just(Command::EndHalf { group: None }),
+        Just(Command::ConfirmSwitch),
+        Just(Command::ConfirmSwitch),
+        Just(Command::AcceptGroundRules),
+    ];
+    prop_oneof![
+        4 => step(),
+        3 => host.prop_map(Step::Host),
+        4 => (0usize..8, member).prop_map(|(who, cmd)| Step::Send(who, cmd)),
     ]
 }
 
@@ -199,6 +237,77 @@ fn check_invariants(v: &RoomView) -> Result<(), String> {
             return Err("stage index past the plan".into());
         }
     }
+    let mut grouped = HashSet::new();
+    let in_pairs_stage = v
+        .stage
+        .as_ref()
+        .and_then(|s| v.plan.get(s.index))
+        .is_some_and(|s| s.speaking == SpeakingMode::Pairs);
+    for g in &v.pairs.groups {
+        if !(2..=3).contains(&g.members.len()) || g.rounds as usize != g.members.len() {
+            return Err(format!(
+                "group {} has {} members and {} rounds",
+                g.id,
+                g.members.len(),
+                g.rounds
+            ));
+        }
+        for m in &g.members {
+            if !grouped.insert(*m) {
+                return Err(format!("participant {m} is in two groups"));
+            }
+        }
+        let roles = [Some(g.coach), Some(g.client), g.observer];
+        let mut distinct: Vec<u32> = roles.iter().flatten().copied().collect();
+        distinct.sort();
+        distinct.dedup();
+        if distinct.len() != g.members.len() || !distinct.iter().all(|m| g.members.contains(m)) {
+            return Err(format!("group {} roles do not match its members", g.id));
+        }
+        if g.round >= g.rounds {
+            return Err(format!("group {} is past its last round", g.id));
+        }
+        if g.phase == GroupPhase::Done && g.timer.is_some() {
+            return Err(format!("group {} is done with a timer", g.id));
+        }
+        if g.ready.iter().any(|r| !g.members.contains(r))
+            || (g.phase != GroupPhase::Feedback && !g.ready.is_empty())
+        {
+            return Err(format!(
+                "group {} ready list {:?} in {:?}",
+                g.id, g.ready, g.phase
+            ));
+        }
+        if let Some(t) = &g.timer {
+            if t.ends_at.is_some()
+                && !(in_pairs_stage && v.session.status == SessionStatus::Running)
+            {
+                return Err(format!(
+                    "group {} timer runs outside a running pairs stage",
+                    g.id
+                ));
+            }
+        }
+    }
+    if let Some(p) = &v.pairs.proposal {
+        let mut seen = HashSet::new();
+        if p.groups.len() != p.locked.len() {
+            return Err("proposal locks do not match its groups".into());
+        }
+        for g in &p.groups {
+            if !(2..=3).contains(&g.len()) {
+                return Err(format!("a proposed group of {}", g.len()));
+            }
+            for m in g {
+                if !seen.insert(*m) {
+                    return Err(format!("participant {m} is proposed twice"));
+                }
+            }
+        }
+        if p.groups.iter().filter(|g| g.len() == 3).count() != seen.len() % 2 {
+            return Err("a triad only when the count is odd".into());
+        }
+    }
     let running = v.session.status == SessionStatus::Running;
     let timers = v
         .stage
@@ -246,11 +355,11 @@ fn env_or(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-fn setup() -> RoomSetup {
+fn setup_for(format: &str) -> RoomSetup {
     RoomSetup {
         id: "prop".into(),
         title: "Property circle".into(),
-        format: formats::builtin("action_learning_set").expect("built-in"),
+        format: formats::builtin(format).expect("built-in"),
         ground_rules: DEFAULT_GROUND_RULES.into(),
         warn_before_ms: 60_000,
         pairing: Default::default(),
@@ -269,53 +378,98 @@ proptest! {
 
     #[test]
     fn random_sessions_keep_the_room_consistent(steps in proptest::collection::vec(step(), 1..160)) {
-        let mut room = Room::new(setup());
-        let mut now = T0;
-        let mut log: Vec<Recorded> = Vec::new();
-        let (host, events) = room.join(now, "Fran", Standing::Facilitator).expect("host joins");
-        log.extend(events);
-        let mut people = vec![host];
-        for name in ["Ada", "Ben", "Chen", "Dee"] {
-            let (id, events) = room.join(now, name, Standing::Participant).expect("joins");
-            log.extend(events);
-            if name != "Dee" {
-                log.extend(room.apply(now, id, &Command::AcceptGroundRules).expect("consents").events);
-            }
-            people.push(id);
-        }
-        for step in steps {
-            match step {
-                Step::Join if people.len() >= 8 => {}
-                Step::Join => {
-                    if let Ok((id, events)) = room.join(now, "Someone", Standing::Participant) {
-                        log.extend(events);
-                        people.push(id);
-                    }
-                }
-                Step::Send(who, cmd) => send(&mut room, now, people[who % people.len()], &cmd, &mut log)?,
-                Step::Host(cmd) => send(&mut room, now, host, &cmd, &mut log)?,
-                Step::Wait(ms) => {
-                    now += ms;
-                    log.extend(room.tick(now));
-                    if let Some(d) = room.next_deadline() {
-                        prop_assert!(d > now, "a deadline at or before now survived a tick");
-                    }
-                }
-                Step::Presence(who, on) => {
-                    let who = people[who % people.len()];
-                    let presence = if on { Presence::Connected } else { Presence::Away };
-                    log.extend(room.set_presence(now, who, presence));
-                }
-            }
-            if let Err(broken) = check_invariants(room.view()) {
-                prop_assert!(false, "invariant broken: {}", broken);
-            }
-        }
-        let mut fresh = Room::new(setup());
-        for (i, r) in log.iter().enumerate() {
-            prop_assert_eq!(r.seq, i as u64 + 1, "sequence numbers are contiguous");
-            fresh.replay(r);
-        }
-        prop_assert_eq!(fresh, room);
+        run("action_learning_set", Vec::new(), steps)?;
     }
+
+    #[test]
+    fn random_coaching_swaps_keep_the_room_consistent(
+        paired in any::<bool>(),
+        seed in any::<u64>(),
+        steps in proptest::collection::vec(swap_step(), 1..160),
+    ) {
+        // Half the cases start with the groups at work, so random steps explore the rounds.
+        let prefix = if paired {
+            vec![
+                Command::Start,
+                Command::JumpToStage { index: 2 },
+                Command::ProposePairs { seed: Some(seed) },
+                Command::ConfirmPairs,
+                Command::NextStage,
+            ]
+        } else {
+            Vec::new()
+        };
+        run("coaching_swap", prefix, steps)?;
+    }
+}
+
+/// Drive one random session of a built-in format, checking the invariants after every step
+/// and that replaying the events rebuilds the room.
+fn run(format: &str, prefix: Vec<Command>, steps: Vec<Step>) -> Result<(), TestCaseError> {
+    let setup = || setup_for(format);
+
+    let mut room = Room::new(setup());
+    let mut now = T0;
+    let mut log: Vec<Recorded> = Vec::new();
+    let (host, events) = room
+        .join(now, "Fran", Standing::Facilitator)
+        .expect("host joins");
+    log.extend(events);
+    let mut people = vec![host];
+    for name in ["Ada", "Ben", "Chen", "Dee"] {
+        let (id, events) = room.join(now, name, Standing::Participant).expect("joins");
+        log.extend(events);
+        if name != "Dee" {
+            log.extend(
+                room.apply(now, id, &Command::AcceptGroundRules)
+                    .expect("consents")
+                    .events,
+            );
+        }
+        people.push(id);
+    }
+    for cmd in prefix {
+        send(&mut room, now, host, &cmd, &mut log)?;
+    }
+    for step in steps {
+        match step {
+            Step::Join if people.len() >= 8 => {}
+            Step::Join => {
+                if let Ok((id, events)) = room.join(now, "Someone", Standing::Participant) {
+                    log.extend(events);
+                    people.push(id);
+                }
+            }
+            Step::Send(who, cmd) => {
+                send(&mut room, now, people[who % people.len()], &cmd, &mut log)?
+            }
+            Step::Host(cmd) => send(&mut room, now, host, &cmd, &mut log)?,
+            Step::Wait(ms) => {
+                now += ms;
+                log.extend(room.tick(now));
+                if let Some(d) = room.next_deadline() {
+                    prop_assert!(d > now, "a deadline at or before now survived a tick");
+                }
+            }
+            Step::Presence(who, on) => {
+                let who = people[who % people.len()];
+                let presence = if on {
+                    Presence::Connected
+                } else {
+                    Presence::Away
+                };
+                log.extend(room.set_presence(now, who, presence));
+            }
+        }
+        if let Err(broken) = check_invariants(room.view()) {
+            prop_assert!(false, "invariant broken: {}", broken);
+        }
+    }
+    let mut fresh = Room::new(setup());
+    for (i, r) in log.iter().enumerate() {
+        prop_assert_eq!(r.seq, i as u64 + 1, "sequence numbers are contiguous");
+        fresh.replay(r);
+    }
+    prop_assert_eq!(fresh, room);
+    Ok(())
 }
