@@ -13,6 +13,7 @@
 //!   partners across a series' history, keeps fixed and locked groups, and places late joiners.
 //! - [`store`] — the `Store` trait and its sled implementation (room records, event logs,
 //!   token hashes).
+//! - [`series`] — recurring rooms with a member list: personal links, pairing history.
 //! - [`secret`] — link keys and personal tokens: random, hashed, compared in constant time.
 //! - [`clock`] — the system clock, or a manual one that tests move by hand.
 //!
@@ -24,6 +25,7 @@ pub mod formats;
 pub mod pairing;
 pub mod room;
 pub mod secret;
+pub mod series;
 pub mod server;
 pub mod store;
 

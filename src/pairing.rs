@@ -211,7 +211,14 @@ impl History {
         self.met.retain(|_, inner| !inner.is_empty());
     }
 
-    /// Whether nobody has met anybody.
+    /// Every pair of people who have met, with the sessions they met in (smaller id first).
+    pub fn pairs(&self) -> impl Iterator<Item = (&PersonId, &PersonId, &[u32])> {
+        self.met
+            .iter()
+            .flat_map(|(a, row)| row.iter().map(move |(b, s)| (a, b, s.as_slice())))
+    }
+
+    /// Whether nobody has met anybody yet.
     pub fn is_empty(&self) -> bool {
         self.met.is_empty()
     }

@@ -21,6 +21,11 @@ fn one_of_each(target: ParticipantId) -> Vec<Command> {
             key: "k".into(),
             name: "n".into(),
         },
+        Command::Member {
+            room: "r".into(),
+            series: "s".into(),
+            key: "k".into(),
+        },
         Command::Resume {
             room: "r".into(),
             token: "t".into(),

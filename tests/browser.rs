@@ -535,3 +535,255 @@ async fn a_facilitator_and_three_participants_run_a_circle_in_real_browsers() {
         "the pages logged errors: {problems:#?}"
     );
 }
+
+#[tokio::test]
+async fn two_participants_swap_coaching_roles_in_a_pair_in_real_browsers() {
+    let Some(path) = chromium() else { return };
+    let store = SledStore::temporary().expect("store");
+    let server = TestServer::start_with(Arc::new(store), Clock::System, |_| {}).await;
+    let browser = Browser::launch(&path).await;
+    let url = server.url();
+
+    // The facilitator opens a coaching swap from the front page.
+    let fran = browser.page("Fran", 1280, 900, false).await;
+    fran.goto(&format!("{url}/")).await;
+    fran.fill("create-title", "June coaching swap").await;
+    fran.eval("const s = await until(() => $('create-format') && [...$('create-format').options].some((o) => o.value === 'coaching_swap') && $('create-format'), 10000, 'formats'); s.value = 'coaching_swap'; s.dispatchEvent(new Event('change', {bubbles: true}));")
+        .await;
+    fran.click("create-submit").await;
+    let join_link = fran.text("join-link").await;
+    let host_link = fran.text("host-link").await;
+    fran.enter_room(&host_link, "Fran").await;
+
+    // Two participants join from the link, each on their own phone.
+    let ada = browser.page("Ada", 390, 844, true).await;
+    ada.enter_room(&join_link, "Ada").await;
+    let ben = browser.page("Ben", 390, 844, true).await;
+    ben.enter_room(&join_link, "Ben").await;
+    fran.wait_for(
+        "document.querySelectorAll('[data-test=participants] [data-participant]').length === 3",
+        "three people",
+    )
+    .await;
+
+    // Welcome, check-in, then the pairing stage.
+    fran.click("start").await;
+    fran.wait_for(
+        "/Welcome/.test($('stage-title').textContent)",
+        "the welcome",
+    )
+    .await;
+    fran.click("next-stage").await;
+    fran.wait_for(
+        "/Check-in/.test($('stage-title').textContent)",
+        "the check-in",
+    )
+    .await;
+    fran.click("next-stage").await;
+    fran.wait_for(
+        "/Pairing/.test($('stage-title').textContent)",
+        "the pairing",
+    )
+    .await;
+
+    // Propose, lock and unlock the pair, confirm.
+    fran.click("propose-pairs").await;
+    fran.wait_for(
+        "document.querySelectorAll('[data-test=proposal] [data-group]').length === 1",
+        "one proposed pair",
+    )
+    .await;
+    let proposed = fran
+        .eval("return $('proposal').textContent;")
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        proposed.contains("Ada") && proposed.contains("Ben"),
+        "the proposal pairs Ada and Ben: {proposed}"
+    );
+    fran.click("lock-group").await;
+    fran.wait_for(
+        "$('lock-group').getAttribute('aria-pressed') === 'true'",
+        "the pair locked",
+    )
+    .await;
+    fran.click("lock-group").await;
+    fran.wait_for(
+        "$('lock-group').getAttribute('aria-pressed') === 'false'",
+        "the pair unlocked",
+    )
+    .await;
+    fran.click("confirm-pairs").await;
+    for (p, other) in [(&ada, "Ben"), (&ben, "Ada")] {
+        p.wait_for(
+            &format!(
+                "visible($('pairing-note')) && $('pairing-note').textContent.includes('paired with {other}')"
+            ),
+            "the pairing note",
+        )
+        .await;
+    }
+
+    // The pairs stage: each sees the other as partner, with opposite roles.
+    fran.click("next-stage").await;
+    fran.wait_for(
+        "document.querySelector('[data-test=pairs-dashboard] [data-group][data-phase=coaching][data-round=\"1\"]')",
+        "the dashboard's tile",
+    )
+    .await;
+    for (p, other) in [(&ada, "Ben"), (&ben, "Ada")] {
+        p.wait_for("visible($('pair-view'))", "the pair view").await;
+        assert_eq!(p.text("partner").await, other, "{}'s partner", p.name);
+        assert_eq!(p.text("pair-round").await, "Half 1 of 2");
+    }
+    let ada_role = ada.text("pair-role").await;
+    let ben_role = ben.text("pair-role").await;
+    let (coach, client) = match (ada_role.as_str(), ben_role.as_str()) {
+        ("coaching", "being coached") => (&ada, &ben),
+        ("being coached", "coaching") => (&ben, &ada),
+        roles => panic!("opposite roles expected, got {roles:?}"),
+    };
+    // The pair's own timer counts down from the half's 45 minutes.
+    let left = coach
+        .eval("const el = await until(() => $('pair-timer') && $('pair-timer').dataset.remainingMs && $('pair-timer'), 10000, 'pair timer'); return Number(el.dataset.remainingMs);")
+        .await
+        .as_i64()
+        .expect("remaining ms");
+    assert!(
+        (44 * 60_000..=45 * 60_000).contains(&left),
+        "half time left: {left}"
+    );
+    // Only the coach draws prompts.
+    client
+        .wait_for(
+            "!visible($('draw-prompt')) && visible($('end-half'))",
+            "the client's actions",
+        )
+        .await;
+    coach.click("draw-prompt").await;
+    coach
+        .wait_for(
+            "visible($('prompt-card')) && $('prompt-card').dataset.source === 'drawn'",
+            "the drawn prompt",
+        )
+        .await;
+    coach.screenshot("pair.png").await;
+    fran.screenshot("pairs-dashboard.png").await;
+
+    // The coach ends the half; the client is asked for feedback.
+    coach.click("end-half").await;
+    coach.click("confirm-ok").await;
+    for p in [coach, client] {
+        p.wait_for(
+            "$('pair-view').dataset.phase === 'feedback' && visible($('confirm-switch'))",
+            "feedback",
+        )
+        .await;
+    }
+    let coach_name = coach.name.clone();
+    let client_name = client.name.clone();
+    let ask = client.text("feedback-ask").await;
+    assert!(
+        ask.contains(&format!(
+            "tell {coach_name} what helped and what helped less"
+        )),
+        "{ask}"
+    );
+
+    // Both confirm the switch: the first waits for the second.
+    client.click("confirm-switch").await;
+    client
+        .wait_for(
+            &format!(
+                "visible($('switch-waiting')) && $('switch-waiting').textContent.includes('waiting for {coach_name}')"
+            ),
+            "waiting for the coach",
+        )
+        .await;
+    fran.wait_for(
+        &format!(
+            "$('tile-state') && $('tile-state').textContent.includes('waiting for {coach_name}')"
+        ),
+        "the dashboard's ready state",
+    )
+    .await;
+    assert_eq!(coach.text("pair-role").await, "coaching", "no switch yet");
+    coach.click("confirm-switch").await;
+
+    // Switched: the roles are reversed on both screens, and said so.
+    for (p, role) in [(coach, "being coached"), (client, "coaching")] {
+        p.wait_for(
+            &format!(
+                "$('pair-round').textContent === 'Half 2 of 2' && $('pair-role').textContent === '{role}' && visible($('pair-switched')) && !visible($('switch-waiting'))"
+            ),
+            "the switch",
+        )
+        .await;
+        p.wait_for(
+            "/Roles switched/.test(document.getElementById('announcer').textContent)",
+            "the switch announced",
+        )
+        .await;
+    }
+    fran.wait_for(
+        "document.querySelector('[data-test=pairs-dashboard] [data-group][data-phase=coaching][data-round=\"2\"]')",
+        "the tile's second half",
+    )
+    .await;
+
+    // The second half ends (the new coach ends it); both confirm: done.
+    client.click("end-half").await;
+    client.click("confirm-ok").await;
+    coach
+        .wait_for(
+            "$('pair-view').dataset.phase === 'feedback'",
+            "feedback again",
+        )
+        .await;
+    let ask = coach.text("feedback-ask").await;
+    assert!(
+        ask.contains(&format!("tell {client_name} what helped")),
+        "{ask}"
+    );
+    coach.click("confirm-switch").await;
+    coach
+        .wait_for(
+            &format!("$('switch-waiting').textContent.includes('waiting for {client_name}')"),
+            "waiting for the other",
+        )
+        .await;
+    client.click("confirm-switch").await;
+    for p in [coach, client] {
+        p.wait_for(
+            "visible($('pair-done')) && $('pair-done').textContent === 'Both halves done — back to plenary soon'",
+            "done",
+        )
+        .await;
+    }
+    fran.wait_for(
+        "document.querySelector('[data-test=pairs-dashboard] [data-group][data-phase=done]')",
+        "the tile done",
+    )
+    .await;
+
+    // Everyone is called back to the plenary check-out.
+    fran.click("call-back").await;
+    for p in [&ada, &ben] {
+        p.wait_for(
+            "/Check-out/.test($('stage-title').textContent) && !visible($('pair-view'))",
+            "the check-out",
+        )
+        .await;
+    }
+
+    assert!(
+        artifacts().join("pair.png").exists() && artifacts().join("pairs-dashboard.png").exists()
+    );
+    let problems = browser.problems.lock().await.clone();
+    assert!(
+        problems.is_empty(),
+        "the pages logged errors: {problems:#?}"
+    );
+}

@@ -62,6 +62,16 @@ export function forgetRoom(roomId) {
 // ---------------------------------------------------------------------------------------------
 // Applying events by assignment ("Keeping the view current").
 
+/** `room.pairs` with its defaults: the server leaves it out of the view while it is empty. */
+export function normalPairs(pairs) {
+  const p = pairs && typeof pairs === "object" ? pairs : {};
+  return {
+    proposal: p.proposal || null,
+    groups: Array.isArray(p.groups) ? p.groups : [],
+    waiting: Array.isArray(p.waiting) ? p.waiting : [],
+  };
+}
+
 /** Applies one event to `view` in place. Returns nothing; never re-implements room rules. */
 export function applyEvent(view, event) {
   switch (event.type) {
@@ -110,6 +120,9 @@ export function applyEvent(view, event) {
       break;
     case "prompt_changed":
       view.prompt = event.prompt;
+      break;
+    case "pairs_changed":
+      view.pairs = normalPairs(event.pairs);
       break;
     default:
       // An event this client does not know: nothing to assign.
@@ -447,6 +460,7 @@ export class Connection {
     this.clock.observe(msg.server_time, entry ? entry.sentAt : null, arrivedAt);
     if (replace) {
       this.view = msg.room;
+      this.view.pairs = normalPairs(msg.room.pairs);
       this.seq = msg.seq;
     } else if (this.view === null) {
       // `resumed` without a view cannot happen (the first resume has no last_seq); be safe.

@@ -32,6 +32,7 @@ const SPEAKING = {
   hand_queue: "raised hands",
   presenter_only: "presenter speaks",
   open: "open floor",
+  pairs: "in pairs or triads",
 };
 
 const EXAMPLE_FORMAT = {
@@ -190,7 +191,10 @@ export function renderCreatePage(root) {
               "li",
               {},
               h("strong", { text: s.title }),
-              ` — ${minutes(s.timebox_ms)}, ${SPEAKING[s.speaking] || s.speaking}${s.per_presenter ? ", once per presenter" : ""}`,
+              ` — ${minutes(s.timebox_ms)}, ${SPEAKING[s.speaking] || s.speaking}${s.per_presenter ? ", once per presenter" : ""}` +
+                (s.speaking === "pairs" && s.half_ms
+                  ? ` (two halves of ${minutes(s.half_ms)}${s.feedback_ms ? `, each with ${minutes(s.feedback_ms)} of feedback` : ""}, and a switch)`
+                  : ""),
             ),
           ),
         ),

@@ -38,6 +38,9 @@ function append(el, children) {
   }
 }
 
+/** What someone does in their pair, as the pair view says it ("You are coaching"). */
+const PAIR_ROLE_WORDS = { coach: "coaching", client: "being coached", observer: "observing" };
+
 const ROLE_WORDS = {
   facilitator: "facilitator",
   co_facilitator: "co-facilitator",
@@ -105,12 +108,55 @@ export function isFacilitating(p) {
   return Boolean(p) && (p.standing === "facilitator" || p.standing === "co_facilitator");
 }
 
-/** The stage role of participant `id`, exactly as protocol/README.md "Roles" says. */
+/** `room.pairs`, with its defaults (the server leaves it out of the view while empty). */
+export function pairsOf(view) {
+  const p = view && view.pairs;
+  return {
+    proposal: (p && p.proposal) || null,
+    groups: (p && p.groups) || [],
+    waiting: (p && p.waiting) || [],
+  };
+}
+
+/** The confirmed group participant `id` is in, or null. */
+export function groupOf(view, id) {
+  return pairsOf(view).groups.find((g) => g.members.includes(id)) || null;
+}
+
+/** Whether the current stage is the one where pairs work on their own. */
+export function inPairsStage(view) {
+  const planned = view.stage ? view.plan[view.stage.index] : null;
+  return Boolean(planned) && planned.speaking === "pairs";
+}
+
+/** `coach`, `client` or `observer`: what `id` does in `group` this round. */
+export function pairRoleIn(group, id) {
+  if (group.coach === id) return "coach";
+  if (group.client === id) return "client";
+  return "observer";
+}
+
+/** A group's roles after the switch: the coach becomes the client, the observer the coach, the
+ * client the observer (a pair simply swaps), as src/room/state/pairs.rs `rotate` does. */
+function rotated(group) {
+  const observer = group.observer === null || group.observer === undefined ? null : group.observer;
+  return observer === null
+    ? { coach: group.client, client: group.coach, observer: null }
+    : { coach: observer, client: group.coach, observer: group.client };
+}
+
+/** The stage role of participant `id`, exactly as the server's `stage_role` decides it. */
 export function stageRoleOf(view, id) {
   const p = participantById(view, id);
   const planned = view.stage ? view.plan[view.stage.index] : null;
   if (planned && planned.presenter === id) return "presenter";
   if (p && p.roles.includes("observer")) return "observer";
+  if (inPairsStage(view)) {
+    const group = groupOf(view, id);
+    if (group) return pairRoleIn(group, id);
+    // Someone waiting for a group takes part as a member, not as anyone's coach.
+    if (p && !isFacilitating(p)) return "member";
+  }
   if (isFacilitating(p)) return "facilitator";
   if (planned && planned.roles.includes("coach")) return "coach";
   if (planned && planned.roles.includes("client")) return "client";
@@ -316,6 +362,80 @@ function show(el, visible) {
 const RING_R = 90;
 const RING_C = 2 * Math.PI * RING_R;
 
+/**
+ * The countdown: a ring that empties as time runs, big digits and a note in words. Used for
+ * the stage's timer and, in the pairs stage, for a pair's own timer. `test` names the digits'
+ * `data-test` hook, which carries `data-remaining-ms`.
+ */
+function countdown(test) {
+  const progress = h("svg:circle", {
+    class: "ring-progress",
+    cx: "100",
+    cy: "100",
+    r: String(RING_R),
+    "stroke-dasharray": RING_C.toFixed(2),
+    "stroke-dashoffset": "0",
+    transform: "rotate(-90 100 100)",
+  });
+  const ring = h(
+    "svg:svg",
+    { class: "ring", viewBox: "0 0 200 200", "aria-hidden": "true", focusable: "false" },
+    h("svg:circle", { class: "ring-track", cx: "100", cy: "100", r: String(RING_R) }),
+    progress,
+  );
+  const digits = h("span", { class: "timer-digits", "data-test": test });
+  const note = h("span", { class: "timer-note" });
+  const box = h(
+    "div",
+    { class: "timer-box", "data-tone": "idle" },
+    ring,
+    h("div", { class: "timer-face" }, digits, note),
+  );
+  return {
+    box,
+    digits,
+    note,
+    progress,
+    /** Shows `remaining` ms (null: no timer) of `duration`, in `tone`, with `noteText`. */
+    set(remaining, duration, tone, noteText) {
+      if (remaining === null) {
+        setText(digits, "–:––");
+        digits.removeAttribute("data-remaining-ms");
+      } else {
+        setText(digits, formatClock(remaining));
+        digits.setAttribute("data-remaining-ms", String(Math.round(remaining)));
+      }
+      // An hour or more (`1:45:00`, `+1:02:03`) needs smaller digits to fit the ring.
+      digits.classList.toggle("long", digits.textContent.length > 6);
+      setText(note, noteText);
+      digits.setAttribute(
+        "aria-label",
+        remaining === null
+          ? "no timer"
+          : remaining < 0
+            ? `${formatClock(remaining)} over time`
+            : `${formatClock(remaining)} ${noteText}`,
+      );
+      if (box.dataset.tone !== tone) box.dataset.tone = tone;
+      const fraction = remaining === null ? 0 : Math.max(0, Math.min(1, remaining / (duration || 1)));
+      const offset = (RING_C * (1 - (tone === "over" ? 1 : fraction))).toFixed(1);
+      if (progress.getAttribute("stroke-dashoffset") !== offset) {
+        progress.setAttribute("stroke-dashoffset", offset);
+      }
+    },
+  };
+}
+
+/** `normal`, `warn`, `over` or `paused` for a running timer at `remaining` ms. */
+function timerTone(timer, remaining, warnBefore, paused) {
+  const duration = timer.duration_ms || 1;
+  const warned = timer.warned || (warnBefore < duration && remaining <= warnBefore);
+  if (paused) return "paused";
+  if (remaining < 0) return "over";
+  if (warned) return "warn";
+  return "normal";
+}
+
 // ---------------------------------------------------------------------------------------------
 // The room screen.
 
@@ -340,6 +460,9 @@ export class RoomScreen {
     this.showRules = showRules; // the ground rules in full, once, right after entering
     this.lastStatus = conn.view ? conn.view.session.status : null;
     this.prevFloorId = conn.view && conn.view.turn.floor ? conn.view.turn.floor.participant : null;
+    this.prevGroup = conn.view ? groupOf(conn.view, conn.you) : null; // my group as last seen
+    this.swapPick = []; // people selected to swap in the proposal (console)
+    this.tileClocks = []; // the dashboard's time fields, refreshed every tick
     this.build();
     this.update();
     this.ticker = setInterval(() => this.tick(), 200);
@@ -378,29 +501,9 @@ export class RoomScreen {
     r.purpose = h("p", { class: "purpose" });
     r.presenterLine = h("p", { class: "presenter-line" });
 
-    r.ringProgress = h("svg:circle", {
-      class: "ring-progress",
-      cx: "100",
-      cy: "100",
-      r: String(RING_R),
-      "stroke-dasharray": RING_C.toFixed(2),
-      "stroke-dashoffset": "0",
-      transform: "rotate(-90 100 100)",
-    });
-    const ring = h(
-      "svg:svg",
-      { class: "ring", viewBox: "0 0 200 200", "aria-hidden": "true", focusable: "false" },
-      h("svg:circle", { class: "ring-track", cx: "100", cy: "100", r: String(RING_R) }),
-      r.ringProgress,
-    );
-    r.timer = h("span", { class: "timer-digits", "data-test": "timer" });
-    r.timerNote = h("span", { class: "timer-note" });
-    r.timerBox = h(
-      "div",
-      { class: "timer-box", "data-tone": "idle" },
-      ring,
-      h("div", { class: "timer-face" }, r.timer, r.timerNote),
-    );
+    r.stageClock = countdown("timer");
+    r.timer = r.stageClock.digits;
+    r.timerBox = r.stageClock.box;
     r.speakerTimer = h("p", { class: "speaker-timer", "data-test": "speaker-timer" });
     r.cue = h("p", { class: "cue", "data-test": "time-cue" });
 
@@ -442,10 +545,101 @@ export class RoomScreen {
     r.pass = button("pass", "Pass", (e) => this.act(e.currentTarget, "pass"));
     r.done = button("done", "I'm done", (e) => this.act(e.currentTarget, "done"));
     r.draw = button("draw-prompt", "Draw a prompt", (e) => this.drawPrompt(e.currentTarget));
-    r.actions = h("div", { class: "actions" }, r.raise, r.lower, r.done, r.pass, r.draw);
+    r.endHalf = button("end-half", "End this half", (e) => this.endHalf(e.currentTarget));
+    r.confirmSwitch = button("confirm-switch", "Ready to switch", (e) => this.act(e.currentTarget, "confirm_switch"));
+    r.actions = h(
+      "div",
+      { class: "actions" },
+      r.raise,
+      r.lower,
+      r.done,
+      r.pass,
+      r.draw,
+      r.endHalf,
+      r.confirmSwitch,
+    );
     r.actionHint = h("p", { class: "hint action-hint" });
 
     r.error = h("p", { class: "error", "data-test": "error", role: "alert", hidden: true });
+
+    // The pair view: a participant's own pair or triad, in the pairs stage.
+    r.pairRound = h("p", { class: "pair-round", "data-test": "pair-round" });
+    r.partner = h("span", { class: "partner", "data-test": "partner" });
+    r.pairRole = h("strong", { class: "pair-role", "data-test": "pair-role" });
+    r.pairRoleLine = h("p", { class: "pair-role-line" }, "You are ", r.pairRole);
+    r.pairHint = h("p", { class: "pair-hint", "data-test": "pair-hint" });
+    r.pairSwitched = h("p", { class: "pair-switched", "data-test": "pair-switched" });
+    r.pairClock = countdown("pair-timer");
+    r.pairClock.box.classList.add("pair-clock");
+    r.feedbackAsk = h("p", { class: "feedback-ask", "data-test": "feedback-ask" });
+    r.pairNext = h("p", { class: "pair-next", "data-test": "pair-next" });
+    r.switchWaiting = h("p", { class: "switch-waiting", "data-test": "switch-waiting" });
+    r.pairDone = h("p", { class: "pair-done", "data-test": "pair-done" });
+    r.pairView = h(
+      "section",
+      { class: "pair-view", "data-test": "pair-view", "aria-label": "Your pair", hidden: true },
+      r.pairRound,
+      h("p", { class: "pair-with" }, h("span", { class: "label", text: "With" }), r.partner),
+      r.pairRoleLine,
+      r.pairSwitched,
+      r.pairHint,
+      r.pairClock.box,
+      r.feedbackAsk,
+      r.pairNext,
+      r.switchWaiting,
+      r.pairDone,
+    );
+    // Before the pairs stage, or without a pair: one line on where I stand.
+    r.pairingNote = h("p", { class: "pairing-note", "data-test": "pairing-note", hidden: true });
+
+    // The facilitator's pairs: proposal, then the dashboard.
+    // A fresh seed each time, so that "Propose again" gives other pairs whatever the server
+    // does with a missing seed.
+    r.proposePairs = button("propose-pairs", "Propose pairs", (e) =>
+      this.act(e.currentTarget, "propose_pairs", { seed: crypto.getRandomValues(new Uint32Array(1))[0] }),
+    );
+    r.proposal = h("ol", { class: "proposal", "data-test": "proposal" });
+    r.swapPeople = button("swap-people", "Swap", (e) => this.swapPeople(e.currentTarget));
+    r.confirmPairs = button("confirm-pairs", "Confirm pairs", (e) => this.act(e.currentTarget, "confirm_pairs"));
+    r.proposalHint = h("p", { class: "hint proposal-hint" });
+    r.proposalBox = h(
+      "div",
+      { class: "proposal-box" },
+      r.proposal,
+      h("p", {
+        class: "hint",
+        text: "To swap two people, select one name in each group, then Swap. A locked group is kept when you propose again.",
+      }),
+      h("div", { class: "row wrap" }, r.swapPeople, r.confirmPairs),
+    );
+    r.dashboard = h("ul", { class: "pairs-dashboard", "data-test": "pairs-dashboard" });
+    r.moveEveryone = button("move-everyone", "Move everyone on", (e) => this.moveEveryone(e.currentTarget));
+    r.callBack = button("call-back", "Call everyone back", (e) => this.callBack(e.currentTarget));
+    r.pairsHint = h("p", { class: "hint pairs-hint" });
+    r.pairsControls = h("div", { class: "row wrap" }, r.moveEveryone, r.callBack);
+    r.unplaced = h("ul", { class: "unplaced", "data-test": "unplaced" });
+    r.unplacedBox = h(
+      "div",
+      { class: "unplaced-box" },
+      h("h3", { class: "section-title", text: "Not in a pair" }),
+      h("p", {
+        class: "hint",
+        text: "Place joins someone to a pair still in its first half, as its observer; when no pair can take them, they wait with you.",
+      }),
+      r.unplaced,
+    );
+    r.pairsConsole = h(
+      "section",
+      { class: "controls pairs-console", "aria-label": "Pairs", hidden: true },
+      h("h2", { class: "section-title", text: "Pairs" }),
+      r.pairsHint,
+      h("div", { class: "row wrap" }, r.proposePairs),
+      r.proposalHint,
+      r.proposalBox,
+      r.pairsControls,
+      r.dashboard,
+      r.unplacedBox,
+    );
 
     // Timekeeping (facilitators, co-facilitators, timekeepers).
     r.pause = button("pause", "Pause", (e) => this.act(e.currentTarget, "pause"));
@@ -531,21 +725,24 @@ export class RoomScreen {
       { class: "centre", "aria-label": "Now" },
       r.rulesCard,
       h("div", { class: "stage-head" }, r.stageCount, r.stageTitle, r.purpose, r.presenterLine),
+      r.pairView,
+      r.pairingNote,
       r.timerBox,
       r.speakerTimer,
       r.cue,
-      h(
+      (r.turnBox = h(
         "div",
         { class: "turn" },
         h("p", { class: "speaking" }, h("span", { class: "label", text: "Speaking" }), r.speaker),
         h("p", { class: "next" }, h("span", { class: "label", text: "Next" }), r.nextUp),
-      ),
+      )),
       r.yourTurn,
-      h("p", { class: "me" }, "You are: ", r.myRole, r.myChips),
+      (r.meLine = h("p", { class: "me" }, "You are: ", r.myRole, r.myChips)),
       r.promptCard,
       r.actions,
       r.actionHint,
       r.error,
+      r.pairsConsole,
       r.floorControls,
       r.timeControls,
       r.stageControls,
@@ -721,6 +918,11 @@ export class RoomScreen {
     const planned = view.stage ? view.plan[view.stage.index] : null;
     const myRole = stageRoleOf(view, this.conn.you);
     const turn = view.turn;
+    const pairsStage = inPairsStage(view) && !ended;
+    const myGroup = groupOf(view, this.conn.you);
+    // A participant in a pair sees the pair view instead of the circle's floor and timer.
+    const pairMode = pairsStage && started && Boolean(myGroup);
+    this.pairMode = pairMode;
 
     this.bar.set(view.title, view.format, status);
     document.title = planned && !ended ? `${planned.title} · ${view.title}` : `${view.title} · circlekeeper`;
@@ -756,7 +958,7 @@ export class RoomScreen {
       setText(r.stageTitle, ended ? "Session ended" : "");
       setText(r.purpose, "");
     }
-    show(r.purpose, r.purpose.textContent !== "");
+    show(r.purpose, r.purpose.textContent !== "" && !pairMode);
     const presenterId = planned ? planned.presenter : null;
     if (presenterId !== null && presenterId !== undefined && !ended) {
       setText(r.presenterLine, `Presenter: ${this.name(presenterId)}${presenterId === this.conn.you ? " (you)" : ""}`);
@@ -780,7 +982,12 @@ export class RoomScreen {
     }
     setText(r.nextUp, this.nextUpText(planned, turn, session));
     const myTurn = Boolean(floor && floor.participant === this.conn.you && started);
-    show(r.yourTurn, myTurn);
+    show(r.yourTurn, myTurn && !pairsStage);
+    show(r.turnBox, !pairsStage);
+    show(r.timerBox, !pairMode);
+    show(r.meLine, !pairMode);
+    this.renderPairView(pairMode ? myGroup : null);
+    this.renderPairingNote({ facilitating, started, ended, planned, myGroup });
     r.centre.classList.toggle("my-turn", myTurn);
 
     // My role.
@@ -798,8 +1005,9 @@ export class RoomScreen {
     show(r.rulesCard, this.showRules && !ended);
     show(r.rulesCard.querySelector('[data-test="rules-leave"]'), Boolean(me) && me.standing !== "facilitator");
 
-    this.renderPromptCard(myRole, facilitating);
-    this.renderActions({ me, myRole, planned, turn, started, ended, facilitating });
+    // A coach's drawn prompt is for the coaching itself, not for the feedback after it.
+    this.renderPromptCard(myRole, facilitating, !pairMode || myGroup.phase === "coaching");
+    this.renderActions({ me, myRole, planned, turn, started, ended, facilitating, pairGroup: pairMode ? myGroup : null });
 
     // Controls.
     show(r.timeControls, Boolean(timekeeping) && !ended);
@@ -808,7 +1016,7 @@ export class RoomScreen {
     show(r.resume, paused);
     for (const b of [r.pause, r.resume, r.minus1, r.plus1, r.plus5]) b.disabled = !started;
 
-    show(r.floorControls, facilitating && started);
+    show(r.floorControls, facilitating && started && !pairsStage);
     const round = planned && planned.speaking === "round";
     const roundOpen = Boolean(turn.round) && turn.round.position < turn.round.order.length;
     show(r.nextTurn, Boolean(round));
@@ -843,7 +1051,8 @@ export class RoomScreen {
     } else {
       show(r.lobbyHint, false);
     }
-    this.markPrimary({ facilitating, session, round, roundOpen, turn, floor, myTurn });
+    this.renderPairsConsole({ facilitating, started, ended, planned });
+    this.markPrimary({ facilitating, session, round, roundOpen, turn, floor, myTurn, planned });
 
     // Panels.
     show(r.stagesPanel, facilitating);
@@ -888,7 +1097,7 @@ export class RoomScreen {
     return "no hands up";
   }
 
-  renderActions({ me, myRole, planned, turn, started, ended, facilitating }) {
+  renderActions({ me, myRole, planned, turn, started, ended, facilitating, pairGroup }) {
     const r = this.r;
     const you = this.conn.you;
     const speaking = planned ? planned.speaking : null;
@@ -902,32 +1111,49 @@ export class RoomScreen {
     const canLower = started && handUp;
     const canDone = started && holding;
     const canPass = started && holding && speaking === "round" && Boolean(turn.round);
+    const coachingNow = !pairGroup || pairGroup.phase === "coaching";
     const canDraw =
-      started && (myRole === "coach" || myRole === "facilitator") && planned && planned.kind !== "break";
+      started &&
+      (myRole === "coach" || myRole === "facilitator") &&
+      planned &&
+      planned.kind !== "break" &&
+      coachingNow;
+    // In a pair: end the half, then everyone confirms the switch.
+    const canEndHalf = Boolean(pairGroup) && pairGroup.phase === "coaching";
+    const canConfirm = Boolean(pairGroup) && pairGroup.phase === "feedback" && !pairGroup.ready.includes(you);
+    if (pairGroup) {
+      const last = pairGroup.round + 1 >= pairGroup.rounds;
+      setText(r.confirmSwitch, last ? "Ready to finish" : "Ready to switch");
+      setText(r.endHalf, pairGroup.members.length === 3 ? "End this round" : "End this half");
+    }
 
     show(r.raise, canRaise);
     show(r.lower, canLower);
     show(r.done, canDone);
     show(r.pass, canPass);
     show(r.draw, Boolean(canDraw));
+    show(r.endHalf, canEndHalf);
+    show(r.confirmSwitch, canConfirm);
 
     // One primary action per moment.
     // Facilitators' primary action is in the console, unless it is their turn to speak.
     let primary = null;
     if (canDone) primary = r.done;
+    else if (canConfirm) primary = r.confirmSwitch;
     else if (facilitating) primary = null;
     else if (canRaise) primary = r.raise;
     else if (canDraw) primary = r.draw;
     else if (canLower) primary = r.lower;
-    for (const b of [r.raise, r.lower, r.done, r.pass, r.draw]) {
+    for (const b of [r.raise, r.lower, r.done, r.pass, r.draw, r.endHalf, r.confirmSwitch]) {
       b.classList.toggle("primary", b === primary);
       b.classList.toggle("secondary", b !== primary);
     }
-    show(r.actions, canRaise || canLower || canDone || canPass || Boolean(canDraw));
+    show(r.actions, canRaise || canLower || canDone || canPass || Boolean(canDraw) || canEndHalf || canConfirm);
 
     let hint = "";
     if (ended) hint = "The session has ended. Thank you.";
     else if (!started) hint = facilitating ? "" : "The facilitator will start the session soon.";
+    else if (pairGroup) hint = "";
     else if (observer) hint = "You are observing: you take no turn in this stage.";
     else if (handUp) {
       const place = turn.queue.indexOf(you) + 1;
@@ -942,12 +1168,33 @@ export class RoomScreen {
     show(r.actionHint, hint !== "");
   }
 
-  markPrimary({ facilitating, session, round, roundOpen, turn, floor, myTurn }) {
+  markPrimary({ facilitating, session, round, roundOpen, turn, floor, myTurn, planned }) {
     const r = this.r;
-    const candidates = [r.start, r.nextTurn, r.giveFloor, r.takeFloor, r.next];
+    const candidates = [
+      r.start,
+      r.nextTurn,
+      r.giveFloor,
+      r.takeFloor,
+      r.next,
+      r.proposePairs,
+      r.confirmPairs,
+      r.moveEveryone,
+      r.callBack,
+    ];
+    const pairs = pairsOf(this.view);
+    const kind = planned && session !== "lobby" && session !== "ended" ? planned.kind : null;
     let primary = null;
     if (facilitating && session === "lobby") primary = r.start;
-    else if (facilitating && !myTurn) {
+    else if (facilitating && kind === "pairing") {
+      if (pairs.groups.length) primary = r.next.disabled ? null : r.next;
+      else if (pairs.proposal) primary = r.confirmPairs;
+      else primary = r.proposePairs;
+    } else if (facilitating && planned && planned.speaking === "pairs") {
+      const allDone = pairs.groups.length > 0 && pairs.groups.every((g) => g.phase === "done");
+      if (allDone && !r.callBack.disabled) primary = r.callBack;
+      else if (!pairs.groups.length && !pairs.proposal) primary = r.proposePairs;
+      else if (!pairs.groups.length) primary = r.confirmPairs;
+    } else if (facilitating && !myTurn) {
       if (round && roundOpen) primary = r.nextTurn;
       else if (!round && !floor && turn.queue.length) primary = r.giveFloor;
       else if (!floor && !(r.next.disabled)) primary = r.next;
@@ -957,6 +1204,516 @@ export class RoomScreen {
       b.classList.toggle("secondary", b !== primary);
     }
     r.end.classList.add("secondary");
+  }
+
+  // -- pairs: the pair view (participants) ------------------------------------------------
+
+  /** "Ben", "Ben and Chen". */
+  names(ids) {
+    const list = ids.map((id) => this.name(id));
+    if (list.length <= 1) return list.join("");
+    return `${list.slice(0, -1).join(", ")} and ${list[list.length - 1]}`;
+  }
+
+  renderPairView(group) {
+    const r = this.r;
+    show(r.pairView, Boolean(group));
+    if (!group) return;
+    const you = this.conn.you;
+    const role = pairRoleIn(group, you);
+    const triad = group.members.length === 3;
+    const unit = triad ? "Round" : "Half";
+    const done = group.phase === "done";
+    const observer = group.observer === null || group.observer === undefined ? null : group.observer;
+    r.pairView.dataset.phase = group.phase;
+    r.pairView.dataset.role = role;
+
+    setText(r.pairRound, `${unit} ${group.round + 1} of ${group.rounds}`);
+    setText(r.partner, this.names(group.members.filter((m) => m !== you)));
+    setText(r.pairRole, PAIR_ROLE_WORDS[role]);
+    show(r.pairRoleLine, !done);
+
+    // What this role does now, in the words of the practice.
+    const coach = this.name(group.coach);
+    const client = this.name(group.client);
+    let hint = "";
+    if (group.phase === "coaching") {
+      if (role === "coach") {
+        hint = `${client} brings something real. Ask open questions and listen; no advice.`;
+        if (observer !== null) hint += ` ${this.name(observer)} observes.`;
+      } else if (role === "client") {
+        hint = `${coach} coaches you. Bring something real and think out loud.`;
+        if (observer !== null) hint += ` ${this.name(observer)} observes.`;
+      } else {
+        hint = `${coach} coaches ${client}. Notice what helps; you speak in the feedback.`;
+      }
+    } else if (group.phase === "feedback") {
+      const readyOthers = group.ready.filter((id) => id !== you);
+      if (readyOthers.length && !group.ready.includes(you)) {
+        hint = `${this.names(readyOthers)} ${readyOthers.length === 1 ? "is" : "are"} ready to ${
+          group.round + 1 >= group.rounds ? "finish" : "switch"
+        }.`;
+      }
+    }
+    setText(r.pairHint, hint);
+    show(r.pairHint, hint !== "");
+
+    // Just after a switch: say so, on every screen of the group.
+    const switched = group.phase === "coaching" && group.round > 0;
+    setText(r.pairSwitched, switched ? `Roles switched for ${unit.toLowerCase()} ${group.round + 1}.` : "");
+    show(r.pairSwitched, switched);
+
+    show(r.pairClock.box, !done && Boolean(group.timer));
+
+    let ask = "";
+    let next = "";
+    let waiting = "";
+    if (group.phase === "feedback") {
+      if (role === "client") ask = `Feedback: tell ${coach} what helped and what helped less.`;
+      else if (role === "coach") ask = `Feedback: ${client} tells you what helped and what helped less. Listen, and thank them.`;
+      else ask = `Feedback: ${client} tells ${coach} what helped and what helped less; then add what you noticed.`;
+      if (group.round + 1 >= group.rounds) {
+        next = triad ? "This was the last round." : "This was the second half: then you are done.";
+      } else {
+        const after = rotated(group);
+        if (after.coach === you) next = `After the switch you coach ${this.name(after.client)}.`;
+        else if (after.client === you) next = `After the switch ${this.name(after.coach)} coaches you.`;
+        else next = `After the switch you observe ${this.name(after.coach)} coaching ${this.name(after.client)}.`;
+      }
+      if (group.ready.includes(you)) {
+        const missing = group.members.filter((m) => !group.ready.includes(m));
+        waiting = `You are ready — waiting for ${this.names(missing)}`;
+      }
+    }
+    setText(r.feedbackAsk, ask);
+    show(r.feedbackAsk, ask !== "");
+    setText(r.pairNext, next);
+    show(r.pairNext, next !== "");
+    setText(r.switchWaiting, waiting);
+    show(r.switchWaiting, waiting !== "");
+    setText(
+      r.pairDone,
+      done ? `${triad ? "All three rounds" : "Both halves"} done — back to plenary soon` : "",
+    );
+    show(r.pairDone, done);
+  }
+
+  /** One line outside the pair view: who my partner will be, or that I wait to be placed. */
+  renderPairingNote({ facilitating, started, ended, planned, myGroup }) {
+    const r = this.r;
+    const view = this.view;
+    const you = this.conn.you;
+    let text = "";
+    if (!facilitating && started && !ended && planned) {
+      const me = this.me;
+      const pairable = me && !me.roles.includes("observer");
+      if (planned.kind === "pairing" && pairable) {
+        if (myGroup) {
+          const others = this.names(myGroup.members.filter((m) => m !== you));
+          const first =
+            myGroup.coach === you
+              ? "You coach first."
+              : myGroup.client === you
+                ? `${this.name(myGroup.coach)} coaches you first.`
+                : `You observe first.`;
+          text = `You are paired with ${others}. ${first}`;
+        } else {
+          text = "The facilitator is making pairs: your partner will show here.";
+        }
+      } else if (planned.speaking === "pairs" && !myGroup && pairable) {
+        text = pairsOf(view).waiting.includes(you)
+          ? "You are waiting with the facilitator, who will place you in a pair or a triad."
+          : "You are not in a pair yet: the facilitator will place you.";
+      }
+    }
+    setText(r.pairingNote, text);
+    show(r.pairingNote, text !== "");
+  }
+
+  async endHalf(control) {
+    const group = groupOf(this.view, this.conn.you);
+    const left = group && group.timer ? remainingMs(group.timer, this.conn.serverNow()) : 0;
+    if (left > 0) {
+      const unit = group.members.length === 3 ? "round" : "half";
+      const ok = await confirmDialog(
+        `End this ${unit} now?`,
+        `End the ${unit}`,
+        `${formatClock(left)} of it is left. The feedback begins for everyone in your group.`,
+      );
+      if (!ok) {
+        control.focus();
+        return;
+      }
+    }
+    await this.act(control, "end_half");
+  }
+
+  // -- pairs: the facilitator's console ----------------------------------------------------
+
+  /** People the server would pair now: here, agreed, neither steering nor observing. */
+  pairable() {
+    return this.view.participants.filter(
+      (p) =>
+        !p.removed &&
+        p.consented &&
+        p.presence === "connected" &&
+        !isFacilitating(p) &&
+        !p.roles.includes("observer"),
+    );
+  }
+
+  renderPairsConsole({ facilitating, started, ended, planned }) {
+    const r = this.r;
+    const view = this.view;
+    const kind = planned ? planned.kind : null;
+    const pairsStage = Boolean(planned) && planned.speaking === "pairs";
+    const visible = facilitating && started && !ended && (kind === "pairing" || pairsStage);
+    show(r.pairsConsole, visible);
+    this.tileClocks = [];
+    if (!visible) return;
+    const pairs = pairsOf(view);
+    const confirmed = pairs.groups.length > 0;
+    const proposal = confirmed ? null : pairs.proposal;
+    const pairable = this.pairable();
+
+    // Proposing.
+    show(r.proposePairs, !confirmed);
+    setText(r.proposePairs, proposal ? "Propose again" : "Propose pairs");
+    r.proposePairs.disabled = pairable.length < 2;
+    let hint = "";
+    if (!confirmed && !proposal) {
+      hint =
+        pairable.length < 2
+          ? "At least two people must be here and have agreed to the ground rules to make pairs."
+          : `${pairable.length} people can be paired now; a triad is made when the count is odd. ` +
+            "Recent partners are avoided.";
+    } else if (proposal) {
+      const inside = new Set(proposal.groups.flat());
+      const outside = pairable.filter((p) => !inside.has(p.id));
+      if (outside.length) hint = `Not in this proposal: ${this.names(outside.map((p) => p.id))}. Propose again to include them.`;
+    }
+    setText(r.proposalHint, hint);
+    show(r.proposalHint, hint !== "");
+    show(r.proposalBox, Boolean(proposal));
+    if (proposal) this.renderProposal(proposal);
+    else this.swapPick = [];
+
+    // The dashboard.
+    show(r.dashboard, confirmed);
+    if (confirmed) this.renderDashboard(pairs.groups, pairsStage);
+    else r.dashboard.replaceChildren();
+    show(r.pairsControls, confirmed && pairsStage);
+    r.moveEveryone.disabled = pairs.groups.every((g) => g.phase === "done");
+    r.callBack.disabled = !view.stage || view.stage.index >= view.plan.length - 1;
+    let status = "";
+    if (confirmed && !pairsStage) status = "The pairs are made. Go to the next stage to start their time.";
+    else if (confirmed) {
+      const done = pairs.groups.filter((g) => g.phase === "done").length;
+      status =
+        done === pairs.groups.length
+          ? "Every pair is done: call everyone back."
+          : `${done} of ${pairs.groups.length} ${pairs.groups.length === 1 ? "group" : "groups"} done.`;
+    } else if (pairsStage) status = "No pairs yet: propose them here.";
+    setText(r.pairsHint, status);
+    show(r.pairsHint, status !== "");
+
+    // Late joiners and anyone else not in a group.
+    const inGroup = new Set(pairs.groups.flatMap((g) => g.members));
+    const waiting = pairs.waiting.filter((id) => !inGroup.has(id));
+    const loose = confirmed ? pairable.filter((p) => !inGroup.has(p.id) && !waiting.includes(p.id)).map((p) => p.id) : [];
+    const items = [...waiting.map((id) => [id, true]), ...loose.map((id) => [id, false])].map(([id, isWaiting]) =>
+      h(
+        "li",
+        { "data-participant": String(id) },
+        h(
+          "span",
+          { class: "unplaced-name" },
+          this.name(id),
+          h("span", { class: "hint", text: isWaiting ? " · waiting with you" : " · not in a pair" }),
+        ),
+        h("button", {
+          type: "button",
+          class: "secondary small",
+          "data-test": "place-late",
+          "data-focus": `place-${id}`,
+          "aria-label": `Place ${this.name(id)} in a pair or triad`,
+          onclick: (e) => this.act(e.currentTarget, "place_late", { participant: id }),
+          text: "Place",
+        }),
+      ),
+    );
+    r.unplaced.replaceChildren(...items);
+    show(r.unplacedBox, confirmed && items.length > 0);
+  }
+
+  renderProposal(proposal) {
+    const r = this.r;
+    // Keep only picks still in an unlocked proposed group.
+    const where = new Map();
+    proposal.groups.forEach((members, i) => members.forEach((m) => where.set(m, i)));
+    this.swapPick = (this.swapPick || []).filter((id) => where.has(id) && !proposal.locked[where.get(id)]);
+    const items = proposal.groups.map((members, i) => {
+      const locked = Boolean(proposal.locked[i]);
+      const label = `${members.length === 3 ? "Triad" : "Pair"} ${i + 1}`;
+      return h(
+        "li",
+        { class: `proposed${locked ? " locked" : ""}`, "data-group": String(i), "data-locked": locked ? "true" : "false" },
+        h("span", { class: "group-name", text: label }),
+        h(
+          "span",
+          { class: "group-members" },
+          members.map((id) =>
+            h("button", {
+              type: "button",
+              class: "toggle small pick",
+              "aria-pressed": this.swapPick.includes(id) ? "true" : "false",
+              "data-test": "swap-pick",
+              "data-participant": String(id),
+              "data-focus": `pick-${id}`,
+              "aria-label": `${this.name(id)}: select to swap`,
+              disabled: locked,
+              onclick: () => this.pick(id, i),
+              text: this.name(id),
+            }),
+          ),
+        ),
+        h("span", { class: "group-first hint", text: `${this.name(members[1] ?? members[0])} coaches first` }),
+        h("button", {
+          type: "button",
+          class: "toggle small",
+          "aria-pressed": locked ? "true" : "false",
+          "data-test": "lock-group",
+          "data-focus": `lock-${i}`,
+          "aria-label": `${locked ? "Unlock" : "Lock"} ${label}`,
+          onclick: (e) => this.act(e.currentTarget, "lock_group", { index: i, locked: !locked }),
+          text: locked ? "Locked" : "Lock",
+        }),
+      );
+    });
+    r.proposal.replaceChildren(...items);
+    const [a, b] = this.swapPick;
+    const ready = this.swapPick.length === 2 && where.get(a) !== where.get(b);
+    r.swapPeople.disabled = !ready;
+    setText(r.swapPeople, ready ? `Swap ${this.name(a)} and ${this.name(b)}` : "Swap");
+  }
+
+  /** Selects someone to swap: one person per group, two groups at most. */
+  pick(id, groupIndex) {
+    const proposal = pairsOf(this.view).proposal;
+    if (!proposal) return;
+    const groupOfPick = (p) => proposal.groups.findIndex((m) => m.includes(p));
+    let picks = this.swapPick || [];
+    if (picks.includes(id)) picks = picks.filter((p) => p !== id);
+    else {
+      picks = picks.filter((p) => groupOfPick(p) !== groupIndex);
+      picks.push(id);
+      if (picks.length > 2) picks = picks.slice(-2);
+    }
+    this.swapPick = picks;
+    this.update();
+  }
+
+  async swapPeople(control) {
+    const [a, b] = this.swapPick || [];
+    if (a === undefined || b === undefined) return;
+    const ack = await this.act(control, "swap_people", { a, b });
+    if (ack) {
+      this.swapPick = [];
+      announce(`Swapped ${this.name(a)} and ${this.name(b)}.`);
+      this.update();
+    }
+  }
+
+  renderDashboard(groups, pairsStage) {
+    const r = this.r;
+    const tiles = groups.map((g) => {
+      const triad = g.members.length === 3;
+      const unit = triad ? "Round" : "Half";
+      const time = h("span", { class: "tile-time", "data-test": "group-timer" });
+      this.tileClocks.push({ el: time, id: g.id });
+      let state = "";
+      if (g.phase === "feedback") {
+        const missing = g.members.filter((m) => !g.ready.includes(m));
+        state = g.ready.length
+          ? `Ready: ${this.names(g.ready)} · waiting for ${this.names(missing)}`
+          : `Feedback, then ${g.round + 1 >= g.rounds ? "done" : "the switch"}: nobody confirmed yet`;
+      } else if (g.phase === "coaching" && g.round > 0) {
+        state = "Switched ✓";
+      } else if (g.phase === "done") {
+        state = "Done ✓";
+      }
+      const cast = g.members.map((id) => {
+        const p = participantById(this.view, id);
+        const away = p && p.presence !== "connected";
+        return h(
+          "li",
+          { class: away ? "away" : null },
+          h("span", { class: "tile-name", text: this.name(id) }),
+          g.phase === "done" ? null : h("span", { class: "tile-role", text: PAIR_ROLE_WORDS[pairRoleIn(g, id)] }),
+          away ? h("span", { class: "tile-away", text: "away" }) : null,
+        );
+      });
+      return h(
+        "li",
+        {
+          class: "tile",
+          "data-group": String(g.id),
+          "data-phase": g.phase,
+          "data-round": String(g.round + 1),
+          "data-rounds": String(g.rounds),
+        },
+        h(
+          "div",
+          { class: "tile-head" },
+          h("span", { class: "tile-title", text: `${triad ? "Triad" : "Pair"} ${g.id}` }),
+          h("span", { class: `chip phase-${g.phase}`, text: g.phase }),
+        ),
+        h("p", { class: "tile-round", text: `${unit} ${g.round + 1} of ${g.rounds}` }),
+        h("ul", { class: "tile-cast" }, cast),
+        time,
+        state ? h("p", { class: "tile-state", "data-test": "tile-state", text: state }) : null,
+        pairsStage && g.phase === "coaching"
+          ? h("button", {
+              type: "button",
+              class: "ghost small",
+              "data-test": "end-half-of",
+              "data-focus": `endhalf-${g.id}`,
+              "aria-label": `End the ${unit.toLowerCase()} of ${triad ? "triad" : "pair"} ${g.id}`,
+              onclick: (e) => this.act(e.currentTarget, "end_half", { group: g.id }),
+              text: `End ${unit.toLowerCase()}`,
+            })
+          : null,
+      );
+    });
+    r.dashboard.replaceChildren(...tiles);
+  }
+
+  async moveEveryone(control) {
+    const now = this.conn.serverNow();
+    const cutting = pairsOf(this.view).groups.filter(
+      (g) => g.phase === "coaching" && g.timer && remainingMs(g.timer, now) > 0,
+    ).length;
+    if (cutting > 0) {
+      const ok = await confirmDialog(
+        "Move every group on?",
+        "Move everyone on",
+        `${cutting} ${cutting === 1 ? "group is" : "groups are"} still coaching with time left: their feedback begins now. ` +
+          "Groups in feedback switch roles.",
+      );
+      if (!ok) {
+        control.focus();
+        return;
+      }
+    }
+    await this.act(control, "move_everyone");
+  }
+
+  async callBack(control) {
+    const open = pairsOf(this.view).groups.filter((g) => g.phase !== "done").length;
+    if (open > 0) {
+      const ok = await confirmDialog(
+        "Call everyone back to the plenary?",
+        "Call everyone back",
+        `${open} ${open === 1 ? "group has" : "groups have"} not finished. Their time stops where it is.`,
+      );
+      if (!ok) {
+        control.focus();
+        return;
+      }
+    }
+    await this.act(control, "next_stage");
+  }
+
+  /** The pair's own countdown and the dashboard's times, against the server clock. */
+  tickPairs(now) {
+    const view = this.view;
+    const r = this.r;
+    const paused = view.session.status === "paused";
+    const warnBefore = view.warn_before_ms;
+    if (this.pairMode) {
+      const g = groupOf(view, this.conn.you);
+      if (g && g.timer && g.phase !== "done") {
+        const left = remainingMs(g.timer, now);
+        const stopped = paused || g.timer.ends_at === null || g.timer.ends_at === undefined;
+        const tone = timerTone(g.timer, left, warnBefore, stopped);
+        const unit = g.members.length === 3 ? "round" : "half";
+        let note = g.phase === "feedback" ? "for feedback" : `left in this ${unit}`;
+        if (tone === "paused") note = "paused";
+        else if (tone === "over") note = "over";
+        else if (tone === "warn") note = left <= 60_000 ? "last minute" : "nearly up";
+        r.pairClock.set(left, g.timer.duration_ms, tone, note);
+      }
+    }
+    for (const { el, id } of this.tileClocks || []) {
+      const g = pairsOf(view).groups.find((x) => x.id === id);
+      if (!g) continue;
+      let text;
+      let tone = "normal";
+      if (g.phase === "done") text = "";
+      else if (!g.timer) text = "starts with the pairs stage";
+      else {
+        const left = remainingMs(g.timer, now);
+        const stopped = paused || g.timer.ends_at === null || g.timer.ends_at === undefined;
+        tone = timerTone(g.timer, left, warnBefore, stopped);
+        const what = g.phase === "feedback" ? "feedback" : "coaching";
+        text =
+          left < 0
+            ? `${what}: ${formatClock(left)} over`
+            : `${what}: ${formatClock(left)} left${tone === "paused" ? " · paused" : ""}`;
+        el.setAttribute("data-remaining-ms", String(Math.round(left)));
+      }
+      setText(el, text);
+      show(el, text !== "");
+      if (el.dataset.tone !== tone) el.dataset.tone = tone;
+    }
+  }
+
+  /** Announces what changed in my own group, by comparing it with what it was. */
+  announcePairs(event, before) {
+    const view = this.view;
+    const you = this.conn.you;
+    const after = groupOf(view, you);
+    if (isFacilitating(this.me)) {
+      if (event.reason === "proposed") announce(`${pairsOf(view).proposal ? pairsOf(view).proposal.groups.length : 0} groups proposed.`);
+      else if (event.reason === "confirmed") announce("The pairs are made.");
+      else if (event.reason === "finished" && pairsOf(view).groups.every((g) => g.phase === "done")) {
+        announce("Every pair is done.");
+      }
+      return;
+    }
+    if (!after) return;
+    const unit = after.members.length === 3 ? "round" : "half";
+    const role = PAIR_ROLE_WORDS[pairRoleIn(after, you)];
+    const others = this.names(after.members.filter((m) => m !== you));
+    if (!before || before.id !== after.id) {
+      announce(`You are paired with ${others}. You are ${role} first.`);
+      return;
+    }
+    if (after.members.length > before.members.length) {
+      announce(`${this.names(after.members.filter((m) => !before.members.includes(m)))} joins your group as observer.`);
+      return;
+    }
+    if (after.phase === "done" && before.phase !== "done") {
+      announce(`${after.members.length === 3 ? "All three rounds" : "Both halves"} done — back to plenary soon.`);
+    } else if (after.round > before.round) {
+      // The switch: a deliberate act everyone in the group hears about.
+      announce(`Roles switched for ${unit} ${after.round + 1}. You are now ${role}.`);
+    } else if (after.phase === "feedback" && before.phase === "coaching") {
+      const coach = this.name(after.coach);
+      announce(
+        after.client === you
+          ? `The ${unit} is over. Tell ${coach} what helped and what helped less.`
+          : `The ${unit} is over: feedback time.`,
+      );
+    } else if (after.phase === "feedback" && after.ready.length > before.ready.length) {
+      const newly = after.ready.filter((m) => !before.ready.includes(m) && m !== you);
+      if (newly.length) announce(`${this.names(newly)} ${newly.length === 1 ? "is" : "are"} ready.`);
+    } else if (event.group === after.id && event.reason === "timer_warning") {
+      announce(`Time is nearly up for this ${unit}.`);
+      if (soundEnabled()) chime();
+    } else if (event.group === after.id && event.reason === "timer_expired") {
+      announce(`Time is up for this ${unit}.`);
+    }
   }
 
   // -- prompt card -------------------------------------------------------------------------
@@ -973,15 +1730,16 @@ export class RoomScreen {
     return false;
   }
 
-  renderPromptCard(myRole, facilitating) {
+  renderPromptCard(myRole, facilitating, drawnShown = true) {
     const r = this.r;
     const pushed = this.view.prompt;
     const pushedKey = pushed ? `${pushed.at}|${pushed.prompt.id}|${pushed.prompt.text}` : null;
     const pushedShown = pushed && this.pushedVisibleToMe(myRole, facilitating) && this.dismissedPushed !== pushedKey;
     let card = null;
-    if (this.cardSource === "drawn" && this.drawn) card = "drawn";
+    const drawn = drawnShown && this.drawn;
+    if (this.cardSource === "drawn" && drawn) card = "drawn";
     else if (pushedShown) card = "pushed";
-    else if (this.drawn) card = "drawn";
+    else if (drawn) card = "drawn";
 
     if (card === "drawn") {
       setText(r.promptFor, `Drawn for you · ${this.drawn.source}`);
@@ -1120,6 +1878,12 @@ export class RoomScreen {
       const speaking = view.turn.floor && view.turn.floor.participant === p.id;
       if (speaking) chips.push("speaking");
       if (view.turn.queue.includes(p.id)) chips.push("hand up");
+      const group = groupOf(view, p.id);
+      if (group) {
+        const kind = group.members.length === 3 ? "triad" : "pair";
+        const doing = group.phase === "done" ? "done" : PAIR_ROLE_WORDS[pairRoleIn(group, p.id)];
+        chips.push(inPairsStage(view) ? `${kind} ${group.id} · ${doing}` : `${kind} ${group.id}`);
+      }
 
       let spoke = floorTime.get(p.id) || 0;
       if (speaking && view.session.status === "running") spoke += Math.max(0, now - view.turn.floor.since);
@@ -1413,24 +2177,7 @@ export class RoomScreen {
       }
     }
 
-    if (remaining === null) {
-      setText(r.timer, "–:––");
-      r.timer.removeAttribute("data-remaining-ms");
-    } else {
-      setText(r.timer, formatClock(remaining));
-      r.timer.setAttribute("data-remaining-ms", String(Math.round(remaining)));
-    }
-    setText(r.timerNote, note);
-    r.timer.setAttribute(
-      "aria-label",
-      remaining === null ? "no timer" : remaining < 0 ? `${formatClock(remaining)} over time` : `${formatClock(remaining)} ${note}`,
-    );
-    if (r.timerBox.dataset.tone !== tone) r.timerBox.dataset.tone = tone;
-    const fraction = remaining === null ? 0 : Math.max(0, Math.min(1, remaining / duration));
-    const offset = (RING_C * (1 - (tone === "over" ? 1 : fraction))).toFixed(1);
-    if (r.ringProgress.getAttribute("stroke-dashoffset") !== offset) {
-      r.ringProgress.setAttribute("stroke-dashoffset", offset);
-    }
+    r.stageClock.set(remaining, duration, tone, note);
 
     // The visible cue, in words as well as colour.
     let cue = "";
@@ -1440,9 +2187,11 @@ export class RoomScreen {
     } else if (session === "paused") {
       cue = "Paused: timers are standing still.";
     }
+    if (this.pairMode) cue = "";
     setText(r.cue, cue);
     r.cue.dataset.tone = tone;
     show(r.cue, cue !== "");
+    this.tickPairs(now);
 
     // The speaker's own timer.
     const st = view.turn.speaker_timer;
@@ -1468,6 +2217,7 @@ export class RoomScreen {
       const floor = this.view.turn.floor;
       this.prevFloorId = floor ? floor.participant : null;
       this.lastStatus = this.view.session.status;
+      this.prevGroup = groupOf(this.view, this.conn.you);
     }
   }
 
@@ -1477,6 +2227,14 @@ export class RoomScreen {
       // A drawn prompt belongs to the stage it was drawn in.
       this.drawn = null;
     }
+    if (event.type === "pairs_changed") {
+      const before = this.prevGroup || null;
+      const after = groupOf(this.view, this.conn.you);
+      // A drawn prompt belongs to the coach of the round it was drawn in.
+      if (before && after && after.round !== before.round) this.drawn = null;
+      if (!replayed) this.announcePairs(event, before);
+      return;
+    }
     if (replayed) return;
     const view = this.view;
     const you = this.conn.you;
@@ -1485,6 +2243,11 @@ export class RoomScreen {
       case "stage_entered": {
         if (!planned) break;
         let text = `Stage ${view.stage.index + 1} of ${view.plan.length}: ${planned.title}.`;
+        const group = planned.speaking === "pairs" ? groupOf(view, you) : null;
+        if (group) {
+          const others = this.names(group.members.filter((m) => m !== you));
+          text += ` With ${others}: you are ${PAIR_ROLE_WORDS[pairRoleIn(group, you)]}.`;
+        }
         if (event.turn.floor) {
           text += event.turn.floor.participant === you ? " Your turn." : ` ${this.name(event.turn.floor.participant)} has the floor.`;
         }
@@ -1703,11 +2466,19 @@ const ACTION_WORDS = {
   clear_prompt: "Clearing the prompt",
   delete_room: "Deleting the room",
   leave: "Leaving",
+  propose_pairs: "Proposing pairs",
+  swap_people: "Swapping",
+  lock_group: "Locking the group",
+  confirm_pairs: "Confirming the pairs",
+  end_half: "Ending the half",
+  confirm_switch: "Confirming the switch",
+  move_everyone: "Moving everyone on",
+  place_late: "Placing",
 };
 
 function speakingWord(mode) {
   return (
-    { round: "round", hand_queue: "hands", presenter_only: "presenter", open: "open" }[mode] || mode
+    { round: "round", hand_queue: "hands", presenter_only: "presenter", open: "open", pairs: "in pairs" }[mode] || mode
   );
 }
 

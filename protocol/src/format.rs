@@ -194,6 +194,75 @@ pub struct RoomCreated {
     pub host_key: String,
 }
 
+/// How often a series meets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Cadence {
+    /// Every two weeks.
+    Biweekly,
+    /// Every month.
+    Monthly,
+    /// As the host schedules it.
+    Custom,
+}
+
+/// The body of `POST /api/series`: a series of recurring rooms with a member list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateSeries {
+    /// Title (1–500 characters).
+    pub title: String,
+    /// How often it meets.
+    pub cadence: Cadence,
+    /// How many months a cycle lasts (1–24; 4–8 is typical).
+    pub cycle_months: u8,
+    /// Members' display names (2–200).
+    pub members: Vec<String>,
+}
+
+/// One member's personal link: it works for every room of the series.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct MemberLink {
+    /// The member's id in the series.
+    pub member_id: String,
+    /// Display name.
+    pub name: String,
+    /// The member's key (for the `member` command).
+    pub key: String,
+    /// The personal link to send them.
+    pub url: String,
+}
+
+/// The answer to `POST /api/series`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct SeriesCreated {
+    /// The series id.
+    pub series_id: String,
+    /// The host key: opens rooms in the series.
+    pub host_key: String,
+    /// Each member's personal link.
+    pub members: Vec<MemberLink>,
+}
+
+/// The body of `POST /api/series/{id}/rooms`: the next session of a series.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateSeriesRoom {
+    /// The series' host key.
+    pub key: String,
+    /// Title (default: the series title and the session number).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Format (default: the built-in coaching swap).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<FormatChoice>,
+}
+
 /// The body of `POST /api/rooms/{id}/preview`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

@@ -120,6 +120,16 @@ pub enum Command {
         /// Display name (1–60 characters).
         name: String,
     },
+    /// Enter a room of a series with my personal series link: the first time as a new
+    /// participant under my member name, afterwards (any device) as the same participant.
+    Member {
+        /// The room id.
+        room: String,
+        /// The series id.
+        series: String,
+        /// The member key from the personal link.
+        key: String,
+    },
     /// Come back as the same participant, with the personal token from an earlier welcome.
     Resume {
         /// The room id.
@@ -294,6 +304,7 @@ impl Command {
         match self {
             Command::Join { .. } => "join",
             Command::Host { .. } => "host",
+            Command::Member { .. } => "member",
             Command::Resume { .. } => "resume",
             Command::Sync => "sync",
             Command::AcceptGroundRules => "accept_ground_rules",
@@ -340,6 +351,7 @@ impl Command {
     pub const NAMES: &'static [&'static str] = &[
         "join",
         "host",
+        "member",
         "resume",
         "sync",
         "accept_ground_rules",

@@ -129,6 +129,9 @@ pub struct ParticipantView {
     pub joined_at: Millis,
     /// Whether they left or were removed.
     pub removed: bool,
+    /// Their member id, in a room of a series (pairing history follows the member).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
 }
 
 /// How a participant relates to the room as a whole.

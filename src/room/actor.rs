@@ -73,6 +73,16 @@ pub enum Credential {
         /// The personal token to give them (made by the caller from the OS's random source).
         token: String,
     },
+    /// A series member with their personal key: the first time a new participant, afterwards
+    /// the same one (on any device).
+    Member {
+        /// The series the link belongs to.
+        series: String,
+        /// The member key.
+        key: String,
+        /// A personal token for this device (made by the caller).
+        token: String,
+    },
     /// An existing participant with their token.
     Resume {
         /// The personal token.
@@ -132,6 +142,8 @@ pub enum Notice {
     Deleted(String),
     /// The room could not make its events durable and stopped serving.
     Failed(String),
+    /// A series record changed (a room recorded its pairs in the history): store it.
+    SeriesChanged(Box<crate::series::SeriesRecord>),
 }
 
 /// The sending side of a room actor's inbox. Cheap to clone.
@@ -166,6 +178,17 @@ pub struct RoomInit {
     pub tokens: Vec<([u8; 32], ParticipantId)>,
     /// Its recent events, oldest first (restored rooms), for resume and retried commands.
     pub recent: Vec<StoredEvent>,
+    /// The series it belongs to, with the members who may enter by their personal link.
+    pub series: Option<SeriesLink>,
+}
+
+/// A room's series: its id and members.
+#[derive(Debug, Clone)]
+pub struct SeriesLink {
+    /// Series id.
+    pub id: String,
+    /// The members.
+    pub members: Vec<crate::series::Member>,
 }
 
 /// What the actors of a server share.
@@ -179,7 +202,13 @@ pub struct RoomContext {
     pub resume_window_ms: u64,
     /// Where a room reports that it stopped for good.
     pub notices: mpsc::UnboundedSender<Notice>,
+    /// Every series, by id: a series room records its pairs here at once, so the next session
+    /// sees them.
+    pub series: SeriesMap,
 }
+
+/// Series records by id, shared between the server and the rooms of each series.
+pub type SeriesMap = Arc<std::sync::Mutex<HashMap<String, crate::series::SeriesRecord>>>;
 
 struct Peer {
     who: ParticipantId,
@@ -229,6 +258,7 @@ struct Pending {
 
 struct Actor {
     room: Room,
+    series: Option<SeriesLink>,
     keys: Keys,
     /// Token hash → participant.
     tokens: HashMap<[u8; 32], ParticipantId>,
@@ -259,6 +289,7 @@ pub fn spawn_room(init: RoomInit, ctx: RoomContext) -> (RoomHandle, tokio::task:
     let snapshot_seq = init.room.seq();
     let mut actor = Actor {
         room: init.room,
+        series: init.series,
         keys: init.keys,
         tokens: init.tokens.into_iter().collect(),
         peers: HashMap::new(),
@@ -620,6 +651,66 @@ impl Actor {
                 ];
                 self.queue(writes, deliveries).await;
             }
+            Credential::Member { series, key, token } => {
+                let member = self
+                    .series
+                    .as_ref()
+                    .filter(|s| s.id == series)
+                    .and_then(|s| {
+                        s.members
+                            .iter()
+                            .find(|m| secret::matches(&key, &m.key_hash))
+                    })
+                    .cloned();
+                let Some(member) = member else {
+                    let r = Rejection::new(
+                        ErrorCode::InvalidKey,
+                        "this personal link does not open this room",
+                    );
+                    return refuse(&peer, reply, r);
+                };
+                // The same member on another device is the same participant.
+                let existing = self
+                    .room
+                    .view()
+                    .participants
+                    .iter()
+                    .find(|p| p.member.as_deref() == Some(member.id.as_str()) && !p.removed)
+                    .map(|p| p.id);
+                let (who, events) = match existing {
+                    Some(who) => (who, self.room.set_presence(now, who, Presence::Connected)),
+                    None => match self.room.join_as(
+                        now,
+                        &member.name,
+                        Standing::Participant,
+                        Some(member.id.clone()),
+                    ) {
+                        Ok(joined) => joined,
+                        Err(r) => return refuse(&peer, reply, r),
+                    },
+                };
+                let hash = secret::hash(&token);
+                self.tokens.insert(hash, who);
+                let (mut writes, frames) = self.record(&events, None);
+                writes.push(Write::Token {
+                    room: self.room.view().id.clone(),
+                    hash,
+                    participant: who,
+                });
+                let welcome = self.welcome(id, who, Some(token), now);
+                peer.who = who;
+                *self.arriving.entry(who).or_default() += 1;
+                let deliveries = vec![
+                    Delivery::Broadcast(frames),
+                    Delivery::Admit {
+                        conn,
+                        peer,
+                        first: Admission::Frame(welcome),
+                        reply,
+                    },
+                ];
+                self.queue(writes, deliveries).await;
+            }
             Credential::Resume { token, last_seq } => {
                 let Some(&who) = self.tokens.get(&secret::hash(&token)) else {
                     let r = Rejection::new(
@@ -751,6 +842,9 @@ impl Actor {
                     self.remember(who, id, ack.clone());
                 }
                 let (writes, frames) = self.record(&applied.events, origin);
+                if matches!(command, Command::ConfirmPairs) {
+                    self.record_pairs();
+                }
                 let deliveries = vec![
                     Delivery::Broadcast(frames),
                     Delivery::To(conn, ack),
@@ -763,6 +857,25 @@ impl Actor {
                 self.queue(Vec::new(), vec![Delivery::To(conn, error)])
                     .await;
             }
+        }
+    }
+
+    /// In a series room: write the confirmed pairs into the series' history now (the next
+    /// session's pairing reads it), and have the record stored.
+    fn record_pairs(&self) {
+        let Some(link) = &self.series else { return };
+        let room = &self.room.view().id;
+        let changed = self.ctx.series.lock().ok().and_then(|mut map| {
+            let record = map.get_mut(&link.id)?;
+            let session = record.session_of(room)?;
+            record.record_pairs(session, &self.room.groups_as_people());
+            Some(record.clone())
+        });
+        if let Some(record) = changed {
+            let _ = self
+                .ctx
+                .notices
+                .send(Notice::SeriesChanged(Box::new(record)));
         }
     }
 

@@ -95,6 +95,7 @@ pub fn permission(cmd: &Command) -> Permission {
     match cmd {
         Join { .. }
         | Host { .. }
+        | Member { .. }
         | Resume { .. }
         | Sync
         | AcceptGroundRules
@@ -416,6 +417,17 @@ impl Room {
         name: &str,
         standing: Standing,
     ) -> Result<(ParticipantId, Vec<Recorded>), Rejection> {
+        self.join_as(now, name, standing, None)
+    }
+
+    /// A new participant joins, as a series member when `member` is given.
+    pub fn join_as(
+        &mut self,
+        now: Millis,
+        name: &str,
+        standing: Standing,
+        member: Option<String>,
+    ) -> Result<(ParticipantId, Vec<Recorded>), Rejection> {
         let name = clean_text("name", name, limits::MAX_NAME_CHARS)?;
         if self.view.session.status == SessionStatus::Ended {
             return reject(ErrorCode::SessionEnded, "this session has ended");
@@ -439,6 +451,7 @@ impl Room {
             presence: Presence::Connected,
             joined_at: now,
             removed: false,
+            member,
         };
         let mut out = Vec::new();
         self.emit(now, &mut out, Event::ParticipantJoined { participant });
@@ -514,7 +527,7 @@ impl Room {
         let mut result = None;
         use Command::*;
         match cmd {
-            Join { .. } | Host { .. } | Resume { .. } => {
+            Join { .. } | Host { .. } | Member { .. } | Resume { .. } => {
                 return reject(
                     ErrorCode::AlreadyAuthenticated,
                     "this connection is already in a room",

@@ -6,7 +6,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use circlekeeper_protocol::{
-    limits, CreateRoom, ErrorCode, Format, HttpError, PreviewRequest, RoomCreated, RoomPreview,
+    limits, CreateRoom, CreateSeries, CreateSeriesRoom, ErrorCode, Format, FormatChoice, HttpError,
+    MemberLink, PreviewRequest, RoomCreated, RoomPreview, SeriesCreated,
 };
 use serde_json::{json, Value};
 use tracing::{info, warn};
@@ -181,6 +182,7 @@ pub async fn create_room(State(app): State<AppState>, body: Bytes) -> Result<Res
         host_key_hash: keys.host,
         created_at: app.clock().now(),
         ended_at: None,
+        series: None,
     };
     app.open_room(record, keys)
         .await
@@ -235,4 +237,176 @@ pub async fn preview(
         Ok(Err(r)) => Err(ApiError(StatusCode::NOT_FOUND, r.code, r.message)),
         Err(_) => Err(not_found()),
     }
+}
+
+/// `POST /api/series`: a series of recurring rooms with a member list. Answers 201 with the
+/// host key (it opens the series' rooms) and each member's personal link.
+pub async fn create_series(State(app): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    let request: CreateSeries =
+        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&body))
+            .map_err(|e| {
+                ApiError::bad(
+                    ErrorCode::InvalidMessage,
+                    format!("{}: {}", e.path(), e.inner()),
+                )
+            })?;
+    let title = clean_text("title", &request.title, limits::MAX_TEXT_CHARS)
+        .map_err(|r| ApiError::bad(r.code, r.message))?;
+    if !(1..=24).contains(&request.cycle_months) {
+        return Err(ApiError::bad(
+            ErrorCode::InvalidMessage,
+            "cycle_months: between 1 and 24",
+        ));
+    }
+    if !(2..=crate::series::MAX_MEMBERS).contains(&request.members.len()) {
+        return Err(ApiError::bad(
+            ErrorCode::InvalidMessage,
+            format!("members: between 2 and {}", crate::series::MAX_MEMBERS),
+        ));
+    }
+    let internal = || {
+        ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Internal,
+            "the server could not open the series".into(),
+        )
+    };
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let base = app.settings().public_url.clone();
+    let mut members = Vec::new();
+    let mut links = Vec::new();
+    for (i, name) in request.members.iter().enumerate() {
+        let name = clean_text(&format!("members[{i}]"), name, limits::MAX_NAME_CHARS)
+            .map_err(|r| ApiError::bad(r.code, r.message))?;
+        let key = secret::new_secret().map_err(|_| internal())?;
+        let member_id = format!("m{}", i + 1);
+        members.push(crate::series::Member {
+            id: member_id.clone(),
+            name: name.clone(),
+            key_hash: secret::hash(&key),
+        });
+        links.push(MemberLink {
+            url: format!("{base}/s/{id}#member={key}"),
+            member_id,
+            name,
+            key,
+        });
+    }
+    let host_key = secret::new_secret().map_err(|_| internal())?;
+    let record = crate::series::SeriesRecord {
+        id: id.clone(),
+        title,
+        cadence: request.cadence,
+        cycle_months: request.cycle_months,
+        host_key_hash: secret::hash(&host_key),
+        members,
+        sessions: Vec::new(),
+        history: Default::default(),
+        created_at: app.clock().now(),
+    };
+    app.put_series(record).await.map_err(|_| internal())?;
+    info!(series_id = %id, "series opened");
+    let created = SeriesCreated {
+        series_id: id,
+        host_key,
+        members: links,
+    };
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+/// `POST /api/series/{id}/rooms` with the host key: the series' next session. Members enter it
+/// with their personal link (`member` command); pairing avoids partners from earlier sessions.
+pub async fn create_series_room(
+    State(app): State<AppState>,
+    axum::extract::Path(series_id): axum::extract::Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let request: CreateSeriesRoom = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad(
+            ErrorCode::InvalidMessage,
+            format!("the body is not a series room request: {e}"),
+        )
+    })?;
+    let not_found = || {
+        ApiError(
+            StatusCode::NOT_FOUND,
+            ErrorCode::RoomNotFound,
+            "no series with that id".into(),
+        )
+    };
+    let mut series = app.series(&series_id).ok_or_else(not_found)?;
+    if !secret::matches(&request.key, &series.host_key_hash) {
+        return Err(ApiError(
+            StatusCode::FORBIDDEN,
+            ErrorCode::InvalidKey,
+            "this key does not open the series".into(),
+        ));
+    }
+    let format = match &request.format {
+        None => formats::builtin("coaching_swap")
+            .ok_or_else(|| ApiError::bad(ErrorCode::InvalidFormat, "format"))?,
+        Some(FormatChoice::Builtin(id)) => parse_format(Some(&Value::String(id.clone())))?,
+        Some(FormatChoice::Custom(f)) => {
+            parse_format(Some(&serde_json::to_value(f).unwrap_or(Value::Null)))?
+        }
+    };
+    let session = series.sessions.len() as u32;
+    let title = match &request.title {
+        Some(t) => clean_text("title", t, limits::MAX_TEXT_CHARS)
+            .map_err(|r| ApiError::bad(r.code, r.message))?,
+        None => format!("{} — session {}", series.title, session + 1),
+    };
+    let internal = |what: &str| {
+        warn!(what, "series room could not be opened");
+        ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Internal,
+            "the server could not open the room".into(),
+        )
+    };
+    let join_key = secret::new_secret().map_err(|_| internal("random source"))?;
+    let host_key = secret::new_secret().map_err(|_| internal("random source"))?;
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let setup = RoomSetup {
+        id: id.clone(),
+        title,
+        format,
+        ground_rules: DEFAULT_GROUND_RULES.to_string(),
+        warn_before_ms: DEFAULT_WARN_BEFORE_MS,
+        pairing: crate::room::state::PairingSetup {
+            history: series.history.clone(),
+            session,
+        },
+    };
+    let keys = Keys {
+        join: secret::hash(&join_key),
+        host: secret::hash(&host_key),
+    };
+    series.sessions.push(crate::series::Session {
+        room_id: id.clone(),
+        opened_at: app.clock().now(),
+    });
+    app.put_series(series)
+        .await
+        .map_err(|_| internal("store"))?;
+    let record = RoomRecord {
+        setup,
+        join_key_hash: keys.join,
+        host_key_hash: keys.host,
+        created_at: app.clock().now(),
+        ended_at: None,
+        series: Some(series_id),
+    };
+    app.open_room(record, keys)
+        .await
+        .map_err(|_| internal("store"))?;
+    let base = &app.settings().public_url;
+    let created = RoomCreated {
+        join_url: format!("{base}/r/{id}#join={join_key}"),
+        host_url: format!("{base}/r/{id}#host={host_key}"),
+        room_id: id,
+        join_key,
+        host_key,
+    };
+    Ok((StatusCode::CREATED, Json(created)).into_response())
 }

@@ -22,6 +22,7 @@ use tracing::{error, info, warn};
 use crate::clock::Clock;
 use crate::room::actor::{Keys, Notice, RoomContext, RoomInit};
 use crate::room::{spawn_room, Room, RoomHandle, RoomMsg};
+use crate::series::SeriesRecord;
 use crate::store::{Committer, Store, StoreError, StoredEvent, Write};
 
 /// How often ended rooms are checked against their retention.
@@ -76,6 +77,8 @@ struct Inner {
     rooms: DashMap<String, RoomHandle>,
     /// Rooms whose stored records are damaged: refused rather than served wrong.
     unavailable: DashSet<String>,
+    /// Series records by id, kept in memory and written through the commit thread.
+    series: crate::room::actor::SeriesMap,
     store: Arc<dyn Store>,
     /// The group-commit thread's handle; taken at shutdown so the thread can finish.
     committer: Mutex<Option<Committer>>,
@@ -111,6 +114,7 @@ impl AppState {
             inner: Arc::new(Inner {
                 rooms: DashMap::new(),
                 unavailable: DashSet::new(),
+                series: Arc::default(),
                 store,
                 committer: Mutex::new(Some(committer)),
                 commit_thread: Mutex::new(Some(thread)),
@@ -123,6 +127,10 @@ impl AppState {
                 sweeps: watch::Sender::new(0),
             }),
         };
+        let series = state.inner.store.series()?;
+        if let Ok(mut map) = state.inner.series.lock() {
+            map.extend(series.into_iter().map(|s| (s.id.clone(), s)));
+        }
         state.restore()?;
         tokio::spawn(sweeper(state.clone(), notice_rx));
         Ok(state)
@@ -170,6 +178,7 @@ impl AppState {
             clock: self.inner.clock.clone(),
             resume_window_ms: self.inner.settings.resume_window.as_millis() as u64,
             notices: self.inner.notices.clone(),
+            series: Arc::clone(&self.inner.series),
         })
     }
 
@@ -261,6 +270,7 @@ impl AppState {
                 },
                 tokens: loaded.tokens,
                 recent,
+                series: record.series.as_deref().and_then(|s| self.series_link(s)),
             };
             if self.launch(init) {
                 restored += 1;
@@ -279,6 +289,7 @@ impl AppState {
         record: crate::store::RoomRecord,
         keys: Keys,
     ) -> Result<(), StoreError> {
+        let series = record.series.as_deref().and_then(|s| self.series_link(s));
         let committer = self.inner.committer.lock().ok().and_then(|c| c.clone());
         let committer = committer.ok_or(StoreError::Closed)?;
         let setup = record.setup.clone();
@@ -293,12 +304,42 @@ impl AppState {
             keys,
             tokens: Vec::new(),
             recent: Vec::new(),
+            series,
         };
         if self.launch(init) {
             Ok(())
         } else {
             Err(StoreError::Closed)
         }
+    }
+
+    /// A series' id and members, for the actor of one of its rooms.
+    fn series_link(&self, id: &str) -> Option<crate::room::actor::SeriesLink> {
+        let map = self.inner.series.lock().ok()?;
+        map.get(id).map(|s| crate::room::actor::SeriesLink {
+            id: s.id.clone(),
+            members: s.members.clone(),
+        })
+    }
+
+    /// A series record, by id.
+    pub fn series(&self, id: &str) -> Option<SeriesRecord> {
+        self.inner.series.lock().ok()?.get(id).cloned()
+    }
+
+    /// Keep a changed series record and make it durable.
+    pub(crate) async fn put_series(&self, record: SeriesRecord) -> Result<(), StoreError> {
+        let committer = self.inner.committer.lock().ok().and_then(|c| c.clone());
+        let committer = committer.ok_or(StoreError::Closed)?;
+        if let Ok(mut map) = self.inner.series.lock() {
+            map.insert(record.id.clone(), record.clone());
+        }
+        let receipt = committer
+            .submit(vec![Write::Series {
+                record: Box::new(record),
+            }])
+            .await;
+        receipt.await.unwrap_or(Err(StoreError::Closed))
     }
 
     /// Delete rooms whose session ended longer ago than the retention.
@@ -384,6 +425,11 @@ async fn sweeper(state: AppState, mut notices: mpsc::UnboundedReceiver<Notice>) 
                     state.inner.rooms.remove(&id);
                     state.inner.unavailable.insert(id);
                 }
+                Some(Notice::SeriesChanged(record)) => {
+                    if let Err(e) = state.put_series(*record).await {
+                        warn!(error = %e, "a series record could not be saved");
+                    }
+                }
                 None => return,
             },
             _ = clock.sleep_until(next) => {
@@ -406,6 +452,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/prompts", get(api::prompts))
         .route("/api/rooms", post(api::create_room))
         .route("/api/rooms/{room}/preview", post(api::preview))
+        .route("/api/series", post(api::create_series))
+        .route("/api/series/{series}/rooms", post(api::create_series_room))
         .route("/ws", get(ws::upgrade))
         .layer(axum::middleware::map_response(no_referrer))
         .with_state(state)

@@ -264,6 +264,14 @@ impl Connection {
                     token: String::new(),
                 },
             )),
+            Command::Member { room, series, key } => match secret::new_secret() {
+                Ok(token) => Some((room, Credential::Member { series, key, token })),
+                Err(_) => {
+                    let msg = "no random source";
+                    send(sink, error_frame(Some(id), ErrorCode::Internal, msg)).await;
+                    return Next::Continue;
+                }
+            },
             Command::Resume {
                 room,
                 token,
@@ -440,6 +448,9 @@ fn with_seed(command: Command) -> Command {
             seed: Some(secret::random_seed()),
         },
         Command::DrawPrompt { seed: None } => Command::DrawPrompt {
+            seed: Some(secret::random_seed()),
+        },
+        Command::ProposePairs { seed: None } => Command::ProposePairs {
             seed: Some(secret::random_seed()),
         },
         other => other,

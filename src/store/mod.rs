@@ -9,6 +9,7 @@
 //! | `roomid_room` | room id (UTF-8) | JSON [`RoomRecord`] |
 //! | `roomid_seq_event` | room id ‖ `0x00` ‖ seq (u64, big-endian) | JSON [`StoredEvent`] |
 //! | `roomid_snapshot` | room id | JSON [`Snapshot`] (the latest only) |
+//! | `seriesid_series` | series id (UTF-8) | JSON `SeriesRecord` (members with key hashes, sessions, pairing history) |
 //! | `roomid_tokenhash_participant` | room id ‖ `0x00` ‖ SHA-256 of the token (32 bytes) | participant id (u32, big-endian) |
 //!
 //! Room ids never contain `0x00`, so a prefix scan of `room id ‖ 0x00` reads one room's records
@@ -37,9 +38,12 @@ pub struct RoomRecord {
     pub host_key_hash: [u8; 32],
     /// When the room was opened.
     pub created_at: Millis,
-    /// When the session ended, once it has: ended rooms are not restored on start.
+    /// When the session ended, once it has.
     #[serde(default)]
     pub ended_at: Option<Millis>,
+    /// The series the room belongs to, if any.
+    #[serde(default)]
+    pub series: Option<String>,
 }
 
 /// The command an event answered, kept so that a retried command is applied once.
@@ -125,6 +129,11 @@ pub enum Write {
         /// The snapshot.
         snapshot: Box<Snapshot>,
     },
+    /// A series record (created or changed).
+    Series {
+        /// The record.
+        record: Box<crate::series::SeriesRecord>,
+    },
     /// Everything kept of a room is removed.
     Delete {
         /// The room.
@@ -182,4 +191,6 @@ pub trait Store: Send + Sync + 'static {
     fn rooms(&self) -> Result<Vec<(String, RoomRecord)>, StoreError>;
     /// One room's snapshot, events and tokens.
     fn load(&self, id: &str) -> Result<Loaded, StoreError>;
+    /// Every series record.
+    fn series(&self) -> Result<Vec<crate::series::SeriesRecord>, StoreError>;
 }

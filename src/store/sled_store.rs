@@ -12,6 +12,8 @@ const ROOMS: &str = "roomid_room";
 const EVENTS: &str = "roomid_seq_event";
 /// Tree of latest snapshots.
 const SNAPSHOTS: &str = "roomid_snapshot";
+/// Tree of series records.
+const SERIES: &str = "seriesid_series";
 /// Tree of token hashes.
 const TOKENS: &str = "roomid_tokenhash_participant";
 
@@ -21,6 +23,7 @@ pub struct SledStore {
     /// flush uses `sync_file_range` on Linux, which survives a process crash but neither
     /// flushes the disk's write cache nor the file's new length (a power cut could lose it).
     log: Option<std::fs::File>,
+    series: sled::Tree,
     rooms: sled::Tree,
     events: sled::Tree,
     snapshots: sled::Tree,
@@ -48,6 +51,7 @@ impl SledStore {
     fn from_db(db: sled::Db) -> Result<SledStore, StoreError> {
         Ok(SledStore {
             log: None,
+            series: db.open_tree(SERIES)?,
             rooms: db.open_tree(ROOMS)?,
             events: db.open_tree(EVENTS)?,
             snapshots: db.open_tree(SNAPSHOTS)?,
@@ -159,6 +163,10 @@ impl Store for SledStore {
                         .insert(room.as_bytes(), encode(room, snapshot)?)?;
                 }
                 Write::Room { record } => self.put_room(&record.setup.id, record)?,
+                Write::Series { record } => {
+                    self.series
+                        .insert(record.id.as_bytes(), encode(&record.id, record)?)?;
+                }
                 Write::Delete { room } => self.delete(room)?,
                 Write::Ended { room, at } => {
                     if let Some(raw) = self.rooms.get(room.as_bytes())? {
@@ -191,6 +199,15 @@ impl Store for SledStore {
             let (key, value) = item?;
             let id = String::from_utf8_lossy(&key).into_owned();
             out.push((id, decode(ROOMS, &key, &value)?));
+        }
+        Ok(out)
+    }
+
+    fn series(&self) -> Result<Vec<crate::series::SeriesRecord>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.series.iter() {
+            let (key, value) = item?;
+            out.push(decode(SERIES, &key, &value)?);
         }
         Ok(out)
     }

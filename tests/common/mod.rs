@@ -83,8 +83,10 @@ impl TestServer {
         let store = SledStore::temporary().expect("temporary sled store");
         // Scripted clients act faster than people: a deeper burst keeps long scripts under the
         // limit (the flood test reads the setting).
-        TestServer::start_with(Arc::new(store), Clock::manual(EPOCH), |s| s.rate_burst = 60.0)
-            .await
+        TestServer::start_with(Arc::new(store), Clock::manual(EPOCH), |s| {
+            s.rate_burst = 60.0
+        })
+        .await
     }
 
     /// Start a server on an ephemeral port over `store`, with `clock`; `tune` may change the

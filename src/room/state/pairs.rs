@@ -34,26 +34,6 @@ pub struct PairingSetup {
     pub session: u32,
 }
 
-fn person(id: ParticipantId) -> PersonId {
-    id.to_string()
-}
-
-fn participant(p: &str) -> Option<ParticipantId> {
-    p.parse().ok()
-}
-
-fn group_of(members: &[ParticipantId]) -> Option<Group> {
-    match members {
-        [a, b] => Some(Group::Pair([person(*a), person(*b)])),
-        [a, b, c] => Some(Group::Triad([person(*a), person(*b), person(*c)])),
-        _ => None,
-    }
-}
-
-fn members_of(g: &Group) -> Vec<ParticipantId> {
-    g.members().iter().filter_map(|p| participant(p)).collect()
-}
-
 /// The next round's roles: the coach becomes the client, the observer the coach, the client
 /// the observer (a pair simply swaps).
 fn rotate(g: &mut GroupState) {
@@ -69,6 +49,54 @@ fn rotate(g: &mut GroupState) {
 }
 
 impl Room {
+    /// The person pairing knows: the series member, or the participant in a lone room.
+    fn person(&self, id: ParticipantId) -> PersonId {
+        self.participant(id)
+            .and_then(|p| p.member.clone())
+            .unwrap_or_else(|| id.to_string())
+    }
+
+    /// The participant a pairing person is in this room (the live one, if a member has left
+    /// and come back).
+    fn participant_of(&self, person: &str) -> Option<ParticipantId> {
+        self.view
+            .participants
+            .iter()
+            .rev()
+            .find(|p| !p.removed && p.member.as_deref() == Some(person))
+            .map(|p| p.id)
+            .or_else(|| person.parse().ok())
+    }
+
+    fn group_of_members(&self, members: &[ParticipantId]) -> Option<Group> {
+        match members {
+            [a, b] => Some(Group::Pair([self.person(*a), self.person(*b)])),
+            [a, b, c] => Some(Group::Triad([
+                self.person(*a),
+                self.person(*b),
+                self.person(*c),
+            ])),
+            _ => None,
+        }
+    }
+
+    fn members_of(&self, g: &Group) -> Vec<ParticipantId> {
+        g.members()
+            .iter()
+            .filter_map(|p| self.participant_of(p))
+            .collect()
+    }
+
+    /// The groups as pairing persons (series members where there are), for the series' history.
+    pub fn groups_as_people(&self) -> Vec<Group> {
+        self.view
+            .pairs
+            .groups
+            .iter()
+            .filter_map(|g| self.group_of_members(&g.members))
+            .collect()
+    }
+
     /// The pairs stage's round and feedback lengths (a triad's three rounds share the total
     /// time of a pair's two halves).
     fn round_ms(&self, members: usize) -> (u64, u64) {
@@ -108,7 +136,13 @@ impl Room {
         if !self.in_pairs_stage() {
             return None;
         }
-        let g = self.group_of(who)?;
+        let Some(g) = self.group_of(who) else {
+            // Someone waiting for a group takes part as a member, not as anyone's coach.
+            let facilitating = self
+                .participant(who)
+                .is_some_and(|p| p.standing.is_facilitating());
+            return (!facilitating).then_some(Role::Member);
+        };
         Some(if g.coach == who {
             Role::Coach
         } else if g.client == who {
@@ -360,7 +394,7 @@ impl Room {
                 "at least two people must be here (and have consented) to pair",
             );
         }
-        let people: Vec<PersonId> = present.iter().map(|&p| person(p)).collect();
+        let people: Vec<PersonId> = present.iter().map(|&p| self.person(p)).collect();
         // Locked groups whose members are all still here are kept.
         let locked: Vec<Group> = self
             .view
@@ -369,7 +403,7 @@ impl Room {
             .iter()
             .flat_map(|p| p.groups.iter().zip(&p.locked))
             .filter(|(m, &l)| l && m.iter().all(|x| present.contains(x)))
-            .filter_map(|(m, _)| group_of(m))
+            .filter_map(|(m, _)| self.group_of_members(m))
             .collect();
         let setup = &self.pairing;
         let request = Request {
@@ -393,7 +427,7 @@ impl Room {
                 .iter()
                 .map(|g| locked.iter().any(|l| l.same_members(g)))
                 .collect(),
-            groups: groups.iter().map(members_of).collect(),
+            groups: groups.iter().map(|g| self.members_of(g)).collect(),
             seed,
         };
         let mut pairs = self.view.pairs.clone();
@@ -462,7 +496,7 @@ impl Room {
         let mut groups: Vec<Group> = pairs
             .groups
             .iter()
-            .filter_map(|g| group_of(&g.members))
+            .filter_map(|g| self.group_of_members(&g.members))
             .collect();
         // Only a pair still in its first half can take a third member without anyone missing
         // a role: the others are treated as locked.
@@ -470,9 +504,13 @@ impl Room {
             .groups
             .iter()
             .filter(|g| g.round > 0 || g.phase != GroupPhase::Coaching)
-            .filter_map(|g| group_of(&g.members))
+            .filter_map(|g| self.group_of_members(&g.members))
             .collect();
-        let present: Vec<PersonId> = self.pairable().into_iter().map(person).collect();
+        let present: Vec<PersonId> = self
+            .pairable()
+            .into_iter()
+            .map(|p| self.person(p))
+            .collect();
         let setup = &self.pairing;
         let request = Request {
             present: &present,
@@ -484,7 +522,7 @@ impl Room {
             seed: u64::from(who),
             recent: pairing::DEFAULT_RECENT,
         };
-        match pairing::place_late(&mut groups, person(who), &request) {
+        match pairing::place_late(&mut groups, self.person(who), &request) {
             Placement::Joined { group } => {
                 let g = &mut pairs.groups[group];
                 g.members.push(who);

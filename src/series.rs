@@ -1,0 +1,117 @@
+//! Series: recurring rooms (every two weeks, monthly, custom) with a member list. Each member
+//! has a personal link that works for every room of the series, so pairing history follows the
+//! person, not the device. This module owns the stored record and the rules on it; the HTTP
+//! handlers live in `server::api` and the record is kept by `server::AppState`.
+
+use circlekeeper_protocol::{Cadence, Millis};
+use serde::{Deserialize, Serialize};
+
+use crate::pairing::{Group, History};
+
+/// Most members one series holds.
+pub const MAX_MEMBERS: usize = 200;
+
+/// One member of a series.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// Stable id within the series (what pairing history is keyed by).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// SHA-256 of the member's personal key.
+    pub key_hash: [u8; 32],
+}
+
+/// One session of a series: a room opened for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// The room.
+    pub room_id: String,
+    /// When it was opened.
+    pub opened_at: Millis,
+}
+
+/// A series as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeriesRecord {
+    /// Series id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// How often it meets.
+    pub cadence: Cadence,
+    /// Months in a cycle.
+    pub cycle_months: u8,
+    /// SHA-256 of the host key.
+    pub host_key_hash: [u8; 32],
+    /// The members.
+    pub members: Vec<Member>,
+    /// Its sessions, oldest first: a session's index is its place here.
+    pub sessions: Vec<Session>,
+    /// Who met whom in which session (by member id).
+    pub history: History,
+    /// When it was created.
+    pub created_at: Millis,
+}
+
+impl SeriesRecord {
+    /// The member whose key hashes to `hash`, compared in constant time.
+    pub fn member_by_key(&self, key: &str) -> Option<&Member> {
+        self.members
+            .iter()
+            .find(|m| crate::secret::matches(key, &m.key_hash))
+    }
+
+    /// Record the groups of session `session` (replacing what that session recorded before:
+    /// a facilitator may pair again).
+    pub fn record_pairs(&mut self, session: u32, groups: &[Group]) {
+        let mut history = History::new();
+        let previous = std::mem::take(&mut self.history);
+        // Rebuild without this session, then add it: pairing again in one session replaces.
+        for (a, b, sessions) in previous.pairs() {
+            for s in sessions.iter().filter(|&&s| s != session) {
+                history.record(*s, &[Group::Pair([a.clone(), b.clone()])]);
+            }
+        }
+        history.record(session, groups);
+        self.history = history;
+    }
+
+    /// The session index of a room, if it belongs to this series.
+    pub fn session_of(&self, room: &str) -> Option<u32> {
+        self.sessions
+            .iter()
+            .position(|s| s.room_id == room)
+            .map(|i| i as u32)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> SeriesRecord {
+        SeriesRecord {
+            id: "s".into(),
+            title: "Alumni swap".into(),
+            cadence: Cadence::Monthly,
+            cycle_months: 6,
+            host_key_hash: [0; 32],
+            members: Vec::new(),
+            sessions: Vec::new(),
+            history: History::new(),
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn pairing_a_session_again_replaces_what_it_recorded() {
+        let mut r = record();
+        r.record_pairs(0, &[Group::Pair(["a".into(), "b".into()])]);
+        r.record_pairs(1, &[Group::Pair(["a".into(), "c".into()])]);
+        r.record_pairs(1, &[Group::Pair(["a".into(), "d".into()])]);
+        assert_eq!(r.history.last_met("a", "b"), Some(0));
+        assert_eq!(r.history.last_met("a", "c"), None);
+        assert_eq!(r.history.last_met("a", "d"), Some(1));
+    }
+}
