@@ -1,4 +1,4 @@
-//! A coaching swap over real websockets: nine people paired (four pairs and a triad), each
+//! A coaching swap over real websockets: nine people paired (three pairs and a triad), each
 //! group switching roles only when its members confirm, the facilitator moving everyone on,
 //! group timers under the test's clock.
 

@@ -1,0 +1,138 @@
+//! A series of coaching swaps over real websockets: members enter every session with their
+//! personal link, and the second session's pairing avoids the first session's partners.
+
+mod common;
+
+use std::collections::HashSet;
+
+use circlekeeper_protocol::{close, Command, ErrorCode, RoomCreated, SeriesCreated};
+use common::{Client, TestServer};
+use serde_json::json;
+
+/// Open the series' next room, host it, let every member in with their personal link.
+async fn session(
+    server: &TestServer,
+    series: &SeriesCreated,
+) -> (RoomCreated, Client, Vec<Client>) {
+    let path = format!("/api/series/{}/rooms", series.series_id);
+    let answer = server
+        .http(
+            "POST",
+            &path,
+            json!({ "key": series.host_key }).to_string().as_bytes(),
+        )
+        .await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    let room: RoomCreated = serde_json::from_value(answer.json).expect("a room");
+    let mut fran = server.host(&room, "Fran").await;
+    fran.ok(Command::AcceptGroundRules).await;
+    let mut members = Vec::new();
+    for m in &series.members {
+        let mut c = server.connect(&m.name).await;
+        c.enter(Command::Member {
+            room: room.room_id.clone(),
+            series: series.series_id.clone(),
+            key: m.key.clone(),
+        })
+        .await;
+        c.ok(Command::AcceptGroundRules).await;
+        members.push(c);
+    }
+    (room, fran, members)
+}
+
+/// Pair the room and return who met whom, by member id.
+async fn pair(fran: &mut Client, seed: u64) -> HashSet<(String, String)> {
+    fran.ok(Command::Start).await;
+    fran.ok(Command::JumpToStage { index: 2 }).await;
+    fran.ok(Command::ProposePairs { seed: Some(seed) }).await;
+    fran.ok(Command::ConfirmPairs).await;
+    let member = |id: u32| {
+        fran.view
+            .participants
+            .iter()
+            .find(|p| p.id == id)
+            .and_then(|p| p.member.clone())
+            .expect("a member")
+    };
+    let mut met = HashSet::new();
+    for g in &fran.view.pairs.groups {
+        for (i, &a) in g.members.iter().enumerate() {
+            for &b in &g.members[i + 1..] {
+                let (a, b) = (member(a), member(b));
+                met.insert(if a < b { (a, b) } else { (b, a) });
+            }
+        }
+    }
+    met
+}
+
+#[tokio::test]
+async fn the_second_session_avoids_the_first_sessions_partners() {
+    let server = TestServer::start().await;
+    let names = [
+        "Ada", "Ben", "Chen", "Dee", "Eli", "Fay", "Gus", "Hal", "Ivy",
+    ];
+    let answer = server
+        .http(
+            "POST",
+            "/api/series",
+            json!({ "title": "Alumni swap", "cadence": "monthly", "cycle_months": 6, "members": names })
+                .to_string()
+                .as_bytes(),
+        )
+        .await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    let series: SeriesCreated = serde_json::from_value(answer.json).expect("a series");
+    assert_eq!(series.members.len(), 9);
+    assert!(series.members[0]
+        .url
+        .contains(&format!("/s/{}#member=", series.series_id)));
+
+    let (room1, mut fran, mut members) = session(&server, &series).await;
+    // The same member on a second device is the same participant, never a duplicate.
+    let mut again = server.connect("Ada again").await;
+    let welcome = again
+        .enter(Command::Member {
+            room: room1.room_id.clone(),
+            series: series.series_id.clone(),
+            key: series.members[0].key.clone(),
+        })
+        .await;
+    assert_eq!(again.you, members[0].you, "{welcome:?}");
+    fran.sync().await;
+    assert_eq!(fran.view.participants.len(), 10);
+    // A wrong key does not open it.
+    let mut stranger = server.connect("Stranger").await;
+    let refused = stranger
+        .enter_refused(Command::Member {
+            room: room1.room_id.clone(),
+            series: series.series_id.clone(),
+            key: "not-a-member-key".into(),
+        })
+        .await;
+    assert_eq!(refused.code, ErrorCode::InvalidKey);
+    assert_eq!(stranger.expect_close().await, Some(close::AUTH_FAILED));
+
+    let first = pair(&mut fran, 1).await;
+    assert_eq!(first.len(), 3 + 3, "three pairs and a triad");
+    fran.ok(Command::EndSession).await;
+    for c in members.iter_mut() {
+        c.sync().await;
+    }
+
+    // Next month: everyone is paired with someone new.
+    let (_room2, mut fran2, _members2) = session(&server, &series).await;
+    let second = pair(&mut fran2, 1).await;
+    let repeats: Vec<_> = second.intersection(&first).collect();
+    assert!(repeats.is_empty(), "partners met again: {repeats:?}");
+
+    // Only the host key opens a series room.
+    let path = format!("/api/series/{}/rooms", series.series_id);
+    let wrong = server.http("POST", &path, br#"{"key":"nope"}"#).await;
+    assert_eq!(wrong.status, 403);
+    let missing = server
+        .http("POST", "/api/series/none/rooms", br#"{"key":"nope"}"#)
+        .await;
+    assert_eq!(missing.status, 404);
+}
