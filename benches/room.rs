@@ -39,6 +39,7 @@ fn room() -> (Room, u32, Vec<u32>) {
         ground_rules: DEFAULT_GROUND_RULES.into(),
         warn_before_ms: 60_000,
         pairing: Default::default(),
+        earlier: Vec::new(),
     };
     let mut room = Room::new(setup);
     let (host, _) = room.join(T0, "Fran", Standing::Facilitator).expect("host");

@@ -50,6 +50,10 @@ pub struct SeriesRecord {
     pub sessions: Vec<Session>,
     /// Who met whom in which session (by member id).
     pub history: History,
+    /// Every member's commitments from every session, any visibility (each author reviews
+    /// their own at the next session; rooms show only the shared ones).
+    #[serde(default)]
+    pub commitments: Vec<circlekeeper_protocol::Commitment>,
     /// When it was created.
     pub created_at: Millis,
 }
@@ -77,6 +81,16 @@ impl SeriesRecord {
         self.history = history;
     }
 
+    /// Keep these commitments (new ones added, reviewed ones updated), by id.
+    pub fn merge_commitments(&mut self, from: &[circlekeeper_protocol::Commitment]) {
+        for c in from.iter().filter(|c| c.member.is_some()) {
+            match self.commitments.iter_mut().find(|k| k.id == c.id) {
+                Some(k) => *k = c.clone(),
+                None => self.commitments.push(c.clone()),
+            }
+        }
+    }
+
     /// The session index of a room, if it belongs to this series.
     pub fn session_of(&self, room: &str) -> Option<u32> {
         self.sessions
@@ -100,6 +114,7 @@ mod tests {
             members: Vec::new(),
             sessions: Vec::new(),
             history: History::new(),
+            commitments: Vec::new(),
             created_at: 0,
         }
     }

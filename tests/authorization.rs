@@ -99,6 +99,27 @@ fn one_of_each(target: ParticipantId) -> Vec<Command> {
         Command::PlaceLate {
             participant: target,
         },
+        Command::RecordCommitment {
+            text: "Call the funder".into(),
+            due: None,
+            visibility: circlekeeper_protocol::Visibility::Private,
+        },
+        Command::ReviewCommitment {
+            commitment: "x-1".into(),
+            outcome: circlekeeper_protocol::Outcome::Kept,
+        },
+        Command::GiveFeedback {
+            rating: 4,
+            helped: String::new(),
+            helped_less: String::new(),
+            visibility: circlekeeper_protocol::Visibility::Private,
+        },
+        Command::AnswerSurvey {
+            rating: 5,
+            comment: None,
+            visibility: circlekeeper_protocol::Visibility::Private,
+        },
+        Command::MyItems,
     ]
 }
 

@@ -363,6 +363,7 @@ fn setup_for(format: &str) -> RoomSetup {
         ground_rules: DEFAULT_GROUND_RULES.into(),
         warn_before_ms: 60_000,
         pairing: Default::default(),
+        earlier: Vec::new(),
     }
 }
 

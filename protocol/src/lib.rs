@@ -21,7 +21,10 @@ mod view;
 
 pub use format::*;
 pub use view::*;
-pub use view::{GroupPhase, GroupState, PairsState, Proposal};
+pub use view::{
+    Commitment, Feedback, GroupPhase, GroupState, Mine, Outcome, PairsState, Proposal,
+    SurveyAnswer, Visibility,
+};
 
 /// The protocol version a client names in the websocket URL (`/ws?v=1`) and the server names in
 /// its welcome. A mismatch is refused with close code [`close::PROTOCOL_MISMATCH`].
@@ -296,6 +299,48 @@ pub enum Command {
         /// Who.
         participant: ParticipantId,
     },
+    /// Record a commitment (in a reflection, commitment, pairs, feedback or check-out stage).
+    /// A `private` one is seen by its author only.
+    RecordCommitment {
+        /// What I will do (1–500 characters).
+        text: String,
+        /// By when, `YYYY-MM-DD`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        due: Option<String>,
+        /// Who may see it.
+        visibility: Visibility,
+    },
+    /// Say how one of my commitments went (this session's or an earlier one of the series).
+    ReviewCommitment {
+        /// The commitment's id.
+        commitment: String,
+        /// How it went.
+        outcome: Outcome,
+    },
+    /// As the client, after a half: tell my coach what helped and what helped less.
+    GiveFeedback {
+        /// 1 (not helpful) to 5 (very helpful).
+        rating: u8,
+        /// What helped (up to 500 characters; may be empty).
+        helped: String,
+        /// What helped less (up to 500 characters; may be empty).
+        helped_less: String,
+        /// Who may see it.
+        visibility: Visibility,
+    },
+    /// Answer the short session survey (in the check-out, or after the end).
+    AnswerSurvey {
+        /// How the session was, 1 to 5.
+        rating: u8,
+        /// A comment (up to 500 characters).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        comment: Option<String>,
+        /// Who may see the comment.
+        visibility: Visibility,
+    },
+    /// Ask for everything I wrote here, and my commitments from the series' earlier sessions;
+    /// the ack's `result` carries them.
+    MyItems,
 }
 
 impl Command {
@@ -343,6 +388,11 @@ impl Command {
             Command::ConfirmSwitch => "confirm_switch",
             Command::MoveEveryone => "move_everyone",
             Command::PlaceLate { .. } => "place_late",
+            Command::RecordCommitment { .. } => "record_commitment",
+            Command::ReviewCommitment { .. } => "review_commitment",
+            Command::GiveFeedback { .. } => "give_feedback",
+            Command::AnswerSurvey { .. } => "answer_survey",
+            Command::MyItems => "my_items",
         }
     }
 
@@ -390,6 +440,11 @@ impl Command {
         "confirm_switch",
         "move_everyone",
         "place_late",
+        "record_commitment",
+        "review_commitment",
+        "give_feedback",
+        "answer_survey",
+        "my_items",
     ];
 }
 
@@ -503,6 +558,12 @@ pub enum AckResult {
     Prompt {
         /// The prompt.
         prompt: Prompt,
+    },
+    /// My items (`my_items`, and after `record_commitment`, `review_commitment`,
+    /// `give_feedback`, `answer_survey`).
+    Mine {
+        /// Everything I wrote.
+        mine: Mine,
     },
 }
 
@@ -688,6 +749,16 @@ pub enum Event {
         /// The group it is about, if one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         group: Option<u32>,
+    },
+    /// Shared commitments or feedback changed (`room.commitments`, `room.carried`,
+    /// `room.feedback`): a commitment was shared or reviewed, feedback was shared.
+    NotesChanged {
+        /// This session's shared commitments.
+        commitments: Vec<Commitment>,
+        /// Earlier sessions' shared commitments.
+        carried: Vec<Commitment>,
+        /// Shared feedback.
+        feedback: Vec<Feedback>,
     },
     /// The prompt card changed (`room.prompt`): pushed, or cleared when `prompt` is null.
     PromptChanged {

@@ -845,6 +845,14 @@ impl Actor {
                 if matches!(command, Command::ConfirmPairs) {
                     self.record_pairs();
                 }
+                let mut writes = writes;
+                if Room::writes_notes(&command) {
+                    writes.push(Write::Notes {
+                        room: self.room.view().id.clone(),
+                        notes: Box::new(self.room.notes().clone()),
+                    });
+                    self.record_commitments();
+                }
                 let deliveries = vec![
                     Delivery::Broadcast(frames),
                     Delivery::To(conn, ack),
@@ -869,6 +877,25 @@ impl Actor {
             let record = map.get_mut(&link.id)?;
             let session = record.session_of(room)?;
             record.record_pairs(session, &self.room.groups_as_people());
+            Some(record.clone())
+        });
+        if let Some(record) = changed {
+            let _ = self
+                .ctx
+                .notices
+                .send(Notice::SeriesChanged(Box::new(record)));
+        }
+    }
+
+    /// In a series room: keep this room's commitments (and reviews of earlier ones) in the
+    /// series record, for the members' next session.
+    fn record_commitments(&self) {
+        let Some(link) = &self.series else { return };
+        let notes = self.room.notes();
+        let changed = self.ctx.series.lock().ok().and_then(|mut map| {
+            let record = map.get_mut(&link.id)?;
+            record.merge_commitments(&notes.commitments);
+            record.merge_commitments(&notes.earlier);
             Some(record.clone())
         });
         if let Some(record) = changed {

@@ -14,7 +14,9 @@ use circlekeeper_protocol::{
 
 use super::{prompts, timer};
 
+mod notes;
 mod pairs;
+pub use notes::Notes;
 pub use pairs::{PairingSetup, DEFAULT_FEEDBACK_MS, DEFAULT_HALF_MS};
 
 /// The ground rules a room gets unless its facilitator writes their own.
@@ -106,6 +108,11 @@ pub fn permission(cmd: &Command) -> Permission {
         | DrawPrompt { .. }
         | EndHalf { .. }
         | ConfirmSwitch
+        | RecordCommitment { .. }
+        | ReviewCommitment { .. }
+        | GiveFeedback { .. }
+        | AnswerSurvey { .. }
+        | MyItems
         | Leave => Permission::Anyone,
         Pause | ResumeSession | AdjustTimer { .. } | RestartTimer { .. } => Permission::Timekeeping,
         Start
@@ -243,6 +250,10 @@ pub struct RoomSetup {
     /// Pairing history and this session's place in its series (coaching swaps).
     #[serde(default)]
     pub pairing: PairingSetup,
+    /// Commitments from the series' earlier sessions (any visibility: each author reviews
+    /// their own; the room sees the shared ones).
+    #[serde(default)]
+    pub earlier: Vec<circlekeeper_protocol::Commitment>,
 }
 
 /// One room's state. Serializable whole, for snapshots.
@@ -254,13 +265,16 @@ pub struct Room {
     /// Pairing history for this room's swaps.
     #[serde(default)]
     pairing: PairingSetup,
+    /// What people wrote, private items included (never in an event).
+    #[serde(default)]
+    notes: Notes,
 }
 
 impl Room {
     /// A room in the lobby, with nobody in it yet.
     pub fn new(setup: RoomSetup) -> Room {
         let plan = expand(&setup.format, &[]);
-        Room {
+        let mut room = Room {
             view: RoomView {
                 id: setup.id,
                 title: setup.title,
@@ -281,11 +295,20 @@ impl Room {
                 floor_time: FloorTime::default(),
                 prompt: None,
                 pairs: PairsState::default(),
+                commitments: Vec::new(),
+                carried: Vec::new(),
+                feedback: Vec::new(),
             },
             format: setup.format,
             seq: 0,
             pairing: setup.pairing,
-        }
+            notes: Notes {
+                earlier: setup.earlier,
+                ..Notes::default()
+            },
+        };
+        room.sync_shared_on_setup();
+        room
     }
 
     /// The room as clients see it.
@@ -405,6 +428,15 @@ impl Room {
             }
             Event::PromptChanged { prompt } => v.prompt = prompt.clone(),
             Event::PairsChanged { pairs, .. } => v.pairs = pairs.clone(),
+            Event::NotesChanged {
+                commitments,
+                carried,
+                feedback,
+            } => {
+                v.commitments = commitments.clone();
+                v.carried = carried.clone();
+                v.feedback = feedback.clone();
+            }
         }
     }
 
@@ -519,7 +551,15 @@ impl Room {
             );
         }
         let status = self.view.session.status;
-        let anytime = matches!(cmd, Command::Sync | Command::Leave | Command::DeleteRoom);
+        let anytime = matches!(
+            cmd,
+            Command::Sync
+                | Command::Leave
+                | Command::DeleteRoom
+                | Command::AnswerSurvey { .. }
+                | Command::ReviewCommitment { .. }
+                | Command::MyItems
+        );
         if status == SessionStatus::Ended && !anytime {
             return reject(ErrorCode::SessionEnded, "this session has ended");
         }
@@ -711,6 +751,11 @@ impl Room {
             }
             // Authorized here; the actor removes the room and everything stored of it.
             DeleteRoom => {}
+            RecordCommitment { .. }
+            | ReviewCommitment { .. }
+            | GiveFeedback { .. }
+            | AnswerSurvey { .. }
+            | MyItems => result = self.notes_command(now, &me, cmd, &mut out)?,
             ProposePairs { .. }
             | SwapPeople { .. }
             | LockGroup { .. }

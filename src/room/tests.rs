@@ -26,6 +26,7 @@ fn setup(format: Format) -> RoomSetup {
         ground_rules: DEFAULT_GROUND_RULES.into(),
         warn_before_ms: 60_000,
         pairing: Default::default(),
+        earlier: Vec::new(),
     }
 }
 

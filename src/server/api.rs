@@ -171,6 +171,7 @@ pub async fn create_room(State(app): State<AppState>, body: Bytes) -> Result<Res
         ground_rules,
         warn_before_ms,
         pairing: Default::default(),
+        earlier: Vec::new(),
     };
     let keys = Keys {
         join: secret::hash(&join_key),
@@ -302,6 +303,7 @@ pub async fn create_series(State(app): State<AppState>, body: Bytes) -> Result<R
         members,
         sessions: Vec::new(),
         history: Default::default(),
+        commitments: Vec::new(),
         created_at: app.clock().now(),
     };
     app.put_series(record).await.map_err(|_| internal())?;
@@ -377,6 +379,7 @@ pub async fn create_series_room(
             history: series.history.clone(),
             session,
         },
+        earlier: series.commitments.clone(),
     };
     let keys = Keys {
         join: secret::hash(&join_key),

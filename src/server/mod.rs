@@ -219,6 +219,9 @@ impl AppState {
                 Some(s) => s.room,
                 None => Room::new(record.setup.clone()),
             };
+            if let Some(notes) = loaded.notes {
+                room.restore_notes(notes);
+            }
             let base = room.seq();
             let mut broken = false;
             for (expected, e) in (base + 1..).zip(loaded.events.iter().filter(|e| e.seq > base)) {

@@ -10,6 +10,7 @@
 //! | `roomid_seq_event` | room id ‖ `0x00` ‖ seq (u64, big-endian) | JSON [`StoredEvent`] |
 //! | `roomid_snapshot` | room id | JSON [`Snapshot`] (the latest only) |
 //! | `seriesid_series` | series id (UTF-8) | JSON `SeriesRecord` (members with key hashes, sessions, pairing history) |
+//! | `roomid_notes` | room id (UTF-8) | JSON `Notes`: commitments, feedback, survey answers, private ones included (never in an event) |
 //! | `roomid_tokenhash_participant` | room id ‖ `0x00` ‖ SHA-256 of the token (32 bytes) | participant id (u32, big-endian) |
 //!
 //! Room ids never contain `0x00`, so a prefix scan of `room id ‖ 0x00` reads one room's records
@@ -134,6 +135,13 @@ pub enum Write {
         /// The record.
         record: Box<crate::series::SeriesRecord>,
     },
+    /// What people wrote in a room (kept beside its event log, never in it).
+    Notes {
+        /// The room.
+        room: String,
+        /// Everything written there.
+        notes: Box<crate::room::state::Notes>,
+    },
     /// Everything kept of a room is removed.
     Delete {
         /// The room.
@@ -158,6 +166,8 @@ pub struct Loaded {
     pub events: Vec<StoredEvent>,
     /// Token hashes and their participants.
     pub tokens: Vec<([u8; 32], ParticipantId)>,
+    /// What people wrote, if anything.
+    pub notes: Option<crate::room::state::Notes>,
 }
 
 /// What can go wrong in the store. The message names the record, never its contents.

@@ -12,6 +12,8 @@ const ROOMS: &str = "roomid_room";
 const EVENTS: &str = "roomid_seq_event";
 /// Tree of latest snapshots.
 const SNAPSHOTS: &str = "roomid_snapshot";
+/// Tree of what people wrote, per room.
+const NOTES: &str = "roomid_notes";
 /// Tree of series records.
 const SERIES: &str = "seriesid_series";
 /// Tree of token hashes.
@@ -24,6 +26,7 @@ pub struct SledStore {
     /// flushes the disk's write cache nor the file's new length (a power cut could lose it).
     log: Option<std::fs::File>,
     series: sled::Tree,
+    notes: sled::Tree,
     rooms: sled::Tree,
     events: sled::Tree,
     snapshots: sled::Tree,
@@ -52,6 +55,7 @@ impl SledStore {
         Ok(SledStore {
             log: None,
             series: db.open_tree(SERIES)?,
+            notes: db.open_tree(NOTES)?,
             rooms: db.open_tree(ROOMS)?,
             events: db.open_tree(EVENTS)?,
             snapshots: db.open_tree(SNAPSHOTS)?,
@@ -116,6 +120,7 @@ impl SledStore {
     fn delete(&self, room: &str) -> Result<(), StoreError> {
         self.rooms.remove(room.as_bytes())?;
         self.snapshots.remove(room.as_bytes())?;
+        self.notes.remove(room.as_bytes())?;
         for tree in [&self.events, &self.tokens] {
             let mut batch = sled::Batch::default();
             for key in tree.scan_prefix(prefix(room)).keys() {
@@ -163,6 +168,9 @@ impl Store for SledStore {
                         .insert(room.as_bytes(), encode(room, snapshot)?)?;
                 }
                 Write::Room { record } => self.put_room(&record.setup.id, record)?,
+                Write::Notes { room, notes } => {
+                    self.notes.insert(room.as_bytes(), encode(room, notes)?)?;
+                }
                 Write::Series { record } => {
                     self.series
                         .insert(record.id.as_bytes(), encode(&record.id, record)?)?;
@@ -244,10 +252,15 @@ impl Store for SledStore {
             };
             tokens.push((hash, ParticipantId::from_be_bytes(pid)));
         }
+        let notes = match self.notes.get(id.as_bytes())? {
+            Some(raw) => Some(decode(NOTES, id.as_bytes(), &raw)?),
+            None => None,
+        };
         Ok(Loaded {
             snapshot,
             events,
             tokens,
+            notes,
         })
     }
 }

@@ -463,6 +463,15 @@ pub fn apply_event(view: &mut RoomView, event: &Event) {
         }
         Event::PromptChanged { prompt } => view.prompt = prompt.clone(),
         Event::PairsChanged { pairs, .. } => view.pairs = pairs.clone(),
+        Event::NotesChanged {
+            commitments,
+            carried,
+            feedback,
+        } => {
+            view.commitments = commitments.clone();
+            view.carried = carried.clone();
+            view.feedback = feedback.clone();
+        }
     }
 }
 
