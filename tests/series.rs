@@ -136,3 +136,86 @@ async fn the_second_session_avoids_the_first_sessions_partners() {
         .await;
     assert_eq!(missing.status, 404);
 }
+
+#[tokio::test]
+async fn commitments_follow_members_to_the_next_session_and_private_ones_stay_private() {
+    use circlekeeper_protocol::{AckResult, Outcome, Visibility};
+    let server = TestServer::start().await;
+    let answer = server
+        .http(
+            "POST",
+            "/api/series",
+            json!({ "title": "Pairs", "cadence": "biweekly", "cycle_months": 4, "members": ["Ada", "Ben", "Chen", "Dee"] })
+                .to_string()
+                .as_bytes(),
+        )
+        .await;
+    let series: SeriesCreated = serde_json::from_value(answer.json).expect("a series");
+    let (_room1, mut fran, mut m) = session(&server, &series).await;
+    pair(&mut fran, 2).await;
+    fran.ok(Command::NextStage).await; // coaching in pairs
+    for c in m.iter_mut() {
+        c.catch_up(fran.seq).await;
+    }
+    let secret_text = "Leave the job by spring";
+    let record = |text: &str, visibility| Command::RecordCommitment {
+        text: text.into(),
+        due: Some("2027-03-01".into()),
+        visibility,
+    };
+    m[0].ok(record(secret_text, Visibility::Private)).await;
+    m[1].ok(record("Ask the board for a mentor", Visibility::Circle))
+        .await;
+    m[2].ok(record("Write the grant draft", Visibility::Exportable))
+        .await;
+    fran.sync().await;
+    assert_eq!(fran.view.commitments.len(), 2, "the shared two");
+    for c in m.iter_mut().skip(1) {
+        c.sync().await;
+        let seen = serde_json::to_string(&c.log.iter().map(|s| &s.event).collect::<Vec<_>>())
+            .expect("json");
+        assert!(
+            !seen.contains(secret_text),
+            "{} saw a private commitment",
+            c.name
+        );
+    }
+    fran.ok(Command::EndSession).await;
+
+    // The next session: shared commitments are carried into the check-in; Ada finds her
+    // private one in her own items and says how it went, without anyone seeing it.
+    let (_room2, mut fran2, mut m2) = session(&server, &series).await;
+    let carried: Vec<&str> = fran2.view.carried.iter().map(|c| c.text.as_str()).collect();
+    assert_eq!(
+        carried,
+        ["Ask the board for a mentor", "Write the grant draft"]
+    );
+    let mine = m2[0].ok(Command::MyItems).await;
+    let Some(AckResult::Mine { mine }) = mine.result else {
+        panic!("my items")
+    };
+    let private = mine
+        .commitments
+        .iter()
+        .find(|c| c.text == secret_text)
+        .expect("Ada's own")
+        .clone();
+    fran2.sync().await;
+    let seq = fran2.seq;
+    m2[0]
+        .ok(Command::ReviewCommitment {
+            commitment: private.id,
+            outcome: Outcome::Partly,
+        })
+        .await;
+    fran2.assert_quiet_since(seq).await;
+    let bens = fran2.view.carried[0].id.clone();
+    m2[1]
+        .ok(Command::ReviewCommitment {
+            commitment: bens,
+            outcome: Outcome::Kept,
+        })
+        .await;
+    fran2.sync().await;
+    assert_eq!(fran2.view.carried[0].outcome, Some(Outcome::Kept));
+}
