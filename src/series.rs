@@ -20,6 +20,9 @@ pub struct Member {
     pub name: String,
     /// SHA-256 of the member's personal key.
     pub key_hash: [u8; 32],
+    /// Their end-of-cycle choice, once made.
+    #[serde(default)]
+    pub choice: Option<circlekeeper_protocol::CycleChoice>,
 }
 
 /// One session of a series: a room opened for it.
@@ -89,6 +92,36 @@ impl SeriesRecord {
                 None => self.commitments.push(c.clone()),
             }
         }
+    }
+
+    /// Pairs who both chose to continue together: their last session's partner, kept.
+    pub fn continuing_pairs(&self) -> Vec<(String, String)> {
+        use circlekeeper_protocol::CycleChoice;
+        let continuing: Vec<&Member> = self
+            .members
+            .iter()
+            .filter(|m| m.choice == Some(CycleChoice::Continue))
+            .collect();
+        let mut pairs = Vec::new();
+        for (i, a) in continuing.iter().enumerate() {
+            for b in &continuing[i + 1..] {
+                let last_a = self.last_partner_session(&a.id);
+                let met = self.history.last_met(&a.id, &b.id);
+                if met.is_some() && met == last_a {
+                    pairs.push((a.id.clone(), b.id.clone()));
+                }
+            }
+        }
+        pairs
+    }
+
+    /// The last session a member was paired in.
+    fn last_partner_session(&self, member: &str) -> Option<u32> {
+        self.members
+            .iter()
+            .filter(|m| m.id != member)
+            .filter_map(|m| self.history.last_met(member, &m.id))
+            .max()
     }
 
     /// The session index of a room, if it belongs to this series.

@@ -219,3 +219,110 @@ async fn commitments_follow_members_to_the_next_session_and_private_ones_stay_pr
     fran2.sync().await;
     assert_eq!(fran2.view.carried[0].outcome, Some(Outcome::Kept));
 }
+
+#[tokio::test]
+async fn at_the_end_of_a_cycle_members_continue_together_are_rematched_or_leave() {
+    let server = TestServer::start().await;
+    let answer = server
+        .http(
+            "POST",
+            "/api/series",
+            json!({ "title": "Cycle", "cadence": "monthly", "cycle_months": 4, "members": ["Ada", "Ben", "Chen", "Dee", "Eli", "Fay", "Gus"] })
+                .to_string()
+                .as_bytes(),
+        )
+        .await;
+    let series: SeriesCreated = serde_json::from_value(answer.json).expect("a series");
+    let (room1, mut fran, _m) = session(&server, &series).await;
+    let first = pair(&mut fran, 3).await;
+    fran.ok(Command::EndSession).await;
+
+    // A member's link shows the series and its sessions.
+    let me = |key: &str, choice: Option<&str>| {
+        let mut body = json!({ "key": key });
+        if let Some(c) = choice {
+            body["choice"] = json!(c);
+        }
+        body.to_string()
+    };
+    let path = format!("/api/series/{}/me", series.series_id);
+    let view = server
+        .http("POST", &path, me(&series.members[0].key, None).as_bytes())
+        .await;
+    assert_eq!(view.status, 200, "{}", view.text);
+    assert_eq!(view.json["name"], "Ada");
+    assert_eq!(view.json["rooms"], json!([room1.room_id]));
+    let wrong = server
+        .http("POST", &path, me("nope", None).as_bytes())
+        .await;
+    assert_eq!(wrong.status, 403);
+
+    // A pair who both choose to continue stays together; someone who ends cannot enter.
+    let (a, b) = first.iter().next().cloned().expect("a pair");
+    let key_of = |id: &str| {
+        series
+            .members
+            .iter()
+            .find(|m| m.member_id == id)
+            .expect("member")
+            .key
+            .clone()
+    };
+    for id in [&a, &b] {
+        let answer = server
+            .http("POST", &path, me(&key_of(id), Some("continue")).as_bytes())
+            .await;
+        assert_eq!(answer.json["choice"], "continue");
+    }
+    let leaver = series
+        .members
+        .iter()
+        .find(|m| m.member_id != a && m.member_id != b)
+        .expect("someone else")
+        .clone();
+    server
+        .http("POST", &path, me(&leaver.key, Some("end")).as_bytes())
+        .await;
+
+    let answer = server
+        .http(
+            "POST",
+            &format!("/api/series/{}/rooms", series.series_id),
+            json!({ "key": series.host_key }).to_string().as_bytes(),
+        )
+        .await;
+    let room2: RoomCreated = serde_json::from_value(answer.json).expect("a room");
+    let mut gone = server.connect("Leaver").await;
+    let refused = gone
+        .enter_refused(Command::Member {
+            room: room2.room_id.clone(),
+            series: series.series_id.clone(),
+            key: leaver.key.clone(),
+        })
+        .await;
+    assert_eq!(refused.code, ErrorCode::Forbidden);
+    let mut fran2 = server.host(&room2, "Fran").await;
+    fran2.ok(Command::AcceptGroundRules).await;
+    let mut present = Vec::new();
+    for m in series
+        .members
+        .iter()
+        .filter(|m| m.member_id != leaver.member_id)
+    {
+        let mut c = server.connect(&m.name).await;
+        c.enter(Command::Member {
+            room: room2.room_id.clone(),
+            series: series.series_id.clone(),
+            key: m.key.clone(),
+        })
+        .await;
+        c.ok(Command::AcceptGroundRules).await;
+        present.push(c);
+    }
+    fran2.sync().await;
+    let second = pair(&mut fran2, 3).await;
+    assert!(
+        second.contains(&(a.clone(), b.clone())),
+        "the continuing pair is kept: {second:?}"
+    );
+}

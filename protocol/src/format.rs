@@ -263,6 +263,54 @@ pub struct CreateSeriesRoom {
     pub format: Option<FormatChoice>,
 }
 
+/// What a member chooses at the end of a cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum CycleChoice {
+    /// Keep the same partner (kept together when both choose it).
+    Continue,
+    /// Be matched with someone new.
+    Rematch,
+    /// Leave the series: the personal link stops opening new sessions.
+    End,
+}
+
+/// The body of `POST /api/series/{id}/me`: a member's key, and optionally their end-of-cycle
+/// choice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct MemberRequest {
+    /// The member key from the personal link.
+    pub key: String,
+    /// The end-of-cycle choice to record, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choice: Option<CycleChoice>,
+}
+
+/// What a member's personal link shows: the series, their name, its sessions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct MemberView {
+    /// Series id.
+    pub series_id: String,
+    /// Series title.
+    pub title: String,
+    /// How often it meets.
+    pub cadence: Cadence,
+    /// Months in a cycle.
+    pub cycle_months: u8,
+    /// The member's id.
+    pub member_id: String,
+    /// The member's name.
+    pub name: String,
+    /// Room ids of the sessions, oldest first (the last is the current one).
+    pub rooms: Vec<String>,
+    /// The member's end-of-cycle choice, if made.
+    pub choice: Option<CycleChoice>,
+}
+
 /// The body of `POST /api/rooms/{id}/preview`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

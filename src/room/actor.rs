@@ -669,6 +669,10 @@ impl Actor {
                     );
                     return refuse(&peer, reply, r);
                 };
+                if member.choice == Some(circlekeeper_protocol::CycleChoice::End) {
+                    let r = Rejection::new(ErrorCode::Forbidden, "you have left this series");
+                    return refuse(&peer, reply, r);
+                }
                 // The same member on another device is the same participant.
                 let existing = self
                     .room

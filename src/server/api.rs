@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use circlekeeper_protocol::{
     limits, CreateRoom, CreateSeries, CreateSeriesRoom, ErrorCode, Format, FormatChoice, HttpError,
-    MemberLink, PreviewRequest, RoomCreated, RoomPreview, SeriesCreated,
+    MemberLink, MemberRequest, MemberView, PreviewRequest, RoomCreated, RoomPreview, SeriesCreated,
 };
 use serde_json::{json, Value};
 use tracing::{info, warn};
@@ -285,6 +285,7 @@ pub async fn create_series(State(app): State<AppState>, body: Bytes) -> Result<R
             id: member_id.clone(),
             name: name.clone(),
             key_hash: secret::hash(&key),
+            choice: None,
         });
         links.push(MemberLink {
             url: format!("{base}/s/{id}#member={key}"),
@@ -378,6 +379,7 @@ pub async fn create_series_room(
         pairing: crate::room::state::PairingSetup {
             history: series.history.clone(),
             session,
+            fixed: series.continuing_pairs(),
         },
         earlier: series.commitments.clone(),
     };
@@ -412,4 +414,59 @@ pub async fn create_series_room(
         host_key,
     };
     Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+/// `POST /api/series/{id}/me` with a member key (and optionally an end-of-cycle choice): what
+/// the member's personal link shows — the series, their name, its sessions.
+pub async fn member(
+    State(app): State<AppState>,
+    axum::extract::Path(series_id): axum::extract::Path<String>,
+    body: Bytes,
+) -> Result<Json<MemberView>, ApiError> {
+    let request: MemberRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad(
+            ErrorCode::InvalidMessage,
+            format!("the body must be {{\"key\": …}}: {e}"),
+        )
+    })?;
+    let not_found = || {
+        ApiError(
+            StatusCode::NOT_FOUND,
+            ErrorCode::RoomNotFound,
+            "no series with that id".into(),
+        )
+    };
+    let mut series = app.series(&series_id).ok_or_else(not_found)?;
+    let Some(index) = series
+        .members
+        .iter()
+        .position(|m| secret::matches(&request.key, &m.key_hash))
+    else {
+        return Err(ApiError(
+            StatusCode::FORBIDDEN,
+            ErrorCode::InvalidKey,
+            "this link is not a member's of this series".into(),
+        ));
+    };
+    if let Some(choice) = request.choice {
+        series.members[index].choice = Some(choice);
+        app.put_series(series.clone()).await.map_err(|_| {
+            ApiError(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::Internal,
+                "the choice could not be saved".into(),
+            )
+        })?;
+    }
+    let m = &series.members[index];
+    Ok(Json(MemberView {
+        series_id: series.id.clone(),
+        title: series.title.clone(),
+        cadence: series.cadence,
+        cycle_months: series.cycle_months,
+        member_id: m.id.clone(),
+        name: m.name.clone(),
+        rooms: series.sessions.iter().map(|s| s.room_id.clone()).collect(),
+        choice: m.choice,
+    }))
 }

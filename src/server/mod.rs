@@ -457,6 +457,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/rooms/{room}/preview", post(api::preview))
         .route("/api/series", post(api::create_series))
         .route("/api/series/{series}/rooms", post(api::create_series_room))
+        .route("/api/series/{series}/me", post(api::member))
+        .route("/s/{series}", get(web::room_page))
         .route("/ws", get(ws::upgrade))
         .layer(axum::middleware::map_response(no_referrer))
         .with_state(state)

@@ -32,6 +32,9 @@ pub struct PairingSetup {
     pub history: History,
     /// This session's index in the series (0 for a lone room).
     pub session: u32,
+    /// Ongoing partnerships kept together (both chose to continue at the end of a cycle).
+    #[serde(default)]
+    pub fixed: Vec<(PersonId, PersonId)>,
 }
 
 /// The next round's roles: the coach becomes the client, the observer the coach, the client
@@ -411,7 +414,7 @@ impl Room {
             history: &setup.history,
             session: setup.session,
             avoid: &[],
-            fixed: &[],
+            fixed: &setup.fixed,
             locked: &locked,
             seed,
             recent: pairing::DEFAULT_RECENT,
