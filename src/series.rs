@@ -23,6 +23,9 @@ pub struct Member {
     /// Their end-of-cycle choice, once made.
     #[serde(default)]
     pub choice: Option<circlekeeper_protocol::CycleChoice>,
+    /// Members they prefer not to be paired with.
+    #[serde(default)]
+    pub avoid: Vec<String>,
 }
 
 /// One session of a series: a room opened for it.
@@ -53,6 +56,9 @@ pub struct SeriesRecord {
     pub sessions: Vec<Session>,
     /// Who met whom in which session (by member id).
     pub history: History,
+    /// Planned dates of the next sessions (`YYYY-MM-DD`).
+    #[serde(default)]
+    pub planned: Vec<String>,
     /// Every member's commitments from every session, any visibility (each author reviews
     /// their own at the next session; rooms show only the shared ones).
     #[serde(default)]
@@ -115,6 +121,14 @@ impl SeriesRecord {
         pairs
     }
 
+    /// Every "prefer not to be paired with" choice, as pairs of member ids.
+    pub fn avoid_pairs(&self) -> Vec<(String, String)> {
+        self.members
+            .iter()
+            .flat_map(|m| m.avoid.iter().map(move |o| (m.id.clone(), o.clone())))
+            .collect()
+    }
+
     /// The last session a member was paired in.
     fn last_partner_session(&self, member: &str) -> Option<u32> {
         self.members
@@ -147,6 +161,7 @@ mod tests {
             members: Vec::new(),
             sessions: Vec::new(),
             history: History::new(),
+            planned: Vec::new(),
             commitments: Vec::new(),
             created_at: 0,
         }

@@ -326,3 +326,58 @@ async fn at_the_end_of_a_cycle_members_continue_together_are_rematched_or_leave(
         "the continuing pair is kept: {second:?}"
     );
 }
+
+#[tokio::test]
+async fn prefer_not_to_be_paired_with_is_respected_and_planned_dates_are_kept() {
+    let server = TestServer::start().await;
+    let answer = server
+        .http(
+            "POST",
+            "/api/series",
+            json!({ "title": "Avoid", "cadence": "custom", "cycle_months": 6, "members": ["Ada", "Ben", "Chen", "Dee"] })
+                .to_string()
+                .as_bytes(),
+        )
+        .await;
+    let series: SeriesCreated = serde_json::from_value(answer.json).expect("a series");
+    let path = format!("/api/series/{}/me", series.series_id);
+    let (ada, ben) = (&series.members[0], &series.members[1]);
+    let body = json!({ "key": ada.key, "avoid": [ben.member_id], "planned": ["2027-02-03", "2027-03-03"] });
+    let answer = server
+        .http("POST", &path, body.to_string().as_bytes())
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.json["avoid"], json!([ben.member_id]));
+    assert_eq!(answer.json["planned"], json!(["2027-02-03", "2027-03-03"]));
+    let bad = json!({ "key": ada.key, "planned": ["next week"] });
+    assert_eq!(
+        server
+            .http("POST", &path, bad.to_string().as_bytes())
+            .await
+            .status,
+        400
+    );
+
+    let (_room, mut fran, _m) = session(&server, &series).await;
+    fran.ok(Command::Start).await;
+    fran.ok(Command::JumpToStage { index: 2 }).await;
+    let member_of = |fran: &Client, id: u32| {
+        fran.view
+            .participants
+            .iter()
+            .find(|p| p.id == id)
+            .and_then(|p| p.member.clone())
+            .expect("member")
+    };
+    for seed in 0..8 {
+        fran.ok(Command::ProposePairs { seed: Some(seed) }).await;
+        let proposal = fran.view.pairs.proposal.clone().expect("proposal");
+        for g in &proposal.groups {
+            let members: Vec<String> = g.iter().map(|&id| member_of(&fran, id)).collect();
+            assert!(
+                !(members.contains(&ada.member_id) && members.contains(&ben.member_id)),
+                "seed {seed}: Ada was paired with Ben whom she prefers not to be paired with"
+            );
+        }
+    }
+}

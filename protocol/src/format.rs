@@ -287,6 +287,13 @@ pub struct MemberRequest {
     /// The end-of-cycle choice to record, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub choice: Option<CycleChoice>,
+    /// Members (by id) I prefer not to be paired with, replacing my earlier list, if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avoid: Option<Vec<String>>,
+    /// Dates (`YYYY-MM-DD`) of the next sessions, as agreed (e.g. in a pair's first session),
+    /// replacing the series' planned dates, if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned: Option<Vec<String>>,
 }
 
 /// What a member's personal link shows: the series, their name, its sessions.
@@ -309,6 +316,12 @@ pub struct MemberView {
     pub rooms: Vec<String>,
     /// The member's end-of-cycle choice, if made.
     pub choice: Option<CycleChoice>,
+    /// Members (by id) I prefer not to be paired with.
+    pub avoid: Vec<String>,
+    /// The other members: id and name (to choose whom to avoid).
+    pub others: Vec<(String, String)>,
+    /// Planned dates of the next sessions.
+    pub planned: Vec<String>,
 }
 
 /// The body of `POST /api/rooms/{id}/preview`.

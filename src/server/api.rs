@@ -286,6 +286,7 @@ pub async fn create_series(State(app): State<AppState>, body: Bytes) -> Result<R
             name: name.clone(),
             key_hash: secret::hash(&key),
             choice: None,
+            avoid: Vec::new(),
         });
         links.push(MemberLink {
             url: format!("{base}/s/{id}#member={key}"),
@@ -304,6 +305,7 @@ pub async fn create_series(State(app): State<AppState>, body: Bytes) -> Result<R
         members,
         sessions: Vec::new(),
         history: Default::default(),
+        planned: Vec::new(),
         commitments: Vec::new(),
         created_at: app.clock().now(),
     };
@@ -380,6 +382,7 @@ pub async fn create_series_room(
             history: series.history.clone(),
             session,
             fixed: series.continuing_pairs(),
+            avoid: series.avoid_pairs(),
         },
         earlier: series.commitments.clone(),
     };
@@ -448,8 +451,31 @@ pub async fn member(
             "this link is not a member's of this series".into(),
         ));
     };
+    let changes = request.choice.is_some() || request.avoid.is_some() || request.planned.is_some();
+    if let Some(avoid) = &request.avoid {
+        let known = |id: &String| series.members.iter().any(|m| &m.id == id);
+        if let Some(bad) = avoid.iter().find(|id| !known(id)) {
+            return Err(ApiError::bad(
+                ErrorCode::InvalidMessage,
+                format!("avoid: no member {bad:?}"),
+            ));
+        }
+        let me = series.members[index].id.clone();
+        series.members[index].avoid = avoid.iter().filter(|id| **id != me).cloned().collect();
+    }
+    if let Some(planned) = &request.planned {
+        if planned.len() > 24 || planned.iter().any(|d| !plausible_date(d)) {
+            return Err(ApiError::bad(
+                ErrorCode::InvalidMessage,
+                "planned: up to 24 dates written YYYY-MM-DD",
+            ));
+        }
+        series.planned = planned.clone();
+    }
     if let Some(choice) = request.choice {
         series.members[index].choice = Some(choice);
+    }
+    if changes {
         app.put_series(series.clone()).await.map_err(|_| {
             ApiError(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -468,5 +494,25 @@ pub async fn member(
         name: m.name.clone(),
         rooms: series.sessions.iter().map(|s| s.room_id.clone()).collect(),
         choice: m.choice,
+        avoid: m.avoid.clone(),
+        others: series
+            .members
+            .iter()
+            .filter(|o| o.id != m.id)
+            .map(|o| (o.id.clone(), o.name.clone()))
+            .collect(),
+        planned: series.planned.clone(),
     }))
+}
+
+/// A `YYYY-MM-DD` date with a plausible month and day.
+fn plausible_date(d: &str) -> bool {
+    let parts: Vec<&str> = d.split('-').collect();
+    match parts.as_slice() {
+        [y, m, d] if y.len() == 4 && m.len() == 2 && d.len() == 2 => matches!(
+            (y.parse::<u32>(), m.parse::<u32>(), d.parse::<u32>()),
+            (Ok(2000..=2200), Ok(1..=12), Ok(1..=31))
+        ),
+        _ => false,
+    }
 }

@@ -35,6 +35,9 @@ pub struct PairingSetup {
     /// Ongoing partnerships kept together (both chose to continue at the end of a cycle).
     #[serde(default)]
     pub fixed: Vec<(PersonId, PersonId)>,
+    /// "Prefer not to be paired with" choices, respected whenever any arrangement allows.
+    #[serde(default)]
+    pub avoid: Vec<(PersonId, PersonId)>,
 }
 
 /// The next round's roles: the coach becomes the client, the observer the coach, the client
@@ -413,7 +416,7 @@ impl Room {
             present: &people,
             history: &setup.history,
             session: setup.session,
-            avoid: &[],
+            avoid: &setup.avoid,
             fixed: &setup.fixed,
             locked: &locked,
             seed,
@@ -519,8 +522,8 @@ impl Room {
             present: &present,
             history: &setup.history,
             session: setup.session,
-            avoid: &[],
-            fixed: &[],
+            avoid: &setup.avoid,
+            fixed: &setup.fixed,
             locked: &locked,
             seed: u64::from(who),
             recent: pairing::DEFAULT_RECENT,
