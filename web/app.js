@@ -1,10 +1,13 @@
 // Entry point: routes by URL. `/` opens a room (create.js); `/r/{room}#join=KEY` or
 // `#host=KEY` enters one: a display name, the ground rules and consent, then the room
 // (room.js) over the websocket (connection.js). A stored personal token resumes instead.
+// `/s/{series}#member=KEY` is a series member's own page: their sessions, entering the current
+// one with the `member` command, and their end-of-cycle choice.
 
 import { Connection, forgetRoom, loadRoomMemory, saveRoomMemory } from "/connection.js";
 import {
   RoomScreen,
+  confirmDialog,
   connectionLabel,
   h,
   isFacilitating,
@@ -17,8 +20,9 @@ import { renderCreatePage, loadInviteUrl } from "/create.js";
 
 const NAME_KEY = "circlekeeper.name";
 const KEY_PREFIX = "circlekeeper.key.";
+const MEMBER_PREFIX = "circlekeeper.member.";
 
-const app = { page: null, roomId: null, conn: null, screen: null };
+const app = { page: null, roomId: null, seriesId: null, conn: null, screen: null };
 
 // Read-only-ish debugging and test access: `window.circlekeeper.state`.
 Object.defineProperty(window, "circlekeeper", {
@@ -32,6 +36,7 @@ Object.defineProperty(window, "circlekeeper", {
         page: app.page,
         screen: app.screen,
         roomId: app.roomId,
+        seriesId: app.seriesId,
         view,
         seq: c ? c.seq : 0,
         you,
@@ -68,7 +73,8 @@ function rememberName(name) {
 /**
  * The key from `#join=KEY` / `#host=KEY`, removed from the address bar at once so it is not
  * left on screen. Until the welcome it is kept for this tab only (a reload before entering
- * still works), then forgotten.
+ * still works), then forgotten. A series member's page leaves `{mode: "member", key, series}`
+ * here before it enters the room (`keepLink`).
  */
 function takeLink(roomId) {
   const params = new URLSearchParams(location.hash.replace(/^#/, ""));
@@ -88,12 +94,23 @@ function takeLink(roomId) {
     const raw = sessionStorage.getItem(KEY_PREFIX + roomId);
     if (raw) {
       const saved = JSON.parse(raw);
-      if (saved && (saved.mode === "join" || saved.mode === "host") && typeof saved.key === "string") return saved;
+      if (saved && typeof saved.key === "string") {
+        if (saved.mode === "join" || saved.mode === "host") return saved;
+        if (saved.mode === "member" && typeof saved.series === "string") return saved;
+      }
     }
   } catch {
     /* nothing kept */
   }
   return null;
+}
+
+function keepLink(roomId, link) {
+  try {
+    sessionStorage.setItem(KEY_PREFIX + roomId, JSON.stringify(link));
+  } catch {
+    /* the room page enters from memory only */
+  }
 }
 
 function dropLink(roomId) {
@@ -118,12 +135,29 @@ const FATAL_TEXT = {
 
 // ---------------------------------------------------------------------------------------------
 
+/** What a refusal means for someone who came with their personal series link. */
+const MEMBER_FATAL_TEXT = {
+  invalid_key: [
+    "Your personal link does not open this session",
+    "It may belong to another series. Open the link your host sent you again, or ask them for a new one.",
+  ],
+  forbidden: [
+    "You have left this series",
+    "You chose to end your part in this series, so your personal link no longer opens new sessions. " +
+      "Changed your mind? Choose again on your series page.",
+  ],
+};
+
 class RoomPage {
-  constructor(root, roomId) {
+  /** `link` is given by the member page (it is also kept for this tab, for a reload). */
+  constructor(root, roomId, link = null) {
     this.root = root;
     this.roomId = roomId;
-    this.link = takeLink(roomId);
+    this.link = link || takeLink(roomId);
     this.memory = loadRoomMemory(roomId);
+    // A series room entered with a personal link: its member page, to come back to.
+    const series = (this.link && this.link.series) || (this.memory && this.memory.series) || null;
+    this.seriesUrl = series ? `/s/${encodeURIComponent(series)}` : null;
     this.bar = topBar();
     this.roomScreen = null;
     this.stage = null;
@@ -154,6 +188,8 @@ class RoomPage {
     // that joined with the join link makes a facilitator instead.
     if (m && !(this.link && this.link.mode === "host" && m.via !== "host")) {
       this.resume(m.token);
+    } else if (this.link && this.link.mode === "member") {
+      this.enterAsMember();
     } else if (this.link) {
       this.showName();
     } else {
@@ -175,13 +211,13 @@ class RoomPage {
 
   // -- screens -----------------------------------------------------------------------------
 
-  renderConnecting() {
+  renderConnecting(title = "Coming back to your circle…") {
     this.root.replaceChildren(
       this.bar.el,
       h(
         "main",
         { class: "entry", id: "main" },
-        h("h1", { text: "Coming back to your circle…" }),
+        h("h1", { text: title }),
         h("p", { class: "hint", text: "Connecting to the server. This page keeps trying until it gets through." }),
       ),
     );
@@ -352,6 +388,66 @@ class RoomPage {
     input.focus();
   }
 
+  /**
+   * Enters with a series member's personal key (`member`): no name to type, the series knows it.
+   * The room's ground rules come with the welcome; someone who has not agreed to them yet gets
+   * the consent screen next.
+   */
+  async enterAsMember() {
+    if (!this.conn || this.conn.status === "closed") this.newConnection();
+    this.setStage("connecting");
+    this.renderConnecting("Entering your session…");
+    let welcome;
+    try {
+      welcome = await this.conn.enterMember(this.link.series, this.link.key);
+    } catch (err) {
+      if (this.conn.status === "closed") return; // onFatal shows what happened
+      this.showEntryProblem(err);
+      return;
+    }
+    saveRoomMemory(this.roomId, { token: welcome.token, you: welcome.you, via: "member", series: this.link.series });
+    dropLink(this.roomId);
+    this.afterWelcome();
+  }
+
+  /** A member's entry that did not work but may work later (ended, full, no network). */
+  showEntryProblem(err) {
+    this.setStage("entry-problem");
+    const ended = err.code === "session_ended";
+    const title = ended
+      ? "This session has already ended"
+      : err.code === "room_full"
+        ? "This session is full"
+        : "Could not enter the session";
+    const text = ended
+      ? "Nobody can enter it any more. Your series page shows when the next one is open."
+      : err.message || "Something went wrong. Please try again.";
+    const retry = h("button", {
+      type: "button",
+      class: "primary",
+      "data-test": "entry-retry",
+      onclick: () => this.enterAsMember(),
+      text: "Try again",
+    });
+    this.root.replaceChildren(
+      this.bar.el,
+      h(
+        "main",
+        { class: "entry", id: "main" },
+        h("h1", { "data-test": "closed-title", text: title }),
+        h("p", { class: "lead", text }),
+        h(
+          "div",
+          { class: "row wrap" },
+          ended ? null : retry,
+          this.seriesUrl ? h("a", { href: this.seriesUrl, class: "button-link", text: "Back to your series page" }) : null,
+        ),
+      ),
+    );
+    this.bar.set("circlekeeper", "", null);
+    announce(title);
+  }
+
   /** The ground rules in full, for someone who entered without agreeing yet (e.g. a reload). */
   showConsent(message = "") {
     this.setStage("consent");
@@ -418,6 +514,7 @@ class RoomPage {
       bar: this.bar,
       inviteUrl: loadInviteUrl(this.roomId),
       showRules: firstTime && !this.previewed,
+      seriesUrl: this.seriesUrl,
     });
     const main = document.getElementById("main");
     if (main) main.focus({ preventScroll: true });
@@ -468,6 +565,12 @@ class RoomPage {
       this.roomScreen.destroy();
       this.roomScreen = null;
     }
+    // A stale token, but a personal series key in hand: enter again with it.
+    if (reason === "invalid_token" && this.link && this.link.mode === "member") {
+      this.memory = null;
+      this.enterAsMember();
+      return;
+    }
     // A stale token, but a key in hand: join again.
     if (reason === "invalid_token" && this.link) {
       this.memory = null;
@@ -477,7 +580,9 @@ class RoomPage {
     }
     if (reason === "invalid_key" && this.link) dropLink(this.roomId);
     this.setStage("closed");
-    let [title, text] = FATAL_TEXT[reason] || ["The connection has ended", message || "Please reload the page."];
+    const member = (this.link && this.link.mode === "member") || (this.memory && this.memory.via === "member");
+    let [title, text] = (member && MEMBER_FATAL_TEXT[reason]) ||
+      FATAL_TEXT[reason] || ["The connection has ended", message || "Please reload the page."];
     if (reason === "deleted" && this.conn && this.conn.deleting) {
       [title, text] = ["The room is deleted", "Everyone was disconnected and nothing more is kept of this room."];
     }
@@ -486,7 +591,8 @@ class RoomPage {
     if (reason === "outdated" || reason === "room_unavailable") {
       actions.push(h("button", { type: "button", class: "primary", onclick: () => location.reload(), text: "Reload" }));
     }
-    actions.push(h("a", { href: "/", class: "button-link", text: "Open a new circle" }));
+    if (this.seriesUrl) actions.push(h("a", { href: this.seriesUrl, class: "button-link", text: "Your series page" }));
+    else actions.push(h("a", { href: "/", class: "button-link", text: "Open a new circle" }));
     this.root.replaceChildren(
       this.bar.el,
       h(
@@ -500,6 +606,364 @@ class RoomPage {
     );
     this.bar.set(view ? view.title : "circlekeeper", view ? view.format : "", "closed");
     announce(title);
+  }
+}
+
+
+// ---------------------------------------------------------------------------------------------
+// A series member's own page: `/s/{series}#member=KEY`.
+
+/**
+ * The member key from `#member=KEY`, removed from the address bar at once. It is kept in this
+ * device's storage for the series, so the page opens again from the bare `/s/{series}` address
+ * (a bookmark, the browser's history) without the link.
+ */
+function takeMemberKey(seriesId) {
+  const params = new URLSearchParams(location.hash.replace(/^#/, ""));
+  const fromLink = params.get("member");
+  if (fromLink) {
+    history.replaceState(null, "", location.pathname + location.search);
+    try {
+      localStorage.setItem(MEMBER_PREFIX + seriesId, fromLink);
+    } catch {
+      /* kept for this page only */
+    }
+    return fromLink;
+  }
+  try {
+    return localStorage.getItem(MEMBER_PREFIX + seriesId);
+  } catch {
+    return null;
+  }
+}
+
+function forgetMemberKey(seriesId) {
+  try {
+    localStorage.removeItem(MEMBER_PREFIX + seriesId);
+  } catch {
+    /* nothing kept */
+  }
+}
+
+const CADENCE_WORDS = {
+  biweekly: "Meets every two weeks",
+  monthly: "Meets every month",
+  custom: "Meets when your host schedules a session",
+};
+
+/** The end-of-cycle choices, as the member page offers them. */
+const CYCLE_CHOICES = [
+  {
+    value: "continue",
+    label: "Continue with the same partner",
+    detail: "If your partner chooses this too, you two stay together in the next cycle.",
+    saved: "You would like to continue with the same partner.",
+  },
+  {
+    value: "rematch",
+    label: "Be matched with someone new",
+    detail: "Next time you are paired with someone you have not met recently.",
+    saved: "You would like to be matched with someone new.",
+  },
+  {
+    value: "end",
+    label: "End my part in this series",
+    detail: "Your personal link stops opening new sessions. You can change your mind here.",
+    saved: "You have chosen to end your part in this series: your link no longer opens new sessions.",
+  },
+];
+
+class MemberPage {
+  constructor(root, seriesId) {
+    this.root = root;
+    this.seriesId = seriesId;
+    this.key = takeMemberKey(seriesId);
+    this.data = null;
+    this.bar = topBar();
+  }
+
+  start() {
+    app.screen = "member";
+    if (!this.key) {
+      this.showMessage(
+        "Open your whole personal link",
+        "Your personal link to this series ends with a key after “#”. Open the link your host sent you; " +
+          "after that, this device remembers it.",
+      );
+      return;
+    }
+    this.renderLoading();
+    this.load();
+  }
+
+  /** `POST /api/series/{id}/me`: the series, my name and sessions; with `choice`, records it. */
+  async request(choice = null) {
+    const body = { key: this.key };
+    if (choice) body.choice = choice;
+    let res;
+    try {
+      res = await fetch(`/api/series/${encodeURIComponent(this.seriesId)}/me`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json" },
+        body: JSON.stringify(body),
+      });
+    } catch {
+      return { problem: "network" };
+    }
+    let data = null;
+    try {
+      data = await res.json();
+    } catch {
+      data = null;
+    }
+    if (res.ok && data && typeof data.name === "string") return { data };
+    if (res.status === 403) return { problem: "invalid_key" };
+    if (res.status === 404) return { problem: "not_found" };
+    return { problem: "server", message: data && data.message };
+  }
+
+  async load() {
+    const { data, problem, message } = await this.request();
+    if (data) {
+      this.data = data;
+      this.render();
+      return;
+    }
+    this.showProblem(problem, message);
+  }
+
+  showProblem(problem, message) {
+    if (problem === "invalid_key") {
+      forgetMemberKey(this.seriesId);
+      this.showMessage(
+        "This link does not open the series",
+        "Check that you opened the whole link your host sent you, including the part after #, or ask them for a new one.",
+      );
+    } else if (problem === "not_found") {
+      this.showMessage("This series no longer exists", "It was closed, or the link is mistyped.");
+    } else {
+      this.showMessage(
+        "Could not reach the server",
+        message || "Check your connection and try again.",
+        h("button", { type: "button", class: "primary", onclick: () => this.start(), text: "Try again" }),
+      );
+    }
+  }
+
+  renderLoading() {
+    this.root.replaceChildren(
+      this.bar.el,
+      h(
+        "main",
+        { class: "entry", id: "main" },
+        h("h1", { text: "Your series" }),
+        h("p", { class: "hint", role: "status", text: "Loading…" }),
+      ),
+    );
+    this.bar.set("circlekeeper", "", null);
+  }
+
+  showMessage(title, text, action = null) {
+    app.screen = "member-closed";
+    this.root.replaceChildren(
+      this.bar.el,
+      h(
+        "main",
+        { class: "entry", id: "main" },
+        h("h1", { "data-test": "closed-title", text: title }),
+        h("p", { class: "lead", text }),
+        action ? h("div", { class: "row wrap" }, action) : null,
+      ),
+    );
+    this.bar.set("circlekeeper", "", null);
+    document.title = `${title} · circlekeeper`;
+    announce(title);
+  }
+
+  render() {
+    app.screen = "member";
+    const d = this.data;
+    const rooms = Array.isArray(d.rooms) ? d.rooms : [];
+    const current = rooms.length ? rooms[rooms.length - 1] : null;
+    const inCurrent = current ? loadRoomMemory(current) : null;
+    const ended = d.choice === "end";
+    document.title = `${d.title} · circlekeeper`;
+
+    // The current session: one primary action.
+    const enterLabel = d.cadence === "monthly" ? "Enter this month's session" : "Enter the current session";
+    const enter = h("button", {
+      type: "button",
+      class: "primary big",
+      "data-test": "member-enter",
+      onclick: () => this.enter(current),
+      text: inCurrent ? `${enterLabel} again` : enterLabel,
+    });
+    let enterNote = "";
+    if (!current) {
+      enterNote = "No session is open yet. Your host opens each session; come back to this page then.";
+      enter.disabled = true;
+    } else if (ended && !inCurrent) {
+      enterNote = "You chose to end your part in this series, so your link no longer opens new sessions.";
+      enter.disabled = true;
+    } else if (inCurrent) {
+      enterNote = "You have entered this session on this device before: you come back as yourself.";
+    } else {
+      enterNote = "You enter as yourself: no name to type. The circle agrees to its ground rules first.";
+    }
+
+    const sessions = rooms.map((room, i) => {
+      const here = loadRoomMemory(room);
+      const isCurrent = i === rooms.length - 1;
+      return h(
+        "li",
+        { "data-room": room, class: isCurrent ? "current" : null },
+        h("span", { class: "session-name", text: `Session ${i + 1}` }),
+        isCurrent ? h("span", { class: "chip", text: "current" }) : null,
+        !isCurrent && here
+          ? h("button", {
+              type: "button",
+              class: "ghost small",
+              "aria-label": `Open session ${i + 1} again`,
+              onclick: () => this.enter(room),
+              text: "Open",
+            })
+          : null,
+      );
+    });
+
+    // The end-of-cycle choice: saved as soon as it is picked (ending asks first).
+    const status = h("p", { class: "choice-status", "data-test": "cycle-choice-status", role: "status" });
+    const setStatus = (choice) => {
+      const known = CYCLE_CHOICES.find((c) => c.value === choice);
+      status.textContent = known ? `Saved. ${known.saved}` : "Not chosen yet: nothing changes until you choose.";
+      status.dataset.choice = choice || "";
+    };
+    setStatus(d.choice);
+    const radios = [];
+    const options = CYCLE_CHOICES.map((c) => {
+      const id = `cycle-${c.value}`;
+      const input = h("input", {
+        type: "radio",
+        name: "cycle-choice",
+        id,
+        value: c.value,
+        "data-test": "cycle-choice",
+        "aria-describedby": `${id}-detail`,
+        checked: d.choice === c.value,
+      });
+      radios.push(input);
+      input.addEventListener("change", () => {
+        if (input.checked) this.choose(c.value, radios, setStatus);
+      });
+      return h(
+        "label",
+        { class: "choice", for: id },
+        input,
+        h("span", { class: "choice-text" }, h("span", { class: "choice-label", text: c.label }),
+          h("span", { class: "choice-detail", id: `${id}-detail`, text: c.detail })),
+      );
+    });
+    const cycle = d.cycle_months === 1 ? "1 month" : `${d.cycle_months} months`;
+
+    this.root.replaceChildren(
+      this.bar.el,
+      h(
+        "main",
+        { class: "entry member", id: "main", "data-test": "member-page" },
+        h("p", { class: "eyebrow", text: "Your series" }),
+        h("h1", { "data-test": "series-title", text: d.title }),
+        h("p", { class: "lead" }, "Hello, ", h("strong", { "data-test": "member-name", text: d.name }), "."),
+        h("p", { class: "hint", text: `${CADENCE_WORDS[d.cadence] || "Meets regularly"}. A cycle lasts ${cycle}.` }),
+        h(
+          "section",
+          { class: "card", "aria-labelledby": "now-title" },
+          h("h2", { id: "now-title", text: current ? `Session ${rooms.length}` : "Next session" }),
+          h("p", { class: "hint", text: enterNote }),
+          enter,
+        ),
+        rooms.length
+          ? h(
+              "section",
+              { class: "card", "aria-labelledby": "sessions-title" },
+              h("h2", { id: "sessions-title", text: "Sessions" }),
+              h("ol", { class: "sessions", "data-test": "member-sessions" }, sessions),
+            )
+          : null,
+        h(
+          "section",
+          { class: "card", "aria-labelledby": "cycle-title" },
+          h("h2", { id: "cycle-title", text: "At the end of the cycle" }),
+          h("p", {
+            class: "hint",
+            text: "Tell your host how you would like to go on. You can change your choice until the next cycle begins.",
+          }),
+          h(
+            "fieldset",
+            { class: "choices" },
+            h("legend", { class: "visually-hidden", text: "At the end of the cycle" }),
+            options,
+          ),
+          status,
+        ),
+        h("p", {
+          class: "private-note",
+          text: "This page is yours: your personal link lets anyone who has it enter as you. Keep it private.",
+        }),
+      ),
+    );
+    this.bar.set(d.title, "", null);
+  }
+
+  async choose(choice, radios, setStatus) {
+    const before = this.data.choice || null;
+    const revert = () => {
+      for (const r of radios) r.checked = r.value === before;
+    };
+    if (choice === "end") {
+      const ok = await confirmDialog(
+        "End your part in this series?",
+        "End my part",
+        "Your personal link will no longer open new sessions. You can change your mind on this page.",
+      );
+      if (!ok) {
+        revert();
+        radios.find((r) => r.value === (before || "end"))?.focus();
+        return;
+      }
+    }
+    for (const r of radios) r.disabled = true;
+    const { data, problem, message } = await this.request(choice);
+    for (const r of radios) r.disabled = false;
+    if (data) {
+      this.data = data;
+      setStatus(data.choice);
+      announce("Your choice is saved.");
+      // Ending (or taking it back) changes what the page offers.
+      if ((before === "end") !== (data.choice === "end")) {
+        this.render();
+        document.querySelector(`[data-test="cycle-choice"][value="${data.choice}"]`)?.focus();
+      }
+      return;
+    }
+    revert();
+    if (problem === "invalid_key" || problem === "not_found") {
+      this.showProblem(problem, message);
+      return;
+    }
+    const status = document.querySelector('[data-test="cycle-choice-status"]');
+    if (status) status.textContent = "Your choice could not be saved. Check your connection and choose again.";
+  }
+
+  /** Enters a room of the series in this page: the room's own address, the member command. */
+  enter(roomId) {
+    if (!roomId) return;
+    const link = { mode: "member", key: this.key, series: this.seriesId };
+    keepLink(roomId, link);
+    history.pushState(null, "", `/r/${encodeURIComponent(roomId)}`);
+    app.page = "room";
+    app.roomId = roomId;
+    const page = new RoomPage(this.root, roomId, link);
+    page.start();
   }
 }
 
@@ -524,6 +988,18 @@ function route() {
     app.page = "create";
     app.screen = "create";
     renderCreatePage(root);
+    return;
+  }
+  const series = path.match(/^\/s\/([A-Za-z0-9_-]{1,128})\/?$/);
+  if (series) {
+    app.page = "member";
+    app.seriesId = series[1];
+    new MemberPage(root, series[1]).start();
+    window.addEventListener("hashchange", () => {
+      if (/(^|[#&])member=/.test(location.hash)) location.reload();
+    });
+    // Back from a session entered here: show the series page again.
+    window.addEventListener("popstate", () => location.reload());
     return;
   }
   const match = path.match(/^\/r\/([A-Za-z0-9_-]{1,128})\/?$/);

@@ -1,4 +1,4 @@
-// The websocket side of the client: entering a room (join, host, resume), command ids, acks
+// The websocket side of the client: entering a room (join, host, member, resume), command ids, acks
 // and errors, keeping the room view current by assignment, sequence checking, the server clock,
 // and reconnecting with backoff and resume. See protocol/README.md.
 
@@ -72,6 +72,20 @@ export function normalPairs(pairs) {
   };
 }
 
+/** A shared-notes list (`commitments`, `carried`, `feedback`): the server leaves it out while empty. */
+function list(value) {
+  return Array.isArray(value) ? value : [];
+}
+
+/** Fills in what the server leaves out of a room view while it is empty. */
+export function normalView(view) {
+  view.pairs = normalPairs(view.pairs);
+  view.commitments = list(view.commitments);
+  view.carried = list(view.carried);
+  view.feedback = list(view.feedback);
+  return view;
+}
+
 /** Applies one event to `view` in place. Returns nothing; never re-implements room rules. */
 export function applyEvent(view, event) {
   switch (event.type) {
@@ -123,6 +137,12 @@ export function applyEvent(view, event) {
       break;
     case "pairs_changed":
       view.pairs = normalPairs(event.pairs);
+      break;
+    case "notes_changed":
+      // Only shared items ever arrive here: private ones are answered to their author alone.
+      view.commitments = list(event.commitments);
+      view.carried = list(event.carried);
+      view.feedback = list(event.feedback);
       break;
     default:
       // An event this client does not know: nothing to assign.
@@ -279,6 +299,11 @@ export class Connection {
   /** Joins (`join`) or hosts (`host`) with a key and a display name. Resolves with the welcome. */
   enter(type, key, name) {
     return this.firstCommand({ type, room: this.roomId, key, name });
+  }
+
+  /** Enters a room of a series with a member's personal key. Resolves with the welcome. */
+  enterMember(series, key) {
+    return this.firstCommand({ type: "member", room: this.roomId, series, key });
   }
 
   /** Comes back with a stored token (no `last_seq`: the page has no view yet). */
@@ -459,8 +484,7 @@ export class Connection {
     this.entry = null;
     this.clock.observe(msg.server_time, entry ? entry.sentAt : null, arrivedAt);
     if (replace) {
-      this.view = msg.room;
-      this.view.pairs = normalPairs(msg.room.pairs);
+      this.view = normalView(msg.room);
       this.seq = msg.seq;
     } else if (this.view === null) {
       // `resumed` without a view cannot happen (the first resume has no last_seq); be safe.

@@ -436,6 +436,150 @@ function timerTone(timer, remaining, warnBefore, paused) {
   return "normal";
 }
 
+// -- what people write: commitments, feedback, the survey -------------------------------------
+
+/** Stages in which the server takes a commitment (src/room/state/notes.rs). */
+const COMMITMENT_KINDS = new Set(["reflection", "commitment", "pairs", "feedback", "check_out"]);
+
+/** How a commitment went, in words. */
+const OUTCOMES = [
+  ["kept", "Kept", "kept"],
+  ["partly", "Partly", "partly kept"],
+  ["not", "Not", "not kept"],
+  ["changed", "Changed", "changed"],
+];
+
+function outcomeWords(outcome) {
+  const found = OUTCOMES.find(([value]) => value === outcome);
+  return found ? found[2] : "not looked back on yet";
+}
+
+/** Who sees an item, said after it is saved. */
+function visibilityWords(visibility) {
+  if (visibility === "circle") return "shared with this circle";
+  if (visibility === "exportable") return "shared with this circle and the program's summary";
+  return "only you can see it";
+}
+
+/** `2027-03-01` → "1 Mar 2027" in the reader's language (a local date: no time zone shift). */
+function formatDue(due) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(due || "");
+  if (!m) return due || "";
+  const date = new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  return date.toLocaleDateString(undefined, { day: "numeric", month: "short", year: "numeric" });
+}
+
+/** Today as `YYYY-MM-DD`, on this device's calendar. */
+function today() {
+  const d = new Date();
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+}
+
+/**
+ * Who may see what I write: three radio options, each explained, "Only me" unless I choose
+ * otherwise. `details` says what each means for this kind of item.
+ */
+function visibilityField(prefix, test, legend, details) {
+  const options = [
+    ["private", "Only me"],
+    ["circle", "This circle"],
+    ["exportable", "This circle and the program's summary"],
+  ];
+  const inputs = [];
+  const el = h(
+    "fieldset",
+    { class: "choices visibility" },
+    h("legend", { text: legend }),
+    options.map(([value, label]) => {
+      const id = `${prefix}-${value}`;
+      const input = h("input", {
+        type: "radio",
+        name: prefix,
+        id,
+        value,
+        "data-test": test,
+        "aria-describedby": `${id}-detail`,
+        checked: value === "private",
+      });
+      inputs.push(input);
+      return h(
+        "label",
+        { class: "choice", for: id },
+        input,
+        h(
+          "span",
+          { class: "choice-text" },
+          h("span", { class: "choice-label", text: label }),
+          h("span", { class: "choice-detail", id: `${id}-detail`, text: details[value] }),
+        ),
+      );
+    }),
+  );
+  return {
+    el,
+    get value() {
+      const chosen = inputs.find((i) => i.checked);
+      return chosen ? chosen.value : "private";
+    },
+    set value(v) {
+      for (const i of inputs) i.checked = i.value === (v || "private");
+    },
+  };
+}
+
+/** A rating from 1 to 5: five radio buttons in a row, the ends explained. */
+function ratingField(prefix, test, legend, low, high) {
+  const inputs = [];
+  const scale = h("span", { class: "rating-scale", id: `${prefix}-scale` }, h("span", { text: `1 = ${low}` }), h("span", { text: `5 = ${high}` }));
+  const el = h(
+    "fieldset",
+    { class: "rating", "aria-describedby": `${prefix}-scale` },
+    h("legend", { text: legend }),
+    h(
+      "span",
+      { class: "rating-options" },
+      [1, 2, 3, 4, 5].map((n) => {
+        const id = `${prefix}-${n}`;
+        const input = h("input", { type: "radio", name: prefix, id, value: String(n), "data-test": test });
+        inputs.push(input);
+        return h("label", { class: "rate", for: id }, input, h("span", { text: String(n) }));
+      }),
+    ),
+    scale,
+  );
+  return {
+    el,
+    first: inputs[0],
+    get value() {
+      const chosen = inputs.find((i) => i.checked);
+      return chosen ? Number(chosen.value) : null;
+    },
+    set value(v) {
+      for (const i of inputs) i.checked = v !== null && v !== undefined && Number(i.value) === v;
+    },
+  };
+}
+
+/** A labelled multi-line text field. */
+function textField(id, test, label, help = "", rows = 3) {
+  const input = h("textarea", {
+    id,
+    class: "prose",
+    rows: String(rows),
+    maxlength: "500",
+    "data-test": test,
+    "aria-describedby": help ? `${id}-help` : null,
+  });
+  const el = h(
+    "div",
+    { class: "field" },
+    h("label", { for: id, text: label }),
+    help ? h("p", { class: "hint", id: `${id}-help`, text: help }) : null,
+    input,
+  );
+  return { el, input };
+}
+
 // ---------------------------------------------------------------------------------------------
 // The room screen.
 
@@ -445,12 +589,21 @@ export class RoomScreen {
    * @param conn the Connection (view, you, status, send, serverNow)
    * @param options.bar the top bar from `topBar()`
    * @param options.inviteUrl the join link, when this device opened the room
+   * @param options.seriesUrl the member's series page, in a room entered with a personal link
    */
-  constructor(root, conn, { bar, inviteUrl = null, showRules = false } = {}) {
+  constructor(root, conn, { bar, inviteUrl = null, showRules = false, seriesUrl = null } = {}) {
     this.root = root;
     this.conn = conn;
     this.bar = bar;
     this.inviteUrl = inviteUrl;
+    this.seriesUrl = seriesUrl; // a series member's own page
+    // What I wrote here (private items included), from the last `mine` ack: never in the view.
+    this.mine = null;
+    this.mineLoading = false;
+    this.mineRetryAt = 0;
+    this.feedbackKey = null; // "group:round" the feedback form was last filled for
+    this.editingSurvey = false; // changing an answer already given
+    this.prevFeedbackToMe = conn.view ? conn.view.feedback.filter((f) => f.to === conn.you).length : 0;
     this.drawn = null; // {prompt, seq}: a prompt this person drew
     this.cardSource = null; // "pushed" | "drawn": which card is newest
     this.dismissedPushed = null; // key of a pushed prompt this person dismissed
@@ -563,6 +716,7 @@ export class RoomScreen {
     r.error = h("p", { class: "error", "data-test": "error", role: "alert", hidden: true });
 
     // The pair view: a participant's own pair or triad, in the pairs stage.
+    this.buildFeedbackForm();
     r.pairRound = h("p", { class: "pair-round", "data-test": "pair-round" });
     r.partner = h("span", { class: "partner", "data-test": "partner" });
     r.pairRole = h("strong", { class: "pair-role", "data-test": "pair-role" });
@@ -585,6 +739,7 @@ export class RoomScreen {
       r.pairHint,
       r.pairClock.box,
       r.feedbackAsk,
+      r.feedbackForm,
       r.pairNext,
       r.switchWaiting,
       r.pairDone,
@@ -720,6 +875,8 @@ export class RoomScreen {
     );
     r.rulesAgain = h("div", { class: "ground-rules small" });
 
+    this.buildNotes();
+
     r.centre = h(
       "section",
       { class: "centre", "aria-label": "Now" },
@@ -746,6 +903,10 @@ export class RoomScreen {
       r.floorControls,
       r.timeControls,
       r.stageControls,
+      r.lookBack,
+      r.feedbackBox,
+      r.commitBox,
+      r.surveyBox,
     );
 
     // Left: the stage list (console).
@@ -887,7 +1048,17 @@ export class RoomScreen {
       r.roomSection,
     );
     r.rulesDetails = h("details", { class: "who rules" }, h("summary", {}, "Ground rules"), r.rulesAgain);
-    r.participantExtras = h("div", { class: "participant-extras" }, r.peopleDetails, r.rulesDetails, r.leave);
+    r.seriesLink = this.seriesUrl
+      ? h("a", { href: this.seriesUrl, class: "button-link", "data-test": "series-link", text: "Your series page" })
+      : null;
+    r.participantExtras = h(
+      "div",
+      { class: "participant-extras" },
+      r.peopleDetails,
+      r.rulesDetails,
+      r.seriesLink,
+      r.leave,
+    );
     r.roomSection.insertBefore(
       h("details", { class: "rules-inline" }, h("summary", {}, "Ground rules"), r.consoleRules = h("div", { class: "ground-rules small" })),
       r.roomSection.children[1],
@@ -2474,6 +2645,11 @@ const ACTION_WORDS = {
   confirm_switch: "Confirming the switch",
   move_everyone: "Moving everyone on",
   place_late: "Placing",
+  record_commitment: "Saving your commitment",
+  review_commitment: "Saving how it went",
+  give_feedback: "Saving your feedback",
+  answer_survey: "Sending your answer",
+  my_items: "Loading what you wrote",
 };
 
 function speakingWord(mode) {

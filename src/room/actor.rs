@@ -673,6 +673,16 @@ impl Actor {
                     let r = Rejection::new(ErrorCode::Forbidden, "you have left this series");
                     return refuse(&peer, reply, r);
                 }
+                let removed = self
+                    .room
+                    .view()
+                    .participants
+                    .iter()
+                    .any(|p| p.member.as_deref() == Some(member.id.as_str()) && p.removed);
+                if removed {
+                    let r = Rejection::new(ErrorCode::Forbidden, "you are no longer in this room");
+                    return refuse(&peer, reply, r);
+                }
                 // The same member on another device is the same participant.
                 let existing = self
                     .room
@@ -846,7 +856,7 @@ impl Actor {
                     self.remember(who, id, ack.clone());
                 }
                 let (writes, frames) = self.record(&applied.events, origin);
-                if matches!(command, Command::ConfirmPairs) {
+                if matches!(command, Command::ConfirmPairs | Command::PlaceLate { .. }) {
                     self.record_pairs();
                 }
                 let mut writes = writes;

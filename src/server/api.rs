@@ -383,6 +383,7 @@ pub async fn create_series_room(
             session,
             fixed: series.continuing_pairs(),
             avoid: series.avoid_pairs(),
+            in_series: true,
         },
         earlier: series.commitments.clone(),
     };

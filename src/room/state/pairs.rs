@@ -38,6 +38,9 @@ pub struct PairingSetup {
     /// "Prefer not to be paired with" choices, respected whenever any arrangement allows.
     #[serde(default)]
     pub avoid: Vec<(PersonId, PersonId)>,
+    /// Whether the room belongs to a series (its pairs enter the series' history).
+    #[serde(default)]
+    pub in_series: bool,
 }
 
 /// The next round's roles: the coach becomes the client, the observer the coach, the client
@@ -55,11 +58,17 @@ fn rotate(g: &mut GroupState) {
 }
 
 impl Room {
-    /// The person pairing knows: the series member, or the participant in a lone room.
+    /// The person pairing knows: the series member; anyone else by their participant id, tied
+    /// to this room when it belongs to a series (a guest's history must not pass to another
+    /// guest with the same id in a later session).
     fn person(&self, id: ParticipantId) -> PersonId {
-        self.participant(id)
-            .and_then(|p| p.member.clone())
-            .unwrap_or_else(|| id.to_string())
+        match self.participant(id).and_then(|p| p.member.clone()) {
+            Some(member) => member,
+            None if self.pairing.in_series => {
+                format!("{}#{id}", self.view.id)
+            }
+            None => id.to_string(),
+        }
     }
 
     /// The participant a pairing person is in this room (the live one, if a member has left
@@ -71,7 +80,7 @@ impl Room {
             .rev()
             .find(|p| !p.removed && p.member.as_deref() == Some(person))
             .map(|p| p.id)
-            .or_else(|| person.parse().ok())
+            .or_else(|| person.rsplit('#').next().and_then(|id| id.parse().ok()))
     }
 
     fn group_of_members(&self, members: &[ParticipantId]) -> Option<Group> {
