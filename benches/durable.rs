@@ -95,6 +95,10 @@ impl Store for NoFlush {
     fn load(&self, id: &str) -> Result<Loaded, StoreError> {
         self.0.load(id)
     }
+
+    fn series(&self) -> Result<Vec<circlekeeper::series::SeriesRecord>, StoreError> {
+        self.0.series()
+    }
 }
 
 /// What the counting wrapper saw.
@@ -161,6 +165,10 @@ impl<S: Store> Store for Counting<S> {
 
     fn load(&self, id: &str) -> Result<Loaded, StoreError> {
         self.inner.load(id)
+    }
+
+    fn series(&self) -> Result<Vec<circlekeeper::series::SeriesRecord>, StoreError> {
+        self.inner.series()
     }
 }
 
