@@ -153,6 +153,32 @@ pub async fn create_room(State(app): State<AppState>, body: Bytes) -> Result<Res
         ));
     }
 
+    let created = launch_room(
+        &app,
+        title,
+        format,
+        ground_rules,
+        warn_before_ms,
+        Default::default(),
+        Vec::new(),
+        None,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+/// Open a room with fresh link keys, durably, and answer its links.
+#[allow(clippy::too_many_arguments)]
+async fn launch_room(
+    app: &AppState,
+    title: String,
+    format: Format,
+    ground_rules: String,
+    warn_before_ms: u64,
+    pairing: crate::room::state::PairingSetup,
+    earlier: Vec<circlekeeper_protocol::Commitment>,
+    series: Option<String>,
+) -> Result<RoomCreated, ApiError> {
     let internal = |what: &str| {
         warn!(what, "room could not be opened");
         ApiError(
@@ -164,41 +190,38 @@ pub async fn create_room(State(app): State<AppState>, body: Bytes) -> Result<Res
     let join_key = secret::new_secret().map_err(|_| internal("random source"))?;
     let host_key = secret::new_secret().map_err(|_| internal("random source"))?;
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let setup = RoomSetup {
-        id: id.clone(),
-        title,
-        format,
-        ground_rules,
-        warn_before_ms,
-        pairing: Default::default(),
-        earlier: Vec::new(),
-    };
     let keys = Keys {
         join: secret::hash(&join_key),
         host: secret::hash(&host_key),
     };
     let record = RoomRecord {
-        setup,
+        setup: RoomSetup {
+            id: id.clone(),
+            title,
+            format,
+            ground_rules,
+            warn_before_ms,
+            pairing,
+            earlier,
+        },
         join_key_hash: keys.join,
         host_key_hash: keys.host,
         created_at: app.clock().now(),
         ended_at: None,
-        series: None,
+        series,
     };
     app.open_room(record, keys)
         .await
         .map_err(|_| internal("store"))?;
     info!(room_id = %id, "room opened");
-
     let base = &app.settings().public_url;
-    let created = RoomCreated {
+    Ok(RoomCreated {
         join_url: format!("{base}/r/{id}#join={join_key}"),
         host_url: format!("{base}/r/{id}#host={host_key}"),
         room_id: id,
         join_key,
         host_key,
-    };
-    Ok((StatusCode::CREATED, Json(created)).into_response())
+    })
 }
 
 /// `POST /api/rooms/{id}/preview` with `{"key": …}`: the title, format, ground rules and status
@@ -361,62 +384,36 @@ pub async fn create_series_room(
             .map_err(|r| ApiError::bad(r.code, r.message))?,
         None => format!("{} — session {}", series.title, session + 1),
     };
-    let internal = |what: &str| {
-        warn!(what, "series room could not be opened");
+    let pairing = crate::room::state::PairingSetup {
+        history: series.history.clone(),
+        session,
+        fixed: series.continuing_pairs(),
+        avoid: series.avoid_pairs(),
+        in_series: true,
+    };
+    let earlier = series.commitments.clone();
+    let created = launch_room(
+        &app,
+        title,
+        format,
+        DEFAULT_GROUND_RULES.to_string(),
+        DEFAULT_WARN_BEFORE_MS,
+        pairing,
+        earlier,
+        Some(series_id.clone()),
+    )
+    .await?;
+    series.sessions.push(crate::series::Session {
+        room_id: created.room_id.clone(),
+        opened_at: app.clock().now(),
+    });
+    app.put_series(series).await.map_err(|_| {
         ApiError(
             StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::Internal,
             "the server could not open the room".into(),
         )
-    };
-    let join_key = secret::new_secret().map_err(|_| internal("random source"))?;
-    let host_key = secret::new_secret().map_err(|_| internal("random source"))?;
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    let setup = RoomSetup {
-        id: id.clone(),
-        title,
-        format,
-        ground_rules: DEFAULT_GROUND_RULES.to_string(),
-        warn_before_ms: DEFAULT_WARN_BEFORE_MS,
-        pairing: crate::room::state::PairingSetup {
-            history: series.history.clone(),
-            session,
-            fixed: series.continuing_pairs(),
-            avoid: series.avoid_pairs(),
-            in_series: true,
-        },
-        earlier: series.commitments.clone(),
-    };
-    let keys = Keys {
-        join: secret::hash(&join_key),
-        host: secret::hash(&host_key),
-    };
-    series.sessions.push(crate::series::Session {
-        room_id: id.clone(),
-        opened_at: app.clock().now(),
-    });
-    app.put_series(series)
-        .await
-        .map_err(|_| internal("store"))?;
-    let record = RoomRecord {
-        setup,
-        join_key_hash: keys.join,
-        host_key_hash: keys.host,
-        created_at: app.clock().now(),
-        ended_at: None,
-        series: Some(series_id),
-    };
-    app.open_room(record, keys)
-        .await
-        .map_err(|_| internal("store"))?;
-    let base = &app.settings().public_url;
-    let created = RoomCreated {
-        join_url: format!("{base}/r/{id}#join={join_key}"),
-        host_url: format!("{base}/r/{id}#host={host_key}"),
-        room_id: id,
-        join_key,
-        host_key,
-    };
+    })?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
