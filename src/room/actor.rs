@@ -629,27 +629,8 @@ impl Actor {
                     Ok(joined) => joined,
                     Err(r) => return refuse(&peer, reply, r),
                 };
-                let hash = secret::hash(&token);
-                self.tokens.insert(hash, who);
-                let (mut writes, frames) = self.record(&events, None);
-                writes.push(Write::Token {
-                    room: self.room.view().id.clone(),
-                    hash,
-                    participant: who,
-                });
-                let welcome = self.welcome(id, who, Some(token), now);
-                peer.who = who;
-                *self.arriving.entry(who).or_default() += 1;
-                let deliveries = vec![
-                    Delivery::Broadcast(frames),
-                    Delivery::Admit {
-                        conn,
-                        peer,
-                        first: Admission::Frame(welcome),
-                        reply,
-                    },
-                ];
-                self.queue(writes, deliveries).await;
+                self.admit_with_token(conn, id, who, token, &events, peer, reply, now)
+                    .await;
             }
             Credential::Member { series, key, token } => {
                 let member = self
@@ -703,27 +684,8 @@ impl Actor {
                         Err(r) => return refuse(&peer, reply, r),
                     },
                 };
-                let hash = secret::hash(&token);
-                self.tokens.insert(hash, who);
-                let (mut writes, frames) = self.record(&events, None);
-                writes.push(Write::Token {
-                    room: self.room.view().id.clone(),
-                    hash,
-                    participant: who,
-                });
-                let welcome = self.welcome(id, who, Some(token), now);
-                peer.who = who;
-                *self.arriving.entry(who).or_default() += 1;
-                let deliveries = vec![
-                    Delivery::Broadcast(frames),
-                    Delivery::Admit {
-                        conn,
-                        peer,
-                        first: Admission::Frame(welcome),
-                        reply,
-                    },
-                ];
-                self.queue(writes, deliveries).await;
+                self.admit_with_token(conn, id, who, token, &events, peer, reply, now)
+                    .await;
             }
             Credential::Resume { token, last_seq } => {
                 let Some(&who) = self.tokens.get(&secret::hash(&token)) else {
@@ -755,6 +717,43 @@ impl Actor {
             }
         }
         Ok(())
+    }
+
+    /// Give `who` a personal token (stored as a hash) and admit the connection with a welcome,
+    /// once the entry's events and the token are durable.
+    #[allow(clippy::too_many_arguments)]
+    async fn admit_with_token(
+        &mut self,
+        conn: ConnId,
+        id: CommandId,
+        who: ParticipantId,
+        token: String,
+        events: &[Recorded],
+        mut peer: Peer,
+        reply: oneshot::Sender<Result<ParticipantId, Rejection>>,
+        now: Millis,
+    ) {
+        let hash = secret::hash(&token);
+        self.tokens.insert(hash, who);
+        let (mut writes, frames) = self.record(events, None);
+        writes.push(Write::Token {
+            room: self.room.view().id.clone(),
+            hash,
+            participant: who,
+        });
+        let welcome = self.welcome(id, who, Some(token), now);
+        peer.who = who;
+        *self.arriving.entry(who).or_default() += 1;
+        let deliveries = vec![
+            Delivery::Broadcast(frames),
+            Delivery::Admit {
+                conn,
+                peer,
+                first: Admission::Frame(welcome),
+                reply,
+            },
+        ];
+        self.queue(writes, deliveries).await;
     }
 
     fn welcome(
