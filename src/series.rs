@@ -94,7 +94,12 @@ impl SeriesRecord {
     pub fn merge_commitments(&mut self, from: &[circlekeeper_protocol::Commitment]) {
         for c in from.iter().filter(|c| c.member.is_some()) {
             match self.commitments.iter_mut().find(|k| k.id == c.id) {
-                Some(k) => *k = c.clone(),
+                // A room holding an older copy must not undo a review made since.
+                Some(k) => {
+                    let outcome = c.outcome.or(k.outcome);
+                    *k = c.clone();
+                    k.outcome = outcome;
+                }
                 None => self.commitments.push(c.clone()),
             }
         }
@@ -108,12 +113,20 @@ impl SeriesRecord {
             .iter()
             .filter(|m| m.choice == Some(CycleChoice::Continue))
             .collect();
-        let mut pairs = Vec::new();
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        let taken =
+            |pairs: &[(String, String)], id: &str| pairs.iter().any(|(x, y)| x == id || y == id);
         for (i, a) in continuing.iter().enumerate() {
             for b in &continuing[i + 1..] {
-                let last_a = self.last_partner_session(&a.id);
+                // Each member keeps one partner (a continuing triad keeps one of its pairs).
+                if taken(&pairs, &a.id) || taken(&pairs, &b.id) {
+                    continue;
+                }
                 let met = self.history.last_met(&a.id, &b.id);
-                if met.is_some() && met == last_a {
+                let last = self
+                    .last_partner_session(&a.id)
+                    .max(self.last_partner_session(&b.id));
+                if met.is_some() && met == last {
                     pairs.push((a.id.clone(), b.id.clone()));
                 }
             }
@@ -176,5 +189,54 @@ mod tests {
         assert_eq!(r.history.last_met("a", "b"), Some(0));
         assert_eq!(r.history.last_met("a", "c"), None);
         assert_eq!(r.history.last_met("a", "d"), Some(1));
+    }
+
+    fn member(id: &str, choice: Option<circlekeeper_protocol::CycleChoice>) -> Member {
+        Member {
+            id: id.into(),
+            name: id.into(),
+            key_hash: [0; 32],
+            choice,
+            avoid: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_continuing_triad_keeps_one_of_its_pairs() {
+        use circlekeeper_protocol::CycleChoice::Continue;
+        let mut r = record();
+        r.members = vec![
+            member("a", Some(Continue)),
+            member("b", Some(Continue)),
+            member("c", Some(Continue)),
+        ];
+        r.record_pairs(0, &[Group::Triad(["a".into(), "b".into(), "c".into()])]);
+        let pairs = r.continuing_pairs();
+        assert_eq!(pairs.len(), 1, "{pairs:?}");
+    }
+
+    #[test]
+    fn an_older_copy_of_a_commitment_does_not_undo_its_review() {
+        use circlekeeper_protocol::{Commitment, Outcome, Visibility};
+        let c = Commitment {
+            id: "r-1".into(),
+            author: 2,
+            name: "Ada".into(),
+            member: Some("m1".into()),
+            text: "Call".into(),
+            due: None,
+            visibility: Visibility::Private,
+            made_at: 0,
+            outcome: None,
+        };
+        let mut r = record();
+        r.merge_commitments(std::slice::from_ref(&c));
+        let reviewed = Commitment {
+            outcome: Some(Outcome::Kept),
+            ..c.clone()
+        };
+        r.merge_commitments(&[reviewed]);
+        r.merge_commitments(&[c]);
+        assert_eq!(r.commitments[0].outcome, Some(Outcome::Kept));
     }
 }

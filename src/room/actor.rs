@@ -851,7 +851,9 @@ impl Actor {
                     participant: who,
                     id: id.clone(),
                 });
-                if origin.is_some() {
+                // Remember the id of anything that changed the room or wrote a note, so a retry
+                // (after a lost ack) is acknowledged again instead of applied twice.
+                if origin.is_some() || Room::writes_notes(&command) {
                     self.remember(who, id, ack.clone());
                 }
                 let (writes, frames) = self.record(&applied.events, origin);

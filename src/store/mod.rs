@@ -15,8 +15,10 @@
 //!
 //! Room ids never contain `0x00`, so a prefix scan of `room id ‖ 0x00` reads one room's records
 //! and nothing else; big-endian sequence numbers make that scan replay events in order. Tokens
-//! are never stored, only their hashes. Nothing people say is stored: events carry structure
-//! (who, roles, stages, timings) and prompts from the bank or pushed by a facilitator.
+//! are never stored, only their hashes. What people say is not stored: events carry structure
+//! (who, roles, stages, timings), prompts, and the commitments and feedback their authors chose
+//! to share; private notes live only in `roomid_notes` (and in the room's snapshot), never in
+//! an event.
 
 pub mod committer;
 mod sled_store;
