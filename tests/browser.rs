@@ -300,6 +300,15 @@ impl Page<'_> {
         .await;
     }
 
+    /// Click the radio button `test` with `value` (one of a group sharing a `data-test`).
+    async fn choose(&self, test: &str, value: &str) {
+        self.eval(&format!(
+            "const el = await until(() => {{ const r = document.querySelector('[data-test=\"{test}\"][value=\"{value}\"]'); return visible(r) && r; }}, 10000, '{test} = {value}');
+             el.click();"
+        ))
+        .await;
+    }
+
     async fn check(&self, test: &str) {
         self.eval(&format!(
             "const el = await until(() => visible($('{test}')) && $('{test}'), 10000, '{test}');
@@ -346,6 +355,33 @@ impl Page<'_> {
             .cmd(
                 "Page.captureScreenshot",
                 json!({ "format": "png", "captureBeyondViewport": true }),
+            )
+            .await;
+        let data = base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().expect("png data"))
+            .expect("base64");
+        let path = artifacts().join(file);
+        std::fs::write(&path, data).expect("write screenshot");
+        path
+    }
+
+    /// A screenshot of one part of the page: the element `element` (a JavaScript expression)
+    /// with a small margin, at full size even where it runs past the screen.
+    async fn screenshot_of(&self, file: &str, element: &str) -> PathBuf {
+        let clip = self
+            .eval(&format!(
+                "window.scrollTo(0, 0);
+                 if (document.activeElement) document.activeElement.blur();
+                 const el = await until(() => {element}, 10000, 'the element to photograph');
+                 const r = el.getBoundingClientRect();
+                 const top = Math.max(0, r.top + window.scrollY - 12);
+                 return {{ x: 0, y: top, width: document.documentElement.clientWidth, height: r.bottom + window.scrollY + 12 - top, scale: 1 }};"
+            ))
+            .await;
+        let shot = self
+            .cmd(
+                "Page.captureScreenshot",
+                json!({ "format": "png", "captureBeyondViewport": true, "clip": clip }),
             )
             .await;
         let data = base64::engine::general_purpose::STANDARD
@@ -781,6 +817,242 @@ async fn two_participants_swap_coaching_roles_in_a_pair_in_real_browsers() {
     assert!(
         artifacts().join("pair.png").exists() && artifacts().join("pairs-dashboard.png").exists()
     );
+    let problems = browser.problems.lock().await.clone();
+    assert!(
+        problems.is_empty(),
+        "the pages logged errors: {problems:#?}"
+    );
+}
+
+#[tokio::test]
+async fn series_members_keep_private_commitments_private_in_real_browsers() {
+    let Some(path) = chromium() else { return };
+    let store = SledStore::temporary().expect("store");
+    let server = TestServer::start_with(Arc::new(store), Clock::System, |_| {}).await;
+    let browser = Browser::launch(&path).await;
+
+    // A monthly series of three members, and its first session: a coaching swap.
+    let answer = server
+        .http(
+            "POST",
+            "/api/series",
+            json!({ "title": "Alumni coaching swap", "cadence": "monthly", "cycle_months": 6, "members": ["Ada", "Ben", "Chen"] })
+                .to_string()
+                .as_bytes(),
+        )
+        .await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    let series = answer.json;
+    let series_id = series["series_id"].as_str().expect("series id").to_string();
+    let member_url = |i: usize| {
+        let url = series["members"][i]["url"].as_str().expect("member url");
+        assert!(url.contains(&format!("/s/{series_id}#member=")), "{url}");
+        url.to_string()
+    };
+    let answer = server
+        .http(
+            "POST",
+            &format!("/api/series/{series_id}/rooms"),
+            json!({ "key": series["host_key"] }).to_string().as_bytes(),
+        )
+        .await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    let host_link = answer.json["host_url"]
+        .as_str()
+        .expect("host url")
+        .to_string();
+
+    let fran = browser.page("Fran", 1280, 900, false).await;
+    fran.enter_room(&host_link, "Fran").await;
+
+    // Ada and Ben open their personal links, each on their own phone, and enter: no name to
+    // type, the room's ground rules to agree to.
+    let ada = browser.page("Ada", 390, 844, true).await;
+    let ben = browser.page("Ben", 390, 844, true).await;
+    for (p, i) in [(&ada, 0), (&ben, 1)] {
+        p.goto(&member_url(i)).await;
+        p.wait_for("visible($('member-page'))", "the member page")
+            .await;
+        assert_eq!(p.text("member-name").await, p.name);
+        assert_eq!(
+            p.eval("return location.hash;").await,
+            json!(""),
+            "the key leaves the address bar"
+        );
+        p.click("member-enter").await;
+        p.wait_for(
+            "$('ground-rules') && /stays in this circle/.test($('ground-rules').textContent)",
+            "the room's ground rules",
+        )
+        .await;
+        p.check("consent-checkbox").await;
+        p.click("enter-button").await;
+        p.live().await;
+    }
+    fran.wait_for(
+        "document.querySelectorAll('[data-test=participants] [data-participant]').length === 3",
+        "three people",
+    )
+    .await;
+
+    // Welcome, check-in, pairing; the pair coaches until the first half ends.
+    fran.click("start").await;
+    for stage in ["Check-in", "Pairing"] {
+        fran.click("next-stage").await;
+        fran.wait_for(
+            &format!("$('stage-title').textContent.includes('{stage}')"),
+            stage,
+        )
+        .await;
+    }
+    fran.click("propose-pairs").await;
+    fran.click("confirm-pairs").await;
+    fran.wait_for(
+        "window.circlekeeper.state.view.pairs.groups.length === 1",
+        "the pair",
+    )
+    .await;
+    fran.click("next-stage").await;
+    for p in [&ada, &ben] {
+        p.wait_for("visible($('pair-view'))", "the pair view").await;
+        p.wait_for(
+            "!visible($('commitment-text'))",
+            "no commitment form while coaching",
+        )
+        .await;
+    }
+    let (coach, client) = if ada.text("pair-role").await == "coaching" {
+        (&ada, &ben)
+    } else {
+        (&ben, &ada)
+    };
+    coach.click("end-half").await;
+    coach.click("confirm-ok").await;
+
+    // The client tells the coach what helped, shared with the circle: the coach reads it.
+    client
+        .wait_for(
+            "visible($('feedback-save')) && $('feedback-visibility').checked && $('feedback-visibility').value === 'private'",
+            "the feedback form, private by default",
+        )
+        .await;
+    client.choose("feedback-rating", "5").await;
+    client
+        .fill("feedback-helped", "The silence after my answer")
+        .await;
+    client
+        .fill("feedback-helped-less", "Jumping to the next question")
+        .await;
+    client.choose("feedback-visibility", "circle").await;
+    client.click("feedback-save").await;
+    client
+        .wait_for("visible($('feedback-saved'))", "the feedback saved")
+        .await;
+    coach
+        .wait_for(
+            "visible($('feedback-received')) && $('feedback-received').textContent.includes('The silence after my answer')",
+            "the feedback, read by the coach",
+        )
+        .await;
+
+    // Ada commits privately (the default); Ben shares his commitment with the circle.
+    let private_text = "Tell my manager I am leaving by spring";
+    let circle_text = "Ask the board for a mentor";
+    for p in [&ada, &ben] {
+        p.wait_for(
+            "visible($('commitment-text')) && document.querySelector('[data-test=commitment-visibility][value=private]').checked",
+            "the commitment form, private by default",
+        )
+        .await;
+    }
+    ada.fill("commitment-text", private_text).await;
+    ada.fill("commitment-due", "2027-03-01").await;
+    ada.click("commitment-save").await;
+    ada.wait_for(
+        &format!(
+            "document.querySelectorAll('[data-test=my-commitments] [data-commitment]').length === 1 && $('my-commitments').textContent.includes('{private_text}') && $('my-commitments').textContent.includes('only you')"
+        ),
+        "Ada's own commitment",
+    )
+    .await;
+    ben.fill("commitment-text", circle_text).await;
+    ben.choose("commitment-visibility", "circle").await;
+    ben.click("commitment-save").await;
+    for p in [&ada, &ben, &fran] {
+        p.wait_for(
+            &format!(
+                "window.circlekeeper.state.view.commitments.some((c) => c.text === '{circle_text}') && document.body.textContent.includes('{circle_text}')"
+            ),
+            "Ben's shared commitment",
+        )
+        .await;
+    }
+    for p in [&ben, &fran] {
+        let leaked = p
+            .eval(&format!(
+                "return document.body.textContent.includes('{private_text}') || JSON.stringify(window.circlekeeper.state.view).includes('{private_text}');"
+            ))
+            .await;
+        assert_eq!(
+            leaked,
+            json!(false),
+            "{} saw Ada's private commitment",
+            p.name
+        );
+    }
+    ada.screenshot_of("commitment.png", "$('commitment-text').closest('section')")
+        .await;
+
+    // After the end, Ada answers the short survey and is thanked.
+    fran.click("end-session").await;
+    fran.click("confirm-ok").await;
+    ada.wait_for("visible($('survey-save'))", "the survey")
+        .await;
+    ada.choose("survey-rating", "4").await;
+    ada.fill("survey-comment", "A calm evening").await;
+    ada.click("survey-save").await;
+    ada.wait_for(
+        "visible($('survey-thanks')) && !visible($('survey-save'))",
+        "the thank-you",
+    )
+    .await;
+    let leaked = ben
+        .eval(&format!(
+            "return document.body.textContent.includes('{private_text}') || JSON.stringify(window.circlekeeper.state.view).includes('{private_text}');"
+        ))
+        .await;
+    assert_eq!(leaked, json!(false), "Ben saw Ada's private commitment");
+
+    // Chen chooses to be re-matched at the end of the cycle; the page opens again from this
+    // device without the key in the address.
+    let chen = browser.page("Chen", 390, 844, true).await;
+    chen.goto(&member_url(2)).await;
+    chen.wait_for("visible($('member-page'))", "Chen's page")
+        .await;
+    chen.choose("cycle-choice", "rematch").await;
+    chen.wait_for(
+        "$('cycle-choice-status').dataset.choice === 'rematch'",
+        "the choice saved",
+    )
+    .await;
+    chen.reload().await;
+    chen.wait_for(
+        "visible($('member-page')) && document.querySelector('[data-test=cycle-choice][value=rematch]').checked",
+        "the choice, shown again",
+    )
+    .await;
+    let me = server
+        .http(
+            "POST",
+            &format!("/api/series/{series_id}/me"),
+            json!({ "key": series["members"][2]["key"] })
+                .to_string()
+                .as_bytes(),
+        )
+        .await;
+    assert_eq!(me.json["choice"], json!("rematch"), "{}", me.text);
+
+    assert!(artifacts().join("commitment.png").exists());
     let problems = browser.problems.lock().await.clone();
     assert!(
         problems.is_empty(),

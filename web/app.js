@@ -13,6 +13,7 @@ import {
   isFacilitating,
   participantById,
   stageRoleOf,
+  today,
   topBar,
   announce,
 } from "/room.js";
@@ -141,10 +142,11 @@ const MEMBER_FATAL_TEXT = {
     "Your personal link does not open this session",
     "It may belong to another series. Open the link your host sent you again, or ask them for a new one.",
   ],
+  // Either the member chose to end their part in the series, or a facilitator removed them.
   forbidden: [
-    "You have left this series",
-    "You chose to end your part in this series, so your personal link no longer opens new sessions. " +
-      "Changed your mind? Choose again on your series page.",
+    "Your personal link no longer opens this session",
+    "Either you chose to end your part in this series (you can choose again on your series page), " +
+      "or a facilitator removed you from this session.",
   ],
 };
 
@@ -600,7 +602,9 @@ class RoomPage {
         { class: "entry", id: "main" },
         h("h1", { "data-test": "closed-title", text: title }),
         h("p", { class: "lead", text }),
-        message && !FATAL_TEXT[reason] ? h("p", { class: "hint", text: message }) : null,
+        message && (!FATAL_TEXT[reason] || (member && MEMBER_FATAL_TEXT[reason]))
+          ? h("p", { class: "hint", text: `The server said: ${message}` })
+          : null,
         h("div", { class: "row wrap" }, actions),
       ),
     );
@@ -672,6 +676,18 @@ const CYCLE_CHOICES = [
     saved: "You have chosen to end your part in this series: your link no longer opens new sessions.",
   },
 ];
+
+/** `2027-03-01` → "Mon, 1 Mar 2027" in the reader's language (a local date). */
+function longDate(day) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
+  if (!m) return day;
+  return new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3])).toLocaleDateString(undefined, {
+    weekday: "short",
+    day: "numeric",
+    month: "short",
+    year: "numeric",
+  });
+}
 
 class MemberPage {
   constructor(root, seriesId) {
@@ -801,7 +817,7 @@ class MemberPage {
     let enterNote = "";
     if (!current) {
       enterNote = "No session is open yet. Your host opens each session; come back to this page then.";
-      enter.disabled = true;
+      enter.hidden = true;
     } else if (ended && !inCurrent) {
       enterNote = "You chose to end your part in this series, so your link no longer opens new sessions.";
       enter.disabled = true;
@@ -864,6 +880,17 @@ class MemberPage {
       );
     });
     const cycle = d.cycle_months === 1 ? "1 month" : `${d.cycle_months} months`;
+    const planned = (Array.isArray(d.planned) ? d.planned : []).filter((day) => day >= today());
+    const again = h("button", {
+      type: "button",
+      class: "secondary",
+      "data-test": "member-refresh",
+      onclick: () => {
+        this.renderLoading();
+        this.load();
+      },
+      text: "Check again",
+    });
 
     this.root.replaceChildren(
       this.bar.el,
@@ -877,9 +904,16 @@ class MemberPage {
         h(
           "section",
           { class: "card", "aria-labelledby": "now-title" },
-          h("h2", { id: "now-title", text: current ? `Session ${rooms.length}` : "Next session" }),
+          h("h2", {
+            id: "now-title",
+            text: !current ? "Next session" : d.cadence === "monthly" ? "This month's session" : "The current session",
+          }),
           h("p", { class: "hint", text: enterNote }),
           enter,
+          current ? null : again,
+          planned.length
+            ? h("p", { class: "planned", "data-test": "member-planned" }, "Next planned: ", planned.map(longDate).join(" · "))
+            : null,
         ),
         rooms.length
           ? h(
@@ -895,7 +929,7 @@ class MemberPage {
           h("h2", { id: "cycle-title", text: "At the end of the cycle" }),
           h("p", {
             class: "hint",
-            text: "Tell your host how you would like to go on. You can change your choice until the next cycle begins.",
+            text: "Tell your host how you would like to go on. You can change your choice later on this page.",
           }),
           h(
             "fieldset",

@@ -426,21 +426,66 @@ export class Connection {
   transmit(entry) {
     if (entry.sentAt !== null) entry.resent = true;
     entry.sentAt = performance.now();
+    if (entry.firstSentAt === undefined) entry.firstSentAt = entry.sentAt;
     entry.sentGen = this.socketGen;
     this.raw(entry.frame);
   }
 
   /** After a resume: send again what was not answered, in order, with the same ids. */
   flushPending() {
-    for (const [id, entry] of this.pending) {
+    // A snapshot: commands sent while flushing (`my_items` below) go out once, by themselves.
+    for (const [id, entry] of [...this.pending]) {
       if (entry.frame.type === "sync") {
         // A heartbeat from a dead socket: nothing to retry.
         this.pending.delete(id);
         entry.resolve(null);
         continue;
       }
+      if (entry.frame.type === "record_commitment" && entry.sentAt !== null) {
+        this.retryCommitment(id, entry);
+        continue;
+      }
       this.transmit(entry);
     }
+  }
+
+  /**
+   * A commitment whose answer was lost may have been recorded already, and a private one is not
+   * remembered by the server: sent again, it would be recorded twice (protocol/README.md,
+   * "Retrying a command"). Look in `my_items` first; answer from there when it arrived.
+   */
+  retryCommitment(id, entry) {
+    if (entry.checking) return;
+    entry.checking = true;
+    // The server's clock when it was first sent, less a margin for the clock's own error.
+    const since = this.clock.now() - (performance.now() - entry.firstSentAt) - 5000;
+    const { text, due = null, visibility } = entry.frame;
+    this.send("my_items")
+      .then((ack) => {
+        entry.checking = false;
+        if (this.pending.get(id) !== entry) return; // answered meanwhile
+        const mine = ack && ack.result && ack.result.mine;
+        const arrived =
+          mine &&
+          Array.isArray(mine.commitments) &&
+          mine.commitments.some(
+            (c) =>
+              c.text === text.trim() &&
+              (c.due || null) === due &&
+              c.visibility === visibility &&
+              c.made_at >= since,
+          );
+        if (arrived) {
+          this.pending.delete(id);
+          entry.resolve(ack);
+        } else {
+          this.transmit(entry);
+        }
+      })
+      .catch(() => {
+        // Lost again: the next resume looks again.
+        entry.checking = false;
+      });
   }
 
   // -- receiving --------------------------------------------------------------------------

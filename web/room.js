@@ -449,6 +449,11 @@ const OUTCOMES = [
   ["changed", "Changed", "changed"],
 ];
 
+/** "Partly kept": a review button's full name, which begins with its visible label. */
+function outcomeName(words) {
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
 function outcomeWords(outcome) {
   const found = OUTCOMES.find(([value]) => value === outcome);
   return found ? found[2] : "not looked back on yet";
@@ -470,7 +475,7 @@ function formatDue(due) {
 }
 
 /** Today as `YYYY-MM-DD`, on this device's calendar. */
-function today() {
+export function today() {
   const d = new Date();
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
 }
@@ -558,6 +563,12 @@ function ratingField(prefix, test, legend, low, high) {
       for (const i of inputs) i.checked = v !== null && v !== undefined && Number(i.value) === v;
     },
   };
+}
+
+/** What a person typed, as the server takes it: no tabs or other control characters but newlines. */
+function cleanText(text) {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\t/g, " ").replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "").trim();
 }
 
 /** A labelled multi-line text field. */
@@ -1178,7 +1189,12 @@ export class RoomScreen {
 
     // A coach's drawn prompt is for the coaching itself, not for the feedback after it.
     this.renderPromptCard(myRole, facilitating, !pairMode || myGroup.phase === "coaching");
-    this.renderActions({ me, myRole, planned, turn, started, ended, facilitating, pairGroup: pairMode ? myGroup : null });
+    // The client's feedback comes before the switch: until it is given, saving it leads.
+    const feedbackDue =
+      pairMode && myGroup.phase === "feedback" && myGroup.client === this.conn.you && !this.savedFeedback(myGroup);
+    this.renderActions({ me, myRole, planned, turn, started, ended, facilitating, pairGroup: pairMode ? myGroup : null, feedbackDue });
+    this.maybeLoadMine(live);
+    this.renderNotes({ me, planned, session, started, ended, facilitating, pairGroup: pairMode ? myGroup : null });
 
     // Controls.
     show(r.timeControls, Boolean(timekeeping) && !ended);
@@ -1268,7 +1284,7 @@ export class RoomScreen {
     return "no hands up";
   }
 
-  renderActions({ me, myRole, planned, turn, started, ended, facilitating, pairGroup }) {
+  renderActions({ me, myRole, planned, turn, started, ended, facilitating, pairGroup, feedbackDue = false }) {
     const r = this.r;
     const you = this.conn.you;
     const speaking = planned ? planned.speaking : null;
@@ -1310,7 +1326,7 @@ export class RoomScreen {
     // Facilitators' primary action is in the console, unless it is their turn to speak.
     let primary = null;
     if (canDone) primary = r.done;
-    else if (canConfirm) primary = r.confirmSwitch;
+    else if (canConfirm && !feedbackDue) primary = r.confirmSwitch;
     else if (facilitating) primary = null;
     else if (canRaise) primary = r.raise;
     else if (canDraw) primary = r.draw;
@@ -1887,6 +1903,497 @@ export class RoomScreen {
     }
   }
 
+  // -- what I write: commitments, feedback, the survey -------------------------------------
+
+  /** The client's feedback to their coach, inside the pair view (built once, kept while typed). */
+  buildFeedbackForm() {
+    const r = this.r;
+    r.feedbackRating = ratingField("feedback-rating", "feedback-rating", "How much did the coaching help you?", "not much", "a lot");
+    r.feedbackHelped = textField("feedback-helped", "feedback-helped", "What helped");
+    r.feedbackHelpedLess = textField("feedback-helped-less", "feedback-helped-less", "What helped less");
+    r.feedbackVisibility = visibilityField("feedback-visibility", "feedback-visibility", "Who may see it", {
+      private: "Nobody else, not even your coach: a note for yourself.",
+      circle: "Your coach, and everyone in this session.",
+      exportable: "Your coach and this circle, and the summary the program's host exports.",
+    });
+    r.feedbackSave = h("button", {
+      type: "submit",
+      class: "primary",
+      "data-test": "feedback-save",
+      "data-focus": "feedback-save",
+      text: "Save my feedback",
+    });
+    r.feedbackSaved = h("p", { class: "saved-note", "data-test": "feedback-saved", role: "status", hidden: true });
+    r.feedbackForm = h(
+      "form",
+      { class: "note-form feedback-form", novalidate: true, "aria-label": "Your feedback", hidden: true },
+      r.feedbackRating.el,
+      r.feedbackHelped.el,
+      r.feedbackHelpedLess.el,
+      r.feedbackVisibility.el,
+      r.feedbackSaved,
+      h("div", { class: "row end" }, r.feedbackSave),
+    );
+    r.feedbackForm.addEventListener("submit", (e) => {
+      e.preventDefault();
+      this.saveFeedback();
+    });
+  }
+
+  /** Looking back, my commitment, feedback for me, the survey: built once. */
+  buildNotes() {
+    const r = this.r;
+
+    // Looking back at the series' last session (lobby and check-in).
+    r.earlierList = h("ul", { class: "note-list", "data-test": "earlier-commitments" });
+    r.earlierBox = h(
+      "div",
+      { class: "note-block" },
+      h("p", { class: "hint", text: "How did it go? Only commitments you shared show their answer to the circle." }),
+      r.earlierList,
+    );
+    r.carriedList = h("ul", { class: "note-list", "data-test": "carried" });
+    r.carriedBox = h(
+      "div",
+      { class: "note-block" },
+      h("h3", { text: "Shared in this circle last time" }),
+      r.carriedList,
+    );
+    r.lookBackTitle = h("h2", { id: "look-back-title" });
+    r.lookBack = h(
+      "section",
+      { class: "notes look-back", "data-test": "look-back", "aria-labelledby": "look-back-title", hidden: true },
+      r.lookBackTitle,
+      r.earlierBox,
+      r.carriedBox,
+    );
+
+    // Feedback my clients shared with me.
+    r.feedbackReceived = h("ul", { class: "note-list", "data-test": "feedback-received" });
+    r.feedbackBox = h(
+      "section",
+      { class: "notes", "aria-labelledby": "feedback-received-title", hidden: true },
+      h("h2", { id: "feedback-received-title", text: "Feedback for you" }),
+      r.feedbackReceived,
+    );
+
+    // My commitment.
+    r.commitText = textField(
+      "commitment-text",
+      "commitment-text",
+      "What will you do?",
+      "One concrete step, in your own words.",
+    );
+    r.commitDue = h("input", { type: "date", id: "commitment-due", "data-test": "commitment-due", min: today() });
+    r.commitVisibility = visibilityField("commitment-visibility", "commitment-visibility", "Who may see it", {
+      private: "Nobody else. You see it again when you look back next session.",
+      circle: "Everyone in this session; in a series, the circle's next check-in too.",
+      exportable: "This circle, and the summary the program's host exports to follow the program.",
+    });
+    r.commitSave = h("button", {
+      type: "submit",
+      class: "primary",
+      "data-test": "commitment-save",
+      "data-focus": "commitment-save",
+      text: "Save my commitment",
+    });
+    r.commitForm = h(
+      "form",
+      { class: "note-form", novalidate: true, "aria-label": "My commitment" },
+      r.commitText.el,
+      h(
+        "div",
+        { class: "field narrow" },
+        h("label", { for: "commitment-due", text: "By when (optional)" }),
+        r.commitDue,
+      ),
+      r.commitVisibility.el,
+      h("div", { class: "row end" }, r.commitSave),
+    );
+    r.commitForm.addEventListener("submit", (e) => {
+      e.preventDefault();
+      this.saveCommitment();
+    });
+    r.myCommitments = h("ul", { class: "note-list", "data-test": "my-commitments" });
+    r.myCommitmentsBox = h("div", { class: "note-block", hidden: true }, h("h3", { text: "My commitments" }), r.myCommitments);
+    r.circleCommitments = h("ul", { class: "note-list", "data-test": "circle-commitments" });
+    r.circleCommitmentsBox = h(
+      "div",
+      { class: "note-block", hidden: true },
+      h("h3", { text: "Shared in this circle" }),
+      r.circleCommitments,
+    );
+    r.commitTitle = h("h2", { id: "commitment-title" });
+    r.commitBox = h(
+      "section",
+      { class: "notes commitment-box", "aria-labelledby": "commitment-title", hidden: true },
+      r.commitTitle,
+      r.commitForm,
+      r.myCommitmentsBox,
+      r.circleCommitmentsBox,
+    );
+
+    // The survey.
+    r.surveyRating = ratingField("survey-rating", "survey-rating", "How was this session for you?", "not good", "very good");
+    r.surveyComment = textField("survey-comment", "survey-comment", "Anything to add? (optional)", "", 2);
+    r.surveyVisibility = visibilityField("survey-visibility", "survey-visibility", "Who may read your comment", {
+      private: "Nobody else.",
+      circle: "This circle only: it is never exported.",
+      exportable: "This circle, and the summary the program's host exports.",
+    });
+    r.surveySave = h("button", {
+      type: "submit",
+      class: "primary",
+      "data-test": "survey-save",
+      "data-focus": "survey-save",
+      text: "Send my answer",
+    });
+    r.surveyForm = h(
+      "form",
+      { class: "note-form", novalidate: true, "aria-label": "Survey" },
+      r.surveyRating.el,
+      r.surveyComment.el,
+      r.surveyVisibility.el,
+      h("div", { class: "row end" }, r.surveySave),
+    );
+    r.surveyForm.addEventListener("submit", (e) => {
+      e.preventDefault();
+      this.saveSurvey();
+    });
+    r.surveyThanksText = h("p", { class: "thanks-detail" });
+    r.surveyThanks = h(
+      "div",
+      { class: "thanks", "data-test": "survey-thanks", hidden: true },
+      h("p", { class: "thanks-title", text: "Thank you for your answer." }),
+      r.surveyThanksText,
+      h("button", {
+        type: "button",
+        class: "ghost small",
+        "data-test": "survey-change",
+        onclick: () => {
+          this.editingSurvey = true;
+          this.fillSurvey();
+          this.update();
+          r.surveyRating.first.focus();
+        },
+        text: "Change my answer",
+      }),
+    );
+    r.surveyBox = h(
+      "section",
+      { class: "notes survey", "aria-labelledby": "survey-title", hidden: true },
+      h("h2", { id: "survey-title", text: "A short survey" }),
+      r.surveyForm,
+      r.surveyThanks,
+    );
+  }
+
+  /** Asks for my items (`my_items`) once entered, and again after a failure, a little later. */
+  maybeLoadMine(live) {
+    if (!live || this.mine !== null || this.mineLoading || Date.now() < this.mineRetryAt) return;
+    this.mineLoading = true;
+    this.conn
+      .send("my_items")
+      .then((ack) => this.takeMine(ack))
+      .catch(() => {
+        this.mineRetryAt = Date.now() + 5000;
+      })
+      .finally(() => {
+        this.mineLoading = false;
+      });
+  }
+
+  /** Keeps my items from an ack (`result.type === "mine"`). */
+  takeMine(ack) {
+    const mine = ack && ack.result && ack.result.type === "mine" ? ack.result.mine : null;
+    if (!mine) {
+      // A repeated ack after a server restart comes without `result`: ask for my items.
+      if (this.mine !== null && !this.mineLoading) {
+        this.mine = null;
+        this.mineRetryAt = 0;
+        this.update();
+      }
+      return;
+    }
+    const first = this.mine === null;
+    this.mine = {
+      commitments: Array.isArray(mine.commitments) ? mine.commitments : [],
+      feedback: Array.isArray(mine.feedback) ? mine.feedback : [],
+      survey: mine.survey || null,
+    };
+    // Coming back to a form I filled in before (a reload): show what I gave.
+    if (first) this.feedbackKey = null;
+    this.update();
+  }
+
+  /** My feedback for `group`'s current round, if I gave it. */
+  savedFeedback(group) {
+    if (!this.mine || !group) return null;
+    return this.mine.feedback.find((f) => f.group === group.id && f.round === group.round) || null;
+  }
+
+  fillSurvey() {
+    const r = this.r;
+    const s = this.mine && this.mine.survey;
+    r.surveyRating.value = s ? s.rating : null;
+    r.surveyComment.input.value = s && s.comment ? s.comment : "";
+    r.surveyVisibility.value = s ? s.visibility : "private";
+  }
+
+  renderNotes({ me, planned, session, started, ended, facilitating, pairGroup }) {
+    const r = this.r;
+    const view = this.view;
+    const you = this.conn.you;
+    const kind = planned && session !== "lobby" ? planned.kind : null;
+    const present = Boolean(me) && !me.removed;
+    const consented = present && me.consented;
+    const mine = this.mine || { commitments: [], feedback: [], survey: null };
+    const here = `${view.id}-`;
+    const earlier = mine.commitments.filter((c) => !String(c.id).startsWith(here));
+    const made = mine.commitments.filter((c) => String(c.id).startsWith(here));
+    const coaching = Boolean(pairGroup) && pairGroup.phase === "coaching";
+
+    // -- looking back: "last time you committed to …"
+    const lookingBack = !ended && (session === "lobby" || kind === "check_in");
+    const showEarlier = lookingBack && present && earlier.length > 0;
+    const showCarried = lookingBack && view.carried.length > 0;
+    show(r.lookBack, showEarlier || showCarried);
+    if (showEarlier || showCarried) {
+      setText(r.lookBackTitle, showEarlier ? "Last time you committed to …" : "Last time in this circle");
+      show(r.earlierBox, showEarlier);
+      if (showEarlier) r.earlierList.replaceChildren(...earlier.map((c) => this.earlierItem(c)));
+      show(r.carriedBox, showCarried);
+      if (showCarried) {
+        r.carriedList.replaceChildren(
+          ...view.carried.map((c) =>
+            h(
+              "li",
+              { class: "note", "data-commitment": c.id, "data-outcome": c.outcome || "" },
+              h("p", { class: "note-who", text: c.member && me && c.member === me.member ? `${c.name} (you)` : c.name }),
+              h("p", { class: "note-text", text: c.text }),
+              h(
+                "p",
+                { class: "note-meta" },
+                c.due ? `by ${formatDue(c.due)} · ` : "",
+                h("span", { class: `outcome${c.outcome ? "" : " open"}`, text: outcomeWords(c.outcome) }),
+              ),
+            ),
+          ),
+        );
+      }
+    }
+
+    // -- feedback my clients shared with me
+    const toMe = view.feedback.filter((f) => f.to === you);
+    const showReceived = toMe.length > 0 && !coaching && session !== "lobby";
+    show(r.feedbackBox, showReceived);
+    if (showReceived) {
+      r.feedbackReceived.replaceChildren(
+        ...toMe.map((f) => {
+          const group = pairsOf(view).groups.find((g) => g.id === f.group);
+          const unit = group && group.members.length === 3 ? "round" : "half";
+          return h(
+            "li",
+            { class: "note", "data-from": String(f.from) },
+            h("p", { class: "note-who", text: `From ${this.name(f.from)} · ${unit} ${f.round + 1} · rated ${f.rating} of 5` }),
+            f.helped ? h("p", { class: "note-text" }, h("span", { class: "note-label", text: "What helped: " }), f.helped) : null,
+            f.helped_less
+              ? h("p", { class: "note-text" }, h("span", { class: "note-label", text: "What helped less: " }), f.helped_less)
+              : null,
+          );
+        }),
+      );
+    }
+
+    // -- the client's feedback form, in the pair view
+    const giving = Boolean(pairGroup) && pairGroup.phase === "feedback" && pairGroup.client === you;
+    show(r.feedbackForm, giving);
+    if (giving) {
+      const key = `${pairGroup.id}:${pairGroup.round}`;
+      const saved = this.savedFeedback(pairGroup);
+      if (this.feedbackKey !== key) {
+        this.feedbackKey = key;
+        r.feedbackRating.value = saved ? saved.rating : null;
+        r.feedbackHelped.input.value = saved ? saved.helped : "";
+        r.feedbackHelpedLess.input.value = saved ? saved.helped_less : "";
+        r.feedbackVisibility.value = saved ? saved.visibility : "private";
+      }
+      const coachName = this.name(pairGroup.coach);
+      setText(r.feedbackRating.el.querySelector("legend"), `How much did ${coachName}'s coaching help you?`);
+      setText(r.feedbackSave, saved ? "Update my feedback" : "Save my feedback");
+      setText(
+        r.feedbackSaved,
+        saved
+          ? saved.visibility === "private"
+            ? "Saved: only you can see it."
+            : `Saved: ${coachName} ${saved.visibility === "exportable" ? "and this circle can see it; it goes into the program's summary" : "and this circle can see it"}.`
+          : "",
+      );
+      show(r.feedbackSaved, Boolean(saved));
+    }
+
+    // -- my commitment
+    const commitStage = COMMITMENT_KINDS.has(kind) && started && !ended;
+    const canCommit = commitStage && consented && (kind !== "pairs" || (Boolean(pairGroup) && !coaching));
+    const showMade = made.length > 0 && !coaching;
+    const showCircle = view.commitments.length > 0 && !coaching && (commitStage || ended || kind === "check_out");
+    show(r.commitBox, canCommit || showMade || showCircle);
+    setText(r.commitTitle, canCommit ? "My commitment" : "Commitments");
+    setText(r.commitText.el.querySelector("label"), made.length ? "Anything else you will do?" : "What will you do?");
+    setText(r.commitSave, made.length ? "Save another commitment" : "Save my commitment");
+    show(r.commitForm, canCommit);
+    show(r.myCommitmentsBox, showMade);
+    if (showMade) {
+      r.myCommitments.replaceChildren(
+        ...made.map((c) =>
+          h(
+            "li",
+            { class: "note", "data-commitment": c.id, "data-visibility": c.visibility },
+            h("p", { class: "note-text", text: c.text }),
+            h("p", { class: "note-meta", text: [c.due ? `by ${formatDue(c.due)}` : "", visibilityWords(c.visibility)].filter(Boolean).join(" · ") }),
+          ),
+        ),
+      );
+    }
+    show(r.circleCommitmentsBox, showCircle);
+    if (showCircle) {
+      r.circleCommitments.replaceChildren(
+        ...view.commitments.map((c) =>
+          h(
+            "li",
+            { class: "note", "data-commitment": c.id },
+            h("p", { class: "note-who", text: c.author === you ? `${c.name} (you)` : c.name }),
+            h("p", { class: "note-text", text: c.text }),
+            c.due ? h("p", { class: "note-meta", text: `by ${formatDue(c.due)}` }) : null,
+          ),
+        ),
+      );
+    }
+
+    // -- the survey, at the check-out and after the end
+    const surveyTime = present && ((kind === "check_out" && started) || ended);
+    const answered = Boolean(mine.survey);
+    show(r.surveyBox, surveyTime);
+    show(r.surveyForm, surveyTime && (!answered || this.editingSurvey));
+    show(r.surveyThanks, surveyTime && answered && !this.editingSurvey);
+    if (answered) {
+      const s = mine.survey;
+      setText(
+        r.surveyThanksText,
+        `You rated this session ${s.rating} of 5${s.comment ? `; your comment: ${visibilityWords(s.visibility)}` : ""}.`,
+      );
+    }
+    setText(r.surveySave, answered ? "Update my answer" : "Send my answer");
+
+    // One primary action per moment: the room's own first, then what I write.
+    const actionPrimary = !r.actions.hidden && [...r.actions.children].some((b) => !b.hidden && b.classList.contains("primary"));
+    const candidates = [
+      [r.feedbackSave, giving && !this.savedFeedback(pairGroup)],
+      [r.commitSave, canCommit && made.length === 0],
+      [r.surveySave, surveyTime && (!answered || this.editingSurvey)],
+      [r.feedbackSave, giving],
+    ];
+    const lead = facilitating || actionPrimary ? null : (candidates.find(([, on]) => on) || [null])[0];
+    for (const b of [r.feedbackSave, r.commitSave, r.surveySave]) {
+      b.classList.toggle("primary", b === lead);
+      b.classList.toggle("secondary", b !== lead);
+    }
+  }
+
+  /** One of my commitments from an earlier session, with how it went. */
+  earlierItem(c) {
+    const buttons = OUTCOMES.map(([value, label, words]) =>
+      h("button", {
+        type: "button",
+        class: "toggle small",
+        "aria-pressed": c.outcome === value ? "true" : "false",
+        "data-test": `review-${value}`,
+        "data-focus": `review-${c.id}-${value}`,
+        "aria-label": outcomeName(words),
+        onclick: (e) => this.review(e.currentTarget, c, value),
+        text: label,
+      }),
+    );
+    return h(
+      "li",
+      { class: "note", "data-commitment": c.id, "data-outcome": c.outcome || "" },
+      h("p", { class: "note-text", text: c.text }),
+      h("p", { class: "note-meta", text: [c.due ? `by ${formatDue(c.due)}` : "", visibilityWords(c.visibility)].filter(Boolean).join(" · ") }),
+      h("div", { class: "row wrap review", role: "group", "aria-label": `How did it go: ${c.text}` }, buttons),
+    );
+  }
+
+  async review(control, commitment, outcome) {
+    const ack = await this.act(control, "review_commitment", { commitment: commitment.id, outcome });
+    if (!ack) return;
+    this.takeMine(ack);
+    announce(`Saved: ${outcomeWords(outcome)}.`);
+  }
+
+  async saveCommitment() {
+    const r = this.r;
+    const text = cleanText(r.commitText.input.value);
+    if (!text) {
+      this.showError({ message: "Write what you will do first." }, r.commitSave, null, true);
+      r.commitText.input.focus();
+      return;
+    }
+    const visibility = r.commitVisibility.value;
+    const fields = { text, visibility };
+    if (r.commitDue.value) fields.due = r.commitDue.value;
+    const ack = await this.act(r.commitSave, "record_commitment", fields);
+    if (!ack) return;
+    r.commitText.input.value = "";
+    r.commitDue.value = "";
+    r.commitVisibility.value = "private";
+    this.takeMine(ack);
+    announce(`Your commitment is saved: ${visibilityWords(visibility)}.`);
+  }
+
+  async saveFeedback() {
+    const r = this.r;
+    const group = groupOf(this.view, this.conn.you);
+    if (!group) return;
+    const rating = r.feedbackRating.value;
+    if (!rating) {
+      this.showError({ message: "Choose how much it helped, from 1 to 5." }, r.feedbackSave, null, true);
+      r.feedbackRating.first.focus();
+      return;
+    }
+    const visibility = r.feedbackVisibility.value;
+    const ack = await this.act(r.feedbackSave, "give_feedback", {
+      rating,
+      helped: cleanText(r.feedbackHelped.input.value),
+      helped_less: cleanText(r.feedbackHelpedLess.input.value),
+      visibility,
+    });
+    if (!ack) return;
+    this.takeMine(ack);
+    announce(
+      visibility === "private"
+        ? "Your feedback is saved: only you can see it."
+        : `Your feedback is saved and shared with ${this.name(group.coach)}.`,
+    );
+  }
+
+  async saveSurvey() {
+    const r = this.r;
+    const rating = r.surveyRating.value;
+    if (!rating) {
+      this.showError({ message: "Choose a rating from 1 to 5." }, r.surveySave, null, true);
+      r.surveyRating.first.focus();
+      return;
+    }
+    const fields = { rating, visibility: r.surveyVisibility.value };
+    const comment = cleanText(r.surveyComment.input.value);
+    if (comment) fields.comment = comment;
+    const ack = await this.act(r.surveySave, "answer_survey", fields);
+    if (!ack) return;
+    this.editingSurvey = false;
+    this.takeMine(ack);
+    announce("Thank you: your answer is saved.");
+  }
+
   // -- prompt card -------------------------------------------------------------------------
 
   pushedVisibleToMe(myRole, facilitating) {
@@ -2389,6 +2896,7 @@ export class RoomScreen {
       this.prevFloorId = floor ? floor.participant : null;
       this.lastStatus = this.view.session.status;
       this.prevGroup = groupOf(this.view, this.conn.you);
+      this.prevFeedbackToMe = this.view.feedback.filter((f) => f.to === this.conn.you).length;
     }
   }
 
@@ -2466,6 +2974,14 @@ export class RoomScreen {
           announce(`New prompt: ${event.prompt.prompt.text}`);
         }
         break;
+      case "notes_changed": {
+        const toMe = event.feedback.filter((f) => f.to === you);
+        if (toMe.length > this.prevFeedbackToMe) {
+          const newest = toMe[toMe.length - 1];
+          announce(`${this.name(newest.from)} shared feedback with you.`);
+        }
+        break;
+      }
       case "participant_updated":
         if (event.participant.id === you && event.change === "roles") {
           const p = event.participant;
@@ -2561,12 +3077,13 @@ export class RoomScreen {
     this.r.error.textContent = "";
   }
 
-  showError(err, control, type) {
+  /** Shows a refusal near `control`; `plain` shows `err.message` as it is (a form's own check). */
+  showError(err, control, type, plain = false) {
     const r = this.r;
     const what = ACTION_WORDS[type] || "That";
     const message = err && err.message ? err.message : "something went wrong";
     r.error.replaceChildren(
-      h("span", { text: `${what} did not work: ${message}` }),
+      h("span", { text: plain ? message : `${what} did not work: ${message}` }),
       h("button", {
         type: "button",
         class: "ghost small",
