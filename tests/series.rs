@@ -68,7 +68,7 @@ async fn pair(fran: &mut Client, seed: u64) -> HashSet<(String, String)> {
 }
 
 #[tokio::test]
-async fn the_second_session_avoids_the_first_sessions_partners() {
+async fn a_nine_person_swap_series_avoids_partners_switches_on_confirm_and_carries_commitments() {
     let server = TestServer::start().await;
     let names = [
         "Ada", "Ben", "Chen", "Dee", "Eli", "Fay", "Gus", "Hal", "Ivy",
@@ -116,6 +116,59 @@ async fn the_second_session_avoids_the_first_sessions_partners() {
 
     let first = pair(&mut fran, 1).await;
     assert_eq!(first.len(), 3 + 3, "three pairs and a triad");
+
+    // In the pairs stage, a pair switches roles only when both confirm.
+    fran.ok(Command::NextStage).await;
+    for c in members.iter_mut() {
+        c.catch_up(fran.seq).await;
+    }
+    let pair_group = fran
+        .view
+        .pairs
+        .groups
+        .iter()
+        .find(|g| g.members.len() == 2)
+        .cloned()
+        .expect("a pair");
+    let at = |id: u32| members.iter().position(|c| c.you == id).expect("member");
+    let (coach, client) = (at(pair_group.coach), at(pair_group.client));
+    members[coach].ok(Command::EndHalf { group: None }).await;
+    members[client].ok(Command::ConfirmSwitch).await;
+    fran.sync().await;
+    let g = fran
+        .view
+        .pairs
+        .groups
+        .iter()
+        .find(|g| g.id == pair_group.id)
+        .expect("pair");
+    assert_eq!(
+        g.coach, pair_group.coach,
+        "one confirmation does not switch"
+    );
+    members[coach].ok(Command::ConfirmSwitch).await;
+    fran.sync().await;
+    let g = fran
+        .view
+        .pairs
+        .groups
+        .iter()
+        .find(|g| g.id == pair_group.id)
+        .expect("pair");
+    assert_eq!(
+        (g.coach, g.client),
+        (pair_group.client, pair_group.coach),
+        "switched on both"
+    );
+
+    // Each member leaves with a commitment; the shared ones follow them to the next session.
+    members[client]
+        .ok(Command::RecordCommitment {
+            text: "Book the first mentoring call".into(),
+            due: None,
+            visibility: circlekeeper_protocol::Visibility::Circle,
+        })
+        .await;
     fran.ok(Command::EndSession).await;
     for c in members.iter_mut() {
         c.sync().await;
@@ -126,6 +179,12 @@ async fn the_second_session_avoids_the_first_sessions_partners() {
     let second = pair(&mut fran2, 1).await;
     let repeats: Vec<_> = second.intersection(&first).collect();
     assert!(repeats.is_empty(), "partners met again: {repeats:?}");
+    let carried: Vec<&str> = fran2.view.carried.iter().map(|c| c.text.as_str()).collect();
+    assert_eq!(
+        carried,
+        ["Book the first mentoring call"],
+        "session one's commitment is here"
+    );
 
     // Only the host key opens a series room.
     let path = format!("/api/series/{}/rooms", series.series_id);
