@@ -1472,6 +1472,7 @@ impl Room {
         if on && role == Role::Observer {
             self.drop_from_turn(now, who, out);
             self.drop_from_presenters(now, who, out);
+            self.drop_from_pairs(now, who, out);
         }
         Ok(())
     }
@@ -1531,6 +1532,7 @@ impl Room {
             },
         );
         self.drop_from_presenters(now, target.id, out);
+        self.drop_from_pairs(now, target.id, out);
     }
 
     /// Take someone out of the presenter order, unless their slot has begun.

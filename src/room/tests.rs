@@ -1020,3 +1020,35 @@ fn only_the_client_gives_feedback_after_a_half_and_the_survey_comes_at_the_end()
     assert_eq!(mine.survey.map(|s| s.rating), Some(5));
     assert_eq!(mine.feedback.len(), 1);
 }
+
+#[test]
+fn someone_leaving_a_triad_leaves_a_pair_and_a_lone_partner_waits() {
+    let mut c = swap(3);
+    c.ok(c.host, Command::ProposePairs { seed: Some(4) });
+    c.ok(c.host, Command::ConfirmPairs);
+    c.ok(c.host, Command::NextStage);
+    let g = group_of(&c, c.people[0]);
+    let observer = g.observer.expect("a triad");
+    c.ok(observer, Command::Leave);
+    let pair = group_of(&c, g.coach);
+    assert_eq!(pair.members.len(), 2);
+    assert_eq!(
+        (pair.coach, pair.client, pair.observer),
+        (g.coach, g.client, None)
+    );
+    c.ok(
+        c.host,
+        Command::RemoveParticipant {
+            participant: pair.coach,
+        },
+    );
+    assert!(c.room.view().pairs.groups.is_empty());
+    assert_eq!(c.room.view().pairs.waiting, vec![pair.client]);
+    assert!(c.log.iter().any(|r| matches!(
+        r.event,
+        Event::PairsChanged {
+            reason: PairsReason::Left,
+            ..
+        }
+    )));
+}

@@ -663,4 +663,55 @@ impl Room {
             }
         }
     }
+
+    /// Someone left or was removed: they leave the proposal (which must then be made again),
+    /// the waiting list and their group. A triad goes on as a pair; a pair's partner waits with
+    /// the facilitator to be placed.
+    pub(super) fn drop_from_pairs(
+        &mut self,
+        now: Millis,
+        who: ParticipantId,
+        out: &mut Vec<Recorded>,
+    ) {
+        let mut pairs = self.view.pairs.clone();
+        let mut group = None;
+        if pairs
+            .proposal
+            .as_ref()
+            .is_some_and(|p| p.groups.iter().any(|g| g.contains(&who)))
+        {
+            pairs.proposal = None;
+        }
+        pairs.waiting.retain(|&p| p != who);
+        if let Some(i) = pairs.groups.iter().position(|g| g.members.contains(&who)) {
+            let g = &mut pairs.groups[i];
+            group = Some(g.id);
+            g.members.retain(|&m| m != who);
+            g.ready.retain(|&m| m != who);
+            match g.members.as_slice() {
+                [a, b] => {
+                    let (a, b) = (*a, *b);
+                    if g.client == who {
+                        g.client = if g.coach == a { b } else { a };
+                    } else if g.coach == who {
+                        g.coach = if g.client == a { b } else { a };
+                    }
+                    g.observer = None;
+                    g.rounds = 2;
+                    g.round = g.round.min(1);
+                }
+                [partner] => {
+                    let partner = *partner;
+                    pairs.groups.remove(i);
+                    if !pairs.waiting.contains(&partner) {
+                        pairs.waiting.push(partner);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if pairs != self.view.pairs {
+            self.emit_pairs(now, out, pairs, PairsReason::Left, group);
+        }
+    }
 }
