@@ -888,6 +888,20 @@ fn a_late_joiner_makes_a_triad_or_waits() {
     c.ok(later, Command::AcceptGroundRules);
     c.ok(c.host, Command::PlaceLate { participant: later });
     assert_eq!(c.room.view().pairs.waiting, vec![later]);
+    // The triad's first round was shortened to two thirds of a half.
+    let t = g.timer.clone().expect("timer");
+    assert_eq!(t.ends_at, Some(T0 + 30 * MIN));
+    // A third late joiner is paired with the one waiting.
+    let (last, events) = c
+        .room
+        .join(T0, "Last", Standing::Participant)
+        .expect("joins");
+    c.log.extend(events);
+    c.ok(last, Command::AcceptGroundRules);
+    c.ok(c.host, Command::PlaceLate { participant: last });
+    let new_pair = group_of(&c, last);
+    assert_eq!(new_pair.members, vec![later, last]);
+    assert!(c.room.view().pairs.waiting.is_empty());
 }
 
 #[test]

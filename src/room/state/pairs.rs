@@ -539,17 +539,49 @@ impl Room {
         };
         match pairing::place_late(&mut groups, self.person(who), &request) {
             Placement::Joined { group } => {
+                let (pair_round, _) = self.round_ms(2);
+                let (triad_round, _) = self.round_ms(3);
                 let g = &mut pairs.groups[group];
                 g.members.push(who);
                 g.rounds = 3;
                 g.observer = Some(who);
-                // The third member shares the remaining time: the round keeps its deadline.
+                // A triad's rounds are two thirds of a pair's half, so the three fit the same
+                // total time: the first round's deadline moves in by the difference.
+                if let Some(t) = g.timer.as_ref() {
+                    let shorter = triad_round as i64 - pair_round as i64;
+                    g.timer = Some(timer::adjusted(
+                        t,
+                        now,
+                        shorter,
+                        self.view.warn_before_ms,
+                        false,
+                    ));
+                }
                 let id = g.id;
                 pairs.waiting.retain(|&p| p != who);
                 self.emit_pairs(now, out, pairs, PairsReason::Placed, Some(id));
             }
             Placement::Waiting | Placement::AlreadyPlaced { .. } => {
-                if !pairs.waiting.contains(&who) {
+                // Two people waiting are paired with each other.
+                let partner = pairs.waiting.iter().copied().find(|&p| p != who);
+                if let Some(partner) = partner {
+                    let (round, _) = self.round_ms(2);
+                    let id = pairs.groups.iter().map(|g| g.id).max().unwrap_or(0) + 1;
+                    pairs.waiting.retain(|&p| p != who && p != partner);
+                    pairs.groups.push(GroupState {
+                        id,
+                        members: vec![partner, who],
+                        round: 0,
+                        rounds: 2,
+                        coach: who,
+                        client: partner,
+                        observer: None,
+                        phase: GroupPhase::Coaching,
+                        ready: Vec::new(),
+                        timer: self.in_pairs_stage().then(|| self.group_timer(round, now)),
+                    });
+                    self.emit_pairs(now, out, pairs, PairsReason::Placed, Some(id));
+                } else if !pairs.waiting.contains(&who) {
                     pairs.waiting.push(who);
                     self.emit_pairs(now, out, pairs, PairsReason::Placed, None);
                 }
