@@ -13,6 +13,7 @@
 //!   partners across a series' history, keeps fixed and locked groups, and places late joiners.
 //! - [`store`] — the `Store` trait and its sled implementation (room records, event logs,
 //!   token hashes).
+//! - [`export`] — session summaries (JSON, Markdown, CSV) with only exportable text.
 //! - [`series`] — recurring rooms with a member list: personal links, pairing history.
 //! - [`secret`] — link keys and personal tokens: random, hashed, compared in constant time.
 //! - [`clock`] — the system clock, or a manual one that tests move by hand.
@@ -21,6 +22,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod export;
 pub mod formats;
 pub mod pairing;
 pub mod room;

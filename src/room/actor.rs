@@ -125,6 +125,21 @@ pub enum RoomMsg {
     },
     /// Delete the room (retention ran out): disconnect everyone and remove it from disk.
     Delete,
+    /// The room and everything written in it, for an export by a facilitator (host key).
+    Export {
+        /// The host key.
+        key: String,
+        /// The view and the notes, or why not.
+        reply: oneshot::Sender<
+            Result<
+                (
+                    Box<circlekeeper_protocol::RoomView>,
+                    Box<crate::room::state::Notes>,
+                ),
+                Rejection,
+            >,
+        >,
+    },
     /// What someone holding a join or host key may read before entering: title, format, ground
     /// rules and whether the session is still open.
     Preview {
@@ -452,6 +467,20 @@ impl Actor {
             RoomMsg::Preview { key, reply } => {
                 let _ = reply.send(self.preview(&key));
             }
+            RoomMsg::Export { key, reply } => {
+                let answer = if secret::matches(&key, &self.keys.host) {
+                    Ok((
+                        Box::new(self.room.view().clone()),
+                        Box::new(self.room.notes().clone()),
+                    ))
+                } else {
+                    Err(Rejection::new(
+                        ErrorCode::InvalidKey,
+                        "only the host link exports this room",
+                    ))
+                };
+                let _ = reply.send(answer);
+            }
         }
     }
 
@@ -492,6 +521,9 @@ impl Actor {
             }
             RoomMsg::Delete => {}
             RoomMsg::Preview { reply, .. } => {
+                let _ = reply.send(Err(gone()));
+            }
+            RoomMsg::Export { reply, .. } => {
                 let _ = reply.send(Err(gone()));
             }
         }

@@ -514,3 +514,93 @@ fn plausible_date(d: &str) -> bool {
         _ => false,
     }
 }
+
+/// The body of `POST /api/rooms/{id}/export`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportRequest {
+    /// The room's host key.
+    key: String,
+    /// `json` (default), `markdown` or `csv`.
+    #[serde(default)]
+    format: Option<String>,
+    /// For `csv`: which table (`attendance`, `stages`, `pairs`, `commitments`).
+    #[serde(default)]
+    table: Option<String>,
+    /// `shown` (default) or `pseudonymised`.
+    #[serde(default)]
+    names: crate::export::Names,
+}
+
+/// `POST /api/rooms/{id}/export` with the host key: the session's summary as JSON, Markdown or
+/// one CSV table. Only text marked exportable appears in it.
+pub async fn export(
+    State(app): State<AppState>,
+    axum::extract::Path(room): axum::extract::Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    use axum::http::header;
+    let request: ExportRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad(
+            ErrorCode::InvalidMessage,
+            format!("the export request: {e}"),
+        )
+    })?;
+    let not_found = || {
+        ApiError(
+            StatusCode::NOT_FOUND,
+            ErrorCode::RoomNotFound,
+            "no room with that id".into(),
+        )
+    };
+    let handle = app.room(&room).ok_or_else(not_found)?;
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    if !handle
+        .send(crate::room::RoomMsg::Export {
+            key: request.key,
+            reply,
+        })
+        .await
+    {
+        return Err(not_found());
+    }
+    let (view, notes) = match answer.await {
+        Ok(Ok(found)) => found,
+        Ok(Err(r)) if r.code == ErrorCode::InvalidKey => {
+            return Err(ApiError(StatusCode::FORBIDDEN, r.code, r.message))
+        }
+        _ => return Err(not_found()),
+    };
+    let events = app.load_events(&room).map_err(|_| {
+        ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Internal,
+            "the room's history could not be read".into(),
+        )
+    })?;
+    let summary = crate::export::summarize(&view, &events, &notes, request.names);
+    let text = |content_type: &'static str, body: String| {
+        ([(header::CONTENT_TYPE, content_type)], body).into_response()
+    };
+    match request.format.as_deref().unwrap_or("json") {
+        "json" => Ok(Json(summary).into_response()),
+        "markdown" => Ok(text(
+            "text/markdown; charset=utf-8",
+            crate::export::markdown(&summary),
+        )),
+        "csv" => {
+            let table = request.table.as_deref().unwrap_or("attendance");
+            let body = crate::export::csv(&summary, table).ok_or_else(|| {
+                ApiError::bad(
+                    ErrorCode::InvalidMessage,
+                    format!("table: one of {}", crate::export::CSV_TABLES.join(", ")),
+                )
+            })?;
+            Ok(text("text/csv; charset=utf-8", body))
+        }
+        other => Err(ApiError::bad(
+            ErrorCode::InvalidMessage,
+            format!("format: json, markdown or csv, not {other:?}"),
+        )),
+    }
+}

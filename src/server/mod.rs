@@ -316,6 +316,11 @@ impl AppState {
         }
     }
 
+    /// A room's stored events (for exports).
+    pub fn load_events(&self, room: &str) -> Result<Vec<StoredEvent>, StoreError> {
+        Ok(self.inner.store.load(room)?.events)
+    }
+
     /// A series' id and members, for the actor of one of its rooms.
     fn series_link(&self, id: &str) -> Option<crate::room::actor::SeriesLink> {
         let map = self.inner.series.lock().ok()?;
@@ -455,6 +460,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/prompts", get(api::prompts))
         .route("/api/rooms", post(api::create_room))
         .route("/api/rooms/{room}/preview", post(api::preview))
+        .route("/api/rooms/{room}/export", post(api::export))
         .route("/api/series", post(api::create_series))
         .route("/api/series/{series}/rooms", post(api::create_series_room))
         .route("/api/series/{series}/me", post(api::member))

@@ -1,0 +1,128 @@
+//! Session summaries over HTTP: only exportable text, in every format; names can be hidden.
+
+mod common;
+
+use circlekeeper::export::RoomSummary;
+use circlekeeper_protocol::{Command, Visibility};
+use common::TestServer;
+use serde_json::json;
+
+#[tokio::test]
+async fn only_text_marked_exportable_reaches_any_export_format() {
+    let server = TestServer::start().await;
+    let room = server.create_builtin_room("coaching_swap").await;
+    let mut fran = server.host(&room, "Fran").await;
+    fran.ok(Command::AcceptGroundRules).await;
+    let mut ada = server.join(&room, "Ada").await;
+    let mut ben = server.join(&room, "Ben").await;
+    for c in [&mut ada, &mut ben] {
+        c.ok(Command::AcceptGroundRules).await;
+    }
+    fran.ok(Command::Start).await;
+    fran.ok(Command::JumpToStage { index: 2 }).await;
+    fran.ok(Command::ProposePairs { seed: Some(1) }).await;
+    fran.ok(Command::ConfirmPairs).await;
+    fran.ok(Command::NextStage).await;
+    let g = fran.view.pairs.groups[0].clone();
+    let (coach, client) = if g.coach == ada.you {
+        (&mut ada, &mut ben)
+    } else {
+        (&mut ben, &mut ada)
+    };
+    coach.ok(Command::EndHalf { group: None }).await;
+    client
+        .ok(Command::GiveFeedback {
+            rating: 4,
+            helped: "EXPORTABLE-helped".into(),
+            helped_less: "EXPORTABLE-less".into(),
+            visibility: Visibility::Exportable,
+        })
+        .await;
+    let record = |text: &str, visibility| Command::RecordCommitment {
+        text: text.into(),
+        due: None,
+        visibility,
+    };
+    ada.ok(record("PRIVATE-commitment", Visibility::Private))
+        .await;
+    ada.ok(record("CIRCLE-commitment", Visibility::Circle))
+        .await;
+    ben.ok(record("EXPORTABLE-commitment", Visibility::Exportable))
+        .await;
+    fran.ok(Command::EndSession).await;
+    let survey = |comment: &str, visibility| Command::AnswerSurvey {
+        rating: 5,
+        comment: Some(comment.into()),
+        visibility,
+    };
+    ada.ok(survey("CIRCLE-survey", Visibility::Circle)).await;
+    ben.ok(survey("EXPORTABLE-survey", Visibility::Exportable))
+        .await;
+
+    let path = format!("/api/rooms/{}/export", room.room_id);
+    let export = |body: serde_json::Value| {
+        let server = &server;
+        let path = path.clone();
+        async move {
+            server
+                .http("POST", &path, body.to_string().as_bytes())
+                .await
+        }
+    };
+    let mut texts = Vec::new();
+    let j = export(json!({ "key": room.host_key })).await;
+    assert_eq!(j.status, 200, "{}", j.text);
+    let summary: RoomSummary = serde_json::from_str(&j.text).expect("the JSON parses back");
+    assert_eq!(summary.version, 1);
+    assert_eq!(summary.pairings.len(), 1);
+    assert_eq!(summary.attendance.len(), 3);
+    assert!(summary.stages.len() >= 3, "{:?}", summary.stages);
+    texts.push(j.text);
+    let md = export(json!({ "key": room.host_key, "format": "markdown" })).await;
+    assert_eq!(md.status, 200);
+    assert!(md.text.starts_with("# Tuesday set"), "{}", md.text);
+    texts.push(md.text);
+    for table in circlekeeper::export::CSV_TABLES {
+        let csv = export(json!({ "key": room.host_key, "format": "csv", "table": table })).await;
+        assert_eq!(csv.status, 200, "{table}: {}", csv.text);
+        let rows: Vec<&str> = csv.text.lines().collect();
+        assert!(!rows.is_empty(), "{table} has a header");
+        texts.push(csv.text);
+    }
+    let all = texts.join("\n");
+    for present in [
+        "EXPORTABLE-commitment",
+        "EXPORTABLE-helped",
+        "EXPORTABLE-less",
+        "EXPORTABLE-survey",
+        "Ada",
+        "Ben",
+    ] {
+        assert!(all.contains(present), "{present} is exported");
+    }
+    for absent in ["PRIVATE-commitment", "CIRCLE-commitment", "CIRCLE-survey"] {
+        assert!(!all.contains(absent), "{absent} leaked into an export");
+    }
+
+    // Pseudonymised: no names at all.
+    let anon =
+        export(json!({ "key": room.host_key, "names": "pseudonymised", "format": "markdown" }))
+            .await;
+    for name in ["Ada", "Ben", "Fran"] {
+        assert!(
+            !anon.text.contains(name),
+            "{name} in a pseudonymised export"
+        );
+    }
+    // Only the host link exports; a deleted room cannot be exported.
+    assert_eq!(export(json!({ "key": room.join_key })).await.status, 403);
+    assert_eq!(
+        export(json!({ "key": room.host_key, "format": "pdf" }))
+            .await
+            .status,
+        400
+    );
+    fran.ok(Command::DeleteRoom).await;
+    fran.expect_close().await;
+    assert_eq!(export(json!({ "key": room.host_key })).await.status, 404);
+}
