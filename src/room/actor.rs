@@ -130,15 +130,7 @@ pub enum RoomMsg {
         /// The host key.
         key: String,
         /// The view and the notes, or why not.
-        reply: oneshot::Sender<
-            Result<
-                (
-                    Box<circlekeeper_protocol::RoomView>,
-                    Box<crate::room::state::Notes>,
-                ),
-                Rejection,
-            >,
-        >,
+        reply: oneshot::Sender<Result<ExportData, Rejection>>,
     },
     /// What someone holding a join or host key may read before entering: title, format, ground
     /// rules and whether the session is still open.
@@ -149,6 +141,12 @@ pub enum RoomMsg {
         reply: oneshot::Sender<Result<circlekeeper_protocol::RoomPreview, Rejection>>,
     },
 }
+
+/// A room's view and everything written in it, for an export.
+pub type ExportData = (
+    Box<circlekeeper_protocol::RoomView>,
+    Box<crate::room::state::Notes>,
+);
 
 /// What a room tells the rest of the server when it stops for good.
 #[derive(Debug, Clone, PartialEq, Eq)]
