@@ -44,6 +44,31 @@ pub struct Config {
     /// Log filter, in `tracing` env-filter syntax (e.g. `info`, `circlekeeper=debug`).
     #[arg(long, env = "CIRCLEKEEPER_LOG", default_value = "info")]
     pub log: String,
+
+    /// Run a tool instead of the server.
+    #[command(subcommand)]
+    pub command: Option<Tool>,
+}
+
+/// Tools that work on the data directory without a running server.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Tool {
+    /// Write a session's summary from the data directory (stop the server first: the store
+    /// allows one process at a time).
+    Export {
+        /// The room id.
+        #[arg(long)]
+        room: String,
+        /// `json`, `markdown` or `csv`.
+        #[arg(long, default_value = "json")]
+        format: String,
+        /// For `csv`: `attendance`, `stages`, `pairs` or `commitments`.
+        #[arg(long, default_value = "attendance")]
+        table: String,
+        /// Show names as pseudonyms ("Participant 3").
+        #[arg(long)]
+        pseudonymise: bool,
+    },
 }
 
 impl Config {

@@ -17,6 +17,32 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_default())
         .init();
 
+    if let Some(circlekeeper::config::Tool::Export {
+        room,
+        format,
+        table,
+        pseudonymise,
+    }) = &config.command
+    {
+        let store = SledStore::open(&config.data_dir).with_context(|| {
+            format!(
+                "cannot open the store in {} (stop the server first)",
+                config.data_dir.display()
+            )
+        })?;
+        let names = if *pseudonymise {
+            circlekeeper::export::Names::Pseudonymised
+        } else {
+            circlekeeper::export::Names::Shown
+        };
+        let summary =
+            circlekeeper::export::from_store(&store, room, names).map_err(anyhow::Error::msg)?;
+        let text =
+            circlekeeper::export::render(&summary, format, table).map_err(anyhow::Error::msg)?;
+        print!("{text}");
+        return Ok(());
+    }
+
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
     let store = SledStore::open(&config.data_dir).with_context(|| {

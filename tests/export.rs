@@ -126,3 +126,82 @@ async fn only_text_marked_exportable_reaches_any_export_format() {
     fran.expect_close().await;
     assert_eq!(export(json!({ "key": room.host_key })).await.status, 404);
 }
+
+#[tokio::test]
+async fn the_command_line_export_reads_a_data_directory_the_server_wrote() {
+    use circlekeeper::store::SledStore;
+    use circlekeeper::Clock;
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(SledStore::open(dir.path()).expect("store"));
+    let server = TestServer::start_with(store.clone(), Clock::manual(common::EPOCH), |_| {}).await;
+    let room = server.create_builtin_room("action_learning_set").await;
+    let mut fran = server.host(&room, "Fran").await;
+    let mut ada = server.join(&room, "Ada").await;
+    fran.ok(Command::AcceptGroundRules).await;
+    ada.ok(Command::AcceptGroundRules).await;
+    fran.ok(Command::Start).await;
+    fran.ok(Command::JumpToStage { index: 5 }).await; // Ada's commitment
+    ada.ok(Command::RecordCommitment {
+        text: "EXPORTABLE-offline".into(),
+        due: Some("2027-02-01".into()),
+        visibility: Visibility::Exportable,
+    })
+    .await;
+    ada.ok(Command::RecordCommitment {
+        text: "PRIVATE-offline".into(),
+        due: None,
+        visibility: Visibility::Private,
+    })
+    .await;
+    fran.ok(Command::EndSession).await;
+    let path = format!("/api/rooms/{}/export", room.room_id);
+    let online = server
+        .http(
+            "POST",
+            &path,
+            json!({ "key": room.host_key }).to_string().as_bytes(),
+        )
+        .await;
+    let online: RoomSummary = serde_json::from_str(&online.text).expect("json");
+    server.stop().await;
+    let wait = async {
+        while Arc::strong_count(&store) > 1 {
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(5), wait)
+        .await
+        .expect("the server let go of the store");
+    drop(store);
+
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_circlekeeper"))
+            .arg("--data-dir")
+            .arg(dir.path())
+            .arg("--log")
+            .arg("off")
+            .arg("export")
+            .arg("--room")
+            .arg(&room.room_id)
+            .args(args)
+            .output()
+            .expect("the binary runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8")
+    };
+    let offline: RoomSummary = serde_json::from_str(&run(&[])).expect("the offline JSON parses");
+    assert_eq!(offline, online, "the same summary offline as over HTTP");
+    let md = run(&["--format", "markdown"]);
+    assert!(
+        md.contains("EXPORTABLE-offline") && !md.contains("PRIVATE-offline"),
+        "{md}"
+    );
+    let csv = run(&["--format", "csv", "--table", "commitments"]);
+    assert!(csv.starts_with("author,text,due,outcome"), "{csv}");
+    assert!(csv.contains("Ada,EXPORTABLE-offline,2027-02-01,"), "{csv}");
+}

@@ -461,3 +461,38 @@ mod tests {
         assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
     }
 }
+
+/// The summary of a stored room, read offline from a store (the `circlekeeper export` tool).
+pub fn from_store(
+    store: &dyn crate::store::Store,
+    room: &str,
+    names: Names,
+) -> Result<RoomSummary, String> {
+    let record = store
+        .rooms()
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .find(|(id, _)| id == room)
+        .map(|(_, r)| r)
+        .ok_or_else(|| format!("no room {room} in this data directory (deleted rooms are gone)"))?;
+    let loaded = store.load(room).map_err(|e| e.to_string())?;
+    let rebuilt = crate::server::rebuild(&record, &loaded)?;
+    Ok(summarize(
+        rebuilt.view(),
+        &loaded.events,
+        rebuilt.notes(),
+        names,
+    ))
+}
+
+/// Render a summary in a format (`json`, `markdown`, `csv` with a table).
+pub fn render(summary: &RoomSummary, format: &str, table: &str) -> Result<String, String> {
+    match format {
+        "json" => serde_json::to_string_pretty(summary).map_err(|e| e.to_string()),
+        "markdown" => Ok(markdown(summary)),
+        "csv" => {
+            csv(summary, table).ok_or_else(|| format!("table: one of {}", CSV_TABLES.join(", ")))
+        }
+        other => Err(format!("format: json, markdown or csv, not {other:?}")),
+    }
+}

@@ -215,27 +215,14 @@ impl AppState {
                     continue;
                 }
             };
-            let mut room = match loaded.snapshot {
-                Some(s) => s.room,
-                None => Room::new(record.setup.clone()),
-            };
-            if let Some(notes) = loaded.notes {
-                room.restore_notes(notes);
-            }
-            let base = room.seq();
-            let mut broken = false;
-            for (expected, e) in (base + 1..).zip(loaded.events.iter().filter(|e| e.seq > base)) {
-                if e.seq != expected {
-                    error!(room_id = %id, seq = e.seq, expected, "room not restored: its event log has a gap");
-                    broken = true;
-                    break;
+            let mut room = match rebuild(&record, &loaded) {
+                Ok(room) => room,
+                Err(gap) => {
+                    error!(room_id = %id, "room not restored: {gap}");
+                    self.inner.unavailable.insert(id);
+                    continue;
                 }
-                room.replay(&e.recorded());
-            }
-            if broken {
-                self.inner.unavailable.insert(id);
-                continue;
-            }
+            };
             // Nobody is connected to a room that just came back.
             let mut away: Vec<StoredEvent> = Vec::new();
             let present: Vec<_> = room
@@ -415,6 +402,32 @@ impl AppState {
             error!(error = %e, "the final flush failed");
         }
     }
+}
+
+/// A room as its store holds it: the latest snapshot (or a fresh room), the notes, and every
+/// event after the snapshot replayed. Fails, naming the gap, when the log skips a number.
+pub fn rebuild(
+    record: &crate::store::RoomRecord,
+    loaded: &crate::store::Loaded,
+) -> Result<Room, String> {
+    let mut room = match &loaded.snapshot {
+        Some(s) => s.room.clone(),
+        None => Room::new(record.setup.clone()),
+    };
+    if let Some(notes) = &loaded.notes {
+        room.restore_notes(notes.clone());
+    }
+    let base = room.seq();
+    for (expected, e) in (base + 1..).zip(loaded.events.iter().filter(|e| e.seq > base)) {
+        if e.seq != expected {
+            return Err(format!(
+                "its event log has a gap: event {} where {expected} was due",
+                e.seq
+            ));
+        }
+        room.replay(&e.recorded());
+    }
+    Ok(room)
 }
 
 /// Delete rooms when their retention runs out, and forget rooms that stopped for good.
