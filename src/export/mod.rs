@@ -449,19 +449,6 @@ pub fn csv(s: &RoomSummary, table: &str) -> Option<String> {
     Some(out)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_fields_with_commas_quotes_and_lines_are_quoted() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a, b"), "\"a, b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
-    }
-}
-
 /// The summary of a stored room, read offline from a store (the `circlekeeper export` tool).
 pub fn from_store(
     store: &dyn crate::store::Store,
@@ -494,5 +481,18 @@ pub fn render(summary: &RoomSummary, format: &str, table: &str) -> Result<String
             csv(summary, table).ok_or_else(|| format!("table: one of {}", CSV_TABLES.join(", ")))
         }
         other => Err(format!("format: json, markdown or csv, not {other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_with_commas_quotes_and_lines_are_quoted() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a, b"), "\"a, b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
     }
 }
