@@ -41,6 +41,11 @@ pub struct Config {
     #[arg(long, env = "CIRCLEKEEPER_IDLE_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(10..=3600))]
     pub idle_timeout_secs: u64,
 
+    /// The community host's key: lists every room and series and downloads any summary or
+    /// report over HTTP (`/api/host/...`). Without it those endpoints answer 403.
+    #[arg(long, env = "CIRCLEKEEPER_HOST_KEY", hide_env_values = true)]
+    pub host_key: Option<String>,
+
     /// Log filter, in `tracing` env-filter syntax (e.g. `info`, `circlekeeper=debug`).
     #[arg(long, env = "CIRCLEKEEPER_LOG", default_value = "info")]
     pub log: String,
@@ -79,6 +84,7 @@ impl Config {
         s.retention = Duration::from_secs(self.retention_days * 24 * 3600);
         s.idle_timeout = Duration::from_secs(self.idle_timeout_secs);
         s.ping_every = s.idle_timeout / 3;
+        s.host_key = self.host_key.clone();
         s
     }
 

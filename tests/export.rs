@@ -205,3 +205,143 @@ async fn the_command_line_export_reads_a_data_directory_the_server_wrote() {
     assert!(csv.starts_with("author,text,due,outcome"), "{csv}");
     assert!(csv.contains("Ada,EXPORTABLE-offline,2027-02-01,"), "{csv}");
 }
+
+#[tokio::test]
+async fn the_community_host_lists_everything_and_downloads_summaries_and_series_reports() {
+    use circlekeeper::export::series::SeriesReport;
+    use circlekeeper::store::SledStore;
+    use circlekeeper::Clock;
+    use circlekeeper_protocol::{RoomCreated, SeriesCreated};
+    use std::sync::Arc;
+    let store = SledStore::temporary().expect("store");
+    let server = TestServer::start_with(Arc::new(store), Clock::manual(common::EPOCH), |s| {
+        s.host_key = Some("community-host-key".into());
+    })
+    .await;
+    let answer = server
+        .http(
+            "POST",
+            "/api/series",
+            json!({ "title": "Alumni", "cadence": "monthly", "cycle_months": 6, "members": ["Ada", "Ben", "Chen", "Dee"] })
+                .to_string()
+                .as_bytes(),
+        )
+        .await;
+    let series: SeriesCreated = serde_json::from_value(answer.json).expect("series");
+    let mut rooms = Vec::new();
+    for (session, present) in [(0, 4), (1, 2)] {
+        let answer = server
+            .http(
+                "POST",
+                &format!("/api/series/{}/rooms", series.series_id),
+                json!({ "key": series.host_key }).to_string().as_bytes(),
+            )
+            .await;
+        let room: RoomCreated = serde_json::from_value(answer.json).expect("room");
+        let mut fran = server.host(&room, "Fran").await;
+        fran.ok(Command::AcceptGroundRules).await;
+        let mut members = Vec::new();
+        for m in series.members.iter().take(present) {
+            let mut c = server.connect(&m.name).await;
+            c.enter(Command::Member {
+                room: room.room_id.clone(),
+                series: series.series_id.clone(),
+                key: m.key.clone(),
+            })
+            .await;
+            c.ok(Command::AcceptGroundRules).await;
+            members.push(c);
+        }
+        fran.sync().await;
+        fran.ok(Command::Start).await;
+        fran.ok(Command::JumpToStage { index: 2 }).await;
+        fran.ok(Command::ProposePairs {
+            seed: Some(session),
+        })
+        .await;
+        fran.ok(Command::ConfirmPairs).await;
+        fran.ok(Command::EndSession).await;
+        for c in members.iter_mut() {
+            c.ok(Command::AnswerSurvey {
+                rating: 4,
+                comment: Some("PRIVATE-survey".into()),
+                visibility: Visibility::Private,
+            })
+            .await;
+        }
+        rooms.push(room);
+    }
+    let key = json!({ "key": "community-host-key" });
+    let list = server
+        .http("POST", "/api/host/list", key.to_string().as_bytes())
+        .await;
+    assert_eq!(list.status, 200, "{}", list.text);
+    assert_eq!(list.json["rooms"].as_array().map(Vec::len), Some(2));
+    assert_eq!(list.json["series"][0]["series_id"], series.series_id);
+
+    let path = format!("/api/host/rooms/{}/export", rooms[0].room_id);
+    let summary = server.http("POST", &path, key.to_string().as_bytes()).await;
+    assert_eq!(summary.status, 200, "{}", summary.text);
+    let summary: RoomSummary = serde_json::from_str(&summary.text).expect("summary");
+    assert_eq!(summary.attendance.len(), 5);
+    assert!(
+        summary.survey.iter().all(|s| s.comment.is_none()),
+        "private comments stay private"
+    );
+
+    let path = format!("/api/host/series/{}/report", series.series_id);
+    let report = server.http("POST", &path, key.to_string().as_bytes()).await;
+    assert_eq!(report.status, 200, "{}", report.text);
+    assert!(!report.text.contains("PRIVATE"), "no text in a report");
+    let report: SeriesReport = serde_json::from_str(&report.text).expect("report");
+    let attendance: Vec<u32> = report.sessions.iter().map(|s| s.attendance).collect();
+    assert_eq!(attendance, [4, 2]);
+    assert_eq!(report.sessions[1].retention, 0.5);
+    assert_eq!(report.sessions[0].survey_mean, Some(4.0));
+    assert_eq!(report.members[0].by_session, [true, true]);
+    assert_eq!(report.members[3].by_session, [true, false]);
+    let met: u32 = report.pairing_matrix.iter().map(|(_, _, n)| n).sum();
+    assert_eq!(met, 2 + 1, "two pairs, then one");
+    let md = server
+        .http(
+            "POST",
+            &path,
+            json!({ "key": "community-host-key", "format": "markdown", "names": "pseudonymised" })
+                .to_string()
+                .as_bytes(),
+        )
+        .await;
+    assert!(
+        md.text.contains("Member 1") && !md.text.contains("Ada"),
+        "{}",
+        md.text
+    );
+    let csv = server
+        .http(
+            "POST",
+            &path,
+            json!({ "key": "community-host-key", "format": "csv", "table": "sessions" })
+                .to_string()
+                .as_bytes(),
+        )
+        .await;
+    assert!(
+        csv.text.starts_with("session,room_id,attendance"),
+        "{}",
+        csv.text
+    );
+
+    let wrong = server
+        .http("POST", "/api/host/list", br#"{"key":"nope"}"#)
+        .await;
+    assert_eq!(wrong.status, 403);
+}
+
+#[tokio::test]
+async fn without_a_configured_host_key_the_host_endpoints_refuse() {
+    let server = TestServer::start().await;
+    let answer = server
+        .http("POST", "/api/host/list", br#"{"key":""}"#)
+        .await;
+    assert_eq!(answer.status, 403);
+}

@@ -13,6 +13,8 @@ use circlekeeper_protocol::{
 use serde::{Deserialize, Serialize};
 
 use crate::room::state::Notes;
+
+pub mod series;
 use crate::store::StoredEvent;
 
 /// The version of the summary's JSON shape.
@@ -64,6 +66,9 @@ pub struct Attendance {
     pub joined_at: Millis,
     /// When they left or were removed, if they did.
     pub left_at: Option<Millis>,
+    /// Their member id, in a room of a series.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
 }
 
 /// One stage as it ran.
@@ -202,6 +207,7 @@ pub fn summarize(
                 standing: p.standing,
                 joined_at: p.joined_at,
                 left_at: left.iter().find(|(id, _)| *id == p.id).map(|(_, at)| *at),
+                member: p.member.clone(),
             })
             .collect(),
         stages,
@@ -344,7 +350,7 @@ pub fn markdown(s: &RoomSummary) -> String {
 }
 
 /// Quote a CSV field when it needs it.
-fn csv_field(s: &str) -> String {
+pub(crate) fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {

@@ -604,3 +604,146 @@ pub async fn export(
         )),
     }
 }
+
+/// The body of the community host's requests.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostRequest {
+    /// The host key from the server's configuration.
+    key: String,
+    /// `json` (default), `markdown` or `csv`.
+    #[serde(default)]
+    format: Option<String>,
+    /// For `csv`: which table.
+    #[serde(default)]
+    table: Option<String>,
+    /// `shown` (default) or `pseudonymised`.
+    #[serde(default)]
+    names: crate::export::Names,
+}
+
+fn host_request(app: &AppState, body: &[u8]) -> Result<HostRequest, ApiError> {
+    let request: HostRequest = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad(ErrorCode::InvalidMessage, format!("the request: {e}")))?;
+    let allowed = app
+        .settings()
+        .host_key
+        .as_deref()
+        .is_some_and(|k| secret::matches(&request.key, &secret::hash(k)));
+    if !allowed {
+        return Err(ApiError(
+            StatusCode::FORBIDDEN,
+            ErrorCode::InvalidKey,
+            "this is not the community host's key (or none is configured)".into(),
+        ));
+    }
+    Ok(request)
+}
+
+fn rendered(content: Result<String, String>, format: &str) -> Result<Response, ApiError> {
+    use axum::http::header;
+    let body = content.map_err(|e| ApiError::bad(ErrorCode::InvalidMessage, e))?;
+    let content_type = match format {
+        "markdown" => "text/markdown; charset=utf-8",
+        "csv" => "text/csv; charset=utf-8",
+        _ => "application/json",
+    };
+    Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
+}
+
+/// `POST /api/host/list` with the community host's key: every room and series.
+pub async fn host_list(State(app): State<AppState>, body: Bytes) -> Result<Json<Value>, ApiError> {
+    host_request(&app, &body)?;
+    let internal = || {
+        ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Internal,
+            "the rooms could not be listed".into(),
+        )
+    };
+    let rooms: Vec<Value> = app
+        .room_records()
+        .map_err(|_| internal())?
+        .into_iter()
+        .map(|(id, r)| {
+            json!({
+                "room_id": id,
+                "title": r.setup.title,
+                "format": r.setup.format.name,
+                "created_at": r.created_at,
+                "ended_at": r.ended_at,
+                "series": r.series,
+            })
+        })
+        .collect();
+    let series: Vec<Value> = app
+        .all_series()
+        .into_iter()
+        .map(|s| {
+            json!({
+                "series_id": s.id,
+                "title": s.title,
+                "cadence": s.cadence,
+                "members": s.members.len(),
+                "sessions": s.sessions.iter().map(|x| x.room_id.clone()).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "rooms": rooms, "series": series })))
+}
+
+/// `POST /api/host/rooms/{id}/export` with the community host's key: any room's summary.
+pub async fn host_export(
+    State(app): State<AppState>,
+    axum::extract::Path(room): axum::extract::Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let request = host_request(&app, &body)?;
+    let summary = app
+        .stored_summary(&room, request.names)
+        .map_err(|e| ApiError(StatusCode::NOT_FOUND, ErrorCode::RoomNotFound, e))?;
+    let format = request.format.unwrap_or_else(|| "json".into());
+    let table = request.table.unwrap_or_else(|| "attendance".into());
+    rendered(crate::export::render(&summary, &format, &table), &format)
+}
+
+/// `POST /api/host/series/{id}/report` with the community host's key: the series report.
+pub async fn host_report(
+    State(app): State<AppState>,
+    axum::extract::Path(series_id): axum::extract::Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let request = host_request(&app, &body)?;
+    let series = app.series(&series_id).ok_or_else(|| {
+        ApiError(
+            StatusCode::NOT_FOUND,
+            ErrorCode::RoomNotFound,
+            "no series with that id".into(),
+        )
+    })?;
+    let summaries: Vec<crate::export::RoomSummary> = series
+        .sessions
+        .iter()
+        .filter_map(|s| {
+            app.stored_summary(&s.room_id, crate::export::Names::Shown)
+                .ok()
+        })
+        .collect();
+    let report = crate::export::series::report(&series, &summaries, request.names);
+    let format = request.format.unwrap_or_else(|| "json".into());
+    let content = match format.as_str() {
+        "json" => serde_json::to_string_pretty(&report).map_err(|e| e.to_string()),
+        "markdown" => Ok(crate::export::series::markdown(&report)),
+        "csv" => {
+            let table = request.table.unwrap_or_else(|| "sessions".into());
+            crate::export::series::csv(&report, &table).ok_or_else(|| {
+                format!(
+                    "table: one of {}",
+                    crate::export::series::REPORT_TABLES.join(", ")
+                )
+            })
+        }
+        other => Err(format!("format: json, markdown or csv, not {other:?}")),
+    };
+    rendered(content, &format)
+}

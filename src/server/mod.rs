@@ -48,6 +48,8 @@ pub struct Settings {
     pub rate_burst: f64,
     /// Frames per second a connection may sustain: people act every few seconds at most.
     pub rate_per_second: f64,
+    /// The community host's key, if the operator set one (`--host-key`).
+    pub host_key: Option<String>,
 }
 
 impl Settings {
@@ -62,6 +64,7 @@ impl Settings {
             shutdown_grace: Duration::from_secs(10),
             rate_burst: 30.0,
             rate_per_second: 10.0,
+            host_key: None,
         }
     }
 }
@@ -303,6 +306,29 @@ impl AppState {
         }
     }
 
+    /// Every stored room record (for the community host's listing).
+    pub fn room_records(&self) -> Result<Vec<(String, crate::store::RoomRecord)>, StoreError> {
+        self.inner.store.rooms()
+    }
+
+    /// Every series record.
+    pub fn all_series(&self) -> Vec<SeriesRecord> {
+        self.inner
+            .series
+            .lock()
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// A room's view and notes, read from the store (for exports of rooms by the host key).
+    pub fn stored_summary(
+        &self,
+        room: &str,
+        names: crate::export::Names,
+    ) -> Result<crate::export::RoomSummary, String> {
+        crate::export::from_store(self.inner.store.as_ref(), room, names)
+    }
+
     /// A room's stored events (for exports).
     pub fn load_events(&self, room: &str) -> Result<Vec<StoredEvent>, StoreError> {
         Ok(self.inner.store.load(room)?.events)
@@ -474,6 +500,10 @@ pub fn app(state: AppState) -> Router {
         .route("/api/rooms", post(api::create_room))
         .route("/api/rooms/{room}/preview", post(api::preview))
         .route("/api/rooms/{room}/export", post(api::export))
+        .route("/api/host/list", post(api::host_list))
+        .route("/api/host/rooms/{room}/export", post(api::host_export))
+        .route("/api/host/series/{series}/report", post(api::host_report))
+        .route("/host", get(web::index))
         .route("/api/series", post(api::create_series))
         .route("/api/series/{series}/rooms", post(api::create_series_room))
         .route("/api/series/{series}/me", post(api::member))
