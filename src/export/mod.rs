@@ -258,6 +258,15 @@ pub fn summarize(
     }
 }
 
+/// "1 rating", "2 ratings".
+fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
 fn minutes(ms: u64) -> String {
     format!("{}:{:02}", ms / 60_000, ms / 1000 % 60)
 }
@@ -321,8 +330,8 @@ pub fn markdown(s: &RoomSummary) -> String {
         let mean = ratings.iter().map(|&r| f64::from(r)).sum::<f64>() / ratings.len() as f64;
         let _ = writeln!(
             out,
-            "\n## Feedback to coaches\n\nMean rating {mean:.1} of 5 ({} ratings).",
-            ratings.len()
+            "\n## Feedback to coaches\n\nMean rating {mean:.1} of 5 ({}).",
+            count(ratings.len(), "rating")
         );
         for f in s.feedback.iter().filter(|f| f.helped.is_some()) {
             let _ = writeln!(
@@ -339,8 +348,8 @@ pub fn markdown(s: &RoomSummary) -> String {
             s.survey.iter().map(|a| f64::from(a.rating)).sum::<f64>() / s.survey.len() as f64;
         let _ = writeln!(
             out,
-            "\n## Survey\n\nMean rating {mean:.1} of 5 ({} answers).",
-            s.survey.len()
+            "\n## Survey\n\nMean rating {mean:.1} of 5 ({}).",
+            count(s.survey.len(), "answer")
         );
         for c in s.survey.iter().filter_map(|a| a.comment.as_deref()) {
             let _ = writeln!(out, "- {c}");
