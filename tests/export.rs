@@ -9,7 +9,13 @@ use serde_json::json;
 
 #[tokio::test]
 async fn only_text_marked_exportable_reaches_any_export_format() {
-    let server = TestServer::start().await;
+    let store = circlekeeper::store::SledStore::temporary().expect("store");
+    let server = TestServer::start_with(
+        std::sync::Arc::new(store),
+        circlekeeper::Clock::manual(common::EPOCH),
+        |s| s.host_key = Some("community-host-key".into()),
+    )
+    .await;
     let room = server.create_builtin_room("coaching_swap").await;
     let mut fran = server.host(&room, "Fran").await;
     fran.ok(Command::AcceptGroundRules).await;
@@ -88,6 +94,23 @@ async fn only_text_marked_exportable_reaches_any_export_format() {
         let rows: Vec<&str> = csv.text.lines().collect();
         assert!(!rows.is_empty(), "{table} has a header");
         texts.push(csv.text);
+    }
+    // The community host's path, every format.
+    let host_path = format!("/api/host/rooms/{}/export", room.room_id);
+    for (format, table) in [("json", None), ("markdown", None)].into_iter().chain(
+        circlekeeper::export::CSV_TABLES
+            .iter()
+            .map(|t| ("csv", Some(*t))),
+    ) {
+        let mut body = json!({ "key": "community-host-key", "format": format });
+        if let Some(t) = table {
+            body["table"] = json!(t);
+        }
+        let answer = server
+            .http("POST", &host_path, body.to_string().as_bytes())
+            .await;
+        assert_eq!(answer.status, 200, "{format}: {}", answer.text);
+        texts.push(answer.text);
     }
     let all = texts.join("\n");
     for present in [
