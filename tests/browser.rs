@@ -1059,3 +1059,190 @@ async fn series_members_keep_private_commitments_private_in_real_browsers() {
         "the pages logged errors: {problems:#?}"
     );
 }
+
+#[tokio::test]
+async fn a_facilitator_exports_the_session_summary_in_a_real_browser() {
+    let Some(path) = chromium() else { return };
+    let store = SledStore::temporary().expect("store");
+    let server = TestServer::start_with(Arc::new(store), Clock::System, |s| {
+        s.host_key = Some("community-host-key-for-tests".into());
+    })
+    .await;
+    let browser = Browser::launch(&path).await;
+    let url = server.url();
+
+    // The facilitator opens a room from the front page and enters through the host link.
+    let fran = browser.page("Fran", 1280, 900, false).await;
+    fran.goto(&format!("{url}/")).await;
+    fran.fill("create-title", "Thursday peer circle").await;
+    fran.eval("const s = await until(() => $('create-format') && $('create-format').options.length > 0 && $('create-format'), 10000, 'formats'); s.value = 'action_learning_set'; s.dispatchEvent(new Event('change', {bubbles: true}));")
+        .await;
+    fran.click("create-submit").await;
+    let join_link = fran.text("join-link").await;
+    let host_link = fran.text("host-link").await;
+    fran.enter_room(&host_link, "Fran").await;
+    let shown = fran
+        .eval("return document.body.textContent.includes(localStorage.getItem('circlekeeper.hostkey.' + window.circlekeeper.state.roomId));")
+        .await;
+    assert_eq!(shown, json!(false), "the host key is never shown");
+
+    // One participant joins and consents.
+    let ada = browser.page("Ada", 390, 844, true).await;
+    ada.enter_room(&join_link, "Ada").await;
+    fran.wait_for(
+        "document.querySelectorAll('[data-test=participants] [data-participant]').length === 2",
+        "two people",
+    )
+    .await;
+
+    // Start, then end the session.
+    fran.click("start").await;
+    ada.wait_for(
+        "window.circlekeeper.state.view.session.status === 'running'",
+        "running",
+    )
+    .await;
+    fran.click("end-session").await;
+    fran.click("confirm-ok").await;
+    for p in [&fran, &ada] {
+        p.wait_for(
+            "window.circlekeeper.state.view.session.status === 'ended'",
+            "ended",
+        )
+        .await;
+    }
+
+    // Export the summary as Markdown.
+    fran.eval("const s = await until(() => visible($('export-format')) && $('export-format'), 10000, 'export format'); s.value = 'markdown'; s.dispatchEvent(new Event('change', {bubbles: true}));")
+        .await;
+    fran.click("export-summary").await;
+    fran.wait_for(
+        "window.circlekeeper.lastExport && window.circlekeeper.lastExport.format === 'markdown'",
+        "the exported summary",
+    )
+    .await;
+    let text = fran
+        .eval("return window.circlekeeper.lastExport.text;")
+        .await
+        .as_str()
+        .expect("summary text")
+        .to_string();
+    assert!(text.starts_with("# "), "{text}");
+    assert!(text.contains("Thursday peer circle"), "{text}");
+    assert!(text.contains("Ada"), "names are shown: {text}");
+    let filename = fran
+        .eval("return window.circlekeeper.lastExport.filename;")
+        .await;
+    assert_eq!(filename, json!("summary-thursday-peer-circle.md"));
+    assert!(fran.screenshot("export.png").await.exists());
+
+    // Hidden names: the pseudonymised summary leaves them out.
+    fran.check("export-pseudonymise").await;
+    fran.eval("window.__before = window.circlekeeper.lastExport;")
+        .await;
+    fran.click("export-summary").await;
+    fran.wait_for(
+        "window.circlekeeper.lastExport !== window.__before",
+        "the pseudonymised summary",
+    )
+    .await;
+    let hidden = fran
+        .eval("return window.circlekeeper.lastExport.text;")
+        .await
+        .as_str()
+        .expect("summary text")
+        .to_string();
+    assert!(!hidden.contains("Ada"), "{hidden}");
+
+    // The community host's page: a series with this room's figures, charted.
+    let answer = server
+        .http(
+            "POST",
+            "/api/series",
+            json!({ "title": "Spring cohort", "cadence": "monthly", "cycle_months": 3, "members": ["Ada", "Ben"] })
+                .to_string()
+                .as_bytes(),
+        )
+        .await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    let series_id = answer.json["series_id"]
+        .as_str()
+        .expect("series id")
+        .to_string();
+    let series = answer.json;
+    let open_session = || async {
+        let opened = server
+            .http(
+                "POST",
+                &format!("/api/series/{series_id}/rooms"),
+                json!({ "key": series["host_key"] }).to_string().as_bytes(),
+            )
+            .await;
+        assert_eq!(opened.status, 201, "{}", opened.text);
+    };
+    // Both members come to the first session, only Ada to the second.
+    let ben = browser.page("Ben", 390, 844, true).await;
+    open_session().await;
+    for (i, p) in [&ada, &ben].into_iter().enumerate() {
+        let link = series["members"][i]["url"].as_str().expect("member url");
+        p.goto(link).await;
+        p.click("member-enter").await;
+        p.check("consent-checkbox").await;
+        p.click("enter-button").await;
+        p.live().await;
+    }
+    open_session().await;
+    ada.goto(series["members"][0]["url"].as_str().expect("member url"))
+        .await;
+    ada.click("member-enter").await;
+    ada.check("consent-checkbox").await;
+    ada.click("enter-button").await;
+    ada.live().await;
+    let host = browser.page("Host", 1280, 900, false).await;
+    host.goto(&format!("{url}/host")).await;
+    host.fill("host-key", "not the key").await;
+    host.click("host-enter").await;
+    host.wait_for("visible($('error')) && $('host-key')", "a refusal")
+        .await;
+    host.fill("host-key", "community-host-key-for-tests").await;
+    host.click("host-enter").await;
+    host.wait_for(
+        &format!("document.querySelector('[data-test=host-series] [data-series=\"{series_id}\"]')"),
+        "the series",
+    )
+    .await;
+    host.wait_for(
+        "document.querySelectorAll('[data-test=host-rooms] [data-room]').length === 3",
+        "the rooms",
+    )
+    .await;
+    host.wait_for(
+        "$('chart-attendance') && $('chart-attendance').querySelectorAll('rect.bar').length === 2 && $('table-attendance').textContent.includes('2') && $('chart-ratings') && $('chart-ratings').querySelector('title')",
+        "the charts",
+    )
+    .await;
+    host.eval("document.querySelector('[data-test=host-rooms] [data-room] [data-test=host-download][data-format=markdown]').click();")
+        .await;
+    host.wait_for(
+        "window.circlekeeper.lastExport && window.circlekeeper.lastExport.text.startsWith('# ')",
+        "a room's summary",
+    )
+    .await;
+    let remembered = host
+        .eval("return sessionStorage.getItem('circlekeeper.community-host') !== null && localStorage.length === 0;")
+        .await;
+    assert_eq!(remembered, json!(true), "the key is kept for the tab only");
+    let shot = host
+        .screenshot_of(
+            "host.png",
+            &format!("document.querySelector('[data-series=\"{series_id}\"]')"),
+        )
+        .await;
+    assert!(shot.exists());
+
+    let problems = browser.problems.lock().await.clone();
+    assert!(
+        problems.is_empty(),
+        "the pages logged errors: {problems:#?}"
+    );
+}

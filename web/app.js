@@ -6,8 +6,15 @@
 
 import { Connection, forgetRoom, loadRoomMemory, saveRoomMemory } from "/connection.js";
 import {
+  EXPORT_FORMATS,
+  EXT,
+  ROOM_TABLES,
   RoomScreen,
   confirmDialog,
+  downloadText,
+  fetchExport,
+  fileSlug,
+  lastExport,
   connectionLabel,
   h,
   isFacilitating,
@@ -22,6 +29,8 @@ import { renderCreatePage, loadInviteUrl } from "/create.js";
 const NAME_KEY = "circlekeeper.name";
 const KEY_PREFIX = "circlekeeper.key.";
 const MEMBER_PREFIX = "circlekeeper.member.";
+const HOST_KEY_PREFIX = "circlekeeper.hostkey.";
+const COMMUNITY_KEY = "circlekeeper.community-host";
 
 const app = { page: null, roomId: null, seriesId: null, conn: null, screen: null };
 
@@ -49,6 +58,10 @@ Object.defineProperty(window, "circlekeeper", {
         facilitating: isFacilitating(me),
         pendingCommands: c ? c.pending.size : 0,
       });
+    },
+    /** The last summary or report downloaded on this page: `{format, filename, text}`. */
+    get lastExport() {
+      return lastExport();
     },
   }),
   writable: false,
@@ -84,6 +97,7 @@ function takeLink(roomId) {
   else if (params.get("join")) link = { mode: "join", key: params.get("join") };
   if (link) {
     history.replaceState(null, "", location.pathname + location.search);
+    if (link.mode === "host") saveHostKey(roomId, link.key);
     try {
       sessionStorage.setItem(KEY_PREFIX + roomId, JSON.stringify(link));
     } catch {
@@ -104,6 +118,34 @@ function takeLink(roomId) {
     /* nothing kept */
   }
   return null;
+}
+
+/**
+ * The room's host key, kept on this device (never shown) once the facilitator entered through
+ * the host link here: it is their own capability, and it lets the console export the summary.
+ */
+function saveHostKey(roomId, key) {
+  try {
+    localStorage.setItem(HOST_KEY_PREFIX + roomId, key);
+  } catch {
+    /* the console offers no export */
+  }
+}
+
+function loadHostKey(roomId) {
+  try {
+    return localStorage.getItem(HOST_KEY_PREFIX + roomId);
+  } catch {
+    return null;
+  }
+}
+
+function forgetHostKey(roomId) {
+  try {
+    localStorage.removeItem(HOST_KEY_PREFIX + roomId);
+  } catch {
+    /* nothing kept */
+  }
 }
 
 function keepLink(roomId, link) {
@@ -517,6 +559,7 @@ class RoomPage {
       inviteUrl: loadInviteUrl(this.roomId),
       showRules: firstTime && !this.previewed,
       seriesUrl: this.seriesUrl,
+      hostKey: loadHostKey(this.roomId),
     });
     const main = document.getElementById("main");
     if (main) main.focus({ preventScroll: true });
@@ -563,6 +606,9 @@ class RoomPage {
   fatal(reason, message) {
     const keepToken = reason === "room_unavailable" || reason === "outdated";
     if (!keepToken) forgetRoom(this.roomId);
+    if (reason === "deleted" || reason === "room_not_found" || (reason === "invalid_key" && this.link && this.link.mode === "host")) {
+      forgetHostKey(this.roomId);
+    }
     if (this.roomScreen) {
       this.roomScreen.destroy();
       this.roomScreen = null;
@@ -1002,6 +1048,448 @@ class MemberPage {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The community host's page: `/host`. Every room and series, their summaries and reports.
+
+const SVG = (tag, props = {}, ...children) => h(`svg:${tag}`, props, ...children);
+
+const SERIES_TABLES = ["sessions", "members", "pairs"];
+
+function loadCommunityKey() {
+  try {
+    return sessionStorage.getItem(COMMUNITY_KEY);
+  } catch {
+    return null;
+  }
+}
+
+function saveCommunityKey(key) {
+  try {
+    if (key) sessionStorage.setItem(COMMUNITY_KEY, key);
+    else sessionStorage.removeItem(COMMUNITY_KEY);
+  } catch {
+    /* kept for this page only */
+  }
+}
+
+function shortDate(ms) {
+  if (typeof ms !== "number") return "";
+  return new Date(ms).toLocaleDateString(undefined, { day: "numeric", month: "short", year: "numeric" });
+}
+
+function oneDecimal(v) {
+  return typeof v === "number" ? v.toFixed(1) : "–";
+}
+
+let chartCount = 0;
+
+/** A table under a chart: its figures as text. */
+function figuresTable(caption, head, rows, test) {
+  return h(
+    "table",
+    { class: "figures", "data-test": test },
+    h("caption", { class: "visually-hidden", text: caption }),
+    h("thead", {}, h("tr", {}, head.map((c) => h("th", { scope: "col", text: c })))),
+    h(
+      "tbody",
+      {},
+      rows.map((row) => h("tr", {}, row.map((c, i) => (i === 0 ? h("th", { scope: "row", text: c }) : h("td", { text: c }))))),
+    ),
+  );
+}
+
+const CHART = { w: 360, h: 180, left: 34, right: 10, top: 14, bottom: 30 };
+
+/** The chart's frame: an `<svg role="img">` with a `<title>`, and its plot area's geometry. */
+function chartFrame(label, test) {
+  chartCount += 1;
+  const titleId = `chart-title-${chartCount}`;
+  const svg = SVG(
+    "svg",
+    {
+      class: "chart",
+      viewBox: `0 0 ${CHART.w} ${CHART.h}`,
+      role: "img",
+      "aria-labelledby": titleId,
+      "aria-label": label,
+      "data-test": test,
+      focusable: "false",
+    },
+    SVG("title", { id: titleId, text: label }),
+  );
+  const plot = {
+    x0: CHART.left,
+    x1: CHART.w - CHART.right,
+    y0: CHART.h - CHART.bottom,
+    y1: CHART.top,
+  };
+  return { svg, plot };
+}
+
+function gridLine(svg, plot, y, label) {
+  svg.append(
+    SVG("line", { class: "grid", x1: plot.x0, x2: plot.x1, y1: y, y2: y }),
+    SVG("text", { class: "tick", x: plot.x0 - 6, y: y + 4, "text-anchor": "end", text: label }),
+  );
+}
+
+/** Attendance per session, as bars. */
+function attendanceChart(sessions) {
+  const n = sessions.length;
+  const label = n
+    ? `Attendance per session: ${sessions.map((s, i) => `session ${i + 1}, ${s.attendance}`).join("; ")}.`
+    : "Attendance per session: no sessions yet.";
+  const { svg, plot } = chartFrame(label, "chart-attendance");
+  const max = Math.max(1, ...sessions.map((s) => s.attendance || 0));
+  const step = max <= 5 ? 1 : Math.ceil(max / 5);
+  const top = Math.ceil(max / step) * step;
+  const y = (v) => plot.y0 - ((plot.y0 - plot.y1) * v) / top;
+  for (let v = 0; v <= top; v += step) gridLine(svg, plot, y(v), String(v));
+  const slot = (plot.x1 - plot.x0) / Math.max(n, 1);
+  const width = Math.min(40, slot * 0.6);
+  sessions.forEach((s, i) => {
+    const cx = plot.x0 + slot * (i + 0.5);
+    const v = s.attendance || 0;
+    svg.append(
+      SVG("rect", { class: "bar", x: cx - width / 2, y: y(v), width, height: plot.y0 - y(v), rx: 2 }),
+      SVG("text", { class: "value", x: cx, y: y(v) - 4, "text-anchor": "middle", text: String(v) }),
+      SVG("text", { class: "tick", x: cx, y: plot.y0 + 16, "text-anchor": "middle", text: String(i + 1) }),
+    );
+  });
+  svg.append(SVG("line", { class: "axis", x1: plot.x0, x2: plot.x1, y1: plot.y0, y2: plot.y0 }));
+  svg.append(SVG("text", { class: "tick", x: (plot.x0 + plot.x1) / 2, y: CHART.h - 2, "text-anchor": "middle", text: "session" }));
+  const table = figuresTable(
+    "Attendance per session",
+    ["Session", "Date", "Members present", "Retention"],
+    sessions.map((s, i) => [
+      String(i + 1),
+      shortDate(s.started_at) || "not started",
+      String(s.attendance),
+      `${Math.round((s.retention || 0) * 100)}%`,
+    ]),
+    "table-attendance",
+  );
+  return h("figure", { class: "chart-figure" }, h("figcaption", { text: "Attendance per session" }), svg, table);
+}
+
+/** Mean survey and feedback ratings (1 to 5) per session, as two lines. */
+function ratingsChart(sessions) {
+  const n = sessions.length;
+  const describe = (s, i) =>
+    `session ${i + 1}: survey ${oneDecimal(s.survey_mean)}, feedback ${oneDecimal(s.feedback_mean)}`;
+  const label = n
+    ? `Mean ratings per session, 1 to 5: ${sessions.map(describe).join("; ")}.`
+    : "Mean ratings per session: no sessions yet.";
+  const { svg, plot } = chartFrame(label, "chart-ratings");
+  const y = (v) => plot.y0 - ((plot.y0 - plot.y1) * (v - 1)) / 4;
+  for (let v = 1; v <= 5; v += 1) gridLine(svg, plot, y(v), String(v));
+  const slot = (plot.x1 - plot.x0) / Math.max(n, 1);
+  const x = (i) => plot.x0 + slot * (i + 0.5);
+  sessions.forEach((s, i) => {
+    svg.append(SVG("text", { class: "tick", x: x(i), y: plot.y0 + 16, "text-anchor": "middle", text: String(i + 1) }));
+  });
+  for (const [field, cls] of [
+    ["survey_mean", "survey"],
+    ["feedback_mean", "feedback"],
+  ]) {
+    // A line through the sessions that have a value; a gap where nobody answered.
+    let path = "";
+    let pen = false;
+    sessions.forEach((s, i) => {
+      const v = s[field];
+      if (typeof v !== "number") {
+        pen = false;
+        return;
+      }
+      path += `${pen ? "L" : "M"}${x(i).toFixed(1)} ${y(v).toFixed(1)} `;
+      pen = true;
+      svg.append(SVG("circle", { class: `point ${cls}`, cx: x(i), cy: y(v), r: 3.5 }));
+    });
+    if (path) svg.insertBefore(SVG("path", { class: `line ${cls}`, d: path.trim() }), svg.querySelector("circle"));
+  }
+  svg.append(SVG("text", { class: "tick", x: (plot.x0 + plot.x1) / 2, y: CHART.h - 2, "text-anchor": "middle", text: "session" }));
+  if (!svg.querySelector("circle")) {
+    svg.append(SVG("text", { class: "value", x: (plot.x0 + plot.x1) / 2, y: (plot.y0 + plot.y1) / 2, "text-anchor": "middle", text: "No ratings yet" }));
+  }
+  const legend = h(
+    "p",
+    { class: "legend", "aria-hidden": "true" },
+    h("span", { class: "key survey", text: "Session survey" }),
+    h("span", { class: "key feedback", text: "Feedback to coaches" }),
+  );
+  const table = figuresTable(
+    "Mean ratings per session (1 to 5)",
+    ["Session", "Survey", "Feedback"],
+    sessions.map((s, i) => [String(i + 1), oneDecimal(s.survey_mean), oneDecimal(s.feedback_mean)]),
+    "table-ratings",
+  );
+  return h(
+    "figure",
+    { class: "chart-figure" },
+    h("figcaption", { text: "Mean rating per session (1 to 5)" }),
+    svg,
+    legend,
+    table,
+  );
+}
+
+class HostPage {
+  constructor(root) {
+    this.root = root;
+    this.key = loadCommunityKey();
+    this.bar = topBar();
+    this.data = null;
+  }
+
+  start() {
+    app.screen = "host";
+    document.title = "Community host · circlekeeper";
+    if (this.key) this.load();
+    else this.showKeyForm();
+  }
+
+  post(path, body) {
+    return fetch(path, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ key: this.key, ...body }),
+    });
+  }
+
+  showKeyForm(message = "") {
+    app.screen = "host-key";
+    const input = h("input", {
+      id: "host-key",
+      type: "password",
+      "data-test": "host-key",
+      autocomplete: "current-password",
+      spellcheck: "false",
+      required: true,
+      "aria-describedby": "host-key-help",
+    });
+    const error = h("p", { class: "error", "data-test": "error", role: "alert", hidden: !message, text: message });
+    const button = h("button", { type: "submit", class: "primary", "data-test": "host-enter", text: "Open" });
+    const form = h(
+      "form",
+      { class: "card", novalidate: true },
+      h(
+        "div",
+        { class: "field" },
+        h("label", { for: "host-key", text: "Community host key" }),
+        h("p", {
+          class: "hint",
+          id: "host-key-help",
+          text: "The key the server's operator set. This tab remembers it until you close it.",
+        }),
+        input,
+      ),
+      error,
+      button,
+    );
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const key = input.value.trim();
+      if (!key) {
+        error.textContent = "Type the community host key.";
+        error.hidden = false;
+        input.focus();
+        return;
+      }
+      this.key = key;
+      button.disabled = true;
+      button.textContent = "Opening…";
+      this.load();
+    });
+    this.root.replaceChildren(
+      this.bar.el,
+      h(
+        "main",
+        { class: "entry host", id: "main" },
+        h("h1", { text: "Community host" }),
+        h("p", { class: "lead", text: "Every circle and series on this server: summaries, reports and figures." }),
+        form,
+      ),
+    );
+    this.bar.set("circlekeeper", "", null);
+    input.focus();
+  }
+
+  async load() {
+    let res;
+    try {
+      res = await this.post("/api/host/list", {});
+    } catch {
+      this.showKeyForm("Could not reach the server. Check your connection and try again.");
+      return;
+    }
+    if (res.status === 403) {
+      this.key = null;
+      saveCommunityKey(null);
+      this.showKeyForm("This key is not the community host's key.");
+      return;
+    }
+    let data = null;
+    try {
+      data = await res.json();
+    } catch {
+      data = null;
+    }
+    if (!res.ok || !data || !Array.isArray(data.rooms)) {
+      this.showKeyForm((data && data.message) || "The server could not list the rooms. Please try again.");
+      return;
+    }
+    saveCommunityKey(this.key);
+    this.data = data;
+    this.render();
+  }
+
+  /** Download buttons (JSON, Markdown, CSV with a table) and "Hide names", for one item. */
+  downloads(kind, id, title, tables) {
+    const base = `${kind}-${id}`;
+    const pseudo = h("input", { type: "checkbox", id: `${base}-pseudo`, "data-test": "host-pseudonymise" });
+    const table = h(
+      "select",
+      { id: `${base}-table`, "data-test": "host-table", "aria-label": "CSV table" },
+      tables.map((t) => h("option", { value: t, text: t })),
+    );
+    const status = h("p", { class: "hint export-status", role: "status", "data-test": "host-status" });
+    const url =
+      kind === "room"
+        ? `/api/host/rooms/${encodeURIComponent(id)}/export`
+        : `/api/host/series/${encodeURIComponent(id)}/report`;
+    const stem = kind === "room" ? "summary" : "report";
+    const go = async (format, button) => {
+      const body = { format, names: pseudo.checked ? "pseudonymised" : "shown" };
+      if (format === "csv") body.table = table.value;
+      button.disabled = true;
+      status.textContent = "Preparing…";
+      try {
+        const text = await fetchExport(url, { key: this.key, ...body });
+        const suffix = format === "csv" ? `-${body.table}` : "";
+        downloadText(`${stem}-${fileSlug(title)}${suffix}.${EXT[format]}`, text, format);
+        status.textContent = "Downloaded.";
+      } catch (err) {
+        status.textContent = err.message;
+      } finally {
+        button.disabled = false;
+      }
+    };
+    const buttons = EXPORT_FORMATS.map((f) => {
+      const name = f.value === "markdown" ? "Markdown" : f.value.toUpperCase();
+      const button = h("button", {
+        type: "button",
+        class: "secondary small",
+        "data-test": "host-download",
+        "data-format": f.value,
+        "aria-label": `Download ${title} as ${name}`,
+        text: name,
+      });
+      button.addEventListener("click", () => go(f.value, button));
+      return button;
+    });
+    return h(
+      "div",
+      { class: "downloads" },
+      h("div", { class: "row wrap" }, buttons, table),
+      h("label", { class: "check small", for: `${base}-pseudo` }, pseudo, " Hide names"),
+      status,
+    );
+  }
+
+  async loadFigures(seriesId, place) {
+    let report = null;
+    try {
+      report = JSON.parse(await fetchExport(`/api/host/series/${encodeURIComponent(seriesId)}/report`, { key: this.key, format: "json" }));
+    } catch (err) {
+      place.replaceChildren(h("p", { class: "hint", text: err.message || "The figures could not be loaded." }));
+      return;
+    }
+    const sessions = Array.isArray(report.sessions) ? report.sessions : [];
+    const c = report.commitments || {};
+    place.replaceChildren(
+      h("div", { class: "charts" }, attendanceChart(sessions), ratingsChart(sessions)),
+      h("p", {
+        class: "hint",
+        text:
+          `Commitments: ${c.made || 0} made, ${c.kept || 0} kept, ${c.partly || 0} partly kept, ` +
+          `${c.not || 0} not kept, ${c.changed || 0} changed.`,
+      }),
+    );
+    place.dataset.loaded = "true";
+  }
+
+  render() {
+    app.screen = "host";
+    const { rooms, series } = this.data;
+    const titles = new Map(rooms.map((r) => [r.room_id, r.title]));
+    const seriesItems = series.map((s) => {
+      const figures = h("div", { class: "figures-place", "data-test": "series-figures" }, h("p", { class: "hint", text: "Loading the figures…" }));
+      this.loadFigures(s.series_id, figures);
+      const n = s.sessions.length;
+      return h(
+        "li",
+        { class: "card host-item", "data-series": s.series_id },
+        h("h3", { text: s.title }),
+        h("p", {
+          class: "hint",
+          text: `${CADENCE_WORDS[s.cadence] || "Meets regularly"} · ${s.members} member${s.members === 1 ? "" : "s"} · ${n} session${n === 1 ? "" : "s"}`,
+        }),
+        this.downloads("series", s.series_id, s.title, SERIES_TABLES),
+        figures,
+      );
+    });
+    const seriesTitle = new Map(series.map((s) => [s.series_id, s.title]));
+    const sorted = [...rooms].sort((a, b) => (b.created_at || 0) - (a.created_at || 0));
+    const roomItems = sorted.map((r) =>
+      h(
+        "li",
+        { class: "card host-item", "data-room": r.room_id },
+        h("h3", { text: r.title || titles.get(r.room_id) || r.room_id }),
+        h("p", {
+          class: "hint",
+          text: [
+            r.format,
+            `opened ${shortDate(r.created_at)}`,
+            r.ended_at ? `ended ${shortDate(r.ended_at)}` : "not ended",
+            r.series ? `in ${seriesTitle.get(r.series) || "a series"}` : null,
+          ]
+            .filter(Boolean)
+            .join(" · "),
+        }),
+        this.downloads("room", r.room_id, r.title, ROOM_TABLES),
+      ),
+    );
+    const signOut = h("button", {
+      type: "button",
+      class: "ghost small",
+      "data-test": "host-forget",
+      text: "Forget the key",
+      onclick: () => {
+        saveCommunityKey(null);
+        this.key = null;
+        this.showKeyForm();
+      },
+    });
+    this.root.replaceChildren(
+      this.bar.el,
+      h(
+        "main",
+        { class: "entry host wide", id: "main", "data-test": "host-page" },
+        h("div", { class: "row wrap host-head" }, h("h1", { text: "Community host" }), signOut),
+        h("h2", { text: "Series" }),
+        series.length
+          ? h("ul", { class: "host-list", "data-test": "host-series" }, seriesItems)
+          : h("p", { class: "hint", "data-test": "host-series", text: "No series yet." }),
+        h("h2", { text: "Rooms" }),
+        rooms.length
+          ? h("ul", { class: "host-list", "data-test": "host-rooms" }, roomItems)
+          : h("p", { class: "hint", "data-test": "host-rooms", text: "No rooms yet." }),
+      ),
+    );
+    this.bar.set("circlekeeper", "", null);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 
 function notFound(root) {
   app.page = "not-found";
@@ -1022,6 +1510,11 @@ function route() {
     app.page = "create";
     app.screen = "create";
     renderCreatePage(root);
+    return;
+  }
+  if (path === "/host" || path === "/host/") {
+    app.page = "host";
+    new HostPage(root).start();
     return;
   }
   const series = path.match(/^\/s\/([A-Za-z0-9_-]{1,128})\/?$/);

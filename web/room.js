@@ -601,9 +601,12 @@ export class RoomScreen {
    * @param options.bar the top bar from `topBar()`
    * @param options.inviteUrl the join link, when this device opened the room
    * @param options.seriesUrl the member's series page, in a room entered with a personal link
+   * @param options.hostKey the room's host key, kept on this device: offers "Export summary"
    */
-  constructor(root, conn, { bar, inviteUrl = null, showRules = false, seriesUrl = null } = {}) {
+  constructor(root, conn, { bar, inviteUrl = null, showRules = false, seriesUrl = null, hostKey = null } = {}) {
     this.root = root;
+    this.hostKey = hostKey; // this device's host key for the room (entered by the host link): exports
+
     this.conn = conn;
     this.bar = bar;
     this.inviteUrl = inviteUrl;
@@ -1048,6 +1051,8 @@ export class RoomScreen {
       r.deleteRoom,
     );
 
+    r.exportSection = this.buildExport();
+
     r.peoplePanel = h(
       "aside",
       { class: "panel people-panel", "aria-label": "People" },
@@ -1056,6 +1061,7 @@ export class RoomScreen {
       r.presentersSection,
       r.promptsSection,
       r.inviteSection,
+      r.exportSection,
       r.roomSection,
     );
     r.rulesDetails = h("details", { class: "who rules" }, h("summary", {}, "Ground rules"), r.rulesAgain);
@@ -1258,6 +1264,7 @@ export class RoomScreen {
       show(r.presentersSection, !ended && (presenterStages || view.presenter_order.length > 0));
       if (this.inviteUrl) setText(r.inviteCode, this.inviteUrl);
       show(r.inviteSection, Boolean(this.inviteUrl) && !ended);
+      show(r.exportSection, Boolean(this.hostKey));
       if (!this.prompts) this.loadPrompts();
     }
     this.renderPeople(facilitating, started, round);
@@ -3035,6 +3042,81 @@ export class RoomScreen {
     }
   }
 
+  /** "Export summary": the session's summary as a file, with this device's host key. */
+  buildExport() {
+    const r = this.r;
+    r.exportFormat = h(
+      "select",
+      { id: "export-format", "data-test": "export-format" },
+      EXPORT_FORMATS.map((f) => h("option", { value: f.value, text: f.label })),
+    );
+    r.exportTable = h(
+      "select",
+      { id: "export-table", "data-test": "export-table" },
+      ROOM_TABLES.map((t) => h("option", { value: t, text: t })),
+    );
+    r.exportTableField = h(
+      "div",
+      { class: "field export-table", hidden: true },
+      h("label", { for: "export-table", text: "Table" }),
+      r.exportTable,
+    );
+    r.exportFormat.addEventListener("change", () => {
+      r.exportTableField.hidden = r.exportFormat.value !== "csv";
+    });
+    r.exportPseudo = h("input", { type: "checkbox", id: "export-pseudonymise", "data-test": "export-pseudonymise" });
+    r.exportStatus = h("p", { class: "hint export-status", "data-test": "export-status", role: "status" });
+    r.exportButton = h("button", {
+      type: "button",
+      class: "secondary",
+      "data-test": "export-summary",
+      onclick: (e) => this.exportSummary(e.currentTarget),
+      text: "Export summary",
+    });
+    return h(
+      "section",
+      { class: "panel-section export", hidden: true, "aria-labelledby": "export-title" },
+      h("h2", { id: "export-title", text: "Summary" }),
+      h("p", {
+        class: "hint",
+        text: "Who came, the stages and pairs, and only what people marked as exportable.",
+      }),
+      h(
+        "div",
+        { class: "row wrap export-options" },
+        h("div", { class: "field" }, h("label", { for: "export-format", text: "Format" }), r.exportFormat),
+        r.exportTableField,
+      ),
+      h("label", { class: "check small", for: "export-pseudonymise" }, r.exportPseudo, " Hide names"),
+      h("div", { class: "row" }, r.exportButton),
+      r.exportStatus,
+    );
+  }
+
+  async exportSummary(control) {
+    const r = this.r;
+    const format = r.exportFormat.value;
+    const body = {
+      key: this.hostKey,
+      format,
+      names: r.exportPseudo.checked ? "pseudonymised" : "shown",
+    };
+    if (format === "csv") body.table = r.exportTable.value;
+    control.disabled = true;
+    r.exportStatus.textContent = "Preparing the summary…";
+    try {
+      const text = await fetchExport(`/api/rooms/${encodeURIComponent(this.conn.roomId)}/export`, body);
+      const suffix = format === "csv" ? `-${body.table}` : "";
+      downloadText(`summary-${fileSlug(this.view.title)}${suffix}.${EXT[format]}`, text, format);
+      r.exportStatus.textContent = "The summary is downloaded.";
+      announce("The summary is downloaded.");
+    } catch (err) {
+      r.exportStatus.textContent = err.message;
+    } finally {
+      control.disabled = false;
+    }
+  }
+
   async endSession(control) {
     const ok = await confirmDialog(
       "End the session for everyone?",
@@ -3209,4 +3291,72 @@ export function copyButton(getText, label = "Copy", test = null) {
     }, 2500);
   });
   return btn;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exports: summaries and reports fetched with a key, handed over as a downloaded file.
+
+export const EXPORT_FORMATS = [
+  { value: "markdown", label: "Markdown (to read)" },
+  { value: "json", label: "JSON (complete)" },
+  { value: "csv", label: "CSV (one table)" },
+];
+export const ROOM_TABLES = ["attendance", "stages", "pairs", "commitments"];
+export const EXT = { json: "json", markdown: "md", csv: "csv" };
+const MIME = { json: "application/json", markdown: "text/markdown", csv: "text/csv" };
+
+let lastDownload = null;
+
+/** The last file handed over: `{format, text}` (for tests: `window.circlekeeper.lastExport`). */
+export function lastExport() {
+  return lastDownload;
+}
+
+/** A title made safe for a file name: `Tuesday set` → `tuesday-set`. */
+export function fileSlug(title) {
+  const slug = String(title || "")
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 60);
+  return slug || "circle";
+}
+
+/** POSTs a key and export options; resolves with the text, rejects with a readable Error. */
+export async function fetchExport(url, body) {
+  let res;
+  try {
+    res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  } catch {
+    throw new Error("Could not reach the server. Check your connection and try again.");
+  }
+  const text = await res.text();
+  if (res.ok) return text;
+  if (res.status === 403) throw new Error("The key was not accepted: the summary cannot be exported from here.");
+  if (res.status === 404) throw new Error("The server no longer has this room.");
+  let message = "";
+  try {
+    message = JSON.parse(text).message || "";
+  } catch {
+    /* not JSON */
+  }
+  throw new Error(message ? `The export failed: ${message}` : "The export failed. Please try again.");
+}
+
+/** Hands `text` over as a file, through a Blob and a temporary `<a download>`. */
+export function downloadText(filename, text, format) {
+  const blob = new Blob([text], { type: `${MIME[format] || "text/plain"};charset=utf-8` });
+  const url = URL.createObjectURL(blob);
+  const a = h("a", { href: url, download: filename, class: "visually-hidden", tabindex: "-1" });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 30000);
+  lastDownload = Object.freeze({ format, filename, text });
 }
