@@ -25,6 +25,21 @@ use crate::store::RoomRecord;
 /// Latest warning point a room may set: an hour before the end.
 pub const MAX_WARN_BEFORE_MS: u64 = 3_600_000;
 
+/// Read a JSON body, or answer 400 with serde's reason.
+fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad(ErrorCode::InvalidMessage, format!("the request body: {e}")))
+}
+
+/// 404 with a message.
+fn not_found(message: &str) -> ApiError {
+    ApiError(
+        StatusCode::NOT_FOUND,
+        ErrorCode::RoomNotFound,
+        message.into(),
+    )
+}
+
 /// An HTTP error: a status, a stable code and a human message (never internals).
 #[derive(Debug)]
 pub struct ApiError(pub StatusCode, pub ErrorCode, pub String);
@@ -231,19 +246,8 @@ pub async fn preview(
     axum::extract::Path(room): axum::extract::Path<String>,
     body: Bytes,
 ) -> Result<Json<RoomPreview>, ApiError> {
-    let request: PreviewRequest = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad(
-            ErrorCode::InvalidMessage,
-            format!("the body must be {{\"key\": …}}: {e}"),
-        )
-    })?;
-    let not_found = || {
-        ApiError(
-            StatusCode::NOT_FOUND,
-            ErrorCode::RoomNotFound,
-            "no room with that id".into(),
-        )
-    };
+    let request: PreviewRequest = parse_body(&body)?;
+    let not_found = || not_found("no room with that id");
     let handle = app.room(&room).ok_or_else(not_found)?;
     let (reply, answer) = tokio::sync::oneshot::channel();
     let msg = crate::room::RoomMsg::Preview {
@@ -349,19 +353,8 @@ pub async fn create_series_room(
     axum::extract::Path(series_id): axum::extract::Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let request: CreateSeriesRoom = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad(
-            ErrorCode::InvalidMessage,
-            format!("the body is not a series room request: {e}"),
-        )
-    })?;
-    let not_found = || {
-        ApiError(
-            StatusCode::NOT_FOUND,
-            ErrorCode::RoomNotFound,
-            "no series with that id".into(),
-        )
-    };
+    let request: CreateSeriesRoom = parse_body(&body)?;
+    let not_found = || not_found("no series with that id");
     let mut series = app.series(&series_id).ok_or_else(not_found)?;
     if !secret::matches(&request.key, &series.host_key_hash) {
         return Err(ApiError(
@@ -424,19 +417,8 @@ pub async fn member(
     axum::extract::Path(series_id): axum::extract::Path<String>,
     body: Bytes,
 ) -> Result<Json<MemberView>, ApiError> {
-    let request: MemberRequest = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad(
-            ErrorCode::InvalidMessage,
-            format!("the body must be {{\"key\": …}}: {e}"),
-        )
-    })?;
-    let not_found = || {
-        ApiError(
-            StatusCode::NOT_FOUND,
-            ErrorCode::RoomNotFound,
-            "no series with that id".into(),
-        )
-    };
+    let request: MemberRequest = parse_body(&body)?;
+    let not_found = || not_found("no series with that id");
     let mut series = app.series(&series_id).ok_or_else(not_found)?;
     let Some(index) = series
         .members
@@ -540,19 +522,8 @@ pub async fn export(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     use axum::http::header;
-    let request: ExportRequest = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad(
-            ErrorCode::InvalidMessage,
-            format!("the export request: {e}"),
-        )
-    })?;
-    let not_found = || {
-        ApiError(
-            StatusCode::NOT_FOUND,
-            ErrorCode::RoomNotFound,
-            "no room with that id".into(),
-        )
-    };
+    let request: ExportRequest = parse_body(&body)?;
+    let not_found = || not_found("no room with that id");
     let handle = app.room(&room).ok_or_else(not_found)?;
     let (reply, answer) = tokio::sync::oneshot::channel();
     if !handle
