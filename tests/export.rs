@@ -354,6 +354,26 @@ async fn the_community_host_lists_everything_and_downloads_summaries_and_series_
         csv.text
     );
 
+    // The same figures over a date range, across series and lone rooms.
+    let range = json!({ "key": "community-host-key", "from": 0, "to": u64::MAX / 2 });
+    let answer = server
+        .http("POST", "/api/host/report", range.to_string().as_bytes())
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let by_range: SeriesReport = serde_json::from_str(&answer.text).expect("range report");
+    let attendance: Vec<u32> = by_range.sessions.iter().map(|s| s.attendance).collect();
+    assert_eq!(attendance, [4, 2]);
+    let met: u32 = by_range.pairing_matrix.iter().map(|(_, _, n)| n).sum();
+    assert_eq!(met, 3);
+    let empty = json!({ "key": "community-host-key", "from": 5, "to": 5 });
+    assert_eq!(
+        server
+            .http("POST", "/api/host/report", empty.to_string().as_bytes())
+            .await
+            .status,
+        400
+    );
+
     let wrong = server
         .http("POST", "/api/host/list", br#"{"key":"nope"}"#)
         .await;

@@ -260,3 +260,118 @@ pub fn csv(r: &SeriesReport, table: &str) -> Option<String> {
     }
     Some(out)
 }
+
+/// A report over the sessions of a date range, across series and lone rooms: the same figures,
+/// with people told apart by member id where they have one and by name otherwise. Commitments
+/// are counted from the summaries, so only exportable ones are counted here.
+pub fn range_report(title: &str, sessions: &[RoomSummary], names: Names) -> SeriesReport {
+    let key = |a: &super::Attendance| {
+        a.member
+            .clone()
+            .unwrap_or_else(|| format!("name:{}", a.name))
+    };
+    let mut people: Vec<(String, String)> = Vec::new();
+    for s in sessions {
+        for a in s
+            .attendance
+            .iter()
+            .filter(|a| a.standing == circlekeeper_protocol::Standing::Participant)
+        {
+            let k = key(a);
+            if !people.iter().any(|(p, _)| *p == k) {
+                people.push((k, a.name.clone()));
+            }
+        }
+    }
+    let shown = |i: usize| match names {
+        Names::Pseudonymised => format!("Member {}", i + 1),
+        Names::Shown => people[i].1.clone(),
+    };
+    let came = |s: &RoomSummary, k: &str| s.attendance.iter().any(|a| key(a) == k);
+    let first: Vec<&str> = sessions
+        .first()
+        .map(|s| {
+            people
+                .iter()
+                .filter(|(k, _)| came(s, k))
+                .map(|(k, _)| k.as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    let session_rows = sessions
+        .iter()
+        .map(|s| {
+            let present: Vec<&str> = people
+                .iter()
+                .filter(|(k, _)| came(s, k))
+                .map(|(k, _)| k.as_str())
+                .collect();
+            let kept = first.iter().filter(|k| present.contains(k)).count();
+            SessionFigures {
+                room_id: s.room_id.clone(),
+                started_at: s.started_at,
+                attendance: present.len() as u32,
+                retention: if first.is_empty() {
+                    0.0
+                } else {
+                    kept as f64 / first.len() as f64
+                },
+                survey_mean: mean(&s.survey.iter().map(|a| a.rating).collect::<Vec<_>>()),
+                feedback_mean: mean(&s.feedback.iter().map(|f| f.rating).collect::<Vec<_>>()),
+            }
+        })
+        .collect();
+    let members = (0..people.len())
+        .map(|i| {
+            let by_session: Vec<bool> = sessions.iter().map(|s| came(s, &people[i].0)).collect();
+            MemberFigures {
+                name: shown(i),
+                attended: by_session.iter().filter(|&&b| b).count() as u32,
+                by_session,
+                choice: None,
+            }
+        })
+        .collect();
+    // Who met whom, from each session's pairs (by the names the summaries carry).
+    let mut matrix: Vec<(String, String, u32)> = Vec::new();
+    for s in sessions {
+        for g in &s.pairings {
+            for (i, a) in g.iter().enumerate() {
+                for b in &g[i + 1..] {
+                    let index = |n: &str| people.iter().position(|(_, name)| name == n);
+                    let (Some(x), Some(y)) = (index(a), index(b)) else {
+                        continue;
+                    };
+                    let (x, y) = (x.min(y), x.max(y));
+                    let (a, b) = (shown(x), shown(y));
+                    match matrix.iter_mut().find(|(p, q, _)| *p == a && *q == b) {
+                        Some(row) => row.2 += 1,
+                        None => matrix.push((a, b, 1)),
+                    }
+                }
+            }
+        }
+    }
+    let mut commitments = CommitmentFigures::default();
+    for c in sessions.iter().flat_map(|s| &s.commitments) {
+        commitments.made += 1;
+        match c.outcome {
+            Some(Outcome::Kept) => commitments.kept += 1,
+            Some(Outcome::Partly) => commitments.partly += 1,
+            Some(Outcome::Not) => commitments.not += 1,
+            Some(Outcome::Changed) => commitments.changed += 1,
+            None => {}
+        }
+    }
+    SeriesReport {
+        version: REPORT_VERSION,
+        series_id: String::new(),
+        title: title.to_string(),
+        cadence: Cadence::Custom,
+        cycle_months: 0,
+        sessions: session_rows,
+        members,
+        pairing_matrix: matrix,
+        commitments,
+    }
+}

@@ -718,3 +718,76 @@ pub async fn host_report(
     };
     rendered(content, &format)
 }
+
+/// The body of `POST /api/host/report`: a date range.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RangeRequest {
+    /// The community host's key.
+    key: String,
+    /// Rooms opened at or after this instant (epoch ms).
+    from: u64,
+    /// Rooms opened before this instant (epoch ms).
+    to: u64,
+    /// `json` (default), `markdown` or `csv`.
+    #[serde(default)]
+    format: Option<String>,
+    /// For `csv`: which table.
+    #[serde(default)]
+    table: Option<String>,
+    /// `shown` (default) or `pseudonymised`.
+    #[serde(default)]
+    names: crate::export::Names,
+}
+
+/// `POST /api/host/report` with the community host's key and a date range: the program's
+/// figures over every room opened in it, series or not.
+pub async fn host_range_report(
+    State(app): State<AppState>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let request: RangeRequest = parse_body(&body)?;
+    host_request(
+        &app,
+        serde_json::json!({ "key": request.key })
+            .to_string()
+            .as_bytes(),
+    )?;
+    if request.from >= request.to {
+        return Err(ApiError::bad(
+            ErrorCode::InvalidMessage,
+            "from must be before to",
+        ));
+    }
+    let mut records = app.room_records().map_err(|_| {
+        ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Internal,
+            "the rooms could not be listed".into(),
+        )
+    })?;
+    records.retain(|(_, r)| (request.from..request.to).contains(&r.created_at));
+    records.sort_by_key(|(_, r)| r.created_at);
+    let summaries: Vec<crate::export::RoomSummary> = records
+        .iter()
+        .filter_map(|(id, _)| app.stored_summary(id, crate::export::Names::Shown).ok())
+        .collect();
+    let title = format!("Rooms opened from {} to {}", request.from, request.to);
+    let report = crate::export::series::range_report(&title, &summaries, request.names);
+    let format = request.format.unwrap_or_else(|| "json".into());
+    let content = match format.as_str() {
+        "json" => serde_json::to_string_pretty(&report).map_err(|e| e.to_string()),
+        "markdown" => Ok(crate::export::series::markdown(&report)),
+        "csv" => {
+            let table = request.table.unwrap_or_else(|| "sessions".into());
+            crate::export::series::csv(&report, &table).ok_or_else(|| {
+                format!(
+                    "table: one of {}",
+                    crate::export::series::REPORT_TABLES.join(", ")
+                )
+            })
+        }
+        other => Err(format!("format: json, markdown or csv, not {other:?}")),
+    };
+    rendered(content, &format)
+}

@@ -501,6 +501,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/rooms/{room}/preview", post(api::preview))
         .route("/api/rooms/{room}/export", post(api::export))
         .route("/api/host/list", post(api::host_list))
+        .route("/api/host/report", post(api::host_range_report))
         .route("/api/host/rooms/{room}/export", post(api::host_export))
         .route("/api/host/series/{series}/report", post(api::host_report))
         .route("/host", get(web::index))
