@@ -293,6 +293,8 @@ async fn the_community_host_lists_everything_and_downloads_summaries_and_series_
             .await;
         }
         rooms.push(room);
+        // A day later (rooms are ordered by when they were opened).
+        server.advance(std::time::Duration::from_secs(24 * 3600));
     }
     let key = json!({ "key": "community-host-key" });
     let list = server

@@ -767,7 +767,7 @@ pub async fn host_range_report(
         )
     })?;
     records.retain(|(_, r)| (request.from..request.to).contains(&r.created_at));
-    records.sort_by_key(|(_, r)| r.created_at);
+    records.sort_by(|(a, ra), (b, rb)| (ra.created_at, a).cmp(&(rb.created_at, b)));
     let summaries: Vec<crate::export::RoomSummary> = records
         .iter()
         .filter_map(|(id, _)| app.stored_summary(id, crate::export::Names::Shown).ok())
