@@ -86,6 +86,92 @@ fn mean(values: &[u8]) -> Option<f64> {
         .then(|| values.iter().map(|&v| f64::from(v)).sum::<f64>() / values.len() as f64)
 }
 
+/// Who a report is about: a stable key, the name to show, and an end-of-cycle choice.
+struct Person {
+    key: String,
+    name: String,
+    choice: Option<CycleChoice>,
+}
+
+/// Attendance, retention and ratings per session, and attendance per person: the figures both
+/// reports share. `came` says whether a person (by key) attended a session.
+fn attendance(
+    sessions: &[RoomSummary],
+    people: &[Person],
+    came: impl Fn(&RoomSummary, &str) -> bool,
+) -> (Vec<SessionFigures>, Vec<MemberFigures>) {
+    let present = |s: &RoomSummary| -> Vec<&str> {
+        people
+            .iter()
+            .filter(|p| came(s, &p.key))
+            .map(|p| p.key.as_str())
+            .collect()
+    };
+    let first = sessions.first().map(present).unwrap_or_default();
+    let session_rows = sessions
+        .iter()
+        .map(|s| {
+            let here = present(s);
+            let kept = first.iter().filter(|k| here.contains(k)).count();
+            SessionFigures {
+                room_id: s.room_id.clone(),
+                started_at: s.started_at,
+                attendance: here.len() as u32,
+                retention: if first.is_empty() {
+                    0.0
+                } else {
+                    kept as f64 / first.len() as f64
+                },
+                survey_mean: mean(&s.survey.iter().map(|a| a.rating).collect::<Vec<_>>()),
+                feedback_mean: mean(&s.feedback.iter().map(|f| f.rating).collect::<Vec<_>>()),
+            }
+        })
+        .collect();
+    let members = people
+        .iter()
+        .map(|p| {
+            let by_session: Vec<bool> = sessions.iter().map(|s| came(s, &p.key)).collect();
+            MemberFigures {
+                name: p.name.clone(),
+                attended: by_session.iter().filter(|&&b| b).count() as u32,
+                by_session,
+                choice: p.choice,
+            }
+        })
+        .collect();
+    (session_rows, members)
+}
+
+impl CommitmentFigures {
+    /// Count commitments by how they went.
+    fn tally<'a>(outcomes: impl IntoIterator<Item = &'a Option<Outcome>>) -> CommitmentFigures {
+        let mut c = CommitmentFigures::default();
+        for outcome in outcomes {
+            c.made += 1;
+            match outcome {
+                Some(Outcome::Kept) => c.kept += 1,
+                Some(Outcome::Partly) => c.partly += 1,
+                Some(Outcome::Not) => c.not += 1,
+                Some(Outcome::Changed) => c.changed += 1,
+                None => {}
+            }
+        }
+        c
+    }
+}
+
+/// Render a report in a format (`json`, `markdown`, `csv` with a table).
+pub fn render(report: &SeriesReport, format: &str, table: &str) -> Result<String, String> {
+    match format {
+        "json" => serde_json::to_string_pretty(report).map_err(|e| e.to_string()),
+        "markdown" => Ok(markdown(report)),
+        "csv" => {
+            csv(report, table).ok_or_else(|| format!("table: one of {}", REPORT_TABLES.join(", ")))
+        }
+        other => Err(format!("format: json, markdown or csv, not {other:?}")),
+    }
+}
+
 /// Build the report from the series record and each session's summary (in session order, with
 /// real names: pseudonyms are applied here, by member order).
 pub fn report(series: &SeriesRecord, sessions: &[RoomSummary], names: Names) -> SeriesReport {
@@ -97,75 +183,23 @@ pub fn report(series: &SeriesRecord, sessions: &[RoomSummary], names: Names) -> 
             (_, None) => "Guest".to_string(),
         }
     };
-    let present = |s: &RoomSummary, member: &crate::series::Member| {
-        s.attendance
-            .iter()
-            .any(|a| a.member.as_deref() == Some(member.id.as_str()))
-    };
-    let first: Vec<&str> = sessions
-        .first()
-        .map(|s| {
-            series
-                .members
-                .iter()
-                .filter(|m| present(s, m))
-                .map(|m| m.id.as_str())
-                .collect()
-        })
-        .unwrap_or_default();
-    let session_rows = sessions
-        .iter()
-        .map(|s| {
-            let came: Vec<&str> = series
-                .members
-                .iter()
-                .filter(|m| present(s, m))
-                .map(|m| m.id.as_str())
-                .collect();
-            let kept = first.iter().filter(|id| came.contains(id)).count();
-            SessionFigures {
-                room_id: s.room_id.clone(),
-                started_at: s.started_at,
-                attendance: came.len() as u32,
-                retention: if first.is_empty() {
-                    0.0
-                } else {
-                    kept as f64 / first.len() as f64
-                },
-                survey_mean: mean(&s.survey.iter().map(|a| a.rating).collect::<Vec<_>>()),
-                feedback_mean: mean(&s.feedback.iter().map(|f| f.rating).collect::<Vec<_>>()),
-            }
-        })
-        .collect();
-    let members = series
+    let people: Vec<Person> = series
         .members
         .iter()
-        .map(|m| {
-            let by_session: Vec<bool> = sessions.iter().map(|s| present(s, m)).collect();
-            MemberFigures {
-                name: name_of(&m.id),
-                attended: by_session.iter().filter(|&&b| b).count() as u32,
-                by_session,
-                choice: m.choice,
-            }
+        .map(|m| Person {
+            key: m.id.clone(),
+            name: name_of(&m.id),
+            choice: m.choice,
         })
         .collect();
+    let (session_rows, members) = attendance(sessions, &people, |s, id| {
+        s.attendance.iter().any(|a| a.member.as_deref() == Some(id))
+    });
     let pairing_matrix = series
         .history
         .pairs()
         .map(|(a, b, met)| (name_of(a), name_of(b), met.len() as u32))
         .collect();
-    let mut commitments = CommitmentFigures::default();
-    for c in &series.commitments {
-        commitments.made += 1;
-        match c.outcome {
-            Some(Outcome::Kept) => commitments.kept += 1,
-            Some(Outcome::Partly) => commitments.partly += 1,
-            Some(Outcome::Not) => commitments.not += 1,
-            Some(Outcome::Changed) => commitments.changed += 1,
-            None => {}
-        }
-    }
     SeriesReport {
         version: REPORT_VERSION,
         series_id: series.id.clone(),
@@ -175,7 +209,7 @@ pub fn report(series: &SeriesRecord, sessions: &[RoomSummary], names: Names) -> 
         sessions: session_rows,
         members,
         pairing_matrix,
-        commitments,
+        commitments: CommitmentFigures::tally(series.commitments.iter().map(|c| &c.outcome)),
     }
 }
 
@@ -270,7 +304,7 @@ pub fn range_report(title: &str, sessions: &[RoomSummary], names: Names) -> Seri
             .clone()
             .unwrap_or_else(|| format!("name:{}", a.name))
     };
-    let mut people: Vec<(String, String)> = Vec::new();
+    let mut seen: Vec<(String, String)> = Vec::new();
     for s in sessions {
         for a in s
             .attendance
@@ -278,89 +312,44 @@ pub fn range_report(title: &str, sessions: &[RoomSummary], names: Names) -> Seri
             .filter(|a| a.standing == circlekeeper_protocol::Standing::Participant)
         {
             let k = key(a);
-            if !people.iter().any(|(p, _)| *p == k) {
-                people.push((k, a.name.clone()));
+            if !seen.iter().any(|(p, _)| *p == k) {
+                seen.push((k, a.name.clone()));
             }
         }
     }
-    let shown = |i: usize| match names {
-        Names::Pseudonymised => format!("Member {}", i + 1),
-        Names::Shown => people[i].1.clone(),
-    };
-    let came = |s: &RoomSummary, k: &str| s.attendance.iter().any(|a| key(a) == k);
-    let first: Vec<&str> = sessions
-        .first()
-        .map(|s| {
-            people
-                .iter()
-                .filter(|(k, _)| came(s, k))
-                .map(|(k, _)| k.as_str())
-                .collect()
-        })
-        .unwrap_or_default();
-    let session_rows = sessions
+    let people: Vec<Person> = seen
         .iter()
-        .map(|s| {
-            let present: Vec<&str> = people
-                .iter()
-                .filter(|(k, _)| came(s, k))
-                .map(|(k, _)| k.as_str())
-                .collect();
-            let kept = first.iter().filter(|k| present.contains(k)).count();
-            SessionFigures {
-                room_id: s.room_id.clone(),
-                started_at: s.started_at,
-                attendance: present.len() as u32,
-                retention: if first.is_empty() {
-                    0.0
-                } else {
-                    kept as f64 / first.len() as f64
-                },
-                survey_mean: mean(&s.survey.iter().map(|a| a.rating).collect::<Vec<_>>()),
-                feedback_mean: mean(&s.feedback.iter().map(|f| f.rating).collect::<Vec<_>>()),
-            }
+        .enumerate()
+        .map(|(i, (k, name))| Person {
+            key: k.clone(),
+            name: match names {
+                Names::Pseudonymised => format!("Member {}", i + 1),
+                Names::Shown => name.clone(),
+            },
+            choice: None,
         })
         .collect();
-    let members = (0..people.len())
-        .map(|i| {
-            let by_session: Vec<bool> = sessions.iter().map(|s| came(s, &people[i].0)).collect();
-            MemberFigures {
-                name: shown(i),
-                attended: by_session.iter().filter(|&&b| b).count() as u32,
-                by_session,
-                choice: None,
-            }
-        })
-        .collect();
+    let (session_rows, members) = attendance(sessions, &people, |s, k| {
+        s.attendance.iter().any(|a| key(a) == k)
+    });
     // Who met whom, from each session's pairs (by the names the summaries carry).
     let mut matrix: Vec<(String, String, u32)> = Vec::new();
     for s in sessions {
         for g in &s.pairings {
             for (i, a) in g.iter().enumerate() {
                 for b in &g[i + 1..] {
-                    let index = |n: &str| people.iter().position(|(_, name)| name == n);
+                    let index = |n: &str| seen.iter().position(|(_, name)| name == n);
                     let (Some(x), Some(y)) = (index(a), index(b)) else {
                         continue;
                     };
                     let (x, y) = (x.min(y), x.max(y));
-                    let (a, b) = (shown(x), shown(y));
+                    let (a, b) = (people[x].name.clone(), people[y].name.clone());
                     match matrix.iter_mut().find(|(p, q, _)| *p == a && *q == b) {
                         Some(row) => row.2 += 1,
                         None => matrix.push((a, b, 1)),
                     }
                 }
             }
-        }
-    }
-    let mut commitments = CommitmentFigures::default();
-    for c in sessions.iter().flat_map(|s| &s.commitments) {
-        commitments.made += 1;
-        match c.outcome {
-            Some(Outcome::Kept) => commitments.kept += 1,
-            Some(Outcome::Partly) => commitments.partly += 1,
-            Some(Outcome::Not) => commitments.not += 1,
-            Some(Outcome::Changed) => commitments.changed += 1,
-            None => {}
         }
     }
     SeriesReport {
@@ -372,6 +361,11 @@ pub fn range_report(title: &str, sessions: &[RoomSummary], names: Names) -> Seri
         sessions: session_rows,
         members,
         pairing_matrix: matrix,
-        commitments,
+        commitments: CommitmentFigures::tally(
+            sessions
+                .iter()
+                .flat_map(|s| &s.commitments)
+                .map(|c| &c.outcome),
+        ),
     }
 }

@@ -594,21 +594,27 @@ pub struct HostRequest {
 }
 
 fn host_request(app: &AppState, body: &[u8]) -> Result<HostRequest, ApiError> {
-    let request: HostRequest = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad(ErrorCode::InvalidMessage, format!("the request: {e}")))?;
+    let request: HostRequest = parse_body(body)?;
+    check_host_key(app, &request.key)?;
+    Ok(request)
+}
+
+/// Whether `key` is the community host's key (constant-time), or 403.
+fn check_host_key(app: &AppState, key: &str) -> Result<(), ApiError> {
     let allowed = app
         .settings()
         .host_key
         .as_deref()
-        .is_some_and(|k| secret::matches(&request.key, &secret::hash(k)));
-    if !allowed {
-        return Err(ApiError(
+        .is_some_and(|k| secret::matches(key, &secret::hash(k)));
+    if allowed {
+        Ok(())
+    } else {
+        Err(ApiError(
             StatusCode::FORBIDDEN,
             ErrorCode::InvalidKey,
             "this is not the community host's key (or none is configured)".into(),
-        ));
+        ))
     }
-    Ok(request)
 }
 
 fn rendered(content: Result<String, String>, format: &str) -> Result<Response, ApiError> {
@@ -702,21 +708,11 @@ pub async fn host_report(
         .collect();
     let report = crate::export::series::report(&series, &summaries, request.names);
     let format = request.format.unwrap_or_else(|| "json".into());
-    let content = match format.as_str() {
-        "json" => serde_json::to_string_pretty(&report).map_err(|e| e.to_string()),
-        "markdown" => Ok(crate::export::series::markdown(&report)),
-        "csv" => {
-            let table = request.table.unwrap_or_else(|| "sessions".into());
-            crate::export::series::csv(&report, &table).ok_or_else(|| {
-                format!(
-                    "table: one of {}",
-                    crate::export::series::REPORT_TABLES.join(", ")
-                )
-            })
-        }
-        other => Err(format!("format: json, markdown or csv, not {other:?}")),
-    };
-    rendered(content, &format)
+    let table = request.table.unwrap_or_else(|| "sessions".into());
+    rendered(
+        crate::export::series::render(&report, &format, &table),
+        &format,
+    )
 }
 
 /// The body of `POST /api/host/report`: a date range.
@@ -775,19 +771,9 @@ pub async fn host_range_report(
     let title = format!("Rooms opened from {} to {}", request.from, request.to);
     let report = crate::export::series::range_report(&title, &summaries, request.names);
     let format = request.format.unwrap_or_else(|| "json".into());
-    let content = match format.as_str() {
-        "json" => serde_json::to_string_pretty(&report).map_err(|e| e.to_string()),
-        "markdown" => Ok(crate::export::series::markdown(&report)),
-        "csv" => {
-            let table = request.table.unwrap_or_else(|| "sessions".into());
-            crate::export::series::csv(&report, &table).ok_or_else(|| {
-                format!(
-                    "table: one of {}",
-                    crate::export::series::REPORT_TABLES.join(", ")
-                )
-            })
-        }
-        other => Err(format!("format: json, markdown or csv, not {other:?}")),
-    };
-    rendered(content, &format)
+    let table = request.table.unwrap_or_else(|| "sessions".into());
+    rendered(
+        crate::export::series::render(&report, &format, &table),
+        &format,
+    )
 }
