@@ -20,6 +20,8 @@
 //! each scenario runs (default 3); `DURABLE_DIR` where the temporary stores go (default: the
 //! system temporary directory — point it at the disk you mean to measure).
 
+mod common;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,9 +32,8 @@ use anyhow::{bail, ensure, Context};
 use circlekeeper::server::Settings;
 use circlekeeper::store::{Loaded, RoomRecord, SledStore, Store, StoreError, Write};
 use circlekeeper::{AppState, Clock};
-use circlekeeper_protocol::{ClientMessage, Command, RoomCreated, ServerMessage, PROTOCOL_VERSION};
+use circlekeeper_protocol::{ClientMessage, Command, ServerMessage, PROTOCOL_VERSION};
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::Message;
@@ -174,57 +175,6 @@ impl<S: Store> Store for Counting<S> {
 
 // ----- clients ------------------------------------------------------------------------------
 
-/// `POST /api/rooms` over a raw HTTP/1.1 connection (`Connection: close`).
-async fn create_room(addr: SocketAddr) -> anyhow::Result<RoomCreated> {
-    let exchange = async {
-        let mut stream = TcpStream::connect(addr).await?;
-        let head = format!(
-            "POST /api/rooms HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-             Content-Length: {}\r\nConnection: close\r\n\r\n",
-            ROOM_BODY.len()
-        );
-        stream.write_all(head.as_bytes()).await?;
-        stream.write_all(ROOM_BODY.as_bytes()).await?;
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).await?;
-        anyhow::Ok(raw)
-    };
-    let raw = tokio::time::timeout(WAIT, exchange)
-        .await
-        .context("POST /api/rooms: no answer in time")??;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .context("POST /api/rooms: an answer without a body")?;
-    ensure!(
-        head.starts_with("HTTP/1.1 201"),
-        "POST /api/rooms: {head} {body}"
-    );
-    let chunked = head.lines().any(|l| {
-        let l = l.to_ascii_lowercase();
-        l.starts_with("transfer-encoding:") && l.contains("chunked")
-    });
-    let body = if chunked {
-        dechunk(body)?
-    } else {
-        body.to_string()
-    };
-    serde_json::from_str(&body).context("POST /api/rooms: not a RoomCreated body")
-}
-
-fn dechunk(mut body: &str) -> anyhow::Result<String> {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let size = usize::from_str_radix(size.trim(), 16).context("a chunk size")?;
-        if size == 0 {
-            break;
-        }
-        out.push_str(rest.get(..size).context("a short chunk")?);
-        body = rest[size..].trim_start_matches("\r\n");
-    }
-    Ok(out)
-}
-
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// One websocket client hosting one room.
@@ -236,7 +186,7 @@ struct Client {
 impl Client {
     /// Open a room, host it, accept the ground rules and start the session.
     async fn ready(addr: SocketAddr) -> anyhow::Result<Client> {
-        let room = create_room(addr).await?;
+        let room = common::create_room(addr, ROOM_BODY, WAIT).await?;
         let url = format!("ws://{addr}/ws?v={PROTOCOL_VERSION}");
         let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url.as_str()))
             .await
@@ -422,32 +372,6 @@ async fn drive(
 
 // ----- the machine --------------------------------------------------------------------------
 
-fn machine() -> String {
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let mem_kib = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| m.lines().next().map(str::to_string))
-        .and_then(|l| {
-            l.split_whitespace()
-                .nth(1)
-                .and_then(|n| n.parse::<u64>().ok())
-        })
-        .unwrap_or(0);
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, m)| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    format!(
-        "{cores} cores ({cpu}), {:.1} GiB",
-        mem_kib as f64 / 1024.0 / 1024.0
-    )
-}
-
 /// The filesystem holding `path`: type and device of the longest mount point above it.
 fn filesystem(path: &Path) -> String {
     let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
@@ -512,7 +436,7 @@ async fn main() -> anyhow::Result<()> {
     let probe = fdatasync_probe(&base)?;
     println!(
         "durable acknowledged commands — {} — stores in {} on {} — {:.1} s per scenario",
-        machine(),
+        common::machine_line(),
         base.display(),
         filesystem(&base),
         run.as_secs_f64()

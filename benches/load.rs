@@ -45,6 +45,8 @@
 //! `target/load-<scenario>.json`. Every loop is bounded in count and time, all traffic stays
 //! on 127.0.0.1, and everything is shut down at the end.
 
+mod common;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -62,7 +64,6 @@ use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use serde::Deserialize;
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot, Barrier, Semaphore};
 use tokio::task::JoinHandle;
@@ -506,60 +507,6 @@ impl Conn {
     }
 }
 
-/// `POST /api/rooms` over a raw HTTP/1.1 connection (`Connection: close`).
-async fn create_room(addr: SocketAddr) -> anyhow::Result<RoomCreated> {
-    let exchange = async {
-        let mut stream = TcpStream::connect(addr).await?;
-        let head = format!(
-            "POST /api/rooms HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-             Content-Length: {}\r\nConnection: close\r\n\r\n",
-            ROOM_BODY.len()
-        );
-        stream.write_all(head.as_bytes()).await?;
-        stream.write_all(ROOM_BODY.as_bytes()).await?;
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).await?;
-        anyhow::Ok(raw)
-    };
-    let raw = tokio::time::timeout(WAIT, exchange)
-        .await
-        .context("POST /api/rooms: no answer in time")??;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .context("POST /api/rooms: an answer without a body")?;
-    ensure!(
-        head.starts_with("HTTP/1.1 201"),
-        "POST /api/rooms: {head} {body}"
-    );
-    let chunked = head.lines().any(|l| {
-        let l = l.to_ascii_lowercase();
-        l.starts_with("transfer-encoding:") && l.contains("chunked")
-    });
-    let body = if chunked {
-        dechunk(body)?
-    } else {
-        body.to_string()
-    };
-    serde_json::from_str(&body).context("POST /api/rooms: not a RoomCreated body")
-}
-
-fn dechunk(mut body: &str) -> anyhow::Result<String> {
-    let mut out = String::new();
-    for _ in 0..100_000 {
-        let Some((size, rest)) = body.split_once("\r\n") else {
-            break;
-        };
-        let size = usize::from_str_radix(size.trim(), 16).context("a chunk size")?;
-        if size == 0 {
-            break;
-        }
-        out.push_str(rest.get(..size).context("a short chunk")?);
-        body = rest[size..].trim_start_matches("\r\n");
-    }
-    Ok(out)
-}
-
 // ----- rooms --------------------------------------------------------------------------------
 
 /// One room under load: the host's connection first, then the members'.
@@ -577,7 +524,7 @@ async fn open_room(
     members: usize,
     metrics: Arc<Metrics>,
 ) -> anyhow::Result<LoadRoom> {
-    let created = create_room(addr).await?;
+    let created = common::create_room(addr, ROOM_BODY, WAIT).await?;
     let url = format!("ws://{addr}/ws?v={PROTOCOL_VERSION}");
     let mut ws = connect(&url).await?;
     metrics.connected.fetch_add(1, Ordering::Relaxed);
@@ -834,37 +781,6 @@ fn open_file_limit() -> Option<u64> {
                 .and_then(|l| l.split_whitespace().nth(3))
                 .and_then(|n| n.parse().ok())
         })
-}
-
-fn machine() -> (usize, u64, String) {
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let mem_kib = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| m.lines().next().map(str::to_string))
-        .and_then(|l| {
-            l.split_whitespace()
-                .nth(1)
-                .and_then(|n| n.parse::<u64>().ok())
-        })
-        .unwrap_or(0);
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, m)| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    (cores, mem_kib, cpu)
-}
-
-fn machine_line() -> String {
-    let (cores, mem_kib, cpu) = machine();
-    format!(
-        "{cores} cores ({cpu}), {:.1} GiB",
-        mem_kib as f64 / 1024.0 / 1024.0
-    )
 }
 
 fn target_dir() -> PathBuf {
@@ -1237,7 +1153,7 @@ fn print_and_save(
         r.rss_connected_kib.saturating_sub(r.rss_base_kib) as f64 * 1024.0 / participants;
     let server_estimate = client_bytes.map(|c| per_participant - c);
     let cpu_share = r.cpu_run.as_secs_f64() / run_s;
-    let (cores, mem_kib, cpu) = machine();
+    let (cores, mem_kib, cpu) = common::machine();
 
     println!();
     println!(
@@ -1246,7 +1162,7 @@ fn print_and_save(
         o.rooms,
         o.participants,
         r.connections,
-        machine_line()
+        common::machine_line()
     );
     println!();
     println!("| latency | count | p50 | p99 | p99.9 | max |");
@@ -1408,7 +1324,7 @@ fn main() -> anyhow::Result<()> {
     println!(
         "load bench — {} — server and clients in one process per scenario, durable acks on, \
          sled store in a temporary directory",
-        machine_line()
+        common::machine_line()
     );
     let exe = std::env::current_exe()?;
     let args: Vec<String> = std::env::args().skip(1).collect();

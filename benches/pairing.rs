@@ -7,6 +7,8 @@
 //!
 //! Run: `cargo bench --bench pairing` (a few seconds).
 
+mod common;
+
 use std::time::Instant;
 
 use circlekeeper::pairing::{pair, Group, History, PersonId, Request};
@@ -18,20 +20,6 @@ const YEAR: u32 = 12;
 const RUNS: u64 = 400;
 /// The window for "met recently", and the `k` the pairings use.
 const RECENT: u32 = 3;
-
-fn machine() -> String {
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let mem_kib = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| m.lines().next().map(str::to_string))
-        .and_then(|l| {
-            l.split_whitespace()
-                .nth(1)
-                .and_then(|n| n.parse::<u64>().ok())
-        })
-        .unwrap_or(0);
-    format!("{cores} cores, {:.1} GiB", mem_kib as f64 / 1024.0 / 1024.0)
-}
 
 fn percentile(sorted: &[u64], p: f64) -> u64 {
     sorted[((sorted.len() - 1) as f64 * p) as usize]
@@ -188,7 +176,7 @@ fn main() {
         "coaching-swap pairing — {} — monthly history ({YEAR} sessions unless said), each session \
          paired by the algorithm with k = {RECENT}, then {RUNS} timed pairings of the next \
          session with different seeds",
-        machine()
+        common::machine_line()
     );
     println!();
     println!(

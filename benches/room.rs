@@ -3,6 +3,8 @@
 //!
 //! Run: `cargo bench --bench room` (about five seconds).
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use circlekeeper::formats;
@@ -15,20 +17,6 @@ const T0: u64 = 1_800_000_000_000;
 const RUN: Duration = Duration::from_secs(2);
 /// Most commands one measurement applies.
 const MAX_COMMANDS: usize = 5_000_000;
-
-fn machine() -> String {
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let mem_kib = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| m.lines().next().map(str::to_string))
-        .and_then(|l| {
-            l.split_whitespace()
-                .nth(1)
-                .and_then(|n| n.parse::<u64>().ok())
-        })
-        .unwrap_or(0);
-    format!("{cores} cores, {:.1} GiB", mem_kib as f64 / 1024.0 / 1024.0)
-}
 
 /// A room of a facilitator and seven consenting participants, in the clarifying questions.
 fn room() -> (Room, u32, Vec<u32>) {
@@ -97,7 +85,7 @@ fn main() {
     samples.sort_unstable();
     println!(
         "room state machine — {} — {} commands in {:.2} s",
-        machine(),
+        common::machine_line(),
         i,
         elapsed.as_secs_f64()
     );
