@@ -1,0 +1,803 @@
+//! The load generator's side of a connection: connecting from one of several loopback source
+//! addresses, entering a room, sending commands and timing their answers, reading events and
+//! checking that each connection sees every event of its room exactly once, in order — also
+//! across a drop and a `resume`.
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context};
+use circlekeeper_protocol::{ClientMessage, Command, PROTOCOL_VERSION};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use hdrhistogram::Histogram;
+use serde::Deserialize;
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+/// Longest any single wait (a handshake, an answer) may take before the bench gives up.
+pub const WAIT: Duration = Duration::from_secs(20);
+/// Most frames one connection reads before its reader stops.
+const MAX_FRAMES_PER_CONN: u64 = 50_000_000;
+/// Most answers skipped while waiting for the one that matters.
+const MAX_ANSWERS: usize = 1024;
+/// Most frames read while waiting for the answer to an entry command.
+const MAX_FRAMES_PER_ANSWER: usize = 256;
+/// Delivery entries a room keeps before old ones are pruned.
+const MAX_TRACKED: usize = 256;
+/// Socket buffers of the bench's clients (the server uses 4 KiB too).
+const CLIENT_BUFFER: usize = 4 * 1024;
+
+/// A client's websocket.
+pub type Socket = WebSocketStream<TcpStream>;
+
+// ----- where to connect ---------------------------------------------------------------------
+
+/// The server under load: its listening addresses (connections are spread over them) and how
+/// many loopback source addresses to connect from (127.0.0.1, .2, …), each with its own
+/// ephemeral port range.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Listening addresses; connection `i` goes to `addrs[i % len]`.
+    pub addrs: Vec<SocketAddr>,
+    /// Loopback source addresses to spread connections over (1 to 250).
+    pub sources: usize,
+}
+
+impl Target {
+    /// The address connection `i` goes to.
+    pub fn addr(&self, i: usize) -> SocketAddr {
+        self.addrs[i % self.addrs.len()]
+    }
+
+    /// Open a TCP connection for connection `i`, from source 127.0.0.(1 + i % sources) when
+    /// the server is on loopback, and upgrade it to a websocket.
+    pub async fn connect(&self, i: usize) -> anyhow::Result<Socket> {
+        let server = self.addr(i);
+        let tcp = match server {
+            SocketAddr::V4(v4) if v4.ip().is_loopback() && self.sources > 1 => {
+                let source = Ipv4Addr::new(127, 0, 0, 1 + (i % self.sources) as u8);
+                let socket = TcpSocket::new_v4()?;
+                socket.bind(SocketAddr::V4(SocketAddrV4::new(source, 0)))?;
+                tokio::time::timeout(WAIT, socket.connect(server))
+                    .await
+                    .context("no TCP connection in time")??
+            }
+            _ => tokio::time::timeout(WAIT, TcpStream::connect(server))
+                .await
+                .context("no TCP connection in time")??,
+        };
+        tcp.set_nodelay(true)?;
+        let url = format!("ws://{server}/ws?v={PROTOCOL_VERSION}");
+        let (ws, _) = tokio::time::timeout(
+            WAIT,
+            tokio_tungstenite::client_async_with_config(url, tcp, Some(client_config())),
+        )
+        .await
+        .context("no websocket handshake in time")??;
+        Ok(ws)
+    }
+}
+
+fn client_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(CLIENT_BUFFER)
+        .write_buffer_size(CLIENT_BUFFER)
+        .max_write_buffer_size(256 * 1024)
+}
+
+// ----- metrics ------------------------------------------------------------------------------
+
+/// A histogram in microseconds, 1 µs to 10 minutes, 3 significant digits.
+pub fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 600_000_000, 3).expect("valid histogram bounds")
+}
+
+/// Lock, ignoring poisoning (a panicking task must not hide the figures).
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Whole microseconds, at least 1.
+pub fn micros(d: Duration) -> u64 {
+    (d.as_micros().min(u128::from(u64::MAX)) as u64).max(1)
+}
+
+fn record(h: &Mutex<Histogram<u64>>, us: u64) {
+    let _ = lock(h).record(us.clamp(1, 600_000_000));
+}
+
+/// Microseconds since the Unix epoch (the server's clock on the same machine).
+fn unix_micros() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, micros)
+}
+
+/// What every task adds to.
+pub struct Metrics {
+    /// Connect → welcome, for `join`.
+    pub join: Mutex<Histogram<u64>>,
+    /// Connect → `resumed`, for `resume`.
+    pub resume: Mutex<Histogram<u64>>,
+    /// Command sent → its ack read by the sender.
+    pub ack: Mutex<Histogram<u64>>,
+    /// Command sent → its last event read by the last member of the room.
+    pub delivery: Mutex<Histogram<u64>>,
+    /// The same, for the coaching swap's room only.
+    pub swap: Mutex<Histogram<u64>>,
+    /// How late a `timer_expired` reached a client after the timer's deadline.
+    pub timer_late: Mutex<Histogram<u64>>,
+    /// Connections open now.
+    pub connected: AtomicU64,
+    /// Members who joined.
+    pub joined: AtomicU64,
+    /// Commands sent.
+    pub commands: AtomicU64,
+    /// Acks read.
+    pub acks: AtomicU64,
+    /// Errors read (the scripts send only commands that should succeed).
+    pub errors: AtomicU64,
+    /// Event frames read by clients after measuring began.
+    pub events: AtomicU64,
+    /// Event frames read in all.
+    pub events_all: AtomicU64,
+    /// Frames the clients could not read.
+    pub unreadable: AtomicU64,
+    /// Events a connection never saw (a seq skipped).
+    pub gaps: AtomicU64,
+    /// Events a connection saw twice or out of order.
+    pub duplicates: AtomicU64,
+    /// Resumes answered with `resumed` (missed events replayed).
+    pub resumed: AtomicU64,
+    /// Events replayed after a `resumed`.
+    pub replayed: AtomicU64,
+    /// Resumes answered with `snapshot` (the events could not be replayed).
+    pub snapshots: AtomicU64,
+    /// Connections the server closed while the bench expected them open.
+    pub closed_early: AtomicU64,
+    /// True while measuring.
+    pub measuring: AtomicBool,
+    /// When the measured run began and how long it lasts (for the progress bar).
+    pub run: Mutex<Option<(Instant, Duration)>>,
+}
+
+impl Metrics {
+    /// All zero.
+    pub fn new() -> Metrics {
+        Metrics {
+            join: Mutex::new(histogram()),
+            resume: Mutex::new(histogram()),
+            ack: Mutex::new(histogram()),
+            delivery: Mutex::new(histogram()),
+            swap: Mutex::new(histogram()),
+            timer_late: Mutex::new(histogram()),
+            connected: AtomicU64::new(0),
+            joined: AtomicU64::new(0),
+            commands: AtomicU64::new(0),
+            acks: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            events: AtomicU64::new(0),
+            events_all: AtomicU64::new(0),
+            unreadable: AtomicU64::new(0),
+            gaps: AtomicU64::new(0),
+            duplicates: AtomicU64::new(0),
+            resumed: AtomicU64::new(0),
+            replayed: AtomicU64::new(0),
+            snapshots: AtomicU64::new(0),
+            closed_early: AtomicU64::new(0),
+            measuring: AtomicBool::new(false),
+            run: Mutex::new(None),
+        }
+    }
+
+    /// Read a counter.
+    pub fn get(c: &AtomicU64) -> u64 {
+        c.load(Ordering::Relaxed)
+    }
+}
+
+// ----- delivery tracking --------------------------------------------------------------------
+
+/// One event seq in one room: how many connections read it, when the last did, and when the
+/// command whose last event it is was sent (known once its ack arrives).
+struct Seen {
+    count: usize,
+    last: Instant,
+    sent: Option<Instant>,
+    /// Its delivery was recorded (or it needs none).
+    claimed: bool,
+}
+
+/// Delivery tracking for one room: command → last event at the last connection.
+pub struct Track {
+    /// Connections in the room (each must read each event).
+    members: usize,
+    /// Seqs at or below this are not measured (setup); `u64::MAX` until measuring begins.
+    pub from: u64,
+    seqs: HashMap<u64, Seen>,
+    /// The coaching swap's room: its deliveries go to their own histogram.
+    swap: bool,
+}
+
+impl Track {
+    /// A room of `members` connections.
+    pub fn new(members: usize, swap: bool) -> Track {
+        Track {
+            members,
+            from: u64::MAX,
+            seqs: HashMap::new(),
+            swap,
+        }
+    }
+
+    /// Is this the coaching swap's room?
+    pub fn is_swap(&self) -> bool {
+        self.swap
+    }
+
+    fn record(&self, us: u64, metrics: &Metrics) {
+        record(
+            if self.swap {
+                &metrics.swap
+            } else {
+                &metrics.delivery
+            },
+            us,
+        );
+    }
+
+    /// A connection read event `seq` at `now`.
+    fn seen(&mut self, seq: u64, now: Instant, metrics: &Metrics) {
+        if seq <= self.from {
+            return;
+        }
+        metrics.events.fetch_add(1, Ordering::Relaxed);
+        let members = self.members;
+        let s = self.seqs.entry(seq).or_insert(Seen {
+            count: 0,
+            last: now,
+            sent: None,
+            claimed: false,
+        });
+        s.count += 1;
+        s.last = now;
+        if s.count >= members && !s.claimed {
+            if let Some(sent) = s.sent {
+                s.claimed = true;
+                let us = micros(s.last.saturating_duration_since(sent));
+                self.record(us, metrics);
+            }
+        }
+    }
+
+    /// The command sent at `sent` was acknowledged at `seq` (the seq of its last event).
+    fn sent(&mut self, seq: u64, sent: Instant, metrics: &Metrics) {
+        if seq <= self.from {
+            return;
+        }
+        let members = self.members;
+        let s = self.seqs.entry(seq).or_insert(Seen {
+            count: 0,
+            last: sent,
+            sent: None,
+            claimed: false,
+        });
+        if !s.claimed && s.sent.is_none() {
+            if s.count >= members && s.last < sent {
+                // Everyone had this event before the command was sent: the command caused
+                // no event of its own (nothing changed), so there is no delivery to time.
+                s.claimed = true;
+            } else {
+                s.sent = Some(sent);
+                if s.count >= members {
+                    s.claimed = true;
+                    let us = micros(s.last.saturating_duration_since(sent));
+                    self.record(us, metrics);
+                }
+            }
+        }
+        if self.seqs.len() > MAX_TRACKED {
+            // Keep recent seqs, and commands still waiting for their delivery.
+            self.seqs.retain(|&k, v| {
+                k + (MAX_TRACKED as u64) / 2 > seq || (v.sent.is_some() && !v.claimed)
+            });
+        }
+    }
+
+    /// Commands acknowledged whose last event has not reached every connection.
+    pub fn undelivered(&self) -> usize {
+        self.seqs
+            .values()
+            .filter(|s| s.sent.is_some() && !s.claimed)
+            .count()
+    }
+}
+
+/// What the host's connection has seen of its room: enough for the scripts to act on.
+#[derive(Debug, Clone, Default)]
+pub struct HostView {
+    /// Highest seq read.
+    pub seq: u64,
+    /// Who has the floor (in a round: the current speaker).
+    pub floor: Option<u64>,
+    /// Coaching swap groups: (members, coach).
+    pub groups: Vec<(Vec<u64>, u64)>,
+}
+
+// ----- frames -------------------------------------------------------------------------------
+
+/// The parts of a server frame the bench reads (the rest is skipped, not built).
+#[derive(Deserialize)]
+struct Head<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: &'a str,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    seq: Option<u64>,
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    you: Option<u64>,
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default, borrow)]
+    event: Option<EventHead<'a>>,
+}
+
+#[derive(Deserialize)]
+struct EventHead<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: &'a str,
+    #[serde(default)]
+    turn: Option<TurnHead>,
+    #[serde(default)]
+    state: Option<TimerHead>,
+    #[serde(default)]
+    pairs: Option<PairsHead>,
+}
+
+#[derive(Deserialize)]
+struct TurnHead {
+    floor: Option<FloorHead>,
+}
+
+#[derive(Deserialize)]
+struct FloorHead {
+    participant: u64,
+}
+
+#[derive(Deserialize)]
+struct TimerHead {
+    #[serde(default)]
+    ends_at: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct PairsHead {
+    groups: Vec<GroupHead>,
+}
+
+#[derive(Deserialize)]
+struct GroupHead {
+    members: Vec<u64>,
+    coach: u64,
+}
+
+/// An answer a reader passes to whoever sent the command.
+enum Answer {
+    Ack { id: String, seq: u64, at: Instant },
+    Error { id: Option<String>, what: String },
+}
+
+fn frame(id: &str, command: Command) -> anyhow::Result<Message> {
+    Ok(Message::text(serde_json::to_string(&ClientMessage {
+        id: id.to_string(),
+        command,
+    })?))
+}
+
+/// How a connection enters its room.
+pub enum Entry {
+    /// `host` with the host key.
+    Host { room: String, key: String },
+    /// `join` with the join key.
+    Join { room: String, key: String },
+    /// `resume` with a token and the last seq read.
+    Resume {
+        room: String,
+        token: String,
+        last_seq: u64,
+    },
+}
+
+/// The entry's answer.
+struct Entered {
+    you: u64,
+    token: Option<String>,
+    /// The seq the next event must follow.
+    seq: u64,
+}
+
+/// Before the socket is split: send the entry command and read until its answer.
+async fn enter(
+    ws: &mut Socket,
+    entry: &Entry,
+    name: &str,
+    metrics: &Metrics,
+) -> anyhow::Result<Entered> {
+    let command = match entry {
+        Entry::Host { room, key } => Command::Host {
+            room: room.clone(),
+            key: key.clone(),
+            name: name.to_string(),
+        },
+        Entry::Join { room, key } => Command::Join {
+            room: room.clone(),
+            key: key.clone(),
+            name: name.to_string(),
+        },
+        Entry::Resume {
+            room,
+            token,
+            last_seq,
+        } => Command::Resume {
+            room: room.clone(),
+            token: token.clone(),
+            last_seq: Some(*last_seq),
+        },
+    };
+    tokio::time::timeout(WAIT, ws.send(frame("e1", command)?))
+        .await
+        .context("could not send the entry in time")??;
+    for _ in 0..MAX_FRAMES_PER_ANSWER {
+        let msg = tokio::time::timeout(WAIT, ws.next())
+            .await
+            .context("no answer to the entry in time")?
+            .context("the server closed before answering the entry")??;
+        let Message::Text(text) = msg else {
+            if let Message::Close(f) = msg {
+                bail!("the server closed ({f:?}) before answering the entry");
+            }
+            continue;
+        };
+        let head: Head = serde_json::from_str(text.as_str())?;
+        match head.kind {
+            "welcome" | "resumed" | "snapshot" if head.id.as_deref() == Some("e1") => {
+                let seq = head.seq.unwrap_or(0);
+                let seq = match (head.kind, entry) {
+                    ("resumed", Entry::Resume { last_seq, .. }) => {
+                        metrics.resumed.fetch_add(1, Ordering::Relaxed);
+                        metrics
+                            .replayed
+                            .fetch_add(seq.saturating_sub(*last_seq), Ordering::Relaxed);
+                        *last_seq
+                    }
+                    ("snapshot", _) => {
+                        metrics.snapshots.fetch_add(1, Ordering::Relaxed);
+                        seq
+                    }
+                    _ => seq,
+                };
+                return Ok(Entered {
+                    you: head.you.unwrap_or(0),
+                    token: head.token,
+                    seq,
+                });
+            }
+            "error" => bail!(
+                "entry refused: {} ({})",
+                head.code.unwrap_or_default(),
+                head.message.unwrap_or_default()
+            ),
+            _ => {}
+        }
+    }
+    bail!("no answer to the entry within {MAX_FRAMES_PER_ANSWER} frames")
+}
+
+/// What a reader shares with its connection.
+#[derive(Clone)]
+pub struct Room {
+    /// The room's delivery tracker.
+    pub track: Arc<Mutex<Track>>,
+    /// The host's view; only the host's reader writes it.
+    pub host: Arc<watch::Sender<HostView>>,
+    /// Everyone's figures.
+    pub metrics: Arc<Metrics>,
+}
+
+/// Read a connection's frames until it closes: events to the room's tracker (checking each
+/// seq follows the last), answers to the sender.
+async fn read_loop(
+    mut stream: SplitStream<Socket>,
+    room: Room,
+    is_host: bool,
+    last_seq: Arc<AtomicU64>,
+    closing: Arc<AtomicBool>,
+    answers: mpsc::UnboundedSender<Answer>,
+) {
+    let metrics = &room.metrics;
+    // Counts the connection out however the reader ends (also when aborted).
+    let _live = Live(Arc::clone(metrics));
+    let mut expect = last_seq.load(Ordering::Relaxed) + 1;
+    for _ in 0..MAX_FRAMES_PER_CONN {
+        let Some(Ok(msg)) = stream.next().await else {
+            break;
+        };
+        let text = match msg {
+            Message::Text(t) => t,
+            Message::Close(_) => break,
+            _ => continue,
+        };
+        let now = Instant::now();
+        let Ok(head) = serde_json::from_str::<Head>(text.as_str()) else {
+            metrics.unreadable.fetch_add(1, Ordering::Relaxed);
+            continue;
+        };
+        match head.kind {
+            "event" => {
+                let Some(seq) = head.seq else {
+                    metrics.unreadable.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                };
+                metrics.events_all.fetch_add(1, Ordering::Relaxed);
+                if seq < expect {
+                    metrics.duplicates.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                if seq > expect {
+                    metrics.gaps.fetch_add(seq - expect, Ordering::Relaxed);
+                }
+                expect = seq + 1;
+                last_seq.store(seq, Ordering::Relaxed);
+                if let Some(ev) = &head.event {
+                    if ev.kind == "timer_expired" {
+                        if let Some(ends_at) = ev.state.as_ref().and_then(|s| s.ends_at) {
+                            let late = unix_micros().saturating_sub(ends_at * 1000);
+                            if metrics.measuring.load(Ordering::Relaxed) {
+                                record(&metrics.timer_late, late);
+                            }
+                        }
+                    }
+                }
+                lock(&room.track).seen(seq, now, metrics);
+                if is_host {
+                    room.host.send_modify(|v| {
+                        v.seq = seq;
+                        if let Some(ev) = &head.event {
+                            if let Some(turn) = &ev.turn {
+                                v.floor = turn.floor.as_ref().map(|f| f.participant);
+                            }
+                            if let Some(pairs) = &ev.pairs {
+                                v.groups = pairs
+                                    .groups
+                                    .iter()
+                                    .map(|g| (g.members.clone(), g.coach))
+                                    .collect();
+                            }
+                        }
+                    });
+                }
+            }
+            "ack" => {
+                if let Some(id) = head.id {
+                    let _ = answers.send(Answer::Ack {
+                        id,
+                        seq: head.seq.unwrap_or(0),
+                        at: now,
+                    });
+                }
+            }
+            "error" => {
+                let what = format!(
+                    "{} ({})",
+                    head.code.unwrap_or_default(),
+                    head.message.unwrap_or_default()
+                );
+                let _ = answers.send(Answer::Error { id: head.id, what });
+            }
+            _ => {}
+        }
+    }
+    if !closing.load(Ordering::Relaxed) {
+        metrics.closed_early.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// One open connection in [`Metrics::connected`], until dropped.
+struct Live(Arc<Metrics>);
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.0.connected.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A connection inside its room.
+pub struct Conn {
+    /// Which connection this is (picks the listener and the source address).
+    pub index: usize,
+    /// Our participant id.
+    pub you: u64,
+    room_id: String,
+    token: String,
+    is_host: bool,
+    sink: SplitSink<Socket, Message>,
+    answers: mpsc::UnboundedReceiver<Answer>,
+    reader: JoinHandle<()>,
+    last_seq: Arc<AtomicU64>,
+    closing: Arc<AtomicBool>,
+    next_id: u64,
+    room: Room,
+}
+
+impl Conn {
+    /// Connect, enter with `entry`, and start reading. Returns the connection and how long
+    /// connect → answer took.
+    pub async fn open(
+        target: &Target,
+        index: usize,
+        entry: Entry,
+        name: &str,
+        room: &Room,
+        as_host: bool,
+    ) -> anyhow::Result<(Conn, Duration)> {
+        let t0 = Instant::now();
+        let mut ws = target.connect(index).await?;
+        room.metrics.connected.fetch_add(1, Ordering::Relaxed);
+        let entered = match enter(&mut ws, &entry, name, &room.metrics).await {
+            Ok(e) => e,
+            Err(e) => {
+                room.metrics.connected.fetch_sub(1, Ordering::Relaxed);
+                return Err(e);
+            }
+        };
+        let took = t0.elapsed();
+        let is_host = as_host;
+        let (room_id, token) = match entry {
+            Entry::Host { room, .. } | Entry::Join { room, .. } => {
+                (room, entered.token.unwrap_or_default())
+            }
+            Entry::Resume { room, token, .. } => (room, token),
+        };
+        let (sink, stream) = ws.split();
+        let (tx, answers) = mpsc::unbounded_channel();
+        let last_seq = Arc::new(AtomicU64::new(entered.seq));
+        let closing = Arc::new(AtomicBool::new(false));
+        let reader = tokio::spawn(read_loop(
+            stream,
+            room.clone(),
+            is_host,
+            Arc::clone(&last_seq),
+            Arc::clone(&closing),
+            tx,
+        ));
+        Ok((
+            Conn {
+                index,
+                you: entered.you,
+                room_id,
+                token,
+                is_host,
+                sink,
+                answers,
+                reader,
+                last_seq,
+                closing,
+                next_id: 100,
+                room: room.clone(),
+            },
+            took,
+        ))
+    }
+
+    /// Send a command and wait for its ack; record the ack latency, and (`tracked`) tell the
+    /// room's tracker which seq the command ended at, for the delivery latency. Commands that
+    /// cause no event (a `draw_prompt`) must not be tracked. Returns the ack's seq.
+    pub async fn command(&mut self, command: Command, tracked: bool) -> anyhow::Result<u64> {
+        self.next_id += 1;
+        let id = format!("c{}", self.next_id);
+        let kind = command.name();
+        let msg = frame(&id, command)?;
+        let metrics = Arc::clone(&self.room.metrics);
+        let t0 = Instant::now();
+        metrics.commands.fetch_add(1, Ordering::Relaxed);
+        tokio::time::timeout(WAIT, self.sink.send(msg))
+            .await
+            .with_context(|| format!("{kind} {id}: could not send in time"))??;
+        for _ in 0..MAX_ANSWERS {
+            let answer = tokio::time::timeout(WAIT, self.answers.recv())
+                .await
+                .with_context(|| format!("no answer to {kind} {id} in time"))?
+                .with_context(|| format!("the connection closed before answering {kind}"))?;
+            match answer {
+                Answer::Ack { id: a, seq, at } if a == id => {
+                    metrics.acks.fetch_add(1, Ordering::Relaxed);
+                    if metrics.measuring.load(Ordering::Relaxed) {
+                        record(&metrics.ack, micros(at - t0));
+                    }
+                    if tracked {
+                        lock(&self.room.track).sent(seq, t0, &metrics);
+                    }
+                    return Ok(seq);
+                }
+                Answer::Error { id: a, what }
+                    if a.as_deref() == Some(id.as_str()) || a.is_none() =>
+                {
+                    metrics.errors.fetch_add(1, Ordering::Relaxed);
+                    bail!("{kind} {id} refused: {what}");
+                }
+                _ => {}
+            }
+        }
+        bail!("no answer to {kind} {id} within {MAX_ANSWERS} answers")
+    }
+
+    /// Drop the connection as a network failure would (no close frame), then come back with
+    /// `resume` and the last seq read. The new reader checks that the replayed events follow
+    /// on exactly. Returns the resumed connection and connect → `resumed`.
+    pub async fn drop_and_resume(self, target: &Target) -> anyhow::Result<(Conn, Duration)> {
+        let Conn {
+            index,
+            room_id,
+            token,
+            is_host,
+            sink,
+            reader,
+            last_seq,
+            closing,
+            room,
+            you,
+            next_id,
+            ..
+        } = self;
+        closing.store(true, Ordering::Relaxed);
+        reader.abort();
+        let _ = reader.await;
+        drop(sink);
+        let last = last_seq.load(Ordering::Relaxed);
+        let (mut conn, took) = Conn::open(
+            target,
+            index,
+            Entry::Resume {
+                room: room_id,
+                token,
+                last_seq: last,
+            },
+            "",
+            &room,
+            is_host,
+        )
+        .await?;
+        record(&room.metrics.resume, micros(took));
+        // Command ids stay unique per participant: a reused id would be taken for a retry
+        // and answered without being applied.
+        conn.next_id = next_id;
+        conn.you = if conn.you == 0 { you } else { conn.you };
+        Ok((conn, took))
+    }
+
+    /// Close our side and wait (bounded) for the reader to see the end.
+    pub async fn close(mut self) {
+        self.closing.store(true, Ordering::Relaxed);
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.sink.close()).await;
+        let reader = &mut self.reader;
+        if tokio::time::timeout(Duration::from_secs(2), &mut *reader)
+            .await
+            .is_err()
+        {
+            reader.abort();
+        }
+    }
+}

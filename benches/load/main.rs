@@ -1,0 +1,504 @@
+//! End-to-end load bench: how many concurrent circles one machine holds, and how fast.
+//!
+//! `cargo bench --bench load` starts the real server — `AppState` over a `SledStore` in a
+//! fresh temporary directory, durable acknowledgements on (an ack only after sled's flush and
+//! `fdatasync`), rate limits raised out of the way — in a **child process** of its own,
+//! listening on several ports of 127.0.0.1 (`--listeners`), so that the server and the load
+//! generator each have their own file-descriptor limit (20,000 here) and the server's memory and
+//! CPU can be read apart from the clients'. Or it loads an external server (`--server ADDR`).
+//! Connections come from several loopback source addresses (`--sources`: 127.0.0.1, .2, …),
+//! each with its own ephemeral port range. Each scenario gets a fresh server.
+//!
+//! Every room is opened over HTTP and hosted by a facilitator; P − 1 members join with the join
+//! key and accept the ground rules. Then, in every room, a **scripted circle** with compressed
+//! timeboxes (see [`scenario::CIRCLE_BODY`]): a check-in round in which speakers finish or pass,
+//! with 1.5-second speaker timers that warn and expire; an open floor with raised hands, the
+//! floor given and taken back, a prompt pushed, the timekeeper role rotated, the stage timer
+//! extended and expiring; back to the round; and every 25th step a member's connection drops
+//! and comes back with `resume`. The presets:
+//!
+//! - **steady**: every room takes a step every `--interval-ms` (2 s);
+//! - **burst**: every member of every room raises and lowers a hand as fast as its acks come
+//!   back, for `--burst-secs`;
+//! - **join_storm**: every member joins within `--join-window` seconds (evenly spread, all
+//!   at once), as at the top of the hour before a monthly swap; then the circle runs briefly;
+//! - **reconnect_storm**: the circle runs; a third of the run in, a third of all connections
+//!   drop at the same instant (no close frame, as when a network fails) and resume at once;
+//! - **swap**: the circle runs in every room while one 60-person coaching swap (built-in
+//!   `coaching_swap`) pairs everyone, then every coach ends the half and every member confirms
+//!   the switch at once.
+//!
+//! Measured, from HDR histograms (p50, p99, p99.9, max): join latency (TCP connect → welcome);
+//! resume latency (connect → `resumed`); command → ack at the sender; command → its last event
+//! read by the last connection of the room (an ack names the seq of the command's last event);
+//! timer lateness (when a `timer_expired` reached each client, against the timer's `ends_at`).
+//! Also: events delivered per second (event frames read by all clients), durable acknowledged
+//! commands per second, the server's resident memory per connected participant (what connecting
+//! everyone added, read from `/proc/<pid>`), its open files and CPU, and the machine.
+//!
+//! Every connection checks that it reads every event of its room exactly once and in order — also
+//! across a drop and a `resume`, whose replayed events must follow on exactly. A run fails if a
+//! command was refused, an acknowledged command did not reach every member, an event was missed
+//! or seen twice, a resume was answered with a snapshot, or the server closed a connection.
+//!
+//! Options, as `--name value` after `--`, or as environment variables:
+//!
+//! | option           | env                 | default      | meaning                                |
+//! |------------------|---------------------|--------------|----------------------------------------|
+//! | `--scenario`     | `LOAD_SCENARIO`     | all          | steady, burst, join_storm, reconnect_storm, swap, a comma list, or all |
+//! | `--rooms`        | `LOAD_ROOMS`        | 2250         | rooms R                                |
+//! | `--participants` | `LOAD_PARTICIPANTS` | 8            | participants per room P (host included)|
+//! | `--secs`         | `LOAD_SECS`         | 60           | run length (steady, reconnect, swap)   |
+//! | `--interval-ms`  | `LOAD_INTERVAL_MS`  | 2000         | ms between a room's steps              |
+//! | `--burst-secs`   | `LOAD_BURST_SECS`   | 10           | burst length                           |
+//! | `--join-window`  | `LOAD_JOIN_WINDOW`  | 10           | join storm: seconds over which all join|
+//! | `--swap-people`  | `LOAD_SWAP_PEOPLE`  | 60           | the coaching swap's size (≤ 64)        |
+//! | `--listeners`    | `LOAD_LISTENERS`    | 4            | ports the server listens on            |
+//! | `--sources`      | `LOAD_SOURCES`      | 4            | loopback source addresses              |
+//! | `--server`       | `LOAD_SERVER`       | (start one)  | external server `host:port[,host:port]`|
+//! | `--server-pid`   | `LOAD_SERVER_PID`   | —            | its pid, to read its memory and CPU    |
+//!
+//! `LOAD_TRACE=1` prints every scripted step (room, step, connection, command) to stderr.
+//!
+//! An external server must allow the load: raise its rate limits, and its limits on
+//! connections and rooms per address, or the bench's commands are refused.
+//!
+//! The default is the full preset (2,250 rooms × 8 = 18,000 connections, about ten minutes for
+//! all five scenarios on two cores). A progress bar goes to stderr every second, the tables to
+//! stdout, and each scenario's figures to `target/load-<scenario>.json`.
+//!
+//! Under `cargo test` (cargo passes no `--bench` flag) the same code runs as a **smoke test**: 4
+//! rooms × 4 participants (and a swap of 10), a few seconds per scenario, asserting only that
+//! every scenario completed with every message delivered — never a timing.
+//!
+//! Every loop is bounded in count and time, all traffic stays on 127.0.0.1 (unless `--server`
+//! names another address), and the server process is stopped (killed, if it will not stop)
+//! before the bench returns.
+
+mod client;
+#[path = "../common/mod.rs"]
+mod common;
+mod report;
+mod scenario;
+mod sys;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::process::{Child, Stdio};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context};
+use circlekeeper::server::Settings;
+use circlekeeper::store::{SledStore, Store};
+use circlekeeper::{AppState, Clock};
+use tokio::net::TcpListener;
+use tokio::sync::{oneshot, watch};
+
+use client::{lock, Metrics, Target};
+use scenario::Scenario;
+use sys::Proc;
+
+// ----- options ------------------------------------------------------------------------------
+
+/// The bench's options.
+#[derive(Debug, Clone)]
+pub struct Opts {
+    scenario: String,
+    rooms: usize,
+    participants: usize,
+    secs: f64,
+    interval_ms: u64,
+    burst_secs: f64,
+    join_window: f64,
+    swap_people: usize,
+    listeners: usize,
+    sources: usize,
+    server: Option<String>,
+    server_pid: Option<u32>,
+    smoke: bool,
+}
+
+/// `--name value` from the arguments, else the environment variable, else `None`.
+fn raw_opt(name: &str, env: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    let flag = format!("--{name}");
+    args.iter()
+        .position(|a| *a == flag)
+        .and_then(|i| args.get(i + 1).cloned())
+        .or_else(|| std::env::var(env).ok())
+}
+
+fn num_opt<T: std::str::FromStr>(name: &str, env: &str, default: T) -> anyhow::Result<T> {
+    match raw_opt(name, env) {
+        None => Ok(default),
+        Some(v) => v
+            .parse()
+            .map_err(|_| anyhow::anyhow!("--{name} / {env}: cannot read {v:?}")),
+    }
+}
+
+impl Opts {
+    /// The options; `smoke` picks the small defaults of the `cargo test` run.
+    fn read(smoke: bool) -> anyhow::Result<Opts> {
+        let pick = |full: f64, small: f64| if smoke { small } else { full };
+        let o = Opts {
+            scenario: raw_opt("scenario", "LOAD_SCENARIO").unwrap_or_else(|| "all".into()),
+            rooms: num_opt("rooms", "LOAD_ROOMS", if smoke { 4 } else { 2250 })?,
+            participants: num_opt(
+                "participants",
+                "LOAD_PARTICIPANTS",
+                if smoke { 4 } else { 8 },
+            )?,
+            secs: num_opt("secs", "LOAD_SECS", pick(60.0, 3.0))?,
+            interval_ms: num_opt(
+                "interval-ms",
+                "LOAD_INTERVAL_MS",
+                if smoke { 60 } else { 2000 },
+            )?,
+            burst_secs: num_opt("burst-secs", "LOAD_BURST_SECS", pick(10.0, 1.0))?,
+            join_window: num_opt("join-window", "LOAD_JOIN_WINDOW", pick(10.0, 1.0))?,
+            swap_people: num_opt(
+                "swap-people",
+                "LOAD_SWAP_PEOPLE",
+                if smoke { 10 } else { scenario::SWAP_PEOPLE },
+            )?,
+            listeners: num_opt("listeners", "LOAD_LISTENERS", if smoke { 2 } else { 4 })?,
+            sources: num_opt("sources", "LOAD_SOURCES", if smoke { 2 } else { 4 })?,
+            server: raw_opt("server", "LOAD_SERVER"),
+            server_pid: raw_opt("server-pid", "LOAD_SERVER_PID")
+                .map(|p| p.parse())
+                .transpose()
+                .context("--server-pid: a process id")?,
+            smoke,
+        };
+        ensure!((1..=100_000).contains(&o.rooms), "rooms: 1 to 100000");
+        ensure!(
+            (2..=64).contains(&o.participants),
+            "participants: 2 to 64 (a host and at least one member)"
+        );
+        ensure!((4..=64).contains(&o.swap_people), "swap-people: 4 to 64");
+        ensure!((1..=64).contains(&o.listeners), "listeners: 1 to 64");
+        ensure!((1..=250).contains(&o.sources), "sources: 1 to 250");
+        for (name, v) in [
+            ("secs", o.secs),
+            ("burst-secs", o.burst_secs),
+            ("join-window", o.join_window),
+        ] {
+            ensure!(
+                v.is_finite() && (0.5..=3600.0).contains(&v),
+                "{name}: 0.5 to 3600"
+            );
+        }
+        ensure!(
+            (10..=600_000).contains(&o.interval_ms),
+            "interval-ms: 10 to 600000"
+        );
+        Ok(o)
+    }
+
+    fn scenarios(&self) -> anyhow::Result<Vec<Scenario>> {
+        if self.scenario == "all" {
+            return Ok(Scenario::ALL.to_vec());
+        }
+        self.scenario
+            .split(',')
+            .map(|s| Scenario::parse(s.trim()).with_context(|| format!("unknown scenario {s:?}")))
+            .collect()
+    }
+}
+
+// ----- the server process -------------------------------------------------------------------
+
+/// The server, in a child process (this binary run with `LOAD_CHILD=server`): a sled store in
+/// a temporary directory, `listeners` ports on 127.0.0.1, until its stdin closes.
+fn server_child() -> anyhow::Result<()> {
+    let listeners: usize = std::env::var("LOAD_LISTENERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .clamp(1, 64);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let dir = tempfile::tempdir().context("a temporary directory")?;
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path())?);
+        let mut bound = Vec::with_capacity(listeners);
+        for _ in 0..listeners {
+            bound.push(TcpListener::bind("127.0.0.1:0").await?);
+        }
+        let addrs: Vec<SocketAddr> = bound
+            .iter()
+            .map(TcpListener::local_addr)
+            .collect::<std::io::Result<_>>()?;
+        let mut settings = Settings::new(&format!("http://{}", addrs[0]));
+        settings.rate_burst = 1e9;
+        settings.rate_per_second = 1e9;
+        settings.idle_timeout = Duration::from_secs(3600);
+        settings.shutdown_grace = Duration::from_secs(10);
+        let state = AppState::start(store, Clock::System, settings)?;
+        let (stop, stopped) = watch::channel(false);
+        let servers: Vec<_> = bound
+            .into_iter()
+            .map(|l| {
+                let mut stopped = stopped.clone();
+                let shutdown = async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                };
+                tokio::spawn(circlekeeper::serve(l, state.clone(), shutdown))
+            })
+            .collect();
+        let list: Vec<String> = addrs.iter().map(ToString::to_string).collect();
+        println!("ready {}", list.join(" "));
+        std::io::stdout().flush()?;
+        // Serve until the bench closes our stdin (or four hours pass).
+        let eof = tokio::task::spawn_blocking(|| {
+            let mut line = String::new();
+            for _ in 0..10_000 {
+                line.clear();
+                match std::io::stdin().read_line(&mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+        });
+        let _ = tokio::time::timeout(Duration::from_secs(4 * 3600), eof).await;
+        let _ = stop.send(true);
+        let _ = tokio::time::timeout(Duration::from_secs(30), state.shutdown()).await;
+        for s in servers {
+            s.abort();
+        }
+        drop(state);
+        anyhow::Ok(())
+    })?;
+    rt.shutdown_timeout(Duration::from_secs(1));
+    Ok(())
+}
+
+/// The server's child process, stopped (or killed) when dropped.
+struct ServerProc {
+    child: Option<Child>,
+    pid: u32,
+    addrs: Vec<SocketAddr>,
+}
+
+impl ServerProc {
+    fn start(listeners: usize) -> anyhow::Result<ServerProc> {
+        let mut child = std::process::Command::new(std::env::current_exe()?)
+            .env("LOAD_CHILD", "server")
+            .env("LOAD_LISTENERS", listeners.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("could not start the server process")?;
+        let pid = child.id();
+        let stdout = child.stdout.take().context("the server's stdout")?;
+        let mut proc = ServerProc {
+            child: Some(child),
+            pid,
+            addrs: Vec::new(),
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .context("the server process did not start in time")?;
+        let Some(rest) = line.trim().strip_prefix("ready ") else {
+            bail!("the server process said {line:?}, not `ready`");
+        };
+        proc.addrs = rest
+            .split(' ')
+            .map(str::parse)
+            .collect::<Result<_, _>>()
+            .context("the server's addresses")?;
+        Ok(proc)
+    }
+
+    /// Close its stdin, wait (bounded) for it to shut down, kill it if it will not.
+    fn stop(mut self) -> anyhow::Result<()> {
+        let Some(mut child) = self.child.take() else {
+            return Ok(());
+        };
+        drop(child.stdin.take());
+        let until = Instant::now() + Duration::from_secs(40);
+        while Instant::now() < until {
+            if let Some(status) = child.try_wait()? {
+                ensure!(status.success(), "the server process failed ({status})");
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        bail!("the server process did not stop within 40 s and was killed")
+    }
+}
+
+impl Drop for ServerProc {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+// ----- progress -----------------------------------------------------------------------------
+
+/// A progress bar on stderr every second until `stop` fires (bounded to four hours).
+fn progress(
+    name: &'static str,
+    expected: usize,
+    metrics: Arc<Metrics>,
+    server: Option<Proc>,
+    mut stop: oneshot::Receiver<()>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let started = Instant::now();
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.tick().await;
+        let (mut last_events, mut last_acks) = (0, 0);
+        for _ in 0..4 * 3600 {
+            tokio::select! {
+                _ = &mut stop => break,
+                _ = tick.tick() => {}
+            }
+            let connected = Metrics::get(&metrics.connected);
+            let run = *lock(&metrics.run);
+            let (phase, done) = match run {
+                Some((at, len)) => (
+                    "run",
+                    at.elapsed().as_secs_f64() / len.as_secs_f64().max(1e-9),
+                ),
+                None => ("setup", connected as f64 / expected.max(1) as f64),
+            };
+            let width = 24;
+            let filled = ((done.clamp(0.0, 1.0)) * width as f64) as usize;
+            let events = Metrics::get(&metrics.events_all);
+            let acks = Metrics::get(&metrics.acks);
+            eprintln!(
+                "[{name:<15} {phase:<5} {}{}] {:>5.1} s  {connected} connected  {} acks/s  \
+                 {} events/s  {} errors{}",
+                "#".repeat(filled),
+                ".".repeat(width - filled),
+                started.elapsed().as_secs_f64(),
+                acks - last_acks,
+                events - last_events,
+                Metrics::get(&metrics.errors),
+                server
+                    .as_ref()
+                    .map(|s| format!("  server RSS {} MiB", s.sample().rss_kib / 1024))
+                    .unwrap_or_default(),
+            );
+            (last_events, last_acks) = (events, acks);
+        }
+    })
+}
+
+// ----- main ---------------------------------------------------------------------------------
+
+fn main() -> anyhow::Result<()> {
+    if std::env::var("LOAD_CHILD").as_deref() == Ok("server") {
+        return server_child();
+    }
+    // `cargo bench` passes `--bench`; `cargo test` runs this as a smoke test.
+    let smoke = !std::env::args().any(|a| a == "--bench");
+    let o = Opts::read(smoke)?;
+    let scenarios = o.scenarios()?;
+    println!(
+        "load bench{} — {} — server in its own process, durable acks on",
+        if smoke { " (smoke run)" } else { "" },
+        common::machine_line()
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let mut results = Vec::new();
+    for sc in scenarios {
+        let (server, addrs, proc) = match &o.server {
+            Some(list) => {
+                let addrs = list
+                    .split(',')
+                    .map(|a| a.trim().parse())
+                    .collect::<Result<Vec<SocketAddr>, _>>()
+                    .context("--server: host:port[,host:port…]")?;
+                (None, addrs, o.server_pid.map(Proc::pid))
+            }
+            None => {
+                let s = ServerProc::start(o.listeners)?;
+                let (addrs, pid) = (s.addrs.clone(), s.pid);
+                (Some(s), addrs, Some(Proc::pid(pid)))
+            }
+        };
+        let target = Target {
+            addrs,
+            sources: o.sources,
+        };
+        let metrics = Arc::new(Metrics::new());
+        let expected = o.rooms * o.participants
+            + if sc == Scenario::Swap {
+                o.swap_people
+            } else {
+                0
+            };
+        let budget = Duration::from_secs_f64(o.secs + o.burst_secs + o.join_window + 600.0);
+        let figures = rt.block_on(async {
+            let (stop_bar, bar_rx) = oneshot::channel();
+            let bar = progress(
+                sc.name(),
+                expected,
+                Arc::clone(&metrics),
+                proc.clone(),
+                bar_rx,
+            );
+            let r = tokio::time::timeout(
+                budget,
+                scenario::run(sc, &o, &target, proc.as_ref(), &metrics),
+            )
+            .await
+            .context("the scenario did not finish in time")
+            .and_then(|r| r);
+            let _ = stop_bar.send(());
+            let _ = bar.await;
+            r
+        });
+        if let Some(s) = server {
+            s.stop()?;
+        }
+        let figures = figures.with_context(|| format!("scenario {}", sc.name()))?;
+        let v = report::print_and_save(&figures, &o, &metrics)?;
+        let lost: Vec<String> = report::losses(&figures, &metrics)
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(w, n)| format!("{n} {w}"))
+            .collect();
+        ensure!(
+            lost.is_empty(),
+            "{}: not every message arrived: {}",
+            sc.name(),
+            lost.join("; ")
+        );
+        ensure!(
+            figures.acks > 0 && figures.events > 0,
+            "{}: nothing was measured",
+            sc.name()
+        );
+        if o.smoke {
+            ensure!(
+                metrics.connected.load(Ordering::Relaxed) == 0,
+                "connections left open"
+            );
+        }
+        results.push(v);
+    }
+    rt.shutdown_timeout(Duration::from_secs(2));
+    report::summary(&results);
+    Ok(())
+}

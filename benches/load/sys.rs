@@ -1,0 +1,101 @@
+//! What the bench reads from the OS: a process's resident memory, CPU time and open files
+//! (its own, or the server's), and whether enough file descriptors are allowed.
+
+use std::time::{Duration, Instant};
+
+use anyhow::ensure;
+
+/// A process to sample: this one, or the server by pid.
+#[derive(Debug, Clone)]
+pub struct Proc {
+    dir: String,
+}
+
+/// One reading of a process.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    /// When it was read.
+    pub at: Instant,
+    /// Resident memory, KiB.
+    pub rss_kib: u64,
+    /// User + system CPU time.
+    pub cpu: Duration,
+    /// Open file descriptors.
+    pub fds: u64,
+}
+
+impl Proc {
+    /// This process.
+    pub fn own() -> Proc {
+        Proc {
+            dir: "/proc/self".into(),
+        }
+    }
+
+    /// Another process by pid.
+    pub fn pid(pid: u32) -> Proc {
+        Proc {
+            dir: format!("/proc/{pid}"),
+        }
+    }
+
+    /// Read it now (zeros where the OS does not say).
+    pub fn sample(&self) -> Sample {
+        let rss_kib = std::fs::read_to_string(format!("{}/status", self.dir))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|n| n.parse().ok())
+            })
+            .unwrap_or(0);
+        let ticks = std::fs::read_to_string(format!("{}/stat", self.dir))
+            .ok()
+            .and_then(|s| {
+                let rest = s.rsplit_once(')')?.1.to_string();
+                let f: Vec<&str> = rest.split_whitespace().collect();
+                // After the command name: state is field 3; utime 14 and stime 15.
+                let u: u64 = f.get(11)?.parse().ok()?;
+                let st: u64 = f.get(12)?.parse().ok()?;
+                Some(u + st)
+            })
+            .unwrap_or(0);
+        let fds = std::fs::read_dir(format!("{}/fd", self.dir))
+            .map(|d| d.count() as u64)
+            .unwrap_or(0);
+        Sample {
+            at: Instant::now(),
+            rss_kib,
+            // Linux reports clock ticks of 1/100 s (USER_HZ).
+            cpu: Duration::from_millis(ticks * 10),
+            fds,
+        }
+    }
+}
+
+/// The soft open-file limit of this process.
+pub fn open_file_limit() -> Option<u64> {
+    std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3))
+                .and_then(|n| n.parse().ok())
+        })
+}
+
+/// Refuse a load this process cannot hold: one descriptor per connection, plus slack.
+pub fn check_fds(connections: usize) -> anyhow::Result<()> {
+    let need = connections as u64 + 256;
+    if let Some(limit) = open_file_limit() {
+        ensure!(
+            need <= limit,
+            "{connections} connections need about {need} file descriptors in the load \
+             generator (and as many in the server); the soft limit is {limit}: raise it \
+             (ulimit -n) or lower the load"
+        );
+    }
+    Ok(())
+}
