@@ -65,7 +65,8 @@
 //!
 //! The default is the full preset (2,250 rooms × 8 = 18,000 connections, about ten minutes for
 //! all five scenarios on two cores). A progress bar goes to stderr every second, the tables to
-//! stdout, and each scenario's figures to `target/load-<scenario>.json`.
+//! stdout, and each scenario's figures to `target/load-<scenario>.json`
+//! (`target/load-smoke-<scenario>.json` for the smoke run).
 //!
 //! Under `cargo test` (cargo passes no `--bench` flag) the same code runs as a **smoke test**: 4
 //! rooms × 4 participants (and a swap of 10), a few seconds per scenario, asserting only that

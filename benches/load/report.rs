@@ -244,7 +244,11 @@ pub fn print_and_save(f: &Figures, o: &Opts, m: &Metrics) -> anyhow::Result<Valu
     });
     let dir = target_dir();
     std::fs::create_dir_all(&dir)?;
-    let path = dir.join(format!("load-{}.json", f.scenario.name()));
+    let path = dir.join(format!(
+        "load-{}{}.json",
+        if o.smoke { "smoke-" } else { "" },
+        f.scenario.name()
+    ));
     std::fs::write(&path, serde_json::to_string_pretty(&out)?)?;
     eprintln!("wrote {}", path.display());
     Ok(out)
