@@ -98,8 +98,16 @@ fn printable(key: &[u8]) -> String {
 }
 
 fn encode<T: serde::Serialize>(key: &str, value: &T) -> Result<Vec<u8>, StoreError> {
+    encode_named(|| key.to_string(), value)
+}
+
+/// [`encode`], naming the record only if it fails (the name costs an allocation).
+fn encode_named<T: serde::Serialize>(
+    key: impl FnOnce() -> String,
+    value: &T,
+) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(value).map_err(|e| StoreError::Record {
-        key: key.to_string(),
+        key: key(),
         reason: e.to_string(),
     })
 }
@@ -150,7 +158,7 @@ impl Store for SledStore {
             match w {
                 Write::Events { room, events: list } => {
                     for e in list {
-                        let value = encode(&format!("{room}/{}", e.seq), e)?;
+                        let value = encode_named(|| format!("{room}/{}", e.seq), e)?;
                         events.insert(event_key(room, e.seq), value);
                     }
                 }
