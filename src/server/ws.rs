@@ -175,18 +175,8 @@ impl Connection {
                         // Write what is waiting together: one flush for an event and its ack.
                         let mut ok = sink.feed(Message::Text(bytes)).await.is_ok();
                         let mut batched = 1;
-                        let mut yielded = false;
                         while ok && batched < WRITE_BATCH {
-                            let Ok(Outbound::Frame(more)) = rx.try_recv() else {
-                                if yielded {
-                                    break;
-                                }
-                                // Let the tasks already waiting run first: under load the
-                                // rooms add more frames meanwhile, and they share the write.
-                                yielded = true;
-                                tokio::task::yield_now().await;
-                                continue;
-                            };
+                            let Ok(Outbound::Frame(more)) = rx.try_recv() else { break };
                             ok = sink.feed(Message::Text(more)).await.is_ok();
                             batched += 1;
                         }
