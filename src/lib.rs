@@ -33,6 +33,13 @@ pub mod store;
 
 use std::future::Future;
 
+/// The allocator of every binary built on this crate (the server, its tests and benches).
+/// Frames, events and writes are allocated on one thread and freed on another (a room actor
+/// makes a frame, each connection task drops its copy, the commit thread drops the writes):
+/// glibc's malloc serializes those frees on arena locks, mimalloc frees them without one.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use tokio::net::TcpListener;
 
 pub use clock::Clock;

@@ -4,7 +4,8 @@
 //! Connections talk to it through a cloneable [`RoomHandle`] over a bounded inbox. For each
 //! accepted command the actor applies it at once, submits the events to the group-commit
 //! thread, and queues what the command owes the world (the broadcast, the ack, a welcome) as a
-//! `Pending` entry. Entries are released strictly in order, each only when its writes are
+//! `Pending` entry. The commands of one wake-up (all that wait in the inbox) share one submission
+//! and one entry, so they are flushed and released together and each peer gets them in one write. Entries are released strictly in order, each only when its writes are
 //! durable: nothing is acknowledged or broadcast before it is on disk, yet the room keeps
 //! applying commands while a flush runs. Each event is serialized once and the same bytes go to
 //! every peer's bounded outbox; a peer whose outbox is full is cut off (close code 4008) rather
@@ -41,10 +42,15 @@ pub const PEER_OUTBOX: usize = 1024;
 pub const MAX_REPLAY: usize = PEER_OUTBOX - 24;
 
 /// Most events the resume buffer keeps, whatever the time window: bounds a busy room's memory.
-pub const MAX_RECENT_EVENTS: usize = 20_000;
+/// A resume that missed more than [`MAX_REPLAY`] events gets a snapshot however many are kept,
+/// so keeping the last `MAX_REPLAY` answers every resume exactly as a longer buffer would.
+pub const MAX_RECENT_EVENTS: usize = MAX_REPLAY;
 
 /// Command ids remembered per participant, so that a retried command is applied once.
 pub const REMEMBERED_COMMANDS: usize = 64;
+
+/// Most inbox messages one step of the actor handles before it submits their writes together.
+pub const MAX_STEP_MESSAGES: usize = 64;
 
 /// A snapshot is written every this many events, so a restart replays at most this many.
 pub const SNAPSHOT_EVERY: u64 = 256;
@@ -283,6 +289,10 @@ struct Actor {
     acks: HashMap<ParticipantId, VecDeque<(CommandId, Utf8Bytes)>>,
     /// Deliveries waiting for durability, in order.
     pending: VecDeque<Pending>,
+    /// Writes queued this step, not yet submitted.
+    open_writes: Vec<Write>,
+    /// Deliveries queued this step, to wait for `open_writes`.
+    open_deliveries: Vec<Delivery>,
     /// Sequence number of the last snapshot written.
     snapshot_seq: u64,
     /// People whose connection was cut off: their presence is checked after this step.
@@ -310,6 +320,8 @@ pub fn spawn_room(init: RoomInit, ctx: RoomContext) -> (RoomHandle, tokio::task:
         recent: VecDeque::new(),
         acks: HashMap::new(),
         pending: VecDeque::new(),
+        open_writes: Vec::new(),
+        open_deliveries: Vec::new(),
         snapshot_seq,
         pending_away: Vec::new(),
         arriving: HashMap::new(),
@@ -326,6 +338,9 @@ pub fn spawn_room(init: RoomInit, ctx: RoomContext) -> (RoomHandle, tokio::task:
             at: e.at,
             frame: event_frame(&e.recorded()),
         });
+    }
+    while actor.recent.len() > MAX_RECENT_EVENTS {
+        actor.recent.pop_front();
     }
     let span = tracing::info_span!("room", room_id = %actor.room.view().id);
     let task = tokio::spawn(tracing::Instrument::instrument(run_room(actor, rx), span));
@@ -412,10 +427,25 @@ async fn run_room(mut actor: Actor, mut inbox: mpsc::Receiver<RoomMsg>) {
                 }
             }
             Step::Durable(Err(e)) => actor.fail(&e),
-            Step::Msg(Some(msg)) => actor.handle(msg).await,
-            Step::Msg(None) => break,
+            Step::Msg(Some(msg)) => {
+                actor.handle(msg).await;
+                // Take what else is waiting too: the commands of one step share a submission,
+                // a flush and a release, so each peer gets their events in one write.
+                let mut taken = 1;
+                while taken < MAX_STEP_MESSAGES && !actor.stopped {
+                    let Ok(msg) = inbox.try_recv() else { break };
+                    actor.handle(msg).await;
+                    taken += 1;
+                }
+            }
+            Step::Msg(None) => {
+                // Every handle is gone: submit what was applied, so it is kept.
+                actor.seal().await;
+                break;
+            }
             Step::Tick => actor.tick().await,
         }
+        actor.seal().await;
         actor.release_ready();
         if actor.stopped {
             break;
@@ -426,6 +456,7 @@ async fn run_room(mut actor: Actor, mut inbox: mpsc::Receiver<RoomMsg>) {
         for who in std::mem::take(&mut actor.pending_away) {
             actor.presence_check(who).await;
         }
+        actor.seal().await;
         actor.release_ready();
     }
     debug!("room actor stopped");
@@ -527,8 +558,22 @@ impl Actor {
         }
     }
 
-    /// Queue deliveries behind the receipt of these writes (or behind nothing, if none).
-    async fn queue(&mut self, writes: Vec<Write>, deliveries: Vec<Delivery>) {
+    /// Queue deliveries behind these writes, in the entry being built: everything queued until
+    /// the next [`Actor::seal`] is submitted together, so one receipt (and one release) covers
+    /// every command in it.
+    fn queue(&mut self, writes: Vec<Write>, deliveries: Vec<Delivery>) {
+        self.open_writes.extend(writes);
+        self.open_deliveries.extend(deliveries);
+    }
+
+    /// Submit the writes queued this step as one submission and put their deliveries behind
+    /// its receipt (or behind nothing, if there were no writes).
+    async fn seal(&mut self) {
+        if self.open_deliveries.is_empty() && self.open_writes.is_empty() {
+            return;
+        }
+        let writes = std::mem::take(&mut self.open_writes);
+        let deliveries = std::mem::take(&mut self.open_deliveries);
         let receipt = if writes.is_empty() {
             None
         } else {
@@ -743,7 +788,7 @@ impl Actor {
                         reply,
                     },
                 ];
-                self.queue(writes, deliveries).await;
+                self.queue(writes, deliveries);
             }
         }
         Ok(())
@@ -783,7 +828,7 @@ impl Actor {
                 reply,
             },
         ];
-        self.queue(writes, deliveries).await;
+        self.queue(writes, deliveries);
     }
 
     fn welcome(
@@ -860,7 +905,7 @@ impl Actor {
             .and_then(|list| list.iter().find(|(seen, _)| *seen == id))
             .map(|(_, ack)| ack.clone());
         if let Some(ack) = seen {
-            self.queue(Vec::new(), vec![Delivery::To(conn, ack)]).await;
+            self.queue(Vec::new(), vec![Delivery::To(conn, ack)]);
             return;
         }
         let now = self.ctx.clock.now();
@@ -903,12 +948,11 @@ impl Actor {
                     Delivery::To(conn, ack),
                     Delivery::CloseRemoved,
                 ];
-                self.queue(writes, deliveries).await;
+                self.queue(writes, deliveries);
             }
             Err(r) => {
                 let error = error_frame(Some(id), r.code, r.message);
-                self.queue(Vec::new(), vec![Delivery::To(conn, error)])
-                    .await;
+                self.queue(Vec::new(), vec![Delivery::To(conn, error)]);
             }
         }
     }
@@ -961,7 +1005,7 @@ impl Actor {
             return;
         }
         let (writes, frames) = self.record(&events, None);
-        self.queue(writes, vec![Delivery::Broadcast(frames)]).await;
+        self.queue(writes, vec![Delivery::Broadcast(frames)]);
     }
 
     /// Remove the room from disk, then (once that is durable) disconnect everyone and stop.
@@ -970,7 +1014,7 @@ impl Actor {
         let mut deliveries: Vec<Delivery> =
             ack.into_iter().map(|(c, f)| Delivery::To(c, f)).collect();
         deliveries.push(Delivery::Deleted);
-        self.queue(vec![Write::Delete { room }], deliveries).await;
+        self.queue(vec![Write::Delete { room }], deliveries);
         self.deleting = true;
     }
 
@@ -1066,6 +1110,8 @@ impl Actor {
     fn fail(&mut self, e: &StoreError) {
         error!(error = %e, "events could not be made durable; the room stops");
         self.pending.clear();
+        self.open_writes.clear();
+        self.open_deliveries.clear();
         let conns: Vec<ConnId> = self.peers.keys().copied().collect();
         for conn in conns {
             self.cut_off(conn, close::GOING_AWAY);
@@ -1122,6 +1168,6 @@ impl Actor {
             return;
         }
         let (writes, frames) = self.record(&events, None);
-        self.queue(writes, vec![Delivery::Broadcast(frames)]).await;
+        self.queue(writes, vec![Delivery::Broadcast(frames)]);
     }
 }

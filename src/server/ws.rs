@@ -161,9 +161,13 @@ impl Connection {
             return;
         }
         let mut last_heard = Instant::now();
+        // Made once, not per turn of the loop: each new `changed()` registers with (and leaves)
+        // the one shutdown channel every connection shares.
+        let shutdown = shutdown.changed();
+        tokio::pin!(shutdown);
         let outcome = loop {
             tokio::select! {
-                _ = shutdown.changed() => {
+                _ = &mut shutdown => {
                     break Some((close::GOING_AWAY, "the server is restarting: reconnect and resume"));
                 }
                 out = rx.recv() => match out {
@@ -459,12 +463,95 @@ fn with_seed(command: Command) -> Command {
 
 /// Read a client frame. Only a string `type` names a command: a derived enum would also take
 /// a variant's index (`"type": 7` would be read as `pass`).
+///
+/// The common case takes one typed pass over the text and a skimming pass that only looks at
+/// `type`; anything unusual (an error, a `type` that is not a string, a repeated key) is read
+/// again the careful way, through a [`Value`], so the answer is always the careful one's.
 fn parse(text: &str) -> Result<ClientMessage, serde_json::Error> {
+    if let Ok(msg) = serde_json::from_str::<ClientMessage>(text) {
+        if matches!(
+            serde_json::from_str::<TypeProbe>(text),
+            Ok(TypeProbe {
+                kind: TypeKind::Text
+            })
+        ) {
+            return Ok(msg);
+        }
+    }
+    parse_via_value(text)
+}
+
+/// The careful reading of a client frame: as a [`Value`] first, then typed.
+fn parse_via_value(text: &str) -> Result<ClientMessage, serde_json::Error> {
     let value: Value = serde_json::from_str(text)?;
     if !value.get("type").is_some_and(Value::is_string) {
         return Err(serde::de::Error::custom("type must be a string"));
     }
     serde_json::from_value(value)
+}
+
+/// What a frame's `type` is, read without building the rest of the frame.
+#[derive(Deserialize)]
+struct TypeProbe {
+    #[serde(rename = "type", default)]
+    kind: TypeKind,
+}
+
+/// Whether a `type` was a string.
+#[derive(Default)]
+enum TypeKind {
+    /// No `type` at all.
+    #[default]
+    Missing,
+    /// A string.
+    Text,
+    /// Anything else: a number, `null`, an object...
+    Other,
+}
+
+impl<'de> Deserialize<'de> for TypeKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<TypeKind, D::Error> {
+        d.deserialize_any(TypeKindVisitor)
+    }
+}
+
+struct TypeKindVisitor;
+
+impl<'de> serde::de::Visitor<'de> for TypeKindVisitor {
+    type Value = TypeKind;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<TypeKind, E> {
+        Ok(TypeKind::Text)
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<TypeKind, E> {
+        Ok(TypeKind::Other)
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<TypeKind, E> {
+        Ok(TypeKind::Other)
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<TypeKind, E> {
+        Ok(TypeKind::Other)
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<TypeKind, E> {
+        Ok(TypeKind::Other)
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<TypeKind, E> {
+        Ok(TypeKind::Other)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<TypeKind, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(TypeKind::Other)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<TypeKind, A::Error> {
+        while map
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(TypeKind::Other)
+    }
 }
 
 /// Tell malformed JSON from an unknown type from a known type with bad fields, and find the id
@@ -523,4 +610,43 @@ fn close_message(code: u16, reason: &'static str) -> Message {
         code,
         reason: Utf8Bytes::from_static(reason),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_quick_reading_agrees_with_the_careful_one() {
+        let frames = [
+            r#"{"id":"a","type":"raise_hand"}"#,
+            r#"{"type":"lower_hand","id":"b","participant":null}"#,
+            r#"{"id":"c","type":7}"#,
+            r#"{"id":"d","type":null}"#,
+            r#"{"id":"e","type":{"x":[1,2,{"y":"z"}]}}"#,
+            r#"{"id":"f","type":["raise_hand"]}"#,
+            r#"{"id":"g"}"#,
+            r#"{"id":"h","type":7,"type":"raise_hand"}"#,
+            r#"{"id":"i","type":"raise_hand","type":"done"}"#,
+            r#"{"id":"j","type":"give_floor","participant":"x"}"#,
+            r#"{"id":"k","type":"nope"}"#,
+            r#"[1,2]"#,
+            r#"{"id":"l","type":"raise_hand""#,
+            r#"{"id":"m","type":"raise_hand","extra":{"deep":[true,false,1.5]}}"#,
+        ];
+        for text in frames {
+            let quick = parse(text).map_err(|e| e.to_string());
+            let careful = parse_via_value(text).map_err(|e| e.to_string());
+            assert_eq!(
+                quick.is_ok(),
+                careful.is_ok(),
+                "{text}: {quick:?} vs {careful:?}"
+            );
+            if let (Ok(q), Ok(c)) = (&quick, &careful) {
+                assert_eq!(q, c, "{text}");
+            }
+        }
+        assert!(parse(r#"{"id":"c","type":7}"#).is_err());
+        assert!(parse(r#"{"id":"a","type":"raise_hand"}"#).is_ok());
+    }
 }

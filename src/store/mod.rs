@@ -7,7 +7,7 @@
 //! | tree | key | value |
 //! | --- | --- | --- |
 //! | `roomid_room` | room id (UTF-8) | JSON [`RoomRecord`] |
-//! | `roomid_seq_event` | room id ‖ `0x00` ‖ seq (u64, big-endian) | JSON [`StoredEvent`] |
+//! | `roomid_seq_event` | room id ‖ `0x00` ‖ seq (u64, big-endian) | JSON [`StoredEvent`], or a JSON array of the consecutive events from `seq` on that one commit wrote |
 //! | `roomid_snapshot` | room id | JSON [`Snapshot`] (the latest only) |
 //! | `seriesid_series` | series id (UTF-8) | JSON `SeriesRecord` (members with key hashes, sessions, pairing history) |
 //! | `roomid_notes` | room id (UTF-8) | JSON `Notes`: commitments, feedback, survey answers, private ones included (never in an event) |

@@ -98,8 +98,16 @@ fn printable(key: &[u8]) -> String {
 }
 
 fn encode<T: serde::Serialize>(key: &str, value: &T) -> Result<Vec<u8>, StoreError> {
+    encode_named(|| key.to_string(), value)
+}
+
+/// [`encode`], naming the record only if it fails (the name costs an allocation).
+fn encode_named<T: serde::Serialize>(
+    key: impl FnOnce() -> String,
+    value: &T,
+) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(value).map_err(|e| StoreError::Record {
-        key: key.to_string(),
+        key: key(),
         reason: e.to_string(),
     })
 }
@@ -113,6 +121,52 @@ fn decode<T: serde::de::DeserializeOwned>(
         key: format!("{tree}:{}", printable(key)),
         reason: e.to_string(),
     })
+}
+
+/// The events of one `write`, gathered per room into runs of consecutive sequence numbers:
+/// each run is one record (a lone event is stored as before, a longer run as a JSON array
+/// under the key of its first event), so a busy room costs the tree one insert per commit
+/// rather than one per event.
+#[derive(Default)]
+struct Runs<'a> {
+    runs: Vec<(&'a str, Vec<&'a StoredEvent>)>,
+    /// The run each room's next event may extend.
+    open: std::collections::HashMap<&'a str, usize>,
+}
+
+impl<'a> Runs<'a> {
+    fn add(&mut self, room: &'a str, event: &'a StoredEvent) {
+        if let Some(&i) = self.open.get(room) {
+            if let Some((_, run)) = self.runs.get_mut(i) {
+                if run.last().is_some_and(|last| last.seq + 1 == event.seq) {
+                    run.push(event);
+                    return;
+                }
+            }
+        }
+        self.open.insert(room, self.runs.len());
+        self.runs.push((room, vec![event]));
+    }
+
+    /// Put every run into `batch` and start again.
+    fn put(&mut self, batch: &mut sled::Batch) -> Result<(), StoreError> {
+        self.open.clear();
+        for (room, run) in self.runs.drain(..) {
+            let (first, value) = match run.as_slice() {
+                [] => continue,
+                [one] => (
+                    one.seq,
+                    encode_named(|| format!("{room}/{}", one.seq), one)?,
+                ),
+                [head, ..] => (
+                    head.seq,
+                    encode_named(|| format!("{room}/{}", head.seq), &run)?,
+                ),
+            };
+            batch.insert(event_key(room, first), value);
+        }
+        Ok(())
+    }
 }
 
 impl SledStore {
@@ -141,17 +195,18 @@ impl Store for SledStore {
     fn write(&self, writes: &[Write]) -> Result<(), StoreError> {
         let mut events = sled::Batch::default();
         let mut tokens = sled::Batch::default();
+        let mut runs = Runs::default();
         for w in writes {
             if let Write::Delete { .. } = w {
                 // Everything written before the delete goes first, so nothing outlives it.
+                runs.put(&mut events)?;
                 self.events.apply_batch(std::mem::take(&mut events))?;
                 self.tokens.apply_batch(std::mem::take(&mut tokens))?;
             }
             match w {
                 Write::Events { room, events: list } => {
                     for e in list {
-                        let value = encode(&format!("{room}/{}", e.seq), e)?;
-                        events.insert(event_key(room, e.seq), value);
+                        runs.add(room, e);
                     }
                 }
                 Write::Token {
@@ -185,6 +240,7 @@ impl Store for SledStore {
                 }
             }
         }
+        runs.put(&mut events)?;
         self.events.apply_batch(events)?;
         self.tokens.apply_batch(tokens)?;
         Ok(())
@@ -225,17 +281,35 @@ impl Store for SledStore {
             Some(raw) => Some(decode::<Snapshot>(SNAPSHOTS, id.as_bytes(), &raw)?),
             None => None,
         };
-        let mut events = Vec::new();
+        let mut events: Vec<StoredEvent> = Vec::new();
         for item in self.events.scan_prefix(prefix(id)) {
             let (key, value) = item?;
-            let event: StoredEvent = decode(EVENTS, &key, &value)?;
-            if key.as_ref() != event_key(id, event.seq).as_slice() {
-                return Err(StoreError::Record {
-                    key: format!("{EVENTS}:{}", printable(&key)),
-                    reason: format!("holds event {} under another sequence number", event.seq),
-                });
+            let first = value.iter().find(|b| !b.is_ascii_whitespace());
+            let run: Vec<StoredEvent> = if first == Some(&b'[') {
+                decode(EVENTS, &key, &value)?
+            } else {
+                vec![decode(EVENTS, &key, &value)?]
+            };
+            let bad = |reason: String| StoreError::Record {
+                key: format!("{EVENTS}:{}", printable(&key)),
+                reason,
+            };
+            let Some(head) = run.first() else {
+                return Err(bad("holds no event".into()));
+            };
+            if key.as_ref() != event_key(id, head.seq).as_slice() {
+                return Err(bad(format!(
+                    "holds event {} under another sequence number",
+                    head.seq
+                )));
             }
-            events.push(event);
+            if let Some(w) = run.windows(2).find(|w| w[1].seq != w[0].seq + 1) {
+                return Err(bad(format!(
+                    "holds event {} after event {}",
+                    w[1].seq, w[0].seq
+                )));
+            }
+            events.extend(run);
         }
         let mut tokens = Vec::new();
         let p = prefix(id);
@@ -277,6 +351,74 @@ mod tests {
         assert!(a < b && b < c);
         assert!(event_key("r", u64::MAX) < event_key("r\u{1}", 0));
         assert_eq!(printable(&event_key("room", 258)), "room/258");
+    }
+
+    fn event(seq: u64) -> StoredEvent {
+        StoredEvent {
+            seq,
+            at: seq * 10,
+            event: circlekeeper_protocol::Event::PlanChanged {
+                presenter_order: vec![1, 2],
+                plan: Vec::new(),
+                seed: Some(seq),
+                stage_index: None,
+            },
+            origin: None,
+        }
+    }
+
+    fn events(room: &str, seqs: std::ops::RangeInclusive<u64>) -> Write {
+        Write::Events {
+            room: room.into(),
+            events: seqs.map(event).collect(),
+        }
+    }
+
+    #[test]
+    fn runs_of_events_are_stored_together_and_read_back_in_order() {
+        let store = SledStore::temporary().expect("store");
+        // An older store kept one record per event: those still read.
+        store
+            .events
+            .insert(event_key("a", 1), encode("a", &event(1)).expect("encode"))
+            .expect("insert");
+        store
+            .write(&[
+                events("a", 2..=3),
+                events("b", 1..=1),
+                events("a", 4..=4),
+                events("b", 2..=5),
+            ])
+            .expect("write");
+        store.write(&[events("a", 5..=5)]).expect("write");
+        // a: 1 (old), 2..=4 (one run across two writes of one commit), 5 (alone).
+        assert_eq!(store.events.scan_prefix(prefix("a")).count(), 3);
+        let seqs = |room| -> Vec<u64> {
+            let loaded = store.load(room).expect("load");
+            loaded.events.iter().map(|e| e.seq).collect()
+        };
+        assert_eq!(seqs("a"), vec![1, 2, 3, 4, 5]);
+        assert_eq!(seqs("b"), vec![1, 2, 3, 4, 5]);
+        assert_eq!(store.load("a").expect("load").events[3], event(4));
+        store
+            .write(&[Write::Delete { room: "a".into() }])
+            .expect("delete");
+        assert!(store.load("a").expect("load").events.is_empty());
+    }
+
+    #[test]
+    fn a_run_out_of_order_is_reported_with_its_key() {
+        let store = SledStore::temporary().expect("store");
+        let run = vec![event(7), event(9)];
+        store
+            .events
+            .insert(
+                event_key("abc", 7),
+                serde_json::to_vec(&run).expect("encode"),
+            )
+            .expect("insert");
+        let err = store.load("abc").expect_err("out of order");
+        assert!(err.to_string().contains("roomid_seq_event:abc/7"), "{err}");
     }
 
     #[test]
