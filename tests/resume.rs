@@ -173,6 +173,49 @@ async fn a_participant_who_comes_back_keeps_role_queue_place_and_floor() {
 }
 
 #[tokio::test]
+async fn a_quick_reconnect_shows_nothing_and_a_longer_absence_shows_away() {
+    let store = SledStore::temporary().expect("store");
+    let server = TestServer::start_with(Arc::new(store), Clock::manual(EPOCH), |s| {
+        s.rate_burst = 60.0;
+        s.presence_grace = Duration::from_secs(3);
+    })
+    .await;
+    let (_room, mut fran, mut ada, _ben) = running(&server).await;
+    fran.catch_up(ada.seq).await;
+    let before = fran.seq;
+    // A blip: Ada's connection drops and she is back before the clock moves.
+    ada.disconnect().await;
+    let entry = ada.reconnect(&server).await;
+    assert_eq!(entry.kind, Entry::Resumed(0), "nothing to replay");
+    fran.assert_quiet_since(before).await;
+    assert_eq!(fran.participant(ada.you).presence, Presence::Connected);
+    // Gone for longer: once the grace passes with no connection of hers, Ada is away. The
+    // clock moves a second at a time until the server has seen her go (bounded).
+    ada.disconnect().await;
+    let mut away = false;
+    for _ in 0..30 {
+        server.advance(Duration::from_secs(1));
+        let ack = fran.sync().await;
+        fran.catch_up(ack.seq).await;
+        if fran.participant(ada.you).presence == Presence::Away {
+            away = true;
+            break;
+        }
+    }
+    assert!(away, "Ada never turned away");
+    let entry = ada.reconnect(&server).await;
+    ada.catch_up(entry.seq).await;
+    fran.catch_up(entry.seq).await;
+    assert!(
+        matches!(entry.kind, Entry::Resumed(n) if n >= 2),
+        "{:?}",
+        entry.kind
+    );
+    assert_eq!(fran.participant(ada.you).presence, Presence::Connected);
+    assert_eq!(without_presence(&ada.view), without_presence(&fran.view));
+}
+
+#[tokio::test]
 async fn a_silent_connection_is_dropped_and_its_participant_turns_away() {
     let store = SledStore::temporary().expect("store");
     let server = TestServer::start_with(Arc::new(store), Clock::manual(EPOCH), |s| {

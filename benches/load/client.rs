@@ -127,6 +127,8 @@ pub struct Metrics {
     pub join: Mutex<Histogram<u64>>,
     /// Connect → `resumed`, for `resume`.
     pub resume: Mutex<Histogram<u64>>,
+    /// Of a resume: TCP connect → websocket open (the handshake alone).
+    pub resume_handshake: Mutex<Histogram<u64>>,
     /// Command sent → its ack read by the sender.
     pub ack: Mutex<Histogram<u64>>,
     /// Command sent → its last event read by the last member of the room.
@@ -175,6 +177,7 @@ impl Metrics {
         Metrics {
             join: Mutex::new(histogram()),
             resume: Mutex::new(histogram()),
+            resume_handshake: Mutex::new(histogram()),
             ack: Mutex::new(histogram()),
             delivery: Mutex::new(histogram()),
             swap: Mutex::new(histogram()),
@@ -655,6 +658,9 @@ impl Conn {
     ) -> anyhow::Result<(Conn, Duration)> {
         let t0 = Instant::now();
         let mut ws = target.connect(index).await?;
+        if matches!(entry, Entry::Resume { .. }) {
+            record(&room.metrics.resume_handshake, micros(t0.elapsed()));
+        }
         room.metrics.connected.fetch_add(1, Ordering::Relaxed);
         let entered = match enter(&mut ws, &entry, name, &room.metrics).await {
             Ok(e) => e,

@@ -82,6 +82,7 @@ fn per_participant(f: &Figures) -> Option<f64> {
 pub fn print_and_save(f: &Figures, o: &Opts, m: &Metrics) -> anyhow::Result<Value> {
     let join = lock(&m.join).clone();
     let resume = lock(&m.resume).clone();
+    let resume_handshake = lock(&m.resume_handshake).clone();
     let ack = lock(&m.ack).clone();
     let delivery = lock(&m.delivery).clone();
     let swap_delivery = lock(&m.swap).clone();
@@ -114,6 +115,7 @@ pub fn print_and_save(f: &Figures, o: &Opts, m: &Metrics) -> anyhow::Result<Valu
     for (name, h) in [
         ("join (connect → welcome)", &join),
         ("resume (connect → resumed)", &resume),
+        ("of which TCP + websocket handshake", &resume_handshake),
         ("command → ack", &ack),
         ("command → last member", &delivery),
         ("swap: command → last of the swap", &swap_delivery),
@@ -216,6 +218,7 @@ pub fn print_and_save(f: &Figures, o: &Opts, m: &Metrics) -> anyhow::Result<Valu
         "run_secs": run_s,
         "join_latency": hist_json(&join),
         "resume_latency": hist_json(&resume),
+        "resume_handshake_latency": hist_json(&resume_handshake),
         "ack_latency": hist_json(&ack),
         "delivery_to_last_member": hist_json(&delivery),
         "swap_delivery_to_last_member": hist_json(&swap_delivery),

@@ -50,6 +50,9 @@ pub struct Settings {
     pub rate_per_second: f64,
     /// The community host's key, if the operator set one (`--host-key`).
     pub host_key: Option<String>,
+    /// How long after a person's last connection closes they turn `away`: a reconnect within
+    /// it shows the room nothing (see `room::actor::PRESENCE_GRACE_MS`, the default).
+    pub presence_grace: Duration,
 }
 
 impl Settings {
@@ -65,6 +68,7 @@ impl Settings {
             rate_burst: 30.0,
             rate_per_second: 10.0,
             host_key: None,
+            presence_grace: Duration::from_millis(crate::room::actor::PRESENCE_GRACE_MS),
         }
     }
 }
@@ -180,6 +184,7 @@ impl AppState {
             committer,
             clock: self.inner.clock.clone(),
             resume_window_ms: self.inner.settings.resume_window.as_millis() as u64,
+            presence_grace_ms: self.inner.settings.presence_grace.as_millis() as u64,
             notices: self.inner.notices.clone(),
             series: Arc::clone(&self.inner.series),
         })

@@ -90,7 +90,8 @@ impl TestServer {
     }
 
     /// Start a server on an ephemeral port over `store`, with `clock`; `tune` may change the
-    /// settings (resume window, retention, timeouts) before it starts.
+    /// settings (resume window, retention, timeouts, presence grace: none unless set) before
+    /// it starts.
     pub async fn start_with(
         store: Arc<dyn Store>,
         clock: Clock,
@@ -101,6 +102,9 @@ impl TestServer {
             .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local address");
         let mut settings = Settings::new(&format!("http://{addr}"));
+        // Presence turns away at once, so that scripts need not move the clock past the grace
+        // (`resume.rs` tests the grace itself, by setting it in `tune`).
+        settings.presence_grace = Duration::ZERO;
         tune(&mut settings);
         let state = AppState::start(store, clock.clone(), settings).expect("state starts");
         let (tx, rx) = oneshot::channel::<()>();
