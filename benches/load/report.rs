@@ -175,6 +175,12 @@ pub fn print_and_save(f: &Figures, o: &Opts, m: &Metrics) -> anyhow::Result<Valu
                 "| server RSS per connected participant | {:.1} KiB |",
                 p / 1024.0
             );
+            if let Some((_, end)) = f.server {
+                println!(
+                    "| server RSS per participant at the end of the run | {:.1} KiB |",
+                    end.rss_kib.saturating_sub(b.rss_kib) as f64 / f.connections as f64
+                );
+            }
             println!("| server open files, all connected | {} |", c.fds);
         }
         _ => println!("| server memory | not measured (external server) |"),
@@ -240,6 +246,9 @@ pub fn print_and_save(f: &Figures, o: &Opts, m: &Metrics) -> anyhow::Result<Valu
             "end": f.server.map(|s| s.1.rss_kib),
         })),
         "server_rss_bytes_per_participant": per,
+        "server_rss_bytes_per_participant_at_end": f.server_base.zip(f.server).map(|(b, (_, e))| {
+            e.rss_kib.saturating_sub(b.rss_kib) as f64 * 1024.0 / f.connections as f64
+        }),
         "server_open_files_connected": f.server_connected.map(|c| c.fds),
         "server_cpu_cores_busy": server_busy,
         "client_cpu_cores_busy": client_busy,
