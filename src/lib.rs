@@ -45,6 +45,24 @@ use tokio::net::TcpListener;
 pub use clock::Clock;
 pub use server::{app, AppState};
 
+/// Connections waiting to be accepted, per listener (the kernel caps it at
+/// `net.core.somaxconn`). When a third of a server's clients reconnect at once, a shallow
+/// queue overflows and each dropped handshake costs its client a one-second retransmit.
+pub const LISTEN_BACKLOG: u32 = 8192;
+
+/// Listen on `addr` with a deep accept queue ([`LISTEN_BACKLOG`]).
+pub fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // As std's listeners do: a restarted server may bind while old connections linger.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// Serve the app on `listener` until `shutdown` resolves. Sockets are set to `TCP_NODELAY`:
 /// an event and its ack are small frames written back to back, and Nagle's algorithm would
 /// hold the second one for the client's delayed ACK (about 40 ms on Linux).

@@ -53,8 +53,7 @@ async fn main() -> anyhow::Result<()> {
     })?;
     let state = AppState::start(Arc::new(store), Clock::System, config.settings())
         .context("cannot restore the rooms in the store")?;
-    let listener = tokio::net::TcpListener::bind(config.addr)
-        .await
+    let listener = circlekeeper::listen(config.addr)
         .with_context(|| format!("cannot listen on {}", config.addr))?;
     let addr = listener.local_addr()?;
     info!(%addr, data_dir = %config.data_dir.display(), "circlekeeper listening");

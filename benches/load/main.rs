@@ -212,9 +212,6 @@ impl Opts {
 
 // ----- the server process -------------------------------------------------------------------
 
-/// The server's accept queue per listener (the kernel caps it at `net.core.somaxconn`).
-const LISTEN_BACKLOG: u32 = 8192;
-
 /// The server, in a child process (this binary run with `LOAD_CHILD=server`): a sled store in
 /// a temporary directory, `listeners` ports on 127.0.0.1, until its stdin closes.
 fn server_child() -> anyhow::Result<()> {
@@ -231,11 +228,9 @@ fn server_child() -> anyhow::Result<()> {
         let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path())?);
         let mut bound = Vec::with_capacity(listeners);
         for _ in 0..listeners {
-            // A deep accept queue: thousands connect at once in the storms, and a full
-            // queue drops SYNs, which costs the client a one-second retransmit.
-            let socket = tokio::net::TcpSocket::new_v4()?;
-            socket.bind("127.0.0.1:0".parse()?)?;
-            bound.push(socket.listen(LISTEN_BACKLOG)?);
+            // A deep accept queue, as the server binary's: thousands connect at once in the
+            // storms.
+            bound.push(circlekeeper::listen("127.0.0.1:0".parse()?)?);
         }
         let addrs: Vec<SocketAddr> = bound
             .iter()
