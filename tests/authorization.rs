@@ -1,10 +1,17 @@
 //! Who may do what, over real websockets: every command that steers the session or keeps time
 //! is refused to a plain participant with `forbidden`, and a refused command changes nothing.
+//! And the whole matrix on the state machine: every command from every kind of person, in the
+//! lobby and in every stage of every built-in format, against the one table
+//! (`state::permission`).
 
 mod common;
 
-use circlekeeper::room::state::{permission, Permission};
-use circlekeeper_protocol::{Command, ErrorCode, ParticipantId, Role, SessionStatus, TimerKind};
+use circlekeeper::formats;
+use circlekeeper::room::state::{permission, Permission, DEFAULT_GROUND_RULES};
+use circlekeeper::room::{Room, RoomSetup};
+use circlekeeper_protocol::{
+    Command, ErrorCode, ParticipantId, Role, SessionStatus, Standing, TimerKind,
+};
 use common::{Client, TestServer};
 
 /// One command of every type, aimed at `target` where a command names someone. The one list
@@ -360,4 +367,160 @@ async fn a_participant_may_not_take_a_turn_that_is_not_theirs() {
     fran.assert_quiet_since(seq).await;
     ben.catch_up(seq).await;
     ben.ok(Command::Done).await;
+}
+
+// ----- the whole matrix, on the state machine ------------------------------------------------
+
+/// Who sends a command in the matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Facilitator,
+    CoFacilitator,
+    Timekeeper,
+    Participant,
+    Observer,
+}
+
+/// The table: who may send a command of each [`Permission`] (the table itself is
+/// `state::permission`, documented under "Roles" in `protocol/README.md`).
+fn may(p: Permission, who: Who) -> bool {
+    match p {
+        Permission::Anyone => true,
+        Permission::Timekeeping => {
+            matches!(who, Who::Facilitator | Who::CoFacilitator | Who::Timekeeper)
+        }
+        Permission::Facilitating => matches!(who, Who::Facilitator | Who::CoFacilitator),
+    }
+}
+
+/// Commands open to anyone that a second rule may still refuse with `forbidden` (each is
+/// documented with its command in `protocol/README.md`): a prompt is drawn only by whoever's
+/// stage role is coach or facilitator, and observers take no turn, so raise no hand.
+fn refused_by_second_rule(cmd: &Command, who: Who) -> bool {
+    match cmd {
+        Command::DrawPrompt { .. } => true,
+        Command::RaiseHand => who == Who::Observer,
+        _ => false,
+    }
+}
+
+/// A room of `format` with one person of each kind, everyone consented; returns the room,
+/// the people and the plain participant (the target of commands that name someone).
+fn matrix_room(format: &str) -> (Room, Vec<(Who, ParticipantId)>, ParticipantId) {
+    let now = common::EPOCH;
+    let mut room = Room::new(RoomSetup {
+        id: "matrix".into(),
+        title: "Matrix".into(),
+        format: formats::builtin(format).expect("built-in"),
+        ground_rules: DEFAULT_GROUND_RULES.into(),
+        warn_before_ms: 60_000,
+        pairing: Default::default(),
+        earlier: Vec::new(),
+    });
+    let (host, _) = room
+        .join(now, "Fran", Standing::Facilitator)
+        .expect("host joins");
+    let mut people = vec![(Who::Facilitator, host)];
+    for (who, name) in [
+        (Who::CoFacilitator, "Cy"),
+        (Who::Timekeeper, "Tia"),
+        (Who::Participant, "Ada"),
+        (Who::Participant, "Ben"),
+        (Who::Observer, "Obi"),
+    ] {
+        let (id, _) = room.join(now, name, Standing::Participant).expect("joins");
+        people.push((who, id));
+    }
+    for &(_, id) in &people {
+        room.apply(now, id, &Command::AcceptGroundRules)
+            .expect("consents");
+    }
+    for &(who, id) in &people {
+        let role = match who {
+            Who::CoFacilitator => Role::CoFacilitator,
+            Who::Timekeeper => Role::Timekeeper,
+            Who::Observer => Role::Observer,
+            _ => continue,
+        };
+        room.apply(
+            now,
+            host,
+            &Command::AssignRole {
+                participant: id,
+                role,
+            },
+        )
+        .expect("role assigned");
+    }
+    let target = people
+        .iter()
+        .find(|(w, _)| *w == Who::Participant)
+        .map(|&(_, id)| id)
+        .expect("a participant");
+    // Ben is the second participant: keep him out of the targets, Ada is the target.
+    people.retain(|&(w, id)| w != Who::Participant || id != target);
+    (room, people, target)
+}
+
+#[test]
+fn every_command_from_every_role_in_every_stage_kind_follows_the_table() {
+    let now = common::EPOCH;
+    let mut kinds = std::collections::BTreeSet::new();
+    let mut checked = 0usize;
+    let mut wrong = Vec::new();
+    for format in formats::BUILTIN_IDS {
+        let (lobby, people, target) = matrix_room(format);
+        let host = people[0].1;
+        let mut started = lobby.clone();
+        started.apply(now, host, &Command::Start).expect("starts");
+        let stages = started.view().plan.len();
+        // The lobby, then every stage of the plan.
+        let mut places = vec![("lobby".to_string(), lobby)];
+        for index in 0..stages {
+            let mut at = started.clone();
+            if index > 0 {
+                at.apply(now, host, &Command::JumpToStage { index })
+                    .expect("jumps");
+            }
+            let kind = at.view().plan[index].kind;
+            kinds.insert(format!("{kind:?}"));
+            places.push((format!("{format} stage {index} ({kind:?})"), at));
+        }
+        for (place, room) in &places {
+            for &(who, id) in &people {
+                for cmd in one_of_each(target) {
+                    if matches!(
+                        cmd,
+                        Command::Join { .. }
+                            | Command::Host { .. }
+                            | Command::Member { .. }
+                            | Command::Resume { .. }
+                    ) {
+                        continue; // entry commands: answered before a room command
+                    }
+                    let allowed = may(permission(&cmd), who);
+                    let mut r = room.clone();
+                    let forbidden = matches!(
+                        r.apply(now, id, &cmd),
+                        Err(ref e) if e.code == ErrorCode::Forbidden
+                    );
+                    checked += 1;
+                    if !allowed && !forbidden {
+                        wrong.push(format!("{place}: {who:?} was not refused {}", cmd.name()));
+                    }
+                    if allowed && forbidden && !refused_by_second_rule(&cmd, who) {
+                        wrong.push(format!("{place}: {who:?} was refused {}", cmd.name()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of {checked} cases disagree with the table:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+    assert!(checked > 5_000, "only {checked} cases");
+    assert!(kinds.len() >= 8, "stage kinds covered: {kinds:?}");
 }
