@@ -50,9 +50,22 @@ pub struct Config {
     #[arg(long, env = "CIRCLEKEEPER_LOG", default_value = "info")]
     pub log: String,
 
+    /// Log line format: `text` for people, `json` (one object per line) for log collectors.
+    #[arg(long, env = "CIRCLEKEEPER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     /// Run a tool instead of the server.
     #[command(subcommand)]
     pub command: Option<Tool>,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (fields, span fields, level, target, timestamp).
+    Json,
 }
 
 /// Tools that work on the data directory without a running server.

@@ -5,7 +5,7 @@
 //! - [`config`] — flags and environment variables.
 //! - [`server`] — the axum router: `POST /api/rooms` opens a room, `/ws` carries the protocol
 //!   (one task per connection: decode → validate → authenticate → hand to the room), and the
-//!   embedded web client.
+//!   embedded web client; `/healthz`, `/readyz` and Prometheus `/metrics` for operators.
 //! - [`room`] — one actor per live room owning a pure state machine,
 //!   `Room::apply(now, who, command) -> events`, its timers-as-deadlines and its prompt bank.
 //! - [`formats`] — built-in formats as data, and validation of custom ones.

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use circlekeeper::config::Config;
+use circlekeeper::config::{Config, LogFormat};
 use circlekeeper::store::SledStore;
 use circlekeeper::{serve, AppState, Clock};
 use clap::Parser;
@@ -13,9 +13,12 @@ use tracing::info;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_default())
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_default();
+    let logs = tracing_subscriber::fmt().with_env_filter(filter);
+    match config.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
 
     if let Some(circlekeeper::config::Tool::Export {
         room,

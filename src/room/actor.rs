@@ -14,6 +14,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::extract::ws::Utf8Bytes;
 use circlekeeper_protocol::{
@@ -26,6 +27,7 @@ use tracing::{debug, error, warn};
 use super::state::{Recorded, Rejection, Room};
 use crate::clock::Clock;
 use crate::secret;
+use crate::server::metrics::Metrics;
 use crate::store::{Committer, Durable, Origin, Snapshot, StoreError, StoredEvent, Write};
 
 /// How many messages may wait in a room's inbox. Connections wait (backpressure) when it is
@@ -130,6 +132,8 @@ pub enum RoomMsg {
         id: CommandId,
         /// The command.
         command: Command,
+        /// When its frame arrived (for the command latency metric).
+        received: Instant,
     },
     /// A connection closed.
     Leave {
@@ -233,6 +237,8 @@ pub struct RoomContext {
     /// Every series, by id: a series room records its pairs here at once, so the next session
     /// sees them.
     pub series: SeriesMap,
+    /// The server's metrics (commands answered, events delivered).
+    pub metrics: Arc<Metrics>,
 }
 
 /// Series records by id, shared between the server and the rooms of each series.
@@ -263,8 +269,13 @@ enum Admission {
 enum Delivery {
     /// Events for every admitted peer.
     Broadcast(Vec<Utf8Bytes>),
-    /// A frame for one connection.
-    To(ConnId, Utf8Bytes),
+    /// A command's ack (`ok`) or error for its connection, counted in the metrics.
+    Answer {
+        conn: ConnId,
+        frame: Utf8Bytes,
+        ok: bool,
+        received: Instant,
+    },
     /// A connection enters: becomes a peer and gets its first frames.
     Admit {
         conn: ConnId,
@@ -503,7 +514,12 @@ impl Actor {
                     debug!(code = r.code.as_str(), "entry refused");
                 }
             }
-            RoomMsg::Command { conn, id, command } => self.command(conn, id, command).await,
+            RoomMsg::Command {
+                conn,
+                id,
+                command,
+                received,
+            } => self.command(conn, id, command, received).await,
             RoomMsg::Leave { conn } => {
                 if let Some(peer) = self.peers.remove(&conn) {
                     if self.ctx.presence_grace_ms == 0 {
@@ -565,8 +581,11 @@ impl Actor {
                 let _ = outbox.try_send(Outbound::Frame(error_frame(Some(id), r.code, &r.message)));
                 let _ = reply.send(Err(r));
             }
-            RoomMsg::Command { conn, id, .. } => {
+            RoomMsg::Command {
+                conn, id, received, ..
+            } => {
                 let r = gone();
+                self.ctx.metrics.command_answered(false, received.elapsed());
                 self.send_to(conn, error_frame(Some(id), r.code, r.message));
             }
             RoomMsg::Leave { conn } => {
@@ -918,7 +937,7 @@ impl Actor {
         }))
     }
 
-    async fn command(&mut self, conn: ConnId, id: CommandId, command: Command) {
+    async fn command(&mut self, conn: ConnId, id: CommandId, command: Command, received: Instant) {
         let Some(who) = self.peers.get(&conn).map(|p| p.who) else {
             return;
         };
@@ -928,8 +947,14 @@ impl Actor {
             .get(&who)
             .and_then(|list| list.iter().find(|(seen, _)| *seen == id))
             .map(|(_, ack)| ack.clone());
+        let answer = |frame, ok| Delivery::Answer {
+            conn,
+            frame,
+            ok,
+            received,
+        };
         if let Some(ack) = seen {
-            self.queue(Vec::new(), vec![Delivery::To(conn, ack)]);
+            self.queue(Vec::new(), vec![answer(ack, true)]);
             return;
         }
         let now = self.ctx.clock.now();
@@ -937,7 +962,7 @@ impl Actor {
             Ok(applied) => {
                 if matches!(command, Command::DeleteRoom) {
                     let ack = ack_frame(id, self.room.seq(), now);
-                    self.delete(Some((conn, ack))).await;
+                    self.delete(Some(answer(ack, true))).await;
                     return;
                 }
                 let ack = frame(&ServerMessage::Ack {
@@ -969,14 +994,14 @@ impl Actor {
                 }
                 let deliveries = vec![
                     Delivery::Broadcast(frames),
-                    Delivery::To(conn, ack),
+                    answer(ack, true),
                     Delivery::CloseRemoved,
                 ];
                 self.queue(writes, deliveries);
             }
             Err(r) => {
                 let error = error_frame(Some(id), r.code, r.message);
-                self.queue(Vec::new(), vec![Delivery::To(conn, error)]);
+                self.queue(Vec::new(), vec![answer(error, false)]);
             }
         }
     }
@@ -1041,10 +1066,9 @@ impl Actor {
     }
 
     /// Remove the room from disk, then (once that is durable) disconnect everyone and stop.
-    async fn delete(&mut self, ack: Option<(ConnId, Utf8Bytes)>) {
+    async fn delete(&mut self, ack: Option<Delivery>) {
         let room = self.room.view().id.clone();
-        let mut deliveries: Vec<Delivery> =
-            ack.into_iter().map(|(c, f)| Delivery::To(c, f)).collect();
+        let mut deliveries: Vec<Delivery> = ack.into_iter().collect();
         deliveries.push(Delivery::Deleted);
         self.queue(vec![Write::Delete { room }], deliveries);
         self.deleting = true;
@@ -1081,19 +1105,33 @@ impl Actor {
     fn deliver(&mut self, delivery: Delivery) {
         match delivery {
             Delivery::Broadcast(frames) => {
+                let mut delivered = 0;
                 for f in frames {
                     let mut slow = Vec::new();
                     for (&conn, peer) in &self.peers {
                         if peer.outbox.try_send(Outbound::Frame(f.clone())).is_err() {
                             slow.push(conn);
+                        } else {
+                            delivered += 1;
                         }
                     }
                     for conn in slow {
                         self.cut_off(conn, close::TOO_SLOW);
                     }
                 }
+                if delivered > 0 {
+                    self.ctx.metrics.events_delivered(delivered);
+                }
             }
-            Delivery::To(conn, f) => self.send_to(conn, f),
+            Delivery::Answer {
+                conn,
+                frame,
+                ok,
+                received,
+            } => {
+                self.ctx.metrics.command_answered(ok, received.elapsed());
+                self.send_to(conn, frame);
+            }
             Delivery::Admit {
                 conn,
                 peer,

@@ -1,4 +1,5 @@
-//! The JSON API: open a room, list built-in formats and prompts, health.
+//! The JSON API: open a room, list built-in formats and prompts, health and readiness; and the
+//! Prometheus text of `/metrics`.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -63,6 +64,33 @@ impl IntoResponse for ApiError {
 /// `GET /healthz`: the server is up.
 pub async fn healthz(State(app): State<AppState>) -> Json<Value> {
     Json(json!({ "status": "ok", "rooms": app.room_count() }))
+}
+
+/// How long `/readyz` waits for the store to answer.
+pub const READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// `GET /readyz`: 200 `{"status":"ready"}` when the server can take work (rooms restored, the
+/// store answers), 503 with the reason (`shutting_down`, `store_unavailable`) otherwise.
+pub async fn readyz(State(app): State<AppState>) -> (StatusCode, Json<Value>) {
+    match app.ready(READY_WITHIN).await {
+        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
+        Err(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": why })),
+        ),
+    }
+}
+
+/// `GET /metrics`: the server's metrics in the Prometheus text exposition format.
+pub async fn metrics(State(app): State<AppState>) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        app.render_metrics(),
+    )
+        .into_response()
 }
 
 /// `GET /api/formats`: the built-in formats, by id.

@@ -1,8 +1,10 @@
 //! The HTTP face of the server and the life of its rooms: the axum router, the JSON API that
-//! opens rooms ([`api`]), the `/ws` connection task ([`ws`]), and [`AppState`], which restores
-//! rooms on start, deletes them when their retention runs out, and shuts down cleanly.
+//! opens rooms ([`api`]), the `/ws` connection task ([`ws`]), the `/metrics` counters
+//! ([`metrics`]), and [`AppState`], which restores rooms on start, deletes them when their
+//! retention runs out, and shuts down cleanly.
 
 pub mod api;
+pub mod metrics;
 pub mod web;
 pub mod ws;
 
@@ -23,7 +25,9 @@ use crate::clock::Clock;
 use crate::room::actor::{Keys, Notice, RoomContext, RoomInit};
 use crate::room::{spawn_room, Room, RoomHandle, RoomMsg};
 use crate::series::SeriesRecord;
+use crate::store::committer::CommitStats;
 use crate::store::{Committer, Store, StoreError, StoredEvent, Write};
+use metrics::Metrics;
 
 /// How often ended rooms are checked against their retention.
 pub const RETENTION_SWEEP: Duration = Duration::from_secs(3600);
@@ -101,6 +105,10 @@ struct Inner {
     shutdown: watch::Sender<bool>,
     /// Counts retention sweeps done (tests wait on it).
     sweeps: watch::Sender<u64>,
+    /// Counters, gauges and histograms for `/metrics`.
+    metrics: Arc<Metrics>,
+    /// The commit thread's counters (they outlive the committer, taken at shutdown).
+    commit_stats: Arc<CommitStats>,
 }
 
 impl AppState {
@@ -117,6 +125,7 @@ impl AppState {
                 reason: e.to_string(),
             })?;
         let (notices, notice_rx) = mpsc::unbounded_channel();
+        let commit_stats = committer.shared_stats();
         let state = AppState {
             inner: Arc::new(Inner {
                 rooms: DashMap::new(),
@@ -132,6 +141,8 @@ impl AppState {
                 next_conn: AtomicU64::new(1),
                 shutdown: watch::Sender::new(false),
                 sweeps: watch::Sender::new(0),
+                metrics: Arc::default(),
+                commit_stats,
             }),
         };
         let series = state.inner.store.series()?;
@@ -173,6 +184,36 @@ impl AppState {
         self.inner.sweeps.subscribe()
     }
 
+    /// The server's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// The metrics in the Prometheus text format (`GET /metrics`).
+    pub fn render_metrics(&self) -> String {
+        self.inner
+            .metrics
+            .render(self.room_count(), &self.inner.commit_stats.flush_seconds)
+    }
+
+    /// Whether the server can take work: it is not shutting down and the store answers (an
+    /// empty submission goes through the commit thread's write and flush within `within`).
+    /// Rooms are restored before [`AppState::start`] returns, so a started state has them.
+    pub async fn ready(&self, within: Duration) -> Result<(), &'static str> {
+        if *self.inner.shutdown.borrow() {
+            return Err("shutting_down");
+        }
+        let committer = self.inner.committer.lock().ok().and_then(|c| c.clone());
+        let Some(committer) = committer else {
+            return Err("shutting_down");
+        };
+        let probe = async { committer.submit(Vec::new()).await.await };
+        match tokio::time::timeout(within, probe).await {
+            Ok(Ok(Ok(()))) => Ok(()),
+            _ => Err("store_unavailable"),
+        }
+    }
+
     /// A receiver that turns `true` when the server shuts down.
     pub fn shutting_down(&self) -> watch::Receiver<bool> {
         self.inner.shutdown.subscribe()
@@ -187,6 +228,7 @@ impl AppState {
             presence_grace_ms: self.inner.settings.presence_grace.as_millis() as u64,
             notices: self.inner.notices.clone(),
             series: Arc::clone(&self.inner.series),
+            metrics: Arc::clone(&self.inner.metrics),
         })
     }
 
@@ -500,6 +542,8 @@ pub fn app(state: AppState) -> Router {
         .route("/r/{room}", get(web::room_page))
         .route("/{file}", get(web::file))
         .route("/healthz", get(api::healthz))
+        .route("/readyz", get(api::readyz))
+        .route("/metrics", get(api::metrics))
         .route("/api/formats", get(api::formats))
         .route("/api/prompts", get(api::prompts))
         .route("/api/rooms", post(api::create_room))

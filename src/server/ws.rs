@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tracing::{debug, Instrument};
 
+use super::metrics::Disconnect;
 use super::AppState;
 use crate::room::actor::{error_frame, ConnId, Credential, Outbound, PEER_OUTBOX};
 use crate::room::state::clean_text;
@@ -140,14 +141,23 @@ impl Connection {
         }
     }
 
-    async fn run(mut self, socket: WebSocket, version: Option<u32>) {
+    async fn run(self, socket: WebSocket, version: Option<u32>) {
+        let app = self.app.clone();
+        let metrics = app.metrics();
+        let _open = metrics.connection_opened();
+        let why = self.serve(socket, version).await;
+        metrics.disconnected(why);
+    }
+
+    /// Serve the connection until it ends; returns why it ended.
+    async fn serve(mut self, socket: WebSocket, version: Option<u32>) -> Disconnect {
         let (mut sink, mut stream) = socket.split();
         if version != Some(PROTOCOL_VERSION) {
             let reason = "this server speaks protocol version 1: connect to /ws?v=1";
             let _ = sink
                 .send(close_message(close::PROTOCOL_MISMATCH, reason))
                 .await;
-            return;
+            return Disconnect::Code(close::PROTOCOL_MISMATCH);
         }
         let (tx, mut rx) = mpsc::channel::<Outbound>(PEER_OUTBOX);
         self.tx = Some(tx);
@@ -158,7 +168,7 @@ impl Connection {
         if *shutdown.borrow() {
             let reason = "the server is restarting: reconnect and resume";
             let _ = sink.send(close_message(close::GOING_AWAY, reason)).await;
-            return;
+            return Disconnect::Code(close::GOING_AWAY);
         }
         let mut last_heard = Instant::now();
         // Made once, not per turn of the loop: each new `changed()` registers with (and leaves)
@@ -168,7 +178,7 @@ impl Connection {
         let outcome = loop {
             tokio::select! {
                 _ = &mut shutdown => {
-                    break Some((close::GOING_AWAY, "the server is restarting: reconnect and resume"));
+                    break Ok((close::GOING_AWAY, "the server is restarting: reconnect and resume"));
                 }
                 out = rx.recv() => match out {
                     Some(Outbound::Frame(bytes)) => {
@@ -181,40 +191,46 @@ impl Connection {
                             batched += 1;
                         }
                         if !ok || sink.flush().await.is_err() {
-                            break None;
+                            break Err(Disconnect::Reset);
                         }
                     }
-                    None => break Some((self.close_code.load(Ordering::Relaxed), "")),
+                    None => break Ok((self.close_code.load(Ordering::Relaxed), "")),
                 },
                 msg = stream.next() => {
                     last_heard = Instant::now();
                     let next = match msg {
-                        None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break None,
+                        None | Some(Ok(Message::Close(_))) => break Err(Disconnect::ClientClosed),
+                        Some(Err(_)) => break Err(Disconnect::Reset),
                         Some(Ok(Message::Text(text))) => self.on_text(&text, &mut sink, &mut rx).await,
                         Some(Ok(Message::Binary(_))) => self.on_binary(&mut sink).await,
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => Next::Continue,
                     };
                     if let Next::Close(code, reason) = next {
-                        break Some((code, reason));
+                        break Ok((code, reason));
                     }
                 }
                 _ = ping.tick() => {
                     if last_heard.elapsed() > idle_timeout {
-                        break Some((close::IDLE, "nothing heard for too long: reconnect and resume"));
+                        break Ok((close::IDLE, "nothing heard for too long: reconnect and resume"));
                     }
                     if sink.send(Message::Ping(Default::default())).await.is_err() {
-                        break None;
+                        break Err(Disconnect::Reset);
                     }
                 }
             }
         };
-        if let Some((code, reason)) = outcome {
-            let _ = sink.send(close_message(code, reason)).await;
-        }
+        let why = match outcome {
+            Ok((code, reason)) => {
+                let _ = sink.send(close_message(code, reason)).await;
+                Disconnect::Code(code)
+            }
+            Err(why) => why,
+        };
         if let Some((room, _)) = self.joined.take() {
             room.send(RoomMsg::Leave { conn: self.conn }).await;
         }
         debug!("connection closed");
+        why
     }
 
     async fn on_text<S>(
@@ -226,6 +242,7 @@ impl Connection {
     where
         S: SinkExt<Message> + Unpin,
     {
+        let received = std::time::Instant::now();
         if text.len() > limits::MAX_FRAME_BYTES {
             return Next::Close(close::TOO_BIG, "frames are limited to 16 KiB");
         }
@@ -297,6 +314,7 @@ impl Connection {
                         conn: self.conn,
                         id,
                         command,
+                        received,
                     })
                     .await
                 {
@@ -343,6 +361,7 @@ impl Connection {
         if self.bucket.take() {
             return None;
         }
+        self.app.metrics().rate_limited();
         if self.bucket.strikes >= RATE_STRIKES {
             return Some(Next::Close(
                 close::RATE_LIMITED,

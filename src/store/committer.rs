@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::warn;
 
 use super::{Store, StoreError, Write};
+use crate::server::metrics::Histogram;
 
 /// Most submissions one flush covers. Bounds the batch's memory and the latency of its first
 /// member; at 2,048 commands a batch is still a few hundred kilobytes.
@@ -37,6 +38,8 @@ pub struct CommitStats {
     pub flushes: AtomicU64,
     /// Submissions made durable.
     pub submissions: AtomicU64,
+    /// How long each batch's write and flush took.
+    pub flush_seconds: Histogram,
 }
 
 /// The sending side of the commit thread. Cheap to clone; the thread stops when every clone
@@ -72,6 +75,11 @@ impl Committer {
     pub fn stats(&self) -> &CommitStats {
         &self.stats
     }
+
+    /// The commit thread's counters, to keep after the committer is gone (for `/metrics`).
+    pub fn shared_stats(&self) -> Arc<CommitStats> {
+        Arc::clone(&self.stats)
+    }
 }
 
 fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Submission>, stats: &CommitStats) {
@@ -88,7 +96,9 @@ fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Submission>, stats: &Commit
             .iter_mut()
             .flat_map(|s| std::mem::take(&mut s.writes))
             .collect();
+        let started = std::time::Instant::now();
         let result = store.write(&writes).and_then(|()| store.flush());
+        stats.flush_seconds.observe(started.elapsed());
         stats.flushes.fetch_add(1, Ordering::Relaxed);
         stats
             .submissions
