@@ -49,10 +49,24 @@ pub async fn create_room(
     body: &str,
     wait: Duration,
 ) -> anyhow::Result<RoomCreated> {
+    let (status, body) = http(addr, "POST", "/api/rooms", body, wait).await?;
+    ensure!(status == 201, "POST /api/rooms: {status} {body}");
+    serde_json::from_str(&body).context("POST /api/rooms: not a RoomCreated body")
+}
+
+/// One HTTP/1.1 exchange over a raw connection (`Connection: close`): the status and the
+/// body (de-chunked).
+pub async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &str,
+    wait: Duration,
+) -> anyhow::Result<(u16, String)> {
     let exchange = async {
         let mut stream = TcpStream::connect(addr).await?;
         let head = format!(
-            "POST /api/rooms HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
              Content-Length: {}\r\nConnection: close\r\n\r\n",
             body.len()
         );
@@ -64,15 +78,16 @@ pub async fn create_room(
     };
     let raw = tokio::time::timeout(wait, exchange)
         .await
-        .context("POST /api/rooms: no answer in time")??;
+        .with_context(|| format!("{method} {path}: no answer in time"))??;
     let text = String::from_utf8_lossy(&raw);
     let (head, body) = text
         .split_once("\r\n\r\n")
-        .context("POST /api/rooms: an answer without a body")?;
-    ensure!(
-        head.starts_with("HTTP/1.1 201"),
-        "POST /api/rooms: {head} {body}"
-    );
+        .with_context(|| format!("{method} {path}: an answer without a body"))?;
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .with_context(|| format!("{method} {path}: no status in {head:?}"))?;
     let chunked = head.lines().any(|l| {
         let l = l.to_ascii_lowercase();
         l.starts_with("transfer-encoding:") && l.contains("chunked")
@@ -82,7 +97,7 @@ pub async fn create_room(
     } else {
         body.to_string()
     };
-    serde_json::from_str(&body).context("POST /api/rooms: not a RoomCreated body")
+    Ok((status, body))
 }
 
 /// Undo HTTP/1.1 chunked transfer encoding (bounded).

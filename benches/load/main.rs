@@ -26,7 +26,11 @@
 //!   drop at the same instant (no close frame, as when a network fails) and resume at once;
 //! - **swap**: the circle runs in every room while one 60-person coaching swap (built-in
 //!   `coaching_swap`) pairs everyone, then every coach ends the half and every member confirms
-//!   the switch at once.
+//!   the switch at once;
+//! - **soak**: for `--soak-secs`, rooms open in waves (a third of `--rooms` every third of
+//!   `--room-secs`), run the circle with its drops and resumes, end their session and close,
+//!   while the server's memory and open files are sampled every 5 s: both must come back to
+//!   where they started once everyone has left.
 //!
 //! Measured, from HDR histograms (p50, p99, p99.9, max): join latency (TCP connect → welcome);
 //! resume latency (connect → `resumed`); command → ack at the sender; command → its last event
@@ -53,6 +57,8 @@
 //! | `--burst-secs`   | `LOAD_BURST_SECS`   | 10           | burst length                           |
 //! | `--join-window`  | `LOAD_JOIN_WINDOW`  | 10           | join storm: seconds over which all join|
 //! | `--swap-people`  | `LOAD_SWAP_PEOPLE`  | 60           | the coaching swap's size (≤ 64)        |
+//! | `--soak-secs`    | `LOAD_SOAK_SECS`    | 240          | soak length                            |
+//! | `--room-secs`    | `LOAD_ROOM_SECS`    | 30           | soak: how long each room lives         |
 //! | `--listeners`    | `LOAD_LISTENERS`    | 4            | ports the server listens on            |
 //! | `--sources`      | `LOAD_SOURCES`      | 4            | loopback source addresses              |
 //! | `--server`       | `LOAD_SERVER`       | (start one)  | external server `host:port[,host:port]`|
@@ -114,6 +120,8 @@ pub struct Opts {
     burst_secs: f64,
     join_window: f64,
     swap_people: usize,
+    soak_secs: f64,
+    room_secs: f64,
     listeners: usize,
     sources: usize,
     server: Option<String>,
@@ -165,6 +173,8 @@ impl Opts {
                 "LOAD_SWAP_PEOPLE",
                 if smoke { 10 } else { scenario::SWAP_PEOPLE },
             )?,
+            soak_secs: num_opt("soak-secs", "LOAD_SOAK_SECS", pick(240.0, 4.0))?,
+            room_secs: num_opt("room-secs", "LOAD_ROOM_SECS", pick(30.0, 1.5))?,
             listeners: num_opt("listeners", "LOAD_LISTENERS", if smoke { 2 } else { 4 })?,
             sources: num_opt("sources", "LOAD_SOURCES", if smoke { 2 } else { 4 })?,
             server: raw_opt("server", "LOAD_SERVER"),
@@ -186,6 +196,8 @@ impl Opts {
             ("secs", o.secs),
             ("burst-secs", o.burst_secs),
             ("join-window", o.join_window),
+            ("soak-secs", o.soak_secs),
+            ("room-secs", o.room_secs),
         ] {
             ensure!(
                 v.is_finite() && (0.5..=3600.0).contains(&v),
@@ -211,6 +223,10 @@ impl Opts {
 }
 
 // ----- the server process -------------------------------------------------------------------
+
+/// The server's retention of ended rooms in the bench, ms: short, so that the soak can check
+/// no room is left behind.
+pub const RETENTION_MS: u64 = 2_000;
 
 /// The server, in a child process (this binary run with `LOAD_CHILD=server`): a sled store in
 /// a temporary directory, `listeners` ports on 127.0.0.1, until its stdin closes.
@@ -241,6 +257,9 @@ fn server_child() -> anyhow::Result<()> {
         settings.rate_per_second = 1e9;
         settings.idle_timeout = Duration::from_secs(3600);
         settings.shutdown_grace = Duration::from_secs(10);
+        // Ended rooms (the soak ends its rooms) are deleted two seconds after the end.
+        settings.retention = Duration::from_millis(RETENTION_MS);
+        settings.retention_sweep = Duration::from_millis(RETENTION_MS / 4);
         let state = AppState::start(store, Clock::System, settings)?;
         let (stop, stopped) = watch::channel(false);
         let servers: Vec<_> = bound

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::client::{lock, Metrics};
 use crate::common;
-use crate::scenario::{busy, Scenario, SwapFigures};
+use crate::scenario::{busy, Scenario, SoakFigures, SwapFigures};
 use crate::sys::Sample;
 use crate::Opts;
 
@@ -30,6 +30,7 @@ pub struct Figures {
     /// The load generator around the run.
     pub client: (Sample, Sample),
     pub swap: Option<SwapFigures>,
+    pub soak: Option<SoakFigures>,
 }
 
 fn ms(us: u64) -> String {
@@ -68,6 +69,10 @@ pub fn losses(f: &Figures, m: &Metrics) -> Vec<(&'static str, u64)> {
         (
             "resumes answered with a snapshot",
             Metrics::get(&m.snapshots),
+        ),
+        (
+            "rooms left after their retention (soak)",
+            f.soak.as_ref().map_or(0, |s| s.rooms_left),
         ),
     ]
 }
@@ -164,6 +169,26 @@ pub fn print_and_save(f: &Figures, o: &Opts, m: &Metrics) -> anyhow::Result<Valu
             s.switch_all.as_secs_f64() * 1000.0
         );
     }
+    if let Some(s) = &f.soak {
+        println!("| soak: rooms opened, run and ended | {} |", s.rooms);
+        println!(
+            "| soak: rooms left once their retention passed ({:.1} s after the last ended) | {} |",
+            s.retention_wait.as_secs_f64(),
+            s.rooms_left
+        );
+        if let (Some(b), Some(a)) = (f.server_base, s.after) {
+            println!(
+                "| soak: server RSS started → peak → after everyone left | {} → {} → {} MiB |",
+                b.rss_kib / 1024,
+                f.server_connected.map_or(0, |c| c.rss_kib / 1024),
+                a.rss_kib / 1024
+            );
+            println!(
+                "| soak: server open files started → after everyone left | {} → {} |",
+                b.fds, a.fds
+            );
+        }
+    }
     match (f.server_base, f.server_connected, per) {
         (Some(b), Some(c), Some(p)) => {
             println!(
@@ -208,7 +233,7 @@ pub fn print_and_save(f: &Figures, o: &Opts, m: &Metrics) -> anyhow::Result<Valu
     );
     println!();
 
-    let out = json!({
+    let mut out = json!({
         "scenario": f.scenario.name(),
         "machine": { "cores": cores, "memory_kib": mem_kib, "cpu": cpu },
         "rooms": o.rooms,
@@ -254,6 +279,22 @@ pub fn print_and_save(f: &Figures, o: &Opts, m: &Metrics) -> anyhow::Result<Valu
         "client_cpu_cores_busy": client_busy,
         "durable_acks": true,
     });
+    if let Some(s) = &f.soak {
+        out["soak"] = json!({
+            "rooms": s.rooms,
+            "rooms_left_after_retention": s.rooms_left,
+            "after": s.after.map(|a| json!({"rss_kib": a.rss_kib, "open_files": a.fds})),
+            "samples": s.samples.iter().map(|(t, x, c)| json!({
+                "secs": t, "rss_kib": x.rss_kib, "open_files": x.fds, "connections": c,
+            })).collect::<Vec<_>>(),
+        });
+        println!("| soak: seconds | connections | server RSS MiB | server open files |");
+        println!("|---:|---:|---:|---:|");
+        for (t, x, c) in &s.samples {
+            println!("| {t:.0} | {c} | {} | {} |", x.rss_kib / 1024, x.fds);
+        }
+        println!();
+    }
     let dir = target_dir();
     std::fs::create_dir_all(&dir)?;
     let path = dir.join(format!(

@@ -29,7 +29,8 @@ use crate::store::committer::CommitStats;
 use crate::store::{Committer, Store, StoreError, StoredEvent, Write};
 use metrics::Metrics;
 
-/// How often ended rooms are checked against their retention.
+/// How often ended rooms are checked against their retention, by default
+/// ([`Settings::retention_sweep`]).
 pub const RETENTION_SWEEP: Duration = Duration::from_secs(3600);
 
 /// Settings of a running server (from flags, environment or a test).
@@ -54,6 +55,8 @@ pub struct Settings {
     pub rate_per_second: f64,
     /// The community host's key, if the operator set one (`--host-key`).
     pub host_key: Option<String>,
+    /// How often ended rooms past their retention are looked for (hourly by default).
+    pub retention_sweep: Duration,
     /// How long after a person's last connection closes they turn `away`: a reconnect within
     /// it shows the room nothing (see `room::actor::PRESENCE_GRACE_MS`, the default).
     pub presence_grace: Duration,
@@ -73,6 +76,7 @@ impl Settings {
             rate_per_second: 10.0,
             host_key: None,
             presence_grace: Duration::from_millis(crate::room::actor::PRESENCE_GRACE_MS),
+            retention_sweep: RETENTION_SWEEP,
         }
     }
 }
@@ -529,7 +533,8 @@ async fn sweeper(state: AppState, mut notices: mpsc::UnboundedReceiver<Notice>) 
             _ = clock.sleep_until(next) => {
                 state.sweep().await;
                 state.inner.sweeps.send_modify(|n| *n += 1);
-                next = state.inner.clock.now() + RETENTION_SWEEP.as_millis() as u64;
+                let every = state.inner.settings.retention_sweep.as_millis() as u64;
+                next = state.inner.clock.now() + every.max(1);
             }
         }
     }
