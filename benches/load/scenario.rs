@@ -789,7 +789,19 @@ async fn soak(
     const WAVES: usize = 3;
     let client = Proc::own();
     let server_base = server.map(Proc::sample);
-    let per_wave = o.rooms.div_ceil(WAVES).max(1);
+    // A new wave opens while the oldest is ending: up to WAVES + 1 waves are connected at
+    // once. Fit them under this process's descriptor limit.
+    let mut per_wave = o.rooms.div_ceil(WAVES).max(1);
+    if let Some(limit) = crate::sys::open_file_limit() {
+        let fit = (limit.saturating_sub(256) as usize) / ((WAVES + 1) * o.participants);
+        if per_wave > fit {
+            eprintln!(
+                "soak: {per_wave} rooms per wave would not fit {limit} file descriptors; \
+                 using {fit}"
+            );
+            per_wave = fit.max(1);
+        }
+    }
     crate::sys::check_fds(per_wave * (WAVES + 1) * o.participants)?;
     let lifetime = Duration::from_secs_f64(o.room_secs);
     let every = lifetime / WAVES as u32;
@@ -937,6 +949,8 @@ async fn soak_wave(
             tokio::spawn(async move {
                 let mut room = circle_room(room, interval, gate, None, target).await?;
                 room.host()?.command(Command::EndSession, true).await?;
+                // Everyone reads the end before they go.
+                wait_delivered(&room.room, Instant::now() + WAIT).await;
                 for c in room.conns.drain(..) {
                     c.close().await;
                 }
