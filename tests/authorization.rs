@@ -524,3 +524,41 @@ fn every_command_from_every_role_in_every_stage_kind_follows_the_table() {
     assert!(checked > 5_000, "only {checked} cases");
     assert!(kinds.len() >= 8, "stage kinds covered: {kinds:?}");
 }
+
+#[test]
+fn the_table_in_the_protocol_readme_is_the_table_the_server_uses() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/protocol/README.md"))
+            .expect("protocol/README.md");
+    let mut documented = std::collections::BTreeMap::new();
+    for line in readme.lines() {
+        let permission = if line.starts_with("| **Anyone**") {
+            Permission::Anyone
+        } else if line.starts_with("| **Timekeeping**") {
+            Permission::Timekeeping
+        } else if line.starts_with("| **Facilitating**") {
+            Permission::Facilitating
+        } else {
+            continue;
+        };
+        let commands = line.rsplit('|').nth(1).expect("a commands column");
+        for name in commands.split('`').skip(1).step_by(2) {
+            assert!(
+                documented.insert(name.to_string(), permission).is_none(),
+                "{name} is listed twice"
+            );
+        }
+    }
+    for cmd in one_of_each(1) {
+        assert_eq!(
+            documented.remove(cmd.name()),
+            Some(permission(&cmd)),
+            "protocol/README.md's table and state::permission disagree on {}",
+            cmd.name()
+        );
+    }
+    assert!(
+        documented.is_empty(),
+        "documented but no command: {documented:?}"
+    );
+}
