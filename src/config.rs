@@ -1,4 +1,6 @@
-//! Command-line flags and environment variables (`circlekeeper --help` lists them).
+//! Command-line flags, environment variables and the configuration file (`circlekeeper --help`
+//! lists them). A setting comes from the first of: its flag, its environment variable, the
+//! TOML file named by `--config` (or `CIRCLEKEEPER_CONFIG`), its default.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -14,9 +16,15 @@ use crate::server::Settings;
 #[command(
     name = "circlekeeper",
     version,
-    about = "Runs peer coaching circles in real time."
+    about = "Runs peer coaching circles in real time.",
+    args_override_self = true
 )]
 pub struct Config {
+    /// A TOML file of settings, keyed by flag name with underscores (`data_dir = "/var/lib/x"`,
+    /// `retention_days = 30`); flags and environment variables override it.
+    #[arg(long, env = "CIRCLEKEEPER_CONFIG")]
+    pub config: Option<PathBuf>,
+
     /// Address to listen on.
     #[arg(long, env = "CIRCLEKEEPER_ADDR", default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
@@ -89,7 +97,95 @@ pub enum Tool {
     },
 }
 
+/// The settings a configuration file may hold: every flag of the server, by name with
+/// underscores, with the environment variable that overrides it.
+const FILE_KEYS: &[(&str, &str)] = &[
+    ("addr", "CIRCLEKEEPER_ADDR"),
+    ("data_dir", "CIRCLEKEEPER_DATA_DIR"),
+    ("public_url", "CIRCLEKEEPER_PUBLIC_URL"),
+    ("resume_window_secs", "CIRCLEKEEPER_RESUME_WINDOW_SECS"),
+    ("retention_days", "CIRCLEKEEPER_RETENTION_DAYS"),
+    ("idle_timeout_secs", "CIRCLEKEEPER_IDLE_TIMEOUT_SECS"),
+    ("host_key", "CIRCLEKEEPER_HOST_KEY"),
+    ("log", "CIRCLEKEEPER_LOG"),
+    ("log_format", "CIRCLEKEEPER_LOG_FORMAT"),
+];
+
 impl Config {
+    /// Parse the process's arguments, environment and configuration file.
+    /// `--help`, `--version` and flag errors print as clap prints them and exit (0 for help).
+    pub fn load() -> anyhow::Result<Config> {
+        match Config::load_from(std::env::args_os().collect(), |k| std::env::var_os(k)) {
+            Ok(c) => Ok(c),
+            Err(e) => match e.downcast::<clap::Error>() {
+                Ok(flags) => flags.exit(),
+                Err(e) => Err(e),
+            },
+        }
+    }
+
+    /// Parse `args` (the program name first), reading the environment through `env`: the
+    /// configuration file's settings become flags placed before the given ones (which then
+    /// override them), except where the environment sets that setting.
+    pub fn load_from(
+        args: Vec<std::ffi::OsString>,
+        env: impl Fn(&str) -> Option<std::ffi::OsString>,
+    ) -> anyhow::Result<Config> {
+        use anyhow::Context;
+        // Where the file is: a `--config` flag (last one wins), else the environment.
+        let mut path = env("CIRCLEKEEPER_CONFIG").map(PathBuf::from);
+        let mut it = args.iter().skip(1);
+        while let Some(a) = it.next() {
+            let a = a.to_string_lossy();
+            if a == "--config" {
+                path = it.next().map(PathBuf::from);
+            } else if let Some(p) = a.strip_prefix("--config=") {
+                path = Some(PathBuf::from(p));
+            }
+        }
+        let mut from_file = Vec::new();
+        if let Some(path) = path {
+            let text = std::fs::read_to_string(&path).with_context(|| {
+                format!("cannot read the configuration file {}", path.display())
+            })?;
+            let table: toml::Table = text.parse().with_context(|| {
+                format!(
+                    "the configuration file {} is not valid TOML",
+                    path.display()
+                )
+            })?;
+            for (key, value) in &table {
+                let Some(&(_, var)) = FILE_KEYS.iter().find(|(k, _)| k == key) else {
+                    let known: Vec<&str> = FILE_KEYS.iter().map(|(k, _)| *k).collect();
+                    anyhow::bail!(
+                        "{}: unknown setting `{key}`; the settings are {}",
+                        path.display(),
+                        known.join(", ")
+                    );
+                };
+                if env(var).is_some() {
+                    continue; // the environment overrides the file
+                }
+                let value = match value {
+                    toml::Value::String(s) => s.clone(),
+                    toml::Value::Integer(i) => i.to_string(),
+                    other => anyhow::bail!(
+                        "{}: `{key}` must be a string or a whole number, not {}",
+                        path.display(),
+                        other.type_str()
+                    ),
+                };
+                from_file.push(format!("--{}", key.replace('_', "-")).into());
+                from_file.push(value.into());
+            }
+        }
+        let mut all = Vec::with_capacity(args.len() + from_file.len());
+        all.extend(args.first().cloned());
+        all.extend(from_file);
+        all.extend(args.into_iter().skip(1));
+        Ok(Config::try_parse_from(all)?)
+    }
+
     /// The server settings these flags describe.
     pub fn settings(&self) -> Settings {
         let mut s = Settings::new(&self.public_url());
@@ -106,5 +202,104 @@ impl Config {
         self.public_url
             .clone()
             .unwrap_or_else(|| format!("http://{}", self.addr))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsString;
+
+    fn args(list: &[&str]) -> Vec<OsString> {
+        std::iter::once("circlekeeper")
+            .chain(list.iter().copied())
+            .map(OsString::from)
+            .collect()
+    }
+
+    fn file(text: &str) -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("circlekeeper.toml");
+        std::fs::write(&path, text).expect("write");
+        (dir, path.display().to_string())
+    }
+
+    const FILE: &str = r#"
+addr = "127.0.0.1:9090"
+data_dir = "/var/lib/circlekeeper"
+retention_days = 7
+log_format = "json"
+host_key = "from-the-file"
+"#;
+
+    #[test]
+    fn the_file_sets_what_flags_and_the_environment_do_not() {
+        let (_dir, path) = file(FILE);
+        let c = Config::load_from(args(&["--config", &path, "--retention-days", "14"]), |_| {
+            None
+        })
+        .expect("loads");
+        assert_eq!(c.addr.to_string(), "127.0.0.1:9090");
+        assert_eq!(c.data_dir, PathBuf::from("/var/lib/circlekeeper"));
+        assert_eq!(c.retention_days, 14, "the flag overrides the file");
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(
+            c.idle_timeout_secs, 60,
+            "what nobody sets keeps its default"
+        );
+        // The environment overrides the file: the key is left to clap's environment reading.
+        let c = Config::load_from(args(&["--config", &path]), |k| {
+            (k == "CIRCLEKEEPER_HOST_KEY").then(|| "from-the-environment".into())
+        })
+        .expect("loads");
+        assert_ne!(c.host_key.as_deref(), Some("from-the-file"));
+        assert_eq!(c.retention_days, 7);
+    }
+
+    #[test]
+    fn a_bad_file_is_refused_with_a_clear_message() {
+        let (_dir, path) = file("retention = 7\n");
+        let e = Config::load_from(args(&["--config", &path]), |_| None)
+            .expect_err("an unknown key")
+            .to_string();
+        assert!(e.contains("unknown setting `retention`"), "{e}");
+        assert!(e.contains("retention_days"), "names the settings: {e}");
+
+        let (_dir, path) = file("retention_days = 0\n");
+        let e = Config::load_from(args(&["--config", &path]), |_| None)
+            .expect_err("out of range")
+            .to_string();
+        assert!(e.contains("retention-days"), "{e}");
+
+        let (_dir, path) = file("addr = [1, 2]\n");
+        let e = Config::load_from(args(&["--config", &path]), |_| None)
+            .expect_err("an array")
+            .to_string();
+        assert!(
+            e.contains("`addr` must be a string or a whole number"),
+            "{e}"
+        );
+
+        let e = Config::load_from(
+            args(&["--config", "/nonexistent/circlekeeper.toml"]),
+            |_| None,
+        )
+        .expect_err("no file")
+        .to_string();
+        assert!(e.contains("cannot read the configuration file"), "{e}");
+
+        let (_dir, path) = file("addr = \"127.0.0.1:1\"\nnot toml");
+        let e = Config::load_from(args(&["--config", &path]), |_| None)
+            .expect_err("not TOML")
+            .to_string();
+        assert!(e.contains("not valid TOML"), "{e}");
+    }
+
+    #[test]
+    fn without_a_file_the_defaults_hold() {
+        let c = Config::load_from(args(&[]), |_| None).expect("loads");
+        assert_eq!(c.addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.retention_days, 30);
+        assert!(c.config.is_none());
     }
 }

@@ -7,12 +7,11 @@ use anyhow::Context;
 use circlekeeper::config::{Config, LogFormat};
 use circlekeeper::store::SledStore;
 use circlekeeper::{serve, AppState, Clock};
-use clap::Parser;
 use tracing::info;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let config = Config::parse();
+    let config = Config::load()?;
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_default();
     let logs = tracing_subscriber::fmt().with_env_filter(filter);
     match config.log_format {
