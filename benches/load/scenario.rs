@@ -260,19 +260,27 @@ async fn join_all_members(
     }
     let mut first_error = None;
     for t in tasks {
-        match t.await {
-            Ok(Ok((r, conn))) => rooms[r].conns.push(conn),
-            Ok(Err(e)) => {
-                first_error.get_or_insert(e);
-            }
-            Err(e) => {
-                first_error.get_or_insert(e.into());
-            }
+        if let Some((r, conn)) = settle(t.await, &mut first_error) {
+            rooms[r].conns.push(conn);
         }
     }
     match first_error {
         Some(e) => Err(e.context("a member could not join")),
         None => Ok(()),
+    }
+}
+
+/// A finished task's value; or `None`, keeping its error in `first` if it is the first one.
+fn settle<T>(
+    joined: Result<anyhow::Result<T>, tokio::task::JoinError>,
+    first: &mut Option<anyhow::Error>,
+) -> Option<T> {
+    match joined.map_err(anyhow::Error::from).and_then(|r| r) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            first.get_or_insert(e);
+            None
+        }
     }
 }
 
@@ -638,7 +646,7 @@ pub async fn run(
         deadline: deadline_rx,
     };
     let (storm_tx, storm_rx) = watch::channel(false);
-    let rooms_rooms: Vec<Room> = rooms.iter().map(|r| r.room.clone()).collect();
+    let shared: Vec<Room> = rooms.iter().map(|r| r.room.clone()).collect();
     let mut runs = Vec::with_capacity(rooms.len());
     let mut swap_run = None;
     for room in rooms {
@@ -679,35 +687,20 @@ pub async fn run(
     let mut rooms = Vec::with_capacity(runs.len() + 1);
     let mut first_error = None;
     for r in runs {
-        match r.await {
-            Ok(Ok(room)) => rooms.push(room),
-            Ok(Err(e)) => {
-                first_error.get_or_insert(e);
-            }
-            Err(e) => {
-                first_error.get_or_insert(e.into());
-            }
-        }
+        rooms.extend(settle(r.await, &mut first_error));
     }
     let mut swap = None;
     if let Some(t) = swap_run {
-        match t.await {
-            Ok(Ok((room, figures))) => {
-                rooms.push(room);
-                swap = Some(figures);
-            }
-            Ok(Err(e)) => {
-                first_error.get_or_insert(e.context("the coaching swap"));
-            }
-            Err(e) => {
-                first_error.get_or_insert(e.into());
-            }
+        let joined = t.await.map(|r| r.context("the coaching swap"));
+        if let Some((room, figures)) = settle(joined, &mut first_error) {
+            rooms.push(room);
+            swap = Some(figures);
         }
     }
     // Wait (bounded) for the last deliveries of acknowledged commands.
     let mut undelivered = 0;
     let until = Instant::now() + Duration::from_secs(10);
-    for room in &rooms_rooms {
+    for room in &shared {
         undelivered += wait_delivered(room, until).await;
     }
     let run = run_start.elapsed();
@@ -852,15 +845,7 @@ async fn soak(
         let mut i = 0;
         while i < waves.len() {
             if waves[i].is_finished() {
-                match waves.swap_remove(i).await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => {
-                        first_error.get_or_insert(e);
-                    }
-                    Err(e) => {
-                        first_error.get_or_insert(e.into());
-                    }
-                }
+                settle(waves.swap_remove(i).await, &mut first_error);
             } else {
                 i += 1;
             }
@@ -870,15 +855,7 @@ async fn soak(
         }
     }
     for w in waves {
-        match w.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                first_error.get_or_insert(e);
-            }
-            Err(e) => {
-                first_error.get_or_insert(e.into());
-            }
-        }
+        settle(w.await, &mut first_error);
     }
     if let Some(e) = first_error {
         return Err(e);

@@ -41,15 +41,7 @@ impl Proc {
 
     /// Read it now (zeros where the OS does not say).
     pub fn sample(&self) -> Sample {
-        let rss_kib = std::fs::read_to_string(format!("{}/status", self.dir))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find(|l| l.starts_with("VmRSS:"))
-                    .and_then(|l| l.split_whitespace().nth(1))
-                    .and_then(|n| n.parse().ok())
-            })
-            .unwrap_or(0);
+        let rss_kib = line_field(&format!("{}/status", self.dir), "VmRSS:", 1).unwrap_or(0);
         let ticks = std::fs::read_to_string(format!("{}/stat", self.dir))
             .ok()
             .and_then(|s| {
@@ -76,14 +68,18 @@ impl Proc {
 
 /// The soft open-file limit of this process.
 pub fn open_file_limit() -> Option<u64> {
-    std::fs::read_to_string("/proc/self/limits")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Max open files"))
-                .and_then(|l| l.split_whitespace().nth(3))
-                .and_then(|n| n.parse().ok())
-        })
+    line_field("/proc/self/limits", "Max open files", 3)
+}
+
+/// The `nth` whitespace-separated word, as a number, of the first line of file `path` that
+/// starts with `prefix`.
+fn line_field(path: &str, prefix: &str, nth: usize) -> Option<u64> {
+    std::fs::read_to_string(path).ok().and_then(|s| {
+        s.lines()
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| l.split_whitespace().nth(nth))
+            .and_then(|n| n.parse().ok())
+    })
 }
 
 /// Refuse a load this process cannot hold: one descriptor per connection, plus slack.
