@@ -79,6 +79,9 @@ pub mod close {
     pub const RATE_LIMITED: u16 = 4029;
     /// No frame (not even a pong) arrived for too long: reconnect and resume.
     pub const IDLE: u16 = 4000;
+    /// No `join`, `host`, `member` or `resume` arrived within the handshake timeout after the
+    /// upgrade: connect again when there is something to send.
+    pub const HANDSHAKE_TIMEOUT: u16 = 4408;
     /// The server is shutting down or restarting, or the room stopped serving: reconnect and
     /// resume after a short delay.
     pub const GOING_AWAY: u16 = 1001;
@@ -619,6 +622,18 @@ pub enum ErrorCode {
     RateLimited,
     /// A custom format was refused (the message names the field).
     InvalidFormat,
+    /// The websocket upgrade came from a page the server does not serve (HTTP 403): its
+    /// `Origin` header is missing or not on the server's allowlist.
+    OriginNotAllowed,
+    /// This address holds as many connections as the server allows one address (HTTP 429).
+    TooManyConnections,
+    /// The server holds as many rooms as it may (HTTP 503): try later or another server.
+    ServerFull,
+    /// This address opened as many rooms as it may in an hour (HTTP 429).
+    TooManyRooms,
+    /// This address gave too many wrong links, keys or tokens lately; entering is refused
+    /// for a while without checking (HTTP 429, or an error frame and close 4029).
+    TooManyAttempts,
     /// Something went wrong on the server; the command was not applied.
     Internal,
 }
@@ -650,6 +665,11 @@ impl ErrorCode {
             ErrorCode::RoomFull => "room_full",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::InvalidFormat => "invalid_format",
+            ErrorCode::OriginNotAllowed => "origin_not_allowed",
+            ErrorCode::TooManyConnections => "too_many_connections",
+            ErrorCode::ServerFull => "server_full",
+            ErrorCode::TooManyRooms => "too_many_rooms",
+            ErrorCode::TooManyAttempts => "too_many_attempts",
             ErrorCode::Internal => "internal",
         }
     }
