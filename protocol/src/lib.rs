@@ -263,6 +263,19 @@ pub enum Command {
     /// Delete the room at once: everyone is disconnected (close code 4010) and everything the
     /// server kept of it is removed from disk.
     DeleteRoom,
+    /// Replace the room's join or host link with a new one: the old key stops working at once
+    /// (people already in the room stay). The ack's `result` carries the new key, for the
+    /// sender only.
+    RotateLink {
+        /// Which link.
+        link: LinkKind,
+    },
+    /// Turn the room's join or host link off: its key stops working at once and no new one is
+    /// issued until `rotate_link`.
+    RevokeLink {
+        /// Which link.
+        link: LinkKind,
+    },
     /// Propose pairs (a triad when the count is odd) from the people present, avoiding recent
     /// partners; locked groups are kept.
     ProposePairs {
@@ -383,6 +396,8 @@ impl Command {
             Command::ClearPrompt => "clear_prompt",
             Command::Leave => "leave",
             Command::DeleteRoom => "delete_room",
+            Command::RotateLink { .. } => "rotate_link",
+            Command::RevokeLink { .. } => "revoke_link",
             Command::ProposePairs { .. } => "propose_pairs",
             Command::SwapPeople { .. } => "swap_people",
             Command::LockGroup { .. } => "lock_group",
@@ -435,6 +450,8 @@ impl Command {
         "clear_prompt",
         "leave",
         "delete_room",
+        "rotate_link",
+        "revoke_link",
         "propose_pairs",
         "swap_people",
         "lock_group",
@@ -460,6 +477,17 @@ pub enum TimerKind {
     Stage,
     /// The current speaker's timebox (rounds, or a floor with a per-speaker limit).
     Speaker,
+}
+
+/// Which of a room's two capability links a command or event is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum LinkKind {
+    /// The join link (`#join=KEY`): enters as a participant.
+    Join,
+    /// The host link (`#host=KEY`): enters as a facilitator, previews and exports.
+    Host,
 }
 
 /// One frame from server to client.
@@ -527,7 +555,8 @@ pub enum ServerMessage {
         seq: u64,
         /// The server's clock when the command was applied.
         server_time: Millis,
-        /// A command's answer, where it has one (`draw_prompt`).
+        /// A command's answer, where it has one (`draw_prompt`, `rotate_link`, the items
+        /// commands).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         result: Option<AckResult>,
     },
@@ -567,6 +596,14 @@ pub enum AckResult {
     Mine {
         /// Everything I wrote.
         mine: Mine,
+    },
+    /// The new key of a link replaced with `rotate_link`: the link is
+    /// `{base}/r/{room}#join=KEY` (or `#host=KEY`), built by the client.
+    Link {
+        /// Which link.
+        link: LinkKind,
+        /// The new key (a secret: show it to the facilitator, never log it).
+        key: String,
     },
 }
 
@@ -784,6 +821,16 @@ pub enum Event {
     PromptChanged {
         /// The card, or null when cleared.
         prompt: Option<PushedPrompt>,
+    },
+    /// A facilitator replaced (`rotate_link`) or turned off (`revoke_link`) one of the room's
+    /// links. Carries no key; changes nothing in the view.
+    LinkChanged {
+        /// Which link.
+        link: LinkKind,
+        /// True when the link was turned off, false when it was replaced by a new one.
+        revoked: bool,
+        /// Who did it.
+        by: ParticipantId,
     },
 }
 

@@ -18,8 +18,8 @@ use std::time::Instant;
 
 use axum::extract::ws::Utf8Bytes;
 use circlekeeper_protocol::{
-    close, Command, CommandId, ErrorCode, Millis, ParticipantId, Presence, ServerMessage,
-    SessionStatus, Standing, PROTOCOL_VERSION,
+    close, AckResult, Command, CommandId, ErrorCode, LinkKind, Millis, ParticipantId, Presence,
+    ServerMessage, SessionStatus, Standing, PROTOCOL_VERSION,
 };
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, error, warn};
@@ -958,12 +958,39 @@ impl Actor {
             return;
         }
         let now = self.ctx.clock.now();
+        // A link's new key comes from the OS before anything changes: if it cannot, nothing does.
+        let link = match &command {
+            Command::RotateLink { link } => Some((*link, true)),
+            Command::RevokeLink { link } => Some((*link, false)),
+            _ => None,
+        };
+        let new_key = match link {
+            Some((link, issue)) => match secret::new_secret() {
+                Ok(key) => Some((link, issue, key)),
+                Err(e) => {
+                    error!(error = %e, "no randomness for a new link key");
+                    let error = error_frame(
+                        Some(id),
+                        ErrorCode::Internal,
+                        "the server could not make a new key",
+                    );
+                    self.queue(Vec::new(), vec![answer(error, false)]);
+                    return;
+                }
+            },
+            None => None,
+        };
         match self.room.apply(now, who, &command) {
-            Ok(applied) => {
+            Ok(mut applied) => {
                 if matches!(command, Command::DeleteRoom) {
                     let ack = ack_frame(id, self.room.seq(), now);
                     self.delete(Some(answer(ack, true))).await;
                     return;
+                }
+                let mut writes = Vec::new();
+                if let Some((link, issue, key)) = new_key {
+                    writes.push(self.replace_key(link, &key));
+                    applied.result = issue.then_some(AckResult::Link { link, key });
                 }
                 let ack = frame(&ServerMessage::Ack {
                     id: id.clone(),
@@ -980,11 +1007,11 @@ impl Actor {
                 if origin.is_some() || Room::writes_notes(&command) {
                     self.remember(who, id, ack.clone());
                 }
-                let (writes, frames) = self.record(&applied.events, origin);
+                let (recorded, frames) = self.record(&applied.events, origin);
+                writes.extend(recorded);
                 if matches!(command, Command::ConfirmPairs | Command::PlaceLate { .. }) {
                     self.record_pairs();
                 }
-                let mut writes = writes;
                 if Room::writes_notes(&command) {
                     writes.push(Write::Notes {
                         room: self.room.view().id.clone(),
@@ -1003,6 +1030,22 @@ impl Actor {
                 let error = error_frame(Some(id), r.code, r.message);
                 self.queue(Vec::new(), vec![answer(error, false)]);
             }
+        }
+    }
+
+    /// Replace a link's key hash with the hash of `key` (`rotate_link`, `revoke_link`): the old
+    /// key stops opening the room at once. Returns the write that makes the new hashes durable,
+    /// with the command's events. (`revoke_link` drops its key after this, so nobody holds it.)
+    fn replace_key(&mut self, link: LinkKind, key: &str) -> Write {
+        let hash = secret::hash(key);
+        match link {
+            LinkKind::Join => self.keys.join = hash,
+            LinkKind::Host => self.keys.host = hash,
+        }
+        Write::Keys {
+            room: self.room.view().id.clone(),
+            join: self.keys.join,
+            host: self.keys.host,
         }
     }
 

@@ -132,6 +132,8 @@ pub fn permission(cmd: &Command) -> Permission {
         | PushPrompt { .. }
         | ClearPrompt
         | DeleteRoom
+        | RotateLink { .. }
+        | RevokeLink { .. }
         | ProposePairs { .. }
         | SwapPeople { .. }
         | LockGroup { .. }
@@ -427,6 +429,8 @@ impl Room {
                 }
             }
             Event::PromptChanged { prompt } => v.prompt = prompt.clone(),
+            // The keys are not part of the view: the actor holds their hashes.
+            Event::LinkChanged { .. } => {}
             Event::PairsChanged { pairs, .. } => v.pairs = pairs.clone(),
             Event::NotesChanged {
                 commitments,
@@ -556,6 +560,8 @@ impl Room {
             Command::Sync
                 | Command::Leave
                 | Command::DeleteRoom
+                | Command::RotateLink { .. }
+                | Command::RevokeLink { .. }
                 | Command::AnswerSurvey { .. }
                 | Command::ReviewCommitment { .. }
                 | Command::MyItems
@@ -751,6 +757,16 @@ impl Room {
             }
             // Authorized here; the actor removes the room and everything stored of it.
             DeleteRoom => {}
+            // The event is recorded here; the actor, which holds the keys, replaces the key.
+            RotateLink { link } | RevokeLink { link } => self.emit(
+                now,
+                &mut out,
+                Event::LinkChanged {
+                    link: *link,
+                    revoked: matches!(cmd, RevokeLink { .. }),
+                    by: who,
+                },
+            ),
             RecordCommitment { .. }
             | ReviewCommitment { .. }
             | GiveFeedback { .. }

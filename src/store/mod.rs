@@ -149,6 +149,16 @@ pub enum Write {
         /// The room.
         room: String,
     },
+    /// A room's link keys changed (`rotate_link`, `revoke_link`): its record's hashes are
+    /// replaced, so a restart restores the new ones.
+    Keys {
+        /// The room.
+        room: String,
+        /// SHA-256 of the join key.
+        join: [u8; 32],
+        /// SHA-256 of the host key.
+        host: [u8; 32],
+    },
     /// The room's session ended.
     Ended {
         /// The room.

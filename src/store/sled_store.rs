@@ -70,6 +70,20 @@ impl SledStore {
             db,
         })
     }
+
+    /// Change a stored room record in place; a room no longer stored (deleted) is left alone.
+    fn update_room(
+        &self,
+        room: &str,
+        change: impl FnOnce(&mut RoomRecord),
+    ) -> Result<(), StoreError> {
+        if let Some(raw) = self.rooms.get(room.as_bytes())? {
+            let mut record: RoomRecord = decode(ROOMS, room.as_bytes(), &raw)?;
+            change(&mut record);
+            self.put_room(room, &record)?;
+        }
+        Ok(())
+    }
 }
 
 /// `room ‖ 0x00`: the prefix of one room's records.
@@ -238,12 +252,12 @@ impl Store for SledStore {
                         .insert(record.id.as_bytes(), encode(&record.id, record)?)?;
                 }
                 Write::Delete { room } => self.delete(room)?,
+                Write::Keys { room, join, host } => self.update_room(room, |record| {
+                    record.join_key_hash = *join;
+                    record.host_key_hash = *host;
+                })?,
                 Write::Ended { room, at } => {
-                    if let Some(raw) = self.rooms.get(room.as_bytes())? {
-                        let mut record: RoomRecord = decode(ROOMS, room.as_bytes(), &raw)?;
-                        record.ended_at = Some(*at);
-                        self.put_room(room, &record)?;
-                    }
+                    self.update_room(room, |record| record.ended_at = Some(*at))?
                 }
             }
         }
@@ -411,6 +425,56 @@ mod tests {
             .write(&[Write::Delete { room: "a".into() }])
             .expect("delete");
         assert!(store.load("a").expect("load").events.is_empty());
+    }
+
+    #[test]
+    fn new_link_hashes_replace_the_stored_ones_and_leave_the_rest_of_the_record() {
+        let store = SledStore::temporary().expect("store");
+        let setup = crate::room::RoomSetup {
+            id: "abc".into(),
+            title: "Tuesday set".into(),
+            format: crate::formats::builtin("coaching_circle").expect("built-in"),
+            ground_rules: "Confidential.".into(),
+            warn_before_ms: 60_000,
+            pairing: Default::default(),
+            earlier: Vec::new(),
+        };
+        let record = RoomRecord {
+            setup,
+            join_key_hash: [1; 32],
+            host_key_hash: [2; 32],
+            created_at: 5,
+            ended_at: None,
+            series: Some("s".into()),
+        };
+        store.put_room("abc", &record).expect("put");
+        store
+            .write(&[
+                Write::Keys {
+                    room: "abc".into(),
+                    join: [3; 32],
+                    host: [4; 32],
+                },
+                Write::Ended {
+                    room: "abc".into(),
+                    at: 9,
+                },
+                // A room no longer stored is left alone, not recreated.
+                Write::Keys {
+                    room: "gone".into(),
+                    join: [5; 32],
+                    host: [6; 32],
+                },
+            ])
+            .expect("write");
+        let rooms = store.rooms().expect("rooms");
+        let expected = RoomRecord {
+            join_key_hash: [3; 32],
+            host_key_hash: [4; 32],
+            ended_at: Some(9),
+            ..record
+        };
+        assert_eq!(rooms, vec![("abc".to_string(), expected)]);
     }
 
     #[test]
