@@ -36,6 +36,7 @@ use circlekeeper_protocol::{ClientMessage, Command, ServerMessage, PROTOCOL_VERS
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -187,8 +188,11 @@ impl Client {
     /// Open a room, host it, accept the ground rules and start the session.
     async fn ready(addr: SocketAddr) -> anyhow::Result<Client> {
         let room = common::create_room(addr, ROOM_BODY, WAIT).await?;
-        let url = format!("ws://{addr}/ws?v={PROTOCOL_VERSION}");
-        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url.as_str()))
+        let mut request = format!("ws://{addr}/ws?v={PROTOCOL_VERSION}").into_client_request()?;
+        request
+            .headers_mut()
+            .insert("origin", format!("http://{addr}").parse()?);
+        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(request))
             .await
             .context("no websocket handshake in time")??;
         let mut client = Client { ws, next_id: 0 };
@@ -295,6 +299,7 @@ async fn run_scenario(sc: &Scenario, base: &Path, run: Duration) -> anyhow::Resu
     let mut settings = Settings::new(&format!("http://{addr}"));
     settings.rate_burst = 1e9;
     settings.rate_per_second = 1e9;
+    settings.rooms_per_ip_per_hour = 1_000_000;
     settings.shutdown_grace = Duration::from_secs(5);
     let state = AppState::start(store, Clock::System, settings)?;
     let (stop, stopped) = oneshot::channel::<()>();

@@ -54,6 +54,42 @@ pub struct Config {
     #[arg(long, env = "CIRCLEKEEPER_HOST_KEY", hide_env_values = true)]
     pub host_key: Option<String>,
 
+    /// Origins (`https://host[:port]`) whose pages may open websockets, besides the public
+    /// URL's own; comma-separated. `*` allows any page and clients that send no `Origin`.
+    #[arg(long, env = "CIRCLEKEEPER_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// Reverse proxies (IP addresses, comma-separated) whose `X-Forwarded-For` names the
+    /// client; the per-address limits then count that client, not the proxy.
+    #[arg(long, env = "CIRCLEKEEPER_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+
+    /// Connections one address (IPv4, or IPv6 /64) may hold at once; more get 429.
+    #[arg(long, env = "CIRCLEKEEPER_MAX_CONNECTIONS_PER_IP", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections_per_ip: u64,
+
+    /// Rooms the server holds at most, ended rooms within their retention included; opening
+    /// more gets 503.
+    #[arg(long, env = "CIRCLEKEEPER_MAX_ROOMS", default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub max_rooms: u64,
+
+    /// Rooms one address may open per hour (series rooms included); more get 429.
+    #[arg(long, env = "CIRCLEKEEPER_ROOMS_PER_IP_PER_HOUR", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub rooms_per_ip_per_hour: u32,
+
+    /// Wrong room ids, keys or tokens one address may give before it is refused for a while.
+    #[arg(long, env = "CIRCLEKEEPER_MAX_FAILED_ENTRIES", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_failed_entries: u32,
+
+    /// Once refused, an address is forgiven one wrong entry per this many seconds.
+    #[arg(long, env = "CIRCLEKEEPER_FAILED_ENTRY_FORGIVE_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub failed_entry_forgive_secs: u64,
+
+    /// Seconds a client has to send its HTTP request headers, and after a websocket upgrade its
+    /// first command (`join`, `host`, `member` or `resume`).
+    #[arg(long, env = "CIRCLEKEEPER_HANDSHAKE_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub handshake_timeout_secs: u64,
+
     /// Log filter, in `tracing` env-filter syntax (e.g. `info`, `circlekeeper=debug`).
     #[arg(long, env = "CIRCLEKEEPER_LOG", default_value = "info")]
     pub log: String,
@@ -107,6 +143,26 @@ const FILE_KEYS: &[(&str, &str)] = &[
     ("retention_days", "CIRCLEKEEPER_RETENTION_DAYS"),
     ("idle_timeout_secs", "CIRCLEKEEPER_IDLE_TIMEOUT_SECS"),
     ("host_key", "CIRCLEKEEPER_HOST_KEY"),
+    ("allowed_origins", "CIRCLEKEEPER_ALLOWED_ORIGINS"),
+    ("trusted_proxies", "CIRCLEKEEPER_TRUSTED_PROXIES"),
+    (
+        "max_connections_per_ip",
+        "CIRCLEKEEPER_MAX_CONNECTIONS_PER_IP",
+    ),
+    ("max_rooms", "CIRCLEKEEPER_MAX_ROOMS"),
+    (
+        "rooms_per_ip_per_hour",
+        "CIRCLEKEEPER_ROOMS_PER_IP_PER_HOUR",
+    ),
+    ("max_failed_entries", "CIRCLEKEEPER_MAX_FAILED_ENTRIES"),
+    (
+        "failed_entry_forgive_secs",
+        "CIRCLEKEEPER_FAILED_ENTRY_FORGIVE_SECS",
+    ),
+    (
+        "handshake_timeout_secs",
+        "CIRCLEKEEPER_HANDSHAKE_TIMEOUT_SECS",
+    ),
     ("log", "CIRCLEKEEPER_LOG"),
     ("log_format", "CIRCLEKEEPER_LOG_FORMAT"),
 ];
@@ -169,8 +225,22 @@ impl Config {
                 let value = match value {
                     toml::Value::String(s) => s.clone(),
                     toml::Value::Integer(i) => i.to_string(),
+                    toml::Value::Array(items) => {
+                        let mut list = Vec::with_capacity(items.len());
+                        for item in items {
+                            let Some(text) = item.as_str() else {
+                                anyhow::bail!(
+                                    "{}: `{key}` must list strings, not {}",
+                                    path.display(),
+                                    item.type_str()
+                                );
+                            };
+                            list.push(text.to_string());
+                        }
+                        list.join(",")
+                    }
                     other => anyhow::bail!(
-                        "{}: `{key}` must be a string or a whole number, not {}",
+                        "{}: `{key}` must be a string, a whole number or a list of strings, not {}",
                         path.display(),
                         other.type_str()
                     ),
@@ -194,6 +264,15 @@ impl Config {
         s.idle_timeout = Duration::from_secs(self.idle_timeout_secs);
         s.ping_every = s.idle_timeout / 3;
         s.host_key = self.host_key.clone();
+        s.allowed_origins = self.allowed_origins.clone();
+        s.trusted_proxies = self.trusted_proxies.clone();
+        s.max_connections_per_ip =
+            usize::try_from(self.max_connections_per_ip).unwrap_or(usize::MAX);
+        s.max_rooms = usize::try_from(self.max_rooms).unwrap_or(usize::MAX);
+        s.rooms_per_ip_per_hour = self.rooms_per_ip_per_hour;
+        s.max_failed_entries = self.max_failed_entries;
+        s.failed_entry_forgive = Duration::from_secs(self.failed_entry_forgive_secs);
+        s.handshake_timeout = Duration::from_secs(self.handshake_timeout_secs);
         s
     }
 
@@ -230,6 +309,8 @@ data_dir = "/var/lib/circlekeeper"
 retention_days = 7
 log_format = "json"
 host_key = "from-the-file"
+allowed_origins = ["https://circles.example.org", "https://intranet.example.org"]
+max_connections_per_ip = 32
 "#;
 
     #[test]
@@ -243,6 +324,16 @@ host_key = "from-the-file"
         assert_eq!(c.data_dir, PathBuf::from("/var/lib/circlekeeper"));
         assert_eq!(c.retention_days, 14, "the flag overrides the file");
         assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(
+            c.allowed_origins,
+            [
+                "https://circles.example.org",
+                "https://intranet.example.org"
+            ],
+            "a list in the file"
+        );
+        assert_eq!(c.settings().max_connections_per_ip, 32);
+        assert_eq!(c.settings().max_rooms, 20_000);
         assert_eq!(
             c.idle_timeout_secs, 60,
             "what nobody sets keeps its default"
@@ -275,10 +366,7 @@ host_key = "from-the-file"
         let e = Config::load_from(args(&["--config", &path]), |_| None)
             .expect_err("an array")
             .to_string();
-        assert!(
-            e.contains("`addr` must be a string or a whole number"),
-            "{e}"
-        );
+        assert!(e.contains("`addr` must list strings"), "{e}");
 
         let e = Config::load_from(
             args(&["--config", "/nonexistent/circlekeeper.toml"]),

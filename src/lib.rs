@@ -63,21 +63,109 @@ pub fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)
 }
 
-/// Serve the app on `listener` until `shutdown` resolves. Sockets are set to `TCP_NODELAY`:
-/// an event and its ack are small frames written back to back, and Nagle's algorithm would
-/// hold the second one for the client's delayed ACK (about 40 ms on Linux).
+/// Serve the app on `listener` until `shutdown` resolves, then let open HTTP exchanges finish
+/// (websockets are closed by [`AppState::shutdown`]).
+///
+/// Every accepted connection first takes a slot of its address
+/// ([`Settings::max_connections_per_ip`](server::Settings)); over the limit it is answered
+/// `429 too_many_connections` and closed before any of its request is read. (A trusted reverse
+/// proxy's connections take none: the websocket upgrade counts the client it names.) Request
+/// headers must arrive within the handshake timeout. Sockets are set to `TCP_NODELAY`: an event
+/// and its ack are small frames written back to back, and Nagle's algorithm would hold the
+/// second one for the client's delayed ACK (about 40 ms on Linux).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
-    let listener = listener.tap_io(|tcp| {
+    use axum::extract::ConnectInfo;
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use server::guard::SlotCell;
+    use tower::ServiceExt;
+
+    let router = app(state.clone());
+    let settings = state.settings().clone();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(settings.handshake_timeout);
+    // Each connection task holds a clone of `open`; `closed` resolves when all are gone.
+    let (open, mut closed) = tokio::sync::mpsc::channel::<()>(1);
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    tokio::pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    accept_failed(e).await;
+                    continue;
+                }
+            },
+        };
+        let slot = if settings.trusted_proxies.contains(&peer.ip()) {
+            None
+        } else {
+            match state
+                .guard()
+                .open(peer.ip(), settings.max_connections_per_ip)
+            {
+                Ok(slot) => Some(slot),
+                Err(refusal) => {
+                    state.metrics().refused(server::metrics::Limit::Connections);
+                    tokio::spawn(server::guard::refuse(tcp, refusal));
+                    continue;
+                }
+            }
+        };
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "TCP_NODELAY could not be set");
         }
-    });
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+        let cell = SlotCell::new(slot);
+        let service = router.clone().map_request(
+            move |mut req: axum::extract::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(peer));
+                req.extensions_mut().insert(cell.clone());
+                req
+            },
+        );
+        let service = hyper_util::service::TowerToHyperService::new(service);
+        let connection = http
+            .serve_connection(TokioIo::new(tcp), service)
+            .with_upgrades();
+        let mut stopping = stopping.clone();
+        let open = open.clone();
+        tokio::spawn(async move {
+            tokio::pin!(connection);
+            let stopped = tokio::select! {
+                _ = connection.as_mut() => false,
+                _ = stopping.wait_for(|s| *s) => true,
+            };
+            if stopped {
+                connection.as_mut().graceful_shutdown();
+                let _ = connection.await;
+            }
+            drop(open);
+        });
+    }
+    drop(listener);
+    stop.send_replace(true);
+    drop(open);
+    // `None` once every connection task has dropped its sender.
+    let _ = closed.recv().await;
+    Ok(())
+}
+
+/// An accept that failed: a connection that died in the queue is skipped at once; running out
+/// of file descriptors or memory is logged and waited out, rather than spinning.
+async fn accept_failed(e: std::io::Error) {
+    use std::io::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset | ErrorKind::ConnectionRefused
+    ) {
+        return;
+    }
+    tracing::error!(error = %e, "accepting a connection failed; pausing accepts for a second");
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
 }

@@ -7,7 +7,7 @@ use anyhow::Context;
 use circlekeeper::config::{Config, LogFormat};
 use circlekeeper::store::SledStore;
 use circlekeeper::{serve, AppState, Clock};
-use tracing::info;
+use tracing::{info, warn};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -53,11 +53,24 @@ async fn main() -> anyhow::Result<()> {
             config.data_dir.display()
         )
     })?;
-    let state = AppState::start(Arc::new(store), Clock::System, config.settings())
-        .context("cannot restore the rooms in the store")?;
     let listener = circlekeeper::listen(config.addr)
         .with_context(|| format!("cannot listen on {}", config.addr))?;
     let addr = listener.local_addr()?;
+    let mut settings = config.settings();
+    if config.public_url.is_none() {
+        // The bound address (`--addr 127.0.0.1:0` picks a port): links and the websocket
+        // Origin check must name the port actually served.
+        settings.public_url = format!("http://{addr}");
+        if addr.ip().is_unspecified() {
+            warn!(
+                public_url = %settings.public_url,
+                "no --public-url: links will name an address browsers cannot open, and the \
+                 websocket Origin check will refuse every page; set --public-url"
+            );
+        }
+    }
+    let state = AppState::start(Arc::new(store), Clock::System, settings)
+        .context("cannot restore the rooms in the store")?;
     info!(%addr, data_dir = %config.data_dir.display(), "circlekeeper listening");
 
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -18,6 +18,7 @@ use serde::Deserialize;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
@@ -75,10 +76,14 @@ impl Target {
                 .context("no TCP connection in time")??,
         };
         tcp.set_nodelay(true)?;
-        let url = format!("ws://{server}/ws?v={PROTOCOL_VERSION}");
+        // From the server's own pages: the Origin is its first address (the public URL of the
+        // bench's server; an external server needs it allowed, or `--allowed-origins '*'`).
+        let mut request = format!("ws://{server}/ws?v={PROTOCOL_VERSION}").into_client_request()?;
+        let origin = format!("http://{}", self.addr(0)).parse()?;
+        request.headers_mut().insert("origin", origin);
         let (ws, _) = tokio::time::timeout(
             WAIT,
-            tokio_tungstenite::client_async_with_config(url, tcp, Some(client_config())),
+            tokio_tungstenite::client_async_with_config(request, tcp, Some(client_config())),
         )
         .await
         .context("no websocket handshake in time")??;

@@ -34,30 +34,63 @@ fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError
 
 /// 404 with a message.
 fn not_found(message: &str) -> ApiError {
-    ApiError(
+    ApiError::new(
         StatusCode::NOT_FOUND,
         ErrorCode::RoomNotFound,
         message.into(),
     )
 }
 
-/// An HTTP error: a status, a stable code and a human message (never internals).
+/// An HTTP error: a status, a stable code and a human message (never internals), and for a
+/// limit, when to try again.
 #[derive(Debug)]
-pub struct ApiError(pub StatusCode, pub ErrorCode, pub String);
+pub struct ApiError {
+    status: StatusCode,
+    code: ErrorCode,
+    message: String,
+    retry_after_secs: Option<u64>,
+}
 
 impl ApiError {
+    /// An HTTP error with a status, a stable code and a human message.
+    pub fn new(status: StatusCode, code: ErrorCode, message: String) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message,
+            retry_after_secs: None,
+        }
+    }
+
     fn bad(code: ErrorCode, message: impl Into<String>) -> ApiError {
-        ApiError(StatusCode::BAD_REQUEST, code, message.into())
+        ApiError::new(StatusCode::BAD_REQUEST, code, message.into())
+    }
+
+    /// The same error, telling the client to wait `secs` seconds (`Retry-After`).
+    pub fn retry_after(mut self, secs: u64) -> ApiError {
+        self.retry_after_secs = Some(secs);
+        self
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> ErrorCode {
+        self.code
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = HttpError {
-            code: self.1,
-            message: self.2,
+            code: self.code,
+            message: self.message,
         };
-        (self.0, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after_secs {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }
 
@@ -153,7 +186,7 @@ fn parse_format(value: Option<&Value>) -> Result<Format, ApiError> {
 /// id and its two links.
 pub async fn create_room(State(app): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
     if body.len() > limits::MAX_CREATE_BODY_BYTES {
-        return Err(ApiError(
+        return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::InvalidMessage,
             format!(
@@ -224,7 +257,7 @@ async fn launch_room(
 ) -> Result<RoomCreated, ApiError> {
     let internal = |what: &str| {
         warn!(what, "room could not be opened");
-        ApiError(
+        ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::Internal,
             "the server could not open the room".into(),
@@ -288,9 +321,9 @@ pub async fn preview(
     match answer.await {
         Ok(Ok(preview)) => Ok(Json(preview)),
         Ok(Err(r)) if r.code == ErrorCode::InvalidKey => {
-            Err(ApiError(StatusCode::FORBIDDEN, r.code, r.message))
+            Err(ApiError::new(StatusCode::FORBIDDEN, r.code, r.message))
         }
-        Ok(Err(r)) => Err(ApiError(StatusCode::NOT_FOUND, r.code, r.message)),
+        Ok(Err(r)) => Err(ApiError::new(StatusCode::NOT_FOUND, r.code, r.message)),
         Err(_) => Err(not_found()),
     }
 }
@@ -321,7 +354,7 @@ pub async fn create_series(State(app): State<AppState>, body: Bytes) -> Result<R
         ));
     }
     let internal = || {
-        ApiError(
+        ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::Internal,
             "the server could not open the series".into(),
@@ -385,7 +418,7 @@ pub async fn create_series_room(
     let not_found = || not_found("no series with that id");
     let mut series = app.series(&series_id).ok_or_else(not_found)?;
     if !secret::matches(&request.key, &series.host_key_hash) {
-        return Err(ApiError(
+        return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             ErrorCode::InvalidKey,
             "this key does not open the series".into(),
@@ -429,7 +462,7 @@ pub async fn create_series_room(
         opened_at: app.clock().now(),
     });
     app.put_series(series).await.map_err(|_| {
-        ApiError(
+        ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::Internal,
             "the server could not open the room".into(),
@@ -453,7 +486,7 @@ pub async fn member(
         .iter()
         .position(|m| secret::matches(&request.key, &m.key_hash))
     else {
-        return Err(ApiError(
+        return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             ErrorCode::InvalidKey,
             "this link is not a member's of this series".into(),
@@ -485,7 +518,7 @@ pub async fn member(
     }
     if changes {
         app.put_series(series.clone()).await.map_err(|_| {
-            ApiError(
+            ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 ErrorCode::Internal,
                 "the choice could not be saved".into(),
@@ -566,12 +599,12 @@ pub async fn export(
     let (view, notes) = match answer.await {
         Ok(Ok(found)) => found,
         Ok(Err(r)) if r.code == ErrorCode::InvalidKey => {
-            return Err(ApiError(StatusCode::FORBIDDEN, r.code, r.message))
+            return Err(ApiError::new(StatusCode::FORBIDDEN, r.code, r.message))
         }
         _ => return Err(not_found()),
     };
     let events = app.load_events(&room).map_err(|_| {
-        ApiError(
+        ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::Internal,
             "the room's history could not be read".into(),
@@ -637,7 +670,7 @@ fn check_host_key(app: &AppState, key: &str) -> Result<(), ApiError> {
     if allowed {
         Ok(())
     } else {
-        Err(ApiError(
+        Err(ApiError::new(
             StatusCode::FORBIDDEN,
             ErrorCode::InvalidKey,
             "this is not the community host's key (or none is configured)".into(),
@@ -660,7 +693,7 @@ fn rendered(content: Result<String, String>, format: &str) -> Result<Response, A
 pub async fn host_list(State(app): State<AppState>, body: Bytes) -> Result<Json<Value>, ApiError> {
     host_request(&app, &body)?;
     let internal = || {
-        ApiError(
+        ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::Internal,
             "the rooms could not be listed".into(),
@@ -706,7 +739,7 @@ pub async fn host_export(
     let request = host_request(&app, &body)?;
     let summary = app
         .stored_summary(&room, request.names)
-        .map_err(|e| ApiError(StatusCode::NOT_FOUND, ErrorCode::RoomNotFound, e))?;
+        .map_err(|e| ApiError::new(StatusCode::NOT_FOUND, ErrorCode::RoomNotFound, e))?;
     let format = request.format.unwrap_or_else(|| "json".into());
     let table = request.table.unwrap_or_else(|| "attendance".into());
     rendered(crate::export::render(&summary, &format, &table), &format)
@@ -720,7 +753,7 @@ pub async fn host_report(
 ) -> Result<Response, ApiError> {
     let request = host_request(&app, &body)?;
     let series = app.series(&series_id).ok_or_else(|| {
-        ApiError(
+        ApiError::new(
             StatusCode::NOT_FOUND,
             ErrorCode::RoomNotFound,
             "no series with that id".into(),
@@ -784,7 +817,7 @@ pub async fn host_range_report(
         ));
     }
     let mut records = app.room_records().map_err(|_| {
-        ApiError(
+        ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::Internal,
             "the rooms could not be listed".into(),

@@ -80,7 +80,7 @@ pub enum Disconnect {
 }
 
 /// The `reason` label of each disconnect counter, in the order of [`Metrics::disconnects`].
-const REASONS: [&str; 13] = [
+const REASONS: [&str; 14] = [
     "going_away",
     "unsupported",
     "too_big",
@@ -94,6 +94,31 @@ const REASONS: [&str; 13] = [
     "other_code",
     "client_closed",
     "reset",
+    "handshake_timeout",
+];
+
+/// The limits that refuse requests at the door (`circlekeeper_refused_total{limit}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// A websocket upgrade from a page not on the allowlist.
+    Origin,
+    /// An address holding too many connections.
+    Connections,
+    /// The server holding too many rooms.
+    Rooms,
+    /// An address opening too many rooms this hour.
+    RoomsPerAddress,
+    /// An address that gave too many wrong links, keys or tokens.
+    Attempts,
+}
+
+/// The `limit` label of each refusal counter, in the order of [`Limit`].
+const LIMITS: [&str; 5] = [
+    "origin",
+    "connections",
+    "rooms",
+    "rooms_per_address",
+    "attempts",
 ];
 
 impl Disconnect {
@@ -110,6 +135,7 @@ impl Disconnect {
             Disconnect::Code(close::TOO_SLOW) => 7,
             Disconnect::Code(close::ROOM_DELETED) => 8,
             Disconnect::Code(close::RATE_LIMITED) => 9,
+            Disconnect::Code(close::HANDSHAKE_TIMEOUT) => 13,
             Disconnect::Code(_) => 10,
             Disconnect::ClientClosed => 11,
             Disconnect::Reset => 12,
@@ -132,6 +158,8 @@ pub struct Metrics {
     commands_refused: AtomicU64,
     /// Frames refused by a connection's rate limit.
     rate_limited: AtomicU64,
+    /// Requests refused by a limit at the door, by [`LIMITS`].
+    refused: [AtomicU64; LIMITS.len()],
     /// Ended connections, by [`REASONS`].
     disconnects: [AtomicU64; REASONS.len()],
     /// From a command frame's arrival to the release of its answer.
@@ -163,6 +191,11 @@ impl Metrics {
     /// A frame was refused by the rate limit.
     pub fn rate_limited(&self) {
         self.rate_limited.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A request was refused by a limit at the door.
+    pub fn refused(&self, limit: Limit) {
+        self.refused[limit as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     /// `n` event frames were handed to connections.
@@ -232,6 +265,15 @@ impl Metrics {
             "Frames refused by a connection's rate limit.",
             load(&self.rate_limited),
         );
+        let name = "circlekeeper_refused_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Requests refused by a limit at the door (origin, connections per address, rooms per server, rooms per address per hour, wrong links per address)."
+        );
+        let _ = writeln!(out, "# TYPE {name} counter");
+        for (limit, n) in LIMITS.iter().zip(&self.refused) {
+            let _ = writeln!(out, "{name}{{limit=\"{limit}\"}} {}", load(n));
+        }
         let name = "circlekeeper_disconnects_total";
         let _ = writeln!(
             out,

@@ -4,6 +4,7 @@
 //! retention runs out, and shuts down cleanly.
 
 pub mod api;
+pub mod guard;
 pub mod metrics;
 pub mod web;
 pub mod ws;
@@ -60,6 +61,25 @@ pub struct Settings {
     /// How long after a person's last connection closes they turn `away`: a reconnect within
     /// it shows the room nothing (see `room::actor::PRESENCE_GRACE_MS`, the default).
     pub presence_grace: Duration,
+    /// Origins a websocket upgrade may come from, besides the public URL's own (and its
+    /// loopback names when it is on loopback); `*` allows any origin, or none.
+    pub allowed_origins: Vec<String>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (their own address does not
+    /// count against the per-address limits).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Connections one address (IPv4, or IPv6 /64) may hold at once.
+    pub max_connections_per_ip: usize,
+    /// Rooms the server holds at most (ended rooms within their retention included).
+    pub max_rooms: usize,
+    /// Rooms one address may open in an hour (series rooms included).
+    pub rooms_per_ip_per_hour: u32,
+    /// Wrong room ids, keys or tokens one address may give before it is refused for a while.
+    pub max_failed_entries: u32,
+    /// After the allowance is spent, one more wrong entry is forgiven per this long.
+    pub failed_entry_forgive: Duration,
+    /// How long a client has to send its HTTP request headers, and after a websocket upgrade
+    /// its first command (`join`, `host`, `member` or `resume`).
+    pub handshake_timeout: Duration,
 }
 
 impl Settings {
@@ -77,6 +97,14 @@ impl Settings {
             host_key: None,
             presence_grace: Duration::from_millis(crate::room::actor::PRESENCE_GRACE_MS),
             retention_sweep: RETENTION_SWEEP,
+            allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
+            max_connections_per_ip: 256,
+            max_rooms: 20_000,
+            rooms_per_ip_per_hour: 60,
+            max_failed_entries: 20,
+            failed_entry_forgive: Duration::from_secs(10),
+            handshake_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -113,6 +141,10 @@ struct Inner {
     metrics: Arc<Metrics>,
     /// The commit thread's counters (they outlive the committer, taken at shutdown).
     commit_stats: Arc<CommitStats>,
+    /// Per-address limits.
+    guard: guard::Guard,
+    /// The origins websocket upgrades may come from (`None`: any).
+    origins: Option<std::collections::BTreeSet<String>>,
 }
 
 impl AppState {
@@ -130,6 +162,7 @@ impl AppState {
             })?;
         let (notices, notice_rx) = mpsc::unbounded_channel();
         let commit_stats = committer.shared_stats();
+        let origins = guard::allowed_origins(&settings);
         let state = AppState {
             inner: Arc::new(Inner {
                 rooms: DashMap::new(),
@@ -147,6 +180,8 @@ impl AppState {
                 sweeps: watch::Sender::new(0),
                 metrics: Arc::default(),
                 commit_stats,
+                guard: guard::Guard::default(),
+                origins,
             }),
         };
         let series = state.inner.store.series()?;
@@ -155,7 +190,23 @@ impl AppState {
         }
         state.restore()?;
         tokio::spawn(sweeper(state.clone(), notice_rx));
+        tokio::spawn(pruner(state.clone()));
         Ok(state)
+    }
+
+    /// The per-address limits.
+    pub fn guard(&self) -> &guard::Guard {
+        &self.inner.guard
+    }
+
+    /// Whether a websocket upgrade with this `Origin` header may go on.
+    pub fn origin_allowed(&self, origin: Option<&str>) -> bool {
+        match &self.inner.origins {
+            None => true,
+            Some(set) => origin
+                .and_then(guard::origin_of)
+                .is_some_and(|o| set.contains(&o)),
+        }
     }
 
     /// The clock the server runs on.
@@ -540,8 +591,26 @@ async fn sweeper(state: AppState, mut notices: mpsc::UnboundedReceiver<Notice>) 
     }
 }
 
+/// Forget per-address counts that are whole again, every [`guard::PRUNE_EVERY`].
+async fn pruner(state: AppState) {
+    let mut shutdown = state.shutting_down();
+    let mut every = tokio::time::interval(guard::PRUNE_EVERY);
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => return,
+            _ = every.tick() => {
+                state.inner.guard.prune(&state.inner.settings, std::time::Instant::now());
+            }
+        }
+    }
+}
+
 /// The router shared by `main` and the tests.
 pub fn app(state: AppState) -> Router {
+    use axum::middleware::from_fn_with_state;
+    // Endpoints that check an id, key or token, and those that open rooms (see `guard`).
+    let entries = from_fn_with_state(state.clone(), guard::entries);
+    let quota = from_fn_with_state(state.clone(), guard::room_quota);
     Router::new()
         .route("/", get(web::index))
         .route("/r/{room}", get(web::room_page))
@@ -551,17 +620,46 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(api::metrics))
         .route("/api/formats", get(api::formats))
         .route("/api/prompts", get(api::prompts))
-        .route("/api/rooms", post(api::create_room))
-        .route("/api/rooms/{room}/preview", post(api::preview))
-        .route("/api/rooms/{room}/export", post(api::export))
-        .route("/api/host/list", post(api::host_list))
-        .route("/api/host/report", post(api::host_range_report))
-        .route("/api/host/rooms/{room}/export", post(api::host_export))
-        .route("/api/host/series/{series}/report", post(api::host_report))
+        .route(
+            "/api/rooms",
+            post(api::create_room).route_layer(quota.clone()),
+        )
+        .route(
+            "/api/rooms/{room}/preview",
+            post(api::preview).route_layer(entries.clone()),
+        )
+        .route(
+            "/api/rooms/{room}/export",
+            post(api::export).route_layer(entries.clone()),
+        )
+        .route(
+            "/api/host/list",
+            post(api::host_list).route_layer(entries.clone()),
+        )
+        .route(
+            "/api/host/report",
+            post(api::host_range_report).route_layer(entries.clone()),
+        )
+        .route(
+            "/api/host/rooms/{room}/export",
+            post(api::host_export).route_layer(entries.clone()),
+        )
+        .route(
+            "/api/host/series/{series}/report",
+            post(api::host_report).route_layer(entries.clone()),
+        )
         .route("/host", get(web::index))
         .route("/api/series", post(api::create_series))
-        .route("/api/series/{series}/rooms", post(api::create_series_room))
-        .route("/api/series/{series}/me", post(api::member))
+        .route(
+            "/api/series/{series}/rooms",
+            post(api::create_series_room)
+                .route_layer(quota)
+                .route_layer(entries.clone()),
+        )
+        .route(
+            "/api/series/{series}/me",
+            post(api::member).route_layer(entries),
+        )
         .route("/s/{series}", get(web::room_page))
         .route("/ws", get(ws::upgrade))
         .layer(axum::middleware::map_response(no_referrer))

@@ -10,18 +10,23 @@ use std::sync::Arc;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
+use axum::Extension;
 use circlekeeper_protocol::{
     close, limits, ClientMessage, Command, ErrorCode, ParticipantId, PROTOCOL_VERSION,
 };
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use serde_json::Value;
+use std::net::IpAddr;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tracing::{debug, Instrument};
 
-use super::metrics::Disconnect;
+use super::api::ApiError;
+use super::guard::{ClientIp, Slot, SlotCell};
+use super::metrics::{Disconnect, Limit};
 use super::AppState;
 use crate::room::actor::{error_frame, ConnId, Credential, Outbound, PEER_OUTBOX};
 use crate::room::state::clean_text;
@@ -50,13 +55,50 @@ pub struct WsQuery {
     v: Option<String>,
 }
 
-/// `GET /ws?v=1`: upgrade to a websocket.
+/// `GET /ws?v=1`: upgrade to a websocket, if the page asking is one of ours (`Origin`) and its
+/// address may hold another connection.
 pub async fn upgrade(
-    ws: WebSocketUpgrade,
-    Query(q): Query<WsQuery>,
     State(app): State<AppState>,
-) -> Response {
-    ws.max_message_size(LIBRARY_MAX_MESSAGE_BYTES)
+    client: ClientIp,
+    cell: Option<Extension<SlotCell>>,
+    headers: HeaderMap,
+    Query(q): Query<WsQuery>,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
+    if !app.origin_allowed(origin) {
+        app.metrics().refused(Limit::Origin);
+        let message = format!(
+            "websockets are accepted from this server's own pages ({}); the operator can allow \
+             other origins with --allowed-origins",
+            app.settings().public_url
+        );
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::OriginNotAllowed,
+            message,
+        ));
+    }
+    // The slot the connection took at the door moves to the websocket; behind a trusted
+    // proxy, the client it names takes one here.
+    let slot = match cell.and_then(|Extension(c)| c.take()) {
+        Some(slot) => Some(slot),
+        None if client.via_proxy => {
+            match app
+                .guard()
+                .open(client.ip, app.settings().max_connections_per_ip)
+            {
+                Ok(slot) => Some(slot),
+                Err(refusal) => {
+                    app.metrics().refused(Limit::Connections);
+                    return Err(refusal.into_api_error());
+                }
+            }
+        }
+        None => None,
+    };
+    Ok(ws
+        .max_message_size(LIBRARY_MAX_MESSAGE_BYTES)
         .max_frame_size(LIBRARY_MAX_MESSAGE_BYTES)
         .read_buffer_size(SOCKET_BUFFER_BYTES)
         .write_buffer_size(SOCKET_BUFFER_BYTES)
@@ -70,10 +112,10 @@ pub async fn upgrade(
                 participant_id = tracing::field::Empty
             );
             let version = q.v.and_then(|v| v.parse::<u32>().ok());
-            Connection::new(app, conn)
-                .run(socket, version)
+            Connection::new(app, conn, client.ip)
+                .run(socket, version, slot)
                 .instrument(span)
-        })
+        }))
 }
 
 /// A token bucket: `burst` deep, refilled at `per_second` (from [`Settings`](super::Settings)).
@@ -120,10 +162,12 @@ struct Connection {
     tx: Option<mpsc::Sender<Outbound>>,
     close_code: Arc<AtomicU16>,
     bucket: Bucket,
+    /// The client's address, for the per-address limit on wrong keys and tokens.
+    ip: IpAddr,
 }
 
 impl Connection {
-    fn new(app: AppState, conn: ConnId) -> Connection {
+    fn new(app: AppState, conn: ConnId, ip: IpAddr) -> Connection {
         let (burst, per_second) = (app.settings().rate_burst, app.settings().rate_per_second);
         Connection {
             app,
@@ -138,15 +182,18 @@ impl Connection {
                 at: Instant::now(),
                 strikes: 0,
             },
+            ip,
         }
     }
 
-    async fn run(self, socket: WebSocket, version: Option<u32>) {
+    /// Serve the connection; its address's slot is given back when it ends.
+    async fn run(self, socket: WebSocket, version: Option<u32>, slot: Option<Slot>) {
         let app = self.app.clone();
         let metrics = app.metrics();
         let _open = metrics.connection_opened();
         let why = self.serve(socket, version).await;
         metrics.disconnected(why);
+        drop(slot);
     }
 
     /// Serve the connection until it ends; returns why it ended.
@@ -171,6 +218,8 @@ impl Connection {
             return Disconnect::Code(close::GOING_AWAY);
         }
         let mut last_heard = Instant::now();
+        let handshake = tokio::time::sleep(self.app.settings().handshake_timeout);
+        tokio::pin!(handshake);
         // Made once, not per turn of the loop: each new `changed()` registers with (and leaves)
         // the one shutdown channel every connection shares.
         let shutdown = shutdown.changed();
@@ -208,6 +257,9 @@ impl Connection {
                     if let Next::Close(code, reason) = next {
                         break Ok((code, reason));
                     }
+                }
+                _ = &mut handshake, if self.joined.is_none() => {
+                    break Ok((close::HANDSHAKE_TIMEOUT, "join, host or resume sooner: reconnect when ready"));
                 }
                 _ = ping.tick() => {
                     if last_heard.elapsed() > idle_timeout {
@@ -410,12 +462,24 @@ impl Connection {
             }
             resume => resume,
         };
+        let guard = self.app.guard();
+        let settings = self.app.settings();
+        if let Err(refusal) = guard.may_attempt(self.ip, settings, std::time::Instant::now()) {
+            self.app.metrics().refused(Limit::Attempts);
+            send(sink, error_frame(Some(id), refusal.code, refusal.message())).await;
+            return Next::Close(
+                close::RATE_LIMITED,
+                "too many wrong links: wait, then retry",
+            );
+        }
+        let failed = || guard.failed_attempt(self.ip, settings, std::time::Instant::now());
         if self.app.is_unavailable(&room_id) {
             let msg = "this room cannot be served right now; the operator has been told";
             send(sink, error_frame(Some(id), ErrorCode::RoomUnavailable, msg)).await;
             return Next::Close(close::AUTH_FAILED, "room unavailable");
         }
         let Some(room) = self.app.room(&room_id) else {
+            failed();
             send(
                 sink,
                 error_frame(Some(id), ErrorCode::RoomNotFound, "no room with that id"),
@@ -451,6 +515,12 @@ impl Connection {
                 // The actor put the error frame on the outbox: deliver it first.
                 while let Ok(Outbound::Frame(bytes)) = rx.try_recv() {
                     send(sink, bytes).await;
+                }
+                if matches!(
+                    rejection.code,
+                    ErrorCode::InvalidKey | ErrorCode::InvalidToken
+                ) {
+                    failed();
                 }
                 match rejection.code {
                     ErrorCode::InvalidKey | ErrorCode::InvalidToken | ErrorCode::Forbidden => {

@@ -105,6 +105,11 @@ impl TestServer {
         // Presence turns away at once, so that scripts need not move the clock past the grace
         // (`resume.rs` tests the grace itself, by setting it in `tune`).
         settings.presence_grace = Duration::ZERO;
+        // Scripts open many rooms and try wrong keys on purpose from one address: the
+        // per-address limits stay out of their way (`limits.rs` sets them to test them).
+        settings.rooms_per_ip_per_hour = 1_000_000;
+        settings.max_failed_entries = 1_000_000;
+        settings.max_connections_per_ip = 100_000;
         tune(&mut settings);
         let state = AppState::start(store, clock.clone(), settings).expect("state starts");
         let (tx, rx) = oneshot::channel::<()>();
@@ -215,10 +220,27 @@ impl Remote {
         format!("ws://{}{path_and_query}", self.addr)
     }
 
+    /// The upgrade request for `path_and_query`, from one of the server's own pages (`Origin`
+    /// is its public URL, as a browser on the web client would send).
+    pub fn ws_request(
+        &self,
+        path_and_query: &str,
+    ) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = self
+            .ws_url(path_and_query)
+            .into_client_request()
+            .expect("a websocket URL");
+        let origin = self.url().parse().expect("an origin header");
+        request.headers_mut().insert("origin", origin);
+        request
+    }
+
     /// A websocket on `path_and_query`, not yet in any room.
     pub async fn connect_to(&self, name: &str, path_and_query: &str) -> Client {
         let url = self.ws_url(path_and_query);
-        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url.as_str()))
+        let request = self.ws_request(path_and_query);
+        let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(request))
             .await
             .unwrap_or_else(|_| panic!("{name}: no websocket handshake within {WAIT:?}"))
             .unwrap_or_else(|e| panic!("{name}: websocket handshake with {url} failed: {e}"));
@@ -273,7 +295,7 @@ impl Remote {
 }
 
 /// Split a raw HTTP/1.1 answer into status and JSON body (chunked bodies are decoded).
-fn parse_http(raw: &[u8]) -> HttpResponse {
+pub fn parse_http(raw: &[u8]) -> HttpResponse {
     let text = String::from_utf8_lossy(raw).into_owned();
     let (head, body) = text
         .split_once("\r\n\r\n")
@@ -371,7 +393,8 @@ pub enum Entry {
     Snapshot(bool),
 }
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+/// The websocket a test client holds.
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// One websocket client and what it has seen.
 pub struct Client {
@@ -467,6 +490,7 @@ pub fn apply_event(view: &mut RoomView, event: &Event) {
         }
         Event::PromptChanged { prompt } => view.prompt = prompt.clone(),
         Event::PairsChanged { pairs, .. } => view.pairs = pairs.clone(),
+        Event::LinkChanged { .. } => {}
         Event::NotesChanged {
             commitments,
             carried,
@@ -488,7 +512,8 @@ fn describe(msg: &Message) -> String {
 }
 
 impl Client {
-    fn new(name: &str, ws: Socket) -> Client {
+    /// A client over an open websocket, not yet in any room.
+    pub fn new(name: &str, ws: Socket) -> Client {
         Client {
             name: name.into(),
             ws,
