@@ -24,7 +24,7 @@ import {
   topBar,
   announce,
 } from "/room.js";
-import { renderCreatePage, loadInviteUrl } from "/create.js";
+import { renderCreatePage, loadInviteUrl, saveInviteUrl } from "/create.js";
 
 const NAME_KEY = "circlekeeper.name";
 const KEY_PREFIX = "circlekeeper.key.";
@@ -560,6 +560,11 @@ class RoomPage {
       showRules: firstTime && !this.previewed,
       seriesUrl: this.seriesUrl,
       hostKey: loadHostKey(this.roomId),
+      keepLink: (link, url, key) => {
+        if (link === "join") saveInviteUrl(this.roomId, url);
+        else if (key) saveHostKey(this.roomId, key);
+        else forgetHostKey(this.roomId);
+      },
     });
     const main = document.getElementById("main");
     if (main) main.focus({ preventScroll: true });

@@ -14,9 +14,11 @@ export function loadInviteUrl(roomId) {
   }
 }
 
-function saveInviteUrl(roomId, url) {
+/** Keep the join link on this device for the console, or forget it (`url` null). */
+export function saveInviteUrl(roomId, url) {
   try {
-    localStorage.setItem(INVITE_PREFIX + roomId, url);
+    if (url) localStorage.setItem(INVITE_PREFIX + roomId, url);
+    else localStorage.removeItem(INVITE_PREFIX + roomId);
   } catch {
     /* not remembered */
   }

@@ -602,10 +602,19 @@ export class RoomScreen {
    * @param options.inviteUrl the join link, when this device opened the room
    * @param options.seriesUrl the member's series page, in a room entered with a personal link
    * @param options.hostKey the room's host key, kept on this device: offers "Export summary"
+   * @param options.keepLink `(link, url, key)`: keep a replaced link on this device (`join` or
+   *   `host`), or forget it (`url` and `key` null) when it was turned off or replaced elsewhere
    */
-  constructor(root, conn, { bar, inviteUrl = null, showRules = false, seriesUrl = null, hostKey = null } = {}) {
+  constructor(
+    root,
+    conn,
+    { bar, inviteUrl = null, showRules = false, seriesUrl = null, hostKey = null, keepLink = () => {} } = {},
+  ) {
     this.root = root;
     this.hostKey = hostKey; // this device's host key for the room (entered by the host link): exports
+    this.keepLink = keepLink;
+    this.joinLinkOff = false; // turned off from this console: nothing to share until replaced
+    this.newHostUrl = null; // a host link this console just replaced, shown until the page is left
 
     this.conn = conn;
     this.bar = bar;
@@ -1028,14 +1037,44 @@ export class RoomScreen {
       r.promptOwnForm,
     );
 
+    r.linkNotice = h("p", { class: "notice", role: "status", "data-test": "link-notice", hidden: true });
+    r.inviteHint = h("p", { class: "hint", "data-test": "invite-hint" });
     r.inviteCode = h("code", { class: "link", "data-test": "invite-link" });
+    r.inviteCopy = h("div", { class: "row" }, copyButton(() => this.inviteUrl, "Copy join link"));
+    r.joinLinkControls = h(
+      "div",
+      { class: "row wrap" },
+      button("rotate-join", "Replace join link", (e) => this.rotateLink(e.currentTarget, "join")),
+      button("revoke-join", "Turn off join link", (e) => this.revokeLink(e.currentTarget, "join"), "ghost"),
+    );
+    r.hostLinkCode = h("code", { class: "link", "data-test": "new-host-link" });
+    r.hostLinkBox = h(
+      "div",
+      { hidden: true },
+      h("p", {
+        class: "hint",
+        text: "Your new host link. Keep it: it lets you in as a facilitator and exports the summary. It is not shown again.",
+      }),
+      r.hostLinkCode,
+      h("div", { class: "row" }, copyButton(() => this.newHostUrl, "Copy host link")),
+    );
     r.inviteSection = h(
       "section",
-      { class: "panel-section", hidden: !this.inviteUrl },
-      h("h2", { text: "Invite" }),
-      h("p", { class: "hint", text: "Share this join link with the circle." }),
+      { class: "panel-section", "data-test": "links" },
+      h("h2", { text: "Links" }),
+      r.linkNotice,
+      r.inviteHint,
       r.inviteCode,
-      h("div", { class: "row" }, copyButton(() => this.inviteUrl, "Copy join link")),
+      r.inviteCopy,
+      r.joinLinkControls,
+      h("p", { class: "hint", text: "The host link lets people in as facilitators." }),
+      r.hostLinkBox,
+      h(
+        "div",
+        { class: "row wrap" },
+        button("rotate-host", "Replace host link", (e) => this.rotateLink(e.currentTarget, "host")),
+        button("revoke-host", "Turn off host link", (e) => this.revokeLink(e.currentTarget, "host"), "ghost"),
+      ),
     );
 
     r.deleteRoom = button("delete-room", "Delete room", (e) => this.deleteRoom(e.currentTarget), "quiet-danger");
@@ -1262,8 +1301,7 @@ export class RoomScreen {
         (st) => st.roles.includes("presenter") || st.speaking === "presenter_only",
       );
       show(r.presentersSection, !ended && (presenterStages || view.presenter_order.length > 0));
-      if (this.inviteUrl) setText(r.inviteCode, this.inviteUrl);
-      show(r.inviteSection, Boolean(this.inviteUrl) && !ended);
+      this.renderLinks(ended);
       show(r.exportSection, Boolean(this.hostKey));
       if (!this.prompts) this.loadPrompts();
     }
@@ -2921,6 +2959,17 @@ export class RoomScreen {
       if (!replayed) this.announcePairs(event, before);
       return;
     }
+    if (event.type === "link_changed") {
+      // Someone else replaced or turned off a link: the one this device kept no longer works.
+      if (event.by === this.conn.you) return;
+      this.setLink(event.link, null);
+      if (!replayed && isFacilitating(this.me)) {
+        this.linkNotice(
+          `${this.name(event.by)} ${event.revoked ? "turned off" : "replaced"} the ${event.link} link. The one you had no longer works.`,
+        );
+      }
+      return;
+    }
     if (replayed) return;
     const view = this.view;
     const you = this.conn.you;
@@ -3136,6 +3185,92 @@ export class RoomScreen {
     if (ok) await this.act(control, "remove_participant", { participant: p.id });
   }
 
+  /** The links section: the join link to share (when this device has it) and the controls. */
+  renderLinks(ended) {
+    const r = this.r;
+    if (this.inviteUrl) setText(r.inviteCode, this.inviteUrl);
+    show(r.inviteCode, Boolean(this.inviteUrl) && !ended);
+    show(r.inviteCopy, Boolean(this.inviteUrl) && !ended);
+    show(r.joinLinkControls, !ended);
+    let hint = "Replace the join link to get one to share from here.";
+    if (ended) hint = "The session has ended: nobody new can join.";
+    else if (this.inviteUrl) hint = "Share this join link with the circle.";
+    else if (this.joinLinkOff) hint = "The join link is turned off: nobody new can join until you replace it.";
+    setText(r.inviteHint, hint);
+    if (this.newHostUrl) setText(r.hostLinkCode, this.newHostUrl);
+    show(r.hostLinkBox, Boolean(this.newHostUrl));
+  }
+
+  /** Shows a short notice in the links section, and says it to screen readers. */
+  linkNotice(text) {
+    setText(this.r.linkNotice, text);
+    show(this.r.linkNotice, true);
+    announce(text);
+  }
+
+  /** Keep (or, with a null key, forget) one of the room's links on this device. */
+  setLink(link, key) {
+    const url = key ? `${location.origin}/r/${encodeURIComponent(this.conn.roomId)}#${link}=${key}` : null;
+    if (link === "join") {
+      this.inviteUrl = url;
+      this.joinLinkOff = !key;
+    } else {
+      this.hostKey = key;
+      this.newHostUrl = url;
+    }
+    this.keepLink(link, url, key);
+  }
+
+  async rotateLink(control, link) {
+    const ok = await confirmDialog(
+      `Replace the ${link} link?`,
+      "Replace",
+      link === "join"
+        ? "The join link you shared stops working at once; share the new one. People already in the circle stay."
+        : "The host link stops working at once, on every device that kept it. Facilitators already in the room stay.",
+    );
+    if (!ok) {
+      control.focus();
+      return;
+    }
+    const ack = await this.act(control, "rotate_link", { link });
+    if (!ack) return;
+    const result = ack.result;
+    if (result && result.type === "link" && result.link === link && result.key) {
+      this.setLink(link, result.key);
+      this.linkNotice(
+        link === "join"
+          ? "The join link was replaced: share the new one. The old one no longer works."
+          : "The host link was replaced: keep the new one below. The old one no longer works.",
+      );
+    } else {
+      // A retried command after a server restart is acknowledged without the key.
+      this.setLink(link, null);
+      this.linkNotice(`The ${link} link was replaced, but the new one did not reach this page: replace it again.`);
+    }
+    this.update();
+  }
+
+  async revokeLink(control, link) {
+    const ok = await confirmDialog(
+      `Turn off the ${link} link?`,
+      "Turn off",
+      link === "join"
+        ? "Nobody new can join until you replace it. People already in the circle stay."
+        : "Nobody new can enter as a facilitator, and the summary cannot be exported, until you replace it. Facilitators already in the room stay.",
+    );
+    if (!ok) {
+      control.focus();
+      return;
+    }
+    if (await this.act(control, "revoke_link", { link })) {
+      this.setLink(link, null);
+      show(this.r.linkNotice, false); // the section says it is off
+      announce(`The ${link} link is turned off.`);
+      this.update();
+    }
+  }
+
   async deleteRoom(control) {
     const ok = await confirmDialog(
       "Delete this room for everyone?",
@@ -3235,6 +3370,8 @@ const ACTION_WORDS = {
   push_prompt: "Pushing the prompt",
   clear_prompt: "Clearing the prompt",
   delete_room: "Deleting the room",
+  rotate_link: "Replacing the link",
+  revoke_link: "Turning off the link",
   leave: "Leaving",
   propose_pairs: "Proposing pairs",
   swap_people: "Swapping",
