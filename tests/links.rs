@@ -32,28 +32,24 @@ async fn rotate(client: &mut Client, link: LinkKind) -> String {
     }
 }
 
+/// `join` (or, with `host`, `host`) into `room` with `key`, as someone new.
+fn entry(room: &RoomCreated, host: bool, key: &str) -> Command {
+    let (room, key, name) = (
+        room.room_id.clone(),
+        key.to_string(),
+        "Newcomer".to_string(),
+    );
+    if host {
+        Command::Host { room, key, name }
+    } else {
+        Command::Join { room, key, name }
+    }
+}
+
 /// `join` (or `host`) with `key`: refused with `invalid_key` and closed with 4003.
 async fn assert_key_refused(server: &Remote, room: &RoomCreated, host: bool, key: &str) {
     let mut client = server.connect("Stranger").await;
-    let (room_id, key, name) = (
-        room.room_id.clone(),
-        key.to_string(),
-        "Stranger".to_string(),
-    );
-    let command = if host {
-        Command::Host {
-            room: room_id,
-            key,
-            name,
-        }
-    } else {
-        Command::Join {
-            room: room_id,
-            key,
-            name,
-        }
-    };
-    let refused = client.enter_refused(command).await;
+    let refused = client.enter_refused(entry(room, host, key)).await;
     assert_eq!(refused.code, ErrorCode::InvalidKey, "{refused:?}");
     assert_eq!(client.expect_close().await, Some(close::AUTH_FAILED));
 }
@@ -61,32 +57,13 @@ async fn assert_key_refused(server: &Remote, room: &RoomCreated, host: bool, key
 /// `join` (or `host`) with `key`: admitted as a new participant with that standing.
 async fn assert_key_admits(server: &Remote, room: &RoomCreated, host: bool, key: &str) -> Client {
     let mut client = server.connect("Newcomer").await;
-    let (room_id, key, name) = (
-        room.room_id.clone(),
-        key.to_string(),
-        "Newcomer".to_string(),
-    );
-    let command = if host {
-        Command::Host {
-            room: room_id,
-            key,
-            name,
-        }
-    } else {
-        Command::Join {
-            room: room_id,
-            key,
-            name,
-        }
-    };
-    client.enter(command).await;
-    let standing = client.participant(client.you).standing;
+    client.enter(entry(room, host, key)).await;
     let expected = if host {
         Standing::Facilitator
     } else {
         Standing::Participant
     };
-    assert_eq!(standing, expected);
+    assert_eq!(client.participant(client.you).standing, expected);
     client
 }
 

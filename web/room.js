@@ -3221,18 +3221,19 @@ export class RoomScreen {
     this.keepLink(link, url, key);
   }
 
+  /** Asks before a link changes; gives the focus back to `control` when the answer is no. */
+  async confirmLink(control, verb, link, detail) {
+    const ok = await confirmDialog(`${verb} the ${link} link?`, verb, detail);
+    if (!ok) control.focus();
+    return ok;
+  }
+
   async rotateLink(control, link) {
-    const ok = await confirmDialog(
-      `Replace the ${link} link?`,
-      "Replace",
+    const detail =
       link === "join"
         ? "The join link you shared stops working at once; share the new one. People already in the circle stay."
-        : "The host link stops working at once, on every device that kept it. Facilitators already in the room stay.",
-    );
-    if (!ok) {
-      control.focus();
-      return;
-    }
+        : "The host link stops working at once, on every device that kept it. Facilitators already in the room stay.";
+    if (!(await this.confirmLink(control, "Replace", link, detail))) return;
     const ack = await this.act(control, "rotate_link", { link });
     if (!ack) return;
     const result = ack.result;
@@ -3252,17 +3253,11 @@ export class RoomScreen {
   }
 
   async revokeLink(control, link) {
-    const ok = await confirmDialog(
-      `Turn off the ${link} link?`,
-      "Turn off",
+    const detail =
       link === "join"
         ? "Nobody new can join until you replace it. People already in the circle stay."
-        : "Nobody new can enter as a facilitator, and the summary cannot be exported, until you replace it. Facilitators already in the room stay.",
-    );
-    if (!ok) {
-      control.focus();
-      return;
-    }
+        : "Nobody new can enter as a facilitator, and the summary cannot be exported, until you replace it. Facilitators already in the room stay.";
+    if (!(await this.confirmLink(control, "Turn off", link, detail))) return;
     if (await this.act(control, "revoke_link", { link })) {
       this.setLink(link, null);
       show(this.r.linkNotice, false); // the section says it is off
