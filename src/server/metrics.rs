@@ -331,6 +331,7 @@ mod tests {
             close::TOO_SLOW,
             close::ROOM_DELETED,
             close::RATE_LIMITED,
+            close::HANDSHAKE_TIMEOUT,
         ];
         let mut seen: Vec<usize> = codes.iter().map(|&c| Disconnect::Code(c).index()).collect();
         seen.push(Disconnect::ClientClosed.index());
