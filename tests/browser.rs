@@ -1246,3 +1246,88 @@ async fn a_facilitator_exports_the_session_summary_in_a_real_browser() {
         "the pages logged errors: {problems:#?}"
     );
 }
+
+#[tokio::test]
+async fn a_facilitator_replaces_and_turns_off_the_join_link_in_a_real_browser() {
+    let Some(path) = chromium() else { return };
+    let server = TestServer::start().await;
+    let room = server.create_builtin_room("action_learning_set").await;
+    let browser = Browser::launch(&path).await;
+    let url = server.url();
+    let old_join = format!("{url}/r/{}#join={}", room.room_id, room.join_key);
+    let host_link = format!("{url}/r/{}#host={}", room.room_id, room.host_key);
+
+    let fran = browser.page("Fran", 1280, 900, false).await;
+    fran.enter_room(&host_link, "Fran").await;
+    let ada = browser.page("Ada", 390, 844, true).await;
+    ada.enter_room(&old_join, "Ada").await;
+
+    // Replace the join link: the console shows the new one, and only the console.
+    fran.click("rotate-join").await;
+    fran.click("confirm-ok").await;
+    fran.wait_for(
+        &format!(
+            "$('invite-link') && /#join=/.test($('invite-link').textContent) && !$('invite-link').textContent.includes({:?})",
+            room.join_key
+        ),
+        "the new join link",
+    )
+    .await;
+    let new_join = fran.text("invite-link").await;
+    assert!(
+        new_join.starts_with(&format!("{url}/r/{}#join=", room.room_id)),
+        "{new_join}"
+    );
+    let new_key = new_join.rsplit('=').next().expect("a key").to_string();
+    assert!(fran.text("link-notice").await.contains("replaced"));
+    ada.live().await;
+    let leaked = ada
+        .eval(&format!(
+            "return document.documentElement.outerHTML.includes({new_key:?});"
+        ))
+        .await;
+    assert_eq!(leaked, json!(false), "a participant never sees the new key");
+
+    // The old link no longer opens the room; the new one does.
+    let ben = browser.page("Ben", 390, 844, true).await;
+    ben.goto(&old_join).await;
+    ben.fill("name-input", "Ben").await;
+    ben.check("consent-checkbox").await;
+    ben.click("enter-button").await;
+    ben.wait_for(
+        "$('closed-title') && /does not open/.test($('closed-title').textContent)",
+        "the old link refused",
+    )
+    .await;
+    let lin = browser.page("Lin", 390, 844, true).await;
+    lin.enter_room(&new_join, "Lin").await;
+    fran.wait_for(
+        "document.querySelectorAll('[data-test=participants] [data-participant]').length === 3",
+        "Fran, Ada and Lin",
+    )
+    .await;
+
+    // Turn it off: nobody new gets in with it.
+    fran.click("revoke-join").await;
+    fran.click("confirm-ok").await;
+    fran.wait_for(
+        &format!(
+            "!$('invite-link').textContent.includes({new_key:?}) && /turned off/.test($('invite-hint').textContent)"
+        ),
+        "the join link gone from the console, which says it is off",
+    )
+    .await;
+    let sam = browser.page("Sam", 390, 844, true).await;
+    sam.goto(&new_join).await;
+    sam.fill("name-input", "Sam").await;
+    sam.check("consent-checkbox").await;
+    sam.click("enter-button").await;
+    sam.wait_for(
+        "$('closed-title') && /does not open/.test($('closed-title').textContent)",
+        "the turned-off link refused",
+    )
+    .await;
+    fran.eval("document.querySelector('[data-test=links]').scrollIntoView();")
+        .await;
+    assert!(fran.screenshot("links.png").await.exists());
+}

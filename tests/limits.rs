@@ -16,7 +16,7 @@ use std::time::Duration;
 use circlekeeper::server::Settings;
 use circlekeeper::store::SledStore;
 use circlekeeper::Clock;
-use circlekeeper_protocol::{close, Command, ErrorCode};
+use circlekeeper_protocol::{close, Command, ErrorCode, RoomCreated};
 use common::{parse_http, Client, HttpResponse, Remote, TestServer, EPOCH, WAIT};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -129,6 +129,17 @@ async fn http_from(
     (parse_http(&raw), text)
 }
 
+/// Join `room` on a connection already open.
+async fn join_on(client: &mut Client, room: &RoomCreated, name: &str) {
+    client
+        .enter(Command::Join {
+            room: room.room_id.clone(),
+            key: room.join_key.clone(),
+            name: name.into(),
+        })
+        .await;
+}
+
 fn code(answer: &HttpResponse) -> &str {
     answer.json["code"].as_str().unwrap_or("")
 }
@@ -203,13 +214,7 @@ async fn websockets_come_only_from_allowed_origins() {
         let mut client = ws_from(&server, LOCAL, &[("origin", own.as_str())])
             .await
             .unwrap_or_else(|r| panic!("{own} must be allowed: {}", r.text));
-        client
-            .enter(Command::Join {
-                room: room.room_id.clone(),
-                key: room.join_key.clone(),
-                name: "Grace".into(),
-            })
-            .await;
+        join_on(&mut client, &room, "Grace").await;
     }
     host.sync().await;
 
@@ -248,22 +253,10 @@ async fn an_address_holds_a_limited_number_of_connections() {
 
     // Another address is unaffected, and so is everyone already in.
     let mut other = ws_own(&server, OTHER).await.expect("another address");
-    other
-        .enter(Command::Join {
-            room: room.room_id.clone(),
-            key: room.join_key.clone(),
-            name: "Lin".into(),
-        })
-        .await;
+    join_on(&mut other, &room, "Lin").await;
     host.sync().await;
     grace.sync().await;
-    third
-        .enter(Command::Join {
-            room: room.room_id.clone(),
-            key: room.join_key.clone(),
-            name: "Sam".into(),
-        })
-        .await;
+    join_on(&mut third, &room, "Sam").await;
 
     // A closed connection gives its place back.
     third.close().await;
@@ -444,13 +437,7 @@ async fn guessing_links_is_refused_per_address() {
 
     // Another address joins; people already in are unaffected.
     let mut other = ws_own(&server, OTHER).await.expect("another address");
-    other
-        .enter(Command::Join {
-            room: room.room_id.clone(),
-            key: room.join_key.clone(),
-            name: "Grace".into(),
-        })
-        .await;
+    join_on(&mut other, &room, "Grace").await;
     let (answer, _) = http_from(&server, OTHER, "POST", &path, "", &preview).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     host.sync().await;

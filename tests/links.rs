@@ -6,14 +6,13 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use circlekeeper::store::SledStore;
 use circlekeeper::Clock;
 use circlekeeper_protocol::{
     close, AckResult, Command, ErrorCode, Event, LinkKind, RoomCreated, SessionStatus, Standing,
 };
-use common::{Client, Remote, TestServer, EPOCH};
+use common::{release_store, Client, Remote, TestServer, EPOCH};
 use serde_json::json;
 
 /// Send `rotate_link` and return the new key from the ack's result.
@@ -243,7 +242,7 @@ async fn a_restart_keeps_the_new_hashes() {
 
     server.stop().await;
     assert_eq!(fran.expect_close().await, Some(close::GOING_AWAY));
-    closed(store).await;
+    release_store(store).await;
 
     let store = Arc::new(SledStore::open(dir.path()).expect("the store reopens"));
     let server = TestServer::start_with(store.clone(), clock.clone(), |_| {}).await;
@@ -267,18 +266,5 @@ async fn a_restart_keeps_the_new_hashes() {
     let host = rotate(&mut fran, LinkKind::Host).await;
     assert_key_admits(&server, &room, true, &host).await;
     server.stop().await;
-    closed(store).await;
-}
-
-/// Wait (bounded) until the test holds the last reference to the store, then close it.
-async fn closed(store: Arc<SledStore>) {
-    let wait = async {
-        while Arc::strong_count(&store) > 1 {
-            tokio::task::yield_now().await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(5), wait)
-        .await
-        .expect("the server let go of the store");
-    drop(store);
+    release_store(store).await;
 }

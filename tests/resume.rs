@@ -11,7 +11,7 @@ use circlekeeper::Clock;
 use circlekeeper_protocol::{
     close, Command, ErrorCode, Event, Presence, RoomCreated, SessionStatus, TimerKind,
 };
-use common::{Client, Entry, TestServer, EPOCH};
+use common::{release_store, Client, Entry, TestServer, EPOCH};
 use serde_json::json;
 
 const MIN: Duration = Duration::from_secs(60);
@@ -268,7 +268,7 @@ async fn rooms_come_back_after_a_restart_and_missed_deadlines_fire_once() {
 
     server.stop().await;
     assert_eq!(fran.expect_close().await, Some(close::GOING_AWAY));
-    closed(store).await;
+    release_store(store).await;
 
     // Two minutes pass while the server is down: the first stage's deadline is missed.
     clock.advance(2 * MIN);
@@ -310,20 +310,7 @@ async fn rooms_come_back_after_a_restart_and_missed_deadlines_fire_once() {
     fran.catch_up(ada.seq).await;
     assert_eq!(ada.view, fran.view);
     server.stop().await;
-    closed(store).await;
-}
-
-/// Wait (bounded) until the test holds the last reference to the store, then close it.
-async fn closed(store: Arc<SledStore>) {
-    let wait = async {
-        while Arc::strong_count(&store) > 1 {
-            tokio::task::yield_now().await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(5), wait)
-        .await
-        .expect("the server let go of the store");
-    drop(store);
+    release_store(store).await;
 }
 
 #[tokio::test]
@@ -369,7 +356,7 @@ async fn ended_rooms_are_deleted_from_disk_after_their_retention() {
     assert_eq!(refused.code, ErrorCode::RoomNotFound);
     server.join(&kept, "Still here").await;
     server.stop().await;
-    closed(store).await;
+    release_store(store).await;
 
     // Gone from disk: the reopened store knows nothing of it.
     let store = SledStore::open(dir.path()).expect("reopen");
@@ -411,7 +398,7 @@ async fn a_damaged_room_is_refused_rather_than_served_wrong() {
     fran.ok(Command::AcceptGroundRules).await;
     server.host(&healthy, "Gus").await;
     server.stop().await;
-    closed(store).await;
+    release_store(store).await;
 
     // One event record of the first room is overwritten with garbage.
     {
@@ -443,5 +430,5 @@ async fn a_damaged_room_is_refused_rather_than_served_wrong() {
     // The other room is served as usual.
     server.join(&healthy, "Hal").await;
     server.stop().await;
-    closed(store).await;
+    release_store(store).await;
 }

@@ -7,7 +7,8 @@ use circlekeeper::formats;
 use circlekeeper::room::state::DEFAULT_GROUND_RULES;
 use circlekeeper::room::{Recorded, Room, RoomSetup};
 use circlekeeper_protocol::{
-    Command, GroupPhase, Presence, Role, RoomView, SessionStatus, SpeakingMode, Standing, TimerKind,
+    Command, GroupPhase, LinkKind, Presence, Role, RoomView, SessionStatus, SpeakingMode, Standing,
+    TimerKind,
 };
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
@@ -101,6 +102,10 @@ fn command() -> impl Strategy<Value = Command> {
         Just(Command::MoveEveryone),
         pid.clone()
             .prop_map(|participant| Command::PlaceLate { participant }),
+        prop_oneof![Just(LinkKind::Join), Just(LinkKind::Host)]
+            .prop_map(|link| Command::RotateLink { link }),
+        prop_oneof![Just(LinkKind::Join), Just(LinkKind::Host)]
+            .prop_map(|link| Command::RevokeLink { link }),
     ]
 }
 

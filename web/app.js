@@ -174,6 +174,10 @@ const FATAL_TEXT = {
   left: ["You have left the circle", "Thank you for taking part."],
   deleted: ["This circle has been closed", "A facilitator deleted the room; nothing more is kept of it."],
   outdated: ["This page is out of date", "Reload the page to continue."],
+  too_many_attempts: [
+    "Too many wrong links from your network",
+    "The server is pausing entries from your network for a little while. Wait a minute, then try again.",
+  ],
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -609,7 +613,9 @@ class RoomPage {
   }
 
   fatal(reason, message) {
-    const keepToken = reason === "room_unavailable" || reason === "outdated";
+    // Passing reasons: this device keeps its place (and its link) for the next try.
+    const passing = reason === "room_unavailable" || reason === "too_many_attempts";
+    const keepToken = passing || reason === "outdated";
     if (!keepToken) forgetRoom(this.roomId);
     if (reason === "deleted" || reason === "room_not_found" || (reason === "invalid_key" && this.link && this.link.mode === "host")) {
       forgetHostKey(this.roomId);
@@ -641,7 +647,7 @@ class RoomPage {
     }
     const view = this.conn && this.conn.view;
     const actions = [];
-    if (reason === "outdated" || reason === "room_unavailable") {
+    if (reason === "outdated" || passing) {
       actions.push(h("button", { type: "button", class: "primary", onclick: () => location.reload(), text: "Reload" }));
     }
     if (this.seriesUrl) actions.push(h("a", { href: this.seriesUrl, class: "button-link", text: "Your series page" }));

@@ -25,6 +25,8 @@ const FATAL_ENTRY_CODES = new Set([
   "invalid_key",
   "invalid_token",
   "forbidden",
+  // Too many wrong links from this network lately: the server closes with 4029 next.
+  "too_many_attempts",
 ]);
 
 // ---------------------------------------------------------------------------------------------

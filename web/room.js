@@ -3188,7 +3188,7 @@ export class RoomScreen {
   /** The links section: the join link to share (when this device has it) and the controls. */
   renderLinks(ended) {
     const r = this.r;
-    if (this.inviteUrl) setText(r.inviteCode, this.inviteUrl);
+    setText(r.inviteCode, this.inviteUrl || "");
     show(r.inviteCode, Boolean(this.inviteUrl) && !ended);
     show(r.inviteCopy, Boolean(this.inviteUrl) && !ended);
     show(r.joinLinkControls, !ended);

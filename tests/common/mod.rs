@@ -975,3 +975,17 @@ impl Client {
         self.view.turn.floor.as_ref().map(|f| f.participant)
     }
 }
+
+/// Wait (bounded) until the test holds the last reference to the store, then close it: a
+/// stopped server lets go of it a moment after `stop` returns.
+pub async fn release_store(store: Arc<SledStore>) {
+    let wait = async {
+        while Arc::strong_count(&store) > 1 {
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::time::timeout(WAIT, wait)
+        .await
+        .expect("the server let go of the store");
+    drop(store);
+}
