@@ -16,7 +16,7 @@ use std::time::Duration;
 use circlekeeper::server::Settings;
 use circlekeeper::store::SledStore;
 use circlekeeper::Clock;
-use circlekeeper_protocol::{close, Command, ErrorCode, RoomCreated};
+use circlekeeper_protocol::{close, limits, Command, ErrorCode, RoomCreated};
 use common::{parse_http, Client, HttpResponse, Remote, TestServer, EPOCH, WAIT};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -518,4 +518,32 @@ async fn slow_request_headers_are_dropped_after_the_handshake_timeout() {
     // A prompt request on another connection is served.
     let ok = server.http("GET", "/healthz", b"").await;
     assert_eq!(ok.status, 200);
+}
+
+#[tokio::test]
+async fn a_room_holds_a_limited_number_of_people() {
+    let server = TestServer::start().await;
+    let room = server.create_builtin_room("action_learning_set").await;
+    let mut host = server.host(&room, "Ada").await;
+    let mut people = Vec::new();
+    for i in 1..limits::MAX_PARTICIPANTS {
+        people.push(server.join(&room, &format!("Person {i}")).await);
+    }
+    let mut late = server.connect("late").await;
+    let refused = late
+        .enter_refused(Command::Join {
+            room: room.room_id.clone(),
+            key: room.join_key.clone(),
+            name: "One too many".into(),
+        })
+        .await;
+    assert_eq!(refused.code, ErrorCode::RoomFull);
+    // The connection stays (the person may try again later), and so does everyone inside.
+    assert!(late.closed.is_none());
+    let acked = host.sync().await;
+    assert_eq!(host.view.participants.len(), limits::MAX_PARTICIPANTS);
+    if let Some(last) = people.last_mut() {
+        last.catch_up(acked.seq).await;
+        last.sync().await;
+    }
 }
