@@ -129,15 +129,18 @@ async fn http_from(
     (parse_http(&raw), text)
 }
 
+/// `join` with the room's own join key.
+fn join(room: &RoomCreated, name: &str) -> Command {
+    Command::Join {
+        room: room.room_id.clone(),
+        key: room.join_key.clone(),
+        name: name.into(),
+    }
+}
+
 /// Join `room` on a connection already open.
 async fn join_on(client: &mut Client, room: &RoomCreated, name: &str) {
-    client
-        .enter(Command::Join {
-            room: room.room_id.clone(),
-            key: room.join_key.clone(),
-            name: name.into(),
-        })
-        .await;
+    client.enter(join(room, name)).await;
 }
 
 fn code(answer: &HttpResponse) -> &str {
@@ -415,13 +418,7 @@ async fn guessing_links_is_refused_per_address() {
     }
     // Now even the right key is refused from this address, without being checked.
     let mut locked = ws_own(&server, LOCAL).await.expect("a connection");
-    let refused = locked
-        .enter_refused(Command::Join {
-            room: room.room_id.clone(),
-            key: room.join_key.clone(),
-            name: "Mallory".into(),
-        })
-        .await;
+    let refused = locked.enter_refused(join(&room, "Mallory")).await;
     assert_eq!(refused.code, ErrorCode::TooManyAttempts);
     assert_eq!(locked.expect_close().await, Some(close::RATE_LIMITED));
     let preview = format!(r#"{{"key":"{}"}}"#, room.join_key);
@@ -462,13 +459,7 @@ async fn wrong_keys_over_http_count_too() {
     assert_eq!((b.status, code(&b)), (404, "room_not_found"));
     // The websocket shares the count: the address is locked out there as well.
     let mut ws = ws_own(&server, LOCAL).await.expect("a connection");
-    let refused = ws
-        .enter_refused(Command::Join {
-            room: room.room_id.clone(),
-            key: room.join_key.clone(),
-            name: "Mallory".into(),
-        })
-        .await;
+    let refused = ws.enter_refused(join(&room, "Mallory")).await;
     assert_eq!(refused.code, ErrorCode::TooManyAttempts);
     // A right answer never counted: another address's good preview is fine.
     let good = format!(r#"{{"key":"{}"}}"#, room.join_key);
@@ -530,13 +521,7 @@ async fn a_room_holds_a_limited_number_of_people() {
         people.push(server.join(&room, &format!("Person {i}")).await);
     }
     let mut late = server.connect("late").await;
-    let refused = late
-        .enter_refused(Command::Join {
-            room: room.room_id.clone(),
-            key: room.join_key.clone(),
-            name: "One too many".into(),
-        })
-        .await;
+    let refused = late.enter_refused(join(&room, "One too many")).await;
     assert_eq!(refused.code, ErrorCode::RoomFull);
     // The connection stays (the person may try again later), and so does everyone inside.
     assert!(late.closed.is_none());
