@@ -687,8 +687,10 @@ async fn two_participants_swap_coaching_roles_in_a_pair_in_real_browsers() {
         .await
         .as_i64()
         .expect("remaining ms");
+    // The page estimates the server's clock from a frame's server_time plus the time since it
+    // arrived, so just after the start it may read a few milliseconds over the 45 minutes.
     assert!(
-        (44 * 60_000..=45 * 60_000).contains(&left),
+        (44 * 60_000..=45 * 60_000 + 1_000).contains(&left),
         "half time left: {left}"
     );
     // Only the coach draws prompts.
@@ -1312,7 +1314,7 @@ async fn a_facilitator_replaces_and_turns_off_the_join_link_in_a_real_browser() 
     fran.click("confirm-ok").await;
     fran.wait_for(
         &format!(
-            "!$('invite-link').textContent.includes({new_key:?}) && /turned off/.test($('invite-hint').textContent)"
+            "!$('invite-link').textContent.includes({new_key:?}) && /turned off/.test($('invite-hint').textContent) && !visible($('revoke-join'))"
         ),
         "the join link gone from the console, which says it is off",
     )

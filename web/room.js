@@ -1041,11 +1041,12 @@ export class RoomScreen {
     r.inviteHint = h("p", { class: "hint", "data-test": "invite-hint" });
     r.inviteCode = h("code", { class: "link", "data-test": "invite-link" });
     r.inviteCopy = h("div", { class: "row" }, copyButton(() => this.inviteUrl, "Copy join link"));
+    r.revokeJoin = button("revoke-join", "Turn off join link", (e) => this.revokeLink(e.currentTarget, "join"), "ghost");
     r.joinLinkControls = h(
       "div",
       { class: "row wrap" },
       button("rotate-join", "Replace join link", (e) => this.rotateLink(e.currentTarget, "join")),
-      button("revoke-join", "Turn off join link", (e) => this.revokeLink(e.currentTarget, "join"), "ghost"),
+      r.revokeJoin,
     );
     r.hostLinkCode = h("code", { class: "link", "data-test": "new-host-link" });
     r.hostLinkBox = h(
@@ -3192,6 +3193,8 @@ export class RoomScreen {
     show(r.inviteCode, Boolean(this.inviteUrl) && !ended);
     show(r.inviteCopy, Boolean(this.inviteUrl) && !ended);
     show(r.joinLinkControls, !ended);
+    // Already off: replacing it is the only thing left to do.
+    show(r.revokeJoin, !this.joinLinkOff);
     let hint = "Replace the join link to get one to share from here.";
     if (ended) hint = "The session has ended: nobody new can join.";
     else if (this.inviteUrl) hint = "Share this join link with the circle.";

@@ -859,7 +859,16 @@ impl Client {
     /// Wait for an event matching `pred`, looking first at events seen but not yet expected.
     /// Events before the match count as expected too.
     pub async fn expect_event(&mut self, pred: impl Fn(&Event) -> bool) -> Event {
+        // Bounded overall too: a room whose timers keep sending other events never lets a
+        // single frame wait run out.
+        let deadline = tokio::time::Instant::now() + 4 * WAIT;
         loop {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{}: the event did not come within {:?} (other frames kept coming)",
+                self.name,
+                4 * WAIT
+            );
             if let Some(i) = self.log[self.cursor..].iter().position(|s| pred(&s.event)) {
                 let i = self.cursor + i;
                 self.cursor = i + 1;
