@@ -298,36 +298,22 @@ async fn behind_a_trusted_proxy_the_forwarded_client_is_counted() {
     let _b1 = ws_from(&server, LOCAL, &client_b).await.expect("b, first");
     let _b2 = ws_from(&server, LOCAL, &client_b).await.expect("b, second");
 
-    let body = r#"{"title":"Set","format":"action_learning_set"}"#;
-    let (first, _) = http_from(
-        &server,
-        LOCAL,
-        "POST",
-        "/api/rooms",
-        "X-Forwarded-For: 203.0.113.7\r\n",
-        body,
-    )
-    .await;
+    // Rooms opened through the proxy, on behalf of the client it names.
+    let open_for = |client: &'static str| {
+        let forwarded = format!("X-Forwarded-For: {client}\r\n");
+        let server = &server;
+        async move {
+            let body = r#"{"title":"Set","format":"action_learning_set"}"#;
+            http_from(server, LOCAL, "POST", "/api/rooms", &forwarded, body)
+                .await
+                .0
+        }
+    };
+    let first = open_for("203.0.113.7").await;
     assert_eq!(first.status, 201, "{}", first.text);
-    let (second, _) = http_from(
-        &server,
-        LOCAL,
-        "POST",
-        "/api/rooms",
-        "X-Forwarded-For: 203.0.113.7\r\n",
-        body,
-    )
-    .await;
+    let second = open_for("203.0.113.7").await;
     assert_eq!((second.status, code(&second)), (429, "too_many_rooms"));
-    let (other, _) = http_from(
-        &server,
-        LOCAL,
-        "POST",
-        "/api/rooms",
-        "X-Forwarded-For: 203.0.113.9\r\n",
-        body,
-    )
-    .await;
+    let other = open_for("203.0.113.9").await;
     assert_eq!(
         other.status, 201,
         "another client behind the proxy: {}",

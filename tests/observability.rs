@@ -106,21 +106,27 @@ fn histogram(text: &str, samples: &Samples, name: &str) -> f64 {
     count
 }
 
-/// Poll `/metrics` until `series` reaches `at_least` (what a connection task counts after its
-/// socket closed is not ordered with anything a client can see).
+/// Wait (bounded) until `series` reaches `at_least`, then read `/metrics` over HTTP (what a
+/// connection task counts after its socket closed is not ordered with anything a client can
+/// see). The wait reads the server's metrics in process, so it needs no polling interval.
 async fn until(server: &TestServer, series: &str, at_least: f64) -> Samples {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let (_, samples) = metrics(server).await;
-        if samples.get(series).is_some_and(|&v| v >= at_least) {
-            return samples;
+    let reached = async {
+        while !parse(&server.state.render_metrics())
+            .get(series)
+            .is_some_and(|&v| v >= at_least)
+        {
+            tokio::task::yield_now().await;
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{series} stayed below {at_least}: {samples:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    if tokio::time::timeout(Duration::from_secs(10), reached)
+        .await
+        .is_err()
+    {
+        let (_, samples) = metrics(server).await;
+        panic!("{series} stayed below {at_least}: {samples:?}");
     }
+    let (_, samples) = metrics(server).await;
+    samples
 }
 
 #[tokio::test]

@@ -71,11 +71,6 @@ impl ApiError {
         self.retry_after_secs = Some(secs);
         self
     }
-
-    /// The stable code.
-    pub fn code(&self) -> ErrorCode {
-        self.code
-    }
 }
 
 impl IntoResponse for ApiError {

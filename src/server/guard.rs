@@ -138,13 +138,13 @@ impl Refusal {
 /// One connection's place in its address's count; given back when dropped.
 #[derive(Debug)]
 pub struct Slot {
-    guard: Arc<Counts>,
+    slots: Arc<DashMap<Addr, usize>>,
     addr: Addr,
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        let empty = match self.guard.slots.get_mut(&self.addr) {
+        let empty = match self.slots.get_mut(&self.addr) {
             Some(mut n) => {
                 *n = n.saturating_sub(1);
                 *n == 0
@@ -152,7 +152,7 @@ impl Drop for Slot {
             None => false,
         };
         if empty {
-            self.guard.slots.remove_if(&self.addr, |_, n| *n == 0);
+            self.slots.remove_if(&self.addr, |_, n| *n == 0);
         }
     }
 }
@@ -174,15 +174,11 @@ impl SlotCell {
     }
 }
 
-#[derive(Debug, Default)]
-struct Counts {
-    slots: DashMap<Addr, usize>,
-}
-
 /// The per-address counts of one server.
 #[derive(Debug, Default)]
 pub struct Guard {
-    counts: Arc<Counts>,
+    /// Open connections per address (shared with each [`Slot`], which gives its place back).
+    slots: Arc<DashMap<Addr, usize>>,
     rooms: DashMap<Addr, Allowance>,
     attempts: DashMap<Addr, Allowance>,
 }
@@ -191,7 +187,7 @@ impl Guard {
     /// A connection slot for `ip`, or `too_many_connections` when it holds `max` already.
     pub fn open(&self, ip: IpAddr, max: usize) -> Result<Slot, Refusal> {
         let addr = Addr::of(ip);
-        let mut n = self.counts.slots.entry(addr).or_insert(0);
+        let mut n = self.slots.entry(addr).or_insert(0);
         if *n >= max {
             return Err(Refusal::after(
                 ErrorCode::TooManyConnections,
@@ -200,14 +196,14 @@ impl Guard {
         }
         *n += 1;
         Ok(Slot {
-            guard: Arc::clone(&self.counts),
+            slots: Arc::clone(&self.slots),
             addr,
         })
     }
 
     /// How many connections `ip` holds.
     pub fn connections(&self, ip: IpAddr) -> usize {
-        self.counts.slots.get(&Addr::of(ip)).map_or(0, |n| *n)
+        self.slots.get(&Addr::of(ip)).map_or(0, |n| *n)
     }
 
     /// Whether `ip` may open a room (`too_many_rooms` when its hourly allowance is spent).
@@ -258,7 +254,7 @@ impl Guard {
         self.rooms.retain(|_, a| !a.is_full(burst, rate, now));
         let (burst, rate) = forgiving(s);
         self.attempts.retain(|_, a| !a.is_full(burst, rate, now));
-        self.counts.slots.retain(|_, n| *n > 0);
+        self.slots.retain(|_, n| *n > 0);
     }
 }
 

@@ -246,17 +246,15 @@ impl Metrics {
             "Event frames handed to connections (one per event per recipient).",
             load(&self.events_delivered),
         );
-        let name = "circlekeeper_commands_total";
-        let _ = writeln!(
-            out,
-            "# HELP {name} Commands a room answered, by outcome (ok: acknowledged, refused: error)."
-        );
-        let _ = writeln!(out, "# TYPE {name} counter");
-        let _ = writeln!(out, "{name}{{outcome=\"ok\"}} {}", load(&self.commands_ok));
-        let _ = writeln!(
-            out,
-            "{name}{{outcome=\"refused\"}} {}",
-            load(&self.commands_refused)
+        labelled(
+            &mut out,
+            "circlekeeper_commands_total",
+            "Commands a room answered, by outcome (ok: acknowledged, refused: error).",
+            "outcome",
+            [
+                ("ok", &self.commands_ok),
+                ("refused", &self.commands_refused),
+            ],
         );
         simple(
             &mut out,
@@ -265,24 +263,20 @@ impl Metrics {
             "Frames refused by a connection's rate limit.",
             load(&self.rate_limited),
         );
-        let name = "circlekeeper_refused_total";
-        let _ = writeln!(
-            out,
-            "# HELP {name} Requests refused by a limit at the door (origin, connections per address, rooms per server, rooms per address per hour, wrong links per address)."
+        labelled(
+            &mut out,
+            "circlekeeper_refused_total",
+            "Requests refused by a limit at the door (origin, connections per address, rooms per server, rooms per address per hour, wrong links per address).",
+            "limit",
+            LIMITS.iter().copied().zip(&self.refused),
         );
-        let _ = writeln!(out, "# TYPE {name} counter");
-        for (limit, n) in LIMITS.iter().zip(&self.refused) {
-            let _ = writeln!(out, "{name}{{limit=\"{limit}\"}} {}", load(n));
-        }
-        let name = "circlekeeper_disconnects_total";
-        let _ = writeln!(
-            out,
-            "# HELP {name} Ended websocket connections, by the close code the server sent or the client's doing."
+        labelled(
+            &mut out,
+            "circlekeeper_disconnects_total",
+            "Ended websocket connections, by the close code the server sent or the client's doing.",
+            "reason",
+            REASONS.iter().copied().zip(&self.disconnects),
         );
-        let _ = writeln!(out, "# TYPE {name} counter");
-        for (reason, n) in REASONS.iter().zip(&self.disconnects) {
-            let _ = writeln!(out, "{name}{{reason=\"{reason}\"}} {}", load(n));
-        }
         self.command_seconds.render(
             &mut out,
             "circlekeeper_command_seconds",
@@ -294,6 +288,25 @@ impl Metrics {
             "The commit thread's write and flush of one batch.",
         );
         out
+    }
+}
+
+/// A counter with one sample per value of `label`.
+fn labelled<'a>(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    label: &str,
+    samples: impl IntoIterator<Item = (&'a str, &'a AtomicU64)>,
+) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} counter");
+    for (value, n) in samples {
+        let _ = writeln!(
+            out,
+            "{name}{{{label}=\"{value}\"}} {}",
+            n.load(Ordering::Relaxed)
+        );
     }
 }
 
