@@ -440,8 +440,9 @@ pub fn allowed_origins(s: &Settings) -> Option<BTreeSet<String>> {
     if let Some(own) = origin_of(&s.public_url) {
         // The server's own pages, under any loopback name when it is served on loopback.
         if let Some((scheme, authority)) = own.split_once("://") {
+            // A port is digits after the last colon (`[::1]` alone has none).
             let (host, port) = match authority.rsplit_once(':') {
-                Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => {
+                Some((h, p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => {
                     (h, format!(":{p}"))
                 }
                 _ => (authority, String::new()),
@@ -596,6 +597,11 @@ mod tests {
         assert!(set.contains("http://localhost:8080"));
         assert!(set.contains("http://[::1]:8080"));
         assert!(!set.contains("http://localhost:8081"));
+        let set = allowed_origins(&Settings::new("http://[::1]")).unwrap_or_default();
+        assert!(
+            set.contains("http://localhost"),
+            "a bare [::1] is loopback too: {set:?}"
+        );
         let mut s = Settings::new("https://circles.example.org");
         s.allowed_origins = vec!["https://intranet.example.org/".into()];
         let set = allowed_origins(&s).unwrap_or_default();
