@@ -45,6 +45,12 @@ pub struct Config {
     #[arg(long, env = "CIRCLEKEEPER_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3650))]
     pub retention_days: u64,
 
+    /// How many days a series is kept after its last session was opened (or since it was
+    /// created, if none was) once every session has ended; then it is deleted from disk with
+    /// its rooms.
+    #[arg(long, env = "CIRCLEKEEPER_SERIES_RETENTION_DAYS", default_value_t = 365, value_parser = clap::value_parser!(u64).range(1..=3650))]
+    pub series_retention_days: u64,
+
     /// Seconds without any frame (not even a pong) after which a connection is closed.
     #[arg(long, env = "CIRCLEKEEPER_IDLE_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(10..=3600))]
     pub idle_timeout_secs: u64,
@@ -141,6 +147,10 @@ const FILE_KEYS: &[(&str, &str)] = &[
     ("public_url", "CIRCLEKEEPER_PUBLIC_URL"),
     ("resume_window_secs", "CIRCLEKEEPER_RESUME_WINDOW_SECS"),
     ("retention_days", "CIRCLEKEEPER_RETENTION_DAYS"),
+    (
+        "series_retention_days",
+        "CIRCLEKEEPER_SERIES_RETENTION_DAYS",
+    ),
     ("idle_timeout_secs", "CIRCLEKEEPER_IDLE_TIMEOUT_SECS"),
     ("host_key", "CIRCLEKEEPER_HOST_KEY"),
     ("allowed_origins", "CIRCLEKEEPER_ALLOWED_ORIGINS"),
@@ -261,6 +271,7 @@ impl Config {
         let mut s = Settings::new(&self.public_url());
         s.resume_window = Duration::from_secs(self.resume_window_secs);
         s.retention = Duration::from_secs(self.retention_days * 24 * 3600);
+        s.series_retention = Duration::from_secs(self.series_retention_days * 24 * 3600);
         s.idle_timeout = Duration::from_secs(self.idle_timeout_secs);
         s.ping_every = s.idle_timeout / 3;
         s.host_key = self.host_key.clone();

@@ -6,6 +6,8 @@
 //! - [`server`] — the axum router: `POST /api/rooms` opens a room, `/ws` carries the protocol
 //!   (one task per connection: decode → validate → authenticate → hand to the room), and the
 //!   embedded web client; `/healthz`, `/readyz` and Prometheus `/metrics` for operators.
+//! - [`live`] — the actors that own what runs: one per series, the only writer of its
+//!   record, answering each change once it is durable.
 //! - [`room`] — one actor per live room owning a pure state machine,
 //!   `Room::apply(now, who, command) -> events`, its timers-as-deadlines and its prompt bank.
 //! - [`formats`] — built-in formats as data, and validation of custom ones.
@@ -24,6 +26,7 @@ pub mod clock;
 pub mod config;
 pub mod export;
 pub mod formats;
+pub mod live;
 pub mod pairing;
 pub mod room;
 pub mod secret;

@@ -26,6 +26,7 @@ use tracing::{debug, error, warn};
 
 use super::state::{Recorded, Rejection, Room};
 use crate::clock::Clock;
+use crate::live::{Change, SeriesError};
 use crate::secret;
 use crate::server::metrics::Metrics;
 use crate::store::{Committer, Durable, Origin, Snapshot, StoreError, StoredEvent, Write};
@@ -140,8 +141,12 @@ pub enum RoomMsg {
         /// The connection.
         conn: ConnId,
     },
-    /// Delete the room (retention ran out): disconnect everyone and remove it from disk.
-    Delete,
+    /// Delete the room (retention ran out, or its series was deleted): disconnect everyone
+    /// and remove it from disk. `done` is answered once the delete is durable.
+    Delete {
+        /// Answered when the room is gone from disk (dropped if the store failed).
+        done: Option<oneshot::Sender<()>>,
+    },
     /// The room and everything written in it, for an export by a facilitator (host key).
     Export {
         /// The host key.
@@ -172,8 +177,6 @@ pub enum Notice {
     Deleted(String),
     /// The room could not make its events durable and stopped serving.
     Failed(String),
-    /// A series record changed (a room recorded its pairs in the history): store it.
-    SeriesChanged(Box<crate::series::SeriesRecord>),
 }
 
 /// The sending side of a room actor's inbox. Cheap to clone.
@@ -210,15 +213,18 @@ pub struct RoomInit {
     pub recent: Vec<StoredEvent>,
     /// The series it belongs to, with the members who may enter by their personal link.
     pub series: Option<SeriesLink>,
+    /// Whether it was brought back from the store (rather than just opened).
+    pub restored: bool,
 }
 
-/// A room's series: its id and members.
+/// A room's series: its id and the handle of its actor, the only writer of its record (the
+/// room asks it who a member is, and has it record the room's pairs and commitments).
 #[derive(Debug, Clone)]
 pub struct SeriesLink {
     /// Series id.
     pub id: String,
-    /// The members.
-    pub members: Vec<crate::series::Member>,
+    /// The series' actor.
+    pub handle: crate::live::SeriesHandle,
 }
 
 /// What the actors of a server share.
@@ -234,15 +240,9 @@ pub struct RoomContext {
     pub presence_grace_ms: u64,
     /// Where a room reports that it stopped for good.
     pub notices: mpsc::UnboundedSender<Notice>,
-    /// Every series, by id: a series room records its pairs here at once, so the next session
-    /// sees them.
-    pub series: SeriesMap,
     /// The server's metrics (commands answered, events delivered).
     pub metrics: Arc<Metrics>,
 }
-
-/// Series records by id, shared between the server and the rooms of each series.
-pub type SeriesMap = Arc<std::sync::Mutex<HashMap<String, crate::series::SeriesRecord>>>;
 
 struct Peer {
     who: ParticipantId,
@@ -324,6 +324,8 @@ struct Actor {
     arriving: HashMap<ParticipantId, usize>,
     /// Set once a delete is queued: nothing more may be written for this room.
     deleting: bool,
+    /// Who waits to hear that the room is gone from disk.
+    delete_waiters: Vec<oneshot::Sender<()>>,
     /// Set when the actor must stop after this step.
     stopped: bool,
 }
@@ -350,6 +352,7 @@ pub fn spawn_room(init: RoomInit, ctx: RoomContext) -> (RoomHandle, tokio::task:
         away_due: VecDeque::new(),
         arriving: HashMap::new(),
         deleting: false,
+        delete_waiters: Vec::new(),
         stopped: false,
     };
     for e in init.recent {
@@ -367,8 +370,20 @@ pub fn spawn_room(init: RoomInit, ctx: RoomContext) -> (RoomHandle, tokio::task:
         actor.recent.pop_front();
     }
     let span = tracing::info_span!("room", room_id = %actor.room.view().id);
-    let task = tokio::spawn(tracing::Instrument::instrument(run_room(actor, rx), span));
+    let task = tokio::spawn(tracing::Instrument::instrument(
+        run_room(actor, rx, init.restored),
+        span,
+    ));
     (RoomHandle { inbox: tx }, task)
+}
+
+/// A series change's outcome as the store's: a series that is gone records nothing (its rooms
+/// are being deleted with it).
+fn series_result<R>(result: Result<R, SeriesError>) -> Result<(), StoreError> {
+    match result {
+        Ok(_) | Err(SeriesError::Gone) => Ok(()),
+        Err(SeriesError::Store(e)) => Err(e),
+    }
 }
 
 /// Serialize a server message once, as a text frame.
@@ -423,7 +438,10 @@ enum Step {
 }
 
 /// The actor loop: durability receipts first, then messages, then timer ticks.
-async fn run_room(mut actor: Actor, mut inbox: mpsc::Receiver<RoomMsg>) {
+async fn run_room(mut actor: Actor, mut inbox: mpsc::Receiver<RoomMsg>, restored: bool) {
+    if restored {
+        actor.repair_series().await;
+    }
     while !actor.stopped {
         let deadline = match (actor.room.next_deadline(), actor.away_due.front()) {
             (Some(d), Some(&(a, _))) => Some(d.min(a)),
@@ -532,7 +550,10 @@ impl Actor {
                     }
                 }
             }
-            RoomMsg::Delete => self.delete(None).await,
+            RoomMsg::Delete { done } => {
+                self.delete_waiters.extend(done);
+                self.delete(None).await
+            }
             RoomMsg::Preview { key, reply } => {
                 let _ = reply.send(self.preview(&key));
             }
@@ -591,7 +612,7 @@ impl Actor {
             RoomMsg::Leave { conn } => {
                 self.peers.remove(&conn);
             }
-            RoomMsg::Delete => {}
+            RoomMsg::Delete { done } => self.delete_waiters.extend(done),
             RoomMsg::Preview { reply, .. } => {
                 let _ = reply.send(Err(gone()));
             }
@@ -751,16 +772,17 @@ impl Actor {
                     .await;
             }
             Credential::Member { series, key, token } => {
-                let member = self
-                    .series
-                    .as_ref()
-                    .filter(|s| s.id == series)
-                    .and_then(|s| {
-                        s.members
-                            .iter()
-                            .find(|m| secret::matches(&key, &m.key_hash))
-                    })
-                    .cloned();
+                // Asked of the series' actor each time: a choice or a member list changed a
+                // moment ago holds at once.
+                let member = match self.series.as_ref().filter(|s| s.id == series) {
+                    Some(link) => link
+                        .handle
+                        .read(move |record| record.member_by_key(&key).cloned())
+                        .await
+                        .ok()
+                        .flatten(),
+                    None => None,
+                };
                 let Some(member) = member else {
                     let r = Rejection::new(
                         ErrorCode::InvalidKey,
@@ -1007,17 +1029,25 @@ impl Actor {
                 if origin.is_some() || Room::writes_notes(&command) {
                     self.remember(who, id, ack.clone());
                 }
+                // The series' record first: its change is durable before this command's ack.
+                let series = if matches!(command, Command::ConfirmPairs | Command::PlaceLate { .. })
+                {
+                    self.record_pairs().await
+                } else if Room::writes_notes(&command) {
+                    self.record_commitments(false).await
+                } else {
+                    Ok(())
+                };
+                if let Err(e) = series {
+                    return self.fail(&e);
+                }
                 let (recorded, frames) = self.record(&applied.events, origin);
                 writes.extend(recorded);
-                if matches!(command, Command::ConfirmPairs | Command::PlaceLate { .. }) {
-                    self.record_pairs();
-                }
                 if Room::writes_notes(&command) {
                     writes.push(Write::Notes {
                         room: self.room.view().id.clone(),
                         notes: Box::new(self.room.notes().clone()),
                     });
-                    self.record_commitments();
                 }
                 let deliveries = vec![
                     Delivery::Broadcast(frames),
@@ -1049,41 +1079,97 @@ impl Actor {
         }
     }
 
-    /// In a series room: write the confirmed pairs into the series' history now (the next
-    /// session's pairing reads it), and have the record stored.
-    fn record_pairs(&self) {
-        let Some(link) = &self.series else { return };
-        let room = &self.room.view().id;
-        let changed = self.ctx.series.lock().ok().and_then(|mut map| {
-            let record = map.get_mut(&link.id)?;
-            let session = record.session_of(room)?;
-            record.record_pairs(session, &self.room.groups_as_people());
-            Some(record.clone())
-        });
-        if let Some(record) = changed {
-            let _ = self
-                .ctx
-                .notices
-                .send(Notice::SeriesChanged(Box::new(record)));
-        }
+    /// In a series room: write the confirmed pairs into the series' history (the next
+    /// session's pairing reads it), through the series' actor, durably.
+    async fn record_pairs(&self) -> Result<(), StoreError> {
+        let Some(link) = &self.series else {
+            return Ok(());
+        };
+        let room = self.room.view().id.clone();
+        let groups = self.room.groups_as_people();
+        series_result(
+            link.handle
+                .update(move |record| match record.session_of(&room) {
+                    Some(session) => {
+                        record.record_pairs(session, &groups);
+                        ((), Change::Save(Vec::new()))
+                    }
+                    None => ((), Change::None),
+                })
+                .await,
+        )
     }
 
     /// In a series room: keep this room's commitments (and reviews of earlier ones) in the
-    /// series record, for the members' next session.
-    fn record_commitments(&self) {
-        let Some(link) = &self.series else { return };
+    /// series record, for the members' next session, through the series' actor, durably. With
+    /// `missing_only`, only commitments the series does not hold yet are added (a room brought
+    /// back after a crash repairs what its series may have missed, and never undoes a later
+    /// session's review).
+    async fn record_commitments(&self, missing_only: bool) -> Result<(), StoreError> {
+        let Some(link) = &self.series else {
+            return Ok(());
+        };
         let notes = self.room.notes();
-        let changed = self.ctx.series.lock().ok().and_then(|mut map| {
-            let record = map.get_mut(&link.id)?;
-            record.merge_commitments(&notes.commitments);
-            record.merge_commitments(&notes.earlier);
-            Some(record.clone())
-        });
-        if let Some(record) = changed {
-            let _ = self
-                .ctx
-                .notices
-                .send(Notice::SeriesChanged(Box::new(record)));
+        let mut mine: Vec<circlekeeper_protocol::Commitment> = notes.commitments.clone();
+        if !missing_only {
+            mine.extend(notes.earlier.iter().cloned());
+        }
+        if mine.is_empty() {
+            return Ok(());
+        }
+        series_result(
+            link.handle
+                .update(move |record| {
+                    if missing_only {
+                        mine.retain(|c| !record.commitments.iter().any(|k| k.id == c.id));
+                    }
+                    let before = record.commitments.clone();
+                    record.merge_commitments(&mine);
+                    if record.commitments == before {
+                        ((), Change::None)
+                    } else {
+                        ((), Change::Save(Vec::new()))
+                    }
+                })
+                .await,
+        )
+    }
+
+    /// A room brought back from the store gives its series what a crash between the room's
+    /// commit and the series' may have lost: its pairs, if the series has none for this
+    /// session, and commitments the series does not hold. Both are no-ops when nothing was lost.
+    async fn repair_series(&mut self) {
+        let Some(link) = &self.series else { return };
+        let room = self.room.view().id.clone();
+        let groups = self.room.groups_as_people();
+        let pairs = if groups.is_empty() {
+            Ok(())
+        } else {
+            series_result(
+                link.handle
+                    .update(move |record| {
+                        let Some(session) = record.session_of(&room) else {
+                            return ((), Change::None);
+                        };
+                        let recorded = record
+                            .history
+                            .pairs()
+                            .any(|(_, _, sessions)| sessions.contains(&session));
+                        if recorded {
+                            return ((), Change::None);
+                        }
+                        record.record_pairs(session, &groups);
+                        ((), Change::Save(Vec::new()))
+                    })
+                    .await,
+            )
+        };
+        let result = match pairs {
+            Ok(()) => self.record_commitments(true).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = result {
+            warn!(error = %e, "a restored room could not repair its series record");
         }
     }
 
@@ -1213,6 +1299,9 @@ impl Actor {
                     .ctx
                     .notices
                     .send(Notice::Deleted(self.room.view().id.clone()));
+                for done in self.delete_waiters.drain(..) {
+                    let _ = done.send(());
+                }
                 self.stopped = true;
             }
         }

@@ -15,13 +15,14 @@ use tracing::{info, warn};
 
 use super::AppState;
 use crate::formats;
+use crate::live::{Change, SeriesError};
 use crate::room::actor::Keys;
 use crate::room::state::{
     clean_paragraphs, clean_text, DEFAULT_GROUND_RULES, DEFAULT_WARN_BEFORE_MS,
 };
 use crate::room::{prompts, RoomSetup};
 use crate::secret;
-use crate::store::RoomRecord;
+use crate::store::{RoomRecord, Write};
 
 /// Latest warning point a room may set: an hour before the end.
 pub const MAX_WARN_BEFORE_MS: u64 = 3_600_000;
@@ -250,21 +251,9 @@ async fn launch_room(
     earlier: Vec<circlekeeper_protocol::Commitment>,
     series: Option<String>,
 ) -> Result<RoomCreated, ApiError> {
-    let internal = |what: &str| {
-        warn!(what, "room could not be opened");
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorCode::Internal,
-            "the server could not open the room".into(),
-        )
-    };
-    let join_key = secret::new_secret().map_err(|_| internal("random source"))?;
-    let host_key = secret::new_secret().map_err(|_| internal("random source"))?;
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    let keys = Keys {
-        join: secret::hash(&join_key),
-        host: secret::hash(&host_key),
-    };
+    let fresh = FreshRoom::new()?;
+    let keys = fresh.keys();
+    let id = fresh.id.clone();
     let record = RoomRecord {
         setup: RoomSetup {
             id: id.clone(),
@@ -283,16 +272,86 @@ async fn launch_room(
     };
     app.open_room(record, keys)
         .await
-        .map_err(|_| internal("store"))?;
-    info!(room_id = %id, "room opened");
-    let base = &app.settings().public_url;
-    Ok(RoomCreated {
-        join_url: format!("{base}/r/{id}#join={join_key}"),
-        host_url: format!("{base}/r/{id}#host={host_key}"),
-        room_id: id,
-        join_key,
-        host_key,
-    })
+        .map_err(|_| room_not_opened("store"))?;
+    Ok(fresh.created(app))
+}
+
+/// 500: a room could not be opened (`what` says why, in the log only).
+fn room_not_opened(what: &str) -> ApiError {
+    warn!(what, "room could not be opened");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::Internal,
+        "the server could not open the room".into(),
+    )
+}
+
+/// A new room's id and link keys, made before anything is stored.
+struct FreshRoom {
+    id: String,
+    join_key: String,
+    host_key: String,
+}
+
+impl FreshRoom {
+    fn new() -> Result<FreshRoom, ApiError> {
+        Ok(FreshRoom {
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            join_key: secret::new_secret().map_err(|_| room_not_opened("random source"))?,
+            host_key: secret::new_secret().map_err(|_| room_not_opened("random source"))?,
+        })
+    }
+
+    /// The hashes the room keeps.
+    fn keys(&self) -> Keys {
+        Keys {
+            join: secret::hash(&self.join_key),
+            host: secret::hash(&self.host_key),
+        }
+    }
+
+    /// The answer to the request that opened it, once it is open.
+    fn created(self, app: &AppState) -> RoomCreated {
+        let FreshRoom {
+            id,
+            join_key,
+            host_key,
+        } = self;
+        info!(room_id = %id, "room opened");
+        let base = &app.settings().public_url;
+        RoomCreated {
+            join_url: format!("{base}/r/{id}#join={join_key}"),
+            host_url: format!("{base}/r/{id}#host={host_key}"),
+            room_id: id,
+            join_key,
+            host_key,
+        }
+    }
+}
+
+/// A series job's failure as an HTTP error: a deleted series is not found, a store failure is
+/// the server's fault.
+fn series_failed(e: SeriesError, what: &'static str) -> ApiError {
+    match e {
+        SeriesError::Gone => not_found("no series with that id"),
+        SeriesError::Store(e) => {
+            warn!(error = %e, what, "a series change failed");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::Internal,
+                format!("the server could not save {what}"),
+            )
+        }
+    }
+}
+
+/// 403: the key is not the series' host key.
+fn not_series_host() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        ErrorCode::InvalidKey,
+        "this key does not open the series".into(),
+    )
 }
 
 /// `POST /api/rooms/{id}/preview` with `{"key": …}`: the title, format, ground rules and status
@@ -392,7 +451,7 @@ pub async fn create_series(State(app): State<AppState>, body: Bytes) -> Result<R
         commitments: Vec::new(),
         created_at: app.clock().now(),
     };
-    app.put_series(record).await.map_err(|_| internal())?;
+    app.create_series(record).await.map_err(|_| internal())?;
     info!(series_id = %id, "series opened");
     let created = SeriesCreated {
         series_id: id,
@@ -410,15 +469,9 @@ pub async fn create_series_room(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let request: CreateSeriesRoom = parse_body(&body)?;
-    let not_found = || not_found("no series with that id");
-    let mut series = app.series(&series_id).ok_or_else(not_found)?;
-    if !secret::matches(&request.key, &series.host_key_hash) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            ErrorCode::InvalidKey,
-            "this key does not open the series".into(),
-        ));
-    }
+    let series = app
+        .series(&series_id)
+        .ok_or_else(|| not_found("no series with that id"))?;
     let format = match &request.format {
         None => formats::builtin("coaching_swap")
             .ok_or_else(|| ApiError::bad(ErrorCode::InvalidFormat, "format"))?,
@@ -427,43 +480,101 @@ pub async fn create_series_room(
             parse_format(Some(&serde_json::to_value(f).unwrap_or(Value::Null)))?
         }
     };
-    let session = series.sessions.len() as u32;
     let title = match &request.title {
-        Some(t) => clean_text("title", t, limits::MAX_TEXT_CHARS)
-            .map_err(|r| ApiError::bad(r.code, r.message))?,
-        None => format!("{} — session {}", series.title, session + 1),
+        Some(t) => Some(
+            clean_text("title", t, limits::MAX_TEXT_CHARS)
+                .map_err(|r| ApiError::bad(r.code, r.message))?,
+        ),
+        None => None,
     };
-    let pairing = crate::room::state::PairingSetup {
-        history: series.history.clone(),
-        session,
-        fixed: series.continuing_pairs(),
-        avoid: series.avoid_pairs(),
-        in_series: true,
-    };
-    let earlier = series.commitments.clone();
-    let created = launch_room(
-        &app,
-        title,
-        format,
-        DEFAULT_GROUND_RULES.to_string(),
-        DEFAULT_WARN_BEFORE_MS,
-        pairing,
-        earlier,
-        Some(series_id.clone()),
-    )
-    .await?;
-    series.sessions.push(crate::series::Session {
-        room_id: created.room_id.clone(),
-        opened_at: app.clock().now(),
-    });
-    app.put_series(series).await.map_err(|_| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorCode::Internal,
-            "the server could not open the room".into(),
-        )
-    })?;
-    Ok((StatusCode::CREATED, Json(created)).into_response())
+    let fresh = FreshRoom::new()?;
+    let keys = fresh.keys();
+    let room_id = fresh.id.clone();
+    let now = app.clock().now();
+    let key = request.key;
+    // One job of the series' actor reads the history and records the session, so two sessions
+    // opened at once never pair from the same history, and the room's record is written with
+    // the session that names it.
+    let opened = series
+        .update(move |series| {
+            if !secret::matches(&key, &series.host_key_hash) {
+                return (Err(not_series_host()), Change::None);
+            }
+            let session = series.sessions.len() as u32;
+            let title =
+                title.unwrap_or_else(|| format!("{} — session {}", series.title, session + 1));
+            let record = RoomRecord {
+                setup: RoomSetup {
+                    id: room_id.clone(),
+                    title,
+                    format,
+                    ground_rules: DEFAULT_GROUND_RULES.to_string(),
+                    warn_before_ms: DEFAULT_WARN_BEFORE_MS,
+                    pairing: crate::room::state::PairingSetup {
+                        history: series.history.clone(),
+                        session,
+                        fixed: series.continuing_pairs(),
+                        avoid: series.avoid_pairs(),
+                        in_series: true,
+                    },
+                    earlier: series.commitments.clone(),
+                },
+                join_key_hash: keys.join,
+                host_key_hash: keys.host,
+                created_at: now,
+                ended_at: None,
+                series: Some(series.id.clone()),
+            };
+            series.sessions.push(crate::series::Session {
+                room_id,
+                opened_at: now,
+            });
+            let setup = record.setup.clone();
+            let write = Write::Room {
+                record: Box::new(record),
+            };
+            (Ok(setup), Change::Save(vec![write]))
+        })
+        .await
+        .map_err(|e| series_failed(e, "the session"))??;
+    app.start_room(opened, Some(&series_id), fresh.keys())
+        .map_err(|_| room_not_opened("actor"))?;
+    Ok((StatusCode::CREATED, Json(fresh.created(&app))).into_response())
+}
+
+/// The body of `POST /api/series/{id}/delete`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteSeriesRequest {
+    /// The series' host key.
+    pub key: String,
+}
+
+/// `POST /api/series/{id}/delete` with the series' host key: delete the series and every room
+/// opened for it, from memory and disk. Answers 200 once it is all gone; people in its rooms
+/// are disconnected with close 4010.
+pub async fn delete_series(
+    State(app): State<AppState>,
+    axum::extract::Path(series_id): axum::extract::Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let request: DeleteSeriesRequest = parse_body(&body)?;
+    let series = app
+        .series(&series_id)
+        .ok_or_else(|| not_found("no series with that id"))?;
+    let key = request.key;
+    let host = series
+        .read(move |s| secret::matches(&key, &s.host_key_hash))
+        .await
+        .map_err(|e| series_failed(e, "the deletion"))?;
+    if !host {
+        return Err(not_series_host());
+    }
+    match app.delete_series(&series_id).await {
+        Ok(true) => Ok(Json(json!({ "deleted": true }))),
+        Ok(false) => Err(not_found("no series with that id")),
+        Err(e) => Err(series_failed(SeriesError::Store(e), "the deletion")),
+    }
 }
 
 /// `POST /api/series/{id}/me` with a member key (and optionally an end-of-cycle choice): what
@@ -474,8 +585,34 @@ pub async fn member(
     body: Bytes,
 ) -> Result<Json<MemberView>, ApiError> {
     let request: MemberRequest = parse_body(&body)?;
-    let not_found = || not_found("no series with that id");
-    let mut series = app.series(&series_id).ok_or_else(not_found)?;
+    if let Some(planned) = &request.planned {
+        if planned.len() > 24 || planned.iter().any(|d| !plausible_date(d)) {
+            return Err(ApiError::bad(
+                ErrorCode::InvalidMessage,
+                "planned: up to 24 dates written YYYY-MM-DD",
+            ));
+        }
+    }
+    let series = app
+        .series(&series_id)
+        .ok_or_else(|| not_found("no series with that id"))?;
+    let view = series
+        .update(move |series| match member_change(series, request) {
+            Ok((view, true)) => (Ok(view), Change::Save(Vec::new())),
+            Ok((view, false)) => (Ok(view), Change::None),
+            Err(e) => (Err(e), Change::None),
+        })
+        .await
+        .map_err(|e| series_failed(e, "the choice"))??;
+    Ok(Json(view))
+}
+
+/// A member's request on their series' record: checked whole, then applied (so a refused
+/// request changes nothing). Returns what their page shows and whether the record changed.
+fn member_change(
+    series: &mut crate::series::SeriesRecord,
+    request: MemberRequest,
+) -> Result<(MemberView, bool), ApiError> {
     let Some(index) = series
         .members
         .iter()
@@ -487,7 +624,6 @@ pub async fn member(
             "this link is not a member's of this series".into(),
         ));
     };
-    let changes = request.choice.is_some() || request.avoid.is_some() || request.planned.is_some();
     if let Some(avoid) = &request.avoid {
         let known = |id: &String| series.members.iter().any(|m| &m.id == id);
         if let Some(bad) = avoid.iter().find(|id| !known(id)) {
@@ -496,32 +632,20 @@ pub async fn member(
                 format!("avoid: no member {bad:?}"),
             ));
         }
-        let me = series.members[index].id.clone();
-        series.members[index].avoid = avoid.iter().filter(|id| **id != me).cloned().collect();
     }
-    if let Some(planned) = &request.planned {
-        if planned.len() > 24 || planned.iter().any(|d| !plausible_date(d)) {
-            return Err(ApiError::bad(
-                ErrorCode::InvalidMessage,
-                "planned: up to 24 dates written YYYY-MM-DD",
-            ));
-        }
-        series.planned = planned.clone();
+    let changes = request.choice.is_some() || request.avoid.is_some() || request.planned.is_some();
+    if let Some(avoid) = request.avoid {
+        let me = series.members[index].id.clone();
+        series.members[index].avoid = avoid.into_iter().filter(|id| *id != me).collect();
+    }
+    if let Some(planned) = request.planned {
+        series.planned = planned;
     }
     if let Some(choice) = request.choice {
         series.members[index].choice = Some(choice);
     }
-    if changes {
-        app.put_series(series.clone()).await.map_err(|_| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                ErrorCode::Internal,
-                "the choice could not be saved".into(),
-            )
-        })?;
-    }
     let m = &series.members[index];
-    Ok(Json(MemberView {
+    let view = MemberView {
         series_id: series.id.clone(),
         title: series.title.clone(),
         cadence: series.cadence,
@@ -538,7 +662,8 @@ pub async fn member(
             .map(|o| (o.id.clone(), o.name.clone()))
             .collect(),
         planned: series.planned.clone(),
-    }))
+    };
+    Ok((view, changes))
 }
 
 /// A `YYYY-MM-DD` date with a plausible month and day.
@@ -711,6 +836,7 @@ pub async fn host_list(State(app): State<AppState>, body: Bytes) -> Result<Json<
         .collect();
     let series: Vec<Value> = app
         .all_series()
+        .await
         .into_iter()
         .map(|s| {
             json!({
@@ -747,13 +873,11 @@ pub async fn host_report(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let request = host_request(&app, &body)?;
-    let series = app.series(&series_id).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            ErrorCode::RoomNotFound,
-            "no series with that id".into(),
-        )
-    })?;
+    let series = match app.series(&series_id) {
+        Some(handle) => handle.read(crate::series::SeriesRecord::clone).await.ok(),
+        None => None,
+    }
+    .ok_or_else(|| not_found("no series with that id"))?;
     let summaries: Vec<crate::export::RoomSummary> = series
         .sessions
         .iter()

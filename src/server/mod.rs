@@ -23,6 +23,7 @@ use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
 
 use crate::clock::Clock;
+use crate::live::{spawn_series, SeriesError, SeriesHandle};
 use crate::room::actor::{Keys, Notice, RoomContext, RoomInit};
 use crate::room::{spawn_room, Room, RoomHandle, RoomMsg};
 use crate::series::SeriesRecord;
@@ -43,6 +44,9 @@ pub struct Settings {
     pub resume_window: Duration,
     /// How long an ended room is kept before it is deleted from disk.
     pub retention: Duration,
+    /// How long a series is kept after its last session was opened (or its creation), once
+    /// every session has ended; then it is deleted with its rooms.
+    pub series_retention: Duration,
     /// How often the server pings a connection.
     pub ping_every: Duration,
     /// A connection that sends nothing (not even a pong) for this long is closed.
@@ -89,6 +93,7 @@ impl Settings {
             public_url: public_url.trim_end_matches('/').to_string(),
             resume_window: Duration::from_secs(600),
             retention: Duration::from_secs(30 * 24 * 3600),
+            series_retention: Duration::from_secs(365 * 24 * 3600),
             ping_every: Duration::from_secs(20),
             idle_timeout: Duration::from_secs(60),
             shutdown_grace: Duration::from_secs(10),
@@ -120,8 +125,8 @@ struct Inner {
     rooms: DashMap<String, RoomHandle>,
     /// Rooms whose stored records are damaged: refused rather than served wrong.
     unavailable: DashSet<String>,
-    /// Series records by id, kept in memory and written through the commit thread.
-    series: crate::room::actor::SeriesMap,
+    /// Series actors by id: each is the only writer of its record. Holds handles only.
+    series: DashMap<String, SeriesHandle>,
     store: Arc<dyn Store>,
     /// The group-commit thread's handle; taken at shutdown so the thread can finish.
     committer: Mutex<Option<Committer>>,
@@ -167,7 +172,7 @@ impl AppState {
             inner: Arc::new(Inner {
                 rooms: DashMap::new(),
                 unavailable: DashSet::new(),
-                series: Arc::default(),
+                series: DashMap::new(),
                 store,
                 committer: Mutex::new(Some(committer)),
                 commit_thread: Mutex::new(Some(thread)),
@@ -184,9 +189,8 @@ impl AppState {
                 origins,
             }),
         };
-        let series = state.inner.store.series()?;
-        if let Ok(mut map) = state.inner.series.lock() {
-            map.extend(series.into_iter().map(|s| (s.id.clone(), s)));
+        for record in state.inner.store.series()? {
+            state.launch_series(record);
         }
         state.restore()?;
         tokio::spawn(sweeper(state.clone(), notice_rx));
@@ -282,7 +286,6 @@ impl AppState {
             resume_window_ms: self.inner.settings.resume_window.as_millis() as u64,
             presence_grace_ms: self.inner.settings.presence_grace.as_millis() as u64,
             notices: self.inner.notices.clone(),
-            series: Arc::clone(&self.inner.series),
             metrics: Arc::clone(&self.inner.metrics),
         })
     }
@@ -366,6 +369,7 @@ impl AppState {
                 tokens: loaded.tokens,
                 recent,
                 series: record.series.as_deref().and_then(|s| self.series_link(s)),
+                restored: true,
             };
             if self.launch(init) {
                 restored += 1;
@@ -384,22 +388,30 @@ impl AppState {
         record: crate::store::RoomRecord,
         keys: Keys,
     ) -> Result<(), StoreError> {
-        let series = record.series.as_deref().and_then(|s| self.series_link(s));
-        let committer = self.inner.committer.lock().ok().and_then(|c| c.clone());
-        let committer = committer.ok_or(StoreError::Closed)?;
         let setup = record.setup.clone();
-        let receipt = committer
-            .submit(vec![Write::Room {
-                record: Box::new(record),
-            }])
-            .await;
-        receipt.await.unwrap_or(Err(StoreError::Closed))?;
+        let series = record.series.clone();
+        self.commit(vec![Write::Room {
+            record: Box::new(record),
+        }])
+        .await?;
+        self.start_room(setup, series.as_deref(), keys)
+    }
+
+    /// Start the actor of a new room whose record is already durable (a series' session is
+    /// written by its series' actor, with the session).
+    pub(crate) fn start_room(
+        &self,
+        setup: crate::room::RoomSetup,
+        series: Option<&str>,
+        keys: Keys,
+    ) -> Result<(), StoreError> {
         let init = RoomInit {
             room: Room::new(setup),
             keys,
             tokens: Vec::new(),
             recent: Vec::new(),
-            series,
+            series: series.and_then(|s| self.series_link(s)),
+            restored: false,
         };
         if self.launch(init) {
             Ok(())
@@ -408,18 +420,35 @@ impl AppState {
         }
     }
 
+    /// Submit writes to the commit thread and wait until they are durable.
+    async fn commit(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        let committer = self.inner.committer.lock().ok().and_then(|c| c.clone());
+        let committer = committer.ok_or(StoreError::Closed)?;
+        let receipt = committer.submit(writes).await;
+        receipt.await.unwrap_or(Err(StoreError::Closed))
+    }
+
     /// Every stored room record (for the community host's listing).
     pub fn room_records(&self) -> Result<Vec<(String, crate::store::RoomRecord)>, StoreError> {
         self.inner.store.rooms()
     }
 
-    /// Every series record.
-    pub fn all_series(&self) -> Vec<SeriesRecord> {
-        self.inner
+    /// Every series record, as each series' actor holds it.
+    pub async fn all_series(&self) -> Vec<SeriesRecord> {
+        let handles: Vec<SeriesHandle> = self
+            .inner
             .series
-            .lock()
-            .map(|m| m.values().cloned().collect())
-            .unwrap_or_default()
+            .iter()
+            .map(|e| e.value().clone())
+            .collect();
+        let mut out = Vec::with_capacity(handles.len());
+        for handle in handles {
+            if let Ok(record) = handle.read(SeriesRecord::clone).await {
+                out.push(record);
+            }
+        }
+        out.sort_by_key(|s| s.created_at);
+        out
     }
 
     /// A room's view and notes, read from the store (for exports of rooms by the host key).
@@ -436,33 +465,100 @@ impl AppState {
         Ok(self.inner.store.load(room)?.events)
     }
 
-    /// A series' id and members, for the actor of one of its rooms.
+    /// A series' id and actor, for the actor of one of its rooms.
     fn series_link(&self, id: &str) -> Option<crate::room::actor::SeriesLink> {
-        let map = self.inner.series.lock().ok()?;
-        map.get(id).map(|s| crate::room::actor::SeriesLink {
-            id: s.id.clone(),
-            members: s.members.clone(),
-        })
+        self.series(id)
+            .map(|handle| crate::room::actor::SeriesLink {
+                id: id.to_string(),
+                handle,
+            })
     }
 
-    /// A series record, by id.
-    pub fn series(&self, id: &str) -> Option<SeriesRecord> {
-        self.inner.series.lock().ok()?.get(id).cloned()
+    /// A series' actor, by id (a clone: no map guard escapes).
+    pub fn series(&self, id: &str) -> Option<SeriesHandle> {
+        self.inner
+            .series
+            .get(id)
+            .map(|h| h.value().clone())
+            .filter(|h| !h.is_closed())
     }
 
-    /// Keep a changed series record and make it durable.
-    pub(crate) async fn put_series(&self, record: SeriesRecord) -> Result<(), StoreError> {
-        let committer = self.inner.committer.lock().ok().and_then(|c| c.clone());
-        let committer = committer.ok_or(StoreError::Closed)?;
-        if let Ok(mut map) = self.inner.series.lock() {
-            map.insert(record.id.clone(), record.clone());
+    /// Start the actor of a series from its stored record and register it.
+    fn launch_series(&self, record: SeriesRecord) -> bool {
+        let Some(committer) = self.inner.committer.lock().ok().and_then(|c| c.clone()) else {
+            return false;
+        };
+        let id = record.id.clone();
+        let (handle, task) = spawn_series(record, committer);
+        self.inner.series.insert(id, handle);
+        if let Ok(mut actors) = self.inner.actors.lock() {
+            actors.retain(|t| !t.is_finished());
+            actors.push(task);
         }
-        let receipt = committer
-            .submit(vec![Write::Series {
-                record: Box::new(record),
-            }])
-            .await;
-        receipt.await.unwrap_or(Err(StoreError::Closed))
+        true
+    }
+
+    /// Create a series: its record is durable before its actor exists.
+    pub(crate) async fn create_series(&self, record: SeriesRecord) -> Result<(), StoreError> {
+        self.commit(vec![Write::Series {
+            record: Box::new(record.clone()),
+        }])
+        .await?;
+        if self.launch_series(record) {
+            Ok(())
+        } else {
+            Err(StoreError::Closed)
+        }
+    }
+
+    /// Delete a series and every room opened for it: each room is gone from disk (and its
+    /// people disconnected) before the series record is. Returns `false` if there was no such
+    /// series.
+    pub(crate) async fn delete_series(&self, id: &str) -> Result<bool, StoreError> {
+        let Some(handle) = self.series(id) else {
+            return Ok(false);
+        };
+        let rooms = match handle
+            .read(|s| {
+                s.sessions
+                    .iter()
+                    .map(|x| x.room_id.clone())
+                    .collect::<Vec<_>>()
+            })
+            .await
+        {
+            Ok(rooms) => rooms,
+            Err(SeriesError::Gone) => return Ok(false),
+            Err(SeriesError::Store(e)) => return Err(e),
+        };
+        for room in rooms {
+            self.delete_room(&room).await?;
+        }
+        match handle.delete().await {
+            Ok(()) | Err(SeriesError::Gone) => {}
+            Err(SeriesError::Store(e)) => return Err(e),
+        }
+        self.inner.series.remove(id);
+        info!(series_id = %id, "series deleted");
+        Ok(true)
+    }
+
+    /// Delete a room, live or stored only, and wait until it is gone from disk.
+    async fn delete_room(&self, id: &str) -> Result<(), StoreError> {
+        if let Some(handle) = self.room(id) {
+            let (done, gone) = tokio::sync::oneshot::channel();
+            if handle.send(RoomMsg::Delete { done: Some(done) }).await && gone.await.is_ok() {
+                self.inner.rooms.remove(id);
+                return Ok(());
+            }
+        }
+        // Not live (or it stopped meanwhile): remove what is stored.
+        self.commit(vec![Write::Delete {
+            room: id.to_string(),
+        }])
+        .await?;
+        self.inner.rooms.remove(id);
+        Ok(())
     }
 
     /// Delete rooms whose session ended longer ago than the retention.
@@ -476,6 +572,11 @@ impl AppState {
                 return;
             }
         };
+        let open: std::collections::HashSet<String> = rooms
+            .iter()
+            .filter(|(_, r)| r.ended_at.is_none())
+            .map(|(id, _)| id.clone())
+            .collect();
         for (id, record) in rooms {
             let Some(ended) = record.ended_at else {
                 continue;
@@ -484,18 +585,38 @@ impl AppState {
                 continue;
             }
             info!(room_id = %id, "room deleted after its retention");
-            match self.room(&id) {
-                Some(handle) if handle.send(RoomMsg::Delete).await => {}
-                _ => {
-                    let committer = self.inner.committer.lock().ok().and_then(|c| c.clone());
-                    if let Some(c) = committer {
-                        let receipt = c.submit(vec![Write::Delete { room: id.clone() }]).await;
-                        if !matches!(receipt.await, Ok(Ok(()))) {
-                            warn!(room_id = %id, "room could not be deleted");
-                        }
-                    }
-                    self.inner.rooms.remove(&id);
-                }
+            if let Err(e) = self.delete_room(&id).await {
+                warn!(room_id = %id, error = %e, "room could not be deleted");
+            }
+        }
+        self.sweep_series(now, &open).await;
+    }
+
+    /// Delete series idle for longer than the series retention: no session opened since, and
+    /// every session's room ended (or gone).
+    async fn sweep_series(&self, now: Millis, open_rooms: &std::collections::HashSet<String>) {
+        let retention = self.inner.settings.series_retention.as_millis() as u64;
+        for record in self.all_series().await {
+            let last = record
+                .sessions
+                .iter()
+                .map(|s| s.opened_at)
+                .max()
+                .unwrap_or(record.created_at)
+                .max(record.created_at);
+            if last.saturating_add(retention) > now {
+                continue;
+            }
+            if record
+                .sessions
+                .iter()
+                .any(|s| open_rooms.contains(&s.room_id))
+            {
+                continue;
+            }
+            info!(series_id = %record.id, "series deleted after its retention");
+            if let Err(e) = self.delete_series(&record.id).await {
+                warn!(series_id = %record.id, error = %e, "series could not be deleted");
             }
         }
     }
@@ -573,11 +694,6 @@ async fn sweeper(state: AppState, mut notices: mpsc::UnboundedReceiver<Notice>) 
                 Some(Notice::Failed(id)) => {
                     state.inner.rooms.remove(&id);
                     state.inner.unavailable.insert(id);
-                }
-                Some(Notice::SeriesChanged(record)) => {
-                    if let Err(e) = state.put_series(*record).await {
-                        warn!(error = %e, "a series record could not be saved");
-                    }
                 }
                 None => return,
             },
@@ -658,7 +774,11 @@ pub fn app(state: AppState) -> Router {
         )
         .route(
             "/api/series/{series}/me",
-            post(api::member).route_layer(entries),
+            post(api::member).route_layer(entries.clone()),
+        )
+        .route(
+            "/api/series/{series}/delete",
+            post(api::delete_series).route_layer(entries),
         )
         .route("/s/{series}", get(web::room_page))
         .route("/ws", get(ws::upgrade))

@@ -149,6 +149,11 @@ pub enum Write {
         /// The room.
         room: String,
     },
+    /// A series record is removed (its rooms are deleted by their own writes).
+    DeleteSeries {
+        /// The series.
+        series: String,
+    },
     /// A room's link keys changed (`rotate_link`, `revoke_link`): its record's hashes are
     /// replaced, so a restart restores the new ones.
     Keys {

@@ -252,6 +252,9 @@ impl Store for SledStore {
                         .insert(record.id.as_bytes(), encode(&record.id, record)?)?;
                 }
                 Write::Delete { room } => self.delete(room)?,
+                Write::DeleteSeries { series } => {
+                    self.series.remove(series.as_bytes())?;
+                }
                 Write::Keys { room, join, host } => self.update_room(room, |record| {
                     record.join_key_hash = *join;
                     record.host_key_hash = *host;
