@@ -94,6 +94,10 @@ impl Store for NoFlush {
         self.0.rooms()
     }
 
+    fn room(&self, id: &str) -> Result<Option<RoomRecord>, StoreError> {
+        self.0.room(id)
+    }
+
     fn load(&self, id: &str) -> Result<Loaded, StoreError> {
         self.0.load(id)
     }
@@ -163,6 +167,10 @@ impl<S: Store> Store for Counting<S> {
 
     fn rooms(&self) -> Result<Vec<(String, RoomRecord)>, StoreError> {
         self.inner.rooms()
+    }
+
+    fn room(&self, id: &str) -> Result<Option<RoomRecord>, StoreError> {
+        self.inner.room(id)
     }
 
     fn load(&self, id: &str) -> Result<Loaded, StoreError> {

@@ -274,8 +274,12 @@ async fn rooms_come_back_after_a_restart_and_missed_deadlines_fire_once() {
     clock.advance(2 * MIN);
     let store = Arc::new(SledStore::open(dir.path()).expect("the store reopens"));
     let server = TestServer::start_with(store.clone(), clock.clone(), |_| {}).await;
+    // A room is read from the store when first used, not at start.
+    assert_eq!(server.state.room_count(), 0, "no room loaded at start");
+    assert_eq!(server.state.held_rooms(), 1, "but the room is counted");
     let entry = fran.reconnect(&server).await;
     assert!(matches!(entry.kind, Entry::Resumed(_)), "{entry:?}");
+    assert_eq!(server.state.room_count(), 1, "loaded by the first resume");
     fran.expect_event(|e| {
         matches!(
             e,

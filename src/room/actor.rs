@@ -440,6 +440,7 @@ enum Step {
 /// The actor loop: durability receipts first, then messages, then timer ticks.
 async fn run_room(mut actor: Actor, mut inbox: mpsc::Receiver<RoomMsg>, restored: bool) {
     if restored {
+        actor.nobody_here().await;
         actor.repair_series().await;
     }
     while !actor.stopped {
@@ -1133,6 +1134,30 @@ impl Actor {
                 })
                 .await,
         )
+    }
+
+    /// A room brought back from the store has nobody connected yet: whoever it shows as
+    /// connected is away (written like any change, before anything else is).
+    async fn nobody_here(&mut self) {
+        let present: Vec<ParticipantId> = self
+            .room
+            .view()
+            .participants
+            .iter()
+            .filter(|p| p.presence == Presence::Connected)
+            .map(|p| p.id)
+            .collect();
+        let now = self.ctx.clock.now();
+        let mut events = Vec::new();
+        for who in present {
+            events.extend(self.room.set_presence(now, who, Presence::Away));
+        }
+        if events.is_empty() {
+            return;
+        }
+        let (writes, frames) = self.record(&events, None);
+        self.queue(writes, vec![Delivery::Broadcast(frames)]);
+        self.seal().await;
     }
 
     /// A room brought back from the store gives its series what a crash between the room's

@@ -363,7 +363,7 @@ pub async fn preview(
 ) -> Result<Json<RoomPreview>, ApiError> {
     let request: PreviewRequest = parse_body(&body)?;
     let not_found = || not_found("no room with that id");
-    let handle = app.room(&room).ok_or_else(not_found)?;
+    let handle = app.room(&room).await.ok_or_else(not_found)?;
     let (reply, answer) = tokio::sync::oneshot::channel();
     let msg = crate::room::RoomMsg::Preview {
         key: request.key,
@@ -705,7 +705,7 @@ pub async fn export(
     use axum::http::header;
     let request: ExportRequest = parse_body(&body)?;
     let not_found = || not_found("no room with that id");
-    let handle = app.room(&room).ok_or_else(not_found)?;
+    let handle = app.room(&room).await.ok_or_else(not_found)?;
     let (reply, answer) = tokio::sync::oneshot::channel();
     if !handle
         .send(crate::room::RoomMsg::Export {

@@ -335,7 +335,7 @@ pub async fn room_quota(
     next: Next,
 ) -> Response {
     let settings = app.settings();
-    if app.room_count() >= settings.max_rooms {
+    if app.held_rooms() >= settings.max_rooms {
         app.metrics().refused(Limit::Rooms);
         let message = "this server holds as many rooms as it may: try again later".to_string();
         return ApiError::new(

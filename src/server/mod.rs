@@ -9,7 +9,7 @@ pub mod metrics;
 pub mod web;
 pub mod ws;
 
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ use axum::http::{header, HeaderValue};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use circlekeeper_protocol::{Millis, Presence};
+use circlekeeper_protocol::Millis;
 use dashmap::{DashMap, DashSet};
 use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
@@ -30,6 +30,9 @@ use crate::series::SeriesRecord;
 use crate::store::committer::CommitStats;
 use crate::store::{Committer, Store, StoreError, StoredEvent, Write};
 use metrics::Metrics;
+
+/// Longest room id looked up in the store (ids the server makes are 32 hex digits).
+const MAX_ROOM_ID: usize = 64;
 
 /// How often ended rooms are checked against their retention, by default
 /// ([`Settings::retention_sweep`]).
@@ -123,6 +126,11 @@ pub struct AppState {
 struct Inner {
     /// Live rooms by id. Holds handles only, never room state.
     rooms: DashMap<String, RoomHandle>,
+    /// Rooms being loaded (or deleted while not loaded), each behind its own lock, so that one
+    /// room is read from the store once however many connections ask for it at once.
+    loading: DashMap<String, Arc<tokio::sync::Mutex<()>>>,
+    /// Rooms held, loaded or not (counted at start, then kept up to date).
+    held: AtomicUsize,
     /// Rooms whose stored records are damaged: refused rather than served wrong.
     unavailable: DashSet<String>,
     /// Series actors by id: each is the only writer of its record. Holds handles only.
@@ -171,6 +179,8 @@ impl AppState {
         let state = AppState {
             inner: Arc::new(Inner {
                 rooms: DashMap::new(),
+                loading: DashMap::new(),
+                held: AtomicUsize::new(0),
                 unavailable: DashSet::new(),
                 series: DashMap::new(),
                 store,
@@ -192,7 +202,7 @@ impl AppState {
         for record in state.inner.store.series()? {
             state.launch_series(record);
         }
-        state.restore()?;
+        state.count_stored()?;
         tokio::spawn(sweeper(state.clone(), notice_rx));
         tokio::spawn(pruner(state.clone()));
         Ok(state)
@@ -223,19 +233,20 @@ impl AppState {
         &self.inner.settings
     }
 
-    /// A live room's handle (a clone: no map guard escapes).
-    pub fn room(&self, id: &str) -> Option<RoomHandle> {
-        self.inner.rooms.get(id).map(|r| r.value().clone())
-    }
-
     /// Whether a room exists but cannot be served (damaged record).
     pub fn is_unavailable(&self, id: &str) -> bool {
         self.inner.unavailable.contains(id)
     }
 
-    /// How many rooms are live.
+    /// How many rooms are live (loaded, with a running actor).
     pub fn room_count(&self) -> usize {
         self.inner.rooms.len()
+    }
+
+    /// How many rooms the server holds, loaded or not (ended rooms within their retention
+    /// included): what [`Settings::max_rooms`] limits.
+    pub fn held_rooms(&self) -> usize {
+        self.inner.held.load(Ordering::Relaxed)
     }
 
     /// A receiver that changes after every retention sweep.
@@ -290,96 +301,130 @@ impl AppState {
         })
     }
 
-    /// Start a room's actor and register it.
-    fn launch(&self, init: RoomInit) -> bool {
-        let Some(ctx) = self.context() else {
-            return false;
-        };
+    /// Start a room's actor and register it; its handle. A room already live keeps its actor
+    /// (one writer per room): the second is never started.
+    fn launch(&self, init: RoomInit) -> Option<RoomHandle> {
+        let ctx = self.context()?;
         let id = init.room.view().id.clone();
+        let entry = match self.inner.rooms.entry(id) {
+            dashmap::Entry::Occupied(live) => return Some(live.get().clone()),
+            dashmap::Entry::Vacant(vacant) => vacant,
+        };
         let (handle, task) = spawn_room(init, ctx);
-        self.inner.rooms.insert(id, handle);
+        entry.insert(handle.clone());
         if let Ok(mut actors) = self.inner.actors.lock() {
             actors.retain(|t| !t.is_finished());
             actors.push(task);
         }
-        true
+        Some(handle)
     }
 
-    /// Bring back every stored room. A room whose records do not decode is logged
-    /// with the bad key and refused (`room_unavailable`), never served half-read.
-    fn restore(&self) -> Result<(), StoreError> {
-        let store = &self.inner.store;
-        let now = self.inner.clock.now();
-        let window = self.inner.settings.resume_window.as_millis() as u64;
-        let mut restored = 0;
-        // Ended rooms come back too: people may still look at them, and a facilitator may
-        // delete one, until its retention runs out.
-        for (id, record) in store.rooms()? {
-            let loaded = match store.load(&id) {
-                Ok(l) => l,
-                Err(e) => {
-                    error!(room_id = %id, error = %e, "room not restored: a stored record is damaged");
-                    self.inner.unavailable.insert(id);
-                    continue;
-                }
-            };
-            let mut room = match rebuild(&record, &loaded) {
-                Ok(room) => room,
-                Err(gap) => {
-                    error!(room_id = %id, "room not restored: {gap}");
-                    self.inner.unavailable.insert(id);
-                    continue;
-                }
-            };
-            // Nobody is connected to a room that just came back.
-            let mut away: Vec<StoredEvent> = Vec::new();
-            let present: Vec<_> = room
-                .view()
-                .participants
-                .iter()
-                .filter(|p| p.presence == Presence::Connected)
-                .map(|p| p.id)
-                .collect();
-            for who in present {
-                away.extend(
-                    room.set_presence(now, who, Presence::Away)
-                        .iter()
-                        .map(|r| StoredEvent::new(r, None)),
-                );
-            }
-            if !away.is_empty() {
-                store.write(&[Write::Events {
-                    room: id.clone(),
-                    events: away.clone(),
-                }])?;
-            }
-            let since: Millis = now.saturating_sub(window);
-            let recent: Vec<StoredEvent> = loaded
-                .events
-                .into_iter()
-                .chain(away)
-                .filter(|e| e.at >= since)
-                .collect();
-            let init = RoomInit {
-                room,
-                keys: Keys {
-                    join: record.join_key_hash,
-                    host: record.host_key_hash,
-                },
-                tokens: loaded.tokens,
-                recent,
-                series: record.series.as_deref().and_then(|s| self.series_link(s)),
-                restored: true,
-            };
-            if self.launch(init) {
-                restored += 1;
-            }
-        }
-        store.flush()?;
-        if restored > 0 {
-            info!(rooms = restored, "rooms restored");
+    /// Count the stored rooms (for the server's room limit). Rooms themselves are loaded when
+    /// first used ([`AppState::room`]), not at start.
+    fn count_stored(&self) -> Result<(), StoreError> {
+        let held = self.inner.store.rooms()?.len();
+        self.inner.held.store(held, Ordering::Relaxed);
+        if held > 0 {
+            info!(
+                rooms = held,
+                "stored rooms found; each is loaded when first used"
+            );
         }
         Ok(())
+    }
+
+    /// A live room's handle, bringing the room back from the store on first use: its latest
+    /// snapshot, then the events after it. `None` if there is no such room, or if its stored
+    /// records are damaged (then it is marked unavailable: refused, never served half-read).
+    pub async fn room(&self, id: &str) -> Option<RoomHandle> {
+        if let Some(handle) = self.live_room(id) {
+            return Some(handle);
+        }
+        if self.inner.unavailable.contains(id) || id.is_empty() || id.len() > MAX_ROOM_ID {
+            return None;
+        }
+        let gate = self.gate(id);
+        let held = gate.lock().await;
+        // Someone else may have loaded it while this waited.
+        let handle = match self.live_room(id) {
+            Some(handle) => Some(handle),
+            None => self.load_room(id).await,
+        };
+        drop(held);
+        self.ungate(id, gate);
+        handle
+    }
+
+    /// A live room's handle, if it is loaded (a clone: no map guard escapes).
+    fn live_room(&self, id: &str) -> Option<RoomHandle> {
+        self.inner.rooms.get(id).map(|r| r.value().clone())
+    }
+
+    /// The lock that serializes loading (and deleting while not loaded) one room.
+    fn gate(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        Arc::clone(
+            self.inner
+                .loading
+                .entry(id.to_string())
+                .or_default()
+                .value(),
+        )
+    }
+
+    /// Forget a room's gate once nobody else holds it.
+    fn ungate(&self, id: &str, gate: Arc<tokio::sync::Mutex<()>>) {
+        drop(gate);
+        self.inner
+            .loading
+            .remove_if(id, |_, g| Arc::strong_count(g) == 1);
+    }
+
+    /// Read a room from the store and start its actor (called under the room's gate).
+    async fn load_room(&self, id: &str) -> Option<RoomHandle> {
+        let store = Arc::clone(&self.inner.store);
+        let key = id.to_string();
+        let now = self.inner.clock.now();
+        let window = self.inner.settings.resume_window.as_millis() as u64;
+        let loaded = tokio::task::spawn_blocking(move || -> Result<Option<_>, String> {
+            let Some(record) = store.room(&key).map_err(|e| e.to_string())? else {
+                return Ok(None);
+            };
+            let loaded = store.load(&key).map_err(|e| e.to_string())?;
+            let room = rebuild(&record, &loaded)?;
+            Ok(Some((record, loaded, room)))
+        })
+        .await;
+        let (record, loaded, room) = match loaded {
+            Ok(Ok(Some(found))) => found,
+            Ok(Ok(None)) => return None,
+            Ok(Err(why)) => {
+                error!(room_id = %id, "room not restored: {why}");
+                self.inner.unavailable.insert(id.to_string());
+                return None;
+            }
+            Err(e) => {
+                error!(room_id = %id, error = %e, "loading a room failed");
+                return None;
+            }
+        };
+        let since: Millis = now.saturating_sub(window);
+        let recent: Vec<StoredEvent> = loaded
+            .events
+            .into_iter()
+            .filter(|e| e.at >= since)
+            .collect();
+        let init = RoomInit {
+            room,
+            keys: Keys {
+                join: record.join_key_hash,
+                host: record.host_key_hash,
+            },
+            tokens: loaded.tokens,
+            recent,
+            series: record.series.as_deref().and_then(|s| self.series_link(s)),
+            restored: true,
+        };
+        self.launch(init)
     }
 
     /// Open a new room (used by `POST /api/rooms`): its record is durable before it exists.
@@ -413,10 +458,10 @@ impl AppState {
             series: series.and_then(|s| self.series_link(s)),
             restored: false,
         };
-        if self.launch(init) {
-            Ok(())
-        } else {
-            Err(StoreError::Closed)
+        self.inner.held.fetch_add(1, Ordering::Relaxed);
+        match self.launch(init) {
+            Some(_) => Ok(()),
+            None => Err(StoreError::Closed),
         }
     }
 
@@ -545,7 +590,18 @@ impl AppState {
 
     /// Delete a room, live or stored only, and wait until it is gone from disk.
     async fn delete_room(&self, id: &str) -> Result<(), StoreError> {
-        if let Some(handle) = self.room(id) {
+        let gate = self.gate(id);
+        let held = gate.lock().await;
+        let result = self.delete_gated(id).await;
+        drop(held);
+        self.ungate(id, gate);
+        result
+    }
+
+    /// [`AppState::delete_room`], under the room's gate: a room not live is not loaded (nor
+    /// can it be while this runs); its stored records are removed directly.
+    async fn delete_gated(&self, id: &str) -> Result<(), StoreError> {
+        if let Some(handle) = self.live_room(id) {
             let (done, gone) = tokio::sync::oneshot::channel();
             if handle.send(RoomMsg::Delete { done: Some(done) }).await && gone.await.is_ok() {
                 self.inner.rooms.remove(id);
@@ -558,6 +614,7 @@ impl AppState {
         }])
         .await?;
         self.inner.rooms.remove(id);
+        self.inner.unavailable.remove(id);
         Ok(())
     }
 
@@ -572,6 +629,7 @@ impl AppState {
                 return;
             }
         };
+        self.inner.held.store(rooms.len(), Ordering::Relaxed);
         let open: std::collections::HashSet<String> = rooms
             .iter()
             .filter(|(_, r)| r.ended_at.is_none())
@@ -690,6 +748,11 @@ async fn sweeper(state: AppState, mut notices: mpsc::UnboundedReceiver<Notice>) 
             notice = notices.recv() => match notice {
                 Some(Notice::Deleted(id)) => {
                     state.inner.rooms.remove(&id);
+                    let _ = state.inner.held.fetch_update(
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                        |n| Some(n.saturating_sub(1)),
+                    );
                 }
                 Some(Notice::Failed(id)) => {
                     state.inner.rooms.remove(&id);

@@ -473,12 +473,13 @@ impl Connection {
             );
         }
         let failed = || guard.failed_attempt(self.ip, settings, std::time::Instant::now());
-        if self.app.is_unavailable(&room_id) {
+        let room = self.app.room(&room_id).await;
+        if room.is_none() && self.app.is_unavailable(&room_id) {
             let msg = "this room cannot be served right now; the operator has been told";
             send(sink, error_frame(Some(id), ErrorCode::RoomUnavailable, msg)).await;
             return Next::Close(close::AUTH_FAILED, "room unavailable");
         }
-        let Some(room) = self.app.room(&room_id) else {
+        let Some(room) = room else {
             failed();
             send(
                 sink,

@@ -216,6 +216,8 @@ pub trait Store: Send + Sync + 'static {
     fn flush(&self) -> Result<(), StoreError>;
     /// Every room record.
     fn rooms(&self) -> Result<Vec<(String, RoomRecord)>, StoreError>;
+    /// One room's record, if it is stored.
+    fn room(&self, id: &str) -> Result<Option<RoomRecord>, StoreError>;
     /// One room's snapshot, events and tokens.
     fn load(&self, id: &str) -> Result<Loaded, StoreError>;
     /// Every series record.

@@ -300,6 +300,13 @@ impl Store for SledStore {
         Ok(out)
     }
 
+    fn room(&self, id: &str) -> Result<Option<RoomRecord>, StoreError> {
+        match self.rooms.get(id.as_bytes())? {
+            Some(raw) => Ok(Some(decode(ROOMS, id.as_bytes(), &raw)?)),
+            None => Ok(None),
+        }
+    }
+
     fn load(&self, id: &str) -> Result<Loaded, StoreError> {
         let snapshot = match self.snapshots.get(id.as_bytes())? {
             Some(raw) => Some(decode::<Snapshot>(SNAPSHOTS, id.as_bytes(), &raw)?),
