@@ -25,6 +25,7 @@ pub mod config;
 pub mod export;
 pub mod formats;
 pub mod pairing;
+pub mod random;
 pub mod room;
 pub mod secret;
 pub mod series;
