@@ -9,6 +9,9 @@
 //! it to the feature that owns it), `emit`, `evolve` and `replay`. Each feature owns its rules
 //! and its command handler in a module of its own:
 //!
+//! - `handle` — the single entry point, [`Room::handle`]: an [`Input`] in, an [`Outcome`]
+//!   (events, answer, [`Effect`]s for the runtime) out;
+//! - `admission` — who may enter, and as whom;
 //! - `participants` — joining, presence, consent, leaving and removal;
 //! - `turns` — rounds, pass and done, the hand queue, the floor and floor time;
 //! - `session` — start, pause, resume, end, and moving between stages;
@@ -27,6 +30,8 @@ use circlekeeper_protocol::{
     ParticipantView, PlannedStage, RoomView, SessionState, SessionStatus, TimerKind, TurnState,
 };
 
+mod admission;
+mod handle;
 mod links;
 mod notes;
 mod pairs;
@@ -41,6 +46,8 @@ mod timers;
 mod turns;
 
 pub use crate::random::{mix, shuffle};
+pub use admission::MemberEntry;
+pub use handle::{Effect, Input, Outcome};
 pub use notes::Notes;
 pub use pairs::{PairingSetup, DEFAULT_FEEDBACK_MS, DEFAULT_HALF_MS};
 pub use participants::MAX_TURNOVER;
@@ -98,6 +105,26 @@ pub struct Applied {
     pub events: Vec<Recorded>,
     /// The command's answer, where it has one.
     pub result: Option<AckResult>,
+}
+
+/// What one input changed: the events it recorded and the effects it owes the world, in order.
+/// Every feature writes into one of these; `emit` is the only way to add an event, and an
+/// effect is added where the change that owes it is made.
+#[derive(Debug, Default)]
+struct Changes {
+    /// The events, in order.
+    events: Vec<Recorded>,
+    /// The effects, in order, each once.
+    effects: Vec<Effect>,
+}
+
+impl Changes {
+    /// Owe `effect`, once however many changes owe it.
+    fn owe(&mut self, effect: Effect) {
+        if !self.effects.contains(&effect) {
+            self.effects.push(effect);
+        }
+    }
 }
 
 /// How a room was opened: everything needed to build its initial state.
@@ -207,10 +234,10 @@ impl Room {
     }
 
     /// Record an event and apply it. The only way state changes.
-    fn emit(&mut self, now: Millis, out: &mut Vec<Recorded>, event: Event) {
+    fn emit(&mut self, now: Millis, out: &mut Changes, event: Event) {
         self.evolve(&event);
         self.seq += 1;
-        out.push(Recorded {
+        out.events.push(Recorded {
             seq: self.seq,
             at: now,
             event,
@@ -291,6 +318,20 @@ impl Room {
         who: ParticipantId,
         cmd: &Command,
     ) -> Result<Applied, Rejection> {
+        let (result, changes) = self.command(now, who, cmd)?;
+        Ok(Applied {
+            events: changes.events,
+            result,
+        })
+    }
+
+    /// Apply a command: its answer, and its events and effects.
+    fn command(
+        &mut self,
+        now: Millis,
+        who: ParticipantId,
+        cmd: &Command,
+    ) -> Result<(Option<AckResult>, Changes), Rejection> {
         let Some(me) = self.participant(who).cloned() else {
             return reject(ErrorCode::UnknownParticipant, "you are not in this room");
         };
@@ -302,12 +343,9 @@ impl Room {
         {
             return reject(ErrorCode::SessionEnded, "this session has ended");
         }
-        let mut out = Vec::new();
+        let mut out = Changes::default();
         let result = self.dispatch(now, &me, cmd, &mut out)?;
-        Ok(Applied {
-            events: out,
-            result,
-        })
+        Ok((result, out))
     }
 
     /// Hand an authorized command to the feature that owns it.
@@ -316,7 +354,7 @@ impl Room {
         now: Millis,
         me: &ParticipantView,
         cmd: &Command,
-        out: &mut Vec<Recorded>,
+        out: &mut Changes,
     ) -> Result<Option<AckResult>, Rejection> {
         use Command::*;
         let none = |()| None;

@@ -13,7 +13,7 @@ use circlekeeper_protocol::{
     ParticipantView, Role, SessionStatus, SpeakingMode, StageKind, TimerState,
 };
 
-use super::{reject, Recorded, Rejection, Room};
+use super::{reject, Changes, Effect, Rejection, Room};
 use crate::pairing::{Group, History, PersonId};
 use crate::room::timer;
 
@@ -188,7 +188,7 @@ impl Room {
     fn emit_pairs(
         &mut self,
         now: Millis,
-        out: &mut Vec<Recorded>,
+        out: &mut Changes,
         pairs: PairsState,
         reason: PairsReason,
         group: Option<u32>,
@@ -216,13 +216,23 @@ impl Room {
     fn group_timer(&self, ms: u64, now: Millis) -> TimerState {
         timer::new(ms, now, self.view.session.status == SessionStatus::Running)
     }
+    /// In a series room, owe the series this session's groups (after they were confirmed or a
+    /// late joiner joined one).
+    fn record_pairs(&self, out: &mut Changes) {
+        if self.pairing.in_series {
+            out.owe(Effect::RecordPairs {
+                groups: self.groups_as_people(),
+            });
+        }
+    }
+
     /// Apply a swap command: making pairs (`making`) or running them (`running`).
     pub(super) fn pairs_command(
         &mut self,
         now: Millis,
         me: &ParticipantView,
         cmd: &Command,
-        out: &mut Vec<Recorded>,
+        out: &mut Changes,
     ) -> Result<(), Rejection> {
         match cmd {
             Command::ProposePairs { seed } => self.propose(now, seed.unwrap_or(0), out),

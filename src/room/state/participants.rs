@@ -7,7 +7,7 @@ use circlekeeper_protocol::{
     Presence, Role, SessionStatus, SpeakingMode, Standing, TurnReason,
 };
 
-use super::{clean_text, reject, Recorded, Rejection, Room};
+use super::{clean_text, reject, Changes, Effect, Recorded, Rejection, Room};
 
 /// How many times over a room's seats may be filled as people leave and others arrive, so the
 /// participant list (which keeps those who left, for attendance) stays bounded.
@@ -57,9 +57,9 @@ impl Room {
             removed: false,
             member,
         };
-        let mut out = Vec::new();
+        let mut out = Changes::default();
         self.emit(now, &mut out, Event::ParticipantJoined { participant });
-        Ok((id, out))
+        Ok((id, out.events))
     }
 
     /// Mark a participant connected or away. No event if nothing changed.
@@ -69,7 +69,7 @@ impl Room {
         who: ParticipantId,
         presence: Presence,
     ) -> Vec<Recorded> {
-        let mut out = Vec::new();
+        let mut out = Changes::default();
         if let Some(p) = self.participant(who) {
             if p.presence != presence && !p.removed {
                 let participant = ParticipantView {
@@ -86,7 +86,7 @@ impl Room {
                 );
             }
         }
-        out
+        out.events
     }
 
     /// Apply `accept_ground_rules`, `remove_participant` or `leave`.
@@ -95,7 +95,7 @@ impl Room {
         now: Millis,
         me: &ParticipantView,
         cmd: &Command,
-        out: &mut Vec<Recorded>,
+        out: &mut Changes,
     ) -> Result<(), Rejection> {
         match cmd {
             Command::AcceptGroundRules => self.accept_ground_rules(now, me, out),
@@ -129,7 +129,7 @@ impl Room {
         }
     }
 
-    fn accept_ground_rules(&mut self, now: Millis, me: &ParticipantView, out: &mut Vec<Recorded>) {
+    fn accept_ground_rules(&mut self, now: Millis, me: &ParticipantView, out: &mut Changes) {
         if me.consented {
             return;
         }
@@ -172,7 +172,9 @@ impl Room {
         }
     }
 
-    fn remove(&mut self, now: Millis, target: &ParticipantView, out: &mut Vec<Recorded>) {
+    /// Take someone out of the room (removed, or they left): out of turns, presenters and pairs,
+    /// kept in the list for attendance, and their connections owed a disconnect.
+    fn remove(&mut self, now: Millis, target: &ParticipantView, out: &mut Changes) {
         self.drop_from_turn(now, target.id, out);
         let participant = ParticipantView {
             removed: true,
@@ -189,5 +191,8 @@ impl Room {
         );
         self.drop_from_presenters(now, target.id, out);
         self.drop_from_pairs(now, target.id, out);
+        out.owe(Effect::Disconnect {
+            participant: target.id,
+        });
     }
 }

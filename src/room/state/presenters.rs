@@ -6,7 +6,7 @@ use circlekeeper_protocol::{
     limits, Command, ErrorCode, Event, Format, Millis, ParticipantId, PlannedStage, Role,
 };
 
-use super::{reject, shuffle, Recorded, Rejection, Room};
+use super::{reject, shuffle, Changes, Rejection, Room};
 
 /// Expand a format's stages into a plan: each block of `per_presenter` stages once per
 /// presenter (once with no presenter while the order is empty).
@@ -58,7 +58,7 @@ impl Room {
         &mut self,
         now: Millis,
         cmd: &Command,
-        out: &mut Vec<Recorded>,
+        out: &mut Changes,
     ) -> Result<(), Rejection> {
         match cmd {
             Command::SetPresenterOrder { order } => {
@@ -115,7 +115,7 @@ impl Room {
         now: Millis,
         order: Vec<ParticipantId>,
         seed: Option<u64>,
-        out: &mut Vec<Recorded>,
+        out: &mut Changes,
     ) -> Result<(), Rejection> {
         if order.len() > limits::MAX_PARTICIPANTS {
             return reject(ErrorCode::InvalidMessage, "too many presenters");
@@ -167,7 +167,7 @@ impl Room {
         &mut self,
         now: Millis,
         who: ParticipantId,
-        out: &mut Vec<Recorded>,
+        out: &mut Changes,
     ) {
         let fixed = self.presented_prefix();
         if self.view.presenter_order.contains(&who) && !fixed.contains(&who) {

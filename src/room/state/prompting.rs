@@ -7,7 +7,7 @@ use circlekeeper_protocol::{
     Role,
 };
 
-use super::{clean_paragraphs, reject, Recorded, Rejection, Room};
+use super::{clean_paragraphs, reject, Changes, Rejection, Room};
 use crate::room::prompts;
 
 impl Room {
@@ -17,7 +17,7 @@ impl Room {
         now: Millis,
         me: &ParticipantView,
         cmd: &Command,
-        out: &mut Vec<Recorded>,
+        out: &mut Changes,
     ) -> Result<Option<AckResult>, Rejection> {
         match cmd {
             Command::DrawPrompt { seed } => {

@@ -7,7 +7,7 @@ use circlekeeper_protocol::{
     Standing,
 };
 
-use super::{reject, Recorded, Rejection, Room};
+use super::{reject, Changes, Rejection, Room};
 
 impl Room {
     /// Apply `assign_role`, `unassign_role` or `rotate_role`.
@@ -15,7 +15,7 @@ impl Room {
         &mut self,
         now: Millis,
         cmd: &Command,
-        out: &mut Vec<Recorded>,
+        out: &mut Changes,
     ) -> Result<(), Rejection> {
         match cmd {
             Command::AssignRole { participant, role } => {
@@ -62,7 +62,7 @@ impl Room {
         who: ParticipantId,
         role: Role,
         on: bool,
-        out: &mut Vec<Recorded>,
+        out: &mut Changes,
     ) -> Result<(), Rejection> {
         let target = self.known(who)?;
         let mut next = target.clone();
@@ -112,12 +112,7 @@ impl Room {
         Ok(())
     }
 
-    fn rotate_role(
-        &mut self,
-        now: Millis,
-        role: Role,
-        out: &mut Vec<Recorded>,
-    ) -> Result<(), Rejection> {
+    fn rotate_role(&mut self, now: Millis, role: Role, out: &mut Changes) -> Result<(), Rejection> {
         let presenter = self.current_stage().and_then(|s| s.presenter);
         if !matches!(role, Role::Timekeeper | Role::Observer) {
             return reject(

@@ -7,7 +7,7 @@ use circlekeeper_protocol::{
     SpeakingMode, StageState, TurnState,
 };
 
-use super::{reject, Recorded, Rejection, Room};
+use super::{reject, Changes, Effect, Rejection, Room};
 use crate::room::timer;
 
 impl Room {
@@ -16,7 +16,7 @@ impl Room {
         &mut self,
         now: Millis,
         cmd: &Command,
-        out: &mut Vec<Recorded>,
+        out: &mut Changes,
     ) -> Result<(), Rejection> {
         match cmd {
             Command::Start => self.start(now, out)?,
@@ -69,7 +69,7 @@ impl Room {
         }
     }
 
-    fn start(&mut self, now: Millis, out: &mut Vec<Recorded>) -> Result<(), Rejection> {
+    fn start(&mut self, now: Millis, out: &mut Changes) -> Result<(), Rejection> {
         if self.view.session.status != SessionStatus::Lobby {
             return reject(ErrorCode::InvalidState, "the session has already started");
         }
@@ -101,7 +101,7 @@ impl Room {
     }
 
     /// Enter the stage at `index`: fresh timer, fresh turn (round order, presenter's floor).
-    pub(super) fn enter_stage(&mut self, now: Millis, index: usize, out: &mut Vec<Recorded>) {
+    pub(super) fn enter_stage(&mut self, now: Millis, index: usize, out: &mut Changes) {
         self.credit_floor(now, out);
         let Some(planned) = self.view.plan.get(index).cloned() else {
             return;
@@ -153,7 +153,7 @@ impl Room {
         self.pairs_on_stage(now, out);
     }
 
-    fn pause(&mut self, now: Millis, out: &mut Vec<Recorded>) -> Result<(), Rejection> {
+    fn pause(&mut self, now: Millis, out: &mut Changes) -> Result<(), Rejection> {
         match self.view.session.status {
             SessionStatus::Running => {}
             SessionStatus::Paused => {
@@ -185,7 +185,7 @@ impl Room {
         Ok(())
     }
 
-    fn resume(&mut self, now: Millis, out: &mut Vec<Recorded>) -> Result<(), Rejection> {
+    fn resume(&mut self, now: Millis, out: &mut Changes) -> Result<(), Rejection> {
         match self.view.session.status {
             SessionStatus::Paused => {}
             SessionStatus::Running => {
@@ -220,7 +220,8 @@ impl Room {
         Ok(())
     }
 
-    pub(super) fn end(&mut self, now: Millis, out: &mut Vec<Recorded>) {
+    /// End the session: the floor, queue and timers stop, and the end is owed to the runtime.
+    pub(super) fn end(&mut self, now: Millis, out: &mut Changes) {
         let mut turn = self.credit_floor(now, out);
         turn.floor = None;
         turn.speaker_timer = None;
@@ -245,5 +246,6 @@ impl Room {
             },
         );
         self.pairs_on_session(now, false, out);
+        out.owe(Effect::Ended { at: now });
     }
 }

@@ -6,7 +6,7 @@ use circlekeeper_protocol::{
     Command, ErrorCode, Event, Millis, SessionStatus, TimerKind, TimerState,
 };
 
-use super::{reject, Recorded, Rejection, Room};
+use super::{reject, Changes, Recorded, Rejection, Room};
 use crate::room::timer;
 
 /// The warning point used when a room does not set one: one minute before the end.
@@ -21,7 +21,7 @@ impl Room {
         &mut self,
         now: Millis,
         cmd: &Command,
-        out: &mut Vec<Recorded>,
+        out: &mut Changes,
     ) -> Result<(), Rejection> {
         match cmd {
             Command::AdjustTimer { timer, seconds } => {
@@ -103,7 +103,12 @@ impl Room {
     /// Let time pass to `now`: fire due warnings and expiries, and auto-advance a stage whose
     /// time ran out when its format says so (ending the session after the last stage).
     pub fn tick(&mut self, now: Millis) -> Vec<Recorded> {
-        let mut out = Vec::new();
+        self.pass_time(now).events
+    }
+
+    /// [`tick`](Room::tick), with the effects it owes (a session that ends).
+    pub(super) fn pass_time(&mut self, now: Millis) -> Changes {
+        let mut out = Changes::default();
         if self.view.session.status != SessionStatus::Running {
             return out;
         }

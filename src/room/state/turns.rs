@@ -7,7 +7,7 @@ use circlekeeper_protocol::{
     SessionStatus, SpeakingMode, TurnReason, TurnState,
 };
 
-use super::{reject, Recorded, Rejection, Room};
+use super::{reject, Changes, Rejection, Room};
 use crate::room::timer;
 
 impl Room {
@@ -17,7 +17,7 @@ impl Room {
         now: Millis,
         me: &ParticipantView,
         cmd: &Command,
-        out: &mut Vec<Recorded>,
+        out: &mut Changes,
     ) -> Result<(), Rejection> {
         match cmd {
             Command::RaiseHand => self.raise_hand(now, me, out),
@@ -69,7 +69,7 @@ impl Room {
 
     /// Credit the floor holder's time so far (emitting the new totals) and return the turn
     /// with the holder's `since` moved to now, ready to be changed further.
-    pub(super) fn credit_floor(&mut self, now: Millis, out: &mut Vec<Recorded>) -> TurnState {
+    pub(super) fn credit_floor(&mut self, now: Millis, out: &mut Changes) -> TurnState {
         let mut turn = self.view.turn.clone();
         if let Some(floor) = turn.floor.as_mut() {
             let spoken = self.floor_clock(now).saturating_sub(floor.since);
@@ -102,7 +102,7 @@ impl Room {
         &mut self,
         now: Millis,
         me: &ParticipantView,
-        out: &mut Vec<Recorded>,
+        out: &mut Changes,
     ) -> Result<(), Rejection> {
         let stage = self.turn_stage()?;
         self.may_take_turn(me)?;
@@ -138,7 +138,7 @@ impl Room {
         now: Millis,
         me: &ParticipantView,
         whose: Option<ParticipantId>,
-        out: &mut Vec<Recorded>,
+        out: &mut Changes,
     ) -> Result<(), Rejection> {
         let whose = whose.unwrap_or(me.id);
         if whose != me.id && !me.standing.is_facilitating() {
@@ -170,7 +170,7 @@ impl Room {
         now: Millis,
         me: &ParticipantView,
         reason: TurnReason,
-        out: &mut Vec<Recorded>,
+        out: &mut Changes,
     ) -> Result<(), Rejection> {
         let stage = self.turn_stage()?;
         let holder = self.view.turn.floor.as_ref().map(|f| f.participant);
@@ -211,7 +211,7 @@ impl Room {
         now: Millis,
         speaker: Option<ParticipantId>,
         reason: TurnReason,
-        out: &mut Vec<Recorded>,
+        out: &mut Changes,
     ) -> Result<(), Rejection> {
         let Some(round) = self.view.turn.round.clone() else {
             return reject(ErrorCode::InvalidState, "there is no round");
@@ -256,7 +256,7 @@ impl Room {
         &mut self,
         now: Millis,
         to: Option<ParticipantId>,
-        out: &mut Vec<Recorded>,
+        out: &mut Changes,
     ) -> Result<(), Rejection> {
         let stage = self.turn_stage()?;
         if stage.speaking == SpeakingMode::Round {
@@ -299,7 +299,7 @@ impl Room {
     }
 
     /// A facilitator takes the floor back from whoever holds it (not in a round).
-    fn take_floor(&mut self, now: Millis, out: &mut Vec<Recorded>) -> Result<(), Rejection> {
+    fn take_floor(&mut self, now: Millis, out: &mut Changes) -> Result<(), Rejection> {
         let stage = self.turn_stage()?;
         if stage.speaking == SpeakingMode::Round {
             return reject(ErrorCode::NotInStage, "in a round, use next_turn or pass");
@@ -323,12 +323,7 @@ impl Room {
     }
 
     /// Take someone out of the queue, the rest of the round and the floor.
-    pub(super) fn drop_from_turn(
-        &mut self,
-        now: Millis,
-        who: ParticipantId,
-        out: &mut Vec<Recorded>,
-    ) {
+    pub(super) fn drop_from_turn(&mut self, now: Millis, who: ParticipantId, out: &mut Changes) {
         let turn = &self.view.turn;
         let holds = turn.floor.as_ref().is_some_and(|f| f.participant == who);
         let queued = turn.queue.contains(&who);

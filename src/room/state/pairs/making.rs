@@ -6,7 +6,7 @@ use circlekeeper_protocol::{
     ErrorCode, GroupPhase, GroupState, Millis, PairsReason, ParticipantId, Proposal,
 };
 
-use super::super::{reject, Recorded, Rejection, Room};
+use super::super::{reject, Changes, Rejection, Room};
 use crate::pairing::{self, Group, PersonId, Placement, Request};
 use crate::room::timer;
 
@@ -17,7 +17,7 @@ impl Room {
         now: Millis,
         a: ParticipantId,
         b: ParticipantId,
-        out: &mut Vec<Recorded>,
+        out: &mut Changes,
     ) -> Result<(), Rejection> {
         self.pairing_stage()?;
         let mut pairs = self.view.pairs.clone();
@@ -55,7 +55,7 @@ impl Room {
         now: Millis,
         index: usize,
         locked: bool,
-        out: &mut Vec<Recorded>,
+        out: &mut Changes,
     ) -> Result<(), Rejection> {
         self.pairing_stage()?;
         let mut pairs = self.view.pairs.clone();
@@ -79,7 +79,7 @@ impl Room {
         &mut self,
         now: Millis,
         seed: u64,
-        out: &mut Vec<Recorded>,
+        out: &mut Changes,
     ) -> Result<(), Rejection> {
         self.pairing_stage()?;
         if !self.view.pairs.groups.is_empty() {
@@ -138,11 +138,7 @@ impl Room {
         Ok(())
     }
 
-    pub(super) fn confirm(
-        &mut self,
-        now: Millis,
-        out: &mut Vec<Recorded>,
-    ) -> Result<(), Rejection> {
+    pub(super) fn confirm(&mut self, now: Millis, out: &mut Changes) -> Result<(), Rejection> {
         self.pairing_stage()?;
         let mut pairs = self.view.pairs.clone();
         let Some(proposal) = pairs.proposal.take() else {
@@ -170,6 +166,7 @@ impl Room {
             })
             .collect();
         self.emit_pairs(now, out, pairs, PairsReason::Confirmed, None);
+        self.record_pairs(out);
         Ok(())
     }
 
@@ -177,7 +174,7 @@ impl Room {
         &mut self,
         now: Millis,
         who: ParticipantId,
-        out: &mut Vec<Recorded>,
+        out: &mut Changes,
     ) -> Result<(), Rejection> {
         self.running_stage_index()?;
         let target = self.known(who)?;
@@ -250,6 +247,7 @@ impl Room {
                 let id = g.id;
                 pairs.waiting.retain(|&p| p != who);
                 self.emit_pairs(now, out, pairs, PairsReason::Placed, Some(id));
+                self.record_pairs(out);
             }
             Placement::Waiting | Placement::AlreadyPlaced { .. } => {
                 // Two people waiting are paired with each other.
@@ -271,6 +269,7 @@ impl Room {
                         timer: self.in_pairs_stage().then(|| self.group_timer(round, now)),
                     });
                     self.emit_pairs(now, out, pairs, PairsReason::Placed, Some(id));
+                    self.record_pairs(out);
                 } else if !pairs.waiting.contains(&who) {
                     pairs.waiting.push(who);
                     self.emit_pairs(now, out, pairs, PairsReason::Placed, None);

@@ -7,7 +7,7 @@ use circlekeeper_protocol::{
     SessionStatus,
 };
 
-use super::super::{reject, Recorded, Rejection, Room};
+use super::super::{reject, Changes, Rejection, Room};
 use super::rotate;
 use crate::room::timer;
 
@@ -19,7 +19,7 @@ impl Room {
         now: Millis,
         me: &ParticipantView,
         group: Option<u32>,
-        out: &mut Vec<Recorded>,
+        out: &mut Changes,
     ) -> Result<(), Rejection> {
         self.running_pairs()?;
         let id = match group {
@@ -52,7 +52,7 @@ impl Room {
         &mut self,
         now: Millis,
         me: &ParticipantView,
-        out: &mut Vec<Recorded>,
+        out: &mut Changes,
     ) -> Result<(), Rejection> {
         self.running_pairs()?;
         let id = self.my_group(me.id)?;
@@ -84,7 +84,7 @@ impl Room {
     pub(super) fn move_everyone(
         &mut self,
         now: Millis,
-        out: &mut Vec<Recorded>,
+        out: &mut Changes,
     ) -> Result<(), Rejection> {
         self.running_pairs()?;
         let mut pairs = self.view.pairs.clone();
@@ -147,7 +147,7 @@ impl Room {
 
     /// On entering a stage: the pairs stage starts (or resumes) every group's timer; any other
     /// stage stops them (the groups keep their state for when everyone is called back).
-    pub(in crate::room::state) fn pairs_on_stage(&mut self, now: Millis, out: &mut Vec<Recorded>) {
+    pub(in crate::room::state) fn pairs_on_stage(&mut self, now: Millis, out: &mut Changes) {
         if self.view.pairs.groups.is_empty() {
             return;
         }
@@ -189,7 +189,7 @@ impl Room {
         &mut self,
         now: Millis,
         running: bool,
-        out: &mut Vec<Recorded>,
+        out: &mut Changes,
     ) {
         let mut pairs = self.view.pairs.clone();
         let mut changed = false;
@@ -226,7 +226,7 @@ impl Room {
     }
 
     /// Fire the groups' due warnings and expiries.
-    pub(in crate::room::state) fn pairs_tick(&mut self, now: Millis, out: &mut Vec<Recorded>) {
+    pub(in crate::room::state) fn pairs_tick(&mut self, now: Millis, out: &mut Changes) {
         let warn_before = self.view.warn_before_ms;
         for i in 0..self.view.pairs.groups.len() {
             loop {
@@ -263,7 +263,7 @@ impl Room {
         &mut self,
         now: Millis,
         who: ParticipantId,
-        out: &mut Vec<Recorded>,
+        out: &mut Changes,
     ) {
         let mut pairs = self.view.pairs.clone();
         let mut group = None;
