@@ -9,6 +9,7 @@ use circlekeeper_protocol::{
 use super::state::{Applied, Recorded, Rejection, Room, RoomSetup, DEFAULT_GROUND_RULES};
 use crate::formats;
 
+mod handle;
 mod links;
 mod notes;
 mod pairs;
@@ -45,8 +46,13 @@ fn setup(format: Format) -> RoomSetup {
 impl Circle {
     /// A room with a facilitator and `n` consenting participants.
     fn new(format: Format, n: usize) -> Circle {
+        Circle::from_setup(setup(format), n)
+    }
+
+    /// A room opened with `setup`, with a facilitator and `n` consenting participants.
+    fn from_setup(setup: RoomSetup, n: usize) -> Circle {
         let mut c = Circle {
-            room: Room::new(setup(format)),
+            room: Room::new(setup),
             host: 0,
             people: Vec::new(),
             log: Vec::new(),
@@ -126,4 +132,21 @@ fn swap(n: usize) -> Circle {
 
 fn group_of(c: &Circle, who: ParticipantId) -> circlekeeper_protocol::GroupState {
     c.room.group_of(who).cloned().expect("in a group")
+}
+
+/// A one-minute open discussion that moves on by itself when its time runs out.
+fn quick_stage(title: &str) -> StageSpec {
+    StageSpec {
+        kind: StageKind::Discussion,
+        title: title.into(),
+        purpose: String::new(),
+        timebox_ms: MIN,
+        speaking: SpeakingMode::Open,
+        per_speaker_ms: None,
+        roles: vec![],
+        auto_advance: true,
+        per_presenter: false,
+        half_ms: None,
+        feedback_ms: None,
+    }
 }

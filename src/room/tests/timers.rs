@@ -108,23 +108,10 @@ fn a_timer_can_be_extended_and_shortened() {
 
 #[test]
 fn auto_advance_moves_on_when_time_runs_out_and_ends_after_the_last_stage() {
-    let stage = |title: &str| StageSpec {
-        kind: StageKind::Discussion,
-        title: title.into(),
-        purpose: String::new(),
-        timebox_ms: MIN,
-        speaking: SpeakingMode::Open,
-        per_speaker_ms: None,
-        roles: vec![],
-        auto_advance: true,
-        per_presenter: false,
-        half_ms: None,
-        feedback_ms: None,
-    };
     let format = Format {
         name: "Two quick stages".into(),
         description: String::new(),
-        stages: vec![stage("one"), stage("two")],
+        stages: vec![quick_stage("one"), quick_stage("two")],
     };
     let mut c = Circle::new(format, 1);
     c.ok(c.host, Command::Start);
