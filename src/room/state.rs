@@ -1,9 +1,15 @@
-//! The room as a pure state machine: `apply(now, who, command) -> events`.
+//! The room as a pure state machine: `handle(now, input) -> (events, answer, effects)`.
 //!
 //! No I/O, no clock reads, no randomness: time and seeds come in as arguments. Every change goes
 //! through `Room::emit`, which records an [`Event`] and applies it with `Room::evolve` —
-//! plain assignment of the state the event carries. Replaying a room's events on a fresh room
-//! therefore rebuilds exactly the same state (a property test checks this after every step).
+//! plain assignment of the state the event carries — or, for what people write, through its
+//! sibling `write_notes`. Replaying a room's events on a fresh room therefore rebuilds exactly
+//! the same state (a property test checks this after every step). What the world must do
+//! besides (store notes, replace a key, delete the room…) comes back as [`Effect`]s, owed where
+//! the change is made.
+//!
+//! `apply`, `join`, `set_presence` and `tick` are the older entry points, kept (with the same
+//! rules) until the runtime has moved to [`Room::handle`].
 //!
 //! This module holds the [`Room`] itself, `apply` (which checks who may send a command and hands
 //! it to the feature that owns it), `emit`, `evolve` and `replay`. Each feature owns its rules
