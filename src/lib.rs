@@ -28,6 +28,7 @@ pub mod export;
 pub mod formats;
 pub mod live;
 pub mod pairing;
+pub mod random;
 pub mod room;
 pub mod secret;
 pub mod series;

@@ -66,7 +66,7 @@ use std::ops::{Add, AddAssign};
 
 use serde::{Deserialize, Serialize};
 
-use crate::room::state::{mix, shuffle};
+use crate::random::{mix, shuffle};
 
 /// A series member's id, stable across sessions. In a room it maps to a participant.
 pub type PersonId = String;

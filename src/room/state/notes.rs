@@ -11,7 +11,7 @@ use circlekeeper_protocol::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{clean_paragraphs, reject, Recorded, Rejection, Room};
+use super::{clean_paragraphs, reject, Changes, Effect, Rejection, Room};
 
 /// Everything written in a room, private items included. Stored beside the event log (never
 /// in it) and restored with the room.
@@ -26,6 +26,17 @@ pub struct Notes {
     pub feedback: Vec<Feedback>,
     /// Survey answers.
     pub surveys: Vec<SurveyAnswer>,
+}
+
+/// Which of the notes a change writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Written {
+    /// Commitments, this session's or earlier ones (the series keeps them).
+    Commitments,
+    /// Feedback to a coach.
+    Feedback,
+    /// A survey answer.
+    Survey,
 }
 
 fn shared(v: Visibility) -> bool {
@@ -106,8 +117,27 @@ impl Room {
         self.view.feedback = feedback;
     }
 
+    /// Change what people wrote: the one way notes change, as `emit` is for events. Shows the
+    /// room the shared part if that changed (a `notes_changed` event, never a private item),
+    /// and owes [`Effect::SaveNotes`] — and, in a series room when commitments changed,
+    /// [`Effect::RecordCommitments`].
+    fn write_notes(
+        &mut self,
+        now: Millis,
+        out: &mut Changes,
+        written: Written,
+        change: impl FnOnce(&mut Notes),
+    ) {
+        change(&mut self.notes);
+        self.emit_shared(now, out);
+        out.owe(Effect::SaveNotes);
+        if written == Written::Commitments && self.pairing.in_series {
+            out.owe(Effect::RecordCommitments);
+        }
+    }
+
     /// Emit the shared items if they changed.
-    fn emit_shared(&mut self, now: Millis, out: &mut Vec<Recorded>) {
+    fn emit_shared(&mut self, now: Millis, out: &mut Changes) {
         let (commitments, carried, feedback) = self.shared_view();
         let v = &self.view;
         if v.commitments != commitments || v.carried != carried || v.feedback != feedback {
@@ -149,7 +179,7 @@ impl Room {
         now: Millis,
         me: &ParticipantView,
         cmd: &Command,
-        out: &mut Vec<Recorded>,
+        out: &mut Changes,
     ) -> Result<Option<AckResult>, Rejection> {
         match cmd {
             Command::MyItems => {}
@@ -193,8 +223,9 @@ impl Room {
                     made_at: now,
                     outcome: None,
                 };
-                self.notes.commitments.push(commitment);
-                self.emit_shared(now, out);
+                self.write_notes(now, out, Written::Commitments, |n| {
+                    n.commitments.push(commitment)
+                });
             }
             Command::ReviewCommitment {
                 commitment,
@@ -205,20 +236,24 @@ impl Room {
                         && (c.author == me.id && c.member.is_none()
                             || c.member.is_some() && c.member == me.member)
                 };
-                let found = self
-                    .notes
-                    .commitments
-                    .iter_mut()
-                    .chain(self.notes.earlier.iter_mut())
-                    .find(|c| mine(c));
-                let Some(c) = found else {
+                // This session's commitment first, then an earlier session's.
+                let this_session = self.notes.commitments.iter().position(mine);
+                let earlier = self.notes.earlier.iter().position(mine);
+                if this_session.is_none() && earlier.is_none() {
                     return reject(
                         ErrorCode::InvalidMessage,
                         "you have no commitment with that id",
                     );
-                };
-                c.outcome = Some(*outcome);
-                self.emit_shared(now, out);
+                }
+                self.write_notes(now, out, Written::Commitments, |n| {
+                    let c = match this_session {
+                        Some(i) => n.commitments.get_mut(i),
+                        None => earlier.and_then(|i| n.earlier.get_mut(i)),
+                    };
+                    if let Some(c) = c {
+                        c.outcome = Some(*outcome);
+                    }
+                });
             }
             Command::GiveFeedback {
                 rating,
@@ -252,15 +287,17 @@ impl Room {
                     helped_less: optional_text("helped_less", helped_less)?,
                     visibility: *visibility,
                 };
-                let n = &mut self.notes.feedback;
-                match n
-                    .iter_mut()
-                    .find(|f| f.from == me.id && f.group == g.id && f.round == g.round)
-                {
-                    Some(f) => *f = feedback,
-                    None => n.push(feedback),
-                }
-                self.emit_shared(now, out);
+                self.write_notes(now, out, Written::Feedback, |n| {
+                    let given = n.feedback.iter_mut().find(|f| {
+                        f.from == feedback.from
+                            && f.group == feedback.group
+                            && f.round == feedback.round
+                    });
+                    match given {
+                        Some(f) => *f = feedback,
+                        None => n.feedback.push(feedback),
+                    }
+                });
             }
             Command::AnswerSurvey {
                 rating,
@@ -292,10 +329,12 @@ impl Room {
                     comment,
                     visibility: *visibility,
                 };
-                match self.notes.surveys.iter_mut().find(|s| s.from == me.id) {
-                    Some(s) => *s = answer,
-                    None => self.notes.surveys.push(answer),
-                }
+                self.write_notes(now, out, Written::Survey, |n| {
+                    match n.surveys.iter_mut().find(|s| s.from == answer.from) {
+                        Some(s) => *s = answer,
+                        None => n.surveys.push(answer),
+                    }
+                });
             }
             _ => return Ok(None),
         }
