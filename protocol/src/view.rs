@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Millis, ParticipantId, PlannedStage};
+use crate::{Event, Millis, ParticipantId, PlannedStage, TimerKind};
 
 /// The whole room as a client sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,6 +47,87 @@ pub struct RoomView {
     /// Feedback shared with this circle.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub feedback: Vec<Feedback>,
+}
+
+impl RoomView {
+    /// Apply one event to this view, by assignment only: each event carries the new value of
+    /// the part of the room it changes, and this copies it in (see `protocol/README.md`,
+    /// "Keeping the view current"). No room rule is re-checked or recomputed here.
+    ///
+    /// This is the one reducer: the server's room applies its own events with it, and a client
+    /// that starts from a welcome's `room` and applies every event after it, in order, holds
+    /// the same view as a fresh welcome at that sequence number. The web client's
+    /// `applyEvent` (`web/connection.js`) is checked against it by `tests/reducer.rs`.
+    ///
+    /// - `participant_joined` and `participant_updated` replace the participant with the same
+    ///   id, or append one not yet seen;
+    /// - a stage timer event for a view with no current stage changes nothing;
+    /// - `plan_changed` moves the current stage's index only when it names one;
+    /// - `link_changed` changes nothing: the room's keys are not part of the view.
+    pub fn apply(&mut self, event: &Event) {
+        match event {
+            Event::ParticipantJoined { participant }
+            | Event::ParticipantUpdated { participant, .. } => {
+                match self
+                    .participants
+                    .iter_mut()
+                    .find(|p| p.id == participant.id)
+                {
+                    Some(p) => *p = participant.clone(),
+                    None => self.participants.push(participant.clone()),
+                }
+            }
+            Event::SessionChanged {
+                session,
+                stage,
+                turn,
+            } => {
+                self.session = session.clone();
+                self.stage = stage.clone();
+                self.turn = turn.clone();
+            }
+            Event::StageEntered { stage, turn } => {
+                self.stage = Some(stage.clone());
+                self.turn = turn.clone();
+            }
+            Event::TurnChanged { turn, .. } => self.turn = turn.clone(),
+            Event::FloorTimeCredited { floor_time } => self.floor_time = floor_time.clone(),
+            Event::TimerChanged { timer, state }
+            | Event::TimerWarning { timer, state }
+            | Event::TimerExpired { timer, state } => match timer {
+                TimerKind::Stage => {
+                    if let Some(stage) = self.stage.as_mut() {
+                        stage.timer = state.clone();
+                    }
+                }
+                TimerKind::Speaker => self.turn.speaker_timer = Some(state.clone()),
+            },
+            Event::PlanChanged {
+                presenter_order,
+                plan,
+                stage_index,
+                ..
+            } => {
+                self.presenter_order = presenter_order.clone();
+                self.plan = plan.clone();
+                if let (Some(stage), Some(index)) = (self.stage.as_mut(), stage_index) {
+                    stage.index = *index;
+                }
+            }
+            Event::PairsChanged { pairs, .. } => self.pairs = pairs.clone(),
+            Event::NotesChanged {
+                commitments,
+                carried,
+                feedback,
+            } => {
+                self.commitments = commitments.clone();
+                self.carried = carried.clone();
+                self.feedback = feedback.clone();
+            }
+            Event::PromptChanged { prompt } => self.prompt = prompt.clone(),
+            Event::LinkChanged { .. } => {}
+        }
+    }
 }
 
 /// Who may see a text someone wrote.

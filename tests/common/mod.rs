@@ -22,7 +22,7 @@ use circlekeeper::store::{SledStore, Store};
 use circlekeeper::{AppState, Clock};
 use circlekeeper_protocol::{
     AckResult, Command, ErrorCode, Event, Millis, ParticipantId, ParticipantView, RoomCreated,
-    RoomView, ServerMessage, TimerKind, TimerState, PROTOCOL_VERSION,
+    RoomView, ServerMessage, TimerState, PROTOCOL_VERSION,
 };
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
@@ -437,72 +437,6 @@ fn empty_view() -> RoomView {
     .expect("an empty room view")
 }
 
-/// Apply an event to a view by assignment, as a client does.
-pub fn apply_event(view: &mut RoomView, event: &Event) {
-    match event {
-        Event::ParticipantJoined { participant }
-        | Event::ParticipantUpdated { participant, .. } => {
-            match view
-                .participants
-                .iter_mut()
-                .find(|p| p.id == participant.id)
-            {
-                Some(p) => *p = participant.clone(),
-                None => view.participants.push(participant.clone()),
-            }
-        }
-        Event::SessionChanged {
-            session,
-            stage,
-            turn,
-        } => {
-            view.session = session.clone();
-            view.stage = stage.clone();
-            view.turn = turn.clone();
-        }
-        Event::StageEntered { stage, turn } => {
-            view.stage = Some(stage.clone());
-            view.turn = turn.clone();
-        }
-        Event::TurnChanged { turn, .. } => view.turn = turn.clone(),
-        Event::FloorTimeCredited { floor_time } => view.floor_time = floor_time.clone(),
-        Event::TimerChanged { timer, state }
-        | Event::TimerWarning { timer, state }
-        | Event::TimerExpired { timer, state } => match timer {
-            TimerKind::Stage => {
-                if let Some(stage) = view.stage.as_mut() {
-                    stage.timer = state.clone();
-                }
-            }
-            TimerKind::Speaker => view.turn.speaker_timer = Some(state.clone()),
-        },
-        Event::PlanChanged {
-            presenter_order,
-            plan,
-            stage_index,
-            ..
-        } => {
-            view.presenter_order = presenter_order.clone();
-            view.plan = plan.clone();
-            if let (Some(stage), Some(i)) = (view.stage.as_mut(), stage_index) {
-                stage.index = *i;
-            }
-        }
-        Event::PromptChanged { prompt } => view.prompt = prompt.clone(),
-        Event::PairsChanged { pairs, .. } => view.pairs = pairs.clone(),
-        Event::LinkChanged { .. } => {}
-        Event::NotesChanged {
-            commitments,
-            carried,
-            feedback,
-        } => {
-            view.commitments = commitments.clone();
-            view.carried = carried.clone();
-            view.feedback = feedback.clone();
-        }
-    }
-}
-
 /// A short description of a frame for failure messages.
 fn describe(msg: &Message) -> String {
     match msg {
@@ -630,7 +564,7 @@ impl Client {
                     self.seq
                 );
                 self.seq = seq;
-                apply_event(&mut self.view, &event);
+                self.view.apply(&event);
                 self.log.push(Seen { seq, at, event });
             }
             ServerMessage::Welcome {
