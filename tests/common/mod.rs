@@ -22,7 +22,7 @@ use circlekeeper::store::{SledStore, Store};
 use circlekeeper::{AppState, Clock};
 use circlekeeper_protocol::{
     AckResult, Command, ErrorCode, Event, Millis, ParticipantId, ParticipantView, RoomCreated,
-    RoomView, ServerMessage, TimerState, PROTOCOL_VERSION,
+    RoomView, ServerMessage, TimerKind, TimerState, PROTOCOL_VERSION,
 };
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
@@ -415,6 +415,9 @@ pub struct Client {
     pub welcome: Option<Welcomed>,
     /// Every event seen since the welcome, in order.
     pub log: Vec<Seen>,
+    /// Every text frame the server sent, as JSON, in order: the wire as it was, for tests that
+    /// replay it (`reducer.rs`).
+    pub frames: Vec<Value>,
     /// Index in `log` up to which `expect_event` has looked.
     cursor: usize,
     /// Acks and errors not yet claimed by `command`.
@@ -458,6 +461,7 @@ impl Client {
             seq: 0,
             welcome: None,
             log: Vec::new(),
+            frames: Vec::new(),
             cursor: 0,
             answers: Vec::new(),
             closed: None,
@@ -546,9 +550,13 @@ impl Client {
             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => return true,
             Message::Binary(b) => panic!("{name}: the server sent a binary frame: {b:?}"),
         };
-        let msg: ServerMessage = serde_json::from_str(text.as_str()).unwrap_or_else(|e| {
+        let frame: Value = serde_json::from_str(text.as_str()).unwrap_or_else(|e| {
+            panic!("{name}: the server sent a frame that is not JSON ({e}): {text}")
+        });
+        let msg: ServerMessage = serde_json::from_value(frame.clone()).unwrap_or_else(|e| {
             panic!("{name}: the server sent a frame we cannot read ({e}): {text}")
         });
+        self.frames.push(frame);
         self.take(msg);
         true
     }
@@ -916,6 +924,15 @@ impl Client {
     /// Who holds the floor, as this client sees it.
     pub fn floor(&self) -> Option<ParticipantId> {
         self.view.turn.floor.as_ref().map(|f| f.participant)
+    }
+}
+
+/// Whether `event` is the warning (or, when `expired`, the expiry) of a `kind` timer.
+pub fn is_timer(kind: TimerKind, event: &Event, expired: bool) -> bool {
+    match event {
+        Event::TimerWarning { timer, .. } => *timer == kind && !expired,
+        Event::TimerExpired { timer, .. } => *timer == kind && expired,
+        _ => false,
     }
 }
 
