@@ -13,6 +13,7 @@
 //!   partners across a series' history, keeps fixed and locked groups, and places late joiners.
 //! - [`store`] — the `Store` trait and its sled implementation (room records, event logs,
 //!   token hashes).
+//! - [`restore`] — a room rebuilt from its stored snapshot, notes and events (restarts, exports).
 //! - [`export`] — session summaries (JSON, Markdown, CSV) with only exportable text.
 //! - [`series`] — recurring rooms with a member list: personal links, pairing history.
 //! - [`secret`] — link keys and personal tokens: random, hashed, compared in constant time.
@@ -25,6 +26,7 @@ pub mod config;
 pub mod export;
 pub mod formats;
 pub mod pairing;
+pub mod restore;
 pub mod room;
 pub mod secret;
 pub mod series;

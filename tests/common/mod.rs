@@ -936,6 +936,40 @@ pub fn is_timer(kind: TimerKind, event: &Event, expired: bool) -> bool {
     }
 }
 
+/// Two rooms written by a server that has since stopped, the first with a damaged event
+/// record. Returns the data directory, the damaged room and its facilitator's token, and the
+/// healthy room.
+pub async fn damaged_data_dir() -> (tempfile::TempDir, RoomCreated, String, RoomCreated) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(SledStore::open(dir.path()).expect("store"));
+    let server = TestServer::start_with(store.clone(), Clock::manual(EPOCH), |_| {}).await;
+    let damaged = server.create_builtin_room("coaching_circle").await;
+    let healthy = server.create_builtin_room("coaching_circle").await;
+    let mut fran = server.host(&damaged, "Fran").await;
+    fran.ok(Command::AcceptGroundRules).await;
+    server.host(&healthy, "Gus").await;
+    server.stop().await;
+    release_store(store).await;
+    damage_event(dir.path(), &damaged.room_id, 2);
+    (dir, damaged, fran.token, healthy)
+}
+
+/// Overwrite event `seq` of `room` in the sled data directory `dir` with a record that does not
+/// decode, with sled directly (the server must be stopped and its store released).
+pub fn damage_event(dir: &std::path::Path, room: &str, seq: u64) {
+    let db = sled::open(dir).expect("sled");
+    let events = db.open_tree("roomid_seq_event").expect("tree");
+    let mut key = room.as_bytes().to_vec();
+    key.push(0);
+    key.extend_from_slice(&seq.to_be_bytes());
+    assert!(
+        events.get(&key).expect("read").is_some(),
+        "event {seq} of {room} is stored"
+    );
+    events.insert(key, b"{\"seq\":2,".to_vec()).expect("write");
+    db.flush().expect("flush");
+}
+
 /// Wait (bounded) until the test holds the last reference to the store, then close it: a
 /// stopped server lets go of it a moment after `stop` returns.
 pub async fn release_store(store: Arc<SledStore>) {
