@@ -526,3 +526,131 @@ pub struct PushedPrompt {
     /// When.
     pub at: Millis,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{LinkKind, ParticipantChange, TimerKind};
+
+    fn room() -> RoomView {
+        RoomView {
+            id: "r".into(),
+            title: "t".into(),
+            format: "f".into(),
+            ground_rules: String::new(),
+            warn_before_ms: 60_000,
+            participants: Vec::new(),
+            session: SessionState {
+                status: SessionStatus::Lobby,
+                started_at: None,
+                paused_at: None,
+                ended_at: None,
+            },
+            presenter_order: Vec::new(),
+            plan: Vec::new(),
+            stage: None,
+            turn: TurnState::default(),
+            floor_time: FloorTime::default(),
+            prompt: None,
+            pairs: PairsState::default(),
+            commitments: Vec::new(),
+            carried: Vec::new(),
+            feedback: Vec::new(),
+        }
+    }
+
+    fn person(id: ParticipantId, presence: Presence) -> ParticipantView {
+        ParticipantView {
+            id,
+            name: format!("P{id}"),
+            standing: Standing::Participant,
+            roles: Vec::new(),
+            consented: false,
+            presence,
+            joined_at: 0,
+            removed: false,
+            member: None,
+        }
+    }
+
+    fn timer(duration_ms: u64) -> TimerState {
+        TimerState {
+            duration_ms,
+            ends_at: Some(duration_ms),
+            paused_remaining_ms: None,
+            warned: true,
+            expired: false,
+        }
+    }
+
+    #[test]
+    fn a_participant_event_replaces_by_id_or_appends() {
+        let mut view = room();
+        for id in [1, 2] {
+            view.apply(&Event::ParticipantJoined {
+                participant: person(id, Presence::Connected),
+            });
+        }
+        view.apply(&Event::ParticipantUpdated {
+            participant: person(1, Presence::Away),
+            change: ParticipantChange::Presence,
+        });
+        let seen: Vec<(ParticipantId, Presence)> = view
+            .participants
+            .iter()
+            .map(|p| (p.id, p.presence))
+            .collect();
+        assert_eq!(seen, [(1, Presence::Away), (2, Presence::Connected)]);
+    }
+
+    #[test]
+    fn a_stage_timer_event_without_a_stage_changes_nothing_and_a_speaker_timer_is_set() {
+        let mut view = room();
+        view.apply(&Event::TimerWarning {
+            timer: TimerKind::Stage,
+            state: timer(5),
+        });
+        assert_eq!(view, room());
+        view.apply(&Event::TimerChanged {
+            timer: TimerKind::Speaker,
+            state: timer(7),
+        });
+        assert_eq!(view.turn.speaker_timer, Some(timer(7)));
+    }
+
+    #[test]
+    fn a_plan_change_moves_the_current_stage_only_when_it_names_an_index() {
+        let mut view = room();
+        view.stage = Some(StageState {
+            index: 3,
+            entered_at: 0,
+            timer: timer(10),
+        });
+        view.apply(&Event::PlanChanged {
+            presenter_order: vec![2],
+            plan: Vec::new(),
+            seed: None,
+            stage_index: None,
+        });
+        assert_eq!(view.stage.as_ref().map(|s| s.index), Some(3));
+        assert_eq!(view.presenter_order, [2]);
+        view.apply(&Event::PlanChanged {
+            presenter_order: vec![2, 1],
+            plan: Vec::new(),
+            seed: Some(9),
+            stage_index: Some(8),
+        });
+        assert_eq!(view.stage.as_ref().map(|s| s.index), Some(8));
+    }
+
+    #[test]
+    fn a_link_change_leaves_the_view_as_it_was() {
+        let mut view = room();
+        view.apply(&Event::LinkChanged {
+            link: LinkKind::Join,
+            revoked: true,
+            by: 1,
+        });
+        assert_eq!(view, room());
+    }
+}
