@@ -15,6 +15,7 @@
 //!   partners across a series' history, keeps fixed and locked groups, and places late joiners.
 //! - [`store`] — the `Store` trait and its sled implementation (room records, event logs,
 //!   token hashes).
+//! - [`restore`] — a room rebuilt from its stored snapshot, notes and events (restarts, exports).
 //! - [`export`] — session summaries (JSON, Markdown, CSV) with only exportable text.
 //! - [`series`] — recurring rooms with a member list: personal links, pairing history.
 //! - [`secret`] — link keys and personal tokens: random, hashed, compared in constant time.
@@ -29,6 +30,7 @@ pub mod formats;
 pub mod live;
 pub mod pairing;
 pub mod random;
+pub mod restore;
 pub mod room;
 pub mod secret;
 pub mod series;

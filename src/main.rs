@@ -37,10 +37,8 @@ async fn main() -> anyhow::Result<()> {
         } else {
             circlekeeper::export::Names::Shown
         };
-        let summary =
-            circlekeeper::export::from_store(&store, room, names).map_err(anyhow::Error::msg)?;
-        let text =
-            circlekeeper::export::render(&summary, format, table).map_err(anyhow::Error::msg)?;
+        let summary = circlekeeper::export::from_store(&store, room, names)?;
+        let text = circlekeeper::export::render(&summary, format, table)?;
         print!("{text}");
         return Ok(());
     }

@@ -12,7 +12,7 @@ use circlekeeper_protocol::{
     AckResult, Command, ErrorCode, Event, ParticipantChange, Presence, Role, SessionStatus,
     SpeakingMode, StageKind, Standing, TimerKind, TurnReason,
 };
-use common::{Client, TestServer, EPOCH};
+use common::{is_timer, Client, TestServer, EPOCH};
 use serde_json::json;
 
 /// Wait until every client named has seen the event with sequence number `seq`.
@@ -28,14 +28,6 @@ const MINUTE: u64 = 60 * SECOND;
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
-}
-
-fn is_timer(kind: TimerKind, e: &Event, expired: bool) -> bool {
-    match e {
-        Event::TimerWarning { timer, .. } => *timer == kind && !expired,
-        Event::TimerExpired { timer, .. } => *timer == kind && expired,
-        _ => false,
-    }
 }
 
 fn is_participant(e: &Event, id: u32, change: ParticipantChange) -> bool {

@@ -2,20 +2,26 @@
 
 mod common;
 
+use std::sync::Arc;
+
 use circlekeeper::export::RoomSummary;
+use circlekeeper::store::SledStore;
+use circlekeeper::Clock;
 use circlekeeper_protocol::{Command, Visibility};
 use common::TestServer;
 use serde_json::json;
 
+/// A server over `store` whose community host key is `community-host-key`.
+async fn community_server(store: Arc<SledStore>) -> TestServer {
+    TestServer::start_with(store, Clock::manual(common::EPOCH), |s| {
+        s.host_key = Some("community-host-key".into())
+    })
+    .await
+}
+
 #[tokio::test]
 async fn only_text_marked_exportable_reaches_any_export_format() {
-    let store = circlekeeper::store::SledStore::temporary().expect("store");
-    let server = TestServer::start_with(
-        std::sync::Arc::new(store),
-        circlekeeper::Clock::manual(common::EPOCH),
-        |s| s.host_key = Some("community-host-key".into()),
-    )
-    .await;
+    let server = community_server(Arc::new(SledStore::temporary().expect("store"))).await;
     let room = server.create_builtin_room("coaching_swap").await;
     let mut fran = server.host(&room, "Fran").await;
     fran.ok(Command::AcceptGroundRules).await;
@@ -152,9 +158,6 @@ async fn only_text_marked_exportable_reaches_any_export_format() {
 
 #[tokio::test]
 async fn the_command_line_export_reads_a_data_directory_the_server_wrote() {
-    use circlekeeper::store::SledStore;
-    use circlekeeper::Clock;
-    use std::sync::Arc;
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Arc::new(SledStore::open(dir.path()).expect("store"));
     let server = TestServer::start_with(store.clone(), Clock::manual(common::EPOCH), |_| {}).await;
@@ -232,15 +235,8 @@ async fn the_command_line_export_reads_a_data_directory_the_server_wrote() {
 #[tokio::test]
 async fn the_community_host_lists_everything_and_downloads_summaries_and_series_reports() {
     use circlekeeper::export::series::SeriesReport;
-    use circlekeeper::store::SledStore;
-    use circlekeeper::Clock;
     use circlekeeper_protocol::{RoomCreated, SeriesCreated};
-    use std::sync::Arc;
-    let store = SledStore::temporary().expect("store");
-    let server = TestServer::start_with(Arc::new(store), Clock::manual(common::EPOCH), |s| {
-        s.host_key = Some("community-host-key".into());
-    })
-    .await;
+    let server = community_server(Arc::new(SledStore::temporary().expect("store"))).await;
     let answer = server
         .http(
             "POST",
@@ -389,4 +385,105 @@ async fn without_a_configured_host_key_the_host_endpoints_refuse() {
         .http("POST", "/api/host/list", br#"{"key":""}"#)
         .await;
     assert_eq!(answer.status, 403);
+}
+
+#[tokio::test]
+async fn a_damaged_stored_room_is_a_server_error_for_whoever_may_export_it() {
+    let (dir, damaged, _, healthy) = common::damaged_data_dir().await;
+    let store = Arc::new(SledStore::open(dir.path()).expect("store"));
+    let server = community_server(store.clone()).await;
+    let post = |path: String, body: serde_json::Value| {
+        let server = &server;
+        async move {
+            server
+                .http("POST", &path, body.to_string().as_bytes())
+                .await
+        }
+    };
+    let room_export = |room: &str| format!("/api/rooms/{room}/export");
+    let host_export = |room: &str| format!("/api/host/rooms/{room}/export");
+    let internal = |answer: &common::HttpResponse, what: &str| {
+        assert_eq!(answer.status, 500, "{what}: {}", answer.text);
+        assert_eq!(answer.json["code"], "internal", "{what}: {}", answer.text);
+        assert!(
+            !answer.text.contains("roomid_seq_event"),
+            "{what}: the detail is for the log, not the client: {}",
+            answer.text
+        );
+    };
+
+    // The room's own host, by its host link: the server's fault, said plainly.
+    let answer = post(
+        room_export(&damaged.room_id),
+        json!({ "key": damaged.host_key }),
+    )
+    .await;
+    internal(&answer, "the room's host");
+    // Anyone else is refused as at any room.
+    let answer = post(
+        room_export(&damaged.room_id),
+        json!({ "key": damaged.join_key }),
+    )
+    .await;
+    assert_eq!(answer.status, 403, "{}", answer.text);
+    assert_eq!(answer.json["code"], "invalid_key");
+
+    // The community host: the summary, and every report that would count the room.
+    let key = json!({ "key": "community-host-key", "format": "markdown" });
+    internal(
+        &post(host_export(&damaged.room_id), key.clone()).await,
+        "the community host",
+    );
+    let range = json!({ "key": "community-host-key", "from": 0, "to": u64::MAX / 2 });
+    internal(
+        &post("/api/host/report".into(), range).await,
+        "a report over the damaged room",
+    );
+    // The other room is exported as usual.
+    let answer = post(host_export(&healthy.room_id), key).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    server.stop().await;
+    common::release_store(store).await;
+}
+
+#[tokio::test]
+async fn an_unknown_format_or_table_is_a_bad_request_and_an_unknown_room_is_not_found() {
+    let server = community_server(Arc::new(SledStore::temporary().expect("store"))).await;
+    let room = server.create_builtin_room("coaching_circle").await;
+    server.host(&room, "Fran").await;
+    let room_path = format!("/api/rooms/{}/export", room.room_id);
+    let host_path = format!("/api/host/rooms/{}/export", room.room_id);
+    for (path, key) in [
+        (&room_path, room.host_key.as_str()),
+        (&host_path, "community-host-key"),
+    ] {
+        for (body, what) in [
+            (json!({ "key": key, "format": "pdf" }), "format"),
+            (
+                json!({ "key": key, "format": "csv", "table": "secrets" }),
+                "table",
+            ),
+        ] {
+            let answer = server.http("POST", path, body.to_string().as_bytes()).await;
+            assert_eq!(answer.status, 400, "{path} {body}: {}", answer.text);
+            assert_eq!(answer.json["code"], "invalid_message");
+            let message = answer.json["message"].as_str().unwrap_or_default();
+            assert!(message.starts_with(what), "{path}: {message}");
+        }
+    }
+    for path in [
+        "/api/rooms/no-such-room/export",
+        "/api/host/rooms/no-such-room/export",
+    ] {
+        let key = if path.starts_with("/api/host") {
+            "community-host-key"
+        } else {
+            room.host_key.as_str()
+        };
+        let answer = server
+            .http("POST", path, json!({ "key": key }).to_string().as_bytes())
+            .await;
+        assert_eq!(answer.status, 404, "{path}: {}", answer.text);
+        assert_eq!(answer.json["code"], "room_not_found");
+    }
 }

@@ -392,40 +392,15 @@ async fn a_facilitator_deletes_a_room_at_once() {
 
 #[tokio::test]
 async fn a_damaged_room_is_refused_rather_than_served_wrong() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let clock = Clock::manual(EPOCH);
-    let store = Arc::new(SledStore::open(dir.path()).expect("store"));
-    let server = TestServer::start_with(store.clone(), clock.clone(), |_| {}).await;
-    let damaged = server.create_builtin_room("coaching_circle").await;
-    let healthy = server.create_builtin_room("coaching_circle").await;
-    let mut fran = server.host(&damaged, "Fran").await;
-    fran.ok(Command::AcceptGroundRules).await;
-    server.host(&healthy, "Gus").await;
-    server.stop().await;
-    release_store(store).await;
-
     // One event record of the first room is overwritten with garbage.
-    {
-        let db = sled::open(dir.path()).expect("sled");
-        let events = db.open_tree("roomid_seq_event").expect("tree");
-        let mut key = damaged.room_id.as_bytes().to_vec();
-        key.push(0);
-        key.extend_from_slice(&2u64.to_be_bytes());
-        assert!(
-            events.get(&key).expect("read").is_some(),
-            "the record exists"
-        );
-        events.insert(key, b"{\"seq\":2,".to_vec()).expect("write");
-        db.flush().expect("flush");
-    }
-
+    let (dir, damaged, token, healthy) = common::damaged_data_dir().await;
     let store = Arc::new(SledStore::open(dir.path()).expect("store"));
-    let server = TestServer::start_with(store.clone(), clock.clone(), |_| {}).await;
+    let server = TestServer::start_with(store.clone(), Clock::manual(EPOCH), |_| {}).await;
     let mut again = server.connect("Fran").await;
     let refused = again
         .enter_refused(Command::Resume {
             room: damaged.room_id.clone(),
-            token: fran.token.clone(),
+            token,
             last_seq: None,
         })
         .await;

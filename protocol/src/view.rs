@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Millis, ParticipantId, PlannedStage};
+use crate::{Event, Millis, ParticipantId, PlannedStage, TimerKind};
 
 /// The whole room as a client sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,6 +47,87 @@ pub struct RoomView {
     /// Feedback shared with this circle.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub feedback: Vec<Feedback>,
+}
+
+impl RoomView {
+    /// Apply one event to this view, by assignment only: each event carries the new value of
+    /// the part of the room it changes, and this copies it in (see `protocol/README.md`,
+    /// "Keeping the view current"). No room rule is re-checked or recomputed here.
+    ///
+    /// This is the one reducer: the server's room applies its own events with it, and a client
+    /// that starts from a welcome's `room` and applies every event after it, in order, holds
+    /// the same view as a fresh welcome at that sequence number. The web client's
+    /// `applyEvent` (`web/connection.js`) is checked against it by `tests/reducer.rs`.
+    ///
+    /// - `participant_joined` and `participant_updated` replace the participant with the same
+    ///   id, or append one not yet seen;
+    /// - a stage timer event for a view with no current stage changes nothing;
+    /// - `plan_changed` moves the current stage's index only when it names one;
+    /// - `link_changed` changes nothing: the room's keys are not part of the view.
+    pub fn apply(&mut self, event: &Event) {
+        match event {
+            Event::ParticipantJoined { participant }
+            | Event::ParticipantUpdated { participant, .. } => {
+                match self
+                    .participants
+                    .iter_mut()
+                    .find(|p| p.id == participant.id)
+                {
+                    Some(p) => *p = participant.clone(),
+                    None => self.participants.push(participant.clone()),
+                }
+            }
+            Event::SessionChanged {
+                session,
+                stage,
+                turn,
+            } => {
+                self.session = session.clone();
+                self.stage = stage.clone();
+                self.turn = turn.clone();
+            }
+            Event::StageEntered { stage, turn } => {
+                self.stage = Some(stage.clone());
+                self.turn = turn.clone();
+            }
+            Event::TurnChanged { turn, .. } => self.turn = turn.clone(),
+            Event::FloorTimeCredited { floor_time } => self.floor_time = floor_time.clone(),
+            Event::TimerChanged { timer, state }
+            | Event::TimerWarning { timer, state }
+            | Event::TimerExpired { timer, state } => match timer {
+                TimerKind::Stage => {
+                    if let Some(stage) = self.stage.as_mut() {
+                        stage.timer = state.clone();
+                    }
+                }
+                TimerKind::Speaker => self.turn.speaker_timer = Some(state.clone()),
+            },
+            Event::PlanChanged {
+                presenter_order,
+                plan,
+                stage_index,
+                ..
+            } => {
+                self.presenter_order = presenter_order.clone();
+                self.plan = plan.clone();
+                if let (Some(stage), Some(index)) = (self.stage.as_mut(), stage_index) {
+                    stage.index = *index;
+                }
+            }
+            Event::PairsChanged { pairs, .. } => self.pairs = pairs.clone(),
+            Event::NotesChanged {
+                commitments,
+                carried,
+                feedback,
+            } => {
+                self.commitments = commitments.clone();
+                self.carried = carried.clone();
+                self.feedback = feedback.clone();
+            }
+            Event::PromptChanged { prompt } => self.prompt = prompt.clone(),
+            Event::LinkChanged { .. } => {}
+        }
+    }
 }
 
 /// Who may see a text someone wrote.
@@ -444,4 +525,132 @@ pub struct PushedPrompt {
     pub by: ParticipantId,
     /// When.
     pub at: Millis,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{LinkKind, ParticipantChange, TimerKind};
+
+    fn room() -> RoomView {
+        RoomView {
+            id: "r".into(),
+            title: "t".into(),
+            format: "f".into(),
+            ground_rules: String::new(),
+            warn_before_ms: 60_000,
+            participants: Vec::new(),
+            session: SessionState {
+                status: SessionStatus::Lobby,
+                started_at: None,
+                paused_at: None,
+                ended_at: None,
+            },
+            presenter_order: Vec::new(),
+            plan: Vec::new(),
+            stage: None,
+            turn: TurnState::default(),
+            floor_time: FloorTime::default(),
+            prompt: None,
+            pairs: PairsState::default(),
+            commitments: Vec::new(),
+            carried: Vec::new(),
+            feedback: Vec::new(),
+        }
+    }
+
+    fn person(id: ParticipantId, presence: Presence) -> ParticipantView {
+        ParticipantView {
+            id,
+            name: format!("P{id}"),
+            standing: Standing::Participant,
+            roles: Vec::new(),
+            consented: false,
+            presence,
+            joined_at: 0,
+            removed: false,
+            member: None,
+        }
+    }
+
+    fn timer(duration_ms: u64) -> TimerState {
+        TimerState {
+            duration_ms,
+            ends_at: Some(duration_ms),
+            paused_remaining_ms: None,
+            warned: true,
+            expired: false,
+        }
+    }
+
+    #[test]
+    fn a_participant_event_replaces_by_id_or_appends() {
+        let mut view = room();
+        for id in [1, 2] {
+            view.apply(&Event::ParticipantJoined {
+                participant: person(id, Presence::Connected),
+            });
+        }
+        view.apply(&Event::ParticipantUpdated {
+            participant: person(1, Presence::Away),
+            change: ParticipantChange::Presence,
+        });
+        let seen: Vec<(ParticipantId, Presence)> = view
+            .participants
+            .iter()
+            .map(|p| (p.id, p.presence))
+            .collect();
+        assert_eq!(seen, [(1, Presence::Away), (2, Presence::Connected)]);
+    }
+
+    #[test]
+    fn a_stage_timer_event_without_a_stage_changes_nothing_and_a_speaker_timer_is_set() {
+        let mut view = room();
+        view.apply(&Event::TimerWarning {
+            timer: TimerKind::Stage,
+            state: timer(5),
+        });
+        assert_eq!(view, room());
+        view.apply(&Event::TimerChanged {
+            timer: TimerKind::Speaker,
+            state: timer(7),
+        });
+        assert_eq!(view.turn.speaker_timer, Some(timer(7)));
+    }
+
+    #[test]
+    fn a_plan_change_moves_the_current_stage_only_when_it_names_an_index() {
+        let mut view = room();
+        view.stage = Some(StageState {
+            index: 3,
+            entered_at: 0,
+            timer: timer(10),
+        });
+        view.apply(&Event::PlanChanged {
+            presenter_order: vec![2],
+            plan: Vec::new(),
+            seed: None,
+            stage_index: None,
+        });
+        assert_eq!(view.stage.as_ref().map(|s| s.index), Some(3));
+        assert_eq!(view.presenter_order, [2]);
+        view.apply(&Event::PlanChanged {
+            presenter_order: vec![2, 1],
+            plan: Vec::new(),
+            seed: Some(9),
+            stage_index: Some(8),
+        });
+        assert_eq!(view.stage.as_ref().map(|s| s.index), Some(8));
+    }
+
+    #[test]
+    fn a_link_change_leaves_the_view_as_it_was() {
+        let mut view = room();
+        view.apply(&Event::LinkChanged {
+            link: LinkKind::Join,
+            revoked: true,
+            by: 1,
+        });
+        assert_eq!(view, room());
+    }
 }

@@ -12,10 +12,59 @@ use circlekeeper_protocol::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::restore::{rebuild, Gap};
 use crate::room::state::Notes;
+use crate::store::{Store, StoreError, StoredEvent};
 
 pub mod series;
-use crate::store::StoredEvent;
+
+/// Why a summary or report could not be made. The first three are the server's fault (its
+/// records or its store); the others name what the request got wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// No such room in the store (never opened, or deleted: deleted rooms are gone).
+    #[error("no room {room} in this data directory (deleted rooms are gone)")]
+    NotFound {
+        /// The room id asked for.
+        room: String,
+    },
+    /// The room's records were read but do not rebuild it.
+    #[error("room {room} cannot be rebuilt from its records: {gap}")]
+    Damaged {
+        /// The room id.
+        room: String,
+        /// What is wrong with its records.
+        #[source]
+        gap: Gap,
+    },
+    /// The store failed, or a record in it does not decode.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The summary could not be written as JSON.
+    #[error("the summary could not be written as JSON: {0}")]
+    Encode(#[from] serde_json::Error),
+    /// A format other than `json`, `markdown` or `csv`.
+    #[error("format: json, markdown or csv, not {0:?}")]
+    UnknownFormat(String),
+    /// A CSV table the summary or report does not have.
+    #[error("table: one of {}, not {table:?}", known.join(", "))]
+    UnknownTable {
+        /// The table asked for.
+        table: String,
+        /// The tables there are.
+        known: &'static [&'static str],
+    },
+}
+
+impl ExportError {
+    /// Whether the server is at fault (its store or its records), rather than the request.
+    pub fn is_internal(&self) -> bool {
+        matches!(
+            self,
+            ExportError::Damaged { .. } | ExportError::Store(_) | ExportError::Encode(_)
+        )
+    }
+}
 
 /// The version of the summary's JSON shape.
 pub const SUMMARY_VERSION: u32 = 1;
@@ -464,21 +513,20 @@ pub fn csv(s: &RoomSummary, table: &str) -> Option<String> {
     Some(out)
 }
 
-/// The summary of a stored room, read offline from a store (the `circlekeeper export` tool).
-pub fn from_store(
-    store: &dyn crate::store::Store,
-    room: &str,
-    names: Names,
-) -> Result<RoomSummary, String> {
+/// The summary of a stored room, read from a store: by the `circlekeeper export` tool offline,
+/// and by the community host's exports and reports.
+pub fn from_store(store: &dyn Store, room: &str, names: Names) -> Result<RoomSummary, ExportError> {
     let record = store
-        .rooms()
-        .map_err(|e| e.to_string())?
+        .rooms()?
         .into_iter()
         .find(|(id, _)| id == room)
         .map(|(_, r)| r)
-        .ok_or_else(|| format!("no room {room} in this data directory (deleted rooms are gone)"))?;
-    let loaded = store.load(room).map_err(|e| e.to_string())?;
-    let rebuilt = crate::server::rebuild(&record, &loaded)?;
+        .ok_or_else(|| ExportError::NotFound { room: room.into() })?;
+    let loaded = store.load(room)?;
+    let rebuilt = rebuild(&record, &loaded).map_err(|gap| ExportError::Damaged {
+        room: room.into(),
+        gap,
+    })?;
     Ok(summarize(
         rebuilt.view(),
         &loaded.events,
@@ -488,14 +536,37 @@ pub fn from_store(
 }
 
 /// Render a summary in a format (`json`, `markdown`, `csv` with a table).
-pub fn render(summary: &RoomSummary, format: &str, table: &str) -> Result<String, String> {
-    match format {
-        "json" => serde_json::to_string_pretty(summary).map_err(|e| e.to_string()),
-        "markdown" => Ok(markdown(summary)),
-        "csv" => {
-            csv(summary, table).ok_or_else(|| format!("table: one of {}", CSV_TABLES.join(", ")))
+pub fn render(summary: &RoomSummary, format: &str, table: &str) -> Result<String, ExportError> {
+    Renderer {
+        markdown,
+        csv,
+        tables: CSV_TABLES,
+    }
+    .render(summary, format, table)
+}
+
+/// How one kind of document (a summary, a report) is written in each format.
+pub(crate) struct Renderer<T> {
+    /// The Markdown writer.
+    pub markdown: fn(&T) -> String,
+    /// The CSV writer: one table, or `None` for an unknown one.
+    pub csv: fn(&T, &str) -> Option<String>,
+    /// The CSV tables there are.
+    pub tables: &'static [&'static str],
+}
+
+impl<T: Serialize> Renderer<T> {
+    /// `document` as `json`, `markdown` or `csv` (the table `table`).
+    pub fn render(&self, document: &T, format: &str, table: &str) -> Result<String, ExportError> {
+        match format {
+            "json" => Ok(serde_json::to_string_pretty(document)?),
+            "markdown" => Ok((self.markdown)(document)),
+            "csv" => (self.csv)(document, table).ok_or_else(|| ExportError::UnknownTable {
+                table: table.into(),
+                known: self.tables,
+            }),
+            other => Err(ExportError::UnknownFormat(other.into())),
         }
-        other => Err(format!("format: json, markdown or csv, not {other:?}")),
     }
 }
 

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use circlekeeper_protocol::{Cadence, CycleChoice, Outcome};
 use serde::{Deserialize, Serialize};
 
-use super::{Names, RoomSummary};
+use super::{ExportError, Names, Renderer, RoomSummary};
 use crate::series::SeriesRecord;
 
 /// The version of the report's JSON shape.
@@ -161,15 +161,13 @@ impl CommitmentFigures {
 }
 
 /// Render a report in a format (`json`, `markdown`, `csv` with a table).
-pub fn render(report: &SeriesReport, format: &str, table: &str) -> Result<String, String> {
-    match format {
-        "json" => serde_json::to_string_pretty(report).map_err(|e| e.to_string()),
-        "markdown" => Ok(markdown(report)),
-        "csv" => {
-            csv(report, table).ok_or_else(|| format!("table: one of {}", REPORT_TABLES.join(", ")))
-        }
-        other => Err(format!("format: json, markdown or csv, not {other:?}")),
+pub fn render(report: &SeriesReport, format: &str, table: &str) -> Result<String, ExportError> {
+    Renderer {
+        markdown,
+        csv,
+        tables: REPORT_TABLES,
     }
+    .render(report, format, table)
 }
 
 /// Build the report from the series record and each session's summary (in session order, with

@@ -33,7 +33,7 @@
 
 use circlekeeper_protocol::{
     AckResult, Command, ErrorCode, Event, FloorTime, Format, Millis, PairsState, ParticipantId,
-    ParticipantView, PlannedStage, RoomView, SessionState, SessionStatus, TimerKind, TurnState,
+    ParticipantView, PlannedStage, RoomView, SessionState, SessionStatus, TurnState,
 };
 
 mod admission;
@@ -252,66 +252,7 @@ impl Room {
 
     /// Apply an event's carried state: assignment only, no rules.
     fn evolve(&mut self, event: &Event) {
-        let v = &mut self.view;
-        match event {
-            Event::ParticipantJoined { participant }
-            | Event::ParticipantUpdated { participant, .. } => {
-                match v.participants.iter_mut().find(|p| p.id == participant.id) {
-                    Some(p) => *p = participant.clone(),
-                    None => v.participants.push(participant.clone()),
-                }
-            }
-            Event::SessionChanged {
-                session,
-                stage,
-                turn,
-            } => {
-                v.session = session.clone();
-                v.stage = stage.clone();
-                v.turn = turn.clone();
-            }
-            Event::StageEntered { stage, turn } => {
-                v.stage = Some(stage.clone());
-                v.turn = turn.clone();
-            }
-            Event::TurnChanged { turn, .. } => v.turn = turn.clone(),
-            Event::FloorTimeCredited { floor_time } => v.floor_time = floor_time.clone(),
-            Event::TimerChanged { timer, state }
-            | Event::TimerWarning { timer, state }
-            | Event::TimerExpired { timer, state } => match timer {
-                TimerKind::Stage => {
-                    if let Some(s) = v.stage.as_mut() {
-                        s.timer = state.clone();
-                    }
-                }
-                TimerKind::Speaker => v.turn.speaker_timer = Some(state.clone()),
-            },
-            Event::PlanChanged {
-                presenter_order,
-                plan,
-                stage_index,
-                ..
-            } => {
-                v.presenter_order = presenter_order.clone();
-                v.plan = plan.clone();
-                if let (Some(s), Some(i)) = (v.stage.as_mut(), stage_index) {
-                    s.index = *i;
-                }
-            }
-            Event::PromptChanged { prompt } => v.prompt = prompt.clone(),
-            // The keys are not part of the view: the actor holds their hashes.
-            Event::LinkChanged { .. } => {}
-            Event::PairsChanged { pairs, .. } => v.pairs = pairs.clone(),
-            Event::NotesChanged {
-                commitments,
-                carried,
-                feedback,
-            } => {
-                v.commitments = commitments.clone();
-                v.carried = carried.clone();
-                v.feedback = feedback.clone();
-            }
-        }
+        self.view.apply(event);
     }
 
     // ----- commands ---------------------------------------------------------------------

@@ -11,14 +11,15 @@ use circlekeeper_protocol::{
     MemberLink, MemberRequest, MemberView, PreviewRequest, RoomCreated, RoomPreview, SeriesCreated,
 };
 use serde_json::{json, Value};
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use super::AppState;
+use crate::export::{ExportError, Names, RoomSummary};
 use crate::formats;
 use crate::live::{Change, SeriesError};
 use crate::room::actor::Keys;
 use crate::room::state::{
-    clean_paragraphs, clean_text, DEFAULT_GROUND_RULES, DEFAULT_WARN_BEFORE_MS,
+    clean_paragraphs, clean_text, Rejection, DEFAULT_GROUND_RULES, DEFAULT_WARN_BEFORE_MS,
 };
 use crate::room::{prompts, RoomSetup};
 use crate::secret;
@@ -71,6 +72,70 @@ impl ApiError {
     pub fn retry_after(mut self, secs: u64) -> ApiError {
         self.retry_after_secs = Some(secs);
         self
+    }
+}
+
+/// The HTTP status that answers a refusal with `code`.
+fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::MalformedJson
+        | ErrorCode::UnknownType
+        | ErrorCode::InvalidMessage
+        | ErrorCode::InvalidText
+        | ErrorCode::InvalidFormat
+        | ErrorCode::AlreadyAuthenticated
+        | ErrorCode::UnknownParticipant
+        | ErrorCode::UnknownStage
+        | ErrorCode::UnknownPrompt => StatusCode::BAD_REQUEST,
+        ErrorCode::NotAuthenticated => StatusCode::UNAUTHORIZED,
+        ErrorCode::InvalidKey
+        | ErrorCode::InvalidToken
+        | ErrorCode::Forbidden
+        | ErrorCode::OriginNotAllowed => StatusCode::FORBIDDEN,
+        ErrorCode::RoomNotFound => StatusCode::NOT_FOUND,
+        ErrorCode::ConsentRequired
+        | ErrorCode::NotInStage
+        | ErrorCode::NotYourTurn
+        | ErrorCode::NotStarted
+        | ErrorCode::SessionEnded
+        | ErrorCode::InvalidState
+        | ErrorCode::RoomFull => StatusCode::CONFLICT,
+        ErrorCode::RateLimited
+        | ErrorCode::TooManyConnections
+        | ErrorCode::TooManyRooms
+        | ErrorCode::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::RoomUnavailable | ErrorCode::ServerFull => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// A room's refusal, with the status its code calls for (`invalid_key` is 403,
+/// `room_not_found` 404, …) and its message.
+impl From<Rejection> for ApiError {
+    fn from(r: Rejection) -> ApiError {
+        ApiError::new(status_of(r.code), r.code, r.message)
+    }
+}
+
+/// A summary or report that could not be made: 404 for a room that is not stored, 400 for a
+/// format or table there is not, and 500 `internal` when the server is at fault (its store
+/// failed or a record is damaged; the log gets the detail, the client a plain message).
+impl From<ExportError> for ApiError {
+    fn from(e: ExportError) -> ApiError {
+        match e {
+            ExportError::NotFound { .. } => not_found("no room with that id"),
+            ExportError::UnknownFormat(_) | ExportError::UnknownTable { .. } => {
+                ApiError::bad(ErrorCode::InvalidMessage, e.to_string())
+            }
+            ExportError::Damaged { .. } | ExportError::Store(_) | ExportError::Encode(_) => {
+                error!(error = %e, "an export failed");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    ErrorCode::Internal,
+                    "the room's records could not be read; the operator has been told".into(),
+                )
+            }
+        }
     }
 }
 
@@ -702,10 +767,17 @@ pub async fn export(
     axum::extract::Path(room): axum::extract::Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    use axum::http::header;
     let request: ExportRequest = parse_body(&body)?;
+    let format = request.format.as_deref().unwrap_or("json");
+    let table = request.table.as_deref().unwrap_or("attendance");
     let not_found = || not_found("no room with that id");
-    let handle = app.room(&room).await.ok_or_else(not_found)?;
+    let Some(handle) = app.room(&room).await else {
+        if !app.is_unavailable(&room) {
+            return Err(not_found());
+        }
+        let summary = export_unavailable(&app, &room, &request.key, request.names)?;
+        return rendered(crate::export::render(&summary, format, table), format);
+    };
     let (reply, answer) = tokio::sync::oneshot::channel();
     if !handle
         .send(crate::room::RoomMsg::Export {
@@ -716,45 +788,33 @@ pub async fn export(
     {
         return Err(not_found());
     }
-    let (view, notes) = match answer.await {
-        Ok(Ok(found)) => found,
-        Ok(Err(r)) if r.code == ErrorCode::InvalidKey => {
-            return Err(ApiError::new(StatusCode::FORBIDDEN, r.code, r.message))
-        }
-        _ => return Err(not_found()),
-    };
-    let events = app.load_events(&room).map_err(|_| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorCode::Internal,
-            "the room's history could not be read".into(),
-        )
-    })?;
+    let (view, notes) = answer.await.map_err(|_| not_found())??;
+    let events = app.load_events(&room).map_err(ExportError::from)?;
     let summary = crate::export::summarize(&view, &events, &notes, request.names);
-    let text = |content_type: &'static str, body: String| {
-        ([(header::CONTENT_TYPE, content_type)], body).into_response()
+    rendered(crate::export::render(&summary, format, table), format)
+}
+
+/// The summary of a room the server refused to restore (its records are damaged), for its
+/// host: read again from the store, which fails (500 `internal`) while the damage is there.
+/// Anyone else is refused as at a live room.
+fn export_unavailable(
+    app: &AppState,
+    room: &str,
+    key: &str,
+    names: Names,
+) -> Result<RoomSummary, ApiError> {
+    let records = app.room_records().map_err(ExportError::from)?;
+    let Some((_, record)) = records.into_iter().find(|(id, _)| id == room) else {
+        return Err(not_found("no room with that id"));
     };
-    match request.format.as_deref().unwrap_or("json") {
-        "json" => Ok(Json(summary).into_response()),
-        "markdown" => Ok(text(
-            "text/markdown; charset=utf-8",
-            crate::export::markdown(&summary),
-        )),
-        "csv" => {
-            let table = request.table.as_deref().unwrap_or("attendance");
-            let body = crate::export::csv(&summary, table).ok_or_else(|| {
-                ApiError::bad(
-                    ErrorCode::InvalidMessage,
-                    format!("table: one of {}", crate::export::CSV_TABLES.join(", ")),
-                )
-            })?;
-            Ok(text("text/csv; charset=utf-8", body))
-        }
-        other => Err(ApiError::bad(
-            ErrorCode::InvalidMessage,
-            format!("format: json, markdown or csv, not {other:?}"),
-        )),
+    if !secret::matches(key, &record.host_key_hash) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::InvalidKey,
+            "only the host link exports this room".into(),
+        ));
     }
+    Ok(app.stored_summary(room, names)?)
 }
 
 /// The body of the community host's requests.
@@ -798,9 +858,10 @@ fn check_host_key(app: &AppState, key: &str) -> Result<(), ApiError> {
     }
 }
 
-fn rendered(content: Result<String, String>, format: &str) -> Result<Response, ApiError> {
+/// A rendered summary or report, with the content type of its format.
+fn rendered(content: Result<String, ExportError>, format: &str) -> Result<Response, ApiError> {
     use axum::http::header;
-    let body = content.map_err(|e| ApiError::bad(ErrorCode::InvalidMessage, e))?;
+    let body = content?;
     let content_type = match format {
         "markdown" => "text/markdown; charset=utf-8",
         "csv" => "text/csv; charset=utf-8",
@@ -858,12 +919,28 @@ pub async fn host_export(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let request = host_request(&app, &body)?;
-    let summary = app
-        .stored_summary(&room, request.names)
-        .map_err(|e| ApiError::new(StatusCode::NOT_FOUND, ErrorCode::RoomNotFound, e))?;
+    let summary = app.stored_summary(&room, request.names)?;
     let format = request.format.unwrap_or_else(|| "json".into());
     let table = request.table.unwrap_or_else(|| "attendance".into());
     rendered(crate::export::render(&summary, &format, &table), &format)
+}
+
+/// The summaries of `rooms` from the store, in order, with real names (a report applies its
+/// own pseudonyms). A room no longer stored (deleted, or past its retention) is left out; a
+/// damaged one fails the whole report rather than leave its figures out unsaid.
+fn stored_summaries<'a>(
+    app: &AppState,
+    rooms: impl Iterator<Item = &'a str>,
+) -> Result<Vec<RoomSummary>, ApiError> {
+    let mut summaries = Vec::new();
+    for room in rooms {
+        match app.stored_summary(room, Names::Shown) {
+            Ok(summary) => summaries.push(summary),
+            Err(ExportError::NotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(summaries)
 }
 
 /// `POST /api/host/series/{id}/report` with the community host's key: the series report.
@@ -878,14 +955,7 @@ pub async fn host_report(
         None => None,
     }
     .ok_or_else(|| not_found("no series with that id"))?;
-    let summaries: Vec<crate::export::RoomSummary> = series
-        .sessions
-        .iter()
-        .filter_map(|s| {
-            app.stored_summary(&s.room_id, crate::export::Names::Shown)
-                .ok()
-        })
-        .collect();
+    let summaries = stored_summaries(&app, series.sessions.iter().map(|s| s.room_id.as_str()))?;
     let report = crate::export::series::report(&series, &summaries, request.names);
     let format = request.format.unwrap_or_else(|| "json".into());
     let table = request.table.unwrap_or_else(|| "sessions".into());
@@ -944,10 +1014,7 @@ pub async fn host_range_report(
     })?;
     records.retain(|(_, r)| (request.from..request.to).contains(&r.created_at));
     records.sort_by(|(a, ra), (b, rb)| (ra.created_at, a).cmp(&(rb.created_at, b)));
-    let summaries: Vec<crate::export::RoomSummary> = records
-        .iter()
-        .filter_map(|(id, _)| app.stored_summary(id, crate::export::Names::Shown).ok())
-        .collect();
+    let summaries = stored_summaries(&app, records.iter().map(|(id, _)| id.as_str()))?;
     let title = format!("Rooms opened from {} to {}", request.from, request.to);
     let report = crate::export::series::range_report(&title, &summaries, request.names);
     let format = request.format.unwrap_or_else(|| "json".into());

@@ -390,7 +390,7 @@ impl AppState {
                 return Ok(None);
             };
             let loaded = store.load(&key).map_err(|e| e.to_string())?;
-            let room = rebuild(&record, &loaded)?;
+            let room = rebuild(&record, &loaded).map_err(|gap| gap.to_string())?;
             Ok(Some((record, loaded, room)))
         })
         .await;
@@ -501,7 +501,7 @@ impl AppState {
         &self,
         room: &str,
         names: crate::export::Names,
-    ) -> Result<crate::export::RoomSummary, String> {
+    ) -> Result<crate::export::RoomSummary, crate::export::ExportError> {
         crate::export::from_store(self.inner.store.as_ref(), room, names)
     }
 
@@ -711,31 +711,7 @@ impl AppState {
     }
 }
 
-/// A room as its store holds it: the latest snapshot (or a fresh room), the notes, and every
-/// event after the snapshot replayed. Fails, naming the gap, when the log skips a number.
-pub fn rebuild(
-    record: &crate::store::RoomRecord,
-    loaded: &crate::store::Loaded,
-) -> Result<Room, String> {
-    let mut room = match &loaded.snapshot {
-        Some(s) => s.room.clone(),
-        None => Room::new(record.setup.clone()),
-    };
-    if let Some(notes) = &loaded.notes {
-        room.restore_notes(notes.clone());
-    }
-    let base = room.seq();
-    for (expected, e) in (base + 1..).zip(loaded.events.iter().filter(|e| e.seq > base)) {
-        if e.seq != expected {
-            return Err(format!(
-                "its event log has a gap: event {} where {expected} was due",
-                e.seq
-            ));
-        }
-        room.replay(&e.recorded());
-    }
-    Ok(room)
-}
+pub use crate::restore::rebuild;
 
 /// Delete rooms when their retention runs out, and forget rooms that stopped for good.
 async fn sweeper(state: AppState, mut notices: mpsc::UnboundedReceiver<Notice>) {

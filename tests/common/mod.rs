@@ -415,6 +415,9 @@ pub struct Client {
     pub welcome: Option<Welcomed>,
     /// Every event seen since the welcome, in order.
     pub log: Vec<Seen>,
+    /// Every text frame the server sent, as JSON, in order: the wire as it was, for tests that
+    /// replay it (`reducer.rs`).
+    pub frames: Vec<Value>,
     /// Index in `log` up to which `expect_event` has looked.
     cursor: usize,
     /// Acks and errors not yet claimed by `command`.
@@ -435,72 +438,6 @@ fn empty_view() -> RoomView {
         "prompt": null
     }))
     .expect("an empty room view")
-}
-
-/// Apply an event to a view by assignment, as a client does.
-pub fn apply_event(view: &mut RoomView, event: &Event) {
-    match event {
-        Event::ParticipantJoined { participant }
-        | Event::ParticipantUpdated { participant, .. } => {
-            match view
-                .participants
-                .iter_mut()
-                .find(|p| p.id == participant.id)
-            {
-                Some(p) => *p = participant.clone(),
-                None => view.participants.push(participant.clone()),
-            }
-        }
-        Event::SessionChanged {
-            session,
-            stage,
-            turn,
-        } => {
-            view.session = session.clone();
-            view.stage = stage.clone();
-            view.turn = turn.clone();
-        }
-        Event::StageEntered { stage, turn } => {
-            view.stage = Some(stage.clone());
-            view.turn = turn.clone();
-        }
-        Event::TurnChanged { turn, .. } => view.turn = turn.clone(),
-        Event::FloorTimeCredited { floor_time } => view.floor_time = floor_time.clone(),
-        Event::TimerChanged { timer, state }
-        | Event::TimerWarning { timer, state }
-        | Event::TimerExpired { timer, state } => match timer {
-            TimerKind::Stage => {
-                if let Some(stage) = view.stage.as_mut() {
-                    stage.timer = state.clone();
-                }
-            }
-            TimerKind::Speaker => view.turn.speaker_timer = Some(state.clone()),
-        },
-        Event::PlanChanged {
-            presenter_order,
-            plan,
-            stage_index,
-            ..
-        } => {
-            view.presenter_order = presenter_order.clone();
-            view.plan = plan.clone();
-            if let (Some(stage), Some(i)) = (view.stage.as_mut(), stage_index) {
-                stage.index = *i;
-            }
-        }
-        Event::PromptChanged { prompt } => view.prompt = prompt.clone(),
-        Event::PairsChanged { pairs, .. } => view.pairs = pairs.clone(),
-        Event::LinkChanged { .. } => {}
-        Event::NotesChanged {
-            commitments,
-            carried,
-            feedback,
-        } => {
-            view.commitments = commitments.clone();
-            view.carried = carried.clone();
-            view.feedback = feedback.clone();
-        }
-    }
 }
 
 /// A short description of a frame for failure messages.
@@ -524,6 +461,7 @@ impl Client {
             seq: 0,
             welcome: None,
             log: Vec::new(),
+            frames: Vec::new(),
             cursor: 0,
             answers: Vec::new(),
             closed: None,
@@ -612,9 +550,13 @@ impl Client {
             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => return true,
             Message::Binary(b) => panic!("{name}: the server sent a binary frame: {b:?}"),
         };
-        let msg: ServerMessage = serde_json::from_str(text.as_str()).unwrap_or_else(|e| {
+        let frame: Value = serde_json::from_str(text.as_str()).unwrap_or_else(|e| {
+            panic!("{name}: the server sent a frame that is not JSON ({e}): {text}")
+        });
+        let msg: ServerMessage = serde_json::from_value(frame.clone()).unwrap_or_else(|e| {
             panic!("{name}: the server sent a frame we cannot read ({e}): {text}")
         });
+        self.frames.push(frame);
         self.take(msg);
         true
     }
@@ -630,7 +572,7 @@ impl Client {
                     self.seq
                 );
                 self.seq = seq;
-                apply_event(&mut self.view, &event);
+                self.view.apply(&event);
                 self.log.push(Seen { seq, at, event });
             }
             ServerMessage::Welcome {
@@ -983,6 +925,61 @@ impl Client {
     pub fn floor(&self) -> Option<ParticipantId> {
         self.view.turn.floor.as_ref().map(|f| f.participant)
     }
+}
+
+/// Whether `event` is the warning (or, when `expired`, the expiry) of a `kind` timer.
+pub fn is_timer(kind: TimerKind, event: &Event, expired: bool) -> bool {
+    match event {
+        Event::TimerWarning { timer, .. } => *timer == kind && !expired,
+        Event::TimerExpired { timer, .. } => *timer == kind && expired,
+        _ => false,
+    }
+}
+
+/// Two rooms written by a server that has since stopped, the first with a damaged event
+/// record. Returns the data directory, the damaged room and its facilitator's token, and the
+/// healthy room.
+pub async fn damaged_data_dir() -> (tempfile::TempDir, RoomCreated, String, RoomCreated) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(SledStore::open(dir.path()).expect("store"));
+    let server = TestServer::start_with(store.clone(), Clock::manual(EPOCH), |_| {}).await;
+    let damaged = server.create_builtin_room("coaching_circle").await;
+    let healthy = server.create_builtin_room("coaching_circle").await;
+    let mut fran = server.host(&damaged, "Fran").await;
+    fran.ok(Command::AcceptGroundRules).await;
+    server.host(&healthy, "Gus").await;
+    server.stop().await;
+    release_store(store).await;
+    damage_event(dir.path(), &damaged.room_id, 2);
+    (dir, damaged, fran.token, healthy)
+}
+
+/// Overwrite event `seq` of `room` in the sled data directory `dir` with a record that does not
+/// decode, with sled directly (the server must be stopped and its store released).
+pub fn damage_event(dir: &std::path::Path, room: &str, seq: u64) {
+    // sled lets go of its lock file a moment after its last handle is dropped: try again for
+    // a bounded while.
+    let deadline = std::time::Instant::now() + WAIT;
+    let db = loop {
+        match sled::open(dir) {
+            Ok(db) => break db,
+            Err(e) if std::time::Instant::now() < deadline => {
+                let _ = e;
+                std::thread::yield_now();
+            }
+            Err(e) => panic!("sled did not open within {WAIT:?}: {e}"),
+        }
+    };
+    let events = db.open_tree("roomid_seq_event").expect("tree");
+    let mut key = room.as_bytes().to_vec();
+    key.push(0);
+    key.extend_from_slice(&seq.to_be_bytes());
+    assert!(
+        events.get(&key).expect("read").is_some(),
+        "event {seq} of {room} is stored"
+    );
+    events.insert(key, b"{\"seq\":2,".to_vec()).expect("write");
+    db.flush().expect("flush");
 }
 
 /// Wait (bounded) until the test holds the last reference to the store, then close it: a
