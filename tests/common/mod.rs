@@ -675,6 +675,25 @@ impl Client {
         }
     }
 
+    /// Send `join`, `host`, `member` or `resume` and wait for the welcome (`Ok`) or the error
+    /// that refuses it (its code).
+    pub async fn enter_or_refused(&mut self, command: Command) -> Result<Welcomed, ErrorCode> {
+        let id = self.send(command).await;
+        loop {
+            if let Some(w) = self.welcome.clone().filter(|w| w.id == id) {
+                return Ok(w);
+            }
+            match self.claim(&id) {
+                Some(ServerMessage::Error { code, .. }) => return Err(code),
+                Some(answer) => panic!("{}: expected a welcome, got {answer:?}", self.name),
+                None => {}
+            }
+            if !self.pump("a welcome or a refusal").await {
+                panic!("{}: the server closed ({:?})", self.name, self.closed);
+            }
+        }
+    }
+
     /// Send `join`, `host` or `resume` and wait for the error that refuses it.
     pub async fn enter_refused(&mut self, command: Command) -> Refused {
         match self.command(command).await {
