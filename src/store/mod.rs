@@ -20,8 +20,16 @@
 //! to share; private notes live only in `roomid_notes` (and in the room's snapshot), never in
 //! an event.
 
+mod chunks;
 pub mod committer;
+#[doc(hidden)]
+pub mod conformance;
+mod keyring;
+mod seal;
 mod sled_store;
+#[cfg(test)]
+mod tests;
+mod writes;
 
 use circlekeeper_protocol::{CommandId, Event, Millis, ParticipantId};
 use serde::{Deserialize, Serialize};
@@ -166,6 +174,12 @@ pub enum Write {
         /// When.
         at: Millis,
     },
+    /// A series' record is removed and its key destroyed. Its rooms are not touched: delete
+    /// each of them with [`Write::Delete`] (in the same batch or before).
+    DeleteSeries {
+        /// The series id.
+        series: String,
+    },
 }
 
 /// Everything needed to bring one room back.
@@ -185,9 +199,12 @@ pub struct Loaded {
 /// What can go wrong in the store. The message names the record, never its contents.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The database failed.
-    #[error("storage failed: {0}")]
-    Db(#[from] sled::Error),
+    /// The storage engine or the disk failed.
+    #[error("storage failed: {reason}")]
+    Backend {
+        /// What failed, as the engine put it (never a record's contents).
+        reason: String,
+    },
     /// A record could not be encoded or decoded.
     #[error("record {key} could not be read or written: {reason}")]
     Record {
@@ -215,4 +232,18 @@ pub trait Store: Send + Sync + 'static {
     fn load(&self, id: &str) -> Result<Loaded, StoreError>;
     /// Every series record.
     fn series(&self) -> Result<Vec<crate::series::SeriesRecord>, StoreError>;
+    /// One room record, if stored (to load a room on first use). The default scans
+    /// [`Store::rooms`]; a backend should look the one record up.
+    fn room(&self, id: &str) -> Result<Option<RoomRecord>, StoreError> {
+        Ok(self
+            .rooms()?
+            .into_iter()
+            .find(|(k, _)| k == id)
+            .map(|(_, r)| r))
+    }
+    /// One series record, if stored. The default scans [`Store::series`]; a backend should
+    /// look the one record up.
+    fn series_record(&self, id: &str) -> Result<Option<crate::series::SeriesRecord>, StoreError> {
+        Ok(self.series()?.into_iter().find(|r| r.id == id))
+    }
 }
