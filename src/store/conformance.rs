@@ -12,9 +12,12 @@ use crate::room::state::Notes;
 use crate::room::{Room, RoomSetup};
 use crate::series::{Member, SeriesRecord};
 
+/// One property: panics if the store breaks it.
+pub type Property = fn(&dyn Store);
+
 /// Run every property, each on a store of its own from `make`.
 pub fn run_all<S: Store>(make: impl Fn() -> S) {
-    let properties: [(&str, fn(&dyn Store)); 10] = [
+    let properties: [(&str, Property); 10] = [
         (
             "events_read_back_in_order",
             events_read_back_in_order_across_commits,
