@@ -125,7 +125,8 @@ fn assemble(
         return Err(bad("holds a truncated chunk head".into()));
     };
     let parts = u32::from_be_bytes(*parts);
-    let mut value = Vec::with_capacity(CHUNK_BYTES.saturating_mul(parts as usize));
+    // The count comes from disk: reserve for a sane number of parts, grow past it if real.
+    let mut value = Vec::with_capacity(CHUNK_BYTES * parts.min(256) as usize);
     value.extend_from_slice(first);
     for i in 1..parts {
         match next().transpose().map_err(db)? {

@@ -169,7 +169,10 @@ fn texts_are_sealed_at_rest_and_deleting_destroys_their_keys() {
     );
     // Durable when the commit returns: the keys are in no file already.
     for key in &keys {
-        assert_eq!(files_containing(dir.path(), key.as_slice()), Vec::<String>::new());
+        assert_eq!(
+            files_containing(dir.path(), key.as_slice()),
+            Vec::<String>::new()
+        );
     }
     drop(store);
     let store = SledStore::open(dir.path()).expect("reopen");

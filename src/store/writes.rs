@@ -15,7 +15,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use circlekeeper_protocol::Millis;
 use tracing::warn;
 
 use super::chunks::{self, db, CHUNKED};
@@ -168,9 +167,8 @@ impl<'a> Staged<'a> {
                 }
             }
             Write::Ended { room, at } => {
-                let at: Millis = *at;
                 if let Some(record) = self.room(store, ring, room)? {
-                    record.ended_at = Some(at);
+                    record.ended_at = Some(*at);
                 }
             }
             // Done before any other write (see `write_all`).
