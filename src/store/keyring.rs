@@ -132,11 +132,12 @@ impl Keyring {
         }
     }
 
-    /// Open the keyring in `dir`, creating the directory if needed. Also answers whether
-    /// the directory was created now (a store that has sealed records but a new keyring has
-    /// lost its keys). Leftover temporary files of an interrupted rewrite are removed.
+    /// Open the keyring in `dir`, creating the directory if needed. Also answers whether it
+    /// is new: no shard file at all, not even an emptied one (a store that has sealed
+    /// records but a new keyring has lost its keys). Leftover temporary files of an
+    /// interrupted rewrite are removed.
     pub fn open(dir: &Path) -> Result<(Keyring, bool), StoreError> {
-        let created = !dir.exists();
+        let mut created = true;
         std::fs::create_dir_all(dir).map_err(|e| io_error("cannot create", dir, e))?;
         let mut keys = HashMap::new();
         let entries = std::fs::read_dir(dir).map_err(|e| io_error("cannot list", dir, e))?;
@@ -153,6 +154,7 @@ impl Keyring {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(io_error("cannot read", &path, e)),
             };
+            created = false;
             let parsed = parse(&bytes).ok_or_else(|| StoreError::Backend {
                 reason: format!("keyring: {} is damaged", path.display()),
             })?;
@@ -308,9 +310,13 @@ mod tests {
             let bytes = std::fs::read(entry.expect("entry").path()).expect("read");
             assert!(!bytes.windows(32).any(|w| w == a.as_slice()));
         }
-        let (ring, _) = Keyring::open(&keys).expect("reopen");
+        let (mut ring, _) = Keyring::open(&keys).expect("reopen");
         assert!(!ring.has(&Owner::room("a")));
         assert!(ring.has(&Owner::series("a")));
+        // A keyring emptied by deletes is not a new one.
+        ring.destroy(&Owner::series("a"));
+        ring.persist().expect("persist");
+        assert!(!Keyring::open(&keys).expect("reopen").1);
     }
 
     #[test]

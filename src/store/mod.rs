@@ -53,7 +53,9 @@
 //! tombstone and a flush; the key destroyed (its shard rewritten and synced); the records
 //! removed from every tree; the tombstone removed. The key is gone from disk before `write`
 //! returns. [`SledStore::open`] finishes every delete it finds a tombstone for, and removes
-//! the records of any room or series that has sealed records but no key.
+//! the records of any room or series that has sealed records but no key; it refuses to start
+//! if `keys/` holds no shard file while sealed records exist (keys lost, or a backup of the
+//! database restored without its `keys/`), rather than remove everything.
 //!
 //! ## What an operator can read in the data directory
 //!

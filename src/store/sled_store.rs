@@ -60,11 +60,14 @@ impl SledStore {
     /// Open (or create) the store in `dir` (the database, and its keyring in `dir/keys`).
     /// Fails if another process holds it. Before it returns, every delete a crash
     /// interrupted is finished and records sealed with a key that no longer exists are
-    /// removed; it refuses to start if `keys/` is missing while sealed records exist.
+    /// removed; it refuses to start if `keys/` holds no shard while sealed records exist.
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
         let config = sled::Config::new().path(dir).cache_capacity(CACHE_BYTES);
+        // sled first: it takes the directory's lock, so the keyring is never touched while
+        // another process holds the store.
+        let sled = config.open().map_err(db)?;
         let (keyring, fresh) = Keyring::open(&dir.join("keys"))?;
-        let mut store = SledStore::from_db(config.open().map_err(db)?, keyring)?;
+        let mut store = SledStore::from_db(sled, keyring)?;
         let log = std::fs::File::open(dir.join("db")).map_err(|e| StoreError::Backend {
             reason: format!("sled's log file cannot be opened for syncing: {e}"),
         })?;

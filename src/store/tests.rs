@@ -10,6 +10,23 @@ use super::keyring::Owner;
 use super::sled_store::{event_key, prefix};
 use super::{SledStore, Store, StoredEvent, Write};
 
+/// Open the store in `dir` again. sled's background threads may hold the directory's lock a
+/// moment after the last handle is dropped (after large writes), so this waits for it.
+fn reopen(dir: &Path) -> SledStore {
+    let mut tries = 0;
+    loop {
+        match SledStore::open(dir) {
+            Ok(store) => return store,
+            Err(e) if tries < 50 => {
+                tries += 1;
+                eprintln!("reopen: {e}; trying again");
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Err(e) => panic!("the store does not reopen: {e}"),
+        }
+    }
+}
+
 fn commit(store: &SledStore, writes: Vec<Write>) {
     store.write(&writes).expect("write");
     store.flush().expect("flush");
@@ -40,7 +57,7 @@ fn the_store_on_disk_conforms_and_keeps_everything_across_a_reopen() {
             store.load("r"),
         )
     };
-    let store = SledStore::open(&dir).expect("reopen");
+    let store = reopen(&dir);
     assert_eq!(store.rooms().expect("rooms"), before.0);
     assert_eq!(store.series().expect("series"), before.1);
     let (loaded, was) = (store.load("r").expect("load"), before.2.expect("load"));
@@ -175,7 +192,7 @@ fn texts_are_sealed_at_rest_and_deleting_destroys_their_keys() {
         );
     }
     drop(store);
-    let store = SledStore::open(dir.path()).expect("reopen");
+    let store = reopen(dir.path());
     conformance::assert_gone(&store, "r");
     assert!(store.series().expect("series").is_empty());
     for key in &keys {
@@ -203,7 +220,7 @@ fn cut_delete(after_keys: bool) {
         store.destroy_keys(&owners).expect("step 2");
     }
     drop(store);
-    let store = SledStore::open(dir.path()).expect("reopen");
+    let store = reopen(dir.path());
     conformance::assert_gone(&store, "r");
     assert!(store.series().expect("series").is_empty());
     assert!(store.trees.tombstones.is_empty());
@@ -232,18 +249,25 @@ fn open_removes_records_whose_key_is_gone_and_refuses_a_missing_keyring() {
     drop(store);
     let moved = dir.path().join("keys-elsewhere");
     std::fs::rename(dir.path().join("keys"), &moved).expect("move keys");
-    let refused = SledStore::open(dir.path())
-        .err()
+    // (Retried while sled still holds the lock from the handle just dropped.)
+    let refused = (0..50)
+        .find_map(|_| match SledStore::open(dir.path()) {
+            Err(e) if e.to_string().contains("keys/") => Some(e),
+            _ => {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                None
+            }
+        })
         .expect("refused without keys");
     assert!(refused.to_string().contains("keys/"), "{refused}");
     std::fs::remove_dir_all(dir.path().join("keys")).expect("remove new keys");
     std::fs::rename(&moved, dir.path().join("keys")).expect("restore keys");
-    let store = SledStore::open(dir.path()).expect("store");
+    let store = reopen(dir.path());
     store
         .destroy_keys(&[Owner::room("lost")])
         .expect("lose a key");
     drop(store);
-    let store = SledStore::open(dir.path()).expect("reopen");
+    let store = reopen(dir.path());
     conformance::assert_gone(&store, "lost");
     assert_eq!(store.load("kept").expect("kept").events.len(), 3);
 }
@@ -276,7 +300,7 @@ fn a_value_over_sleds_blob_threshold_is_stored_in_chunks_and_no_blob_file_is_wri
         commit(&store, writes);
     }
     drop(store);
-    let store = SledStore::open(dir.path()).expect("reopen");
+    let store = reopen(dir.path());
     for i in 0..12 {
         let loaded = store.load(&format!("room{i}")).expect("load");
         assert_eq!(loaded.snapshot, Some(big(i + 2)));
@@ -379,7 +403,7 @@ fn opening_a_store_of_many_rooms() {
     eprintln!("wrote 20,000 rooms in {:?}", started.elapsed());
     drop(store);
     let started = std::time::Instant::now();
-    let store = SledStore::open(dir.path()).expect("reopen");
+    let store = reopen(dir.path());
     eprintln!("open took {:?}", started.elapsed());
     let started = std::time::Instant::now();
     assert_eq!(store.rooms().expect("rooms").len(), 20_000);

@@ -361,9 +361,9 @@ impl SledStore {
     }
 
     /// Remove the records of every room and series that has sealed records but no key: they
-    /// can never be read again. If the keyring was created just now (its directory was
-    /// missing) and such records exist, refuse instead: the keys were lost or not restored
-    /// with the database, and removing would make that final.
+    /// can never be read again. If the keyring has no shard file at all (its directory was
+    /// missing or emptied) and such records exist, refuse instead: the keys were lost or not
+    /// restored with the database, and removing would make that final.
     pub(super) fn remove_keyless(&self, fresh_keyring: bool) -> Result<(), StoreError> {
         let t = &self.trees;
         let mut keyless = std::collections::BTreeSet::new();
@@ -391,7 +391,7 @@ impl SledStore {
         if fresh_keyring {
             return Err(StoreError::Backend {
                 reason: format!(
-                    "the keys/ directory was missing, yet {} rooms or series have sealed records: \
+                    "keys/ holds no key file, yet {} rooms or series have sealed records: \
                      restore keys/ from the same backup as the database",
                     keyless.len()
                 ),
