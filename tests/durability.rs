@@ -178,7 +178,10 @@ fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     let mut todo = vec![dir.to_path_buf()];
     while let Some(d) = todo.pop() {
-        for entry in std::fs::read_dir(&d).expect("a readable directory").flatten() {
+        for entry in std::fs::read_dir(&d)
+            .expect("a readable directory")
+            .flatten()
+        {
             let path = entry.path();
             if path.is_dir() {
                 todo.push(path);
@@ -317,7 +320,9 @@ async fn deleted_rooms_and_series_leave_no_readable_text_in_the_data_directory()
     // The facilitator deletes the room; the host deletes the series.
     host.ok(Command::DeleteRoom).await;
     let path = format!("/api/series/{}/delete", series.series_id);
-    let wrong = remote.http("POST", &path, br#"{"key":"not-the-key"}"#).await;
+    let wrong = remote
+        .http("POST", &path, br#"{"key":"not-the-key"}"#)
+        .await;
     assert_eq!(wrong.status, 403, "{}", wrong.text);
     let body = json!({ "key": series.host_key }).to_string();
     let deleted = remote.http("POST", &path, body.as_bytes()).await;
@@ -343,11 +348,16 @@ async fn deleted_rooms_and_series_leave_no_readable_text_in_the_data_directory()
         for id in [&room.room_id, &session.room_id] {
             assert!(store.room(id).expect("read").is_none(), "room {id} is gone");
             let loaded = store.load(id).expect("load");
-            assert!(loaded.events.is_empty() && loaded.snapshot.is_none() && loaded.notes.is_none());
+            assert!(
+                loaded.events.is_empty() && loaded.snapshot.is_none() && loaded.notes.is_none()
+            );
             assert!(loaded.tokens.is_empty(), "tokens of {id} are gone");
         }
         let series_left = store.series().expect("series");
-        assert!(series_left.iter().all(|s| s.id != series.series_id), "the series is gone");
+        assert!(
+            series_left.iter().all(|s| s.id != series.series_id),
+            "the series is gone"
+        );
     }
     let server = Binary::start(dir.path());
     let remote = server.remote();
@@ -364,7 +374,9 @@ async fn deleted_rooms_and_series_leave_no_readable_text_in_the_data_directory()
         .http(
             "POST",
             &format!("/api/series/{}/me", series.series_id),
-            json!({ "key": series.members[0].key }).to_string().as_bytes(),
+            json!({ "key": series.members[0].key })
+                .to_string()
+                .as_bytes(),
         )
         .await;
     assert_eq!(page.status, 404, "{}", page.text);
@@ -416,7 +428,9 @@ async fn a_delete_cut_by_kill_9_is_whole_or_not_at_all() {
             use circlekeeper::store::{SledStore, Store};
             let store = SledStore::open(dir.path()).expect("the store opens");
             let loaded = store.load(&room.room_id).expect("load");
-            assert!(loaded.events.is_empty() && loaded.snapshot.is_none() && loaded.notes.is_none());
+            assert!(
+                loaded.events.is_empty() && loaded.snapshot.is_none() && loaded.notes.is_none()
+            );
             assert!(loaded.tokens.is_empty());
             assert!(store.room(&room.room_id).expect("read").is_none());
         }
@@ -424,11 +438,15 @@ async fn a_delete_cut_by_kill_9_is_whole_or_not_at_all() {
 }
 
 /// Private commitments each person writes (500 characters each): together far over sled's
-/// blob threshold, in the notes record and in the snapshot.
-const BIG_COMMITMENTS_EACH: usize = 30;
+/// blob threshold (about 128 KiB), in the notes record and in the snapshot.
+const BIG_COMMITMENTS_EACH: usize = 12;
 
-/// People in the big room.
-const BIG_PEOPLE: usize = 8;
+/// People in the big room: each sends fewer frames than a connection's burst allowance (30),
+/// so that no frame is rate-limited.
+const BIG_PEOPLE: usize = 24;
+
+/// Hands each person raises and lowers after writing: events enough for a snapshot.
+const BIG_HANDS_EACH: usize = 6;
 
 #[tokio::test]
 async fn a_record_larger_than_sleds_blob_threshold_survives_kill_9_whole() {
@@ -450,7 +468,7 @@ async fn a_record_larger_than_sleds_blob_threshold_survives_kill_9_whole() {
                 .await;
             }
             // Enough events after the notes for a snapshot (every 256 events) to hold them.
-            for _ in 0..20 {
+            for _ in 0..BIG_HANDS_EACH {
                 c.ok(Command::RaiseHand).await;
                 c.ok(Command::LowerHand { participant: None }).await;
             }
@@ -466,6 +484,13 @@ async fn a_record_larger_than_sleds_blob_threshold_survives_kill_9_whole() {
     }
     assert!(last > 256, "a snapshot was due (seq {last})");
     server.kill9();
+    // sled writes a value over about a quarter of its segment to a file of its own under
+    // `blobs/`, and never syncs it: no record may take that path.
+    let blobs: Vec<_> = files(dir.path())
+        .into_iter()
+        .filter(|f| f.components().any(|c| c.as_os_str() == "blobs"))
+        .collect();
+    assert!(blobs.is_empty(), "unsynced blob files: {blobs:?}");
 
     let server = Binary::start(dir.path());
     let remote = server.remote();
@@ -475,7 +500,15 @@ async fn a_record_larger_than_sleds_blob_threshold_survives_kill_9_whole() {
         let Some(circlekeeper_protocol::AckResult::Mine { mine }) = acked.result else {
             panic!("my items: {acked:?}");
         };
-        assert_eq!(mine.commitments.len(), BIG_COMMITMENTS_EACH, "every commitment is back");
-        assert!(c.seq >= last, "every event is back (seq {} < {last})", c.seq);
+        assert_eq!(
+            mine.commitments.len(),
+            BIG_COMMITMENTS_EACH,
+            "every commitment is back"
+        );
+        assert!(
+            c.seq >= last,
+            "every event is back (seq {} < {last})",
+            c.seq
+        );
     }
 }

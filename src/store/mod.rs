@@ -1,27 +1,86 @@
 //! Durable storage behind a small trait: room records, each room's event log, snapshots, and
-//! the token index. The sled implementation lives in `sled_store`; the group-commit thread
-//! that makes writes durable before anything is acknowledged lives in [`committer`].
+//! the token index. The sled implementation lives in `sled_store` (writes and deletes in
+//! `writes`); the group-commit thread that makes writes durable before anything is
+//! acknowledged lives in [`committer`]. What every backend must do is stated, as code, in
+//! [`conformance`].
 //!
 //! ## Key layout (sled trees)
 //!
 //! | tree | key | value |
 //! | --- | --- | --- |
-//! | `roomid_room` | room id (UTF-8) | JSON [`RoomRecord`] |
-//! | `roomid_seq_event` | room id ‖ `0x00` ‖ seq (u64, big-endian) | JSON [`StoredEvent`], or a JSON array of the consecutive events from `seq` on that one commit wrote |
-//! | `roomid_snapshot` | room id | JSON [`Snapshot`] (the latest only) |
-//! | `seriesid_series` | series id (UTF-8) | JSON `SeriesRecord` (members with key hashes, sessions, pairing history) |
-//! | `roomid_notes` | room id (UTF-8) | JSON `Notes`: commitments, feedback, survey answers, private ones included (never in an event) |
-//! | `roomid_tokenhash_participant` | room id ‖ `0x00` ‖ SHA-256 of the token (32 bytes) | participant id (u32, big-endian) |
+//! | `roomid_room` | room id (UTF-8) | sealed JSON [`RoomRecord`] (room key) |
+//! | `roomid_seq_event` | room id ‖ `0x00` ‖ seq (u64, big-endian) | sealed JSON [`StoredEvent`], or a JSON array of the consecutive events from `seq` on that one commit wrote (room key) |
+//! | `roomid_snapshot` | room id | sealed JSON [`Snapshot`], the latest only (room key) |
+//! | `roomid_notes` | room id (UTF-8) | sealed JSON `Notes`: commitments, feedback, survey answers, private ones included, never in an event (room key) |
+//! | `seriesid_series` | series id (UTF-8) | sealed JSON `SeriesRecord`: members with key hashes, sessions, pairing history, commitments (series key) |
+//! | `roomid_tokenhash_participant` | room id ‖ `0x00` ‖ SHA-256 of the token (32 bytes) | participant id (u32, big-endian), not sealed |
+//! | `owner_tombstone` | `r` or `s` ‖ room or series id | empty: a delete under way |
 //!
 //! Room ids never contain `0x00`, so a prefix scan of `room id ‖ 0x00` reads one room's records
 //! and nothing else; big-endian sequence numbers make that scan replay events in order. Tokens
-//! are never stored, only their hashes. What people say is not stored: events carry structure
-//! (who, roles, stages, timings), prompts, and the commitments and feedback their authors chose
-//! to share; private notes live only in `roomid_notes` (and in the room's snapshot), never in
-//! an event.
+//! are never stored, only their hashes. Events carry structure (who, roles, stages, timings),
+//! prompts, names, and the commitments and feedback their authors chose to share; private
+//! notes live only in `roomid_notes` (and in the room's snapshot), never in an event.
+//!
+//! ## Value formats
+//!
+//! The first byte of a stored value says what it is:
+//!
+//! | first byte | format |
+//! | --- | --- |
+//! | `{` or `[` | plain JSON, written by versions before encryption at rest; still read, never written |
+//! | `0x01` | sealed: `0x01 ‖ nonce (24 random bytes) ‖ XChaCha20-Poly1305(JSON) ‖ tag (16 bytes)`, with associated data `tree name ‖ 0x00 ‖ record key`, so a value moved to another record or tree does not open |
+//! | `0x02` | chunked: `0x02 ‖ parts (u32, big-endian) ‖ first part`; part `i` (from 1) at `key ‖ 0x00 ‖ i (u32, big-endian)`; the parts put together are a value of the formats above |
+//!
+//! No record given to sled is longer than 4 KiB: sled 0.34 writes a log message over
+//! `segment_size / 4 − 20` bytes (a whole tree node, when it consolidates a page) to an
+//! unsynced file under `blobs/`; chunks keep every node under that, so no blob file is ever
+//! written and a flush covers everything (see `chunks`).
+//!
+//! ## Keys
+//!
+//! Every room and every series has its own random 256-bit data key, made on its first sealed
+//! write. Keys are not in sled (which keeps old values in its log segments) but in
+//! `<data dir>/keys/shard-00` … `shard-63`, a key's shard chosen by SHA-256 of its owner; a
+//! shard that changes is written to a temporary file, synced, renamed over the old one, and
+//! the directory synced. All keys are also held in memory. [`SledStore::temporary`] keeps its
+//! keys in memory only.
+//!
+//! ## Deleting
+//!
+//! [`Write::Delete`] (a room) and [`Write::DeleteSeries`] (a series record; its rooms are
+//! deleted one by one by the caller) go in four steps, each durable before the next: a
+//! tombstone and a flush; the key destroyed (its shard rewritten and synced); the records
+//! removed from every tree; the tombstone removed. The key is gone from disk before `write`
+//! returns. [`SledStore::open`] finishes every delete it finds a tombstone for, and removes
+//! the records of any room or series that has sealed records but no key; it refuses to start
+//! if `keys/` holds no shard file while sealed records exist (keys lost, or a backup of the
+//! database restored without its `keys/`), rather than remove everything.
+//!
+//! ## What an operator can read in the data directory
+//!
+//! Without the keys, nothing people wrote: titles, names, ground rules, notes, commitments,
+//! feedback, snapshots and series records are sealed. Visible are room and series ids, token
+//! hashes with participant numbers, how many records each room has, their sizes, and (in sled's
+//! log) roughly when they were written. With `keys/` (same machine, same backup), everything
+//! of a room that is not deleted. Of a deleted room or series, nothing: its key is in no file,
+//! so the copies sled keeps until it reclaims its segments are unreadable. Beyond files: a
+//! destroyed key's bytes may linger in freed disk blocks, filesystem journals, SSD spare
+//! blocks, or backups and snapshots of the data directory taken before the delete; encrypt
+//! the disk and keep backups short-lived for those. Values written by earlier versions stay
+//! plain JSON until their room is deleted, and their old copies in sled's segments until sled
+//! reclaims them.
 
+mod chunks;
 pub mod committer;
+#[doc(hidden)]
+pub mod conformance;
+mod keyring;
+mod seal;
 mod sled_store;
+#[cfg(test)]
+mod tests;
+mod writes;
 
 use circlekeeper_protocol::{CommandId, Event, Millis, ParticipantId};
 use serde::{Deserialize, Serialize};
@@ -149,11 +208,6 @@ pub enum Write {
         /// The room.
         room: String,
     },
-    /// A series record is removed (its rooms are deleted by their own writes).
-    DeleteSeries {
-        /// The series.
-        series: String,
-    },
     /// A room's link keys changed (`rotate_link`, `revoke_link`): its record's hashes are
     /// replaced, so a restart restores the new ones.
     Keys {
@@ -170,6 +224,12 @@ pub enum Write {
         room: String,
         /// When.
         at: Millis,
+    },
+    /// A series' record is removed and its key destroyed. Its rooms are not touched: delete
+    /// each of them with [`Write::Delete`] (in the same batch or before).
+    DeleteSeries {
+        /// The series id.
+        series: String,
     },
 }
 
@@ -190,9 +250,12 @@ pub struct Loaded {
 /// What can go wrong in the store. The message names the record, never its contents.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The database failed.
-    #[error("storage failed: {0}")]
-    Db(#[from] sled::Error),
+    /// The storage engine or the disk failed.
+    #[error("storage failed: {reason}")]
+    Backend {
+        /// What failed, as the engine put it (never a record's contents).
+        reason: String,
+    },
     /// A record could not be encoded or decoded.
     #[error("record {key} could not be read or written: {reason}")]
     Record {
@@ -216,10 +279,22 @@ pub trait Store: Send + Sync + 'static {
     fn flush(&self) -> Result<(), StoreError>;
     /// Every room record.
     fn rooms(&self) -> Result<Vec<(String, RoomRecord)>, StoreError>;
-    /// One room's record, if it is stored.
-    fn room(&self, id: &str) -> Result<Option<RoomRecord>, StoreError>;
     /// One room's snapshot, events and tokens.
     fn load(&self, id: &str) -> Result<Loaded, StoreError>;
     /// Every series record.
     fn series(&self) -> Result<Vec<crate::series::SeriesRecord>, StoreError>;
+    /// One room record, if stored (to load a room on first use). The default scans
+    /// [`Store::rooms`]; a backend should look the one record up.
+    fn room(&self, id: &str) -> Result<Option<RoomRecord>, StoreError> {
+        Ok(self
+            .rooms()?
+            .into_iter()
+            .find(|(k, _)| k == id)
+            .map(|(_, r)| r))
+    }
+    /// One series record, if stored. The default scans [`Store::series`]; a backend should
+    /// look the one record up.
+    fn series_record(&self, id: &str) -> Result<Option<crate::series::SeriesRecord>, StoreError> {
+        Ok(self.series()?.into_iter().find(|r| r.id == id))
+    }
 }
