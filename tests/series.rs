@@ -440,3 +440,46 @@ async fn prefer_not_to_be_paired_with_is_respected_and_planned_dates_are_kept() 
         }
     }
 }
+
+#[tokio::test]
+async fn a_member_who_chose_to_end_is_refused_at_once_in_a_room_opened_before() {
+    let server = TestServer::start().await;
+    let answer = server
+        .http(
+            "POST",
+            "/api/series",
+            json!({ "title": "Swap", "cadence": "monthly", "cycle_months": 6, "members": ["Ada", "Ben"] })
+                .to_string()
+                .as_bytes(),
+        )
+        .await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    let series: SeriesCreated = serde_json::from_value(answer.json).expect("a series");
+    let path = format!("/api/series/{}/rooms", series.series_id);
+    let body = json!({ "key": series.host_key }).to_string();
+    let opened = server.http("POST", &path, body.as_bytes()).await;
+    assert_eq!(opened.status, 201, "{}", opened.text);
+    let room: RoomCreated = serde_json::from_value(opened.json).expect("a room");
+    // Ada leaves the series after the room was opened.
+    let me = format!("/api/series/{}/me", series.series_id);
+    let body = json!({ "key": series.members[0].key, "choice": "end" }).to_string();
+    let chose = server.http("POST", &me, body.as_bytes()).await;
+    assert_eq!(chose.status, 200, "{}", chose.text);
+    let mut ada = server.connect("Ada").await;
+    let refused = ada
+        .enter_refused(Command::Member {
+            room: room.room_id.clone(),
+            series: series.series_id.clone(),
+            key: series.members[0].key.clone(),
+        })
+        .await;
+    assert_eq!(refused.code, ErrorCode::Forbidden);
+    // Ben has not left: he enters.
+    let mut ben = server.connect("Ben").await;
+    ben.enter(Command::Member {
+        room: room.room_id.clone(),
+        series: series.series_id.clone(),
+        key: series.members[1].key.clone(),
+    })
+    .await;
+}

@@ -537,6 +537,16 @@ pub async fn create_series_room(
     let series = app
         .series(&series_id)
         .ok_or_else(|| not_found("no series with that id"))?;
+    // The key is checked before the format and title (the documented order of refusals); the
+    // job below checks it again, against the record as it is then.
+    let key = request.key.clone();
+    let host = series
+        .read(move |s| secret::matches(&key, &s.host_key_hash))
+        .await
+        .map_err(|e| series_failed(e, "the session"))?;
+    if !host {
+        return Err(not_series_host());
+    }
     let format = match &request.format {
         None => formats::builtin("coaching_swap")
             .ok_or_else(|| ApiError::bad(ErrorCode::InvalidFormat, "format"))?,
