@@ -42,7 +42,8 @@ type Job = Box<dyn FnOnce(&mut SeriesRecord) -> (Change, Reply) + Send>;
 enum SeriesMsg {
     Job(Job),
     /// Remove the series from the store, then stop; later jobs get [`SeriesError::Gone`].
-    Delete(oneshot::Sender<Result<(), StoreError>>),
+    /// Answers with the rooms of its sessions as they were at the end.
+    Delete(oneshot::Sender<Result<Vec<String>, StoreError>>),
 }
 
 /// Why a job on a series did not happen.
@@ -105,8 +106,10 @@ impl SeriesHandle {
     }
 
     /// Delete the series from the store (its rooms are the caller's), durably; the actor
-    /// stops and later jobs fail with [`SeriesError::Gone`].
-    pub async fn delete(&self) -> Result<(), SeriesError> {
+    /// stops and later jobs fail with [`SeriesError::Gone`]. Returns the rooms of its sessions
+    /// as they were when it was deleted (a session opened while the caller deleted the others
+    /// is among them).
+    pub async fn delete(&self) -> Result<Vec<String>, SeriesError> {
         let (tx, rx) = oneshot::channel();
         if self.inbox.send(SeriesMsg::Delete(tx)).await.is_err() {
             return Err(SeriesError::Gone);
@@ -155,7 +158,7 @@ async fn run_series(
         let mut writes: Vec<Write> = Vec::new();
         let mut changed = false;
         let mut replies: Vec<Reply> = Vec::with_capacity(batch.len());
-        let mut delete: Option<oneshot::Sender<Result<(), StoreError>>> = None;
+        let mut delete: Option<oneshot::Sender<Result<Vec<String>, StoreError>>> = None;
         for msg in batch.drain(..) {
             match msg {
                 SeriesMsg::Job(job) if delete.is_none() => {
@@ -209,7 +212,8 @@ async fn run_series(
         }
         if let Some(done) = delete {
             let deleted = result.is_ok();
-            let _ = done.send(result.as_ref().map(|_| ()).map_err(failed));
+            let rooms = record.sessions.iter().map(|s| s.room_id.clone()).collect();
+            let _ = done.send(result.as_ref().map(|_| rooms).map_err(failed));
             if deleted {
                 debug!("series deleted");
                 return;

@@ -576,12 +576,17 @@ impl AppState {
             Err(SeriesError::Gone) => return Ok(false),
             Err(SeriesError::Store(e)) => return Err(e),
         };
-        for room in rooms {
-            self.delete_room(&room).await?;
+        for room in &rooms {
+            self.delete_room(room).await?;
         }
-        match handle.delete().await {
-            Ok(()) | Err(SeriesError::Gone) => {}
+        let last = match handle.delete().await {
+            Ok(last) => last,
+            Err(SeriesError::Gone) => Vec::new(),
             Err(SeriesError::Store(e)) => return Err(e),
+        };
+        // A session opened while the others were being deleted goes too.
+        for room in last.iter().filter(|r| !rooms.contains(r)) {
+            self.delete_room(room).await?;
         }
         self.inner.series.remove(id);
         info!(series_id = %id, "series deleted");
