@@ -143,7 +143,15 @@ fn main() -> anyhow::Result<()> {
 
     let started = Instant::now();
     let mut child = Process::new(env!("CARGO_BIN_EXE_circlekeeper"))
-        .args(["--addr", "127.0.0.1:0", "--log", "info", "--data-dir"])
+        .args([
+            "--addr",
+            "127.0.0.1:0",
+            "--log",
+            "info",
+            "--max-rooms",
+            "100000",
+        ])
+        .arg("--data-dir")
         .arg(dir.path())
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())

@@ -411,3 +411,50 @@ async fn a_damaged_room_is_refused_rather_than_served_wrong() {
     server.stop().await;
     release_store(store).await;
 }
+
+#[tokio::test]
+async fn everyone_resuming_at_once_after_a_restart_finds_one_room_loaded_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = Clock::manual(EPOCH);
+    let store = Arc::new(SledStore::open(dir.path()).expect("store"));
+    let server = TestServer::start_with(store.clone(), clock.clone(), |_| {}).await;
+    let room = server.create_builtin_room("action_learning_set").await;
+    let mut fran = server.host(&room, "Fran").await;
+    let mut people = Vec::new();
+    for name in ["Ada", "Ben", "Chen", "Dee", "Eli", "Fay", "Gus"] {
+        let mut c = server.join(&room, name).await;
+        c.ok(Command::AcceptGroundRules).await;
+        people.push(c);
+    }
+    fran.ok(Command::AcceptGroundRules).await;
+    fran.ok(Command::Start).await;
+    server.stop().await;
+    release_store(store).await;
+
+    let store = Arc::new(SledStore::open(dir.path()).expect("the store reopens"));
+    let server = TestServer::start_with(store.clone(), clock.clone(), |_| {}).await;
+    assert_eq!(server.state.room_count(), 0);
+    people.push(fran);
+    // Everyone at the same moment: the room is read from the store once, and one actor runs it.
+    let remote = *server;
+    let entries = futures_util::future::join_all(
+        people
+            .iter_mut()
+            .map(|c| async move { c.reconnect(&remote).await }),
+    )
+    .await;
+    assert!(
+        entries.iter().all(|e| matches!(e.kind, Entry::Resumed(_))),
+        "{entries:?}"
+    );
+    assert_eq!(server.state.room_count(), 1);
+    // One writer: every client sees the same sequence of events after a command.
+    let fran = people.last_mut().expect("Fran");
+    let seq = fran.ok(Command::NextStage).await.seq;
+    for c in people.iter_mut() {
+        c.catch_up(seq).await;
+        assert_eq!(c.seq, seq, "{} is at the room's sequence number", c.name);
+    }
+    server.stop().await;
+    release_store(store).await;
+}
