@@ -322,7 +322,7 @@ impl AppState {
     /// Count the stored rooms (for the server's room limit). Rooms themselves are loaded when
     /// first used ([`AppState::room`]), not at start.
     fn count_stored(&self) -> Result<(), StoreError> {
-        let held = self.inner.store.rooms()?.len();
+        let held = self.inner.store.room_count()?;
         self.inner.held.store(held, Ordering::Relaxed);
         if held > 0 {
             info!(

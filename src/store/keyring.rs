@@ -180,6 +180,11 @@ impl Keyring {
         self.keys.get(owner).cloned()
     }
 
+    /// How many keys belong to owners of this kind.
+    pub fn count(&self, kind: Kind) -> usize {
+        self.keys.keys().filter(|o| o.kind == kind).count()
+    }
+
     /// Whether `owner` has a key.
     pub fn has(&self, owner: &Owner) -> bool {
         self.keys.contains_key(owner)

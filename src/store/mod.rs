@@ -52,10 +52,11 @@
 //! deleted one by one by the caller) go in four steps, each durable before the next: a
 //! tombstone and a flush; the key destroyed (its shard rewritten and synced); the records
 //! removed from every tree; the tombstone removed. The key is gone from disk before `write`
-//! returns. [`SledStore::open`] finishes every delete it finds a tombstone for, and removes
-//! the records of any room or series that has sealed records but no key; it refuses to start
-//! if `keys/` holds no shard file while sealed records exist (keys lost, or a backup of the
-//! database restored without its `keys/`), rather than remove everything.
+//! returns. [`SledStore::open`] finishes every delete it finds a tombstone for and then (only
+//! then: it reads one record of every room) removes the records of any room or series that has
+//! sealed records but no key. It refuses to start if `keys/` holds no shard file while sealed
+//! records exist (keys lost, or a backup of the database restored without its `keys/`), rather
+//! than remove everything. A clean open reads no record: it counts the rooms by their keys.
 //!
 //! ## What an operator can read in the data directory
 //!
@@ -291,6 +292,11 @@ pub trait Store: Send + Sync + 'static {
             .into_iter()
             .find(|(k, _)| k == id)
             .map(|(_, r)| r))
+    }
+    /// How many rooms are stored (for the server's room limit, at start). The default counts
+    /// [`Store::rooms`]; a backend should count without reading every record.
+    fn room_count(&self) -> Result<usize, StoreError> {
+        Ok(self.rooms()?.len())
     }
     /// One series record, if stored. The default scans [`Store::series`]; a backend should
     /// look the one record up.

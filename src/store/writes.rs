@@ -327,8 +327,9 @@ impl SledStore {
         }
     }
 
-    /// Steps 2 to 4 of every delete that has a tombstone (a crash interrupted it).
-    pub(super) fn finish_deletes(&self) -> Result<(), StoreError> {
+    /// Steps 2 to 4 of every delete that has a tombstone (a crash interrupted it). Answers
+    /// whether there was any.
+    pub(super) fn finish_deletes(&self) -> Result<bool, StoreError> {
         let mut owners = Vec::new();
         for key in self.trees.tombstones.iter().keys() {
             let key = key.map_err(db)?;
@@ -343,13 +344,14 @@ impl SledStore {
             owners.push(owner);
         }
         if owners.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         warn!(count = owners.len(), "finishing deletes a stop interrupted");
         self.destroy_keys(&owners)?;
         self.remove_records(&owners)?;
         self.end_delete(&owners)?;
-        super::Store::flush(self)
+        super::Store::flush(self)?;
+        Ok(true)
     }
 
     fn remove_records(&self, owners: &[Owner]) -> Result<(), StoreError> {
