@@ -28,6 +28,7 @@ pub mod config;
 pub mod export;
 pub mod formats;
 pub mod live;
+pub mod metrics;
 pub mod pairing;
 pub mod random;
 pub mod restore;
@@ -118,7 +119,7 @@ pub async fn serve(
             {
                 Ok(slot) => Some(slot),
                 Err(refusal) => {
-                    state.metrics().refused(server::metrics::Limit::Connections);
+                    state.metrics().refused(metrics::Limit::Connections);
                     tokio::spawn(server::guard::refuse(tcp, refusal));
                     continue;
                 }

@@ -27,8 +27,8 @@ use tracing::{debug, error, warn};
 use super::state::{Recorded, Rejection, Room};
 use crate::clock::Clock;
 use crate::live::{Change, SeriesError};
+use crate::metrics::Metrics;
 use crate::secret;
-use crate::server::metrics::Metrics;
 use crate::store::{Committer, Durable, Origin, Snapshot, StoreError, StoredEvent, Write};
 
 /// How many messages may wait in a room's inbox. Connections wait (backpressure) when it is

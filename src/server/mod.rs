@@ -5,7 +5,8 @@
 
 pub mod api;
 pub mod guard;
-pub mod metrics;
+/// The metrics live at the crate root ([`crate::metrics`]); re-exported for the server's users.
+pub use crate::metrics;
 pub mod web;
 pub mod ws;
 

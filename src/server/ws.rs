@@ -26,8 +26,8 @@ use tracing::{debug, Instrument};
 
 use super::api::ApiError;
 use super::guard::{ClientIp, Slot, SlotCell};
-use super::metrics::{Disconnect, Limit};
 use super::AppState;
+use crate::metrics::{Disconnect, Limit};
 use crate::room::actor::{error_frame, ConnId, Credential, Outbound, PEER_OUTBOX};
 use crate::room::state::clean_text;
 use crate::room::{RoomHandle, RoomMsg};
