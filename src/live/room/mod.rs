@@ -534,3 +534,6 @@ impl Actor {
         self.pump(input, Sender::Nobody).await;
     }
 }
+
+#[cfg(test)]
+mod tests;
