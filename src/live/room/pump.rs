@@ -119,62 +119,74 @@ impl Actor {
             Ok(result) => result,
             Err(r) => return self.refuse(from, r),
         };
-        let owes = !effects.is_empty();
+        let changed = !events.is_empty() || !effects.is_empty();
         let mut carried = Carried::default();
         for effect in effects {
             if let Err(e) = self.carry_out(effect, &mut carried, &mut result).await {
                 return self.fail(&*e);
             }
         }
-        match from {
-            Sender::Nobody => {
-                if carried.delete {
-                    return self.delete(None);
+        // A command's ack names the seq of its last event, and carries its result.
+        let ack = match &from {
+            Sender::Command { id, .. } => Some(frame(&ServerMessage::Ack {
+                id: id.clone(),
+                seq: self.room.seq(),
+                server_time: now,
+                result,
+            })),
+            _ => None,
+        };
+        if carried.delete {
+            // Nothing more is written for this room: its events go with it.
+            let answer = match from {
+                Sender::Command { conn, received, .. } => ack.map(|frame| Delivery::Answer {
+                    conn,
+                    frame,
+                    ok: true,
+                    received,
+                }),
+                other => {
+                    let r = Rejection::new(ErrorCode::RoomNotFound, "this room is being deleted");
+                    self.refuse(other, r);
+                    None
                 }
-                let frames = self.record(events, None);
-                self.queue_changes(frames, carried);
-            }
+            };
+            return self.delete(answer);
+        }
+        let origin = match &from {
+            Sender::Command { who, id, .. } if !events.is_empty() => Some(Origin {
+                participant: *who,
+                id: id.clone(),
+            }),
+            _ => None,
+        };
+        let frames = self.record(events, origin);
+        self.open_writes.extend(carried.writes);
+        if !frames.is_empty() {
+            self.open_deliveries.push(Delivery::Broadcast(frames));
+        }
+        match from {
+            Sender::Nobody => {}
             Sender::Command {
                 conn,
                 who,
                 id,
                 received,
             } => {
-                let ack = frame(&ServerMessage::Ack {
-                    id: id.clone(),
-                    seq: self.room.seq(),
-                    server_time: now,
-                    result,
-                });
-                if carried.delete {
-                    return self.delete(Some(Delivery::Answer {
+                if let Some(ack) = ack {
+                    // Remember the id of anything that changed the room or owed the world
+                    // something, so a retry (after a lost ack) is acknowledged again instead
+                    // of applied twice.
+                    if changed {
+                        self.remember(who, id, ack.clone());
+                    }
+                    self.open_deliveries.push(Delivery::Answer {
                         conn,
                         frame: ack,
                         ok: true,
                         received,
-                    }));
+                    });
                 }
-                let origin = (!events.is_empty()).then(|| Origin {
-                    participant: who,
-                    id: id.clone(),
-                });
-                // Remember the id of anything that changed the room or owed the world
-                // something, so a retry (after a lost ack) is acknowledged again instead of
-                // applied twice.
-                if origin.is_some() || owes {
-                    self.remember(who, id, ack.clone());
-                }
-                let frames = self.record(events, origin);
-                let gone = std::mem::take(&mut carried.gone);
-                self.queue_changes(frames, carried);
-                self.open_deliveries.push(Delivery::Answer {
-                    conn,
-                    frame: ack,
-                    ok: true,
-                    received,
-                });
-                self.open_deliveries
-                    .extend(gone.into_iter().map(Delivery::Disconnect));
             }
             Sender::Entry {
                 conn,
@@ -182,39 +194,36 @@ impl Actor {
                 mut peer,
                 reply,
                 last_seq,
-            } => {
-                let Some(who) = carried.admitted.filter(|_| !carried.delete) else {
+            } => match carried.admitted {
+                Some(who) => {
+                    let first = match carried.token {
+                        Some(token) => Admission::Frame(self.welcome(id, who, Some(token), now)),
+                        None => self.resumption(id, who, last_seq, now),
+                    };
+                    peer.who = who;
+                    *self.arriving.entry(who).or_default() += 1;
+                    self.open_deliveries.push(Delivery::Admit {
+                        conn,
+                        peer,
+                        first,
+                        reply,
+                    });
+                }
+                None => {
                     let r = Rejection::new(ErrorCode::Internal, "the room did not admit you");
-                    return self.refuse(
-                        Sender::Entry {
-                            conn,
-                            id,
-                            peer,
-                            reply,
-                            last_seq,
-                        },
-                        r,
-                    );
-                };
-                let frames = self.record(events, None);
-                let first = match carried.token.take() {
-                    Some(token) => Admission::Frame(self.welcome(id, who, Some(token), now)),
-                    None => self.resumption(id, who, last_seq, now),
-                };
-                let gone = std::mem::take(&mut carried.gone);
-                self.queue_changes(frames, carried);
-                peer.who = who;
-                *self.arriving.entry(who).or_default() += 1;
-                self.open_deliveries.push(Delivery::Admit {
-                    conn,
-                    peer,
-                    first,
-                    reply,
-                });
-                self.open_deliveries
-                    .extend(gone.into_iter().map(Delivery::Disconnect));
-            }
+                    let from = Sender::Entry {
+                        conn,
+                        id,
+                        peer,
+                        reply,
+                        last_seq,
+                    };
+                    self.refuse(from, r);
+                }
+            },
         }
+        self.open_deliveries
+            .extend(carried.gone.into_iter().map(Delivery::Disconnect));
     }
 
     /// Carry out one effect: what it writes goes into `carried`, what it answers into
@@ -262,14 +271,6 @@ impl Actor {
             }),
         }
         Ok(())
-    }
-
-    /// Queue an outcome's writes (the events' are queued already) and its broadcast.
-    fn queue_changes(&mut self, frames: Vec<axum::extract::ws::Utf8Bytes>, carried: Carried) {
-        self.open_writes.extend(carried.writes);
-        if !frames.is_empty() {
-            self.open_deliveries.push(Delivery::Broadcast(frames));
-        }
     }
 
     /// Refuse an input: a command is answered with an error once what came before it is
