@@ -160,6 +160,14 @@ impl Actor {
             }),
             _ => None,
         };
+        let from = match (from, carried.admitted) {
+            (entry @ Sender::Entry { .. }, None) => {
+                let r = Rejection::new(ErrorCode::Internal, "the room did not admit you");
+                self.refuse(entry, r);
+                Sender::Nobody
+            }
+            (from, _) => from,
+        };
         let frames = self.record(events, origin);
         self.open_writes.extend(carried.writes);
         if !frames.is_empty() {
@@ -194,8 +202,8 @@ impl Actor {
                 mut peer,
                 reply,
                 last_seq,
-            } => match carried.admitted {
-                Some(who) => {
+            } => {
+                if let Some(who) = carried.admitted {
                     let first = match carried.token {
                         Some(token) => Admission::Frame(self.welcome(id, who, Some(token), now)),
                         None => self.resumption(id, who, last_seq, now),
@@ -209,18 +217,7 @@ impl Actor {
                         reply,
                     });
                 }
-                None => {
-                    let r = Rejection::new(ErrorCode::Internal, "the room did not admit you");
-                    let from = Sender::Entry {
-                        conn,
-                        id,
-                        peer,
-                        reply,
-                        last_seq,
-                    };
-                    self.refuse(from, r);
-                }
-            },
+            }
         }
         self.open_deliveries
             .extend(carried.gone.into_iter().map(Delivery::Disconnect));
