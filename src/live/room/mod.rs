@@ -18,7 +18,7 @@
 //!
 //! The actor's parts, each in a module of its own:
 //!
-//! - `admission` — how a connection's credentials become an [`Input`](crate::room::state::Input):
+//! - `admission` — how a connection's credentials become an `Input`:
 //!   keys and tokens compared with the hashes the actor holds, series members looked up;
 //! - `pump` — one input through the core, and its effects carried out;
 //! - `journal` — the group-commit pipeline: writes queued, sealed into one submission, and the

@@ -1,5 +1,5 @@
 //! The pump: one input through the core and its outcome carried out. Every input — an entry,
-//! a command, a presence change, a tick — goes through [`Room::handle`](crate::room::Room); the
+//! a command, a presence change, a tick — goes through [`Room::handle`](crate::room::Room::handle); the
 //! [`Effect`]s that come back are carried out here, in order, without knowing which command
 //! owed them: tokens and link keys are made and their hashes stored, notes and the session's end
 //! are written, the series records what it is owed (durably, before the input's writes are
