@@ -25,8 +25,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use circlekeeper::formats;
+use circlekeeper::live::room::{frame, Outbound, PEER_OUTBOX, SNAPSHOT_EVERY};
 use circlekeeper::pairing::{pair, History, PersonId, Request};
-use circlekeeper::room::actor::{frame, Outbound, PEER_OUTBOX, SNAPSHOT_EVERY};
 use circlekeeper::room::state::DEFAULT_GROUND_RULES;
 use circlekeeper::room::{Recorded, Room, RoomSetup};
 use circlekeeper::server::rebuild;

@@ -1,25 +1,43 @@
 //! circlekeeper: a real-time server for peer coaching circles.
 //!
-//! The crate, in the order data flows:
+//! The crate in layers, top to bottom; a layer uses only those below it (see `DESIGN.md`):
 //!
-//! - [`config`] — flags and environment variables.
+//! ```text
+//! server → live → room (core) / store → protocol
+//! ```
+//!
 //! - [`server`] — the axum router: `POST /api/rooms` opens a room, `/ws` carries the protocol
-//!   (one task per connection: decode → validate → authenticate → hand to the room), and the
-//!   embedded web client; `/healthz`, `/readyz` and Prometheus `/metrics` for operators.
-//! - [`live`] — the actors that own what runs: one per series, the only writer of its
-//!   record, answering each change once it is durable.
-//! - [`room`] — one actor per live room owning a pure state machine,
-//!   `Room::apply(now, who, command) -> events`, its timers-as-deadlines and its prompt bank.
+//!   (one task per connection: decode → validate → authenticate → hand to the live room), and
+//!   the embedded web client; `/healthz`, `/readyz` and Prometheus `/metrics` for operators;
+//!   limits per address and per connection.
+//! - [`live`] — the runtime: one actor per live room and one per series, each the only writer
+//!   of what it owns. A room's actor is a pump: input → [`room`]'s `Room::handle` → events,
+//!   answer, effects → journal (group commit) → deliver; it carries out effects without
+//!   knowing which command caused them.
+//! - [`room`] — the pure core: `Room::handle(now, input) -> Outcome { events, answer, effects }`,
+//!   its timers as deadlines and its prompt bank. No I/O, no clock, no tokio.
+//! - [`store`] — the `Store` trait and its sled implementation (room records, event logs,
+//!   token hashes, series), and the committer that makes writes durable in groups: bytes and
+//!   keys, no room logic.
+//! - The wire types and `RoomView::apply` live in the `circlekeeper-protocol` crate, below
+//!   everything.
+//!
+//! Beside the core, pure like it and knowing nothing of sockets:
+//!
+//! - [`export`] — session summaries (JSON, Markdown, CSV, HTML) with only exportable text.
 //! - [`formats`] — built-in formats as data, and validation of custom ones.
 //! - [`pairing`] — who meets whom in a coaching swap: pure, seeded pairing that rotates
 //!   partners across a series' history, keeps fixed and locked groups, and places late joiners.
-//! - [`store`] — the `Store` trait and its sled implementation (room records, event logs,
-//!   token hashes).
-//! - [`restore`] — a room rebuilt from its stored snapshot, notes and events (restarts, exports).
-//! - [`export`] — session summaries (JSON, Markdown, CSV) with only exportable text.
 //! - [`series`] — recurring rooms with a member list: personal links, pairing history.
+//! - [`random`] — the seeded mixing and shuffling the core draws from.
+//! - [`restore`] — a room rebuilt from its stored snapshot, notes and events (restarts, exports).
+//!
+//! Shared by the layers:
+//!
+//! - [`metrics`] — lock-free counters and histograms, rendered for `/metrics`.
 //! - [`secret`] — link keys and personal tokens: random, hashed, compared in constant time.
 //! - [`clock`] — the system clock, or a manual one that tests move by hand.
+//! - [`config`] — flags and environment variables.
 //!
 //! The wire types live in the `circlekeeper-protocol` crate.
 
@@ -28,6 +46,7 @@ pub mod config;
 pub mod export;
 pub mod formats;
 pub mod live;
+pub mod metrics;
 pub mod pairing;
 pub mod random;
 pub mod restore;
@@ -118,7 +137,7 @@ pub async fn serve(
             {
                 Ok(slot) => Some(slot),
                 Err(refusal) => {
-                    state.metrics().refused(server::metrics::Limit::Connections);
+                    state.metrics().refused(metrics::Limit::Connections);
                     tokio::spawn(server::guard::refuse(tcp, refusal));
                     continue;
                 }

@@ -14,7 +14,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use binary::{Binary, BOOT};
-use circlekeeper::room::actor::MAX_REPLAY;
+use circlekeeper::live::room::MAX_REPLAY;
 use circlekeeper_protocol::{
     Command, Event, ParticipantChange, Presence, RoomView, SessionStatus, TimerKind,
 };

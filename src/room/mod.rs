@@ -1,13 +1,15 @@
-//! Rooms: the pure state machine ([`state`]), its timers ([`timer`]), the prompt bank
-//! ([`prompts`]) and the actor that runs one live room ([`actor`]).
+//! The pure core of a room: the state machine ([`state`]) with its single entry point
+//! [`Room::handle`], its timers as deadlines ([`timer`]) and the prompt bank ([`prompts`]). No
+//! I/O, no clock, no async runtime: the live layer above (its room actor) runs a room and carries out
+//! what it decides.
 
-pub mod actor;
 pub mod prompts;
 pub mod state;
 pub mod timer;
 
-pub use actor::{spawn_room, RoomHandle, RoomMsg};
-pub use state::{Applied, Permission, Recorded, Rejection, Room, RoomSetup};
+pub use state::{
+    Applied, Effect, Input, MemberEntry, Outcome, Permission, Recorded, Rejection, Room, RoomSetup,
+};
 
 #[cfg(test)]
 mod tests;

@@ -8,8 +8,9 @@
 //! besides (store notes, replace a key, delete the room…) comes back as [`Effect`]s, owed where
 //! the change is made.
 //!
-//! `apply`, `join`, `set_presence` and `tick` are the older entry points, kept (with the same
-//! rules) until the runtime has moved to [`Room::handle`].
+//! The runtime (the live layer's room actor) uses [`Room::handle`] only. `apply`, `join`,
+//! `set_presence` and `tick` are the older entry points, with the same rules but without the
+//! effects; they stay public only for the tests and benches that drive a room directly.
 //!
 //! This module holds the [`Room`] itself, `apply` (which checks who may send a command and hands
 //! it to the feature that owns it), `emit`, `evolve` and `replay`. Each feature owns its rules
@@ -258,7 +259,8 @@ impl Room {
     // ----- commands ---------------------------------------------------------------------
 
     /// Apply a command from participant `who` at `now`. On success the returned events have
-    /// already changed the room; on rejection nothing changed.
+    /// already changed the room; on rejection nothing changed. The effects the command owes are
+    /// dropped: this is for tests and benches; the runtime uses [`Room::handle`].
     pub fn apply(
         &mut self,
         now: Millis,

@@ -16,8 +16,8 @@ use tracing::{error, info, warn};
 use super::AppState;
 use crate::export::{ExportError, Names, RoomSummary};
 use crate::formats;
+use crate::live::room::Keys;
 use crate::live::{Change, SeriesError};
-use crate::room::actor::Keys;
 use crate::room::state::{
     clean_paragraphs, clean_text, Rejection, DEFAULT_GROUND_RULES, DEFAULT_WARN_BEFORE_MS,
 };
@@ -430,7 +430,7 @@ pub async fn preview(
     let not_found = || not_found("no room with that id");
     let handle = app.room(&room).await.ok_or_else(not_found)?;
     let (reply, answer) = tokio::sync::oneshot::channel();
-    let msg = crate::room::RoomMsg::Preview {
+    let msg = crate::live::RoomMsg::Preview {
         key: request.key,
         reply,
     };
@@ -790,7 +790,7 @@ pub async fn export(
     };
     let (reply, answer) = tokio::sync::oneshot::channel();
     if !handle
-        .send(crate::room::RoomMsg::Export {
+        .send(crate::live::RoomMsg::Export {
             key: request.key,
             reply,
         })

@@ -20,8 +20,8 @@ use circlekeeper_protocol::ErrorCode;
 use dashmap::DashMap;
 
 use super::api::ApiError;
-use super::metrics::Limit;
 use super::{AppState, Settings};
+use crate::metrics::Limit;
 
 /// How often full allowances and empty slots are forgotten.
 pub const PRUNE_EVERY: Duration = Duration::from_secs(60);

@@ -5,7 +5,8 @@
 
 pub mod api;
 pub mod guard;
-pub mod metrics;
+/// The metrics live at the crate root ([`crate::metrics`]); re-exported for the server's users.
+pub use crate::metrics;
 pub mod web;
 pub mod ws;
 
@@ -23,9 +24,10 @@ use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
 
 use crate::clock::Clock;
+use crate::live::room::{Keys, Notice, RoomContext, RoomInit, SeriesLink};
+use crate::live::{spawn_room, RoomHandle, RoomMsg};
 use crate::live::{spawn_series, SeriesError, SeriesHandle};
-use crate::room::actor::{Keys, Notice, RoomContext, RoomInit};
-use crate::room::{spawn_room, Room, RoomHandle, RoomMsg};
+use crate::room::Room;
 use crate::series::SeriesRecord;
 use crate::store::committer::CommitStats;
 use crate::store::{Committer, Store, StoreError, StoredEvent, Write};
@@ -66,7 +68,7 @@ pub struct Settings {
     /// How often ended rooms past their retention are looked for (hourly by default).
     pub retention_sweep: Duration,
     /// How long after a person's last connection closes they turn `away`: a reconnect within
-    /// it shows the room nothing (see `room::actor::PRESENCE_GRACE_MS`, the default).
+    /// it shows the room nothing (see `live::room::PRESENCE_GRACE_MS`, the default).
     pub presence_grace: Duration,
     /// Origins a websocket upgrade may come from, besides the public URL's own (and its
     /// loopback names when it is on loopback); `*` allows any origin, or none.
@@ -103,7 +105,7 @@ impl Settings {
             rate_burst: 30.0,
             rate_per_second: 10.0,
             host_key: None,
-            presence_grace: Duration::from_millis(crate::room::actor::PRESENCE_GRACE_MS),
+            presence_grace: Duration::from_millis(crate::live::room::PRESENCE_GRACE_MS),
             retention_sweep: RETENTION_SWEEP,
             allowed_origins: Vec::new(),
             trusted_proxies: Vec::new(),
@@ -511,12 +513,11 @@ impl AppState {
     }
 
     /// A series' id and actor, for the actor of one of its rooms.
-    fn series_link(&self, id: &str) -> Option<crate::room::actor::SeriesLink> {
-        self.series(id)
-            .map(|handle| crate::room::actor::SeriesLink {
-                id: id.to_string(),
-                handle,
-            })
+    fn series_link(&self, id: &str) -> Option<SeriesLink> {
+        self.series(id).map(|handle| SeriesLink {
+            id: id.to_string(),
+            handle,
+        })
     }
 
     /// A series' actor, by id (a clone: no map guard escapes).

@@ -26,11 +26,11 @@ use tracing::{debug, Instrument};
 
 use super::api::ApiError;
 use super::guard::{ClientIp, Slot, SlotCell};
-use super::metrics::{Disconnect, Limit};
 use super::AppState;
-use crate::room::actor::{error_frame, ConnId, Credential, Outbound, PEER_OUTBOX};
+use crate::live::room::{error_frame, ConnId, Credential, Outbound, PEER_OUTBOX};
+use crate::live::{RoomHandle, RoomMsg};
+use crate::metrics::{Disconnect, Limit};
 use crate::room::state::clean_text;
-use crate::room::{RoomHandle, RoomMsg};
 use crate::secret;
 
 /// The websocket library's own message limit. Frames between [`limits::MAX_FRAME_BYTES`] and
@@ -325,7 +325,6 @@ impl Connection {
                     host: false,
                     key,
                     name,
-                    token: String::new(),
                 },
             )),
             Command::Host { room, key, name } => Some((
@@ -334,17 +333,11 @@ impl Connection {
                     host: true,
                     key,
                     name,
-                    token: String::new(),
                 },
             )),
-            Command::Member { room, series, key } => match secret::new_secret() {
-                Ok(token) => Some((room, Credential::Member { series, key, token })),
-                Err(_) => {
-                    let msg = "no random source";
-                    send(sink, error_frame(Some(id), ErrorCode::Internal, msg)).await;
-                    return Next::Continue;
-                }
-            },
+            Command::Member { room, series, key } => {
+                Some((room, Credential::Member { series, key }))
+            }
             Command::Resume {
                 room,
                 token,
@@ -440,28 +433,13 @@ impl Connection {
     where
         S: SinkExt<Message> + Unpin,
     {
-        let credential = match credential {
-            Credential::New {
-                host, key, name, ..
-            } => {
-                if let Err(r) = clean_text("name", &name, limits::MAX_NAME_CHARS) {
-                    send(sink, error_frame(Some(id), r.code, r.message)).await;
-                    return Next::Continue;
-                }
-                let Ok(token) = secret::new_secret() else {
-                    let msg = "no random source";
-                    send(sink, error_frame(Some(id), ErrorCode::Internal, msg)).await;
-                    return Next::Continue;
-                };
-                Credential::New {
-                    host,
-                    key,
-                    name,
-                    token,
-                }
+        // A bad name is answered here, before it costs an attempt or the room's time.
+        if let Credential::New { name, .. } = &credential {
+            if let Err(r) = clean_text("name", name, limits::MAX_NAME_CHARS) {
+                send(sink, error_frame(Some(id), r.code, r.message)).await;
+                return Next::Continue;
             }
-            resume => resume,
-        };
+        }
         let guard = self.app.guard();
         let settings = self.app.settings();
         if let Err(refusal) = guard.may_attempt(self.ip, settings, std::time::Instant::now()) {

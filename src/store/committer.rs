@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::warn;
 
 use super::{Store, StoreError, Write};
-use crate::server::metrics::Histogram;
+use crate::metrics::Histogram;
 
 /// Most submissions one flush covers. Bounds the batch's memory and the latency of its first
 /// member; at 2,048 commands a batch is still a few hundred kilobytes.

@@ -343,17 +343,6 @@ impl Room {
         }))
     }
 
-    /// Whether `cmd` writes notes (so the actor stores them).
-    pub fn writes_notes(cmd: &Command) -> bool {
-        matches!(
-            cmd,
-            Command::RecordCommitment { .. }
-                | Command::ReviewCommitment { .. }
-                | Command::GiveFeedback { .. }
-                | Command::AnswerSurvey { .. }
-        )
-    }
-
     /// The participant id's display name (for carried commitments).
     pub fn name_of(&self, who: ParticipantId) -> Option<&str> {
         self.participant(who).map(|p| p.name.as_str())

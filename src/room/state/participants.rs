@@ -14,7 +14,9 @@ use super::{clean_text, reject, Changes, Effect, Recorded, Rejection, Room};
 pub const MAX_TURNOVER: usize = 4;
 
 impl Room {
-    /// A new participant joins with a display name. Returns their id and the events.
+    /// A new participant joins with a display name. Returns their id and the events. An older
+    /// entry point kept for tests and benches that build rooms directly: the runtime enters
+    /// people through [`Room::handle`] (which also owes their token and admission).
     pub fn join(
         &mut self,
         now: Millis,
@@ -25,7 +27,7 @@ impl Room {
     }
 
     /// A new participant joins, as a series member when `member` is given.
-    pub fn join_as(
+    pub(super) fn join_as(
         &mut self,
         now: Millis,
         name: &str,
@@ -62,7 +64,8 @@ impl Room {
         Ok((id, out.events))
     }
 
-    /// Mark a participant connected or away. No event if nothing changed.
+    /// Mark a participant connected or away. No event if nothing changed. Kept public for
+    /// tests that drive the room directly; the runtime sends [`Input::Presence`](super::Input).
     pub fn set_presence(
         &mut self,
         now: Millis,

@@ -101,7 +101,9 @@ impl Room {
     }
 
     /// Let time pass to `now`: fire due warnings and expiries, and auto-advance a stage whose
-    /// time ran out when its format says so (ending the session after the last stage).
+    /// time ran out when its format says so (ending the session after the last stage). Kept
+    /// public for tests and benches; the runtime sends [`Input::Tick`](super::Input), which
+    /// also owes the effects of a session that ends.
     pub fn tick(&mut self, now: Millis) -> Vec<Recorded> {
         self.pass_time(now).events
     }

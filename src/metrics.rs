@@ -1,5 +1,8 @@
 //! The server's metrics: lock-free counters, gauges and fixed-bucket histograms, and their
-//! rendering in the Prometheus text exposition format (`GET /metrics`).
+//! rendering in the Prometheus text exposition format (`GET /metrics`). They live beside the
+//! layers rather than in any one of them: the server counts connections and refusals, the live
+//! layer commands and deliveries, the store's committer its flushes — none imports another
+//! layer to count.
 //!
 //! Hot paths (a room actor releasing an ack, a connection task taking a frame) only do relaxed
 //! atomic additions: no lock, no allocation. Labels are fixed, server-chosen words (an outcome,

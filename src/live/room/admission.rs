@@ -1,0 +1,126 @@
+//! Entering a room: a connection's credentials become the core's [`Input`]. The actor holds the
+//! hashes of the room's link keys and of its participants' tokens and compares what a client
+//! presents with them in constant time; a series member's personal key is looked up in the
+//! series' actor. What they matched is all the core sees — the rules of who may enter, and as
+//! whom, are the core's. The link-key checks of a preview and an export live here too.
+
+use circlekeeper_protocol::{ErrorCode, LinkKind, RoomPreview};
+
+use super::{Actor, ExportData};
+use crate::room::state::{Input, MemberEntry, Rejection};
+use crate::secret;
+
+/// How a connection asks to enter a room. Personal tokens are made by the room as it admits
+/// someone new, never by the caller.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    /// A new participant (`join`, with the join key) or facilitator (`host`, with the host key).
+    New {
+        /// Whether they came with `host`.
+        host: bool,
+        /// The key from the link.
+        key: String,
+        /// Display name.
+        name: String,
+    },
+    /// A series member with their personal key: the first time a new participant, afterwards
+    /// the same one (on any device).
+    Member {
+        /// The series the link belongs to.
+        series: String,
+        /// The member key.
+        key: String,
+    },
+    /// An existing participant with their token.
+    Resume {
+        /// The personal token.
+        token: String,
+        /// The last sequence number the client saw.
+        last_seq: Option<u64>,
+    },
+}
+
+impl Actor {
+    /// The core's input for an entry with `credential`, and the last sequence number a
+    /// resuming client saw (what it gets first depends on it).
+    pub(super) async fn entry(&self, credential: Credential) -> (Input, Option<u64>) {
+        match credential {
+            Credential::New { host, key, name } => {
+                let link = self.matched_link(&key);
+                let input = if host {
+                    Input::Host { name, link }
+                } else {
+                    Input::Join { name, link }
+                };
+                (input, None)
+            }
+            Credential::Member { series, key } => {
+                // Asked of the series' actor each time: a choice or a member list changed a
+                // moment ago holds at once.
+                let member = match self.series.as_ref().filter(|s| s.id == series) {
+                    Some(link) => link
+                        .handle
+                        .read(move |record| {
+                            record.member_by_key(&key).map(|m| MemberEntry {
+                                id: m.id.clone(),
+                                name: m.name.clone(),
+                                choice: m.choice,
+                            })
+                        })
+                        .await
+                        .ok()
+                        .flatten(),
+                    None => None,
+                };
+                (Input::Member { member }, None)
+            }
+            Credential::Resume { token, last_seq } => {
+                let participant = self.tokens.get(&secret::hash(&token)).copied();
+                (Input::Resume { participant }, last_seq)
+            }
+        }
+    }
+
+    /// Which of the room's links `key` opens, compared in constant time with their hashes.
+    fn matched_link(&self, key: &str) -> Option<LinkKind> {
+        // Both compared every time: how long this takes says nothing about which matched.
+        let join = secret::matches(key, &self.keys.join);
+        let host = secret::matches(key, &self.keys.host);
+        match (join, host) {
+            (true, _) => Some(LinkKind::Join),
+            (false, true) => Some(LinkKind::Host),
+            (false, false) => None,
+        }
+    }
+
+    /// What a join or host key may read before entering.
+    pub(super) fn preview(&self, key: &str) -> Result<RoomPreview, Rejection> {
+        if self.matched_link(key).is_none() {
+            return Err(Rejection::new(
+                ErrorCode::InvalidKey,
+                "this link does not open this room",
+            ));
+        }
+        let view = self.room.view();
+        Ok(RoomPreview {
+            title: view.title.clone(),
+            format: view.format.clone(),
+            ground_rules: view.ground_rules.clone(),
+            status: view.session.status,
+        })
+    }
+
+    /// The room and everything written in it, for the host key only.
+    pub(super) fn export(&self, key: &str) -> Result<ExportData, Rejection> {
+        if !secret::matches(key, &self.keys.host) {
+            return Err(Rejection::new(
+                ErrorCode::InvalidKey,
+                "only the host link exports this room",
+            ));
+        }
+        Ok((
+            Box::new(self.room.view().clone()),
+            Box::new(self.room.notes().clone()),
+        ))
+    }
+}

@@ -1,0 +1,145 @@
+//! The journal: the room's group-commit pipeline. Everything the inputs of one step write
+//! (events, a snapshot when one is due, whatever their effects write) is queued with what those
+//! inputs owe the world (broadcasts, answers, admissions), sealed into one submission to the
+//! commit thread, and put behind its receipt as one pending entry. Entries are released strictly
+//! in order, each only once its writes are durable; if the store fails, nothing pending is ever
+//! released and the room stops.
+
+use circlekeeper_protocol::close;
+use tokio::sync::oneshot;
+use tracing::error;
+
+use super::delivery::{event_frame, Delivery};
+use super::resume::RecentEvent;
+use super::{Actor, Notice};
+use crate::room::state::Recorded;
+use crate::store::{Durable, Origin, Snapshot, StoreError, StoredEvent, Write};
+
+/// Most inbox messages one step of the actor handles before it submits their writes together.
+pub const MAX_STEP_MESSAGES: usize = 64;
+
+/// A snapshot is written every this many events, so a restart replays at most this many.
+pub const SNAPSHOT_EVERY: u64 = 256;
+
+/// One step's deliveries and the receipt they wait for.
+pub(super) struct Pending {
+    /// The commit thread's receipt for the step's writes; `None` once durable (or if the step
+    /// wrote nothing).
+    pub(super) receipt: Option<Durable>,
+    /// What the step owes the world, in order.
+    deliveries: Vec<Delivery>,
+}
+
+impl Actor {
+    /// Journal new events: their writes (stored with the command they complete, `origin`, on
+    /// the last one) are queued, a snapshot with them when one is due, and each event is
+    /// serialized once — the frame the resume buffer keeps and every peer gets. Returns the
+    /// frames, in order.
+    pub(super) fn record(
+        &mut self,
+        events: Vec<Recorded>,
+        origin: Option<Origin>,
+    ) -> Vec<axum::extract::ws::Utf8Bytes> {
+        if events.is_empty() {
+            return Vec::new();
+        }
+        let mut frames = Vec::with_capacity(events.len());
+        let last = events.len() - 1;
+        let mut origin = origin;
+        let mut stored = Vec::with_capacity(events.len());
+        for (i, r) in events.into_iter().enumerate() {
+            let f = event_frame(&r);
+            self.recent.push_back(RecentEvent {
+                seq: r.seq,
+                at: r.at,
+                frame: f.clone(),
+            });
+            frames.push(f);
+            stored.push(StoredEvent {
+                seq: r.seq,
+                at: r.at,
+                event: r.event,
+                origin: if i == last { origin.take() } else { None },
+            });
+        }
+        self.trim_recent();
+        let room = self.room.view().id.clone();
+        if self.room.seq() >= self.snapshot_seq + SNAPSHOT_EVERY {
+            self.snapshot_seq = self.room.seq();
+            self.open_writes.push(Write::Events {
+                room: room.clone(),
+                events: stored,
+            });
+            self.open_writes.push(Write::Snapshot {
+                room,
+                snapshot: Box::new(Snapshot {
+                    room: self.room.clone(),
+                }),
+            });
+        } else {
+            self.open_writes.push(Write::Events {
+                room,
+                events: stored,
+            });
+        }
+        frames
+    }
+
+    /// Submit the writes queued this step as one submission and put their deliveries behind
+    /// its receipt (or behind nothing, if there were no writes).
+    pub(super) async fn seal(&mut self) {
+        if self.open_deliveries.is_empty() && self.open_writes.is_empty() {
+            return;
+        }
+        let writes = std::mem::take(&mut self.open_writes);
+        let deliveries = std::mem::take(&mut self.open_deliveries);
+        let receipt = if writes.is_empty() {
+            None
+        } else {
+            Some(self.ctx.committer.submit(writes).await)
+        };
+        self.pending.push_back(Pending {
+            receipt,
+            deliveries,
+        });
+    }
+
+    /// Release, in order, every pending entry whose writes are durable.
+    pub(super) fn release_ready(&mut self) {
+        loop {
+            let Some(front) = self.pending.front_mut() else {
+                return;
+            };
+            if let Some(receipt) = front.receipt.as_mut() {
+                match receipt.try_recv() {
+                    Ok(Ok(())) => front.receipt = None,
+                    Ok(Err(e)) => return self.fail(&e),
+                    Err(oneshot::error::TryRecvError::Empty) => return,
+                    Err(oneshot::error::TryRecvError::Closed) => {
+                        return self.fail(&StoreError::Closed)
+                    }
+                }
+            }
+            let Some(ready) = self.pending.pop_front() else {
+                return;
+            };
+            for d in ready.deliveries {
+                self.deliver(d);
+            }
+            if self.stopped {
+                return;
+            }
+        }
+    }
+
+    /// The room cannot go on (the store failed, or the OS has no randomness for what an effect
+    /// needs): nothing pending may be acknowledged. Disconnect everyone (they will find the
+    /// room as it was on disk after a restart) and stop serving this room.
+    pub(super) fn fail(&mut self, e: &dyn std::fmt::Display) {
+        error!(error = %e, "the room cannot go on (its changes could not be made durable); it stops");
+        self.pending.clear();
+        self.open_writes.clear();
+        self.open_deliveries.clear();
+        self.stop(close::GOING_AWAY, Notice::Failed);
+    }
+}
