@@ -391,7 +391,10 @@ impl AppState {
             let Some(record) = store.room(&key).map_err(|e| e.to_string())? else {
                 return Ok(None);
             };
-            let loaded = store.load(&key).map_err(|e| e.to_string())?;
+            // The snapshot, the events after it, and the last ones a resume may replay.
+            let loaded = store
+                .load_recent(&key, crate::live::room::MAX_RECENT_EVENTS)
+                .map_err(|e| e.to_string())?;
             let room = rebuild(&record, &loaded).map_err(|gap| gap.to_string())?;
             Ok(Some((record, loaded, room)))
         })

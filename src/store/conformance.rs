@@ -17,7 +17,7 @@ pub type Property = fn(&dyn Store);
 
 /// Run every property, each on a store of its own from `make`.
 pub fn run_all<S: Store>(make: impl Fn() -> S) {
-    let properties: [(&str, Property); 10] = [
+    let properties: [(&str, Property); 11] = [
         (
             "events_read_back_in_order",
             events_read_back_in_order_across_commits,
@@ -43,6 +43,10 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
         ),
         ("one_record_lookups", one_record_lookups),
         ("large_values_round_trip", large_values_round_trip),
+        (
+            "load_recent_reads_what_a_restore_needs",
+            load_recent_reads_the_snapshot_what_follows_and_the_last_few,
+        ),
     ];
     for (name, property) in properties {
         let store = make();
@@ -177,6 +181,63 @@ pub fn events_read_back_in_order_across_commits(store: &dyn Store) {
         seqs(store, "c").is_empty(),
         "a room never written has no events"
     );
+}
+
+/// `load_recent` gives the snapshot, every event after it and at least the last `keep`, in
+/// order and without a gap up to the last; without a snapshot, every event.
+pub fn load_recent_reads_the_snapshot_what_follows_and_the_last_few(store: &dyn Store) {
+    let room = |id: &str| Write::Room {
+        record: Box::new(record(id, "Recent")),
+    };
+    // A run of 40, then lone events: a restore must find the run that holds what it needs.
+    commit(
+        store,
+        vec![
+            room("r"),
+            events("r", 1..=40),
+            room("s"),
+            events("s", 1..=40),
+        ],
+    );
+    for seq in 41..=100 {
+        commit(store, vec![events("r", seq..=seq)]);
+    }
+    let mut at_90 = Room::new(setup("r", "Recent"));
+    for seq in 1..=90 {
+        at_90.replay(&event(seq).recorded());
+    }
+    commit(
+        store,
+        vec![Write::Snapshot {
+            room: "r".into(),
+            snapshot: Box::new(Snapshot { room: at_90 }),
+        }],
+    );
+    let recent = |id: &str, keep: usize| -> Vec<u64> {
+        let loaded = store.load_recent(id, keep).expect("load_recent");
+        loaded.events.iter().map(|e| e.seq).collect()
+    };
+    for (keep, at_most) in [(0, 91), (5, 91), (30, 71), (100, 1), (5000, 1)] {
+        let got = recent("r", keep);
+        let first = *got.first().expect("events");
+        assert!(
+            first <= at_most,
+            "keep {keep}: starts at {first}, after {at_most}"
+        );
+        let expected: Vec<u64> = (first..=100).collect();
+        assert_eq!(
+            got, expected,
+            "keep {keep}: in order, without a gap, to the last"
+        );
+    }
+    let loaded = store.load_recent("r", 5).expect("load_recent");
+    assert_eq!(loaded.snapshot.map(|s| s.room.seq()), Some(90));
+    assert_eq!(
+        recent("s", 3),
+        (1..=40).collect::<Vec<u64>>(),
+        "no snapshot: all"
+    );
+    assert!(recent("never", 3).is_empty());
 }
 
 /// Every write of a batch is there once it is written.

@@ -282,6 +282,21 @@ pub trait Store: Send + Sync + 'static {
     fn rooms(&self) -> Result<Vec<(String, RoomRecord)>, StoreError>;
     /// One room's snapshot, events and tokens.
     fn load(&self, id: &str) -> Result<Loaded, StoreError>;
+    /// What bringing a room back needs: like [`Store::load`], but of the events only those
+    /// after the snapshot and at least the last `keep` (for resumes), in order. The default
+    /// reads every event and drops the older ones; a backend should not read them.
+    fn load_recent(&self, id: &str, keep: usize) -> Result<Loaded, StoreError> {
+        let mut loaded = self.load(id)?;
+        let after = loaded.snapshot.as_ref().map_or(0, |s| s.room.seq());
+        let from = loaded.events.len().saturating_sub(keep);
+        let first_needed = loaded
+            .events
+            .iter()
+            .position(|e| e.seq > after)
+            .map_or(from, |i| i.min(from));
+        loaded.events.drain(..first_needed);
+        Ok(loaded)
+    }
     /// Every series record.
     fn series(&self) -> Result<Vec<crate::series::SeriesRecord>, StoreError>;
     /// One room record, if stored (to load a room on first use). The default scans

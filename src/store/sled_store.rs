@@ -245,12 +245,39 @@ impl Store for SledStore {
     }
 
     fn load(&self, id: &str) -> Result<Loaded, StoreError> {
+        self.load_from(id, None)
+    }
+
+    fn load_recent(&self, id: &str, keep: usize) -> Result<Loaded, StoreError> {
+        self.load_from(id, Some(keep))
+    }
+}
+
+impl SledStore {
+    /// [`Store::load`] (`keep: None`) or [`Store::load_recent`]: with `keep`, the event scan
+    /// starts at the run holding the first event needed, read from the keys alone.
+    fn load_from(&self, id: &str, keep: Option<usize>) -> Result<Loaded, StoreError> {
         let owner = Owner::room(id);
         let snapshot: Option<Snapshot> =
             self.get_value(&owner, &self.trees.snapshots, SNAPSHOTS)?;
         let mut events: Vec<StoredEvent> = Vec::new();
         let data_key = self.ring()?.get(&owner);
-        for item in Records::new(EVENTS, self.trees.events.scan_prefix(prefix(id))) {
+        let p = prefix(id);
+        let start = match keep {
+            None => p.clone(),
+            Some(keep) => {
+                let after = snapshot.as_ref().map_or(0, |s| s.room.seq());
+                let last = self.run_start(id, None)?.unwrap_or(0);
+                let needed = (after + 1).min(last.saturating_sub(keep as u64));
+                match self.run_start(id, Some(needed + 1))? {
+                    Some(seq) => event_key(id, seq),
+                    None => p.clone(),
+                }
+            }
+        };
+        let mut end = p.clone();
+        end.push(0xff);
+        for item in Records::new(EVENTS, self.trees.events.range(start..end)) {
             let (key, value) = item?;
             let plain = seal::open(data_key.as_ref(), EVENTS, &key, value, || printable(&key))?;
             let first = plain.iter().find(|b| !b.is_ascii_whitespace());
@@ -284,6 +311,26 @@ impl Store for SledStore {
             tokens,
             notes,
         })
+    }
+
+    /// The first sequence number of the last run of `room`'s events stored before event
+    /// `before` (or of its last run, with `None`), read from keys alone: a run is stored under
+    /// its first event's key, and its chunks (if any) under that key and more bytes.
+    fn run_start(&self, room: &str, before: Option<u64>) -> Result<Option<u64>, StoreError> {
+        let p = prefix(room);
+        let mut end = p.clone();
+        match before {
+            Some(seq) => end = event_key(room, seq),
+            None => end.push(0xff),
+        }
+        let Some(last) = self.trees.events.range(p.clone()..end).keys().next_back() else {
+            return Ok(None);
+        };
+        let key = last.map_err(db)?;
+        Ok(key
+            .get(p.len()..p.len() + 8)
+            .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            .map(u64::from_be_bytes))
     }
 }
 

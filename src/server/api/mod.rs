@@ -1,0 +1,244 @@
+//! The JSON API: open a room, list built-in formats and prompts, health and readiness; and the
+//! Prometheus text of `/metrics`. Its error type, [`ApiError`], is the HTTP face of the core's
+//! rejections and of export's errors. The handlers live by subject: [`rooms`], [`series`] and
+//! [`exports`] (summaries and reports, the community host's endpoints).
+
+mod exports;
+mod rooms;
+mod series;
+
+pub use exports::*;
+pub use rooms::*;
+pub use series::*;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use circlekeeper_protocol::{ErrorCode, Format, HttpError};
+use serde_json::{json, Value};
+use tracing::error;
+
+use super::AppState;
+use crate::export::ExportError;
+use crate::formats;
+use crate::room::prompts;
+use crate::room::state::Rejection;
+
+/// Latest warning point a room may set: an hour before the end.
+pub const MAX_WARN_BEFORE_MS: u64 = 3_600_000;
+
+/// Read a JSON body, or answer 400 with serde's reason.
+fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad(ErrorCode::InvalidMessage, format!("the request body: {e}")))
+}
+
+/// 404 with a message.
+fn not_found(message: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        ErrorCode::RoomNotFound,
+        message.into(),
+    )
+}
+
+/// An HTTP error: a status, a stable code and a human message (never internals), and for a
+/// limit, when to try again.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: ErrorCode,
+    message: String,
+    retry_after_secs: Option<u64>,
+}
+
+impl ApiError {
+    /// An HTTP error with a status, a stable code and a human message.
+    pub fn new(status: StatusCode, code: ErrorCode, message: String) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message,
+            retry_after_secs: None,
+        }
+    }
+
+    fn bad(code: ErrorCode, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, code, message.into())
+    }
+
+    /// The same error, telling the client to wait `secs` seconds (`Retry-After`).
+    pub fn retry_after(mut self, secs: u64) -> ApiError {
+        self.retry_after_secs = Some(secs);
+        self
+    }
+}
+
+/// The HTTP status that answers a refusal with `code`.
+fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::MalformedJson
+        | ErrorCode::UnknownType
+        | ErrorCode::InvalidMessage
+        | ErrorCode::InvalidText
+        | ErrorCode::InvalidFormat
+        | ErrorCode::AlreadyAuthenticated
+        | ErrorCode::UnknownParticipant
+        | ErrorCode::UnknownStage
+        | ErrorCode::UnknownPrompt => StatusCode::BAD_REQUEST,
+        ErrorCode::NotAuthenticated => StatusCode::UNAUTHORIZED,
+        ErrorCode::InvalidKey
+        | ErrorCode::InvalidToken
+        | ErrorCode::Forbidden
+        | ErrorCode::OriginNotAllowed => StatusCode::FORBIDDEN,
+        ErrorCode::RoomNotFound => StatusCode::NOT_FOUND,
+        ErrorCode::ConsentRequired
+        | ErrorCode::NotInStage
+        | ErrorCode::NotYourTurn
+        | ErrorCode::NotStarted
+        | ErrorCode::SessionEnded
+        | ErrorCode::InvalidState
+        | ErrorCode::RoomFull => StatusCode::CONFLICT,
+        ErrorCode::RateLimited
+        | ErrorCode::TooManyConnections
+        | ErrorCode::TooManyRooms
+        | ErrorCode::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::RoomUnavailable | ErrorCode::ServerFull => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// A room's refusal, with the status its code calls for (`invalid_key` is 403,
+/// `room_not_found` 404, …) and its message.
+impl From<Rejection> for ApiError {
+    fn from(r: Rejection) -> ApiError {
+        ApiError::new(status_of(r.code), r.code, r.message)
+    }
+}
+
+/// A summary or report that could not be made: 404 for a room that is not stored, 400 for a
+/// format or table there is not, and 500 `internal` when the server is at fault (its store
+/// failed or a record is damaged; the log gets the detail, the client a plain message).
+impl From<ExportError> for ApiError {
+    fn from(e: ExportError) -> ApiError {
+        match e {
+            ExportError::NotFound { .. } => not_found("no room with that id"),
+            ExportError::UnknownFormat(_) | ExportError::UnknownTable { .. } => {
+                ApiError::bad(ErrorCode::InvalidMessage, e.to_string())
+            }
+            ExportError::Damaged { .. } | ExportError::Store(_) | ExportError::Encode(_) => {
+                error!(error = %e, "an export failed");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    ErrorCode::Internal,
+                    "the room's records could not be read; the operator has been told".into(),
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = HttpError {
+            code: self.code,
+            message: self.message,
+        };
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after_secs {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
+    }
+}
+
+/// `GET /healthz`: the server is up.
+pub async fn healthz(State(app): State<AppState>) -> Json<Value> {
+    Json(json!({ "status": "ok", "rooms": app.room_count() }))
+}
+
+/// How long `/readyz` waits for the store to answer.
+pub const READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// `GET /readyz`: 200 `{"status":"ready"}` when the server can take work (rooms restored, the
+/// store answers), 503 with the reason (`shutting_down`, `store_unavailable`) otherwise.
+pub async fn readyz(State(app): State<AppState>) -> (StatusCode, Json<Value>) {
+    match app.ready(READY_WITHIN).await {
+        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
+        Err(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": why })),
+        ),
+    }
+}
+
+/// `GET /metrics`: the server's metrics in the Prometheus text exposition format.
+pub async fn metrics(State(app): State<AppState>) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        app.render_metrics(),
+    )
+        .into_response()
+}
+
+/// `GET /api/formats`: the built-in formats, by id.
+pub async fn formats() -> Json<Value> {
+    let list: Vec<Value> = formats::BUILTIN_IDS
+        .iter()
+        .filter_map(|id| formats::builtin(id).map(|f| json!({ "id": id, "format": f })))
+        .collect();
+    Json(Value::Array(list))
+}
+
+/// `GET /api/prompts`: the prompt bank, with the stage kinds each prompt suits.
+pub async fn prompts() -> Json<Value> {
+    let list: Vec<Value> = prompts::bank()
+        .iter()
+        .map(|e| json!({ "id": e.id, "text": e.text, "source": e.source, "stages": e.stages }))
+        .collect();
+    Json(Value::Array(list))
+}
+
+/// Read the `format` field: a built-in id, or a custom format whose errors name the field.
+fn parse_format(value: Option<&Value>) -> Result<Format, ApiError> {
+    let format = match value {
+        Some(Value::String(id)) => formats::builtin(id).ok_or_else(|| {
+            ApiError::bad(
+                ErrorCode::InvalidFormat,
+                format!(
+                    "format: no built-in format {id:?}; use one of {}",
+                    formats::BUILTIN_IDS.join(", ")
+                ),
+            )
+        })?,
+        Some(obj @ Value::Object(_)) => serde_path_to_error::deserialize::<_, Format>(obj)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let at = if path == "." {
+                    "format".to_string()
+                } else {
+                    format!("format.{path}")
+                };
+                ApiError::bad(ErrorCode::InvalidFormat, format!("{at}: {}", e.inner()))
+            })?,
+        _ => {
+            return Err(ApiError::bad(
+                ErrorCode::InvalidFormat,
+                "format: give a built-in format id or a format object",
+            ))
+        }
+    };
+    formats::validate(&format).map_err(|e| {
+        ApiError::bad(
+            ErrorCode::InvalidFormat,
+            format!("format.{}: {}", e.field, e.message),
+        )
+    })?;
+    Ok(format)
+}
