@@ -37,6 +37,13 @@ use crate::secret;
 /// this get a clean close 1009 from us; larger ones are dropped by the library mid-read.
 pub const LIBRARY_MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
+/// Most bytes the websocket library may hold to write: it refuses (and the connection fails)
+/// a server frame larger than this. A welcome or an event carries whole lists (participants,
+/// shared commitments), so it is far above any frame a room can make within the documented
+/// limits; the old cap of 64 KiB broke a room for good once its commitments outgrew it (nobody
+/// could be welcomed). Memory stays bounded: frames are written as they are flushed.
+pub const MAX_OUTGOING_FRAME_BYTES: usize = 16 * 1024 * 1024;
+
 /// Read and write buffer per connection: commands and events are small, and the library's
 /// 128 KiB default would cost ~136 KiB per participant.
 pub const SOCKET_BUFFER_BYTES: usize = 4 * 1024;
@@ -102,7 +109,7 @@ pub async fn upgrade(
         .max_frame_size(LIBRARY_MAX_MESSAGE_BYTES)
         .read_buffer_size(SOCKET_BUFFER_BYTES)
         .write_buffer_size(SOCKET_BUFFER_BYTES)
-        .max_write_buffer_size(LIBRARY_MAX_MESSAGE_BYTES)
+        .max_write_buffer_size(MAX_OUTGOING_FRAME_BYTES)
         .on_upgrade(move |socket| {
             let conn = app.inner.next_conn.fetch_add(1, Ordering::Relaxed);
             let span = tracing::info_span!(

@@ -1,0 +1,67 @@
+//! A room whose people wrote a lot, within the documented limits, stays whole: everyone keeps
+//! getting its events, and newcomers and returning people are welcomed, however large its
+//! welcome and its `notes_changed` events grow.
+
+mod common;
+
+use circlekeeper_protocol::{Command, Visibility};
+use common::TestServer;
+use serde_json::json;
+
+/// People writing.
+const WRITERS: usize = 6;
+
+/// Shared commitments each writes (480 characters each): together the room's `notes_changed`
+/// event and its welcome pass 64 KiB, the websocket library's default limit.
+const EACH: usize = 22;
+
+#[tokio::test]
+async fn a_room_whose_notes_outgrow_64_kib_still_welcomes_everyone() {
+    let server = TestServer::start().await;
+    let room = server
+        .create_room(json!({
+            "title": "Big",
+            "format": {"name": "Check-out", "stages": [
+                {"kind": "check_out", "title": "Out", "timebox_ms": 14_400_000, "speaking": "hand_queue"}
+            ]}
+        }))
+        .await;
+    let mut host = server.host(&room, "Host").await;
+    host.ok(Command::AcceptGroundRules).await;
+    let mut writers = Vec::new();
+    for i in 0..WRITERS {
+        let mut c = server.join(&room, &format!("Writer {i}")).await;
+        c.ok(Command::AcceptGroundRules).await;
+        writers.push(c);
+    }
+    host.ok(Command::Start).await;
+    for (i, c) in writers.iter_mut().enumerate() {
+        for k in 0..EACH {
+            c.ok(Command::RecordCommitment {
+                text: format!("{i:02}-{k:02} {}", "y".repeat(474)),
+                due: None,
+                visibility: Visibility::Circle,
+            })
+            .await;
+        }
+    }
+    // Everyone saw every commitment, over frames far larger than 64 KiB.
+    host.sync().await;
+    assert_eq!(host.view.commitments.len(), WRITERS * EACH);
+    let welcome_bytes = serde_json::to_vec(&host.view).expect("a view").len();
+    assert!(
+        welcome_bytes > 64 * 1024,
+        "the room is big: {welcome_bytes} bytes"
+    );
+    for c in writers.iter_mut() {
+        c.sync().await;
+        assert_eq!(c.view.commitments.len(), WRITERS * EACH, "{}", c.name);
+    }
+    // A newcomer is welcomed with the whole room; someone returning resumes.
+    let newcomer = server.join(&room, "Newcomer").await;
+    assert_eq!(newcomer.view.commitments.len(), WRITERS * EACH);
+    let token = writers[0].token.clone();
+    writers[0].disconnect().await;
+    let back = server.resume("Back", &room.room_id, &token).await;
+    assert_eq!(back.view.commitments.len(), WRITERS * EACH);
+}
