@@ -9,11 +9,12 @@ use common::TestServer;
 use serde_json::json;
 
 /// People writing.
-const WRITERS: usize = 6;
+const WRITERS: usize = 8;
 
-/// Shared commitments each writes (480 characters each): together the room's `notes_changed`
-/// event and its welcome pass 64 KiB, the websocket library's default limit.
-const EACH: usize = 22;
+/// Shared commitments each writes (480 characters each), the most one person may: together the
+/// room's `notes_changed` event and its welcome pass 64 KiB, the websocket library's default
+/// limit.
+const EACH: usize = circlekeeper_protocol::limits::MAX_COMMITMENTS_PER_PERSON;
 
 #[tokio::test]
 async fn a_room_whose_notes_outgrow_64_kib_still_welcomes_everyone() {
@@ -64,4 +65,53 @@ async fn a_room_whose_notes_outgrow_64_kib_still_welcomes_everyone() {
     writers[0].disconnect().await;
     let back = server.resume("Back", &room.room_id, &token).await;
     assert_eq!(back.view.commitments.len(), WRITERS * EACH);
+}
+
+#[tokio::test]
+async fn one_person_records_at_most_twenty_commitments_in_a_room_and_the_room_goes_on() {
+    use circlekeeper_protocol::{limits::MAX_COMMITMENTS_PER_PERSON, ErrorCode};
+    let server = TestServer::start().await;
+    let room = server
+        .create_room(json!({
+            "title": "Capped",
+            "format": {"name": "Check-out", "stages": [
+                {"kind": "check_out", "title": "Out", "timebox_ms": 14_400_000, "speaking": "hand_queue"}
+            ]}
+        }))
+        .await;
+    let mut host = server.host(&room, "Host").await;
+    host.ok(Command::AcceptGroundRules).await;
+    let mut ada = server.join(&room, "Ada").await;
+    ada.ok(Command::AcceptGroundRules).await;
+    host.ok(Command::Start).await;
+    let record = |k: usize, visibility| Command::RecordCommitment {
+        text: format!("Commitment {k}"),
+        due: None,
+        visibility,
+    };
+    for k in 0..MAX_COMMITMENTS_PER_PERSON {
+        let visibility = if k % 2 == 0 {
+            Visibility::Private
+        } else {
+            Visibility::Circle
+        };
+        ada.ok(record(k, visibility)).await;
+    }
+    let seq = ada.sync().await.seq;
+    assert_eq!(
+        ada.refused(record(99, Visibility::Circle)).await,
+        ErrorCode::TooManyItems
+    );
+    assert_eq!(
+        ada.refused(record(100, Visibility::Private)).await,
+        ErrorCode::TooManyItems
+    );
+    ada.assert_quiet_since(seq).await;
+    // Nothing else is refused: another person records, and Ada reviews hers.
+    host.ok(record(0, Visibility::Circle)).await;
+    let acked = ada.ok(Command::MyItems).await;
+    let Some(circlekeeper_protocol::AckResult::Mine { mine }) = acked.result else {
+        panic!("my items: {acked:?}");
+    };
+    assert_eq!(mine.commitments.len(), MAX_COMMITMENTS_PER_PERSON);
 }

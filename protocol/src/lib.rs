@@ -46,6 +46,9 @@ pub mod limits {
     /// close code 1009 (message too big). Commands are small; 16 KiB leaves room for a custom
     /// format sent over HTTP, which has its own limit.
     pub const MAX_FRAME_BYTES: usize = 16 * 1024;
+    /// Most commitments one person records in one room (`too_many_items` after that): what a
+    /// room holds, and so its welcome, stays bounded whatever people write.
+    pub const MAX_COMMITMENTS_PER_PERSON: usize = 20;
     /// Longest display name, in characters.
     pub const MAX_NAME_CHARS: usize = 60;
     /// Longest command id, in characters.
@@ -671,6 +674,9 @@ pub enum ErrorCode {
     /// This address gave too many wrong links, keys or tokens lately; entering is refused
     /// for a while without checking (HTTP 429, or an error frame and close 4029).
     TooManyAttempts,
+    /// The sender already wrote as many items of this kind in this room as one person may
+    /// (see [`limits::MAX_COMMITMENTS_PER_PERSON`]); nothing was recorded.
+    TooManyItems,
     /// Something went wrong on the server; the command was not applied.
     Internal,
 }
@@ -707,6 +713,7 @@ impl ErrorCode {
             ErrorCode::ServerFull => "server_full",
             ErrorCode::TooManyRooms => "too_many_rooms",
             ErrorCode::TooManyAttempts => "too_many_attempts",
+            ErrorCode::TooManyItems => "too_many_items",
             ErrorCode::Internal => "internal",
         }
     }

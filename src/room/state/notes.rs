@@ -212,6 +212,21 @@ impl Room {
                 if let Some(d) = due {
                     check_due(d)?;
                 }
+                let made = self
+                    .notes
+                    .commitments
+                    .iter()
+                    .filter(|c| c.author == me.id)
+                    .count();
+                if made >= limits::MAX_COMMITMENTS_PER_PERSON {
+                    return reject(
+                        ErrorCode::TooManyItems,
+                        format!(
+                            "you have recorded {} commitments here, the most one person may",
+                            limits::MAX_COMMITMENTS_PER_PERSON
+                        ),
+                    );
+                }
                 let commitment = Commitment {
                     id: format!("{}-{}", self.view.id, self.notes.commitments.len() + 1),
                     author: me.id,

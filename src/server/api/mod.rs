@@ -99,7 +99,8 @@ fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::NotStarted
         | ErrorCode::SessionEnded
         | ErrorCode::InvalidState
-        | ErrorCode::RoomFull => StatusCode::CONFLICT,
+        | ErrorCode::RoomFull
+        | ErrorCode::TooManyItems => StatusCode::CONFLICT,
         ErrorCode::RateLimited
         | ErrorCode::TooManyConnections
         | ErrorCode::TooManyRooms
