@@ -518,3 +518,53 @@ async fn a_room_holds_a_limited_number_of_people() {
         last.sync().await;
     }
 }
+
+#[tokio::test]
+async fn every_http_body_over_64_kib_is_refused_with_413() {
+    let server = TestServer::start().await;
+    let big = vec![b'x'; limits::MAX_CREATE_BODY_BYTES + 1];
+    for path in [
+        "/api/rooms",
+        "/api/rooms/someroom/preview",
+        "/api/rooms/someroom/export",
+        "/api/series",
+        "/api/series/someseries/rooms",
+        "/api/series/someseries/me",
+        "/api/series/someseries/delete",
+        "/api/host/list",
+        "/api/host/report",
+        "/api/host/rooms/someroom/export",
+        "/api/host/series/someseries/report",
+    ] {
+        let answer = server.http("POST", path, &big).await;
+        assert_eq!(answer.status, 413, "{path}: {}", answer.text);
+        assert_eq!(answer.json["code"], "invalid_message", "{path}: {}", answer.text);
+    }
+    // A body that does not say its length is cut off at the limit all the same.
+    let mut stream = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST /api/series HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        server.addr
+    );
+    stream.write_all(head.as_bytes()).await.expect("head");
+    for _ in 0..(limits::MAX_CREATE_BODY_BYTES / 4096 + 2) {
+        let chunk = format!("1000\r\n{}\r\n", "y".repeat(4096));
+        if stream.write_all(chunk.as_bytes()).await.is_err() {
+            break;
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+    let mut raw = Vec::new();
+    let read = tokio::time::timeout(WAIT, stream.read_to_end(&mut raw)).await;
+    assert!(read.is_ok(), "an answer within {WAIT:?}");
+    let answer = parse_http(&raw);
+    assert_eq!(answer.status, 413, "{}", answer.text);
+    // A body within the limit is read as usual.
+    let ok = server
+        .http("POST", "/api/rooms", br#"{"title":"Small","format":"action_learning_set"}"#)
+        .await;
+    assert_eq!(ok.status, 201, "{}", ok.text);
+}

@@ -61,7 +61,7 @@ pub mod limits {
     pub const MAX_FORMAT_STAGES: usize = 40;
     /// Most participants one room holds (facilitators included).
     pub const MAX_PARTICIPANTS: usize = 64;
-    /// Largest body `POST /api/rooms` accepts, in bytes.
+    /// Largest HTTP request body any route accepts, in bytes (413 `invalid_message` over it).
     pub const MAX_CREATE_BODY_BYTES: usize = 64 * 1024;
 }
 

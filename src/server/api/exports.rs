@@ -1,7 +1,6 @@
 //! Summaries and reports over HTTP: a room's export by its host key, and the community host's
 //! list, exports and reports.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -36,7 +35,7 @@ pub struct ExportRequest {
 pub async fn export(
     State(app): State<AppState>,
     axum::extract::Path(room): axum::extract::Path<String>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ApiError> {
     let request: ExportRequest = parse_body(&body)?;
     let format = request.format.as_deref().unwrap_or("json");
@@ -142,7 +141,10 @@ fn rendered(content: Result<String, ExportError>, format: &str) -> Result<Respon
 }
 
 /// `POST /api/host/list` with the community host's key: every room and series.
-pub async fn host_list(State(app): State<AppState>, body: Bytes) -> Result<Json<Value>, ApiError> {
+pub async fn host_list(
+    State(app): State<AppState>,
+    Body(body): Body,
+) -> Result<Json<Value>, ApiError> {
     host_request(&app, &body)?;
     let internal = || {
         ApiError::new(
@@ -187,7 +189,7 @@ pub async fn host_list(State(app): State<AppState>, body: Bytes) -> Result<Json<
 pub async fn host_export(
     State(app): State<AppState>,
     axum::extract::Path(room): axum::extract::Path<String>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ApiError> {
     let request = host_request(&app, &body)?;
     let summary = app.stored_summary(&room, request.names)?;
@@ -218,7 +220,7 @@ fn stored_summaries<'a>(
 pub async fn host_report(
     State(app): State<AppState>,
     axum::extract::Path(series_id): axum::extract::Path<String>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ApiError> {
     let request = host_request(&app, &body)?;
     let series = match app.series(&series_id) {
@@ -261,7 +263,7 @@ pub struct RangeRequest {
 /// figures over every room opened in it, series or not.
 pub async fn host_range_report(
     State(app): State<AppState>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ApiError> {
     let request: RangeRequest = parse_body(&body)?;
     host_request(

@@ -156,6 +156,45 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A request body of at most [`limits::MAX_CREATE_BODY_BYTES`] (64 KiB), on every route that
+/// takes one: a larger body is refused with 413 `invalid_message` before any of it is parsed,
+/// and is read no further than the limit.
+pub struct Body(pub axum::body::Bytes);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for Body {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, _: &S) -> Result<Body, ApiError> {
+        let too_large = || {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::InvalidMessage,
+                format!(
+                    "the body is larger than {} bytes",
+                    circlekeeper_protocol::limits::MAX_CREATE_BODY_BYTES
+                ),
+            )
+        };
+        let declared = req
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > circlekeeper_protocol::limits::MAX_CREATE_BODY_BYTES as u64)
+        {
+            return Err(too_large());
+        }
+        // Over the limit (a chunked body that says nothing of its length), or cut off.
+        axum::body::to_bytes(
+            req.into_body(),
+            circlekeeper_protocol::limits::MAX_CREATE_BODY_BYTES,
+        )
+        .await
+        .map(Body)
+        .map_err(|_| too_large())
+    }
+}
+
 /// `GET /healthz`: the server is up.
 pub async fn healthz(State(app): State<AppState>) -> Json<Value> {
     Json(json!({ "status": "ok", "rooms": app.room_count() }))

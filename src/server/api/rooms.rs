@@ -1,7 +1,6 @@
 //! Opening a room (`POST /api/rooms`) and reading what its link opens before entering
 //! (`POST /api/rooms/{id}/preview`).
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -24,17 +23,10 @@ use crate::store::RoomRecord;
 
 /// `POST /api/rooms`: open a room from a title, a format and options. Answers 201 with the room
 /// id and its two links.
-pub async fn create_room(State(app): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
-    if body.len() > limits::MAX_CREATE_BODY_BYTES {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorCode::InvalidMessage,
-            format!(
-                "the body is larger than {} bytes",
-                limits::MAX_CREATE_BODY_BYTES
-            ),
-        ));
-    }
+pub async fn create_room(
+    State(app): State<AppState>,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
     let value: Value = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad(
             ErrorCode::MalformedJson,
@@ -178,7 +170,7 @@ impl FreshRoom {
 pub async fn preview(
     State(app): State<AppState>,
     axum::extract::Path(room): axum::extract::Path<String>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Json<RoomPreview>, ApiError> {
     let request: PreviewRequest = parse_body(&body)?;
     let not_found = || not_found("no room with that id");

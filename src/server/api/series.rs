@@ -1,7 +1,6 @@
 //! Series over HTTP: opening one, its sessions, a member's page, deleting it. Every change goes
 //! through the series' actor, which answers once it is durable.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -50,7 +49,10 @@ fn not_series_host() -> ApiError {
 
 /// `POST /api/series`: a series of recurring rooms with a member list. Answers 201 with the
 /// host key (it opens the series' rooms) and each member's personal link.
-pub async fn create_series(State(app): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+pub async fn create_series(
+    State(app): State<AppState>,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
     let request: CreateSeries =
         serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&body))
             .map_err(|e| {
@@ -132,7 +134,7 @@ pub async fn create_series(State(app): State<AppState>, body: Bytes) -> Result<R
 pub async fn create_series_room(
     State(app): State<AppState>,
     axum::extract::Path(series_id): axum::extract::Path<String>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ApiError> {
     let request: CreateSeriesRoom = parse_body(&body)?;
     let series = app
@@ -232,7 +234,7 @@ pub struct DeleteSeriesRequest {
 pub async fn delete_series(
     State(app): State<AppState>,
     axum::extract::Path(series_id): axum::extract::Path<String>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Json<Value>, ApiError> {
     let request: DeleteSeriesRequest = parse_body(&body)?;
     let series = app
@@ -258,7 +260,7 @@ pub async fn delete_series(
 pub async fn member(
     State(app): State<AppState>,
     axum::extract::Path(series_id): axum::extract::Path<String>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Json<MemberView>, ApiError> {
     let request: MemberRequest = parse_body(&body)?;
     if let Some(planned) = &request.planned {
