@@ -690,3 +690,53 @@ async fn a_second_server_refuses_a_data_directory_in_use() {
     clients[0].catch_up(seq).await;
     assert_eq!(clients[0].view.turn.queue, vec![clients[1].you]);
 }
+
+#[tokio::test]
+async fn sigterm_does_not_wait_for_a_client_that_stopped_reading() {
+    use circlekeeper_protocol::{limits::MAX_COMMITMENTS_PER_PERSON, Visibility};
+    let dir = tempfile::tempdir().expect("a temporary data directory");
+    let mut server = Binary::start(dir.path());
+    let remote = server.remote();
+    let room = remote
+        .create_room(json!({
+            "title": "Full sockets",
+            "format": {"name": "Check-out", "stages": [
+                {"kind": "check_out", "title": "Out", "timebox_ms": LONG_TIMEBOX_MS, "speaking": "hand_queue"}
+            ]}
+        }))
+        .await;
+    let mut host = remote.host(&room, "Host").await;
+    host.ok(Command::AcceptGroundRules).await;
+    // This one joins, then never reads again: its socket fills up.
+    let mut sleeper = remote.join(&room, "Sleeper").await;
+    sleeper.ok(Command::AcceptGroundRules).await;
+    let mut writers = Vec::new();
+    for i in 0..8 {
+        let mut c = remote.join(&room, &format!("Writer {i}")).await;
+        c.ok(Command::AcceptGroundRules).await;
+        writers.push(c);
+    }
+    host.ok(Command::Start).await;
+    // Large shared commitments: megabytes of events for the sleeper, who reads none of them.
+    for (i, c) in writers.iter_mut().enumerate() {
+        for k in 0..MAX_COMMITMENTS_PER_PERSON {
+            c.ok(Command::RecordCommitment {
+                text: format!("{i}-{k} {}", "z".repeat(470)),
+                due: None,
+                visibility: Visibility::Circle,
+            })
+            .await;
+        }
+    }
+    let asked = Instant::now();
+    server.terminate();
+    let status = server.wait_exit(EXIT);
+    let took = asked.elapsed();
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+    // The shutdown grace is 10 s; a client that does not read must not stretch it.
+    assert!(
+        took < Duration::from_secs(10),
+        "SIGTERM took {took:?} with a client that stopped reading"
+    );
+    drop(sleeper);
+}

@@ -538,7 +538,11 @@ async fn every_http_body_over_64_kib_is_refused_with_413() {
     ] {
         let answer = server.http("POST", path, &big).await;
         assert_eq!(answer.status, 413, "{path}: {}", answer.text);
-        assert_eq!(answer.json["code"], "invalid_message", "{path}: {}", answer.text);
+        assert_eq!(
+            answer.json["code"], "invalid_message",
+            "{path}: {}",
+            answer.text
+        );
     }
     // A body that does not say its length is cut off at the limit all the same.
     let mut stream = tokio::net::TcpStream::connect(server.addr)
@@ -564,7 +568,11 @@ async fn every_http_body_over_64_kib_is_refused_with_413() {
     assert_eq!(answer.status, 413, "{}", answer.text);
     // A body within the limit is read as usual.
     let ok = server
-        .http("POST", "/api/rooms", br#"{"title":"Small","format":"action_learning_set"}"#)
+        .http(
+            "POST",
+            "/api/rooms",
+            br#"{"title":"Small","format":"action_learning_set"}"#,
+        )
         .await;
     assert_eq!(ok.status, 201, "{}", ok.text);
 }

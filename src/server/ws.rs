@@ -48,6 +48,9 @@ pub const MAX_OUTGOING_FRAME_BYTES: usize = 16 * 1024 * 1024;
 /// 128 KiB default would cost ~136 KiB per participant.
 pub const SOCKET_BUFFER_BYTES: usize = 4 * 1024;
 
+/// Longest a close frame may take to write before the connection is dropped without it.
+pub const CLOSE_WRITE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Most frames written to a socket before one flush.
 pub const WRITE_BATCH: usize = 64;
 
@@ -239,15 +242,23 @@ impl Connection {
                 out = rx.recv() => match out {
                     Some(Outbound::Frame(bytes)) => {
                         // Write what is waiting together: one flush for an event and its ack.
-                        let mut ok = sink.feed(Message::Text(bytes)).await.is_ok();
-                        let mut batched = 1;
-                        while ok && batched < WRITE_BATCH {
-                            let Ok(Outbound::Frame(more)) = rx.try_recv() else { break };
-                            ok = sink.feed(Message::Text(more)).await.is_ok();
-                            batched += 1;
-                        }
-                        if !ok || sink.flush().await.is_err() {
-                            break Err(Disconnect::Reset);
+                        let written = async {
+                            let mut ok = sink.feed(Message::Text(bytes)).await.is_ok();
+                            let mut batched = 1;
+                            while ok && batched < WRITE_BATCH {
+                                let Ok(Outbound::Frame(more)) = rx.try_recv() else { break };
+                                ok = sink.feed(Message::Text(more)).await.is_ok();
+                                batched += 1;
+                            }
+                            ok && sink.flush().await.is_ok()
+                        };
+                        // A client that stops reading blocks the write: a shutdown does not
+                        // wait for it (nor can it be told anything: the socket is full).
+                        tokio::select! {
+                            ok = written => if !ok {
+                                break Err(Disconnect::Reset);
+                            },
+                            _ = &mut shutdown => break Err(Disconnect::Reset),
                         }
                     }
                     None => break Ok((self.close_code.load(Ordering::Relaxed), "")),
@@ -272,15 +283,20 @@ impl Connection {
                     if last_heard.elapsed() > idle_timeout {
                         break Ok((close::IDLE, "nothing heard for too long: reconnect and resume"));
                     }
-                    if sink.send(Message::Ping(Default::default())).await.is_err() {
-                        break Err(Disconnect::Reset);
+                    tokio::select! {
+                        sent = sink.send(Message::Ping(Default::default())) => if sent.is_err() {
+                            break Err(Disconnect::Reset);
+                        },
+                        _ = &mut shutdown => break Err(Disconnect::Reset),
                     }
                 }
             }
         };
         let why = match outcome {
             Ok((code, reason)) => {
-                let _ = sink.send(close_message(code, reason)).await;
+                // Bounded: a client that does not read never gets it, and must not hold us.
+                let close = sink.send(close_message(code, reason));
+                let _ = tokio::time::timeout(CLOSE_WRITE, close).await;
                 Disconnect::Code(code)
             }
             Err(why) => why,
