@@ -576,3 +576,56 @@ async fn every_http_body_over_64_kib_is_refused_with_413() {
         .await;
     assert_eq!(ok.status, 201, "{}", ok.text);
 }
+
+/// Send `sync` frames one at a time on `c` until one is rate-limited (at most `most`); how
+/// many were answered before that.
+async fn syncs_until_limited(c: &mut Client, tag: &str, most: usize) -> usize {
+    use circlekeeper_protocol::ServerMessage;
+    use tokio_tungstenite::tungstenite::Message;
+    for n in 0..most {
+        c.raw_send(&format!(r#"{{"id":"{tag}{n}","type":"sync"}}"#))
+            .await;
+        loop {
+            let Some(Message::Text(text)) = c.next_frame().await else {
+                panic!("the connection closed after {n} syncs");
+            };
+            match serde_json::from_str(text.as_str()) {
+                Ok(ServerMessage::Error {
+                    code: ErrorCode::RateLimited,
+                    ..
+                }) => return n,
+                Ok(ServerMessage::Ack { .. }) => break,
+                _ => continue,
+            }
+        }
+    }
+    most
+}
+
+#[tokio::test]
+async fn a_reconnect_does_not_refill_a_persons_frame_allowance() {
+    let server = TestServer::start_with(
+        Arc::new(SledStore::temporary().expect("store")),
+        Clock::manual(EPOCH),
+        |s| {
+            s.rate_burst = 10.0;
+            s.rate_per_second = 0.01;
+        },
+    )
+    .await;
+    let room = server.create_builtin_room("action_learning_set").await;
+    let mut ada = server.join(&room, "Ada").await;
+    // Her burst, less the join, then the limit.
+    let first = syncs_until_limited(&mut ada, "a", 50).await;
+    assert!((8..=10).contains(&first), "{first} syncs before the limit");
+    // She comes back on a new connection at once: her allowance is what she left.
+    let token = ada.token.clone();
+    ada.disconnect().await;
+    let mut again = server.resume("Ada again", &room.room_id, &token).await;
+    let after = syncs_until_limited(&mut again, "b", 50).await;
+    assert_eq!(after, 0, "a reconnect gave {after} more frames");
+    // Someone else in the room is not affected.
+    let mut ben = server.join(&room, "Ben").await;
+    let bens = syncs_until_limited(&mut ben, "c", 50).await;
+    assert!(bens >= 8, "Ben got only {bens}");
+}

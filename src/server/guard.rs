@@ -181,6 +181,20 @@ pub struct Guard {
     slots: Arc<DashMap<Addr, usize>>,
     rooms: DashMap<Addr, Allowance>,
     attempts: DashMap<Addr, Allowance>,
+    /// The frame allowance of people whose connection ended, by room and participant: a
+    /// reconnect picks up where the last connection left off rather than with a full burst.
+    frames: DashMap<(String, u32), FrameAllowance>,
+}
+
+/// What is left of a person's frame allowance when their connection ended.
+#[derive(Debug, Clone, Copy)]
+pub struct FrameAllowance {
+    /// Frames they could still send then.
+    pub tokens: f64,
+    /// When.
+    pub at: Instant,
+    /// Frames refused since their allowance was last whole.
+    pub strikes: u32,
 }
 
 impl Guard {
@@ -248,8 +262,25 @@ impl Guard {
             .spend(burst, rate, now);
     }
 
-    /// Forget addresses whose allowances are whole again (bounds the maps by recent activity).
+    /// The allowance a person's last connection left, if it is not whole again yet (their new
+    /// connection starts from it).
+    pub fn frames_left(&self, room: &str, who: u32) -> Option<FrameAllowance> {
+        self.frames
+            .remove(&(room.to_string(), who))
+            .map(|(_, left)| left)
+    }
+
+    /// Keep what a person's connection left of its frame allowance, for their next one.
+    pub fn keep_frames(&self, room: &str, who: u32, left: FrameAllowance) {
+        self.frames.insert((room.to_string(), who), left);
+    }
+
+    /// Forget addresses and people whose allowances are whole again (bounds the maps by recent
+    /// activity).
     pub fn prune(&self, s: &Settings, now: Instant) {
+        let (burst, rate) = (s.rate_burst, s.rate_per_second);
+        self.frames
+            .retain(|_, f| f.tokens + now.duration_since(f.at).as_secs_f64() * rate < burst);
         let (burst, rate) = hourly(s.rooms_per_ip_per_hour);
         self.rooms.retain(|_, a| !a.is_full(burst, rate, now));
         let (burst, rate) = forgiving(s);

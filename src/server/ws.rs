@@ -25,7 +25,7 @@ use tokio::time::Instant;
 use tracing::{debug, Instrument};
 
 use super::api::ApiError;
-use super::guard::{ClientIp, Slot, SlotCell};
+use super::guard::{ClientIp, FrameAllowance, Slot, SlotCell};
 use super::AppState;
 use crate::live::room::{error_frame, ConnId, Credential, Outbound, PEER_OUTBOX};
 use crate::live::{RoomHandle, RoomMsg};
@@ -138,6 +138,35 @@ struct Bucket {
 }
 
 impl Bucket {
+    /// Refill for the time passed.
+    fn refill(&mut self, now: Instant) {
+        let refill = now.duration_since(self.at).as_secs_f64() * self.per_second;
+        self.tokens = (self.tokens + refill).min(self.burst);
+        self.at = now;
+    }
+
+    /// What is left, to keep for the person's next connection.
+    fn left(&mut self) -> FrameAllowance {
+        self.refill(Instant::now());
+        FrameAllowance {
+            tokens: self.tokens,
+            at: self.at.into_std(),
+            strikes: self.strikes,
+        }
+    }
+
+    /// Start from what the person's last connection left (refilled since), if that is less.
+    fn resume(&mut self, left: FrameAllowance) {
+        let now = Instant::now();
+        self.refill(now);
+        let since = now.into_std().duration_since(left.at).as_secs_f64() * self.per_second;
+        let then = (left.tokens + since).min(self.burst);
+        if then < self.burst {
+            self.tokens = self.tokens.min(then);
+            self.strikes = self.strikes.max(left.strikes);
+        }
+    }
+
     fn take(&mut self) -> bool {
         let now = Instant::now();
         let refill = now.duration_since(self.at).as_secs_f64() * self.per_second;
@@ -168,6 +197,8 @@ struct Connection {
     conn: ConnId,
     /// The room and who we are in it, once admitted.
     joined: Option<(RoomHandle, ParticipantId)>,
+    /// The room's id, once admitted (the key of our frame allowance when we leave).
+    room_id: Option<String>,
     /// Our copy of the outbox sender, kept until the actor holds one.
     tx: Option<mpsc::Sender<Outbound>>,
     close_code: Arc<AtomicU16>,
@@ -183,6 +214,7 @@ impl Connection {
             app,
             conn,
             joined: None,
+            room_id: None,
             tx: None,
             close_code: Arc::new(AtomicU16::new(close::GOING_AWAY)),
             bucket: Bucket {
@@ -301,7 +333,12 @@ impl Connection {
             }
             Err(why) => why,
         };
-        if let Some((room, _)) = self.joined.take() {
+        if let Some((room, who)) = self.joined.take() {
+            if let Some(room_id) = self.room_id.take() {
+                self.app
+                    .guard()
+                    .keep_frames(&room_id, who, self.bucket.left());
+            }
             room.send(RoomMsg::Leave { conn: self.conn }).await;
         }
         debug!("connection closed");
@@ -509,7 +546,12 @@ impl Connection {
                 let span = tracing::Span::current();
                 span.record("room_id", room_id.as_str());
                 span.record("participant_id", who);
+                // A reconnect picks up the allowance the person's last connection left.
+                if let Some(left) = self.app.guard().frames_left(&room_id, who) {
+                    self.bucket.resume(left);
+                }
                 self.joined = Some((room, who));
+                self.room_id = Some(room_id);
                 self.tx = None;
                 Next::Continue
             }
