@@ -631,3 +631,44 @@ async fn an_enum_value_given_as_its_index_is_an_invalid_message() {
     f.fran.assert_quiet_since(seq).await;
     f.ben.assert_quiet_since(seq).await;
 }
+
+#[tokio::test]
+async fn a_text_frame_with_invalid_utf8_closes_with_1007() {
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+
+    let mut f = Fixture::new().await;
+    let payloads: [&[u8]; 4] = [
+        b"{\"id\":\"u1\",\"type\":\"sync\",\"x\":\"\xff\xfe\"}",
+        b"\x80",
+        // A sequence cut short at the end of the frame.
+        b"{\"id\":\"u2\",\"type\":\"sync\"}\xe2\x82",
+        // An encoded surrogate.
+        b"\xed\xa0\x80",
+    ];
+    for bytes in payloads {
+        let mut eve = f.server.connect("Eve").await;
+        let frame = Frame::message(bytes.to_vec(), OpCode::Data(Data::Text), true);
+        assert!(eve.raw_send_message(Message::Frame(frame)).await);
+        assert_eq!(
+            eve.expect_close().await,
+            Some(close::INVALID_PAYLOAD),
+            "{bytes:?}"
+        );
+    }
+    // In a room: the sender is closed the same way, and the others notice only its leaving.
+    let frame = Frame::message(b"\xc3\x28".to_vec(), OpCode::Data(Data::Text), true);
+    assert!(f.ada.raw_send_message(Message::Frame(frame)).await);
+    assert_eq!(f.ada.expect_close().await, Some(close::INVALID_PAYLOAD));
+    f.assert_bystander_unharmed().await;
+
+    let series = "circlekeeper_disconnects_total{reason=\"invalid_payload\"}";
+    let counted = async {
+        while f.server.metric(series) != 5 {
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(5), counted)
+        .await
+        .expect("each close is counted as invalid_payload");
+}

@@ -125,6 +125,18 @@ pub async fn upgrade(
         }))
 }
 
+/// Whether a read failed because a text frame was not valid UTF-8 (close 1007), rather than
+/// because the connection broke.
+fn is_invalid_utf8(e: &axum::Error) -> bool {
+    let inner: &(dyn std::error::Error + 'static) = e;
+    std::iter::successors(Some(inner), |e| e.source()).any(|e| {
+        matches!(
+            e.downcast_ref::<tungstenite::Error>(),
+            Some(tungstenite::Error::Utf8(_))
+        )
+    })
+}
+
 /// A token bucket: `burst` deep, refilled at `per_second` (from [`Settings`](super::Settings)).
 struct Bucket {
     burst: f64,
@@ -256,6 +268,9 @@ impl Connection {
                     last_heard = Instant::now();
                     let next = match msg {
                         None | Some(Ok(Message::Close(_))) => break Err(Disconnect::ClientClosed),
+                        Some(Err(e)) if is_invalid_utf8(&e) => {
+                            break Ok((close::INVALID_PAYLOAD, "text frames must be valid UTF-8"));
+                        }
                         Some(Err(_)) => break Err(Disconnect::Reset),
                         Some(Ok(Message::Text(text))) => self.on_text(&text, &mut sink, &mut rx).await,
                         Some(Ok(Message::Binary(_))) => self.on_binary(&mut sink).await,
