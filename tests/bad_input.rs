@@ -672,3 +672,31 @@ async fn a_text_frame_with_invalid_utf8_closes_with_1007() {
         .await
         .expect("each close is counted as invalid_payload");
 }
+
+#[tokio::test]
+async fn a_version_is_only_its_plain_decimal_text() {
+    let mut f = Fixture::new().await;
+    // `+` in a query is a space; %2B is a plus sign.
+    for path in [
+        "/ws?v=01",
+        "/ws?v=001",
+        "/ws?v=%2B1",
+        "/ws?v=+1",
+        "/ws?v=1.0",
+        "/ws?v=%201",
+        "/ws?v=1%20",
+        "/ws?v=1e0",
+        "/ws?v=-1",
+        "/ws?v=4294967297",
+    ] {
+        let mut eve = f.server.connect_to("Eve", path).await;
+        assert_eq!(
+            eve.expect_close().await,
+            Some(close::PROTOCOL_MISMATCH),
+            "{path}"
+        );
+        assert!(eve.welcome.is_none(), "{path}");
+    }
+    // `v=1` itself is what every other test connects with.
+    f.ben.assert_quiet_since(f.fran.seq).await;
+}

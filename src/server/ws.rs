@@ -118,11 +118,17 @@ pub async fn upgrade(
                 room_id = tracing::field::Empty,
                 participant_id = tracing::field::Empty
             );
-            let version = q.v.and_then(|v| v.parse::<u32>().ok());
+            let version = q.v.as_deref().and_then(parse_version);
             Connection::new(app, conn, client.ip)
                 .run(socket, version, slot)
                 .instrument(span)
         }))
+}
+
+/// The protocol version a `v` query value names: only the plain decimal text of a version
+/// (`1`), so `01`, `+1`, `1.0` or ` 1` name none and are refused like `v=2` (close 4001).
+fn parse_version(v: &str) -> Option<u32> {
+    v.parse::<u32>().ok().filter(|n| n.to_string() == v)
 }
 
 /// Whether a read failed because a text frame was not valid UTF-8 (close 1007), rather than
@@ -738,5 +744,14 @@ mod tests {
         }
         assert!(parse(r#"{"id":"c","type":7}"#).is_err());
         assert!(parse(r#"{"id":"a","type":"raise_hand"}"#).is_ok());
+    }
+
+    #[test]
+    fn only_the_plain_decimal_text_names_a_version() {
+        assert_eq!(parse_version("1"), Some(1));
+        assert_eq!(parse_version("2"), Some(2));
+        for v in ["01", "+1", "1.0", " 1", "1 ", "", "-1", "1e0", "0x1", "١"] {
+            assert_eq!(parse_version(v), None, "{v:?}");
+        }
     }
 }
