@@ -83,7 +83,7 @@ pub enum Disconnect {
 }
 
 /// The `reason` label of each disconnect counter, in the order of [`Metrics::disconnects`].
-const REASONS: [&str; 14] = [
+const REASONS: [&str; 15] = [
     "going_away",
     "unsupported",
     "too_big",
@@ -98,6 +98,7 @@ const REASONS: [&str; 14] = [
     "client_closed",
     "reset",
     "handshake_timeout",
+    "invalid_payload",
 ];
 
 /// The limits that refuse requests at the door (`circlekeeper_refused_total{limit}`).
@@ -139,6 +140,7 @@ impl Disconnect {
             Disconnect::Code(close::ROOM_DELETED) => 8,
             Disconnect::Code(close::RATE_LIMITED) => 9,
             Disconnect::Code(close::HANDSHAKE_TIMEOUT) => 13,
+            Disconnect::Code(close::INVALID_PAYLOAD) => 14,
             Disconnect::Code(_) => 10,
             Disconnect::ClientClosed => 11,
             Disconnect::Reset => 12,
@@ -348,6 +350,7 @@ mod tests {
             close::ROOM_DELETED,
             close::RATE_LIMITED,
             close::HANDSHAKE_TIMEOUT,
+            close::INVALID_PAYLOAD,
         ];
         let mut seen: Vec<usize> = codes.iter().map(|&c| Disconnect::Code(c).index()).collect();
         seen.push(Disconnect::ClientClosed.index());

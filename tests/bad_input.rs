@@ -631,3 +631,201 @@ async fn an_enum_value_given_as_its_index_is_an_invalid_message() {
     f.fran.assert_quiet_since(seq).await;
     f.ben.assert_quiet_since(seq).await;
 }
+
+#[tokio::test]
+async fn a_text_frame_with_invalid_utf8_closes_with_1007() {
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+
+    let mut f = Fixture::new().await;
+    let payloads: [&[u8]; 4] = [
+        b"{\"id\":\"u1\",\"type\":\"sync\",\"x\":\"\xff\xfe\"}",
+        b"\x80",
+        // A sequence cut short at the end of the frame.
+        b"{\"id\":\"u2\",\"type\":\"sync\"}\xe2\x82",
+        // An encoded surrogate.
+        b"\xed\xa0\x80",
+    ];
+    for bytes in payloads {
+        let mut eve = f.server.connect("Eve").await;
+        let frame = Frame::message(bytes.to_vec(), OpCode::Data(Data::Text), true);
+        assert!(eve.raw_send_message(Message::Frame(frame)).await);
+        assert_eq!(
+            eve.expect_close().await,
+            Some(close::INVALID_PAYLOAD),
+            "{bytes:?}"
+        );
+    }
+    // In a room: the sender is closed the same way, and the others notice only its leaving.
+    let frame = Frame::message(b"\xc3\x28".to_vec(), OpCode::Data(Data::Text), true);
+    assert!(f.ada.raw_send_message(Message::Frame(frame)).await);
+    assert_eq!(f.ada.expect_close().await, Some(close::INVALID_PAYLOAD));
+    f.assert_bystander_unharmed().await;
+
+    let series = "circlekeeper_disconnects_total{reason=\"invalid_payload\"}";
+    let counted = async {
+        while f.server.metric(series) != 5 {
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(5), counted)
+        .await
+        .expect("each close is counted as invalid_payload");
+}
+
+#[tokio::test]
+async fn a_version_is_only_its_plain_decimal_text() {
+    let mut f = Fixture::new().await;
+    // `+` in a query is a space; %2B is a plus sign.
+    for path in [
+        "/ws?v=01",
+        "/ws?v=001",
+        "/ws?v=%2B1",
+        "/ws?v=+1",
+        "/ws?v=1.0",
+        "/ws?v=%201",
+        "/ws?v=1%20",
+        "/ws?v=1e0",
+        "/ws?v=-1",
+        "/ws?v=4294967297",
+    ] {
+        let mut eve = f.server.connect_to("Eve", path).await;
+        assert_eq!(
+            eve.expect_close().await,
+            Some(close::PROTOCOL_MISMATCH),
+            "{path}"
+        );
+        assert!(eve.welcome.is_none(), "{path}");
+    }
+    // `v=1` itself is what every other test connects with.
+    f.ben.assert_quiet_since(f.fran.seq).await;
+}
+
+#[tokio::test]
+async fn a_repeated_key_is_an_invalid_message_naming_it() {
+    let mut f = Fixture::new().await;
+    let cases = [
+        (
+            r#"{"id":"k1","type":"raise_hand","type":"done"}"#,
+            Some("k1"),
+            "type",
+        ),
+        (
+            r#"{"id":"k2","type":"lower_hand","participant":1,"participant":2}"#,
+            Some("k2"),
+            "participant",
+        ),
+        // Escapes do not hide a repeat.
+        (
+            r#"{"id":"k3","type":"sync","typ\u0065":"raise_hand"}"#,
+            Some("k3"),
+            "type",
+        ),
+        // Nor does depth.
+        (
+            r#"{"id":"k4","type":"sync","extra":[{"a":1,"a":2}]}"#,
+            Some("k4"),
+            "a",
+        ),
+        // Which id to echo? Neither.
+        (r#"{"id":"k5","id":"k6","type":"sync"}"#, None, "id"),
+        // An id after the repeat is not read.
+        (
+            r#"{"type":"sync","type":"raise_hand","id":"k7"}"#,
+            None,
+            "type",
+        ),
+    ];
+    for (text, id, key) in cases {
+        f.ada.raw_send(text).await;
+        let err = f.ada.expect_error().await;
+        assert_eq!(err.code, ErrorCode::InvalidMessage, "{text}: {err:?}");
+        assert_eq!(err.id.as_deref(), id, "{text}");
+        assert!(err.message.contains(&format!("{key:?}")), "{text}: {err:?}");
+    }
+    f.assert_unharmed().await;
+}
+
+#[tokio::test]
+async fn nesting_deeper_than_the_limit_is_an_invalid_message() {
+    use circlekeeper::server::ws::MAX_JSON_DEPTH;
+
+    let mut f = Fixture::new().await;
+    let nested = |levels: usize| "[".repeat(levels) + &"]".repeat(levels);
+    // The frame's object is one level: an extra field holding MAX_JSON_DEPTH - 1 arrays is
+    // at the limit, and is read (and ignored) as usual.
+    let at_limit = format!(
+        r#"{{"id":"d1","type":"sync","extra":{}}}"#,
+        nested(MAX_JSON_DEPTH - 1)
+    );
+    f.ada.raw_send(&at_limit).await;
+    f.ada.answer("d1").await.expect("acked at the limit");
+    for (levels, id) in [
+        (MAX_JSON_DEPTH, Some("d2")),
+        (200, Some("d3")),
+        (5000, Some("d4")),
+    ] {
+        let text = format!(
+            r#"{{"id":"{}","type":"sync","extra":{}}}"#,
+            id.unwrap_or_default(),
+            nested(levels)
+        );
+        f.ada.raw_send(&text).await;
+        let err = f.ada.expect_error().await;
+        assert_eq!(err.code, ErrorCode::InvalidMessage, "{levels}: {err:?}");
+        assert_eq!(err.id.as_deref(), id, "{levels}");
+        assert!(err.message.contains("nest deeper"), "{err:?}");
+    }
+    // Unclosed, and without an object around it: the depth is still what is refused.
+    f.ada.raw_send(&"[".repeat(8000)).await;
+    let err = f.ada.expect_error().await;
+    assert_eq!(err.code, ErrorCode::InvalidMessage, "{err:?}");
+    assert_eq!(err.id, None);
+    f.assert_unharmed().await;
+}
+
+#[tokio::test]
+async fn a_number_out_of_range_for_its_field_is_an_invalid_message_naming_it() {
+    let mut f = Fixture::new().await;
+    let cases = [
+        (
+            r#"{"id":"r1","type":"shuffle_presenters","seed":18446744073709551616}"#,
+            "seed",
+        ),
+        (r#"{"id":"r2","type":"draw_prompt","seed":-1}"#, "seed"),
+        (r#"{"id":"r3","type":"jump_to_stage","index":-1}"#, "index"),
+        (r#"{"id":"r4","type":"jump_to_stage","index":1.5}"#, "index"),
+        (
+            r#"{"id":"r5","type":"adjust_timer","timer":"stage","seconds":2147483648}"#,
+            "seconds",
+        ),
+        (
+            r#"{"id":"r6","type":"give_feedback","rating":256,"helped":"","helped_less":"","visibility":"private"}"#,
+            "rating",
+        ),
+        (
+            r#"{"id":"r7","type":"answer_survey","rating":1e400,"visibility":"private"}"#,
+            "rating",
+        ),
+        (
+            r#"{"id":"r8","rating":-1e400,"type":"answer_survey","visibility":"private"}"#,
+            "rating",
+        ),
+        (
+            r#"{"id":"r9","type":"set_presenter_order","order":[1,1e999]}"#,
+            "order",
+        ),
+        (
+            r#"{"id":"r10","type":"remove_participant","participant":4294967296}"#,
+            "participant",
+        ),
+    ];
+    for (text, field) in cases {
+        let id = text.split('"').nth(3).unwrap_or_default();
+        f.ada.raw_send(text).await;
+        let err = f.ada.answer(id).await.expect_err("refused");
+        assert_eq!(err.code, ErrorCode::InvalidMessage, "{text}: {err:?}");
+        assert!(err.message.contains(field), "{text}: {err:?}");
+    }
+    f.assert_unharmed().await;
+}

@@ -161,13 +161,6 @@ async fn until_connections(server: &TestServer, ip: Ipv4Addr, n: usize) {
 }
 
 /// A line's value in the server's `/metrics` text.
-fn metric(server: &TestServer, series: &str) -> u64 {
-    let text = server.state.render_metrics();
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {series} in /metrics"))
-}
-
 #[tokio::test]
 async fn websockets_come_only_from_allowed_origins() {
     let server = server(|s| s.allowed_origins = vec!["https://partner.example.org".into()]).await;
@@ -202,7 +195,7 @@ async fn websockets_come_only_from_allowed_origins() {
     }
 
     assert_eq!(
-        metric(&server, "circlekeeper_refused_total{limit=\"origin\"}"),
+        server.metric("circlekeeper_refused_total{limit=\"origin\"}"),
         5
     );
 
@@ -250,7 +243,7 @@ async fn an_address_holds_a_limited_number_of_connections() {
     assert_eq!(answer.status, 429, "{raw}");
     assert!(raw.contains("retry-after: 10"), "{raw}");
     assert_eq!(
-        metric(&server, "circlekeeper_refused_total{limit=\"connections\"}"),
+        server.metric("circlekeeper_refused_total{limit=\"connections\"}"),
         2
     );
 
@@ -332,7 +325,7 @@ async fn a_server_holds_a_limited_number_of_rooms() {
     assert_eq!(full.status, 503, "{}", full.text);
     assert_eq!(code(&full), "server_full");
     assert_eq!(
-        metric(&server, "circlekeeper_refused_total{limit=\"rooms\"}"),
+        server.metric("circlekeeper_refused_total{limit=\"rooms\"}"),
         1
     );
     // The rooms it holds work as before.
@@ -358,10 +351,7 @@ async fn an_address_opens_a_limited_number_of_rooms_an_hour() {
     assert_eq!(refused.status, 429, "{raw}");
     assert_eq!(code(&refused), "too_many_rooms");
     assert_eq!(
-        metric(
-            &server,
-            "circlekeeper_refused_total{limit=\"rooms_per_address\"}"
-        ),
+        server.metric("circlekeeper_refused_total{limit=\"rooms_per_address\"}"),
         1
     );
     // A room every 20 minutes comes back: the first in 1,200 s.
@@ -414,7 +404,7 @@ async fn guessing_links_is_refused_per_address() {
     assert_eq!(code(&answer), "too_many_attempts");
     assert!(raw.contains("retry-after: 10"), "{raw}");
     assert_eq!(
-        metric(&server, "circlekeeper_refused_total{limit=\"attempts\"}"),
+        server.metric("circlekeeper_refused_total{limit=\"attempts\"}"),
         2
     );
 
@@ -462,7 +452,7 @@ async fn a_connection_that_never_enters_is_closed_after_the_handshake_timeout() 
     assert_eq!(silent.expect_close().await, Some(close::HANDSHAKE_TIMEOUT));
     let timed_out = "circlekeeper_disconnects_total{reason=\"handshake_timeout\"}";
     let counted = async {
-        while metric(&server, timed_out) != 1 {
+        while server.metric(timed_out) != 1 {
             tokio::task::yield_now().await;
         }
     };

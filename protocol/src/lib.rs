@@ -90,8 +90,11 @@ pub mod close {
     pub const GOING_AWAY: u16 = 1001;
     /// A frame was larger than [`crate::limits::MAX_FRAME_BYTES`].
     pub const TOO_BIG: u16 = 1009;
-    /// The frame was binary or not valid UTF-8; the protocol is JSON text frames.
+    /// The frame was binary; the protocol is JSON text frames.
     pub const UNSUPPORTED: u16 = 1003;
+    /// A text frame was not valid UTF-8 (RFC 6455 "invalid frame payload data"): a client bug,
+    /// do not resend the same bytes.
+    pub const INVALID_PAYLOAD: u16 = 1007;
 }
 
 /// One frame from client to server.

@@ -121,11 +121,234 @@ pub async fn upgrade(
                 room_id = tracing::field::Empty,
                 participant_id = tracing::field::Empty
             );
-            let version = q.v.and_then(|v| v.parse::<u32>().ok());
+            let version = q.v.as_deref().and_then(parse_version);
             Connection::new(app, conn, client.ip)
                 .run(socket, version, slot)
                 .instrument(span)
         }))
+}
+
+/// The protocol version a `v` query value names: only the plain decimal text of a version
+/// (`1`), so `01`, `+1`, `1.0` or ` 1` name none and are refused like `v=2` (close 4001).
+fn parse_version(v: &str) -> Option<u32> {
+    v.parse::<u32>().ok().filter(|n| n.to_string() == v)
+}
+
+/// Whether a read failed because a text frame was not valid UTF-8 (close 1007), rather than
+/// because the connection broke.
+fn is_invalid_utf8(e: &axum::Error) -> bool {
+    let inner: &(dyn std::error::Error + 'static) = e;
+    std::iter::successors(Some(inner), |e| e.source()).any(|e| {
+        matches!(
+            e.downcast_ref::<tungstenite::Error>(),
+            Some(tungstenite::Error::Utf8(_))
+        )
+    })
+}
+
+/// Deepest nesting of arrays and objects in a client frame (`{"a":[1]}` nests 2 deep); a
+/// deeper frame is refused with `invalid_message` before it is read. Commands nest at most 2.
+pub const MAX_JSON_DEPTH: usize = 32;
+
+/// Most fields tried, one left out at a time, to name the one a command could not take.
+const FIELD_TRIALS: usize = 16;
+
+/// What [`scan`] found wrong with a frame, before reading it as a command.
+#[derive(Debug, Clone, PartialEq)]
+enum Flaw {
+    /// An object (at any depth) has this key twice.
+    DuplicateKey(String),
+    /// Arrays and objects nest deeper than [`MAX_JSON_DEPTH`].
+    TooDeep,
+    /// This top-level field holds a number too large for any field (such as `1e400`).
+    NumberOutOfRange(String),
+}
+
+impl Flaw {
+    /// The error frame's message.
+    fn message(&self) -> String {
+        match self {
+            Flaw::DuplicateKey(key) => {
+                format!("duplicate key {key:?}: a key may appear once in an object")
+            }
+            Flaw::TooDeep => {
+                format!("arrays and objects nest deeper than {MAX_JSON_DEPTH} levels")
+            }
+            Flaw::NumberOutOfRange(field) => format!("{field}: number out of range"),
+        }
+    }
+}
+
+/// What a [`scan`] learned on its way through a frame.
+#[derive(Default)]
+struct ScanState {
+    /// The first flaw, which ended the scan.
+    flaw: Option<Flaw>,
+    /// The top-level `id`, if it is a string read before the flaw and not over-long.
+    id: Option<String>,
+    /// The top-level key whose value the scan was in when it failed.
+    field: Option<String>,
+}
+
+/// One pass over a frame, before it is read as a command, for what serde_json lets through or
+/// reports badly: a repeated key (serde_json keeps the last silently), nesting deeper than
+/// [`MAX_JSON_DEPTH`], a number too large for any field. `Err` carries the frame's id, when
+/// it came before the flaw. Malformed JSON passes: the careful reading names it.
+fn scan(text: &str) -> Result<(), (Option<String>, Flaw)> {
+    let state = std::cell::RefCell::new(ScanState::default());
+    let mut de = serde_json::Deserializer::from_str(text);
+    let seed = ScanSeed {
+        depth: 0,
+        capture: false,
+        state: &state,
+    };
+    let result = serde::de::DeserializeSeed::deserialize(seed, &mut de).and_then(|_| de.end());
+    let ScanState { flaw, id, field } = state.into_inner();
+    if let Some(flaw) = flaw {
+        return Err((id, flaw));
+    }
+    match (result, field) {
+        // serde_json reads a number like 1e400 as a syntax error; its message is the only way
+        // to tell it from one.
+        (Err(e), Some(field)) if e.to_string().starts_with("number out of range") => {
+            Err((id, Flaw::NumberOutOfRange(field)))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// One value in a [`scan`]: `depth` arrays and objects enclose it; `capture` keeps it if it
+/// is a string (the top-level `id`).
+#[derive(Clone, Copy)]
+struct ScanSeed<'a> {
+    depth: usize,
+    capture: bool,
+    state: &'a std::cell::RefCell<ScanState>,
+}
+
+impl ScanSeed<'_> {
+    /// Record a flaw and end the scan.
+    fn fail<E: serde::de::Error>(&self, flaw: Flaw) -> E {
+        self.state.borrow_mut().flaw = Some(flaw);
+        E::custom("flawed frame")
+    }
+
+    /// The depth of a container this value opens, or the end of the scan if too deep.
+    fn enter<E: serde::de::Error>(&self) -> Result<usize, E> {
+        let level = self.depth + 1;
+        if level > MAX_JSON_DEPTH {
+            return Err(self.fail(Flaw::TooDeep));
+        }
+        Ok(level)
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for ScanSeed<'_> {
+    type Value = Option<String>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ScanSeed<'_> {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Option<String>, E> {
+        Ok(self.capture.then(|| v.to_string()))
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> Result<Option<String>, A::Error> {
+        let inner = ScanSeed {
+            depth: self.enter()?,
+            capture: false,
+            ..self
+        };
+        while seq.next_element_seed(inner)?.is_some() {}
+        Ok(None)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> Result<Option<String>, A::Error> {
+        let depth = self.enter()?;
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            if seen.contains(&key) {
+                if self.depth == 0 && key == "id" {
+                    self.state.borrow_mut().id = None;
+                }
+                let shown: String = key.chars().take(40).collect();
+                return Err(self.fail(Flaw::DuplicateKey(shown)));
+            }
+            let top = self.depth == 0;
+            let inner = ScanSeed {
+                depth,
+                capture: top && key == "id",
+                state: self.state,
+            };
+            match map.next_value_seed(inner) {
+                Ok(Some(id)) if id.chars().count() <= limits::MAX_COMMAND_ID_CHARS => {
+                    self.state.borrow_mut().id = Some(id);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    if top {
+                        let shown: String = key.chars().take(40).collect();
+                        self.state.borrow_mut().field = Some(shown);
+                    }
+                    return Err(e);
+                }
+            }
+            seen.insert(key);
+        }
+        Ok(None)
+    }
+}
+
+/// An object key in a [`scan`], borrowed from the frame unless it has escapes.
+struct KeySeed;
+
+impl<'de> serde::de::DeserializeSeed<'de> for KeySeed {
+    type Value = std::borrow::Cow<'de, str>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for KeySeed {
+    type Value = std::borrow::Cow<'de, str>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(std::borrow::Cow::Borrowed(v))
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(std::borrow::Cow::Owned(v.to_string()))
+    }
 }
 
 /// A token bucket: `burst` deep, refilled at `per_second` (from [`Settings`](super::Settings)).
@@ -299,6 +522,9 @@ impl Connection {
                     last_heard = Instant::now();
                     let next = match msg {
                         None | Some(Ok(Message::Close(_))) => break Err(Disconnect::ClientClosed),
+                        Some(Err(e)) if is_invalid_utf8(&e) => {
+                            break Ok((close::INVALID_PAYLOAD, "text frames must be valid UTF-8"));
+                        }
                         Some(Err(_)) => break Err(Disconnect::Reset),
                         Some(Ok(Message::Text(text))) => self.on_text(&text, &mut sink, &mut rx).await,
                         Some(Ok(Message::Binary(_))) => self.on_binary(&mut sink).await,
@@ -360,6 +586,14 @@ impl Connection {
         }
         if let Some(next) = self.rate_limit(sink).await {
             return next;
+        }
+        if let Err((id, flaw)) = scan(text) {
+            send(
+                sink,
+                error_frame(id, ErrorCode::InvalidMessage, flaw.message()),
+            )
+            .await;
+            return Next::Continue;
         }
         let msg = match parse(text) {
             Ok(msg) => msg,
@@ -598,8 +832,9 @@ fn with_seed(command: Command) -> Command {
 /// a variant's index (`"type": 7` would be read as `pass`).
 ///
 /// The common case takes one typed pass over the text and a skimming pass that only looks at
-/// `type`; anything unusual (an error, a `type` that is not a string, a repeated key) is read
-/// again the careful way, through a [`Value`], so the answer is always the careful one's.
+/// `type`; anything unusual (an error, a `type` that is not a string) is read again the careful
+/// way, through a [`Value`], so the answer is always the careful one's. Repeated keys never get
+/// here: [`scan`] refuses them first.
 fn parse(text: &str) -> Result<ClientMessage, serde_json::Error> {
     if let Ok(msg) = serde_json::from_str::<ClientMessage>(text) {
         if matches!(
@@ -726,9 +961,33 @@ fn classify(text: &str, err: &serde_json::Error) -> (Option<String>, ErrorCode, 
         Some(t) => {
             let detail = err.to_string();
             let detail = detail.split(" at line ").next().unwrap_or(&detail);
-            (id, ErrorCode::InvalidMessage, format!("{t}: {detail}"))
+            let message = match culprit(&obj) {
+                Some(field) if !detail.contains(&format!("`{field}`")) => {
+                    format!("{t}: {field}: {detail}")
+                }
+                _ => format!("{t}: {detail}"),
+            };
+            (id, ErrorCode::InvalidMessage, message)
         }
     }
+}
+
+/// The field a command of a known type could not take (a wrong type, a number out of range
+/// for it, an unknown variant): the one whose absence alone lets the frame be read, or be
+/// missed as a required field. serde's message names a wrong value but not where it was.
+fn culprit(obj: &serde_json::Map<String, Value>) -> Option<&str> {
+    obj.keys()
+        .map(String::as_str)
+        .filter(|k| !matches!(*k, "id" | "type"))
+        .take(FIELD_TRIALS)
+        .find(|k| {
+            let mut rest = obj.clone();
+            rest.remove(*k);
+            match serde_json::from_value::<ClientMessage>(Value::Object(rest)) {
+                Ok(_) => true,
+                Err(e) => e.to_string().starts_with(&format!("missing field `{k}`")),
+            }
+        })
 }
 
 async fn send<S>(sink: &mut S, bytes: Utf8Bytes)
@@ -781,5 +1040,48 @@ mod tests {
         }
         assert!(parse(r#"{"id":"c","type":7}"#).is_err());
         assert!(parse(r#"{"id":"a","type":"raise_hand"}"#).is_ok());
+    }
+
+    #[test]
+    fn only_the_plain_decimal_text_names_a_version() {
+        assert_eq!(parse_version("1"), Some(1));
+        assert_eq!(parse_version("2"), Some(2));
+        for v in ["01", "+1", "1.0", " 1", "1 ", "", "-1", "1e0", "0x1", "١"] {
+            assert_eq!(parse_version(v), None, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn the_scan_finds_repeats_depth_and_huge_numbers_and_passes_the_rest() {
+        let flaw = |text: &str| scan(text).err();
+        assert_eq!(flaw(r#"{"id":"a","type":"sync"}"#), None);
+        assert_eq!(
+            flaw(r#"{"id":"a","type":"sync""#),
+            None,
+            "malformed is not a flaw"
+        );
+        assert_eq!(flaw("not json"), None);
+        assert_eq!(
+            flaw(r#"{"id":"a","x":{"k":1,"\u006b":2}}"#),
+            Some((Some("a".into()), Flaw::DuplicateKey("k".into())))
+        );
+        // The same key in two objects is no repeat.
+        assert_eq!(flaw(r#"{"id":"a","x":{"k":1},"y":{"k":2}}"#), None);
+        let nested = |n: usize| "[".repeat(n) + &"]".repeat(n);
+        assert_eq!(flaw(&nested(MAX_JSON_DEPTH)), None);
+        assert_eq!(
+            flaw(&nested(MAX_JSON_DEPTH + 1)),
+            Some((None, Flaw::TooDeep))
+        );
+        assert_eq!(
+            flaw(r#"{"id":"a","n":[1e400]}"#),
+            Some((Some("a".into()), Flaw::NumberOutOfRange("n".into())))
+        );
+        assert_eq!(flaw("1e400"), None, "no field to name: malformed");
+        let long_id = "i".repeat(limits::MAX_COMMAND_ID_CHARS + 1);
+        assert_eq!(
+            flaw(&format!(r#"{{"id":"{long_id}","a":1,"a":1}}"#)),
+            Some((None, Flaw::DuplicateKey("a".into())))
+        );
     }
 }

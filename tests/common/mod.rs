@@ -135,6 +135,14 @@ impl TestServer {
         self.state.shutdown().await;
     }
 
+    /// The value of one metric series (`name{label="value"}`), as `/metrics` shows it.
+    pub fn metric(&self, series: &str) -> u64 {
+        let text = self.state.render_metrics();
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {series} in /metrics"))
+    }
+
     /// The server clock's reading.
     pub fn now(&self) -> Millis {
         self.clock.now()
