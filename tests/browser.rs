@@ -19,6 +19,11 @@ use base64::Engine as _;
 use circlekeeper::store::SledStore;
 use circlekeeper::Clock;
 use common::TestServer;
+
+/// How long Chromium may take to start and announce its DevTools endpoint: on a loaded
+/// two-core machine (the whole suite building and running beside it) it can take several
+/// seconds.
+const LAUNCH: std::time::Duration = std::time::Duration::from_secs(30);
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -107,7 +112,7 @@ impl Browser {
             }
             None
         };
-        let url = tokio::time::timeout(WAIT, find)
+        let url = tokio::time::timeout(LAUNCH, find)
             .await
             .expect("chromium announces its DevTools endpoint")
             .expect("a DevTools endpoint");
