@@ -4,6 +4,7 @@
 //! retention runs out, and shuts down cleanly.
 
 pub mod api;
+mod decode;
 pub mod guard;
 /// The metrics live at the crate root ([`crate::metrics`]); re-exported for the server's users.
 pub use crate::metrics;

@@ -1,0 +1,447 @@
+//! What a client frame may be, before it reaches a room: the checks one pass over its text
+//! makes (repeated keys, nesting, numbers no field can hold), the typed reading of it as a
+//! [`ClientMessage`], and the error code and message for a frame that cannot be read.
+
+use circlekeeper_protocol::{limits, ClientMessage, Command, ErrorCode};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// Deepest nesting of arrays and objects in a client frame (`{"a":[1]}` nests 2 deep); a
+/// deeper frame is refused with `invalid_message` before it is read. Commands nest at most 2.
+pub const MAX_JSON_DEPTH: usize = 32;
+
+/// Most fields tried, one left out at a time, to name the one a command could not take.
+const FIELD_TRIALS: usize = 16;
+
+/// What [`scan`] found wrong with a frame, before reading it as a command.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Flaw {
+    /// An object (at any depth) has this key twice.
+    DuplicateKey(String),
+    /// Arrays and objects nest deeper than [`MAX_JSON_DEPTH`].
+    TooDeep,
+    /// This top-level field holds a number too large for any field (such as `1e400`).
+    NumberOutOfRange(String),
+}
+
+impl Flaw {
+    /// The error frame's message.
+    pub(super) fn message(&self) -> String {
+        match self {
+            Flaw::DuplicateKey(key) => {
+                format!("duplicate key {key:?}: a key may appear once in an object")
+            }
+            Flaw::TooDeep => {
+                format!("arrays and objects nest deeper than {MAX_JSON_DEPTH} levels")
+            }
+            Flaw::NumberOutOfRange(field) => format!("{field}: number out of range"),
+        }
+    }
+}
+
+/// What a [`scan`] learned on its way through a frame.
+#[derive(Default)]
+struct ScanState {
+    /// The first flaw, which ended the scan.
+    flaw: Option<Flaw>,
+    /// The top-level `id`, if it is a string read before the flaw and not over-long.
+    id: Option<String>,
+    /// The top-level key whose value the scan was in when it failed.
+    field: Option<String>,
+}
+
+/// One pass over a frame, before it is read as a command, for what serde_json lets through or
+/// reports badly: a repeated key (serde_json keeps the last silently), nesting deeper than
+/// [`MAX_JSON_DEPTH`], a number too large for any field. `Err` carries the frame's id, when
+/// it came before the flaw. Malformed JSON passes: the careful reading names it.
+pub(super) fn scan(text: &str) -> Result<(), (Option<String>, Flaw)> {
+    let state = std::cell::RefCell::new(ScanState::default());
+    let mut de = serde_json::Deserializer::from_str(text);
+    let seed = ScanSeed {
+        depth: 0,
+        capture: false,
+        state: &state,
+    };
+    let result = serde::de::DeserializeSeed::deserialize(seed, &mut de).and_then(|_| de.end());
+    let ScanState { flaw, id, field } = state.into_inner();
+    if let Some(flaw) = flaw {
+        return Err((id, flaw));
+    }
+    match (result, field) {
+        // serde_json reads a number like 1e400 as a syntax error; its message is the only way
+        // to tell it from one.
+        (Err(e), Some(field)) if e.to_string().starts_with("number out of range") => {
+            Err((id, Flaw::NumberOutOfRange(field)))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// One value in a [`scan`]: `depth` arrays and objects enclose it; `capture` keeps it if it
+/// is a string (the top-level `id`).
+#[derive(Clone, Copy)]
+struct ScanSeed<'a> {
+    depth: usize,
+    capture: bool,
+    state: &'a std::cell::RefCell<ScanState>,
+}
+
+impl ScanSeed<'_> {
+    /// Record a flaw and end the scan.
+    fn fail<E: serde::de::Error>(&self, flaw: Flaw) -> E {
+        self.state.borrow_mut().flaw = Some(flaw);
+        E::custom("flawed frame")
+    }
+
+    /// The depth of a container this value opens, or the end of the scan if too deep.
+    fn enter<E: serde::de::Error>(&self) -> Result<usize, E> {
+        let level = self.depth + 1;
+        if level > MAX_JSON_DEPTH {
+            return Err(self.fail(Flaw::TooDeep));
+        }
+        Ok(level)
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for ScanSeed<'_> {
+    type Value = Option<String>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ScanSeed<'_> {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Option<String>, E> {
+        Ok(self.capture.then(|| v.to_string()))
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> Result<Option<String>, A::Error> {
+        let inner = ScanSeed {
+            depth: self.enter()?,
+            capture: false,
+            ..self
+        };
+        while seq.next_element_seed(inner)?.is_some() {}
+        Ok(None)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> Result<Option<String>, A::Error> {
+        let depth = self.enter()?;
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            if seen.contains(&key) {
+                if self.depth == 0 && key == "id" {
+                    self.state.borrow_mut().id = None;
+                }
+                let shown: String = key.chars().take(40).collect();
+                return Err(self.fail(Flaw::DuplicateKey(shown)));
+            }
+            let top = self.depth == 0;
+            let inner = ScanSeed {
+                depth,
+                capture: top && key == "id",
+                state: self.state,
+            };
+            match map.next_value_seed(inner) {
+                Ok(Some(id)) if id.chars().count() <= limits::MAX_COMMAND_ID_CHARS => {
+                    self.state.borrow_mut().id = Some(id);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    if top {
+                        let shown: String = key.chars().take(40).collect();
+                        self.state.borrow_mut().field = Some(shown);
+                    }
+                    return Err(e);
+                }
+            }
+            seen.insert(key);
+        }
+        Ok(None)
+    }
+}
+
+/// An object key in a [`scan`], borrowed from the frame unless it has escapes.
+struct KeySeed;
+
+impl<'de> serde::de::DeserializeSeed<'de> for KeySeed {
+    type Value = std::borrow::Cow<'de, str>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for KeySeed {
+    type Value = std::borrow::Cow<'de, str>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(std::borrow::Cow::Borrowed(v))
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(std::borrow::Cow::Owned(v.to_string()))
+    }
+}
+
+/// Read a client frame. Only a string `type` names a command: a derived enum would also take
+/// a variant's index (`"type": 7` would be read as `pass`).
+///
+/// The common case takes one typed pass over the text and a skimming pass that only looks at
+/// `type`; anything unusual (an error, a `type` that is not a string) is read again the careful
+/// way, through a [`Value`], so the answer is always the careful one's. Repeated keys never get
+/// here: [`scan`] refuses them first.
+pub(super) fn parse(text: &str) -> Result<ClientMessage, serde_json::Error> {
+    if let Ok(msg) = serde_json::from_str::<ClientMessage>(text) {
+        if matches!(
+            serde_json::from_str::<TypeProbe>(text),
+            Ok(TypeProbe {
+                kind: TypeKind::Text
+            })
+        ) {
+            return Ok(msg);
+        }
+    }
+    parse_via_value(text)
+}
+
+/// The careful reading of a client frame: as a [`Value`] first, then typed.
+fn parse_via_value(text: &str) -> Result<ClientMessage, serde_json::Error> {
+    let value: Value = serde_json::from_str(text)?;
+    if !value.get("type").is_some_and(Value::is_string) {
+        return Err(serde::de::Error::custom("type must be a string"));
+    }
+    serde_json::from_value(value)
+}
+
+/// What a frame's `type` is, read without building the rest of the frame.
+#[derive(Deserialize)]
+struct TypeProbe {
+    #[serde(rename = "type", default)]
+    kind: TypeKind,
+}
+
+/// Whether a `type` was a string.
+#[derive(Default)]
+enum TypeKind {
+    /// No `type` at all.
+    #[default]
+    Missing,
+    /// A string.
+    Text,
+    /// Anything else: a number, `null`, an object...
+    Other,
+}
+
+impl<'de> Deserialize<'de> for TypeKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<TypeKind, D::Error> {
+        d.deserialize_any(TypeKindVisitor)
+    }
+}
+
+struct TypeKindVisitor;
+
+impl<'de> serde::de::Visitor<'de> for TypeKindVisitor {
+    type Value = TypeKind;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<TypeKind, E> {
+        Ok(TypeKind::Text)
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<TypeKind, E> {
+        Ok(TypeKind::Other)
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<TypeKind, E> {
+        Ok(TypeKind::Other)
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<TypeKind, E> {
+        Ok(TypeKind::Other)
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<TypeKind, E> {
+        Ok(TypeKind::Other)
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<TypeKind, E> {
+        Ok(TypeKind::Other)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<TypeKind, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(TypeKind::Other)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<TypeKind, A::Error> {
+        while map
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(TypeKind::Other)
+    }
+}
+
+/// Tell malformed JSON from an unknown type from a known type with bad fields, and find the id
+/// when there is one to name.
+pub(super) fn classify(text: &str, err: &serde_json::Error) -> (Option<String>, ErrorCode, String) {
+    let Ok(value) = serde_json::from_str::<Value>(text) else {
+        return (
+            None,
+            ErrorCode::MalformedJson,
+            "the frame is not valid JSON".into(),
+        );
+    };
+    let Value::Object(obj) = value else {
+        return (
+            None,
+            ErrorCode::InvalidMessage,
+            "a frame is a JSON object with a type and an id".into(),
+        );
+    };
+    let id = obj
+        .get("id")
+        .and_then(Value::as_str)
+        .filter(|s| s.chars().count() <= limits::MAX_COMMAND_ID_CHARS)
+        .map(str::to_string);
+    match obj.get("type").and_then(Value::as_str) {
+        None => (
+            id,
+            ErrorCode::UnknownType,
+            "the frame has no type, or its type is not a string".into(),
+        ),
+        Some(t) if !Command::NAMES.contains(&t) => {
+            let shown: String = t.chars().take(40).collect();
+            (
+                id,
+                ErrorCode::UnknownType,
+                format!("unknown type {shown:?}"),
+            )
+        }
+        Some(t) => {
+            let detail = err.to_string();
+            let detail = detail.split(" at line ").next().unwrap_or(&detail);
+            let message = match culprit(&obj) {
+                Some(field) if !detail.contains(&format!("`{field}`")) => {
+                    format!("{t}: {field}: {detail}")
+                }
+                _ => format!("{t}: {detail}"),
+            };
+            (id, ErrorCode::InvalidMessage, message)
+        }
+    }
+}
+
+/// The field a command of a known type could not take (a wrong type, a number out of range
+/// for it, an unknown variant): the one whose absence alone lets the frame be read, or be
+/// missed as a required field. serde's message names a wrong value but not where it was.
+fn culprit(obj: &serde_json::Map<String, Value>) -> Option<&str> {
+    obj.keys()
+        .map(String::as_str)
+        .filter(|k| !matches!(*k, "id" | "type"))
+        .take(FIELD_TRIALS)
+        .find(|k| {
+            let mut rest = obj.clone();
+            rest.remove(*k);
+            match serde_json::from_value::<ClientMessage>(Value::Object(rest)) {
+                Ok(_) => true,
+                Err(e) => e.to_string().starts_with(&format!("missing field `{k}`")),
+            }
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_quick_reading_agrees_with_the_careful_one() {
+        let frames = [
+            r#"{"id":"a","type":"raise_hand"}"#,
+            r#"{"type":"lower_hand","id":"b","participant":null}"#,
+            r#"{"id":"c","type":7}"#,
+            r#"{"id":"d","type":null}"#,
+            r#"{"id":"e","type":{"x":[1,2,{"y":"z"}]}}"#,
+            r#"{"id":"f","type":["raise_hand"]}"#,
+            r#"{"id":"g"}"#,
+            r#"{"id":"h","type":7,"type":"raise_hand"}"#,
+            r#"{"id":"i","type":"raise_hand","type":"done"}"#,
+            r#"{"id":"j","type":"give_floor","participant":"x"}"#,
+            r#"{"id":"k","type":"nope"}"#,
+            r#"[1,2]"#,
+            r#"{"id":"l","type":"raise_hand""#,
+            r#"{"id":"m","type":"raise_hand","extra":{"deep":[true,false,1.5]}}"#,
+        ];
+        for text in frames {
+            let quick = parse(text).map_err(|e| e.to_string());
+            let careful = parse_via_value(text).map_err(|e| e.to_string());
+            assert_eq!(
+                quick.is_ok(),
+                careful.is_ok(),
+                "{text}: {quick:?} vs {careful:?}"
+            );
+            if let (Ok(q), Ok(c)) = (&quick, &careful) {
+                assert_eq!(q, c, "{text}");
+            }
+        }
+        assert!(parse(r#"{"id":"c","type":7}"#).is_err());
+        assert!(parse(r#"{"id":"a","type":"raise_hand"}"#).is_ok());
+    }
+
+    #[test]
+    fn the_scan_finds_repeats_depth_and_huge_numbers_and_passes_the_rest() {
+        let flaw = |text: &str| scan(text).err();
+        assert_eq!(flaw(r#"{"id":"a","type":"sync"}"#), None);
+        assert_eq!(
+            flaw(r#"{"id":"a","type":"sync""#),
+            None,
+            "malformed is not a flaw"
+        );
+        assert_eq!(flaw("not json"), None);
+        assert_eq!(
+            flaw(r#"{"id":"a","x":{"k":1,"\u006b":2}}"#),
+            Some((Some("a".into()), Flaw::DuplicateKey("k".into())))
+        );
+        // The same key in two objects is no repeat.
+        assert_eq!(flaw(r#"{"id":"a","x":{"k":1},"y":{"k":2}}"#), None);
+        let nested = |n: usize| "[".repeat(n) + &"]".repeat(n);
+        assert_eq!(flaw(&nested(MAX_JSON_DEPTH)), None);
+        assert_eq!(
+            flaw(&nested(MAX_JSON_DEPTH + 1)),
+            Some((None, Flaw::TooDeep))
+        );
+        assert_eq!(
+            flaw(r#"{"id":"a","n":[1e400]}"#),
+            Some((Some("a".into()), Flaw::NumberOutOfRange("n".into())))
+        );
+        assert_eq!(flaw("1e400"), None, "no field to name: malformed");
+        let long_id = "i".repeat(limits::MAX_COMMAND_ID_CHARS + 1);
+        assert_eq!(
+            flaw(&format!(r#"{{"id":"{long_id}","a":1,"a":1}}"#)),
+            Some((None, Flaw::DuplicateKey("a".into())))
+        );
+    }
+}
