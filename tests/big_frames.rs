@@ -5,8 +5,7 @@
 mod common;
 
 use circlekeeper_protocol::{Command, Visibility};
-use common::TestServer;
-use serde_json::json;
+use common::{checkout_room, TestServer};
 
 /// People writing.
 const WRITERS: usize = 8;
@@ -19,14 +18,7 @@ const EACH: usize = circlekeeper_protocol::limits::MAX_COMMITMENTS_PER_PERSON;
 #[tokio::test]
 async fn a_room_whose_notes_outgrow_64_kib_still_welcomes_everyone() {
     let server = TestServer::start().await;
-    let room = server
-        .create_room(json!({
-            "title": "Big",
-            "format": {"name": "Check-out", "stages": [
-                {"kind": "check_out", "title": "Out", "timebox_ms": 14_400_000, "speaking": "hand_queue"}
-            ]}
-        }))
-        .await;
+    let room = server.create_room(checkout_room("Big")).await;
     let mut host = server.host(&room, "Host").await;
     host.ok(Command::AcceptGroundRules).await;
     let mut writers = Vec::new();
@@ -71,14 +63,7 @@ async fn a_room_whose_notes_outgrow_64_kib_still_welcomes_everyone() {
 async fn one_person_records_at_most_twenty_commitments_in_a_room_and_the_room_goes_on() {
     use circlekeeper_protocol::{limits::MAX_COMMITMENTS_PER_PERSON, ErrorCode};
     let server = TestServer::start().await;
-    let room = server
-        .create_room(json!({
-            "title": "Capped",
-            "format": {"name": "Check-out", "stages": [
-                {"kind": "check_out", "title": "Out", "timebox_ms": 14_400_000, "speaking": "hand_queue"}
-            ]}
-        }))
-        .await;
+    let room = server.create_room(checkout_room("Capped")).await;
     let mut host = server.host(&room, "Host").await;
     host.ok(Command::AcceptGroundRules).await;
     let mut ada = server.join(&room, "Ada").await;

@@ -18,7 +18,7 @@ use circlekeeper::live::room::MAX_REPLAY;
 use circlekeeper_protocol::{
     Command, Event, ParticipantChange, Presence, RoomView, SessionStatus, TimerKind,
 };
-use common::{Acked, Client, Entry, Refused, Remote};
+use common::{checkout_room, Acked, Client, Entry, Refused, Remote};
 use serde_json::json;
 
 /// How long a SIGTERM'd server may take to exit: its shutdown grace is 10 s per phase, and a
@@ -697,14 +697,7 @@ async fn sigterm_does_not_wait_for_a_client_that_stopped_reading() {
     let dir = tempfile::tempdir().expect("a temporary data directory");
     let mut server = Binary::start(dir.path());
     let remote = server.remote();
-    let room = remote
-        .create_room(json!({
-            "title": "Full sockets",
-            "format": {"name": "Check-out", "stages": [
-                {"kind": "check_out", "title": "Out", "timebox_ms": LONG_TIMEBOX_MS, "speaking": "hand_queue"}
-            ]}
-        }))
-        .await;
+    let room = remote.create_room(checkout_room("Full sockets")).await;
     let mut host = remote.host(&room, "Host").await;
     host.ok(Command::AcceptGroundRules).await;
     // This one joins, then never reads again: its socket fills up.

@@ -12,7 +12,7 @@ use binary::Binary;
 use circlekeeper_protocol::{
     Command, CycleChoice, MemberView, RoomCreated, SeriesCreated, Visibility,
 };
-use common::Remote;
+use common::{checkout_room, Remote};
 use serde_json::json;
 
 /// Members of the series.
@@ -208,16 +208,6 @@ fn found_in_raw_bytes(dir: &std::path::Path, texts: &[String]) -> Vec<String> {
         })
         .cloned()
         .collect()
-}
-
-/// A room with a check-out stage where people raise hands and record commitments.
-fn checkout_room(title: &str) -> serde_json::Value {
-    json!({
-        "title": title,
-        "format": {"name": "Check-out", "stages": [
-            {"kind": "check_out", "title": "Out", "timebox_ms": 14_400_000, "speaking": "hand_queue"}
-        ]}
-    })
 }
 
 /// Open a room, host it and let `names` in; the session runs.

@@ -392,27 +392,3 @@ fn a_record_that_fails_to_decode_or_holds_a_run_out_of_order_is_reported_with_it
     let err = store.load("xyz").expect_err("moved");
     assert!(err.to_string().contains("roomid_seq_event:xyz/3"), "{err}");
 }
-
-/// What `open` costs at start with many rooms (run by hand: `cargo test --release --lib
-/// opening_a_store_of_many_rooms -- --ignored --nocapture`).
-#[test]
-#[ignore]
-fn opening_a_store_of_many_rooms() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = SledStore::open(dir.path()).expect("store");
-    let started = std::time::Instant::now();
-    for chunk in 0..20 {
-        let writes: Vec<Write> = (0..1000)
-            .flat_map(|i| conformance::whole_room(&format!("room{chunk:02}-{i:04}")))
-            .collect();
-        commit(&store, writes);
-    }
-    eprintln!("wrote 20,000 rooms in {:?}", started.elapsed());
-    drop(store);
-    let started = std::time::Instant::now();
-    let store = reopen(dir.path());
-    eprintln!("open took {:?}", started.elapsed());
-    let started = std::time::Instant::now();
-    assert_eq!(store.rooms().expect("rooms").len(), 20_000);
-    eprintln!("rooms() took {:?}", started.elapsed());
-}

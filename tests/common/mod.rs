@@ -302,6 +302,17 @@ impl Remote {
     }
 }
 
+/// The body of `POST /api/rooms` for a room of one four-hour check-out stage with a hand queue:
+/// people raise hands and record commitments there from the start.
+pub fn checkout_room(title: &str) -> Value {
+    serde_json::json!({
+        "title": title,
+        "format": {"name": "Check-out", "stages": [
+            {"kind": "check_out", "title": "Out", "timebox_ms": 14_400_000, "speaking": "hand_queue"}
+        ]}
+    })
+}
+
 /// Split a raw HTTP/1.1 answer into status and JSON body (chunked bodies are decoded).
 pub fn parse_http(raw: &[u8]) -> HttpResponse {
     let text = String::from_utf8_lossy(raw).into_owned();

@@ -16,7 +16,7 @@ use super::super::AppState;
 use super::rooms::{room_not_opened, FreshRoom};
 use super::*;
 use crate::formats;
-use crate::live::{Change, SeriesError};
+use crate::live::{Change, SeriesError, SeriesHandle};
 use crate::room::state::{clean_text, DEFAULT_GROUND_RULES, DEFAULT_WARN_BEFORE_MS};
 use crate::room::RoomSetup;
 use crate::secret;
@@ -35,6 +35,29 @@ fn series_failed(e: SeriesError, what: &'static str) -> ApiError {
                 format!("the server could not save {what}"),
             )
         }
+    }
+}
+
+/// The series' actor, once `key` is shown to be its host key: 404 without such a series, 403
+/// with another key.
+async fn hosted_series(
+    app: &AppState,
+    id: &str,
+    key: &str,
+    what: &'static str,
+) -> Result<SeriesHandle, ApiError> {
+    let series = app
+        .series(id)
+        .ok_or_else(|| not_found("no series with that id"))?;
+    let key = key.to_string();
+    let host = series
+        .read(move |s| secret::matches(&key, &s.host_key_hash))
+        .await
+        .map_err(|e| series_failed(e, what))?;
+    if host {
+        Ok(series)
+    } else {
+        Err(not_series_host())
     }
 }
 
@@ -137,19 +160,9 @@ pub async fn create_series_room(
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     let request: CreateSeriesRoom = parse_body(&body)?;
-    let series = app
-        .series(&series_id)
-        .ok_or_else(|| not_found("no series with that id"))?;
     // The key is checked before the format and title (the documented order of refusals); the
     // job below checks it again, against the record as it is then.
-    let key = request.key.clone();
-    let host = series
-        .read(move |s| secret::matches(&key, &s.host_key_hash))
-        .await
-        .map_err(|e| series_failed(e, "the session"))?;
-    if !host {
-        return Err(not_series_host());
-    }
+    let series = hosted_series(&app, &series_id, &request.key, "the session").await?;
     let format = match &request.format {
         None => formats::builtin("coaching_swap")
             .ok_or_else(|| ApiError::bad(ErrorCode::InvalidFormat, "format"))?,
@@ -237,17 +250,7 @@ pub async fn delete_series(
     Body(body): Body,
 ) -> Result<Json<Value>, ApiError> {
     let request: DeleteSeriesRequest = parse_body(&body)?;
-    let series = app
-        .series(&series_id)
-        .ok_or_else(|| not_found("no series with that id"))?;
-    let key = request.key;
-    let host = series
-        .read(move |s| secret::matches(&key, &s.host_key_hash))
-        .await
-        .map_err(|e| series_failed(e, "the deletion"))?;
-    if !host {
-        return Err(not_series_host());
-    }
+    hosted_series(&app, &series_id, &request.key, "the deletion").await?;
     match app.delete_series(&series_id).await {
         Ok(true) => Ok(Json(json!({ "deleted": true }))),
         Ok(false) => Err(not_found("no series with that id")),
