@@ -5,6 +5,8 @@
 //! (`state::permission`).
 
 mod common;
+#[path = "common/spec.rs"]
+mod spec;
 
 use circlekeeper::formats;
 use circlekeeper::room::state::{permission, Permission, DEFAULT_GROUND_RULES};
@@ -388,7 +390,7 @@ enum Who {
 }
 
 /// The table: who may send a command of each [`Permission`] (the table itself is
-/// `state::permission`, documented under "Roles" in `protocol/README.md`).
+/// `state::permission`, documented under "Roles" in `protocol/commands.md`).
 fn may(p: Permission, who: Who) -> bool {
     match p {
         Permission::Anyone => true,
@@ -400,7 +402,7 @@ fn may(p: Permission, who: Who) -> bool {
 }
 
 /// Commands open to anyone that a second rule may still refuse with `forbidden` (each is
-/// documented with its command in `protocol/README.md`): a prompt is drawn only by whoever's
+/// documented with its command in `protocol/commands.md`): a prompt is drawn only by whoever's
 /// stage role is coach or facilitator, and observers take no turn, so raise no hand.
 fn refused_by_second_rule(cmd: &Command, who: Who) -> bool {
     match cmd {
@@ -533,9 +535,7 @@ fn every_command_from_every_role_in_every_stage_kind_follows_the_table() {
 
 #[test]
 fn the_table_in_the_protocol_readme_is_the_table_the_server_uses() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/protocol/README.md"))
-            .expect("protocol/README.md");
+    let readme = spec::whole();
     let mut documented = std::collections::BTreeMap::new();
     for line in readme.lines() {
         let permission = if line.starts_with("| **Anyone**") {
@@ -559,7 +559,7 @@ fn the_table_in_the_protocol_readme_is_the_table_the_server_uses() {
         assert_eq!(
             documented.remove(cmd.name()),
             Some(permission(&cmd)),
-            "protocol/README.md's table and state::permission disagree on {}",
+            "the spec's table (protocol/commands.md) and state::permission disagree on {}",
             cmd.name()
         );
     }

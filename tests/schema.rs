@@ -2,11 +2,14 @@
 //!
 //! - `protocol/schema.json` is generated from the wire types with schemars. The check fails when
 //!   the checked-in file differs; `UPDATE_SCHEMA=1 cargo test --test schema` rewrites it.
-//! - Every fenced ```` ```json ```` block in `protocol/README.md` names the type it shows in its
+//! - Every fenced ```` ```json ```` block in the spec (`protocol/README.md` and its chapters) names the type it shows in its
 //!   info string (```` ```json client ````, ```` ```json server ````, …) and must parse as that type,
 //!   so the spec can never drift from the code.
 
 use std::path::{Path, PathBuf};
+
+#[path = "common/spec.rs"]
+mod spec;
 
 use circlekeeper_protocol::{
     close, ClientMessage, Command, CreateRoom, Format, HttpError, RoomCreated, ServerMessage,
@@ -171,13 +174,14 @@ impl Shows {
 /// One fenced JSON block: where it starts, what it shows, and its text.
 #[derive(Debug)]
 struct Block {
+    file: String,
     line: usize,
     shows: Shows,
     text: String,
 }
 
 /// Every ```` ```json ```` block of a Markdown text (fences may be indented, as in list items).
-fn json_blocks(markdown: &str) -> Vec<Block> {
+fn json_blocks(file: &str, markdown: &str) -> Vec<Block> {
     let mut blocks = Vec::new();
     let mut lines = markdown.lines().enumerate();
     while let Some((index, line)) = lines.next() {
@@ -188,7 +192,7 @@ fn json_blocks(markdown: &str) -> Vec<Block> {
         let tag = info.trim();
         let shows = Shows::from_tag(tag).unwrap_or_else(|| {
             panic!(
-                "protocol/README.md line {}: a ```json block must say what it shows: \
+                "{file} line {}: a ```json block must say what it shows: \
                  client, server, create-room, room-created, http-error, format or other \
                  (found {tag:?})",
                 index + 1
@@ -204,12 +208,9 @@ fn json_blocks(markdown: &str) -> Vec<Block> {
             text.push_str(body);
             text.push('\n');
         }
-        assert!(
-            closed,
-            "protocol/README.md line {}: unclosed block",
-            index + 1
-        );
+        assert!(closed, "{file} line {}: unclosed block", index + 1);
         blocks.push(Block {
+            file: file.to_owned(),
             line: index + 1,
             shows,
             text,
@@ -225,13 +226,14 @@ fn values(block: &Block) -> Vec<Value> {
         .collect::<Result<_, _>>()
         .unwrap_or_else(|e| {
             panic!(
-                "protocol/README.md block at line {} is not JSON: {e}",
-                block.line
+                "{} block at line {} is not JSON: {e}",
+                block.file, block.line
             )
         });
     assert!(
         !values.is_empty(),
-        "protocol/README.md block at line {} is empty",
+        "{} block at line {} is empty",
+        block.file,
         block.line
     );
     values
@@ -258,7 +260,8 @@ fn is_within(shown: &Value, actual: &Value) -> bool {
 fn check<T: DeserializeOwned + Serialize>(block: &Block, value: &Value, exact: bool) {
     let parsed: T = serde_json::from_value(value.clone()).unwrap_or_else(|e| {
         panic!(
-            "protocol/README.md block at line {} does not parse as {}: {e}\n{value}",
+            "{} block at line {} does not parse as {}: {e}\n{value}",
+            block.file,
             block.line,
             std::any::type_name::<T>()
         )
@@ -277,21 +280,25 @@ fn check<T: DeserializeOwned + Serialize>(block: &Block, value: &Value, exact: b
     };
     assert!(
         faithful,
-        "protocol/README.md block at line {} {problem} ({}):\n  shown:   {value}\n  as type: {back}",
+        "{} block at line {} {problem} ({}):\n  shown:   {value}\n  as type: {back}",
+        block.file,
         block.line,
         std::any::type_name::<T>()
     );
 }
 
+/// The whole spec: `protocol/README.md` and every chapter beside it.
 fn readme() -> String {
-    std::fs::read_to_string(workspace_file("protocol/README.md"))
-        .expect("protocol/README.md exists")
+    spec::whole()
 }
 
 /// The README's examples as (what they show, the value), each checked against its type.
 fn checked_examples() -> Vec<(Shows, Value)> {
     let mut examples = Vec::new();
-    for block in json_blocks(&readme()) {
+    let blocks = spec::pages()
+        .into_iter()
+        .flat_map(|page| json_blocks(&page.path, &page.text));
+    for block in blocks {
         for value in values(&block) {
             match block.shows {
                 Shows::Client => check::<ClientMessage>(&block, &value, false),
@@ -442,7 +449,7 @@ fn every_error_code_and_close_code_is_documented_in_the_protocol_readme() {
 #[test]
 fn the_readme_block_reader_finds_tagged_blocks_and_their_values() {
     let markdown = "text\n\n1. a step\n   ```json client\n   {\"id\":\"1\",\"type\":\"sync\"}\n   {\"id\":\"2\",\"type\":\"pass\"}\n   ```\n\n```rust\nlet x = 1;\n```\n";
-    let blocks = json_blocks(markdown);
+    let blocks = json_blocks("test.md", markdown);
     assert_eq!(blocks.len(), 1);
     assert_eq!(blocks[0].shows, Shows::Client);
     assert_eq!(blocks[0].line, 4);

@@ -677,12 +677,18 @@ impl Client {
 
     /// Send `join`, `host` or `resume` and wait for the welcome.
     pub async fn enter(&mut self, command: Command) -> Welcomed {
-        let id = self.send(command).await;
+        let id = self.fresh_id();
+        self.enter_with_id(&id, command).await
+    }
+
+    /// Send `join`, `host`, `member` or `resume` with a given id and wait for the welcome.
+    pub async fn enter_with_id(&mut self, id: &str, command: Command) -> Welcomed {
+        self.send_with_id(id, command).await;
         loop {
             if let Some(w) = self.welcome.clone().filter(|w| w.id == id) {
                 return w;
             }
-            if let Some(answer) = self.claim(&id) {
+            if let Some(answer) = self.claim(id) {
                 panic!("{}: expected a welcome, got {answer:?}", self.name);
             }
             if !self.pump("a welcome").await {
