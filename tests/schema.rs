@@ -16,6 +16,7 @@ use circlekeeper_protocol::{
     PROTOCOL_VERSION,
 };
 use schemars::generate::SchemaSettings;
+use schemars::transform::RecursiveTransform;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -39,9 +40,11 @@ fn workspace_file(relative: &str) -> PathBuf {
 fn protocol_schema() -> Value {
     let mut reads = SchemaSettings::draft2020_12()
         .for_deserialize()
+        .with_transform(RecursiveTransform(integer_bounds))
         .into_generator();
     let mut writes = SchemaSettings::draft2020_12()
         .for_serialize()
+        .with_transform(RecursiveTransform(integer_bounds))
         .into_generator();
 
     let mut entry_points = Map::new();
@@ -85,6 +88,28 @@ fn protocol_schema() -> Value {
     })
 }
 
+/// Give an integer schema the bounds of its Rust type where it has none of its own: serde
+/// refuses anything outside them (`invalid_message`), so the schema says so. schemars names the
+/// type in `format` but bounds only some (`uint8`); `usize` is taken as 64 bits, as on every
+/// platform the server runs on.
+fn integer_bounds(schema: &mut schemars::Schema) {
+    let (min, max): (Value, Value) = match schema.get("format").and_then(Value::as_str) {
+        Some("uint8") => (0.into(), u8::MAX.into()),
+        Some("uint16") => (0.into(), u16::MAX.into()),
+        Some("uint32") => (0.into(), u32::MAX.into()),
+        Some("uint64" | "uint") => (0.into(), u64::MAX.into()),
+        Some("int8") => (i8::MIN.into(), i8::MAX.into()),
+        Some("int16") => (i16::MIN.into(), i16::MAX.into()),
+        Some("int32") => (i32::MIN.into(), i32::MAX.into()),
+        Some("int64" | "int") => (i64::MIN.into(), i64::MAX.into()),
+        _ => return,
+    };
+    if let Some(object) = schema.as_object_mut() {
+        object.entry("minimum").or_insert(min);
+        object.entry("maximum").or_insert(max);
+    }
+}
+
 fn rendered_schema() -> String {
     let mut text =
         serde_json::to_string_pretty(&protocol_schema()).expect("a JSON value always serializes");
@@ -126,6 +151,37 @@ fn the_checked_in_schema_matches_the_protocol_types() {
         "protocol/schema.json is out of date with the types in protocol/src \
          (run `UPDATE_SCHEMA=1 cargo test --test schema` to regenerate it, then review the diff);\n{}",
         first_difference(&generated, &checked_in)
+    );
+}
+
+#[test]
+fn every_client_message_variant_requires_an_id_of_1_to_64_characters() {
+    let schema = protocol_schema();
+    let variants = schema["$defs"]["ClientMessage"]["oneOf"]
+        .as_array()
+        .expect("ClientMessage is a oneOf");
+    assert_eq!(variants.len(), Command::NAMES.len());
+    for variant in variants {
+        let name = &variant["properties"]["type"]["const"];
+        let id = &variant["properties"]["id"];
+        assert_eq!(id["type"], "string", "{name}: id is a string");
+        assert_eq!(id["minLength"], 1, "{name}: id has at least 1 character");
+        assert_eq!(
+            id["maxLength"],
+            circlekeeper_protocol::limits::MAX_COMMAND_ID_CHARS,
+            "{name}: id has at most 64 characters"
+        );
+        let required = variant["required"].as_array().expect("required fields");
+        assert!(required.contains(&json!("id")), "{name}: id is required");
+        assert!(
+            required.contains(&json!("type")),
+            "{name}: type is required"
+        );
+    }
+    let outside = &schema["$defs"]["ClientMessage"];
+    assert!(
+        outside.get("properties").is_none() && outside.get("required").is_none(),
+        "the variants say everything; nothing stands beside the oneOf"
     );
 }
 

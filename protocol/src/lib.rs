@@ -17,6 +17,8 @@
 use serde::{Deserialize, Serialize};
 
 mod format;
+#[cfg(feature = "schema")]
+mod schema;
 mod view;
 
 pub use format::*;
@@ -100,8 +102,10 @@ pub mod close {
 /// One frame from client to server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(transform = schema::id_in_every_variant))]
 pub struct ClientMessage {
-    /// Client-chosen id, echoed in the answer.
+    /// Client-chosen id (1–64 characters), echoed in the answer.
+    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = limits::MAX_COMMAND_ID_CHARS)))]
     pub id: CommandId,
     /// What the client asks for.
     #[serde(flatten)]
@@ -121,6 +125,7 @@ pub enum Command {
         /// The join key from the join link.
         key: String,
         /// Display name (1–60 characters).
+        #[cfg_attr(feature = "schema", schemars(length(min = 1, max = limits::MAX_NAME_CHARS), regex(pattern = schema::ONE_LINE_TEXT)))]
         name: String,
     },
     /// Join a room as a facilitator, with the key from its host link.
@@ -130,6 +135,7 @@ pub enum Command {
         /// The host key from the host link.
         key: String,
         /// Display name (1–60 characters).
+        #[cfg_attr(feature = "schema", schemars(length(min = 1, max = limits::MAX_NAME_CHARS), regex(pattern = schema::ONE_LINE_TEXT)))]
         name: String,
     },
     /// Enter a room of a series with my personal series link: the first time as a new
@@ -196,7 +202,8 @@ pub enum Command {
     AdjustTimer {
         /// Which timer.
         timer: TimerKind,
-        /// Seconds to add; negative to shorten (−3600 to 3600).
+        /// Seconds to add; negative to shorten (−3600 to 3600, not 0).
+        #[cfg_attr(feature = "schema", schemars(range(min = -3600, max = 3600), extend("not" = {"const": 0})))]
         seconds: i32,
     },
     /// Restart a timer from its full duration.
@@ -216,7 +223,8 @@ pub enum Command {
     NextTurn,
     /// Set the presenter order (the participants who will present, in order).
     SetPresenterOrder {
-        /// Participant ids, in presenting order.
+        /// Participant ids, in presenting order (at most 64, each once).
+        #[cfg_attr(feature = "schema", schemars(length(max = limits::MAX_PARTICIPANTS), extend("uniqueItems" = true)))]
         order: Vec<ParticipantId>,
     },
     /// Shuffle the presenter order (everyone who accepted the ground rules, facilitators
@@ -230,19 +238,22 @@ pub enum Command {
     AssignRole {
         /// Who.
         participant: ParticipantId,
-        /// Which role.
+        /// Which role: `timekeeper`, `observer` or `co_facilitator`.
+        #[cfg_attr(feature = "schema", schemars(schema_with = "schema::assignable_role"))]
         role: Role,
     },
     /// Take a standing role away from a participant.
     UnassignRole {
         /// Who.
         participant: ParticipantId,
-        /// Which role.
+        /// Which role: `timekeeper`, `observer` or `co_facilitator`.
+        #[cfg_attr(feature = "schema", schemars(schema_with = "schema::assignable_role"))]
         role: Role,
     },
     /// Move a standing role (`timekeeper` or `observer`) to the next participant in join order.
     RotateRole {
-        /// Which role.
+        /// Which role: `timekeeper` or `observer`.
+        #[cfg_attr(feature = "schema", schemars(schema_with = "schema::rotating_role"))]
         role: Role,
     },
     /// Remove a participant from the room; their connection is closed with code 4004.
@@ -250,13 +261,16 @@ pub enum Command {
         /// Who.
         participant: ParticipantId,
     },
-    /// Push a prompt to everyone or to one role: a prompt from the bank by id, or own text.
+    /// Push a prompt to everyone or to one role: a prompt from the bank by id, or own text
+    /// (exactly one of the two).
+    #[cfg_attr(feature = "schema", schemars(transform = schema::prompt_or_text))]
     PushPrompt {
         /// A prompt id from the bank (see `GET /api/prompts`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         prompt: Option<String>,
-        /// Or a custom text (at most 500 characters).
+        /// Or a custom text (1–500 characters).
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "schema", schemars(length(min = 1, max = limits::MAX_TEXT_CHARS), regex(pattern = schema::PARAGRAPHS)))]
         text: Option<String>,
         /// Who should see it; omitted means everyone.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -325,9 +339,11 @@ pub enum Command {
     /// A `private` one is seen by its author only.
     RecordCommitment {
         /// What I will do (1–500 characters).
+        #[cfg_attr(feature = "schema", schemars(length(min = 1, max = limits::MAX_TEXT_CHARS), regex(pattern = schema::PARAGRAPHS)))]
         text: String,
         /// By when, `YYYY-MM-DD`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "schema", schemars(regex(pattern = schema::DUE_DATE), example = &"2030-06-30"))]
         due: Option<String>,
         /// Who may see it.
         visibility: Visibility,
@@ -342,10 +358,13 @@ pub enum Command {
     /// As the client, after a half: tell my coach what helped and what helped less.
     GiveFeedback {
         /// 1 (not helpful) to 5 (very helpful).
+        #[cfg_attr(feature = "schema", schemars(range(min = 1, max = 5)))]
         rating: u8,
         /// What helped (up to 500 characters; may be empty).
+        #[cfg_attr(feature = "schema", schemars(length(max = limits::MAX_TEXT_CHARS), regex(pattern = schema::OPTIONAL_PARAGRAPHS)))]
         helped: String,
         /// What helped less (up to 500 characters; may be empty).
+        #[cfg_attr(feature = "schema", schemars(length(max = limits::MAX_TEXT_CHARS), regex(pattern = schema::OPTIONAL_PARAGRAPHS)))]
         helped_less: String,
         /// Who may see it.
         visibility: Visibility,
@@ -353,9 +372,11 @@ pub enum Command {
     /// Answer the short session survey (in the check-out, or after the end).
     AnswerSurvey {
         /// How the session was, 1 to 5.
+        #[cfg_attr(feature = "schema", schemars(range(min = 1, max = 5)))]
         rating: u8,
         /// A comment (up to 500 characters).
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "schema", schemars(length(max = limits::MAX_TEXT_CHARS), regex(pattern = schema::OPTIONAL_PARAGRAPHS)))]
         comment: Option<String>,
         /// Who may see the comment.
         visibility: Visibility,
@@ -504,8 +525,10 @@ pub enum ServerMessage {
     /// The answer to `join`, `host` or `resume`: who you are and the whole room.
     Welcome {
         /// The id of the command this answers.
+        #[cfg_attr(feature = "schema", schemars(length(min = 1, max = limits::MAX_COMMAND_ID_CHARS)))]
         id: CommandId,
         /// The protocol version the server speaks.
+        #[cfg_attr(feature = "schema", schemars(extend("const" = PROTOCOL_VERSION)))]
         protocol: u32,
         /// The server's clock when this frame was made.
         server_time: Millis,
@@ -523,8 +546,10 @@ pub enum ServerMessage {
     /// `last_seq` up to `seq` follow at once, in order, each exactly once.
     Resumed {
         /// The id of the command this answers.
+        #[cfg_attr(feature = "schema", schemars(length(min = 1, max = limits::MAX_COMMAND_ID_CHARS)))]
         id: CommandId,
         /// The protocol version the server speaks.
+        #[cfg_attr(feature = "schema", schemars(extend("const" = PROTOCOL_VERSION)))]
         protocol: u32,
         /// The server's clock when this frame was made.
         server_time: Millis,
@@ -539,14 +564,17 @@ pub enum ServerMessage {
     /// the room's history was reset): the whole room, to replace what the client had.
     Snapshot {
         /// The id of the command this answers.
+        #[cfg_attr(feature = "schema", schemars(length(min = 1, max = limits::MAX_COMMAND_ID_CHARS)))]
         id: CommandId,
         /// The protocol version the server speaks.
+        #[cfg_attr(feature = "schema", schemars(extend("const" = PROTOCOL_VERSION)))]
         protocol: u32,
         /// The server's clock when this frame was made.
         server_time: Millis,
         /// The room's current sequence number.
         seq: u64,
         /// Always `false`: the missed events were not recovered one by one.
+        #[cfg_attr(feature = "schema", schemars(extend("const" = false)))]
         recovered: bool,
         /// Your participant id in this room.
         you: ParticipantId,
@@ -556,6 +584,7 @@ pub enum ServerMessage {
     /// A command was accepted.
     Ack {
         /// The id of the command.
+        #[cfg_attr(feature = "schema", schemars(length(min = 1, max = limits::MAX_COMMAND_ID_CHARS)))]
         id: CommandId,
         /// The room's sequence number after the command's events (if it changed the room).
         seq: u64,
@@ -570,6 +599,7 @@ pub enum ServerMessage {
     Error {
         /// The id of the command, when the frame could be read far enough to find it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "schema", schemars(length(min = 1, max = limits::MAX_COMMAND_ID_CHARS)))]
         id: Option<CommandId>,
         /// A stable code.
         code: ErrorCode,

@@ -13,6 +13,12 @@ pub const MAX_JSON_DEPTH: usize = 32;
 /// Most fields tried, one left out at a time, to name the one a command could not take.
 const FIELD_TRIALS: usize = 16;
 
+/// Whether `id` is a command id the server takes, and so may echo: 1 to
+/// [`limits::MAX_COMMAND_ID_CHARS`] characters.
+pub(super) fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.chars().count() <= limits::MAX_COMMAND_ID_CHARS
+}
+
 /// What [`scan`] found wrong with a frame, before reading it as a command.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Flaw {
@@ -44,7 +50,7 @@ impl Flaw {
 struct ScanState {
     /// The first flaw, which ended the scan.
     flaw: Option<Flaw>,
-    /// The top-level `id`, if it is a string read before the flaw and not over-long.
+    /// The top-level `id`, if it is a [`valid_id`] read before the flaw.
     id: Option<String>,
     /// The top-level key whose value the scan was in when it failed.
     field: Option<String>,
@@ -168,7 +174,7 @@ impl<'de> serde::de::Visitor<'de> for ScanSeed<'_> {
                 state: self.state,
             };
             match map.next_value_seed(inner) {
-                Ok(Some(id)) if id.chars().count() <= limits::MAX_COMMAND_ID_CHARS => {
+                Ok(Some(id)) if valid_id(&id) => {
                     self.state.borrow_mut().id = Some(id);
                 }
                 Ok(_) => {}
@@ -325,7 +331,7 @@ pub(super) fn classify(text: &str, err: &serde_json::Error) -> (Option<String>, 
     let id = obj
         .get("id")
         .and_then(Value::as_str)
-        .filter(|s| s.chars().count() <= limits::MAX_COMMAND_ID_CHARS)
+        .filter(|s| valid_id(s))
         .map(str::to_string);
     match obj.get("type").and_then(Value::as_str) {
         None => (
@@ -443,5 +449,23 @@ mod tests {
             flaw(&format!(r#"{{"id":"{long_id}","a":1,"a":1}}"#)),
             Some((None, Flaw::DuplicateKey("a".into())))
         );
+        assert_eq!(
+            flaw(r#"{"id":"","a":1,"a":1}"#),
+            Some((None, Flaw::DuplicateKey("a".into()))),
+            "an empty id is no id to echo"
+        );
+    }
+
+    #[test]
+    fn an_empty_or_over_long_id_is_not_echoed_in_a_refusal() {
+        let err = serde_json::from_str::<Value>("{").expect_err("not JSON");
+        let long_id = "i".repeat(limits::MAX_COMMAND_ID_CHARS + 1);
+        for id in ["", long_id.as_str()] {
+            let text = format!(r#"{{"id":"{id}","type":"no_such_command"}}"#);
+            let (echoed, code, _) = classify(&text, &err);
+            assert_eq!((echoed, code), (None, ErrorCode::UnknownType), "{id:?}");
+        }
+        let (echoed, _, _) = classify(r#"{"id":"k","type":"no_such_command"}"#, &err);
+        assert_eq!(echoed.as_deref(), Some("k"));
     }
 }

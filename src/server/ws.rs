@@ -25,7 +25,7 @@ use tracing::{debug, Instrument};
 
 use super::api::ApiError;
 pub use super::decode::MAX_JSON_DEPTH;
-use super::decode::{classify, parse, scan};
+use super::decode::{classify, parse, scan, valid_id};
 use super::guard::{ClientIp, FrameAllowance, Slot, SlotCell};
 use super::AppState;
 use crate::live::room::{error_frame, ConnId, Credential, Outbound, PEER_OUTBOX};
@@ -400,7 +400,7 @@ impl Connection {
             }
         };
         let ClientMessage { id, command } = msg;
-        if id.is_empty() || id.chars().count() > limits::MAX_COMMAND_ID_CHARS {
+        if !valid_id(&id) {
             let message = format!(
                 "id must be 1 to {} characters",
                 limits::MAX_COMMAND_ID_CHARS

@@ -401,6 +401,17 @@ pub struct Welcomed {
     pub seq: u64,
 }
 
+/// What became of a frame (see [`Client::reply`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// A `welcome`, `resumed` or `snapshot` answered it.
+    Entered(Welcomed),
+    /// An `ack` or an `error` answered it.
+    Answered(Result<Acked, Refused>),
+    /// The connection ended first (with this close code, if the server sent one).
+    Closed(Option<u16>),
+}
+
 /// What kind of frame admitted a client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Entry {
@@ -813,6 +824,67 @@ impl Client {
                 self.name
             ),
             Err(r) => r.code,
+        }
+    }
+
+    /// What became of the frame with id `id`, whatever it was: the welcome (or `resumed`,
+    /// `snapshot`) that admitted us, its ack or error, an error that names no id (a refusal
+    /// before the id could be read), or the end of the connection. Events on the way are taken
+    /// in.
+    pub async fn reply(&mut self, id: &str) -> Reply {
+        loop {
+            if let Some(w) = self.welcome.clone().filter(|w| w.id == id) {
+                return Reply::Entered(w);
+            }
+            let answer = self.claim(id).or_else(|| {
+                let at = self
+                    .answers
+                    .iter()
+                    .position(|a| matches!(a, ServerMessage::Error { id: None, .. }))?;
+                Some(self.answers.remove(at))
+            });
+            match answer {
+                Some(ServerMessage::Ack {
+                    seq,
+                    server_time,
+                    result,
+                    ..
+                }) => {
+                    return Reply::Answered(Ok(Acked {
+                        seq,
+                        server_time,
+                        result,
+                    }))
+                }
+                Some(ServerMessage::Error { id, code, message }) => {
+                    return Reply::Answered(Err(Refused { id, code, message }))
+                }
+                Some(other) => panic!("{}: unexpected answer {other:?}", self.name),
+                None => {}
+            }
+            if !self.pump(&format!("the answer to {id}")).await {
+                let code = self.closed.clone().flatten().map(|f| u16::from(f.code));
+                return Reply::Closed(code);
+            }
+        }
+    }
+
+    /// Take in every frame the server sent before a `sync` sent now, or up to the end of the
+    /// connection if it is closed or closing; never panics on a closed connection.
+    pub async fn drain(&mut self) {
+        if self.closed.is_some() {
+            return;
+        }
+        let id = self.fresh_id();
+        let frame = serde_json::json!({"id": id, "type": "sync"}).to_string();
+        if !self.raw_send_message(Message::text(frame)).await {
+            while self.pump("the end of the connection").await {}
+            return;
+        }
+        while self.claim(&id).is_none() {
+            if !self.pump("the answer to a sync").await {
+                return;
+            }
         }
     }
 

@@ -43,11 +43,18 @@ fn shared(v: Visibility) -> bool {
     v != Visibility::Private
 }
 
-/// A `YYYY-MM-DD` date with a plausible month and day.
+/// A `YYYY-MM-DD` date with a plausible month and day: digits only (`u32::from_str` alone
+/// would also take a sign, as in `2030-+6-01`).
 fn check_due(due: &str) -> Result<(), Rejection> {
     let parts: Vec<&str> = due.split('-').collect();
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
     let ok = match parts.as_slice() {
-        [y, m, d] if y.len() == 4 && m.len() == 2 && d.len() == 2 => {
+        [y, m, d]
+            if y.len() == 4
+                && m.len() == 2
+                && d.len() == 2
+                && [y, m, d].iter().all(|p| digits(p)) =>
+        {
             let (y, m, d) = (y.parse::<u32>(), m.parse::<u32>(), d.parse::<u32>());
             matches!((y, m, d), (Ok(2000..=2200), Ok(1..=12), Ok(1..=31)))
         }

@@ -55,17 +55,27 @@ fn a_private_commitment_makes_no_event_and_a_shared_one_does() {
     );
     assert_eq!(c.room.view().commitments.len(), 1);
     assert_eq!(c.room.view().commitments[0].text, "Ask for help");
-    assert_eq!(
-        c.refused(
-            c.people[0],
-            Command::RecordCommitment {
-                text: "x".into(),
-                due: Some("next week".into()),
-                visibility: Visibility::Circle
-            }
-        ),
-        ErrorCode::InvalidText
-    );
+    for due in [
+        "next week",
+        "2030-+6-01",
+        "+030-06-01",
+        "2030-06-+1",
+        "1999-06-01",
+        "2030-13-01",
+    ] {
+        assert_eq!(
+            c.refused(
+                c.people[0],
+                Command::RecordCommitment {
+                    text: "x".into(),
+                    due: Some(due.into()),
+                    visibility: Visibility::Circle
+                }
+            ),
+            ErrorCode::InvalidText,
+            "{due}"
+        );
+    }
     // Someone else's items are not mine.
     let other = c.ok(c.people[1], Command::MyItems);
     let Some(AckResult::Mine { mine }) = other.result else {
