@@ -39,9 +39,12 @@ pub fn resumed(t: &TimerState, now: Millis) -> TimerState {
     }
 }
 
-/// The timer extended (positive) or shortened (negative) by `delta_ms`. Warning and expiry are
-/// re-armed when the new remaining time is before them again (the warning point is that of the
-/// new duration; see [`warn_point`]).
+/// The timer extended (positive) or shortened (negative) by `delta_ms`, as far as it goes: its
+/// end moves by `delta_ms` (even into overtime) and `duration_ms` by the same amount. Warning
+/// and expiry are re-armed when the new remaining time is before them again (the warning point
+/// is that of the new duration; see [`warn_point`]). A late joiner's triad shortens its round
+/// this way (a coaching swap's round may go straight into overtime); `adjust_timer` uses
+/// [`adjusted_by_timekeeper`].
 pub fn adjusted(
     t: &TimerState,
     now: Millis,
@@ -49,10 +52,54 @@ pub fn adjusted(
     warn_before_ms: u64,
     is_speaker: bool,
 ) -> TimerState {
-    let remaining = t.remaining_ms(now).saturating_add(delta_ms);
+    moved(t, now, delta_ms, |d| {
+        warn_point(d, warn_before_ms, is_speaker)
+    })
+}
+
+/// A timer with no time left to cut: `adjust_timer` cannot shorten it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NothingLeft;
+
+/// The timer as `adjust_timer` leaves it. Adding moves the end later by `delta_ms`; cutting
+/// moves it earlier, but never past `now`: a cut larger than what is left ends the timer now,
+/// with nothing left. Either way `duration_ms` changes by exactly as much as the time left did,
+/// so that `duration_ms` is always the time the timer has run plus the time it has left. A cut
+/// on a timer with nothing left (at zero or in overtime) is [`NothingLeft`].
+///
+/// `warn_at` gives the warning point of a timer of a given duration (see [`warn_point`]); the
+/// warning is re-armed when the time left is above the new warning point, and the expiry when
+/// any time is left. Whatever the new timer owes at once ([`owed`]) the caller fires.
+pub fn adjusted_by_timekeeper(
+    t: &TimerState,
+    now: Millis,
+    delta_ms: i64,
+    warn_at: impl FnOnce(u64) -> Option<u64>,
+) -> Result<TimerState, NothingLeft> {
+    let left = t.remaining_ms(now);
+    let change = if delta_ms < 0 {
+        if left <= 0 {
+            return Err(NothingLeft);
+        }
+        delta_ms.max(-left)
+    } else {
+        delta_ms
+    };
+    Ok(moved(t, now, change, warn_at))
+}
+
+/// The timer's end and duration both moved by `change_ms`, re-arming the warning and the expiry
+/// that are ahead again.
+fn moved(
+    t: &TimerState,
+    now: Millis,
+    change_ms: i64,
+    warn_at: impl FnOnce(u64) -> Option<u64>,
+) -> TimerState {
+    let remaining = t.remaining_ms(now).saturating_add(change_ms);
     let mut next = t.clone();
-    next.duration_ms = (t.duration_ms as i64).saturating_add(delta_ms).max(0) as u64;
-    let warn_at_ms = warn_point(next.duration_ms, warn_before_ms, is_speaker).unwrap_or(0);
+    next.duration_ms = (t.duration_ms as i64).saturating_add(change_ms).max(0) as u64;
+    let warn_at_ms = warn_at(next.duration_ms).unwrap_or(0);
     match t.ends_at {
         Some(_) => next.ends_at = Some(deadline(now, remaining)),
         None => next.paused_remaining_ms = Some(remaining),
@@ -86,9 +133,17 @@ pub enum Due {
     Expiry,
 }
 
-/// The next thing this timer owes at `now`, if any. Only running timers owe anything.
+/// The next thing this timer owes at `now`, if any. Only running timers owe anything to the
+/// clock: see [`owed`] for what a timer owes whether or not it runs.
 pub fn due(t: &TimerState, now: Millis, warn_at: Option<u64>) -> Option<Due> {
     t.ends_at?;
+    owed(t, now, warn_at)
+}
+
+/// What this timer owes at `now`, running or paused: the warning once its time left is at most
+/// its warning point (and above zero), the expiry once nothing is left. A timer that reaches
+/// zero before it warned owes only the expiry.
+pub fn owed(t: &TimerState, now: Millis, warn_at: Option<u64>) -> Option<Due> {
     let remaining = t.remaining_ms(now);
     if let Some(w) = warn_at {
         if !t.warned && !t.expired && remaining <= w as i64 && remaining > 0 {
@@ -129,6 +184,41 @@ mod tests {
         let s = adjusted(&t, 30_000, -45_000, 10_000, false);
         assert_eq!(s.remaining_ms(30_000), -15_000);
         assert_eq!(due(&s, 30_000, Some(10_000)), Some(Due::Expiry));
+    }
+
+    #[test]
+    fn a_timekeepers_cut_stops_at_zero_and_takes_only_what_was_left_from_the_duration() {
+        let t = new(60_000, 0, true);
+        let warn = |d| warn_point(d, 10_000, false);
+        let s = adjusted_by_timekeeper(&t, 30_000, -3_600_000, warn).expect("time was left");
+        assert_eq!(s.remaining_ms(30_000), 0);
+        assert_eq!(s.ends_at, Some(30_000));
+        assert_eq!(s.duration_ms, 30_000, "it ran 30 s of its 60 s");
+        assert_eq!(owed(&s, 30_000, warn(s.duration_ms)), Some(Due::Expiry));
+        assert_eq!(
+            adjusted_by_timekeeper(&s, 30_000, -1_000, warn),
+            Err(NothingLeft)
+        );
+        // Adding moves the end, and the duration, by as much.
+        let more = adjusted_by_timekeeper(&s, 40_000, 20_000, warn).expect("adding works");
+        assert_eq!(more.ends_at, Some(50_000));
+        assert_eq!(more.duration_ms, 50_000);
+    }
+
+    #[test]
+    fn a_timekeepers_cut_on_a_stopped_timer_changes_what_is_left() {
+        let t = paused(&new(60_000, 0, true), 20_000);
+        let s = adjusted_by_timekeeper(&t, 90_000, -30_000, |_| None).expect("time was left");
+        assert_eq!((s.ends_at, s.paused_remaining_ms), (None, Some(10_000)));
+        assert_eq!(s.duration_ms, 30_000);
+        assert_eq!(
+            due(&s, 90_000, None),
+            None,
+            "a stopped timer owes the clock nothing"
+        );
+        let s = adjusted_by_timekeeper(&s, 90_000, -30_000, |_| None).expect("time was left");
+        assert_eq!((s.paused_remaining_ms, s.duration_ms), (Some(0), 20_000));
+        assert_eq!(owed(&s, 90_000, None), Some(Due::Expiry));
     }
 
     #[test]
