@@ -110,6 +110,8 @@ impl TestServer {
         settings.rooms_per_ip_per_hour = 1_000_000;
         settings.max_failed_entries = 1_000_000;
         settings.max_connections_per_ip = 100_000;
+        settings.address_rate_burst = 1e9;
+        settings.address_rate_per_second = 1e9;
         tune(&mut settings);
         let state = AppState::start(store, clock.clone(), settings).expect("state starts");
         let (tx, rx) = oneshot::channel::<()>();
