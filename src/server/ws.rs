@@ -443,7 +443,7 @@ impl Connection {
                     })
                     .await
                 {
-                    return Next::Close(close::GOING_AWAY, "the room has closed");
+                    return Next::Close(close::GOING_AWAY, room_reason(close::GOING_AWAY));
                 }
                 self.in_flight += 1;
                 return Next::Continue;
@@ -546,7 +546,7 @@ impl Connection {
             return Next::Close(close::AUTH_FAILED, "no such room");
         };
         let Some(outbox) = self.tx.clone() else {
-            return Next::Close(close::GOING_AWAY, "");
+            return Next::Close(close::GOING_AWAY, room_reason(close::GOING_AWAY));
         };
         let (reply, answer) = oneshot::channel();
         let msg = RoomMsg::Enter {
@@ -558,7 +558,7 @@ impl Connection {
             reply,
         };
         if !room.send(msg).await {
-            return Next::Close(close::GOING_AWAY, "the room has closed");
+            return Next::Close(close::GOING_AWAY, room_reason(close::GOING_AWAY));
         }
         match answer.await {
             Ok(Ok(who)) => {
@@ -593,7 +593,7 @@ impl Connection {
                     _ => Next::Continue,
                 }
             }
-            Err(_) => Next::Close(close::GOING_AWAY, "the room has closed"),
+            Err(_) => Next::Close(close::GOING_AWAY, room_reason(close::GOING_AWAY)),
         }
     }
 }
