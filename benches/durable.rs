@@ -307,6 +307,8 @@ async fn run_scenario(sc: &Scenario, base: &Path, run: Duration) -> anyhow::Resu
     let mut settings = Settings::new(&format!("http://{addr}"));
     settings.rate_burst = 1e9;
     settings.rate_per_second = 1e9;
+    settings.address_rate_burst = 1e9;
+    settings.address_rate_per_second = 1e9;
     settings.rooms_per_ip_per_hour = 1_000_000;
     settings.shutdown_grace = Duration::from_secs(5);
     let state = AppState::start(store, Clock::System, settings)?;

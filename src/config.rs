@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::server::Settings;
+use crate::server::{Settings, ADDRESS_BURST_SECS};
 
 /// How to run the server.
 #[derive(Debug, Clone, Parser)]
@@ -91,6 +91,11 @@ pub struct Config {
     #[arg(long, env = "CIRCLEKEEPER_FAILED_ENTRY_FORGIVE_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub failed_entry_forgive_secs: u64,
 
+    /// Websocket frames per second one address may send over all its connections together,
+    /// reconnects included, in bursts of up to 15 seconds' worth; more get `rate_limited`.
+    #[arg(long, env = "CIRCLEKEEPER_FRAMES_PER_IP_PER_SECOND", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub frames_per_ip_per_second: u32,
+
     /// Seconds a client has to send its HTTP request headers, and after a websocket upgrade its
     /// first command (`join`, `host`, `member` or `resume`).
     #[arg(long, env = "CIRCLEKEEPER_HANDSHAKE_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
@@ -168,6 +173,10 @@ const FILE_KEYS: &[(&str, &str)] = &[
     (
         "failed_entry_forgive_secs",
         "CIRCLEKEEPER_FAILED_ENTRY_FORGIVE_SECS",
+    ),
+    (
+        "frames_per_ip_per_second",
+        "CIRCLEKEEPER_FRAMES_PER_IP_PER_SECOND",
     ),
     (
         "handshake_timeout_secs",
@@ -284,6 +293,8 @@ impl Config {
         s.max_failed_entries = self.max_failed_entries;
         s.failed_entry_forgive = Duration::from_secs(self.failed_entry_forgive_secs);
         s.handshake_timeout = Duration::from_secs(self.handshake_timeout_secs);
+        s.address_rate_per_second = f64::from(self.frames_per_ip_per_second);
+        s.address_rate_burst = s.address_rate_per_second * ADDRESS_BURST_SECS;
         s
     }
 
@@ -323,6 +334,21 @@ host_key = "from-the-file"
 allowed_origins = ["https://circles.example.org", "https://intranet.example.org"]
 max_connections_per_ip = 32
 "#;
+
+    #[test]
+    fn the_frame_rate_per_address_sets_its_burst_too() {
+        let c = Config::load_from(args(&[]), |_| None).expect("loads");
+        let defaults = Settings::new("http://127.0.0.1:8080");
+        assert_eq!(
+            c.settings().address_rate_per_second,
+            defaults.address_rate_per_second
+        );
+        assert_eq!(c.settings().address_rate_burst, defaults.address_rate_burst);
+        let c = Config::load_from(args(&["--frames-per-ip-per-second", "100"]), |_| None)
+            .expect("loads");
+        assert_eq!(c.settings().address_rate_per_second, 100.0);
+        assert_eq!(c.settings().address_rate_burst, 1500.0);
+    }
 
     #[test]
     fn the_file_sets_what_flags_and_the_environment_do_not() {

@@ -432,35 +432,42 @@ async fn a_wrong_protocol_version_is_closed_with_4001() {
 async fn flooding_is_rate_limited_then_closed_with_4029() {
     let mut f = Fixture::new().await;
     let (mut acks, mut limited) = (0, 0);
-    // One frame at a time, each answered before the next: far faster than the refill rate,
-    // and nothing unread is left on the socket when the server closes it.
+    // One frame at a time, each answered before the next: far faster than the refill rate.
+    let mut closed = None;
     for n in 0..1_000 {
+        let id = format!("f{n}");
         f.ada
-            .raw_send(&format!(r#"{{"id":"f{n}","type":"sync"}}"#))
+            .raw_send(&format!(r#"{{"id":"{id}","type":"sync"}}"#))
             .await;
         match f.ada.next_frame().await {
             Some(Message::Text(text)) => match serde_json::from_str(text.as_str()) {
-                Ok(ServerMessage::Ack { .. }) => {
+                Ok(ServerMessage::Ack { id: acked, .. }) => {
                     assert_eq!(limited, 0, "no ack after the limit bites");
+                    assert_eq!(acked, id);
                     acks += 1;
                 }
                 Ok(ServerMessage::Error {
                     code: ErrorCode::RateLimited,
-                    id: None,
+                    id: refused,
                     ..
-                }) => limited += 1,
+                }) => {
+                    assert_eq!(refused, Some(id), "a refusal names its frame");
+                    limited += 1;
+                }
                 other => panic!("unexpected answer to a flood: {other:?}"),
             },
             Some(Message::Close(frame)) => {
-                let code = frame.map(|f| u16::from(f.code));
-                assert_eq!(code, Some(close::RATE_LIMITED));
+                closed = Some(frame.map(|f| u16::from(f.code)));
                 break;
             }
             other => panic!("unexpected frame in a flood: {other:?}"),
         }
     }
-    assert!(limited > 0, "the limit bit before the close");
-    assert!(limited < RATE_STRIKES, "{limited} refusals");
+    assert_eq!(closed, Some(Some(close::RATE_LIMITED)));
+    assert_eq!(
+        limited, RATE_STRIKES,
+        "every refused frame is answered, the last one before the close"
+    );
     assert!(
         acks as f64 >= f.server.state.settings().rate_burst - 1.0,
         "a burst is allowed ({acks} acks)"

@@ -255,6 +255,8 @@ fn server_child() -> anyhow::Result<()> {
         let mut settings = Settings::new(&format!("http://{}", addrs[0]));
         settings.rate_burst = 1e9;
         settings.rate_per_second = 1e9;
+        settings.address_rate_burst = 1e9;
+        settings.address_rate_per_second = 1e9;
         // Thousands of clients from four loopback addresses, and thousands of rooms opened
         // from one: the per-address limits are for the public, not for the bench.
         settings.max_connections_per_ip = 1_000_000;

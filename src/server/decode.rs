@@ -311,6 +311,26 @@ impl<'de> serde::de::Visitor<'de> for TypeKindVisitor {
     }
 }
 
+/// The `id` of a frame that will not be read any further (a rate-limited one), for its error:
+/// a top-level string of 1 to [`limits::MAX_COMMAND_ID_CHARS`] characters, or `None` (not
+/// JSON, no `id`, a repeated one, or one that is not a command id).
+pub(super) fn id_of(text: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct IdProbe<'a> {
+        #[serde(borrow, default)]
+        id: Option<std::borrow::Cow<'a, str>>,
+    }
+    // A derived struct would also take a sequence (`["a"]`): only an object has an `id`.
+    if !text.trim_start().starts_with('{') {
+        return None;
+    }
+    let id = serde_json::from_str::<IdProbe>(text).ok()?.id?;
+    let chars = id.chars().count();
+    (1..=limits::MAX_COMMAND_ID_CHARS)
+        .contains(&chars)
+        .then(|| id.into_owned())
+}
+
 /// Tell malformed JSON from an unknown type from a known type with bad fields, and find the id
 /// when there is one to name.
 pub(super) fn classify(text: &str, err: &serde_json::Error) -> (Option<String>, ErrorCode, String) {
@@ -415,6 +435,30 @@ mod tests {
         }
         assert!(parse(r#"{"id":"c","type":7}"#).is_err());
         assert!(parse(r#"{"id":"a","type":"raise_hand"}"#).is_ok());
+    }
+
+    #[test]
+    fn only_a_command_id_is_taken_from_a_frame_not_read() {
+        assert_eq!(id_of(r#"{"type":"sync","id":"a7"}"#), Some("a7".into()));
+        assert_eq!(
+            id_of(r#"{"id":"a\u0037","x":[1,{"y":2}]}"#),
+            Some("a7".into())
+        );
+        let long = format!(
+            r#"{{"id":"{}"}}"#,
+            "x".repeat(limits::MAX_COMMAND_ID_CHARS + 1)
+        );
+        for text in [
+            r#"{"type":"sync"}"#,
+            r#"{"id":""}"#,
+            r#"{"id":7}"#,
+            r#"{"id":"a","id":"b"}"#,
+            r#"{"id":"a""#,
+            r#"["a"]"#,
+            long.as_str(),
+        ] {
+            assert_eq!(id_of(text), None, "{text}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The server's abuse limits at the door, per client address: which address a request comes
 //! from (through trusted reverse proxies), connection slots, rooms opened per hour, wrong room
-//! ids, keys and tokens, and the `Origin` allowlist of websocket upgrades.
+//! ids, keys and tokens, websocket frames per address (shared by all its connections), and the
+//! `Origin` allowlist of websocket upgrades.
 //!
 //! Addresses are counted as IPv4 addresses or IPv6 /64 networks (one household or one phone
 //! network's customer gets a /64, and rotating through it must not buy a fresh allowance).
@@ -181,6 +182,9 @@ pub struct Guard {
     slots: Arc<DashMap<Addr, usize>>,
     rooms: DashMap<Addr, Allowance>,
     attempts: DashMap<Addr, Allowance>,
+    /// The websocket frames each address may still send, shared by all its connections: a
+    /// reconnect, or a new name in the room, does not refill it.
+    address_frames: DashMap<Addr, Allowance>,
     /// The frame allowance of people whose connection ended, by room and participant: a
     /// reconnect picks up where the last connection left off rather than with a full burst.
     frames: DashMap<(String, u32), FrameAllowance>,
@@ -262,6 +266,21 @@ impl Guard {
             .spend(burst, rate, now);
     }
 
+    /// Take one frame from the allowance `ip` shares across all its connections; `false` (and
+    /// nothing taken) when it is spent.
+    pub fn take_frame(&self, ip: IpAddr, s: &Settings, now: Instant) -> bool {
+        let (burst, rate) = (s.address_rate_burst, s.address_rate_per_second);
+        let mut allowance = self
+            .address_frames
+            .entry(Addr::of(ip))
+            .or_insert_with(|| Allowance::full(burst, now));
+        if allowance.check(burst, rate, now).is_err() {
+            return false;
+        }
+        allowance.spend(burst, rate, now);
+        true
+    }
+
     /// The allowance a person's last connection left, if it is not whole again yet (their new
     /// connection starts from it).
     pub fn frames_left(&self, room: &str, who: u32) -> Option<FrameAllowance> {
@@ -285,6 +304,9 @@ impl Guard {
         self.rooms.retain(|_, a| !a.is_full(burst, rate, now));
         let (burst, rate) = forgiving(s);
         self.attempts.retain(|_, a| !a.is_full(burst, rate, now));
+        let (burst, rate) = (s.address_rate_burst, s.address_rate_per_second);
+        self.address_frames
+            .retain(|_, a| !a.is_full(burst, rate, now));
         self.slots.retain(|_, n| *n > 0);
     }
 }
@@ -555,6 +577,26 @@ mod tests {
         assert_eq!(g.attempts.len(), 1, "not yet whole again");
         g.prune(&s, t0 + Duration::from_secs(30));
         assert_eq!(g.attempts.len(), 0);
+    }
+
+    #[test]
+    fn an_address_shares_one_frame_allowance_until_it_is_whole_again() {
+        let mut s = Settings::new("http://127.0.0.1:8080");
+        s.address_rate_burst = 3.0;
+        s.address_rate_per_second = 2.0;
+        let g = Guard::default();
+        let ip: IpAddr = [192, 0, 2, 1].into();
+        let other: IpAddr = [192, 0, 2, 2].into();
+        let t0 = Instant::now();
+        let taken = (0..5).filter(|_| g.take_frame(ip, &s, t0)).count();
+        assert_eq!(taken, 3, "the burst");
+        assert!(g.take_frame(other, &s, t0), "another address has its own");
+        assert!(!g.take_frame(ip, &s, t0 + Duration::from_millis(499)));
+        assert!(g.take_frame(ip, &s, t0 + Duration::from_millis(500)));
+        g.prune(&s, t0 + Duration::from_millis(1999));
+        assert_eq!(g.address_frames.len(), 1, "only the whole one is forgotten");
+        g.prune(&s, t0 + Duration::from_secs(3));
+        assert_eq!(g.address_frames.len(), 0);
     }
 
     #[test]

@@ -34,7 +34,7 @@ use crate::series::SeriesRecord;
 use crate::store::committer::CommitStats;
 use crate::store::{Committer, Store, StoreError, StoredEvent, Write};
 use metrics::Metrics;
-pub use settings::{Settings, RETENTION_SWEEP};
+pub use settings::{Settings, ADDRESS_BURST_SECS, RETENTION_SWEEP};
 
 /// Longest room id looked up in the store (ids the server makes are 32 hex digits).
 const MAX_ROOM_ID: usize = 64;

@@ -7,6 +7,10 @@ use std::time::Duration;
 /// ([`Settings::retention_sweep`]).
 pub const RETENTION_SWEEP: Duration = Duration::from_secs(3600);
 
+/// How many seconds' worth of its sustained rate one address may send in a burst
+/// ([`Settings::address_rate_burst`] from `--frames-per-ip-per-second`).
+pub const ADDRESS_BURST_SECS: f64 = 15.0;
+
 /// Settings of a running server (from flags, environment or a test).
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -30,6 +34,15 @@ pub struct Settings {
     pub rate_burst: f64,
     /// Frames per second a connection may sustain: people act every few seconds at most.
     pub rate_per_second: f64,
+    /// Frames all connections of one address (IPv4, or IPv6 /64) may send in a burst, shared
+    /// across its connections and reconnects: a whole room of 64 behind one Wi-Fi coming back
+    /// at once (a `resume`, a retried command and a `sync` each) fits. 15 seconds' worth of
+    /// [`Settings::address_rate_per_second`] (300) unless a test sets it.
+    pub address_rate_burst: f64,
+    /// Frames per second one address may sustain across all its connections: a full room in
+    /// use sends a few a second (a `sync` each every 30 s, people acting every few seconds);
+    /// one flooder reconnecting after each 4029 gets no more than this.
+    pub address_rate_per_second: f64,
     /// The community host's key, if the operator set one (`--host-key`).
     pub host_key: Option<String>,
     /// How often ended rooms past their retention are looked for (hourly by default).
@@ -71,6 +84,8 @@ impl Settings {
             shutdown_grace: Duration::from_secs(10),
             rate_burst: 30.0,
             rate_per_second: 10.0,
+            address_rate_burst: 20.0 * ADDRESS_BURST_SECS,
+            address_rate_per_second: 20.0,
             host_key: None,
             presence_grace: Duration::from_millis(crate::live::room::PRESENCE_GRACE_MS),
             retention_sweep: RETENTION_SWEEP,

@@ -1,14 +1,24 @@
 //! One task per websocket connection: decode and validate frames, authenticate with `join`,
 //! `host` or `resume`, pass commands to the room actor, and write what the actor sends back.
 //!
-//! One `select!` per connection, in this order: outbound frames, inbound frames, heartbeat.
-//! Bad input gets an error frame and the connection stays; an oversized frame, a flood or a
-//! silent peer is cut off with a documented close code.
+//! One `select!` per connection, in this order: shutdown, the room cutting the connection off,
+//! outbound frames, inbound frames, handshake timeout, heartbeat. Bad input gets an error frame
+//! and the connection stays; an oversized frame, a flood, a client too slow to read or a silent
+//! one is cut off with a documented close code, after what it is owed (see `closing`).
+//!
+//! - `bucket` — the connection's own frame allowance (the address's is in [`super::guard`]);
+//! - `closing` — writes that a shutdown or a cut-off can interrupt, and the bounded ending:
+//!   answers owed, close frame, and the client's frames read until its close.
 
-use std::sync::atomic::{AtomicU16, Ordering};
+mod bucket;
+mod closing;
+
+use std::net::IpAddr;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
@@ -16,23 +26,25 @@ use axum::Extension;
 use circlekeeper_protocol::{
     close, limits, ClientMessage, Command, ErrorCode, ParticipantId, PROTOCOL_VERSION,
 };
+use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
-use std::net::IpAddr;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tracing::{debug, Instrument};
 
 use super::api::ApiError;
 pub use super::decode::MAX_JSON_DEPTH;
-use super::decode::{classify, parse, scan, valid_id};
-use super::guard::{ClientIp, FrameAllowance, Slot, SlotCell};
+use super::decode::{classify, id_of, parse, scan, valid_id};
+use super::guard::{ClientIp, Slot, SlotCell};
 use super::AppState;
-use crate::live::room::{error_frame, ConnId, Credential, Outbound, PEER_OUTBOX};
+use crate::live::room::{error_frame, ConnId, Credential, Cutoff, Outbound, PEER_OUTBOX};
 use crate::live::{RoomHandle, RoomMsg};
 use crate::metrics::{Disconnect, Limit};
 use crate::room::state::clean_text;
 use crate::secret;
+use bucket::Bucket;
+use closing::{close_and_linger, close_bound, room_reason, too_slow, write_or_stop, End};
 
 /// The websocket library's own message limit. Frames between [`limits::MAX_FRAME_BYTES`] and
 /// this get a clean close 1009 from us; larger ones are dropped by the library mid-read.
@@ -49,14 +61,31 @@ pub const MAX_OUTGOING_FRAME_BYTES: usize = 16 * 1024 * 1024;
 /// 128 KiB default would cost ~136 KiB per participant.
 pub const SOCKET_BUFFER_BYTES: usize = 4 * 1024;
 
-/// Longest a close frame may take to write before the connection is dropped without it.
-pub const CLOSE_WRITE: std::time::Duration = std::time::Duration::from_secs(1);
+/// Longest the server spends, once it has decided to close a connection, handing over what the
+/// client is owed first: the answers to the commands it already passed to the room (their
+/// events must be durable first: a few milliseconds), and whatever else is queued.
+pub const DRAIN: Duration = Duration::from_secs(2);
+
+/// Longest the server spends, after that, writing the close frame and reading (and discarding)
+/// what the client still sends until the client's own close frame: a socket dropped with unread
+/// data in it is reset, and the reset throws away the answers and the close frame.
+pub const CLOSE_LINGER: Duration = Duration::from_secs(3);
+
+/// How long the server keeps trying to write the close frame (4008) to a client that stopped
+/// reading, after what was already on its way: a client that reads again within it learns why.
+/// Also how long the frames the room queued before cutting a connection off for another reason
+/// (removed, room deleted) may take to go out.
+pub const SLOW_CLOSE: Duration = Duration::from_secs(10);
 
 /// Most frames written to a socket before one flush.
 pub const WRITE_BATCH: usize = 64;
 
-/// Refused frames (rate-limited) after which the connection is closed (code 4029).
+/// Refused frames (rate-limited) after which the connection is closed (code 4029): the one
+/// that makes the count is answered like the others, then the connection closes.
 pub const RATE_STRIKES: u32 = 50;
+
+/// The close reason of a server shutting down.
+const RESTARTING: &str = "the server is restarting: reconnect and resume";
 
 /// The `/ws` query string.
 #[derive(Debug, Deserialize)]
@@ -147,64 +176,6 @@ fn is_invalid_utf8(e: &axum::Error) -> bool {
     })
 }
 
-/// A token bucket: `burst` deep, refilled at `per_second` (from [`Settings`](super::Settings)).
-struct Bucket {
-    burst: f64,
-    per_second: f64,
-    tokens: f64,
-    at: Instant,
-    strikes: u32,
-}
-
-impl Bucket {
-    /// Refill for the time passed.
-    fn refill(&mut self, now: Instant) {
-        let refill = now.duration_since(self.at).as_secs_f64() * self.per_second;
-        self.tokens = (self.tokens + refill).min(self.burst);
-        self.at = now;
-    }
-
-    /// What is left, to keep for the person's next connection.
-    fn left(&mut self) -> FrameAllowance {
-        self.refill(Instant::now());
-        FrameAllowance {
-            tokens: self.tokens,
-            at: self.at.into_std(),
-            strikes: self.strikes,
-        }
-    }
-
-    /// Start from what the person's last connection left (refilled since), if that is less.
-    fn resume(&mut self, left: FrameAllowance) {
-        let now = Instant::now();
-        self.refill(now);
-        let since = now.into_std().duration_since(left.at).as_secs_f64() * self.per_second;
-        let then = (left.tokens + since).min(self.burst);
-        if then < self.burst {
-            self.tokens = self.tokens.min(then);
-            self.strikes = self.strikes.max(left.strikes);
-        }
-    }
-
-    fn take(&mut self) -> bool {
-        let now = Instant::now();
-        let refill = now.duration_since(self.at).as_secs_f64() * self.per_second;
-        self.tokens = (self.tokens + refill).min(self.burst);
-        self.at = now;
-        if self.tokens >= 1.0 {
-            // A client that let its bucket fill up again has calmed down: forgive it.
-            if self.tokens >= self.burst {
-                self.strikes = 0;
-            }
-            self.tokens -= 1.0;
-            true
-        } else {
-            self.strikes += 1;
-            false
-        }
-    }
-}
-
 /// What to do after a frame.
 enum Next {
     Continue,
@@ -220,10 +191,17 @@ struct Connection {
     room_id: Option<String>,
     /// Our copy of the outbox sender, kept until the actor holds one.
     tx: Option<mpsc::Sender<Outbound>>,
-    close_code: Arc<AtomicU16>,
+    /// Set (and we are woken) when the room cuts us off.
+    cutoff: Arc<Cutoff>,
     bucket: Bucket,
-    /// The client's address, for the per-address limit on wrong keys and tokens.
+    /// The client's address, for the per-address limits (frames, wrong keys and tokens).
     ip: IpAddr,
+    /// Frames this task answers itself (refusals before the room), waiting to be written
+    /// before the next frame is read.
+    replies: Vec<Utf8Bytes>,
+    /// Commands passed to the room whose answer has not come back yet: owed to the client
+    /// before a close.
+    in_flight: usize,
 }
 
 impl Connection {
@@ -235,15 +213,11 @@ impl Connection {
             joined: None,
             room_id: None,
             tx: None,
-            close_code: Arc::new(AtomicU16::new(close::GOING_AWAY)),
-            bucket: Bucket {
-                burst,
-                per_second,
-                tokens: burst,
-                at: Instant::now(),
-                strikes: 0,
-            },
+            cutoff: Arc::new(Cutoff::new()),
+            bucket: Bucket::full(burst, per_second),
             ip,
+            replies: Vec::new(),
+            in_flight: 0,
         }
     }
 
@@ -260,101 +234,44 @@ impl Connection {
     /// Serve the connection until it ends; returns why it ended.
     async fn serve(mut self, socket: WebSocket, version: Option<u32>) -> Disconnect {
         let (mut sink, mut stream) = socket.split();
-        if version != Some(PROTOCOL_VERSION) {
-            let reason = "this server speaks protocol version 1: connect to /ws?v=1";
-            let _ = sink
-                .send(close_message(close::PROTOCOL_MISMATCH, reason))
-                .await;
-            return Disconnect::Code(close::PROTOCOL_MISMATCH);
-        }
         let (tx, mut rx) = mpsc::channel::<Outbound>(PEER_OUTBOX);
         self.tx = Some(tx);
-        let ping_every = self.app.settings().ping_every;
-        let idle_timeout = self.app.settings().idle_timeout;
-        let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
-        let mut shutdown = self.app.shutting_down();
-        if *shutdown.borrow() {
-            let reason = "the server is restarting: reconnect and resume";
-            let _ = sink.send(close_message(close::GOING_AWAY, reason)).await;
-            return Disconnect::Code(close::GOING_AWAY);
-        }
-        let mut last_heard = Instant::now();
-        let handshake = tokio::time::sleep(self.app.settings().handshake_timeout);
-        tokio::pin!(handshake);
-        // Made once, not per turn of the loop: each new `changed()` registers with (and leaves)
-        // the one shutdown channel every connection shares.
-        let shutdown = shutdown.changed();
-        tokio::pin!(shutdown);
-        let outcome = loop {
-            tokio::select! {
-                _ = &mut shutdown => {
-                    break Ok((close::GOING_AWAY, "the server is restarting: reconnect and resume"));
-                }
-                out = rx.recv() => match out {
-                    Some(Outbound::Frame(bytes)) => {
-                        // Write what is waiting together: one flush for an event and its ack.
-                        let written = async {
-                            let mut ok = sink.feed(Message::Text(bytes)).await.is_ok();
-                            let mut batched = 1;
-                            while ok && batched < WRITE_BATCH {
-                                let Ok(Outbound::Frame(more)) = rx.try_recv() else { break };
-                                ok = sink.feed(Message::Text(more)).await.is_ok();
-                                batched += 1;
-                            }
-                            ok && sink.flush().await.is_ok()
-                        };
-                        // A client that stops reading blocks the write: a shutdown does not
-                        // wait for it (nor can it be told anything: the socket is full).
-                        tokio::select! {
-                            ok = written => if !ok {
-                                break Err(Disconnect::Reset);
-                            },
-                            _ = &mut shutdown => break Err(Disconnect::Reset),
-                        }
-                    }
-                    None => break Ok((self.close_code.load(Ordering::Relaxed), "")),
-                },
-                msg = stream.next() => {
-                    last_heard = Instant::now();
-                    let next = match msg {
-                        None | Some(Ok(Message::Close(_))) => break Err(Disconnect::ClientClosed),
-                        Some(Err(e)) if is_invalid_utf8(&e) => {
-                            break Ok((close::INVALID_PAYLOAD, "text frames must be valid UTF-8"));
-                        }
-                        Some(Err(_)) => break Err(Disconnect::Reset),
-                        Some(Ok(Message::Text(text))) => self.on_text(&text, &mut sink, &mut rx).await,
-                        Some(Ok(Message::Binary(_))) => self.on_binary(&mut sink).await,
-                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => Next::Continue,
-                    };
-                    if let Next::Close(code, reason) = next {
-                        break Ok((code, reason));
-                    }
-                }
-                _ = &mut handshake, if self.joined.is_none() => {
-                    break Ok((close::HANDSHAKE_TIMEOUT, "join, host or resume sooner: reconnect when ready"));
-                }
-                _ = ping.tick() => {
-                    if last_heard.elapsed() > idle_timeout {
-                        break Ok((close::IDLE, "nothing heard for too long: reconnect and resume"));
-                    }
-                    tokio::select! {
-                        sent = sink.send(Message::Ping(Default::default())) => if sent.is_err() {
-                            break Err(Disconnect::Reset);
-                        },
-                        _ = &mut shutdown => break Err(Disconnect::Reset),
-                    }
-                }
-            }
+        let end = if version != Some(PROTOCOL_VERSION) {
+            let reason = "this server speaks protocol version 1: connect to /ws?v=1";
+            End::Close(close::PROTOCOL_MISMATCH, reason)
+        } else if *self.app.shutting_down().borrow() {
+            End::Close(close::GOING_AWAY, RESTARTING)
+        } else {
+            self.converse(&mut sink, &mut stream, &mut rx).await
         };
-        let why = match outcome {
-            Ok((code, reason)) => {
-                // Bounded: a client that does not read never gets it, and must not hold us.
-                let close = sink.send(close_message(code, reason));
-                let _ = tokio::time::timeout(CLOSE_WRITE, close).await;
+        let why = match end {
+            End::Close(code, reason) => {
+                // Given up on as too slow: what is queued is dropped, not owed.
+                if code != close::TOO_SLOW {
+                    self.drain(&mut sink, &mut rx).await;
+                }
+                drop(rx);
+                self.leave().await;
+                close_and_linger(&mut sink, &mut stream, code, reason, close_bound(code)).await;
                 Disconnect::Code(code)
             }
-            Err(why) => why,
+            End::Gone(why) => {
+                drop(rx);
+                self.leave().await;
+                if why == Disconnect::ClientClosed {
+                    // Send the library's answer to the client's close frame.
+                    let _ = tokio::time::timeout(CLOSE_LINGER, sink.flush()).await;
+                }
+                why
+            }
         };
+        debug!("connection closed");
+        why
+    }
+
+    /// Tell the room we are gone, keeping what is left of our frame allowance for our next
+    /// connection.
+    async fn leave(&mut self) {
         if let Some((room, who)) = self.joined.take() {
             if let Some(room_id) = self.room_id.take() {
                 self.app
@@ -363,39 +280,116 @@ impl Connection {
             }
             room.send(RoomMsg::Leave { conn: self.conn }).await;
         }
-        debug!("connection closed");
-        why
     }
 
-    async fn on_text<S>(
+    /// The conversation: one `select!` over shutdown, the room cutting us off, outbound
+    /// frames, inbound frames, the handshake timeout and the heartbeat, until one of them ends
+    /// it.
+    async fn converse(
         &mut self,
-        text: &str,
-        sink: &mut S,
+        sink: &mut SplitSink<WebSocket, Message>,
+        stream: &mut SplitStream<WebSocket>,
         rx: &mut mpsc::Receiver<Outbound>,
-    ) -> Next
-    where
-        S: SinkExt<Message> + Unpin,
-    {
+    ) -> End {
+        let ping_every = self.app.settings().ping_every;
+        let idle_timeout = self.app.settings().idle_timeout;
+        let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
+        let mut last_heard = Instant::now();
+        let handshake = tokio::time::sleep(self.app.settings().handshake_timeout);
+        tokio::pin!(handshake);
+        // Made once, not per turn of the loop: each new `changed()` registers with (and leaves)
+        // the one shutdown channel every connection shares.
+        let mut shutdown = self.app.shutting_down();
+        let shutdown = shutdown.changed();
+        tokio::pin!(shutdown);
+        let cutoff = Arc::clone(&self.cutoff);
+        // When we saw the room cut us off for a reason other than being too slow.
+        let mut cut_seen: Option<Instant> = None;
+        loop {
+            // Our own answers go out before the next frame is read.
+            if !self.replies.is_empty() {
+                let frames = self.replies.drain(..).map(Message::Text).collect();
+                match write_or_stop(sink, frames, &mut shutdown, &cutoff, &mut cut_seen).await {
+                    Ok(took) => last_heard = not_listening(last_heard, took),
+                    Err(end) => return end,
+                }
+            }
+            tokio::select! {
+                _ = &mut shutdown => return End::Close(close::GOING_AWAY, RESTARTING),
+                code = cutoff.wait(), if cut_seen.is_none() => {
+                    if code == close::TOO_SLOW {
+                        return too_slow();
+                    }
+                    cut_seen = Some(Instant::now());
+                }
+                out = rx.recv() => match out {
+                    Some(out) => {
+                        // Write what is waiting together: one flush for an event and its ack.
+                        let mut frames = vec![Message::Text(self.take(out))];
+                        while frames.len() < WRITE_BATCH {
+                            let Ok(more) = rx.try_recv() else { break };
+                            frames.push(Message::Text(self.take(more)));
+                        }
+                        match write_or_stop(sink, frames, &mut shutdown, &cutoff, &mut cut_seen).await {
+                            Ok(took) => last_heard = not_listening(last_heard, took),
+                            Err(end) => return end,
+                        }
+                    }
+                    None => {
+                        let code = cutoff.code().unwrap_or(close::GOING_AWAY);
+                        return End::Close(code, room_reason(code));
+                    }
+                },
+                msg = stream.next() => {
+                    last_heard = Instant::now();
+                    let next = match msg {
+                        None | Some(Ok(Message::Close(_))) => return End::Gone(Disconnect::ClientClosed),
+                        Some(Err(e)) if is_invalid_utf8(&e) => {
+                            return End::Close(close::INVALID_PAYLOAD, "text frames must be valid UTF-8");
+                        }
+                        Some(Err(_)) => return End::Gone(Disconnect::Reset),
+                        Some(Ok(Message::Text(text))) => self.on_text(&text, rx).await,
+                        Some(Ok(Message::Binary(_))) => self.on_binary(),
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => Next::Continue,
+                    };
+                    if let Next::Close(code, reason) = next {
+                        return End::Close(code, reason);
+                    }
+                }
+                _ = &mut handshake, if self.joined.is_none() => {
+                    return End::Close(close::HANDSHAKE_TIMEOUT, "join, host or resume sooner: reconnect when ready");
+                }
+                _ = ping.tick() => {
+                    if last_heard.elapsed() > idle_timeout {
+                        return End::Close(close::IDLE, "nothing heard for too long: reconnect and resume");
+                    }
+                    let frames = vec![Message::Ping(Default::default())];
+                    match write_or_stop(sink, frames, &mut shutdown, &cutoff, &mut cut_seen).await {
+                        Ok(took) => last_heard = not_listening(last_heard, took),
+                        Err(end) => return end,
+                    }
+                }
+            }
+        }
+    }
+
+    async fn on_text(&mut self, text: &str, rx: &mut mpsc::Receiver<Outbound>) -> Next {
         let received = std::time::Instant::now();
         if text.len() > limits::MAX_FRAME_BYTES {
             return Next::Close(close::TOO_BIG, "frames are limited to 16 KiB");
         }
-        if let Some(next) = self.rate_limit(sink).await {
+        if let Some(next) = self.rate_limit(Some(text)) {
             return next;
         }
         if let Err((id, flaw)) = scan(text) {
-            send(
-                sink,
-                error_frame(id, ErrorCode::InvalidMessage, flaw.message()),
-            )
-            .await;
+            self.reply(error_frame(id, ErrorCode::InvalidMessage, flaw.message()));
             return Next::Continue;
         }
         let msg = match parse(text) {
             Ok(msg) => msg,
             Err(e) => {
                 let (id, code, message) = classify(text, &e);
-                send(sink, error_frame(id, code, message)).await;
+                self.reply(error_frame(id, code, message));
                 return Next::Continue;
             }
         };
@@ -405,7 +399,7 @@ impl Connection {
                 "id must be 1 to {} characters",
                 limits::MAX_COMMAND_ID_CHARS
             );
-            send(sink, error_frame(None, ErrorCode::InvalidText, message)).await;
+            self.reply(error_frame(None, ErrorCode::InvalidText, message));
             return Next::Continue;
         }
         let credential = match command {
@@ -436,11 +430,7 @@ impl Connection {
             command => {
                 let Some((room, _)) = &self.joined else {
                     let msg = "join, host or resume first";
-                    send(
-                        sink,
-                        error_frame(Some(id), ErrorCode::NotAuthenticated, msg),
-                    )
-                    .await;
+                    self.reply(error_frame(Some(id), ErrorCode::NotAuthenticated, msg));
                     return Next::Continue;
                 };
                 let command = with_seed(command);
@@ -453,8 +443,9 @@ impl Connection {
                     })
                     .await
                 {
-                    return Next::Close(close::GOING_AWAY, "the room has closed");
+                    return Next::Close(close::GOING_AWAY, room_reason(close::GOING_AWAY));
                 }
+                self.in_flight += 1;
                 return Next::Continue;
             }
         };
@@ -463,101 +454,99 @@ impl Connection {
         };
         if self.joined.is_some() {
             let msg = "this connection is already in a room";
-            send(
-                sink,
-                error_frame(Some(id), ErrorCode::AlreadyAuthenticated, msg),
-            )
-            .await;
+            self.reply(error_frame(Some(id), ErrorCode::AlreadyAuthenticated, msg));
             return Next::Continue;
         }
-        self.enter(id, room_id, credential, sink, rx).await
+        self.enter(id, room_id, credential, rx).await
     }
 
     /// A binary frame: refused, but it counts against the rate limit like any frame the
     /// server answers, so binary frames cannot flood the connection either.
-    async fn on_binary<S>(&mut self, sink: &mut S) -> Next
-    where
-        S: SinkExt<Message> + Unpin,
-    {
-        if let Some(next) = self.rate_limit(sink).await {
+    fn on_binary(&mut self) -> Next {
+        if let Some(next) = self.rate_limit(None) {
             return next;
         }
         let msg = "frames are JSON text, not binary";
-        send(sink, error_frame(None, ErrorCode::InvalidMessage, msg)).await;
+        self.reply(error_frame(None, ErrorCode::InvalidMessage, msg));
         Next::Continue
     }
 
-    /// Take a token for a frame; `Some` if the frame must not be handled (refused, or the
-    /// connection is to close).
-    async fn rate_limit<S>(&mut self, sink: &mut S) -> Option<Next>
-    where
-        S: SinkExt<Message> + Unpin,
-    {
-        if self.bucket.take() {
+    /// A frame this task answers itself, written before the next frame is read.
+    fn reply(&mut self, frame: Utf8Bytes) {
+        self.replies.push(frame);
+    }
+
+    /// Take a token for a frame (`text`, if it is one) from the connection's allowance and its
+    /// address's; `Some` if the frame must not be handled: it is refused (with its `id`, when
+    /// it has one), and the refusal that makes [`RATE_STRIKES`] also closes the connection.
+    fn rate_limit(&mut self, text: Option<&str>) -> Option<Next> {
+        let message = if !self.bucket.ready() {
+            "too many commands: slow down"
+        } else if !self.app.guard().take_frame(
+            self.ip,
+            self.app.settings(),
+            std::time::Instant::now(),
+        ) {
+            "too many commands from your network: slow down"
+        } else {
+            self.bucket.spend();
             return None;
-        }
+        };
+        self.bucket.strike();
         self.app.metrics().rate_limited();
+        let id = text.and_then(id_of);
+        self.reply(error_frame(id, ErrorCode::RateLimited, message));
         if self.bucket.strikes >= RATE_STRIKES {
             return Some(Next::Close(
                 close::RATE_LIMITED,
                 "too many commands: wait, then reconnect",
             ));
         }
-        send(
-            sink,
-            error_frame(None, ErrorCode::RateLimited, "too many commands: slow down"),
-        )
-        .await;
         Some(Next::Continue)
     }
 
     /// Ask the room to admit us; on success the actor owns the outbox from here on.
-    async fn enter<S>(
+    async fn enter(
         &mut self,
         id: String,
         room_id: String,
         credential: Credential,
-        sink: &mut S,
         rx: &mut mpsc::Receiver<Outbound>,
-    ) -> Next
-    where
-        S: SinkExt<Message> + Unpin,
-    {
+    ) -> Next {
         // A bad name is answered here, before it costs an attempt or the room's time.
         if let Credential::New { name, .. } = &credential {
             if let Err(r) = clean_text("name", name, limits::MAX_NAME_CHARS) {
-                send(sink, error_frame(Some(id), r.code, r.message)).await;
+                self.reply(error_frame(Some(id), r.code, r.message));
                 return Next::Continue;
             }
         }
-        let guard = self.app.guard();
-        let settings = self.app.settings();
+        let app = self.app.clone();
+        let guard = app.guard();
+        let settings = app.settings();
         if let Err(refusal) = guard.may_attempt(self.ip, settings, std::time::Instant::now()) {
-            self.app.metrics().refused(Limit::Attempts);
-            send(sink, error_frame(Some(id), refusal.code, refusal.message())).await;
+            app.metrics().refused(Limit::Attempts);
+            self.reply(error_frame(Some(id), refusal.code, refusal.message()));
             return Next::Close(
                 close::RATE_LIMITED,
                 "too many wrong links: wait, then retry",
             );
         }
-        let failed = || guard.failed_attempt(self.ip, settings, std::time::Instant::now());
-        let room = self.app.room(&room_id).await;
-        if room.is_none() && self.app.is_unavailable(&room_id) {
+        let ip = self.ip;
+        let failed = || guard.failed_attempt(ip, settings, std::time::Instant::now());
+        let room = app.room(&room_id).await;
+        if room.is_none() && app.is_unavailable(&room_id) {
             let msg = "this room cannot be served right now; the operator has been told";
-            send(sink, error_frame(Some(id), ErrorCode::RoomUnavailable, msg)).await;
+            self.reply(error_frame(Some(id), ErrorCode::RoomUnavailable, msg));
             return Next::Close(close::AUTH_FAILED, "room unavailable");
         }
         let Some(room) = room else {
             failed();
-            send(
-                sink,
-                error_frame(Some(id), ErrorCode::RoomNotFound, "no room with that id"),
-            )
-            .await;
+            let msg = "no room with that id";
+            self.reply(error_frame(Some(id), ErrorCode::RoomNotFound, msg));
             return Next::Close(close::AUTH_FAILED, "no such room");
         };
         let Some(outbox) = self.tx.clone() else {
-            return Next::Close(close::GOING_AWAY, "");
+            return Next::Close(close::GOING_AWAY, room_reason(close::GOING_AWAY));
         };
         let (reply, answer) = oneshot::channel();
         let msg = RoomMsg::Enter {
@@ -565,11 +554,11 @@ impl Connection {
             id,
             credential,
             outbox,
-            close_code: Arc::clone(&self.close_code),
+            cutoff: Arc::clone(&self.cutoff),
             reply,
         };
         if !room.send(msg).await {
-            return Next::Close(close::GOING_AWAY, "the room has closed");
+            return Next::Close(close::GOING_AWAY, room_reason(close::GOING_AWAY));
         }
         match answer.await {
             Ok(Ok(who)) => {
@@ -577,7 +566,7 @@ impl Connection {
                 span.record("room_id", room_id.as_str());
                 span.record("participant_id", who);
                 // A reconnect picks up the allowance the person's last connection left.
-                if let Some(left) = self.app.guard().frames_left(&room_id, who) {
+                if let Some(left) = guard.frames_left(&room_id, who) {
                     self.bucket.resume(left);
                 }
                 self.joined = Some((room, who));
@@ -587,8 +576,9 @@ impl Connection {
             }
             Ok(Err(rejection)) => {
                 // The actor put the error frame on the outbox: deliver it first.
-                while let Ok(Outbound::Frame(bytes)) = rx.try_recv() {
-                    send(sink, bytes).await;
+                while let Ok(out) = rx.try_recv() {
+                    let frame = self.take(out);
+                    self.reply(frame);
                 }
                 if matches!(
                     rejection.code,
@@ -603,9 +593,15 @@ impl Connection {
                     _ => Next::Continue,
                 }
             }
-            Err(_) => Next::Close(close::GOING_AWAY, "the room has closed"),
+            Err(_) => Next::Close(close::GOING_AWAY, room_reason(close::GOING_AWAY)),
         }
     }
+}
+
+/// `last_heard`, moved on by the time the task spent writing rather than listening: silence
+/// while the server was not reading does not count towards the idle timeout.
+fn not_listening(last_heard: Instant, took: Duration) -> Instant {
+    (last_heard + took).min(Instant::now())
 }
 
 /// Fill in a seed the client left out, from the OS's random source.
@@ -622,20 +618,6 @@ fn with_seed(command: Command) -> Command {
         },
         other => other,
     }
-}
-
-async fn send<S>(sink: &mut S, bytes: Utf8Bytes)
-where
-    S: SinkExt<Message> + Unpin,
-{
-    let _ = sink.send(Message::Text(bytes)).await;
-}
-
-fn close_message(code: u16, reason: &'static str) -> Message {
-    Message::Close(Some(CloseFrame {
-        code,
-        reason: Utf8Bytes::from_static(reason),
-    }))
 }
 
 #[cfg(test)]

@@ -110,6 +110,8 @@ impl TestServer {
         settings.rooms_per_ip_per_hour = 1_000_000;
         settings.max_failed_entries = 1_000_000;
         settings.max_connections_per_ip = 100_000;
+        settings.address_rate_burst = 1e9;
+        settings.address_rate_per_second = 1e9;
         tune(&mut settings);
         let state = AppState::start(store, clock.clone(), settings).expect("state starts");
         let (tx, rx) = oneshot::channel::<()>();
@@ -276,15 +278,38 @@ impl Remote {
 
     /// A participant, from the join link.
     pub async fn join(&self, room: &RoomCreated, name: &str) -> Client {
-        let mut client = self.connect(name).await;
-        client
-            .enter(Command::Join {
-                room: room.room_id.clone(),
-                key: room.join_key.clone(),
-                name: name.into(),
-            })
-            .await;
-        client
+        let client = self.connect(name).await;
+        join_with(client, room).await
+    }
+
+    /// A websocket on `/ws?v=1` from `source` (Linux routes all of 127.0.0.0/8 to loopback, so
+    /// 127.0.0.2 is another client address to the server), with this socket receive buffer if
+    /// given (a small one makes frames pile up on the server when the client does not read).
+    pub async fn socket_from(
+        &self,
+        source: std::net::Ipv4Addr,
+        receive_buffer: Option<u32>,
+    ) -> Socket {
+        let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+        if let Some(bytes) = receive_buffer {
+            socket
+                .set_recv_buffer_size(bytes)
+                .expect("a receive buffer size");
+        }
+        socket
+            .bind(SocketAddr::new(source.into(), 0))
+            .expect("bind a loopback source address");
+        let tcp = tokio::time::timeout(WAIT, socket.connect(self.addr))
+            .await
+            .expect("connect in time")
+            .expect("connect");
+        let request = self.ws_request(&format!("/ws?v={PROTOCOL_VERSION}"));
+        let upgrade = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(tcp));
+        let (ws, _) = tokio::time::timeout(WAIT, upgrade)
+            .await
+            .expect("an upgrade in time")
+            .expect("an upgrade");
+        ws
     }
 
     /// Come back as an existing participant, on a new connection.
@@ -300,6 +325,19 @@ impl Remote {
         client.token = token.into();
         client
     }
+}
+
+/// Join `room` from its join link on `client`'s connection, under the client's name.
+pub async fn join_with(mut client: Client, room: &RoomCreated) -> Client {
+    let name = client.name.clone();
+    client
+        .enter(Command::Join {
+            room: room.room_id.clone(),
+            key: room.join_key.clone(),
+            name,
+        })
+        .await;
+    client
 }
 
 /// The body of `POST /api/rooms` for a room of one four-hour check-out stage with a hand queue:

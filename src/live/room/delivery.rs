@@ -1,7 +1,8 @@
 //! Delivery: what a room sends its connections once a step is durable. Each event is
 //! serialized once and the same bytes go to every peer's bounded outbox; answers go to their
 //! sender; an admitted connection becomes a peer with its first frames; people no longer in the
-//! room, or too slow to keep up, are cut off with a close code their connection task sends.
+//! room, or too slow to keep up, are cut off with a close code their connection task sends
+//! (woken at once through its [`Cutoff`], even while it waits to write).
 
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use std::time::Instant;
 
 use axum::extract::ws::Utf8Bytes;
 use circlekeeper_protocol::{close, CommandId, ErrorCode, Millis, ParticipantId, ServerMessage};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 use tracing::{debug, warn};
 
 use super::{Actor, Notice};
@@ -26,8 +27,66 @@ pub type ConnId = u64;
 /// What the actor sends a connection.
 #[derive(Debug, Clone)]
 pub enum Outbound {
-    /// A JSON text frame.
+    /// A JSON text frame: an event, or the first frames of an entry.
     Frame(Utf8Bytes),
+    /// The answer (`ack` or `error`) to one of the connection's commands: the connection counts
+    /// them, so that before it closes it can wait for the answers it still owes its client.
+    Answer(Utf8Bytes),
+}
+
+impl Outbound {
+    /// The frame's text.
+    pub fn into_bytes(self) -> Utf8Bytes {
+        match self {
+            Outbound::Frame(bytes) | Outbound::Answer(bytes) => bytes,
+        }
+    }
+}
+
+/// Why a room cut a connection off, shared by the room and the connection's task: the close
+/// code the task is to send, and a wake-up for a task that is waiting to write to a client
+/// that stopped reading (it gives up on the frames still queued when it is cut off as too slow).
+#[derive(Debug, Default)]
+pub struct Cutoff {
+    /// The close code, once cut off (0 until then).
+    code: AtomicU16,
+    /// Wakes the task waiting in [`Cutoff::wait`].
+    woken: Notify,
+}
+
+impl Cutoff {
+    /// Not cut off (yet).
+    pub fn new() -> Cutoff {
+        Cutoff::default()
+    }
+
+    /// The close code the room cut the connection off with, if it did.
+    pub fn code(&self) -> Option<u16> {
+        match self.code.load(Ordering::Acquire) {
+            0 => None,
+            code => Some(code),
+        }
+    }
+
+    /// Cut the connection off with `code`, and wake its task.
+    pub(super) fn set(&self, code: u16) {
+        self.code.store(code, Ordering::Release);
+        self.woken.notify_waiters();
+    }
+
+    /// Wait until the connection is cut off; its close code.
+    pub async fn wait(&self) -> u16 {
+        loop {
+            let woken = self.woken.notified();
+            tokio::pin!(woken);
+            // Registered before the check, so a `set` between the two is not missed.
+            woken.as_mut().enable();
+            if let Some(code) = self.code() {
+                return code;
+            }
+            woken.await;
+        }
+    }
 }
 
 /// An admitted connection.
@@ -37,7 +96,7 @@ pub(super) struct Peer {
     /// Its outbox.
     pub(super) outbox: mpsc::Sender<Outbound>,
     /// Where the reason is written when the room cuts it off.
-    pub(super) close_code: Arc<AtomicU16>,
+    pub(super) cutoff: Arc<Cutoff>,
 }
 
 /// What the first frames of an admitted connection are.
@@ -201,7 +260,7 @@ impl Actor {
             self.peers.insert(conn, peer);
             let _ = reply.send(Ok(who));
         } else {
-            peer.close_code.store(close::TOO_SLOW, Ordering::Relaxed);
+            peer.cutoff.set(close::TOO_SLOW);
             let _ = reply.send(Err(Rejection::new(
                 ErrorCode::Internal,
                 "could not send the room",
@@ -219,12 +278,12 @@ impl Actor {
         self.stopped = true;
     }
 
-    /// A frame for one connection, if it is still a peer.
+    /// The answer to one of a connection's commands, if it is still a peer.
     pub(super) fn send_to(&mut self, conn: ConnId, bytes: Utf8Bytes) {
         let full = self
             .peers
             .get(&conn)
-            .is_some_and(|p| p.outbox.try_send(Outbound::Frame(bytes)).is_err());
+            .is_some_and(|p| p.outbox.try_send(Outbound::Answer(bytes)).is_err());
         if full {
             self.cut_off(conn, close::TOO_SLOW);
         }
@@ -234,7 +293,7 @@ impl Actor {
     /// updated by the `Leave` the connection task sends when it ends.
     pub(super) fn cut_off(&mut self, conn: ConnId, code: u16) {
         if let Some(peer) = self.peers.remove(&conn) {
-            peer.close_code.store(code, Ordering::Relaxed);
+            peer.cutoff.set(code);
             debug!(conn, code, "connection cut off");
             self.pending_away.push(peer.who);
         }

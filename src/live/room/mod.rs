@@ -29,7 +29,6 @@
 //!   actor, and the repair of a room brought back after a crash.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::AtomicU16;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -51,7 +50,7 @@ mod resume;
 mod series;
 
 pub use admission::Credential;
-pub use delivery::{error_frame, frame, ConnId, Outbound, PEER_OUTBOX};
+pub use delivery::{error_frame, frame, ConnId, Cutoff, Outbound, PEER_OUTBOX};
 pub use journal::{MAX_STEP_MESSAGES, SNAPSHOT_EVERY};
 pub use resume::{MAX_RECENT_EVENTS, MAX_REPLAY, REMEMBERED_COMMANDS};
 
@@ -84,7 +83,7 @@ pub enum RoomMsg {
         /// The connection's outbox.
         outbox: mpsc::Sender<Outbound>,
         /// Where the actor writes the close code if it cuts the connection off.
-        close_code: Arc<AtomicU16>,
+        cutoff: Arc<Cutoff>,
         /// Who they are, once admitted.
         reply: oneshot::Sender<Result<ParticipantId, Rejection>>,
     },
@@ -369,14 +368,14 @@ impl Actor {
                 id,
                 credential,
                 outbox,
-                close_code,
+                cutoff,
                 reply,
             } => {
                 let (input, last_seq) = self.entry(credential).await;
                 let peer = Peer {
                     who: 0,
                     outbox,
-                    close_code,
+                    cutoff,
                 };
                 let from = Sender::Entry {
                     conn,
