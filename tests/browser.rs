@@ -963,7 +963,7 @@ async fn series_members_keep_private_commitments_private_in_real_browsers() {
         .await;
     coach
         .wait_for(
-            "/shared feedback with you/.test($('announcer').textContent)",
+            "/shared feedback with you/.test(document.getElementById('announcer').textContent)",
             "the feedback announced to the coach",
         )
         .await;
