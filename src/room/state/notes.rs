@@ -223,32 +223,33 @@ impl Room {
     /// The event that shows the room what changed of the written item, if anything did.
     fn shared_change(&self, written: &Written) -> Option<Event> {
         let (n, v) = (&self.notes, &self.view);
-        let commitment = |list: &[Commitment], shown_list: &[Commitment], id: &str| {
-            let now = list.iter().find(|c| c.id == id && shared(c.visibility));
-            // A commitment's visibility never changes, so a shown one is never `Gone`.
-            match shown(now, shown_list.iter().find(|c| c.id == id)) {
-                Shown::Put(c) => Some(vec![c]),
-                Shown::Gone | Shown::Same => None,
-            }
+        // A commitment's visibility never changes, so a shown one never goes.
+        let commitment = |list: &[Commitment], in_view: &[Commitment], id: &str| match shown(
+            list.iter().find(|c| c.id == id && shared(c.visibility)),
+            in_view.iter().find(|c| c.id == id),
+        ) {
+            Shown::Put(c) => Some(vec![c]),
+            Shown::Gone | Shown::Same => None,
         };
-        let mut event = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut commitments, mut carried, mut feedback, mut feedback_removed) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         match written {
-            Written::Commitment(id) => event.0 = commitment(&n.commitments, &v.commitments, id)?,
-            Written::Carried(id) => event.1 = commitment(&n.earlier, &v.carried, id)?,
-            Written::Feedback(key) => {
-                let now = n
-                    .feedback
-                    .iter()
-                    .find(|f| f.key() == *key && shared(f.visibility));
-                match shown(now, v.feedback.iter().find(|f| f.key() == *key)) {
-                    Shown::Put(f) => event.2.push(f),
-                    Shown::Gone => event.3.push(*key),
-                    Shown::Same => return None,
-                }
+            Written::Commitment(id) => {
+                commitments = commitment(&n.commitments, &v.commitments, id)?
             }
+            Written::Carried(id) => carried = commitment(&n.earlier, &v.carried, id)?,
+            Written::Feedback(key) => match shown(
+                n.feedback
+                    .iter()
+                    .find(|f| f.key() == *key && shared(f.visibility)),
+                v.feedback.iter().find(|f| f.key() == *key),
+            ) {
+                Shown::Put(f) => feedback.push(f),
+                Shown::Gone => feedback_removed.push(*key),
+                Shown::Same => return None,
+            },
             Written::Survey => return None,
         }
-        let (commitments, carried, feedback, feedback_removed) = event;
         Some(Event::NotesChanged {
             commitments,
             carried,
