@@ -1,6 +1,6 @@
 //! A room whose people wrote a lot, within the documented limits, stays whole: everyone keeps
 //! getting its events, and newcomers and returning people are welcomed, however large its
-//! welcome and its `notes_changed` events grow.
+//! welcome grows; its `notes_changed` events carry one commitment each and stay small.
 
 mod common;
 
@@ -10,9 +10,9 @@ use common::{checkout_room, TestServer};
 /// People writing.
 const WRITERS: usize = 8;
 
-/// Shared commitments each writes (480 characters each), the most one person may: together the
-/// room's `notes_changed` event and its welcome pass 64 KiB, the websocket library's default
-/// limit.
+/// Shared commitments each writes (480 characters each), the most one person may: together
+/// they take the room's welcome past 64 KiB, the websocket library's default limit (and took
+/// `notes_changed` past it too, when it carried every shared commitment).
 const EACH: usize = circlekeeper_protocol::limits::MAX_COMMITMENTS_PER_PERSON;
 
 #[tokio::test]
@@ -50,6 +50,16 @@ async fn a_room_whose_notes_outgrow_64_kib_still_welcomes_everyone() {
         c.sync().await;
         assert_eq!(c.view.commitments.len(), WRITERS * EACH, "{}", c.name);
     }
+    // Each of those events carried the one commitment it was about.
+    let notes: Vec<usize> = host
+        .frames
+        .iter()
+        .filter(|f| f["event"]["type"] == "notes_changed")
+        .map(|f| f.to_string().len())
+        .collect();
+    assert_eq!(notes.len(), WRITERS * EACH);
+    let largest = notes.iter().copied().max().unwrap_or_default();
+    assert!(largest < 2 * 1024, "a notes_changed of {largest} bytes");
     // A newcomer is welcomed with the whole room; someone returning resumes.
     let newcomer = server.join(&room, "Newcomer").await;
     assert_eq!(newcomer.view.commitments.len(), WRITERS * EACH);

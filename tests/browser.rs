@@ -961,6 +961,12 @@ async fn series_members_keep_private_commitments_private_in_real_browsers() {
             "the feedback, read by the coach",
         )
         .await;
+    coach
+        .wait_for(
+            "/shared feedback with you/.test(document.getElementById('announcer').textContent)",
+            "the feedback announced to the coach",
+        )
+        .await;
 
     // Ada commits privately (the default); Ben shares his commitment with the circle.
     let private_text = "Tell my manager I am leaving by spring";

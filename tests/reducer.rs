@@ -90,27 +90,6 @@ fn final_view(stream: &Stream) -> RoomView {
         .expect("a replay starts from the welcome's room")
 }
 
-/// The snake_case `type` of an event (exhaustive, so a new kind must be added to the sessions
-/// below before this compiles).
-fn kind(event: &Event) -> &'static str {
-    match event {
-        Event::ParticipantJoined { .. } => "participant_joined",
-        Event::ParticipantUpdated { .. } => "participant_updated",
-        Event::SessionChanged { .. } => "session_changed",
-        Event::StageEntered { .. } => "stage_entered",
-        Event::TurnChanged { .. } => "turn_changed",
-        Event::FloorTimeCredited { .. } => "floor_time_credited",
-        Event::TimerChanged { .. } => "timer_changed",
-        Event::TimerWarning { .. } => "timer_warning",
-        Event::TimerExpired { .. } => "timer_expired",
-        Event::PlanChanged { .. } => "plan_changed",
-        Event::PairsChanged { .. } => "pairs_changed",
-        Event::NotesChanged { .. } => "notes_changed",
-        Event::PromptChanged { .. } => "prompt_changed",
-        Event::LinkChanged { .. } => "link_changed",
-    }
-}
-
 /// Every event kind there is.
 const EVERY_KIND: [&str; 14] = [
     "participant_joined",
@@ -433,7 +412,8 @@ async fn action_learning_set(server: &TestServer) -> (Vec<Stream>, Fresh) {
 }
 
 /// A coaching swap: proposals adjusted and confirmed, a late joiner placed, a half ended,
-/// feedback and commitments shared and reviewed, roles switched, group timers warning and
+/// feedback shared, made private and shared again, commitments shared and reviewed, roles
+/// switched, group timers warning and
 /// running out, everyone moved on, someone leaving, the check-out, the end.
 /// Returns the streams and the room's fresh welcome.
 async fn coaching_swap(server: &TestServer) -> (Vec<Stream>, Fresh) {
@@ -486,14 +466,22 @@ async fn coaching_swap(server: &TestServer) -> (Vec<Stream>, Fresh) {
     people[coach].ok(Command::EndHalf { group: None }).await;
     let seq = people[coach].seq;
     people[client].catch_up(seq).await;
-    people[client]
-        .ok(Command::GiveFeedback {
-            rating: 4,
-            helped: "The question about next steps".into(),
-            helped_less: "Advice".into(),
-            visibility: Visibility::Circle,
-        })
-        .await;
+    // Shared, then made private (it leaves the room's list), then shared again (it comes back
+    // last).
+    for (rating, visibility) in [
+        (4, Visibility::Circle),
+        (3, Visibility::Private),
+        (5, Visibility::Exportable),
+    ] {
+        people[client]
+            .ok(Command::GiveFeedback {
+                rating,
+                helped: "The question about next steps".into(),
+                helped_less: "Advice".into(),
+                visibility,
+            })
+            .await;
+    }
     people[client]
         .ok(Command::RecordCommitment {
             text: "Ask for a mentor".into(),
@@ -616,11 +604,18 @@ async fn the_web_client_and_the_rust_reducer_build_the_view_a_fresh_welcome_carr
         .flat_map(|s| s.events.iter())
         .map(|e| {
             let event: Event = serde_json::from_value(e.clone()).expect("an event");
-            kind(&event)
+            event.name()
         })
         .collect();
     let missing: Vec<&&str> = EVERY_KIND.iter().filter(|k| !seen.contains(**k)).collect();
     assert!(missing.is_empty(), "no session recorded {missing:?}");
+    assert!(
+        streams
+            .iter()
+            .flat_map(|s| s.events.iter())
+            .any(|e| e["type"] == "notes_changed" && e["feedback_removed"].is_array()),
+        "a notes_changed removed feedback"
+    );
 
     // The web client's reducer agrees with the Rust one on every stream, event by event.
     let Some(web) = replay_in_web_client(&streams) else {

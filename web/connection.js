@@ -79,6 +79,18 @@ function list(value) {
   return Array.isArray(value) ? value : [];
 }
 
+/** Puts `item` in place of the first element `same` picks out, or appends it. */
+function put(items, item, same) {
+  const i = items.findIndex(same);
+  if (i >= 0) items[i] = item;
+  else items.push(item);
+}
+
+/** Whether two feedback items (or a feedback item and a `feedback_removed` key) are the same one. */
+function sameFeedback(a, b) {
+  return a.from === b.from && a.group === b.group && a.round === b.round;
+}
+
 /** Fills in what the server leaves out of a room view while it is empty. */
 export function normalView(view) {
   view.pairs = normalPairs(view.pairs);
@@ -91,18 +103,10 @@ export function normalView(view) {
 /** Applies one event to `view` in place. Returns nothing; never re-implements room rules. */
 export function applyEvent(view, event) {
   switch (event.type) {
-    case "participant_joined": {
-      const i = view.participants.findIndex((p) => p.id === event.participant.id);
-      if (i >= 0) view.participants[i] = event.participant;
-      else view.participants.push(event.participant);
+    case "participant_joined":
+    case "participant_updated":
+      put(view.participants, event.participant, (p) => p.id === event.participant.id);
       break;
-    }
-    case "participant_updated": {
-      const i = view.participants.findIndex((p) => p.id === event.participant.id);
-      if (i >= 0) view.participants[i] = event.participant;
-      else view.participants.push(event.participant);
-      break;
-    }
     case "session_changed":
       view.session = event.session;
       view.stage = event.stage;
@@ -141,10 +145,12 @@ export function applyEvent(view, event) {
       view.pairs = normalPairs(event.pairs);
       break;
     case "notes_changed":
-      // Only shared items ever arrive here: private ones are answered to their author alone.
-      view.commitments = list(event.commitments);
-      view.carried = list(event.carried);
-      view.feedback = list(event.feedback);
+      // Only the shared items that changed arrive here, each put in place by its id (private
+      // ones are answered to their author alone); feedback made private is named for removal.
+      view.feedback = view.feedback.filter((f) => !list(event.feedback_removed).some((k) => sameFeedback(f, k)));
+      for (const c of list(event.commitments)) put(view.commitments, c, (k) => k.id === c.id);
+      for (const c of list(event.carried)) put(view.carried, c, (k) => k.id === c.id);
+      for (const f of list(event.feedback)) put(view.feedback, f, (k) => sameFeedback(k, f));
       break;
     default:
       // An event this client does not know: nothing to assign.

@@ -3032,7 +3032,8 @@ export class RoomScreen {
         }
         break;
       case "notes_changed": {
-        const toMe = event.feedback.filter((f) => f.to === you);
+        // The event carries only what changed; the view holds all the feedback shared with me.
+        const toMe = view.feedback.filter((f) => f.to === you);
         if (toMe.length > this.prevFeedbackToMe) {
           const newest = toMe[toMe.length - 1];
           announce(`${this.name(newest.from)} shared feedback with you.`);

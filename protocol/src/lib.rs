@@ -10,7 +10,9 @@
 //!   naming that `id`, and broadcasts room changes as [`ServerMessage::Event`] frames, each with
 //!   the room's sequence number;
 //! - events carry the *new value* of the part of the room they change, so a client keeps its
-//!   [`RoomView`] current by assignment, never by recomputing rules.
+//!   [`RoomView`] current by assignment, never by recomputing rules; `notes_changed` carries
+//!   only the shared items that changed, each put in place by its id, so that no event grows
+//!   with what a room holds.
 //!
 //! Times are integers: epoch milliseconds for instants ([`Millis`]), milliseconds for durations.
 
@@ -24,7 +26,7 @@ mod view;
 pub use format::*;
 pub use view::*;
 pub use view::{
-    Commitment, Feedback, GroupPhase, GroupState, Mine, Outcome, PairsState, Proposal,
+    Commitment, Feedback, FeedbackKey, GroupPhase, GroupState, Mine, Outcome, PairsState, Proposal,
     SurveyAnswer, Visibility,
 };
 
@@ -49,8 +51,31 @@ pub mod limits {
     /// format sent over HTTP, which has its own limit.
     pub const MAX_FRAME_BYTES: usize = 16 * 1024;
     /// Most commitments one person records in one room (`too_many_items` after that): what a
-    /// room holds, and so its welcome, stays bounded whatever people write.
+    /// room holds, and so its welcome, stays bounded whatever people write. Also the most of a
+    /// series member's earlier commitments a room carries (the most recent ones).
     pub const MAX_COMMITMENTS_PER_PERSON: usize = 20;
+    /// Most commitments one room holds, all visibilities and authors together
+    /// (`too_many_items` after that): a full room where everyone records their 20. People who
+    /// join after others left share what remains. Also the most earlier commitments of a series
+    /// a room carries (the most recent ones).
+    pub const MAX_COMMITMENTS_PER_ROOM: usize = MAX_PARTICIPANTS * MAX_COMMITMENTS_PER_PERSON;
+    /// Most feedback one person gives in one room, one per group and round they were the client
+    /// in (`too_many_items` after that; giving it again in the same group and round replaces
+    /// it and always works). A pair or triad makes each person the client once; the rest is for
+    /// people placed in a new group after theirs broke up.
+    pub const MAX_FEEDBACK_PER_PERSON: usize = 4;
+    /// Most feedback one room holds (`too_many_items` after that): a full room where everyone
+    /// gives their 4.
+    pub const MAX_FEEDBACK_PER_ROOM: usize = MAX_PARTICIPANTS * MAX_FEEDBACK_PER_PERSON;
+    /// Most stages a plan holds once per-presenter stages are expanded (`too_many_items` for a
+    /// presenter order that would make it longer): a block of 8 per-presenter stages for each
+    /// of 64 presenters. The plan is in every welcome and every `plan_changed`.
+    pub const MAX_PLAN_STAGES: usize = 512;
+    /// Largest frame the server sends, in bytes. Clients must accept frames this large. Within
+    /// the other limits a room's largest frame (the welcome of the fullest possible room) stays
+    /// far below it; a frame that would still be larger is logged by the server and replaced by
+    /// an `internal` error rather than sent.
+    pub const MAX_SERVER_FRAME_BYTES: usize = 16 * 1024 * 1024;
     /// Longest display name, in characters.
     pub const MAX_NAME_CHARS: usize = 60;
     /// Longest command id, in characters.
@@ -707,8 +732,11 @@ pub enum ErrorCode {
     /// This address gave too many wrong links, keys or tokens lately; entering is refused
     /// for a while without checking (HTTP 429, or an error frame and close 4029).
     TooManyAttempts,
-    /// The sender already wrote as many items of this kind in this room as one person may
-    /// (see [`limits::MAX_COMMITMENTS_PER_PERSON`]); nothing was recorded.
+    /// There are already as many items of this kind as the limits allow: commitments or
+    /// feedback of the sender ([`limits::MAX_COMMITMENTS_PER_PERSON`],
+    /// [`limits::MAX_FEEDBACK_PER_PERSON`]) or of the whole room
+    /// ([`limits::MAX_COMMITMENTS_PER_ROOM`], [`limits::MAX_FEEDBACK_PER_ROOM`]), or stages in
+    /// the plan a presenter order would make ([`limits::MAX_PLAN_STAGES`]); nothing changed.
     TooManyItems,
     /// Something went wrong on the server; the command was not applied.
     Internal,
@@ -753,7 +781,8 @@ impl ErrorCode {
 }
 
 /// Something that happened in a room. Each event carries the new value of what it changed, so
-/// a client applies it by assignment (see `protocol/README.md`, "Keeping the view current").
+/// a client applies it by assignment (see `protocol/README.md`, "Keeping the view current");
+/// `notes_changed` carries the changed items only, put in place by id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -847,15 +876,28 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         group: Option<u32>,
     },
-    /// Shared commitments or feedback changed (`room.commitments`, `room.carried`,
-    /// `room.feedback`): a commitment was shared or reviewed, feedback was shared.
+    /// What the room shares of what people wrote changed (`room.commitments`, `room.carried`,
+    /// `room.feedback`): a commitment was shared or reviewed, feedback was shared, replaced or
+    /// made private. Carries only the items that changed, never the whole lists, so its size
+    /// does not grow with the room (one command changes one item).
     NotesChanged {
-        /// This session's shared commitments.
+        /// This session's shared commitments, new or changed: each replaces the one with the
+        /// same `id` in `room.commitments`, or is appended.
+        #[serde(default)]
         commitments: Vec<Commitment>,
-        /// Earlier sessions' shared commitments.
+        /// Earlier sessions' shared commitments that changed (reviewed): each replaces the one
+        /// with the same `id` in `room.carried`, or is appended.
+        #[serde(default)]
         carried: Vec<Commitment>,
-        /// Shared feedback.
+        /// Shared feedback, new or changed: each replaces the one with the same `from`,
+        /// `group` and `round` in `room.feedback`, or is appended.
+        #[serde(default)]
         feedback: Vec<Feedback>,
+        /// Feedback no longer shared (replaced by a private one): remove the one with this
+        /// `from`, `group` and `round` from `room.feedback`. Left out while empty (it mostly
+        /// is).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        feedback_removed: Vec<FeedbackKey>,
     },
     /// The prompt card changed (`room.prompt`): pushed, or cleared when `prompt` is null.
     PromptChanged {
@@ -872,6 +914,28 @@ pub enum Event {
         /// Who did it.
         by: ParticipantId,
     },
+}
+
+impl Event {
+    /// The snake_case name of this event, as in its `type` field.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::ParticipantJoined { .. } => "participant_joined",
+            Event::ParticipantUpdated { .. } => "participant_updated",
+            Event::SessionChanged { .. } => "session_changed",
+            Event::StageEntered { .. } => "stage_entered",
+            Event::TurnChanged { .. } => "turn_changed",
+            Event::FloorTimeCredited { .. } => "floor_time_credited",
+            Event::TimerChanged { .. } => "timer_changed",
+            Event::TimerWarning { .. } => "timer_warning",
+            Event::TimerExpired { .. } => "timer_expired",
+            Event::PlanChanged { .. } => "plan_changed",
+            Event::PairsChanged { .. } => "pairs_changed",
+            Event::NotesChanged { .. } => "notes_changed",
+            Event::PromptChanged { .. } => "prompt_changed",
+            Event::LinkChanged { .. } => "link_changed",
+        }
+    }
 }
 
 /// What changed about a participant.

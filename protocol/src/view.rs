@@ -63,19 +63,17 @@ impl RoomView {
     ///   id, or append one not yet seen;
     /// - a stage timer event for a view with no current stage changes nothing;
     /// - `plan_changed` moves the current stage's index only when it names one;
+    /// - `notes_changed` first removes the feedback it names in `feedback_removed`, then puts
+    ///   each item it carries in place of the one with the same id (for feedback: the same
+    ///   `from`, `group` and `round`) or appends it;
     /// - `link_changed` changes nothing: the room's keys are not part of the view.
     pub fn apply(&mut self, event: &Event) {
         match event {
             Event::ParticipantJoined { participant }
             | Event::ParticipantUpdated { participant, .. } => {
-                match self
-                    .participants
-                    .iter_mut()
-                    .find(|p| p.id == participant.id)
-                {
-                    Some(p) => *p = participant.clone(),
-                    None => self.participants.push(participant.clone()),
-                }
+                put(&mut self.participants, participant, |p| {
+                    p.id == participant.id
+                });
             }
             Event::SessionChanged {
                 session,
@@ -119,14 +117,31 @@ impl RoomView {
                 commitments,
                 carried,
                 feedback,
+                feedback_removed,
             } => {
-                self.commitments = commitments.clone();
-                self.carried = carried.clone();
-                self.feedback = feedback.clone();
+                self.feedback
+                    .retain(|f| !feedback_removed.contains(&f.key()));
+                for c in commitments {
+                    put(&mut self.commitments, c, |k| k.id == c.id);
+                }
+                for c in carried {
+                    put(&mut self.carried, c, |k| k.id == c.id);
+                }
+                for f in feedback {
+                    put(&mut self.feedback, f, |k| k.key() == f.key());
+                }
             }
             Event::PromptChanged { prompt } => self.prompt = prompt.clone(),
             Event::LinkChanged { .. } => {}
         }
+    }
+}
+
+/// Put `item` in place of the first element `same` picks out, or append it.
+fn put<T: Clone>(list: &mut Vec<T>, item: &T, same: impl Fn(&T) -> bool) {
+    match list.iter_mut().find(|k| same(k)) {
+        Some(k) => *k = item.clone(),
+        None => list.push(item.clone()),
     }
 }
 
@@ -205,6 +220,30 @@ pub struct Feedback {
     pub helped_less: String,
     /// Who may see it.
     pub visibility: Visibility,
+}
+
+impl Feedback {
+    /// What tells this feedback from the rest: one client's, for one group and round.
+    pub fn key(&self) -> FeedbackKey {
+        FeedbackKey {
+            from: self.from,
+            group: self.group,
+            round: self.round,
+        }
+    }
+}
+
+/// Which feedback an event names: the client who gave it, for which group and round (there is
+/// at most one per client, group and round).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct FeedbackKey {
+    /// Who gave it (the client).
+    pub from: ParticipantId,
+    /// Which group.
+    pub group: u32,
+    /// The round, from 0.
+    pub round: u32,
 }
 
 /// A participant's answer to the short end-of-session survey.
@@ -641,6 +680,135 @@ mod tests {
             stage_index: Some(8),
         });
         assert_eq!(view.stage.as_ref().map(|s| s.index), Some(8));
+    }
+
+    fn commitment(id: &str, outcome: Option<Outcome>) -> Commitment {
+        Commitment {
+            id: id.into(),
+            author: 1,
+            name: "P1".into(),
+            member: None,
+            text: format!("text of {id}"),
+            due: None,
+            visibility: Visibility::Circle,
+            made_at: 0,
+            outcome,
+        }
+    }
+
+    fn feedback(from: ParticipantId, round: u32, rating: u8) -> Feedback {
+        Feedback {
+            from,
+            to: 9,
+            group: 1,
+            round,
+            rating,
+            helped: String::new(),
+            helped_less: String::new(),
+            visibility: Visibility::Circle,
+        }
+    }
+
+    fn notes(
+        commitments: Vec<Commitment>,
+        carried: Vec<Commitment>,
+        feedback: Vec<Feedback>,
+        feedback_removed: Vec<FeedbackKey>,
+    ) -> Event {
+        Event::NotesChanged {
+            commitments,
+            carried,
+            feedback,
+            feedback_removed,
+        }
+    }
+
+    #[test]
+    fn a_notes_change_puts_each_item_in_place_by_id_or_appends_it_and_removes_feedback_by_key() {
+        let mut view = room();
+        view.carried = vec![commitment("old-1", None), commitment("old-2", None)];
+        view.apply(&notes(
+            vec![commitment("r-1", None)],
+            vec![],
+            vec![feedback(2, 0, 3)],
+            vec![],
+        ));
+        view.apply(&notes(
+            vec![commitment("r-2", None)],
+            vec![commitment("old-1", Some(Outcome::Kept))],
+            vec![feedback(3, 0, 4)],
+            vec![],
+        ));
+        view.apply(&notes(
+            vec![commitment("r-1", Some(Outcome::Partly))],
+            vec![],
+            vec![feedback(2, 0, 5)],
+            vec![],
+        ));
+        let ids = |list: &[Commitment]| -> Vec<(String, Option<Outcome>)> {
+            list.iter().map(|c| (c.id.clone(), c.outcome)).collect()
+        };
+        assert_eq!(
+            ids(&view.commitments),
+            [
+                ("r-1".to_string(), Some(Outcome::Partly)),
+                ("r-2".to_string(), None)
+            ]
+        );
+        assert_eq!(
+            ids(&view.carried),
+            [
+                ("old-1".to_string(), Some(Outcome::Kept)),
+                ("old-2".to_string(), None)
+            ]
+        );
+        assert_eq!(view.feedback, [feedback(2, 0, 5), feedback(3, 0, 4)]);
+        view.apply(&notes(
+            vec![],
+            vec![],
+            vec![],
+            vec![feedback(2, 0, 5).key()],
+        ));
+        assert_eq!(view.feedback, [feedback(3, 0, 4)]);
+        // Removing feedback that is not there changes nothing.
+        let before = view.clone();
+        view.apply(&notes(
+            vec![],
+            vec![],
+            vec![],
+            vec![feedback(7, 1, 1).key()],
+        ));
+        assert_eq!(view, before);
+    }
+
+    #[test]
+    fn a_notes_change_writes_its_three_lists_and_feedback_removed_only_when_there_is_some() {
+        let fields = |event: &Event| {
+            let json = serde_json::to_value(event).expect("an event serializes");
+            let back: Event = serde_json::from_value(json.clone()).expect("it reads back");
+            assert_eq!(&back, event);
+            let mut fields: Vec<String> = json
+                .as_object()
+                .expect("an object")
+                .keys()
+                .cloned()
+                .collect();
+            fields.sort_unstable();
+            fields
+        };
+        let put = notes(vec![], vec![], vec![feedback(2, 0, 3)], vec![]);
+        assert_eq!(fields(&put), ["carried", "commitments", "feedback", "type"]);
+        let removed = notes(vec![], vec![], vec![], vec![feedback(2, 0, 3).key()]);
+        assert_eq!(
+            fields(&removed),
+            [
+                "carried",
+                "commitments",
+                "feedback",
+                "feedback_removed",
+                "type"
+            ]
+        );
     }
 
     #[test]

@@ -151,7 +151,8 @@ pub struct RoomSetup {
     #[serde(default)]
     pub pairing: PairingSetup,
     /// Commitments from the series' earlier sessions (any visibility: each author reviews
-    /// their own; the room sees the shared ones).
+    /// their own; the room sees the shared ones). The room keeps the most recent ones only,
+    /// up to the limits on commitments per person and per room.
     #[serde(default)]
     pub earlier: Vec<circlekeeper_protocol::Commitment>,
 }
@@ -203,7 +204,7 @@ impl Room {
             seq: 0,
             pairing: setup.pairing,
             notes: Notes {
-                earlier: setup.earlier,
+                earlier: notes::carried(setup.earlier),
                 ..Notes::default()
             },
         };

@@ -9,6 +9,7 @@ use circlekeeper_protocol::{
 use super::state::{Applied, Recorded, Rejection, Room, RoomSetup, DEFAULT_GROUND_RULES};
 use crate::formats;
 
+mod bounds;
 mod handle;
 mod links;
 mod notes;

@@ -50,12 +50,11 @@ use closing::{close_and_linger, close_bound, room_reason, too_slow, write_or_sto
 /// this get a clean close 1009 from us; larger ones are dropped by the library mid-read.
 pub const LIBRARY_MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
-/// Most bytes the websocket library may hold to write: it refuses (and the connection fails)
-/// a server frame larger than this. A welcome or an event carries whole lists (participants,
-/// shared commitments), so it is far above any frame a room can make within the documented
-/// limits; the old cap of 64 KiB broke a room for good once its commitments outgrew it (nobody
-/// could be welcomed). Memory stays bounded: frames are written as they are flushed.
-pub const MAX_OUTGOING_FRAME_BYTES: usize = 16 * 1024 * 1024;
+/// Most bytes the websocket library may hold to write: the protocol's largest server frame
+/// ([`limits::MAX_SERVER_FRAME_BYTES`]), which the room's delivery never exceeds (a frame that
+/// would is logged and answered with `internal`). Memory stays bounded: frames are written as
+/// they are flushed.
+pub const MAX_OUTGOING_FRAME_BYTES: usize = limits::MAX_SERVER_FRAME_BYTES;
 
 /// Read and write buffer per connection: commands and events are small, and the library's
 /// 128 KiB default would cost ~136 KiB per participant.

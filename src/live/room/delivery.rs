@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::ws::Utf8Bytes;
-use circlekeeper_protocol::{close, CommandId, ErrorCode, Millis, ParticipantId, ServerMessage};
+use circlekeeper_protocol::{
+    close, limits, CommandId, ErrorCode, Millis, ParticipantId, ServerMessage,
+};
 use tokio::sync::{mpsc, oneshot, Notify};
 use tracing::{debug, warn};
 
@@ -131,10 +133,28 @@ pub(super) enum Delivery {
     Deleted,
 }
 
-/// Serialize a server message once, as a text frame.
+/// Serialize a server message once, as a text frame. A frame larger than clients are asked to
+/// accept ([`limits::MAX_SERVER_FRAME_BYTES`]) would make the websocket library fail the
+/// connection without a word, so it is not sent: the log says which message and how large
+/// (never what it holds), and an `internal` error answering the same command goes in its
+/// place. Within the room limits no frame comes near this size (`tests/full_room.rs`).
 pub fn frame(msg: &ServerMessage) -> Utf8Bytes {
     match serde_json::to_string(msg) {
-        Ok(s) => Utf8Bytes::from(s),
+        Ok(s) if s.len() <= limits::MAX_SERVER_FRAME_BYTES => Utf8Bytes::from(s),
+        Ok(s) => {
+            let (kind, id) = described(msg);
+            warn!(
+                kind,
+                bytes = s.len(),
+                limit = limits::MAX_SERVER_FRAME_BYTES,
+                "a server frame is too large to send; an internal error goes in its place"
+            );
+            error_frame(
+                id,
+                ErrorCode::Internal,
+                "the server could not send a message this large",
+            )
+        }
         Err(e) => {
             // Our own types always serialize; say so loudly if that ever changes.
             warn!(error = %e, "a server message failed to serialize");
@@ -142,6 +162,19 @@ pub fn frame(msg: &ServerMessage) -> Utf8Bytes {
                 r#"{"type":"error","code":"internal","message":"the server could not encode a message"}"#,
             )
         }
+    }
+}
+
+/// What a server message is (its `type`, and an event's own `type`), for the log, and the id
+/// of the command it answers, if any.
+fn described(msg: &ServerMessage) -> (&'static str, Option<CommandId>) {
+    match msg {
+        ServerMessage::Welcome { id, .. } => ("welcome", Some(id.clone())),
+        ServerMessage::Resumed { id, .. } => ("resumed", Some(id.clone())),
+        ServerMessage::Snapshot { id, .. } => ("snapshot", Some(id.clone())),
+        ServerMessage::Ack { id, .. } => ("ack", Some(id.clone())),
+        ServerMessage::Error { id, .. } => ("error", id.clone()),
+        ServerMessage::Event { event, .. } => (event.name(), None),
     }
 }
 
@@ -297,5 +330,46 @@ impl Actor {
             debug!(conn, code, "connection cut off");
             self.pending_away.push(peer.who);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_frame_too_large_to_send_becomes_an_internal_error_answering_the_same_command() {
+        let huge = ServerMessage::Ack {
+            id: "c9".into(),
+            seq: 1,
+            server_time: 0,
+            result: Some(circlekeeper_protocol::AckResult::Link {
+                link: circlekeeper_protocol::LinkKind::Join,
+                key: "k".repeat(limits::MAX_SERVER_FRAME_BYTES),
+            }),
+        };
+        let sent = frame(&huge);
+        assert!(sent.len() < 1024, "a small frame goes instead");
+        let msg: ServerMessage = serde_json::from_str(sent.as_str()).expect("a server message");
+        assert!(
+            matches!(
+                msg,
+                ServerMessage::Error { id: Some(ref id), code: ErrorCode::Internal, .. } if id == "c9"
+            ),
+            "{msg:?}"
+        );
+        // Just under the limit, the frame goes as it is.
+        let fits = ServerMessage::Error {
+            id: None,
+            code: ErrorCode::Internal,
+            message: String::new(),
+        };
+        let empty = frame(&fits).len();
+        let fits = ServerMessage::Error {
+            id: None,
+            code: ErrorCode::Internal,
+            message: "m".repeat(limits::MAX_SERVER_FRAME_BYTES - empty),
+        };
+        assert_eq!(frame(&fits).len(), limits::MAX_SERVER_FRAME_BYTES);
     }
 }

@@ -3,11 +3,20 @@
 //! Confidentiality first: every item has a visibility chosen by its author. `private` items
 //! never enter an event (so they are never broadcast) and are answered only to their author
 //! (in the ack and `my_items`); `circle` and `exportable` items are shared with the room through
-//! `notes_changed`. All items live in [`Notes`], which the actor stores beside the event log.
+//! `notes_changed`, which carries the one item a command changed, never the whole lists. All
+//! items live in [`Notes`], which the actor stores beside the event log.
+//!
+//! Bounded: each person and each room holds at most so many commitments and feedback
+//! (`limits`), and a series room carries at most so many earlier commitments, so a room's
+//! welcome stays bounded whatever people write.
+
+use std::cmp::Reverse;
+use std::collections::HashMap;
 
 use circlekeeper_protocol::{
-    limits, AckResult, Command, Commitment, ErrorCode, Event, Feedback, GroupPhase, Millis, Mine,
-    ParticipantId, ParticipantView, SessionStatus, StageKind, SurveyAnswer, Visibility,
+    limits, AckResult, Command, Commitment, ErrorCode, Event, Feedback, FeedbackKey, GroupPhase,
+    Millis, Mine, ParticipantId, ParticipantView, SessionStatus, StageKind, SurveyAnswer,
+    Visibility,
 };
 use serde::{Deserialize, Serialize};
 
@@ -28,19 +37,91 @@ pub struct Notes {
     pub surveys: Vec<SurveyAnswer>,
 }
 
-/// Which of the notes a change writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which item a change writes: the room is told of it if it is shared.
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Written {
-    /// Commitments, this session's or earlier ones (the series keeps them).
-    Commitments,
+    /// One of this session's commitments, by id (the series keeps it).
+    Commitment(String),
+    /// A commitment carried from an earlier session, by id (the series keeps it).
+    Carried(String),
     /// Feedback to a coach.
-    Feedback,
-    /// A survey answer.
+    Feedback(FeedbackKey),
+    /// A survey answer: never shown to the room.
     Survey,
 }
 
 fn shared(v: Visibility) -> bool {
     v != Visibility::Private
+}
+
+/// How an item the room may see stands after a change, against what the room shows.
+enum Shown<T> {
+    /// Shared and new or different: the room puts it in place.
+    Put(T),
+    /// Shown, but no longer shared: the room drops it.
+    Gone,
+    /// Nothing the room sees changed.
+    Same,
+}
+
+/// Compare an item as it is now (`None` when it is not shared) with the room's copy.
+fn shown<T: PartialEq + Clone>(now: Option<&T>, in_view: Option<&T>) -> Shown<T> {
+    match (now, in_view) {
+        (Some(item), seen) if seen != Some(item) => Shown::Put(item.clone()),
+        (None, Some(_)) => Shown::Gone,
+        _ => Shown::Same,
+    }
+}
+
+/// The earlier commitments a series room carries: each member's
+/// [`limits::MAX_COMMITMENTS_PER_PERSON`] most recent, and of those the
+/// [`limits::MAX_COMMITMENTS_PER_ROOM`] most recent, in the series' order. However many sessions
+/// a series has had, a room's welcome and a member's `my_items` stay bounded.
+pub(super) fn carried(earlier: Vec<Commitment>) -> Vec<Commitment> {
+    let mut newest_first: Vec<usize> = (0..earlier.len()).collect();
+    newest_first.sort_by_key(|&i| (Reverse(earlier[i].made_at), Reverse(i)));
+    let mut per_member: HashMap<Option<&str>, usize> = HashMap::new();
+    let mut keep = vec![false; earlier.len()];
+    let mut kept = 0;
+    for i in newest_first {
+        if kept == limits::MAX_COMMITMENTS_PER_ROOM {
+            break;
+        }
+        let n = per_member.entry(earlier[i].member.as_deref()).or_default();
+        if *n < limits::MAX_COMMITMENTS_PER_PERSON {
+            *n += 1;
+            keep[i] = true;
+            kept += 1;
+        }
+    }
+    earlier
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(c, keep)| keep.then_some(c))
+        .collect()
+}
+
+/// Refuse a new item when its author or the room holds as many as they may.
+fn check_room_for(
+    what: &str,
+    mine: usize,
+    per_person: usize,
+    all: usize,
+    per_room: usize,
+) -> Result<(), Rejection> {
+    if mine >= per_person {
+        return reject(
+            ErrorCode::TooManyItems,
+            format!("you have {mine} {what} here, the most one person may"),
+        );
+    }
+    if all >= per_room {
+        return reject(
+            ErrorCode::TooManyItems,
+            format!("this room holds {all} {what}, the most a room may"),
+        );
+    }
+    Ok(())
 }
 
 /// A `YYYY-MM-DD` date with a plausible month and day: digits only (`u32::from_str` alone
@@ -125,9 +206,9 @@ impl Room {
     }
 
     /// Change what people wrote: the one way notes change, as `emit` is for events. Shows the
-    /// room the shared part if that changed (a `notes_changed` event, never a private item),
-    /// and owes [`Effect::SaveNotes`] — and, in a series room when commitments changed,
-    /// [`Effect::RecordCommitments`].
+    /// room the written item if what it shares of it changed (a `notes_changed` event with
+    /// that item only, never a private one), and owes [`Effect::SaveNotes`] — and, in a series
+    /// room when a commitment changed, [`Effect::RecordCommitments`].
     fn write_notes(
         &mut self,
         now: Millis,
@@ -136,28 +217,52 @@ impl Room {
         change: impl FnOnce(&mut Notes),
     ) {
         change(&mut self.notes);
-        self.emit_shared(now, out);
+        if let Some(event) = self.shared_change(&written) {
+            self.emit(now, out, event);
+        }
         out.owe(Effect::SaveNotes);
-        if written == Written::Commitments && self.pairing.in_series {
+        let commitment = matches!(written, Written::Commitment(_) | Written::Carried(_));
+        if commitment && self.pairing.in_series {
             out.owe(Effect::RecordCommitments);
         }
     }
 
-    /// Emit the shared items if they changed.
-    fn emit_shared(&mut self, now: Millis, out: &mut Changes) {
-        let (commitments, carried, feedback) = self.shared_view();
-        let v = &self.view;
-        if v.commitments != commitments || v.carried != carried || v.feedback != feedback {
-            self.emit(
-                now,
-                out,
-                Event::NotesChanged {
-                    commitments,
-                    carried,
-                    feedback,
-                },
-            );
+    /// The event that shows the room what changed of the written item, if anything did.
+    fn shared_change(&self, written: &Written) -> Option<Event> {
+        let (n, v) = (&self.notes, &self.view);
+        // A commitment's visibility never changes, so a shown one never goes.
+        let commitment = |list: &[Commitment], in_view: &[Commitment], id: &str| match shown(
+            list.iter().find(|c| c.id == id && shared(c.visibility)),
+            in_view.iter().find(|c| c.id == id),
+        ) {
+            Shown::Put(c) => Some(vec![c]),
+            Shown::Gone | Shown::Same => None,
+        };
+        let (mut commitments, mut carried, mut feedback, mut feedback_removed) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        match written {
+            Written::Commitment(id) => {
+                commitments = commitment(&n.commitments, &v.commitments, id)?
+            }
+            Written::Carried(id) => carried = commitment(&n.earlier, &v.carried, id)?,
+            Written::Feedback(key) => match shown(
+                n.feedback
+                    .iter()
+                    .find(|f| f.key() == *key && shared(f.visibility)),
+                v.feedback.iter().find(|f| f.key() == *key),
+            ) {
+                Shown::Put(f) => feedback.push(f),
+                Shown::Gone => feedback_removed.push(*key),
+                Shown::Same => return None,
+            },
+            Written::Survey => return None,
         }
+        Some(Event::NotesChanged {
+            commitments,
+            carried,
+            feedback,
+            feedback_removed,
+        })
     }
 
     /// My items, for the ack.
@@ -219,23 +324,17 @@ impl Room {
                 if let Some(d) = due {
                     check_due(d)?;
                 }
-                let made = self
-                    .notes
-                    .commitments
-                    .iter()
-                    .filter(|c| c.author == me.id)
-                    .count();
-                if made >= limits::MAX_COMMITMENTS_PER_PERSON {
-                    return reject(
-                        ErrorCode::TooManyItems,
-                        format!(
-                            "you have recorded {} commitments here, the most one person may",
-                            limits::MAX_COMMITMENTS_PER_PERSON
-                        ),
-                    );
-                }
+                let all = &self.notes.commitments;
+                check_room_for(
+                    "commitments",
+                    all.iter().filter(|c| c.author == me.id).count(),
+                    limits::MAX_COMMITMENTS_PER_PERSON,
+                    all.len(),
+                    limits::MAX_COMMITMENTS_PER_ROOM,
+                )?;
+                let id = format!("{}-{}", self.view.id, all.len() + 1);
                 let commitment = Commitment {
-                    id: format!("{}-{}", self.view.id, self.notes.commitments.len() + 1),
+                    id: id.clone(),
                     author: me.id,
                     name: me.name.clone(),
                     member: me.member.clone(),
@@ -245,7 +344,7 @@ impl Room {
                     made_at: now,
                     outcome: None,
                 };
-                self.write_notes(now, out, Written::Commitments, |n| {
+                self.write_notes(now, out, Written::Commitment(id), |n| {
                     n.commitments.push(commitment)
                 });
             }
@@ -267,7 +366,11 @@ impl Room {
                         "you have no commitment with that id",
                     );
                 }
-                self.write_notes(now, out, Written::Commitments, |n| {
+                let written = match this_session {
+                    Some(_) => Written::Commitment(commitment.clone()),
+                    None => Written::Carried(commitment.clone()),
+                };
+                self.write_notes(now, out, written, |n| {
                     let c = match this_session {
                         Some(i) => n.commitments.get_mut(i),
                         None => earlier.and_then(|i| n.earlier.get_mut(i)),
@@ -309,16 +412,28 @@ impl Room {
                     helped_less: optional_text("helped_less", helped_less)?,
                     visibility: *visibility,
                 };
-                self.write_notes(now, out, Written::Feedback, |n| {
-                    let given = n.feedback.iter_mut().find(|f| {
-                        f.from == feedback.from
-                            && f.group == feedback.group
-                            && f.round == feedback.round
-                    });
-                    match given {
-                        Some(f) => *f = feedback,
-                        None => n.feedback.push(feedback),
+                let key = feedback.key();
+                let given = self.notes.feedback.iter().position(|f| f.key() == key);
+                if given.is_none() {
+                    let all = &self.notes.feedback;
+                    check_room_for(
+                        "feedback items",
+                        all.iter().filter(|f| f.from == me.id).count(),
+                        limits::MAX_FEEDBACK_PER_PERSON,
+                        all.len(),
+                        limits::MAX_FEEDBACK_PER_ROOM,
+                    )?;
+                }
+                self.write_notes(now, out, Written::Feedback(key), |n| match given {
+                    // Shared feedback is replaced where the room shows it; feedback becoming
+                    // shared goes last, as the room appends it, so the notes list the shared
+                    // items in the room's order.
+                    Some(i) if shared(n.feedback[i].visibility) => n.feedback[i] = feedback,
+                    Some(i) => {
+                        n.feedback.remove(i);
+                        n.feedback.push(feedback);
                     }
+                    None => n.feedback.push(feedback),
                 });
             }
             Command::AnswerSurvey {

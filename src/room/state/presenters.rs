@@ -143,6 +143,18 @@ impl Room {
             );
         }
         let plan = expand(&self.format, &order);
+        if plan.len() > limits::MAX_PLAN_STAGES {
+            return reject(
+                ErrorCode::TooManyItems,
+                format!(
+                    "with {} presenters the plan would have {} stages, more than the {} a plan \
+                     may have: choose fewer presenters",
+                    order.len(),
+                    plan.len(),
+                    limits::MAX_PLAN_STAGES
+                ),
+            );
+        }
         let stage_index = self.view.stage.as_ref().map(|s| {
             let current = &self.view.plan[s.index.min(self.view.plan.len().saturating_sub(1))];
             plan.iter()

@@ -3,7 +3,7 @@
 //! joiners into a pair (making it a triad) or with another late joiner.
 
 use circlekeeper_protocol::{
-    ErrorCode, GroupPhase, GroupState, Millis, PairsReason, ParticipantId, Proposal,
+    ErrorCode, GroupPhase, GroupState, Millis, PairsReason, PairsState, ParticipantId, Proposal,
 };
 
 use super::super::{reject, Changes, Rejection, Room};
@@ -145,6 +145,7 @@ impl Room {
             return reject(ErrorCode::InvalidState, "propose pairs first");
         };
         let running = self.in_pairs_stage();
+        let first_id = self.next_group_id(&pairs);
         pairs.groups = proposal
             .groups
             .iter()
@@ -152,7 +153,7 @@ impl Room {
             .map(|(i, m)| {
                 let (round, _) = self.round_ms(m.len());
                 GroupState {
-                    id: i as u32 + 1,
+                    id: first_id + i as u32,
                     members: m.clone(),
                     round: 0,
                     rounds: m.len() as u32,
@@ -168,6 +169,15 @@ impl Room {
         self.emit_pairs(now, out, pairs, PairsReason::Confirmed, None);
         self.record_pairs(out);
         Ok(())
+    }
+
+    /// The number for a new group: above every group at work and every group that feedback
+    /// was given in, so that a number never names two groups of this room's feedback (feedback
+    /// is keyed by giver, group and round: a reused number would replace older feedback).
+    fn next_group_id(&self, pairs: &PairsState) -> u32 {
+        let at_work = pairs.groups.iter().map(|g| g.id);
+        let given = self.notes.feedback.iter().map(|f| f.group);
+        at_work.chain(given).max().unwrap_or(0) + 1
     }
 
     pub(super) fn place(
@@ -254,7 +264,7 @@ impl Room {
                 let partner = pairs.waiting.iter().copied().find(|&p| p != who);
                 if let Some(partner) = partner {
                     let (round, _) = self.round_ms(2);
-                    let id = pairs.groups.iter().map(|g| g.id).max().unwrap_or(0) + 1;
+                    let id = self.next_group_id(&pairs);
                     pairs.waiting.retain(|&p| p != who && p != partner);
                     pairs.groups.push(GroupState {
                         id,
