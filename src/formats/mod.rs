@@ -77,6 +77,8 @@ impl FormatError {
 /// The first refused field is reported; fields are checked in document order (name,
 /// description, stages, then each stage's fields in turn).
 pub fn validate(format: &Format) -> Result<(), FormatError> {
+    no_controls("name", &format.name, false)?;
+    no_controls("description", &format.description, true)?;
     let name_chars = format.name.trim().chars().count();
     if name_chars == 0 {
         return Err(FormatError::new("name", "must not be empty"));
@@ -117,9 +119,26 @@ pub fn validate(format: &Format) -> Result<(), FormatError> {
         .try_for_each(|(index, stage)| validate_stage(index, stage))
 }
 
+/// Refuse control characters in a text people see (line feeds allowed where `lines`), as
+/// everything else people type is refused: they would garble every screen that shows it.
+fn no_controls(field: &str, text: &str, lines: bool) -> Result<(), FormatError> {
+    if text
+        .chars()
+        .any(|c| c.is_control() && !(lines && c == '\n'))
+    {
+        return Err(FormatError::new(
+            field,
+            "must not contain control characters (line breaks are allowed in descriptions and purposes)",
+        ));
+    }
+    Ok(())
+}
+
 /// Check one stage; `index` is its place in `stages`, for the field path.
 fn validate_stage(index: usize, stage: &StageSpec) -> Result<(), FormatError> {
     let field = |name: &str| format!("stages[{index}].{name}");
+    no_controls(&field("title"), &stage.title, false)?;
+    no_controls(&field("purpose"), &stage.purpose, true)?;
 
     let title_chars = stage.title.trim().chars().count();
     if title_chars == 0 {
@@ -601,6 +620,26 @@ mod tests {
         validate(format)
             .expect_err("format should be refused")
             .field
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_every_text_and_line_breaks_only_in_long_ones() {
+        let mut f = custom();
+        f.name = "Practice\u{7}triad".into();
+        assert_eq!(refused_field(&f), "name");
+        let mut f = custom();
+        f.description = "Two lines\nare fine".into();
+        assert_eq!(validate(&f), Ok(()));
+        f.description = "A bell\u{7}".into();
+        assert_eq!(refused_field(&f), "description");
+        let mut f = custom();
+        f.stages[0].title = "Check\nin".into();
+        assert_eq!(refused_field(&f), "stages[0].title");
+        let mut f = custom();
+        f.stages[1].purpose = "Ask\nthen listen".into();
+        assert_eq!(validate(&f), Ok(()));
+        f.stages[1].purpose = "Escape\u{1b}[2J".into();
+        assert_eq!(refused_field(&f), "stages[1].purpose");
     }
 
     #[test]
