@@ -13,13 +13,10 @@ use circlekeeper_protocol::{
     Standing, SurveyAnswer, TimerState, TurnState, Visibility,
 };
 
-/// What takes the most bytes in a JSON string among the characters people may type: four
-/// bytes in UTF-8 and never escaped.
+/// What takes the most bytes in a JSON string among the characters people may type, in a
+/// room or in a format: four bytes in UTF-8 and never escaped (control characters, which JSON
+/// writes in six, are refused everywhere; a line break, where allowed, takes two).
 pub const WIDE: char = '😀';
-
-/// What takes the most bytes among the characters a format's texts may hold: a control
-/// character, written `\u0001` (six bytes). Formats do not refuse them (people's texts do).
-const CONTROL: char = '\u{1}';
 
 /// Longest format name, in characters ("Validation" in the spec; like the two below, checked
 /// against the server's own validation by `the_format_limits_are_the_servers`).
@@ -49,8 +46,8 @@ pub fn bytes(msg: &ServerMessage) -> usize {
 fn widest_stage(kind: StageKind, per_presenter: bool) -> StageSpec {
     StageSpec {
         kind,
-        title: text(CONTROL, STAGE_TITLE_CHARS),
-        purpose: text(CONTROL, STAGE_PURPOSE_CHARS),
+        title: text(WIDE, STAGE_TITLE_CHARS),
+        purpose: text(WIDE, STAGE_PURPOSE_CHARS),
         timebox_ms: 14_400_000,
         speaking: SpeakingMode::HandQueue,
         per_speaker_ms: Some(3_600_000),
@@ -73,7 +70,7 @@ fn widest_stage(kind: StageKind, per_presenter: bool) -> StageSpec {
 fn widest_format() -> Format {
     let per_presenter = limits::MAX_PLAN_STAGES / limits::MAX_PARTICIPANTS;
     Format {
-        name: text(CONTROL, FORMAT_NAME_CHARS),
+        name: text(WIDE, FORMAT_NAME_CHARS),
         description: String::new(),
         stages: (0..per_presenter)
             .map(|_| widest_stage(StageKind::CoachingQuestions, true))
