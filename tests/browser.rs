@@ -61,6 +61,14 @@ fn artifacts() -> PathBuf {
 type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Value>>>>;
 
 /// A headless Chromium and a DevTools connection to it. Killed when dropped.
+/// A Chromium that has started: the process, its stderr, its DevTools endpoint, its profile.
+type Started = (
+    Child,
+    tokio::io::Lines<BufReader<tokio::process::ChildStderr>>,
+    String,
+    tempfile::TempDir,
+);
+
 struct Browser {
     child: Child,
     out: mpsc::UnboundedSender<String>,
@@ -78,7 +86,9 @@ impl Drop for Browser {
 }
 
 impl Browser {
-    async fn launch(path: &Path) -> Browser {
+    /// Start Chromium and read its DevTools endpoint; `None` if it did not announce one within
+    /// [`LAUNCH`] (the process is killed).
+    async fn start(path: &Path) -> Option<Started> {
         let profile = tempfile::tempdir().expect("profile dir");
         let mut child = Command::new(path)
             .args([
@@ -112,10 +122,33 @@ impl Browser {
             }
             None
         };
-        let url = tokio::time::timeout(LAUNCH, find)
-            .await
-            .expect("chromium announces its DevTools endpoint")
-            .expect("a DevTools endpoint");
+        match tokio::time::timeout(LAUNCH, find).await {
+            Ok(Some(url)) => Some((child, lines, url, profile)),
+            _ => {
+                // kill_on_drop ends it; wait so that no process outlives the attempt.
+                let _ = child.kill().await;
+                None
+            }
+        }
+    }
+
+    async fn launch(path: &Path) -> Browser {
+        // One Chromium starts at a time: five starting together on two cores is what made a
+        // start miss its deadline. A start that still misses it is tried once more with a
+        // fresh profile (the browser's start, not the product, is what failed).
+        static STARTING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+        let (child, mut lines, url, profile) = {
+            let _one_at_a_time = STARTING.lock().await;
+            match Self::start(path).await {
+                Some(started) => started,
+                None => {
+                    eprintln!("chromium did not announce its DevTools endpoint in {LAUNCH:?}; starting it again");
+                    Self::start(path)
+                        .await
+                        .expect("chromium announces its DevTools endpoint")
+                }
+            }
+        };
         // Keep draining stderr so Chromium never blocks on it.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         let (ws, _) = tokio_tungstenite::connect_async(url.as_str())
