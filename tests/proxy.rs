@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocketUpgrade};
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -71,8 +71,14 @@ async fn ws(State(s): State<NodeState>, upgrade: WebSocketUpgrade) -> Response {
     })
 }
 
-async fn own_name(State(s): State<NodeState>) -> impl IntoResponse {
-    s.name
+/// Any other request: the node's name, and the `X-Forwarded-For` it was given, if any.
+async fn own_name(State(s): State<NodeState>, headers: HeaderMap) -> impl IntoResponse {
+    let forwarded = headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("none")
+        .to_string();
+    ([("x-seen-forwarded-for", forwarded)], s.name)
 }
 
 impl Node {
@@ -174,8 +180,8 @@ fn start_haproxy(port: u16, nodes: &[Node], log: &Path) -> Haproxy {
     Haproxy(command.spawn().expect("start haproxy"))
 }
 
-/// `GET path` through the proxy on a fresh connection: the status and body.
-async fn get_via(port: u16, path: &str) -> (u16, String) {
+/// `GET path` through the proxy on a fresh connection: the status, the head and the body.
+async fn get_via(port: u16, path: &str) -> (u16, String, String) {
     let exchange = async {
         let mut stream = TcpStream::connect(("127.0.0.1", port)).await?;
         let request =
@@ -194,13 +200,13 @@ async fn get_via(port: u16, path: &str) -> (u16, String) {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("GET {path}: not an HTTP answer: {raw:?}"));
-    let body = raw.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    (status, body.to_string())
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    (status, head.to_ascii_lowercase(), body.to_string())
 }
 
 /// The node that answered `GET path` through the proxy.
 async fn node_for(port: u16, path: &str) -> String {
-    let (status, body) = get_via(port, path).await;
+    let (status, _, body) = get_via(port, path).await;
     assert_eq!(status, 200, "GET {path} through the proxy: {body}");
     body
 }
@@ -284,6 +290,12 @@ async fn haproxy_routes_every_url_of_a_room_to_one_node_and_moves_only_a_failed_
         let held = before.values().filter(|n| *n == node.name).count();
         assert!(held > 0, "no room landed on {}: {before:?}", node.name);
     }
+    // The nodes learn the client's address from X-Forwarded-For.
+    let (_, head, _) = get_via(port, "/").await;
+    assert!(
+        head.contains("x-seen-forwarded-for: 127.0.0.1\r\n"),
+        "the proxy did not say who the client is: {head}"
+    );
     // Series pages and API calls are routed by the series id the same way.
     for series in &rooms[..10] {
         let page = node_for(port, &format!("/s/{series}")).await;
