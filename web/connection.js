@@ -219,9 +219,11 @@ function randomPrefix() {
   return Array.from(bytes, (b) => b.toString(36).padStart(2, "0")).join("").slice(0, 8);
 }
 
-function socketUrl() {
+/** The websocket URL for a room: `room` lets a proxy in front of several nodes route by it. */
+function socketUrl(roomId) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${location.host}/ws?v=${PROTOCOL_VERSION}`;
+  const room = encodeURIComponent(roomId);
+  return `${scheme}//${location.host}/ws?v=${PROTOCOL_VERSION}&room=${room}`;
 }
 
 function jitter(min, max) {
@@ -348,7 +350,7 @@ export class Connection {
     if (this.socket) this.detach(this.socket);
     let socket;
     try {
-      socket = new WebSocket(socketUrl());
+      socket = new WebSocket(socketUrl(this.roomId));
     } catch (err) {
       this.onSocketGone(null, 0);
       return;

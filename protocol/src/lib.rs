@@ -98,6 +98,7 @@ pub mod close {
     pub const PROTOCOL_MISMATCH: u16 = 4001;
     /// The room does not exist or cannot be served (`room_unavailable`), or the key or token of
     /// `join`, `host` or `resume` was refused: do not retry at once with the same credentials.
+    /// Also the close of a first frame naming another room than the websocket URL's `room`.
     pub const AUTH_FAILED: u16 = 4003;
     /// This participant was removed by a facilitator, or left: do not reconnect.
     pub const REMOVED: u16 = 4004;

@@ -92,9 +92,13 @@ pub struct WsQuery {
     /// Protocol version the client speaks. Read as text, so that `v=abc` is refused like any
     /// other wrong version (close 4001) rather than with a bare HTTP 400.
     v: Option<String>,
+    /// The room the connection is for, where a proxy in front of several nodes reads it to
+    /// route by room. Optional in protocol v1; when given, the first `join`, `host`, `member`
+    /// or `resume` must name this room (see `Connection::enter`).
+    room: Option<String>,
 }
 
-/// `GET /ws?v=1`: upgrade to a websocket, if the page asking is one of ours (`Origin`) and its
+/// `GET /ws?v=1&room=ID`: upgrade to a websocket, if the page asking is one of ours (`Origin`) and its
 /// address may hold another connection.
 pub async fn upgrade(
     State(app): State<AppState>,
@@ -151,7 +155,7 @@ pub async fn upgrade(
                 participant_id = tracing::field::Empty
             );
             let version = q.v.as_deref().and_then(parse_version);
-            Connection::new(app, conn, client.ip)
+            Connection::new(app, conn, client.ip, q.room)
                 .run(socket, version, slot)
                 .instrument(span)
         }))
@@ -188,6 +192,9 @@ struct Connection {
     joined: Option<(RoomHandle, ParticipantId)>,
     /// The room's id, once admitted (the key of our frame allowance when we leave).
     room_id: Option<String>,
+    /// The room the URL named (`/ws?v=1&room=ID`), if it named one: the only room this
+    /// connection may enter.
+    url_room: Option<String>,
     /// Our copy of the outbox sender, kept until the actor holds one.
     tx: Option<mpsc::Sender<Outbound>>,
     /// Set (and we are woken) when the room cuts us off.
@@ -204,13 +211,14 @@ struct Connection {
 }
 
 impl Connection {
-    fn new(app: AppState, conn: ConnId, ip: IpAddr) -> Connection {
+    fn new(app: AppState, conn: ConnId, ip: IpAddr, url_room: Option<String>) -> Connection {
         let (burst, per_second) = (app.settings().rate_burst, app.settings().rate_per_second);
         Connection {
             app,
             conn,
             joined: None,
             room_id: None,
+            url_room,
             tx: None,
             cutoff: Arc::new(Cutoff::new()),
             bucket: Bucket::full(burst, per_second),
@@ -505,6 +513,11 @@ impl Connection {
     }
 
     /// Ask the room to admit us; on success the actor owns the outbox from here on.
+    ///
+    /// Only the room the URL named, when it named one (`/ws?v=1&room=ID`): a proxy routed the
+    /// connection by it, so a frame for another room may have reached a node that must not
+    /// serve that room. A mismatch is refused with `invalid_message` and the connection closed
+    /// (4003) before anything else is looked at; it costs no attempt.
     async fn enter(
         &mut self,
         id: String,
@@ -512,6 +525,12 @@ impl Connection {
         credential: Credential,
         rx: &mut mpsc::Receiver<Outbound>,
     ) -> Next {
+        if self.url_room.as_ref().is_some_and(|want| *want != room_id) {
+            let msg = "the room in this frame is not the room in the websocket URL \
+                       (/ws?v=1&room=ID): reconnect with the room you mean";
+            self.reply(error_frame(Some(id), ErrorCode::InvalidMessage, msg));
+            return Next::Close(close::AUTH_FAILED, "wrong room for this connection");
+        }
         // A bad name is answered here, before it costs an attempt or the room's time.
         if let Credential::New { name, .. } = &credential {
             if let Err(r) = clean_text("name", name, limits::MAX_NAME_CHARS) {
