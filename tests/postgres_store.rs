@@ -11,7 +11,7 @@ mod common;
 mod postgres_server;
 
 use binary::Binary;
-use circlekeeper::store::{conformance, PgStore, Store, Write};
+use circlekeeper::store::{conformance, PgStore, Store, StoreError, Write};
 use circlekeeper_protocol::{Command, Presence, RoomView};
 use common::checkout_room;
 use postgres_server::Postgres;
@@ -185,4 +185,54 @@ fn a_database_that_is_down_at_start_is_a_clear_error_and_exit_69() {
         !output.contains("hunter2"),
         "the password is printed: {output}"
     );
+}
+
+#[test]
+fn a_failed_transaction_is_a_backend_error_commits_nothing_and_the_store_recovers() {
+    let Some(pg) = Postgres::start(
+        "a_failed_transaction_is_a_backend_error_commits_nothing_and_the_store_recovers",
+    ) else {
+        return;
+    };
+    let url = pg.fresh_database();
+    let store = PgStore::open(&url).expect("the store opens");
+    store.write(&conformance::whole_room("r")).expect("write");
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+    // The last write of the batch fails: the events before it must not be committed either.
+    admin
+        .batch_execute("ALTER TABLE notes RENAME TO notes_away")
+        .expect("rename");
+    let failed = store.write(&[
+        conformance::events("r", 4..=4),
+        Write::Notes {
+            room: "r".into(),
+            notes: Box::new(conformance::notes("later")),
+        },
+    ]);
+    assert!(
+        matches!(failed, Err(StoreError::Backend { .. })),
+        "{failed:?}"
+    );
+    admin
+        .batch_execute("ALTER TABLE notes_away RENAME TO notes")
+        .expect("rename back");
+    assert_eq!(store.load("r").expect("load").events.len(), 3);
+    // The server ends the store's connection: the store opens a new one by itself (the call
+    // that finds the old one dead may fail; a few tries, no more).
+    admin
+        .batch_execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE application_name = 'circlekeeper'",
+        )
+        .expect("terminate");
+    let recovered = (0..3).any(|_| store.write(&[conformance::events("r", 4..=4)]).is_ok());
+    assert!(recovered, "the store did not reconnect");
+    let seqs: Vec<u64> = store
+        .load("r")
+        .expect("load")
+        .events
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(seqs, vec![1, 2, 3, 4]);
 }

@@ -70,16 +70,23 @@ fn is_root() -> bool {
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
-/// The non-root user to run PostgreSQL as, created if missing (idempotent: a user another
-/// test made at the same moment is fine).
+/// The non-root user to run PostgreSQL as, created if missing. Idempotent: the tests of one
+/// binary take turns (a lock), and a `useradd` that loses a race with another test binary
+/// (it locks /etc/passwd) is tried again, a few times.
 fn ensure_user() -> &'static str {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let exists = || {
         Command::new("id")
             .arg(USER)
             .output()
             .is_ok_and(|o| o.status.success())
     };
-    if !exists() {
+    let mut why = String::new();
+    for _ in 0..5 {
+        if exists() {
+            return USER;
+        }
         let made = Command::new("useradd")
             .args([
                 "--system",
@@ -90,12 +97,12 @@ fn ensure_user() -> &'static str {
             ])
             .output()
             .expect("useradd runs");
-        assert!(
-            exists(),
-            "cannot create the user {USER}: {}",
-            String::from_utf8_lossy(&made.stderr)
-        );
+        why = String::from_utf8_lossy(&made.stderr).to_string();
+        if !made.status.success() {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
     }
+    assert!(exists(), "cannot create the user {USER}: {why}");
     USER
 }
 
