@@ -29,9 +29,15 @@ pub struct Config {
     #[arg(long, env = "CIRCLEKEEPER_ADDR", default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
 
-    /// Directory of the embedded sled store.
+    /// Directory of the embedded sled store (unused with `--store postgres://…`).
     #[arg(long, env = "CIRCLEKEEPER_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
+
+    /// Where rooms are stored: `postgres://USER:PASSWORD@HOST:PORT/DATABASE` for PostgreSQL
+    /// (schema migrations run at start; the password is never logged), or unset for the
+    /// embedded sled store under --data-dir (the default).
+    #[arg(long, env = "CIRCLEKEEPER_STORE", hide_env_values = true)]
+    pub store: Option<StoreUrl>,
 
     /// Public base URL used in the links the server hands out (default: http://ADDR).
     #[arg(long, env = "CIRCLEKEEPER_PUBLIC_URL")]
@@ -114,6 +120,52 @@ pub struct Config {
     pub command: Option<Tool>,
 }
 
+/// A PostgreSQL connection URL (`postgres://` or `postgresql://`). Printed (`Display`, `Debug`)
+/// with its password replaced by `***`, so it can be logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoreUrl(String);
+
+impl StoreUrl {
+    /// The whole URL, password included: only to connect.
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for StoreUrl {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<StoreUrl, String> {
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            Ok(StoreUrl(s.to_string()))
+        } else {
+            Err("expected a PostgreSQL URL, postgres://USER:PASSWORD@HOST:PORT/DATABASE".into())
+        }
+    }
+}
+
+impl std::fmt::Display for StoreUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (scheme, rest) = self.0.split_once("://").unwrap_or(("postgres", &self.0));
+        // The user information ends at the last `@` before the path.
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        match rest[..authority_end].rfind('@') {
+            Some(at) => {
+                let user = rest[..at].split(':').next().unwrap_or_default();
+                let hidden = if rest[..at].contains(':') { ":***" } else { "" };
+                write!(f, "{scheme}://{user}{hidden}{}", &rest[at..])
+            }
+            None => write!(f, "{scheme}://{rest}"),
+        }
+    }
+}
+
+impl std::fmt::Debug for StoreUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StoreUrl({self})")
+    }
+}
+
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
@@ -149,6 +201,7 @@ pub enum Tool {
 const FILE_KEYS: &[(&str, &str)] = &[
     ("addr", "CIRCLEKEEPER_ADDR"),
     ("data_dir", "CIRCLEKEEPER_DATA_DIR"),
+    ("store", "CIRCLEKEEPER_STORE"),
     ("public_url", "CIRCLEKEEPER_PUBLIC_URL"),
     ("resume_window_secs", "CIRCLEKEEPER_RESUME_WINDOW_SECS"),
     ("retention_days", "CIRCLEKEEPER_RETENTION_DAYS"),
@@ -418,6 +471,23 @@ max_connections_per_ip = 32
             .expect_err("not TOML")
             .to_string();
         assert!(e.contains("not valid TOML"), "{e}");
+    }
+
+    #[test]
+    fn the_store_url_comes_from_flag_env_or_file_and_prints_without_its_password() {
+        let (_dir, path) = file("store = \"postgres://ck:file-secret@db:5432/ck\"\n");
+        let c = Config::load_from(args(&["--config", &path]), |_| None).expect("parses");
+        let url = c.store.expect("a store");
+        assert_eq!(url.secret(), "postgres://ck:file-secret@db:5432/ck");
+        assert_eq!(url.to_string(), "postgres://ck:***@db:5432/ck");
+        assert!(!format!("{url:?}").contains("file-secret"));
+        let url: StoreUrl = "postgresql://a:p@w@h/d?x=@".parse().expect("a URL");
+        assert_eq!(url.to_string(), "postgresql://a:***@h/d?x=@");
+        let c = Config::load_from(args(&["--store", "postgres://h/d"]), |_| None).expect("parses");
+        assert_eq!(c.store.expect("a store").to_string(), "postgres://h/d");
+        assert!(Config::load_from(args(&["--store", "mysql://h/d"]), |_| None).is_err());
+        let c = Config::load_from(args(&[]), |_| None).expect("parses");
+        assert!(c.store.is_none(), "the default is the embedded store");
     }
 
     #[test]

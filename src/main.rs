@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use circlekeeper::config::{Config, LogFormat};
-use circlekeeper::store::SledStore;
+use circlekeeper::store::{PgStore, SledStore, Store};
 use circlekeeper::{serve, AppState, Clock};
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -26,31 +26,19 @@ async fn main() -> anyhow::Result<()> {
         pseudonymise,
     }) = &config.command
     {
-        let store = SledStore::open(&config.data_dir).with_context(|| {
-            format!(
-                "cannot open the store in {} (stop the server first)",
-                config.data_dir.display()
-            )
-        })?;
+        let store = open_store(&config, "stop the server first")?;
         let names = if *pseudonymise {
             circlekeeper::export::Names::Pseudonymised
         } else {
             circlekeeper::export::Names::Shown
         };
-        let summary = circlekeeper::export::from_store(&store, room, names)?;
+        let summary = circlekeeper::export::from_store(store.as_ref(), room, names)?;
         let text = circlekeeper::export::render(&summary, format, table)?;
         print!("{text}");
         return Ok(());
     }
 
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
-    let store = SledStore::open(&config.data_dir).with_context(|| {
-        format!(
-            "cannot open the store in {} (is another circlekeeper using it?)",
-            config.data_dir.display()
-        )
-    })?;
+    let store = open_store(&config, "is another circlekeeper using it?")?;
     let listener = circlekeeper::listen(config.addr)
         .with_context(|| format!("cannot listen on {}", config.addr))?;
     let addr = listener.local_addr()?;
@@ -67,9 +55,12 @@ async fn main() -> anyhow::Result<()> {
             );
         }
     }
-    let state = AppState::start(Arc::new(store), Clock::System, settings)
+    let state = AppState::start(store, Clock::System, settings)
         .context("cannot restore the rooms in the store")?;
-    info!(%addr, data_dir = %config.data_dir.display(), "circlekeeper listening");
+    match &config.store {
+        Some(url) => info!(%addr, store = %url, "circlekeeper listening"),
+        None => info!(%addr, data_dir = %config.data_dir.display(), "circlekeeper listening"),
+    }
 
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(serve(listener, state.clone(), async move {
@@ -85,6 +76,36 @@ async fn main() -> anyhow::Result<()> {
     }
     info!("circlekeeper stopped");
     Ok(())
+}
+
+/// The exit status when the PostgreSQL store cannot be opened (`EX_UNAVAILABLE` of
+/// sysexits.h): the database is down, refuses the connection, or has a newer schema.
+const STORE_UNAVAILABLE: i32 = 69;
+
+/// Open the store the configuration names: PostgreSQL for `--store postgres://…`, else the
+/// embedded sled store under `--data-dir` (created if missing; `busy` says what to check when
+/// it is locked). A PostgreSQL store that cannot be opened ends the process with
+/// [`STORE_UNAVAILABLE`] and a message naming the URL without its password.
+fn open_store(config: &Config, busy: &str) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(url) = &config.store {
+        return match PgStore::open(url.secret()) {
+            Ok(store) => Ok(Arc::new(store)),
+            Err(e) => {
+                error!(store = %url, error = %e, "cannot open the PostgreSQL store");
+                eprintln!("error: cannot open the PostgreSQL store at {url}: {e}");
+                std::process::exit(STORE_UNAVAILABLE);
+            }
+        };
+    }
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+    let store = SledStore::open(&config.data_dir).with_context(|| {
+        format!(
+            "cannot open the store in {} ({busy})",
+            config.data_dir.display()
+        )
+    })?;
+    Ok(Arc::new(store))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -1,6 +1,7 @@
 //! Durable storage behind a small trait: room records, each room's event log, snapshots, and
 //! the token index. The sled implementation lives in `sled_store` (writes and deletes in
-//! `writes`); the group-commit thread that makes writes durable before anything is
+//! `writes`), the default; the PostgreSQL one (`--store postgres://…`) in [`postgres`], with
+//! the same records, sealed the same way, in tables; the group-commit thread that makes writes durable before anything is
 //! acknowledged lives in [`committer`]. What every backend must do is stated, as code, in
 //! [`conformance`].
 //!
@@ -77,6 +78,7 @@ pub mod committer;
 #[doc(hidden)]
 pub mod conformance;
 mod keyring;
+pub mod postgres;
 mod seal;
 mod sled_store;
 #[cfg(test)]
@@ -88,6 +90,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::room::{Recorded, Room, RoomSetup};
 pub use committer::{Committer, Durable};
+pub use postgres::PgStore;
 pub use sled_store::SledStore;
 
 /// A room as stored: how it was opened and the hashes of its link keys.
