@@ -13,16 +13,18 @@ use super::*;
 use crate::export::{ExportError, Names, RoomSummary};
 use crate::secret;
 
-/// The body of `POST /api/rooms/{id}/export`.
+/// The body of an export: `POST /api/rooms/{id}/export` (with the room's host key) and the
+/// community host's requests (with the server's host key).
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExportRequest {
-    /// The room's host key.
+    /// The room's host key, or the community host's key.
     key: String,
     /// `json` (default), `markdown` or `csv`.
     #[serde(default)]
     format: Option<String>,
-    /// For `csv`: which table (`attendance`, `stages`, `pairs`, `commitments`).
+    /// For `csv`: which table (`attendance`, `stages`, `pairs`, `commitments`; a series report
+    /// has its own).
     #[serde(default)]
     table: Option<String>,
     /// `shown` (default) or `pseudonymised`.
@@ -87,25 +89,8 @@ fn export_unavailable(
     Ok(app.stored_summary(room, names)?)
 }
 
-/// The body of the community host's requests.
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HostRequest {
-    /// The host key from the server's configuration.
-    key: String,
-    /// `json` (default), `markdown` or `csv`.
-    #[serde(default)]
-    format: Option<String>,
-    /// For `csv`: which table.
-    #[serde(default)]
-    table: Option<String>,
-    /// `shown` (default) or `pseudonymised`.
-    #[serde(default)]
-    names: crate::export::Names,
-}
-
-fn host_request(app: &AppState, body: &[u8]) -> Result<HostRequest, ApiError> {
-    let request: HostRequest = parse_body(body)?;
+fn host_request(app: &AppState, body: &[u8]) -> Result<ExportRequest, ApiError> {
+    let request: ExportRequest = parse_body(body)?;
     check_host_key(app, &request.key)?;
     Ok(request)
 }
