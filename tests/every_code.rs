@@ -18,6 +18,8 @@ mod common;
 mod errors;
 #[path = "every_code/spec.rs"]
 mod spec;
+#[path = "common/spec.rs"]
+mod spec_pages;
 
 use std::sync::Arc;
 

@@ -1,30 +1,6 @@
-//! The spec's tables of codes: read from every markdown file under `protocol/`.
+//! The spec's tables of codes: read from every page of the spec (`protocol/*.md`).
 
-use std::path::{Path, PathBuf};
-
-/// Every markdown file of the spec: `protocol/*.md`, and any in folders below it.
-fn spec_files() -> Vec<PathBuf> {
-    fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
-        let entries =
-            std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
-        for entry in entries {
-            let path = entry.expect("a directory entry").path();
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            if path.is_dir() && !name.starts_with('.') && name != "target" && name != "src" {
-                walk(&path, found);
-            } else if name.ends_with(".md") {
-                found.push(path);
-            }
-        }
-    }
-    let mut found = Vec::new();
-    walk(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("protocol"),
-        &mut found,
-    );
-    found.sort();
-    found
-}
+use super::spec_pages::pages;
 
 /// The heading level and text of a markdown heading line.
 fn heading(line: &str) -> Option<(usize, &str)> {
@@ -65,11 +41,9 @@ fn first_cells(markdown: &str, title: &str) -> Option<Vec<String>> {
 pub(super) fn documented(title: &str) -> Vec<String> {
     let mut codes: Vec<String> = Vec::new();
     let mut held_by = Vec::new();
-    for file in spec_files() {
-        let text = std::fs::read_to_string(&file)
-            .unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
-        if let Some(cells) = first_cells(&text, title) {
-            held_by.push(file.display().to_string());
+    for page in pages() {
+        if let Some(cells) = first_cells(&page.text, title) {
+            held_by.push(page.path);
             for code in cells {
                 if !codes.contains(&code) {
                     codes.push(code);
