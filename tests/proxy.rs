@@ -8,10 +8,17 @@
 //! (`CK_BIND`, `CK_NODE1..3`, `CK_CHECK_INTER`). Without `haproxy` on the PATH the test says it
 //! was skipped and why; with `CI` set it fails instead.
 
+#[path = "common/binary.rs"]
+mod binary;
+#[path = "common/cluster.rs"]
+mod cluster;
+mod common;
+#[path = "common/postgres.rs"]
+mod postgres_server;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +29,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use cluster::{free_port, haproxy_missing, Haproxy};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -134,50 +142,9 @@ impl Node {
     }
 }
 
-/// The haproxy process: killed and reaped when dropped, even if the test panics.
-struct Haproxy(Child);
-
-impl Drop for Haproxy {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Whether `haproxy` can run here; `None` with the reason if not.
-fn haproxy_missing() -> Option<String> {
-    match Command::new("haproxy").arg("-v").output() {
-        Ok(out) if out.status.success() => None,
-        Ok(out) => Some(format!("`haproxy -v` failed: {}", out.status)),
-        Err(e) => Some(format!(
-            "haproxy is not installed ({e}); apt-get install haproxy"
-        )),
-    }
-}
-
-/// A port nobody listens on right now.
-fn free_port() -> u16 {
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a probe");
-    probe.local_addr().expect("a probe address").port()
-}
-
 fn start_haproxy(port: u16, nodes: &[Node], log: &Path) -> Haproxy {
-    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/haproxy.cfg");
-    let log = std::fs::File::create(log).expect("a haproxy log file");
-    let mut command = Command::new("haproxy");
-    command
-        .arg("-db")
-        .arg("-f")
-        .arg(&config)
-        .env("CK_BIND", format!("127.0.0.1:{port}"))
-        .env("CK_CHECK_INTER", CHECK_INTER)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("a log handle"))
-        .stderr(log);
-    for (n, node) in nodes.iter().enumerate() {
-        command.env(format!("CK_NODE{}", n + 1), node.addr.to_string());
-    }
-    Haproxy(command.spawn().expect("start haproxy"))
+    let addrs: Vec<SocketAddr> = nodes.iter().map(|n| n.addr).collect();
+    Haproxy::start(port, &addrs, CHECK_INTER, log)
 }
 
 /// `GET path` through the proxy on a fresh connection: the status, the head and the body.

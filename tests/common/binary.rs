@@ -1,5 +1,7 @@
-//! The real `circlekeeper` binary as a child process, for crash and restart tests: it runs on a
-//! given data directory on `127.0.0.1:0`, and the address it listens on is read from its log.
+//! The real `circlekeeper` binary as a child process, for crash, restart and cluster tests: it
+//! runs on a given data directory on `127.0.0.1:0` (or on a given address, to come back on the
+//! same port), and the address it listens on is read from its log. It can be sent SIGTERM,
+//! SIGSTOP and SIGCONT, or killed with SIGKILL.
 //! A [`Binary`] kills and reaps its process when dropped, so no server outlives its test, even
 //! when the test panics (and then the server's log is printed to help). Every wait is bounded.
 //!
@@ -52,9 +54,22 @@ impl Binary {
 
     /// Start the binary on `dir` with extra flags, without waiting for anything.
     pub fn spawn_with(dir: &Path, args: &[&str]) -> Binary {
+        Binary::spawn_at("127.0.0.1:0", dir, args)
+    }
+
+    /// Start the binary listening on `addr` (e.g. the port a killed node had), on `dir` with
+    /// extra flags, and wait until it listens.
+    pub fn start_at(addr: &str, dir: &Path, args: &[&str]) -> Binary {
+        let mut binary = Binary::spawn_at(addr, dir, args);
+        binary.wait_listening();
+        binary
+    }
+
+    /// Start the binary listening on `addr`, on `dir` with extra flags, without waiting.
+    pub fn spawn_at(addr: &str, dir: &Path, args: &[&str]) -> Binary {
         let mut child = Process::new(env!("CARGO_BIN_EXE_circlekeeper"))
             .arg("--addr")
-            .arg("127.0.0.1:0")
+            .arg(addr)
             .arg("--data-dir")
             .arg(dir)
             .arg("--log")
@@ -87,6 +102,14 @@ impl Binary {
 
     /// Read the log until the `circlekeeper listening` line and take the address from it.
     pub fn wait_listening(&mut self) {
+        if let Err(why) = self.try_wait_listening() {
+            panic!("{why}");
+        }
+    }
+
+    /// Like [`Binary::wait_listening`], but says why not instead of panicking (the process
+    /// exited, e.g. because its port is still taken, or it was too slow).
+    pub fn try_wait_listening(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + BOOT;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -98,23 +121,27 @@ impl Binary {
                     let addr = line
                         .split_whitespace()
                         .find_map(|field| field.strip_prefix("addr="))
-                        .unwrap_or_else(|| panic!("no addr= in the listening line: {line}"));
+                        .ok_or_else(|| format!("no addr= in the listening line: {line}"))?;
                     let addr: SocketAddr = addr
                         .parse()
-                        .unwrap_or_else(|e| panic!("a socket address in {line:?}: {e}"));
+                        .map_err(|e| format!("a socket address in {line:?}: {e}"))?;
                     assert!(addr.ip().is_loopback(), "listening on {addr}, not loopback");
                     self.addr = Some(addr);
-                    return;
+                    return Ok(());
                 }
-                Err(RecvTimeoutError::Timeout) => panic!(
-                    "the binary did not listen within {BOOT:?}; its output:\n{}",
-                    self.output_text()
-                ),
-                Err(RecvTimeoutError::Disconnected) => panic!(
-                    "the binary exited ({:?}) before listening; its output:\n{}",
-                    self.child.try_wait(),
-                    self.output_text()
-                ),
+                Err(RecvTimeoutError::Timeout) => {
+                    return Err(format!(
+                        "the binary did not listen within {BOOT:?}; its output:\n{}",
+                        self.output_text()
+                    ))
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(format!(
+                        "the binary exited ({:?}) before listening; its output:\n{}",
+                        self.child.try_wait(),
+                        self.output_text()
+                    ))
+                }
             }
         }
     }
@@ -154,12 +181,33 @@ impl Binary {
 
     /// Send SIGTERM (a clean shutdown).
     pub fn terminate(&self) {
+        self.signal("TERM");
+    }
+
+    /// Send SIGSTOP: the process freezes (its sockets stay open, nothing is read or written)
+    /// until [`Binary::cont`].
+    pub fn stop(&self) {
+        self.signal("STOP");
+    }
+
+    /// Send SIGCONT: a stopped process carries on where it was.
+    pub fn cont(&self) {
+        self.signal("CONT");
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Send the signal `name` (`TERM`, `STOP`, `CONT`, ...) with `kill`.
+    pub fn signal(&self, name: &str) {
         let status = Process::new("kill")
-            .arg("-TERM")
+            .arg(format!("-{name}"))
             .arg(self.child.id().to_string())
             .status()
-            .expect("run kill -TERM");
-        assert!(status.success(), "kill -TERM failed: {status}");
+            .unwrap_or_else(|e| panic!("run kill -{name}: {e}"));
+        assert!(status.success(), "kill -{name} failed: {status}");
     }
 
     /// Wait (at most `within`) for the process to exit by itself; its exit status.
@@ -193,6 +241,7 @@ impl Binary {
 impl Drop for Binary {
     fn drop(&mut self) {
         if matches!(self.child.try_wait(), Ok(None)) {
+            // SIGKILL ends a stopped process too.
             let _ = self.child.kill();
         }
         let _ = self.child.wait();
