@@ -215,6 +215,16 @@ async fn live_holders(cluster: &Cluster, circles: &[Circle]) -> BTreeMap<String,
     held
 }
 
+/// Room `room`'s lease, which must now be held by `node` with a larger fence than `before`.
+async fn moved_to(cluster: &Cluster, room: &str, node: &str, before: &Lease) -> Lease {
+    let lease = cluster.holder(room).await.expect("a lease");
+    assert!(
+        lease.held_by(node) && lease.fence > before.fence,
+        "room {room} did not move to {node}: {before:?}, then {lease:?}"
+    );
+    lease
+}
+
 /// Each node runs exactly the rooms it holds the lease of, and its open websockets are
 /// exactly those of the clients in those rooms (`tabs` more per room than the circle's own).
 async fn check_placement(
@@ -246,7 +256,7 @@ async fn resume_all(cluster: &Cluster, clients: &mut [&mut Client], within: Dura
             .map(|old| resume_until(proxy, proxy, old, within)),
     )
     .await;
-    for (old, (new, welcomed, _)) in clients.iter_mut().zip(back) {
+    for (old, (mut new, welcomed, _)) in clients.iter_mut().zip(back) {
         match welcomed.kind {
             Entry::Resumed(replayed) => assert_eq!(
                 welcomed.seq,
@@ -261,6 +271,8 @@ async fn resume_all(cluster: &Cluster, clients: &mut [&mut Client], within: Dura
             ),
             Entry::Welcome => panic!("{}: a resume with last_seq was welcomed afresh", new.name),
         }
+        // The missed events follow the `resumed` frame.
+        new.catch_up(welcomed.seq).await;
         **old = new;
     }
 }
@@ -334,7 +346,7 @@ impl Spread {
 
     /// The hit rooms are held by another node, with a larger fence, and hold every acked
     /// prompt once; the spared rooms stayed where they were and go on.
-    async fn check_after(self, cluster: &Cluster) {
+    async fn check_after(&mut self, cluster: &Cluster) {
         for circle in &self.hit {
             let id = circle.id();
             let lease = cluster.holder(id).await.expect("a lease");
@@ -344,7 +356,7 @@ impl Spread {
             );
             check_stored(cluster, id, &circle.acked).await;
         }
-        for mut circle in self.spared {
+        for circle in &mut self.spared {
             let before = &self.held[circle.id()];
             let lease = cluster.holder(circle.id()).await.expect("a lease");
             assert!(
@@ -463,6 +475,43 @@ async fn a_node_killed_mid_session_loses_nothing_and_its_clients_resume_on_the_o
         }
     }
     spread.check_after(&cluster).await;
+
+    // The killed node starts again on its port: once the proxy's checks pass it sends the
+    // node's rooms there again, and a room follows as soon as someone asks for it through the
+    // proxy (the node that took it over hands it back; its clients resume once more).
+    cluster.restart(spread.node);
+    let circle = &mut spread.hit[0];
+    let id = circle.id().to_string();
+    let taken = cluster.holder(&id).await.expect("a lease");
+    let deadline = Instant::now() + cluster::SETTLE;
+    while !cluster
+        .holder(&id)
+        .await
+        .is_some_and(|l| l.held_by(&spread.node_id))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "room {id} never went back to {}",
+            spread.node_id
+        );
+        if let Ok((mut tab, _)) =
+            cluster::try_resume(&cluster.proxy, &cluster.proxy, &circle.host).await
+        {
+            tab.disconnect().await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for client in circle.everyone() {
+        let code = client.expect_close().await;
+        assert_eq!(code, Some(4012), "{}: closed with {code:?}", client.name);
+    }
+    circle
+        .everyone_resumes(&cluster, cluster.lease + Duration::from_secs(10))
+        .await;
+    circle.prompt("home again").await;
+    circle.everyone_agrees().await;
+    moved_to(&cluster, &id, &spread.node_id, &taken).await;
+    check_stored(&cluster, &id, &circle.acked).await;
 }
 
 #[tokio::test]
@@ -634,11 +683,7 @@ async fn a_node_asked_for_a_room_it_does_not_hold_takes_it_over_and_there_is_nev
         let code = client.expect_close().await;
         assert_eq!(code, Some(4012), "{}: closed with {code:?}", client.name);
     }
-    let moved = cluster.holder(&id).await.expect("a lease");
-    assert!(
-        moved.held_by(cluster.node_id(b)) && moved.fence > before.fence,
-        "not taken over: {before:?}, then {moved:?}"
-    );
+    let moved = moved_to(&cluster, &id, cluster.node_id(b), &before).await;
     assert_eq!(
         live_rooms(a).await,
         0,
@@ -673,11 +718,7 @@ async fn a_node_asked_for_a_room_it_does_not_hold_takes_it_over_and_there_is_nev
     circle.prompt("back where the proxy sends it").await;
     circle.everyone_agrees().await;
 
-    let back = cluster.holder(&id).await.expect("a lease");
-    assert!(
-        back.held_by(&before.node) && back.fence > moved.fence,
-        "not given back: {moved:?}, then {back:?}"
-    );
+    moved_to(&cluster, &id, &before.node, &moved).await;
     let leases = cluster.room_leases().await;
     assert_eq!(leases.len(), 1, "one lease row for one room: {leases:?}");
     let copies: u64 = join_all((0..cluster::NODES).map(live_rooms))

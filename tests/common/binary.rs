@@ -1,7 +1,8 @@
 //! The real `circlekeeper` binary as a child process, for crash, restart and cluster tests: it
 //! runs on a given data directory on `127.0.0.1:0` (or on a given address, to come back on the
 //! same port), and the address it listens on is read from its log. It can be sent SIGTERM,
-//! SIGSTOP and SIGCONT, or killed with SIGKILL.
+//! SIGSTOP and SIGCONT, or killed with SIGKILL. It logs at `info`, or at the level
+//! `CIRCLEKEEPER_TEST_LOG` names (e.g. `info,circlekeeper=debug`, to see leases change hands).
 //! A [`Binary`] kills and reaps its process when dropped, so no server outlives its test, even
 //! when the test panics (and then the server's log is printed to help). Every wait is bounded.
 //!
@@ -73,7 +74,7 @@ impl Binary {
             .arg("--data-dir")
             .arg(dir)
             .arg("--log")
-            .arg("info")
+            .arg(std::env::var("CIRCLEKEEPER_TEST_LOG").unwrap_or_else(|_| "info".into()))
             // Scripted clients all come from 127.0.0.1, faster than people: the frame
             // allowance per address stays out of their way (a test's own flags come after).
             .arg("--frames-per-ip-per-second")

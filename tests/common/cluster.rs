@@ -471,6 +471,68 @@ impl Cluster {
     pub fn postgres_log(&self) -> String {
         self.pg.log()
     }
+
+    /// The leases table and what every database session is doing (waiting for a lock, idle
+    /// in a transaction, ...), for failure messages. Runs on a thread of its own: the
+    /// synchronous client may not run inside a tokio runtime.
+    pub fn database_state(&self) -> String {
+        let url = self.db.clone();
+        let look = move || -> Result<String, postgres::Error> {
+            let mut client = postgres::Client::connect(&url, postgres::NoTls)?;
+            let mut out = String::from("leases (owner, node, fence, expires in ms, wanted):\n");
+            for row in client.query(
+                "SELECT owner, node, fence,
+                        (extract(epoch FROM expires_at - now()) * 1000)::bigint, wanted
+                 FROM leases ORDER BY owner",
+                &[],
+            )? {
+                let (owner, node, fence, left, wanted): (String, String, i64, i64, bool) =
+                    (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
+                out += &format!("  {owner} {node:?} {fence} {left} {wanted}\n");
+            }
+            out +=
+                "sessions (pid, application, state, waiting for, in that state for, last query):\n";
+            for row in client.query(
+                "SELECT pid, application_name, coalesce(state, ''),
+                        coalesce(wait_event_type || ':' || wait_event, ''),
+                        coalesce((extract(epoch FROM now() - state_change) * 1000)::bigint, -1),
+                        left(query, 120)
+                 FROM pg_stat_activity WHERE datname = current_database()
+                   AND pid <> pg_backend_pid()",
+                &[],
+            )? {
+                let (pid, app, state, wait, since, query): (
+                    i32,
+                    String,
+                    String,
+                    String,
+                    i64,
+                    String,
+                ) = (
+                    row.get(0),
+                    row.get(1),
+                    row.get(2),
+                    row.get(3),
+                    row.get(4),
+                    row.get(5),
+                );
+                out += &format!("  {pid} {app} {state} [{wait}] {since}ms {query:?}\n");
+            }
+            Ok(out)
+        };
+        std::thread::spawn(look).join().map_or_else(
+            |_| "the database could not be read".into(),
+            |r| r.unwrap_or_else(|e| format!("the database could not be read: {e}")),
+        )
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("----- database -----\n{}", self.database_state());
+        }
+    }
 }
 
 /// The status of `GET path` on `addr`, or `None` if nothing sensible came within a second.
