@@ -21,8 +21,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use circlekeeper_protocol::{Command, Event, ParticipantView, Presence, RoomCreated, RoomView};
-use cluster::{connect, enter, resume_until, Cluster, Lease};
-use common::{checkout_room, Acked, Client, Entry, Reply};
+use cluster::{catch_up_through, come_back, connect, enter, ok_through, Cluster, Lease};
+use common::{checkout_room, Acked, Client, Remote, Reply};
 use futures_util::future::join_all;
 
 /// A short lease, so that a dead node's rooms move within seconds.
@@ -46,6 +46,11 @@ struct Circle {
     host: Client,
     guests: Vec<Client>,
     acked: Vec<String>,
+    /// The proxy, where everyone comes back through.
+    proxy: Remote,
+    /// How many times someone came back after their connection ended (the room moved, or its
+    /// node went away), counting [`Circle::everyone_resumes`] too.
+    comebacks: u32,
 }
 
 impl Circle {
@@ -71,6 +76,8 @@ impl Circle {
             host,
             guests: Vec::new(),
             acked: Vec::new(),
+            proxy: *proxy,
+            comebacks: 0,
         };
         for g in 0..guests {
             let name = format!("Guest{n}x{g}");
@@ -95,27 +102,26 @@ impl Circle {
         &self.room.room_id
     }
 
-    /// The facilitator pushes a prompt naming the room and `tag`; it must be acknowledged.
+    /// The facilitator pushes a prompt naming the room and `tag`; it must be acknowledged
+    /// (coming back through the proxy and sending it again if the room moves meanwhile).
     async fn prompt(&mut self, tag: &str) -> Acked {
         let text = format!("{tag} in {}", self.room.room_id);
-        let acked = self.host.ok(push(&text)).await;
+        let (acked, back) = ok_through(&self.proxy, &mut self.host, push(&text)).await;
+        self.comebacks += back;
         self.acked.push(text);
         acked
     }
 
     /// Everyone has every event up to the facilitator's last ack and sees the same room.
     async fn everyone_agrees(&mut self) {
-        let seq = self.host.sync().await.seq;
+        let (ack, back) = ok_through(&self.proxy, &mut self.host, Command::Sync).await;
+        self.comebacks += back;
         let view = comparable(&self.host.view);
         for guest in &mut self.guests {
-            guest.catch_up(seq).await;
-            assert_eq!(guest.seq, seq, "{}: not at the room's seq", guest.name);
-            assert_eq!(
-                comparable(&guest.view),
-                view,
-                "{} sees another room",
-                guest.name
-            );
+            self.comebacks += catch_up_through(&self.proxy, guest, ack.seq).await;
+            assert_eq!(guest.seq, ack.seq, "{}: not at the room's seq", guest.name);
+            let seen = comparable(&guest.view);
+            assert_eq!(seen, view, "{} sees another room", guest.name);
         }
     }
 
@@ -128,7 +134,7 @@ impl Circle {
 
     /// Everyone comes back through the proxy at once (see [`resume_all`]).
     async fn everyone_resumes(&mut self, cluster: &Cluster, within: Duration) {
-        resume_all(cluster, &mut self.everyone(), within).await;
+        self.comebacks += resume_all(cluster, &mut self.everyone(), within).await;
     }
 
     /// The stage timer's deadline, as the facilitator sees it (it must be running).
@@ -245,36 +251,21 @@ async fn check_placement(
 }
 
 /// Come back through the proxy as each of `clients`, all at once (each with its own bounded
-/// loop of attempts); each is replaced by its new connection once let in again exactly where
-/// it left: its missed events one by one (the harness checks they are contiguous from its
-/// last seq, none twice) or a snapshot.
-async fn resume_all(cluster: &Cluster, clients: &mut [&mut Client], within: Duration) {
+/// loop of attempts, see [`cluster::come_back`]), and take in the missed events; how many
+/// times they came back in all (more than one each if a room moved again meanwhile).
+async fn resume_all(cluster: &Cluster, clients: &mut [&mut Client], within: Duration) -> u32 {
     let proxy = &cluster.proxy;
-    let back = join_all(
+    let welcomes = join_all(
         clients
-            .iter()
-            .map(|old| resume_until(proxy, proxy, old, within)),
+            .iter_mut()
+            .map(|client| come_back(proxy, client, within)),
     )
     .await;
-    for (old, (mut new, welcomed, _)) in clients.iter_mut().zip(back) {
-        match welcomed.kind {
-            Entry::Resumed(replayed) => assert_eq!(
-                welcomed.seq,
-                old.seq + replayed,
-                "{}: resumed with the wrong number of missed events",
-                new.name
-            ),
-            Entry::Snapshot(_) => assert!(
-                welcomed.seq >= old.seq,
-                "{}: a snapshot from the past",
-                new.name
-            ),
-            Entry::Welcome => panic!("{}: a resume with last_seq was welcomed afresh", new.name),
-        }
-        // The missed events follow the `resumed` frame.
-        new.catch_up(welcomed.seq).await;
-        **old = new;
+    let mut back = clients.len() as u32;
+    for (client, welcomed) in clients.iter_mut().zip(welcomes) {
+        back += catch_up_through(proxy, client, welcomed.seq).await;
     }
+    back
 }
 
 /// Circles of a facilitator and a participant each, split by the node holding the most.
@@ -436,6 +427,11 @@ async fn circles_spread_over_three_nodes_each_room_on_one_node_with_every_url_la
         circle.prompt("third").await;
         circle.everyone_agrees().await;
         check_stored(&cluster, &circle.room.room_id, &circle.acked).await;
+        let id = circle.id();
+        assert_eq!(
+            circle.comebacks, 0,
+            "room {id}: a connection ended (the room moved)"
+        );
     }
 }
 

@@ -32,9 +32,10 @@ use std::time::{Duration, Instant};
 use circlekeeper::store::{PgStore, Store, StoredEvent};
 use circlekeeper_protocol::{Command, PROTOCOL_VERSION};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
 
 use crate::binary::Binary;
-use crate::common::{Client, Remote, Reply, Welcomed};
+use crate::common::{Acked, Client, Entry, Remote, Reply, Welcomed};
 use crate::postgres_server::Postgres;
 
 /// How many nodes a cluster runs.
@@ -50,6 +51,11 @@ pub const ATTEMPT: Duration = Duration::from_secs(4);
 
 /// Longest anything else the harness waits for (the proxy starting, a lease changing hands).
 pub const SETTLE: Duration = Duration::from_secs(20);
+
+/// Most times one command, or one catching up, may need to come back before it is answered:
+/// while a node fails, a room may move twice (to the node the proxy retries on, then to the
+/// one the room's id hashes to once the proxy took the failed node out).
+pub const MOST_COMEBACKS: u32 = 4;
 
 /// One test's cluster at a time (see the module doc).
 static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -671,4 +677,98 @@ pub async fn resume_until(
 fn jitter(seed: u64, attempt: u64) -> Duration {
     let x = (seed ^ attempt).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     Duration::from_millis(50 + (x >> 33) % 200)
+}
+
+/// The close code a connection ended with, if the server sent one.
+pub fn close_code(client: &Client) -> Option<u16> {
+    client.closed.clone().flatten().map(|f| u16::from(f.code))
+}
+
+/// Whether a client whose connection ended with `code` comes back through the proxy, as the
+/// spec tells it to: the room moved (4012), its node is going away (1001), or the connection
+/// dropped without a close frame (the node died).
+pub fn comes_back_after(code: Option<u16>) -> bool {
+    matches!(code, None | Some(4012) | Some(1001))
+}
+
+/// Come back as `client` through `proxy` ([`resume_until`], bounded by `within`) and take the
+/// new connection's place. It must be let in again exactly where it left: its missed events
+/// one by one (the harness checks they are contiguous from its last seq, none twice) or a
+/// snapshot, never a fresh welcome. The missed events follow: see [`catch_up_through`].
+pub async fn come_back(proxy: &Remote, client: &mut Client, within: Duration) -> Welcomed {
+    let (new, welcomed, _) = resume_until(proxy, proxy, client, within).await;
+    match welcomed.kind {
+        Entry::Resumed(replayed) => assert_eq!(
+            welcomed.seq,
+            client.seq + replayed,
+            "{}: resumed with the wrong number of missed events",
+            new.name
+        ),
+        Entry::Snapshot(_) => assert!(
+            welcomed.seq >= client.seq,
+            "{}: a snapshot from the past",
+            new.name
+        ),
+        Entry::Welcome => panic!("{}: a resume with last_seq was welcomed afresh", new.name),
+    }
+    *client = new;
+    welcomed
+}
+
+/// Take in every event up to `seq`, coming back through `proxy` whenever the connection ends
+/// first ([`comes_back_after`]); how many times it came back.
+pub async fn catch_up_through(proxy: &Remote, client: &mut Client, seq: u64) -> u32 {
+    let mut back = 0;
+    for _ in 0..2 * MOST_COMEBACKS + 2 {
+        if client.seq >= seq {
+            return back;
+        }
+        if client.closed.is_some() {
+            let code = close_code(client);
+            assert!(
+                comes_back_after(code) && back < MOST_COMEBACKS,
+                "{}: closed with {code:?} (after {back} comebacks) before event {seq}",
+                client.name
+            );
+            come_back(proxy, client, SETTLE).await;
+            back += 1;
+        } else {
+            // Everything the room sent before a sync of ours.
+            client.drain().await;
+        }
+    }
+    panic!("{}: never caught up to event {seq}", client.name)
+}
+
+/// Send `command` and wait for its ack as a client does while rooms move between nodes: each
+/// time the connection ends before the answer ([`comes_back_after`]), come back through
+/// `proxy` and send it again with the same id (the spec's rule: an unanswered command was not
+/// applied, and its id makes a repeat apply once). The ack, and how many times it came back.
+pub async fn ok_through(proxy: &Remote, client: &mut Client, command: Command) -> (Acked, u32) {
+    let id = client.fresh_id();
+    let mut frame = serde_json::to_value(&command).expect("a command serializes");
+    frame["id"] = serde_json::Value::String(id.clone());
+    let mut back = 0;
+    loop {
+        // A connection already gone fails to send; the reply below says so.
+        let _ = client
+            .raw_send_message(Message::text(frame.to_string()))
+            .await;
+        match client.reply(&id).await {
+            Reply::Answered(Ok(acked)) => return (acked, back),
+            Reply::Answered(Err(refused)) => {
+                panic!("{}: {command:?} was refused: {refused:?}", client.name)
+            }
+            Reply::Entered(w) => panic!("{}: {command:?} answered with {w:?}", client.name),
+            Reply::Closed(code) => {
+                assert!(
+                    comes_back_after(code) && back < MOST_COMEBACKS,
+                    "{}: closed with {code:?} (after {back} comebacks) before answering {command:?}",
+                    client.name
+                );
+                come_back(proxy, client, SETTLE).await;
+                back += 1;
+            }
+        }
+    }
 }
