@@ -725,13 +725,7 @@ pub async fn catch_up_through(proxy: &Remote, client: &mut Client, seq: u64) -> 
         }
         if client.closed.is_some() {
             let code = close_code(client);
-            assert!(
-                comes_back_after(code) && back < MOST_COMEBACKS,
-                "{}: closed with {code:?} (after {back} comebacks) before event {seq}",
-                client.name
-            );
-            come_back(proxy, client, SETTLE).await;
-            back += 1;
+            back = come_back_again(proxy, client, code, back, &format!("event {seq}")).await;
         } else {
             // Everything the room sent before a sync of ours.
             client.drain().await;
@@ -761,14 +755,28 @@ pub async fn ok_through(proxy: &Remote, client: &mut Client, command: Command) -
             }
             Reply::Entered(w) => panic!("{}: {command:?} answered with {w:?}", client.name),
             Reply::Closed(code) => {
-                assert!(
-                    comes_back_after(code) && back < MOST_COMEBACKS,
-                    "{}: closed with {code:?} (after {back} comebacks) before answering {command:?}",
-                    client.name
-                );
-                come_back(proxy, client, SETTLE).await;
-                back += 1;
+                let what = format!("the answer to {command:?}");
+                back = come_back_again(proxy, client, code, back, &what).await;
             }
         }
     }
+}
+
+/// `client`'s connection ended with `code` before `what` came, after `back` comebacks: it
+/// comes back once more ([`come_back`]), unless the code says not to or it came back too often.
+/// The new count.
+async fn come_back_again(
+    proxy: &Remote,
+    client: &mut Client,
+    code: Option<u16>,
+    back: u32,
+    what: &str,
+) -> u32 {
+    assert!(
+        comes_back_after(code) && back < MOST_COMEBACKS,
+        "{}: closed with {code:?} (after {back} comebacks) before {what}",
+        client.name
+    );
+    come_back(proxy, client, SETTLE).await;
+    back + 1
 }
