@@ -280,6 +280,8 @@ struct Spread {
     spared: Vec<Circle>,
 }
 
+/// Open `rooms` circles of a facilitator and a participant through the proxy, and split them
+/// by the node holding the most.
 async fn spread(cluster: &Cluster, rooms: usize) -> Spread {
     let mut circles = Vec::new();
     for n in 0..rooms {
@@ -310,8 +312,7 @@ async fn spread(cluster: &Cluster, rooms: usize) -> Spread {
 impl Spread {
     /// After their node went away: the facilitators of the hit circles come back through the
     /// proxy and each pushes a prompt, then the participants come back, having missed it, and
-    /// get it exactly once; then the hit rooms are held by another node with a larger fence
-    /// and hold every acked prompt once.
+    /// get it exactly once.
     async fn come_back(&mut self, cluster: &Cluster, within: Duration) {
         let mut hosts: Vec<&mut Client> = self.hit.iter_mut().map(|c| &mut c.host).collect();
         resume_all(cluster, &mut hosts, within).await;
@@ -336,7 +337,8 @@ impl Spread {
     }
 
     /// The hit rooms are held by another node, with a larger fence, and hold every acked
-    /// prompt once; the spared rooms stayed where they were and go on.
+    /// prompt once; the spared rooms stayed where they were and go on, nobody in them ever
+    /// disconnected.
     async fn check_after(&mut self, cluster: &Cluster) {
         for circle in &self.hit {
             let id = circle.id();
@@ -357,6 +359,11 @@ impl Spread {
             );
             circle.prompt("meanwhile").await;
             circle.everyone_agrees().await;
+            let id = circle.id();
+            assert_eq!(
+                circle.comebacks, 0,
+                "room {id}: its clients were disconnected"
+            );
         }
     }
 }
