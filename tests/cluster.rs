@@ -395,9 +395,10 @@ async fn circles_spread_over_three_nodes_each_room_on_one_node_with_every_url_la
 
     check_placement(&cluster, &circles, &held, 0).await;
 
-    // Every URL of a room, through the proxy, lands on its holder: a node asked for a room it
-    // does not hold takes the room over, which would change the lease's fence and close the
-    // holder's sockets.
+    // Every URL of a room that reaches the room, through the proxy, lands on its holder: a node
+    // asked for a room it does not hold takes the room over, which would change the lease's
+    // fence and close the holder's sockets. (The page `/r/ID` is the same static file on every
+    // node and touches no room: that it is routed like the rest is tests/proxy.rs's to show.)
     let proxy = &cluster.proxy;
     let mut tabs = Vec::new();
     for circle in &circles {
