@@ -39,6 +39,18 @@ pub struct Config {
     #[arg(long, env = "CIRCLEKEEPER_STORE", hide_env_values = true)]
     pub store: Option<StoreUrl>,
 
+    /// With PostgreSQL: this node's name among the nodes sharing the database, in their leases
+    /// and its log (default: `HOSTNAME:PORT`). A node restarted under the same name takes its
+    /// rooms back at once; under another, after their leases expire. Two running nodes must
+    /// not share one.
+    #[arg(long, env = "CIRCLEKEEPER_NODE_ID", value_parser = node_id)]
+    pub node_id: Option<String>,
+
+    /// With PostgreSQL: seconds a node's lease on a room or series lasts unless renewed (every
+    /// third of it). When a node dies, other nodes take its rooms over once this has passed.
+    #[arg(long, env = "CIRCLEKEEPER_LEASE_SECS", default_value_t = 6, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub lease_secs: u64,
+
     /// Public base URL used in the links the server hands out (default: http://ADDR).
     #[arg(long, env = "CIRCLEKEEPER_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -196,12 +208,41 @@ pub enum Tool {
     },
 }
 
+/// A node id: 1–64 characters of letters, digits, `-`, `_`, `.` and `:`.
+fn node_id(s: &str) -> Result<String, String> {
+    let fine = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':');
+    if (1..=64).contains(&s.len()) && s.chars().all(fine) {
+        Ok(s.to_string())
+    } else {
+        Err("a node id is 1–64 letters, digits, '-', '_', '.' or ':'".into())
+    }
+}
+
+impl Config {
+    /// This node's id: `--node-id`, or `HOSTNAME:PORT` of the address it listens on (a
+    /// restart on the same machine and port is the same node).
+    pub fn node(&self, listening: SocketAddr) -> String {
+        if let Some(id) = &self.node_id {
+            return id.clone();
+        }
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|h| h.trim().to_string())
+            .filter(|h| node_id(h).is_ok())
+            .unwrap_or_else(|| "node".into());
+        let id = format!("{host}:{}", listening.port());
+        node_id(&id).unwrap_or_else(|_| format!("node:{}", listening.port()))
+    }
+}
+
 /// The settings a configuration file may hold: every flag of the server, by name with
 /// underscores, with the environment variable that overrides it.
 const FILE_KEYS: &[(&str, &str)] = &[
     ("addr", "CIRCLEKEEPER_ADDR"),
     ("data_dir", "CIRCLEKEEPER_DATA_DIR"),
     ("store", "CIRCLEKEEPER_STORE"),
+    ("node_id", "CIRCLEKEEPER_NODE_ID"),
+    ("lease_secs", "CIRCLEKEEPER_LEASE_SECS"),
     ("public_url", "CIRCLEKEEPER_PUBLIC_URL"),
     ("resume_window_secs", "CIRCLEKEEPER_RESUME_WINDOW_SECS"),
     ("retention_days", "CIRCLEKEEPER_RETENTION_DAYS"),

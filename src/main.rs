@@ -26,7 +26,7 @@ async fn main() -> anyhow::Result<()> {
         pseudonymise,
     }) = &config.command
     {
-        let store = open_store(&config, "stop the server first")?;
+        let store = open_store(&config, "stop the server first", None)?;
         let names = if *pseudonymise {
             circlekeeper::export::Names::Pseudonymised
         } else {
@@ -38,10 +38,10 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
 
-    let store = open_store(&config, "is another circlekeeper using it?")?;
     let listener = circlekeeper::listen(config.addr)
         .with_context(|| format!("cannot listen on {}", config.addr))?;
     let addr = listener.local_addr()?;
+    let store = open_store(&config, "is another circlekeeper using it?", Some(addr))?;
     let mut settings = config.settings();
     if config.public_url.is_none() {
         // The bound address (`--addr 127.0.0.1:0` picks a port): links and the websocket
@@ -58,7 +58,12 @@ async fn main() -> anyhow::Result<()> {
     let state = AppState::start(store, Clock::System, settings)
         .context("cannot restore the rooms in the store")?;
     match &config.store {
-        Some(url) => info!(%addr, store = %url, "circlekeeper listening"),
+        Some(url) => info!(
+            %addr,
+            store = %url,
+            node = state.node_id().unwrap_or_default(),
+            "circlekeeper listening"
+        ),
         None => info!(%addr, data_dir = %config.data_dir.display(), "circlekeeper listening"),
     }
 
@@ -84,11 +89,23 @@ const STORE_UNAVAILABLE: i32 = 69;
 
 /// Open the store the configuration names: PostgreSQL for `--store postgres://…`, else the
 /// embedded sled store under `--data-dir` (created if missing; `busy` says what to check when
-/// it is locked). A PostgreSQL store that cannot be opened ends the process with
+/// it is locked). The server (listening on `node`) opens PostgreSQL as one of several nodes,
+/// with leases; the offline tools only read. A PostgreSQL store that cannot be opened ends the process with
 /// [`STORE_UNAVAILABLE`] and a message naming the URL without its password.
-fn open_store(config: &Config, busy: &str) -> anyhow::Result<Arc<dyn Store>> {
+fn open_store(
+    config: &Config,
+    busy: &str,
+    node: Option<std::net::SocketAddr>,
+) -> anyhow::Result<Arc<dyn Store>> {
     if let Some(url) = &config.store {
-        return match PgStore::open(url.secret()) {
+        let opened = match node {
+            Some(addr) => {
+                let lease = std::time::Duration::from_secs(config.lease_secs);
+                PgStore::open_node(url.secret(), &config.node(addr), lease)
+            }
+            None => PgStore::open(url.secret()),
+        };
+        return match opened {
             Ok(store) => Ok(Arc::new(store)),
             Err(e) => {
                 error!(store = %url, error = %e, "cannot open the PostgreSQL store");

@@ -116,6 +116,9 @@ pub mod close {
     /// The server is shutting down or restarting, or the room stopped serving: reconnect and
     /// resume after a short delay.
     pub const GOING_AWAY: u16 = 1001;
+    /// The room now runs on another node (several nodes on PostgreSQL): reconnect through the
+    /// proxy at once (after a short random delay) and resume.
+    pub const ROOM_MOVED: u16 = 4012;
     /// A frame was larger than [`crate::limits::MAX_FRAME_BYTES`].
     pub const TOO_BIG: u16 = 1009;
     /// The frame was binary; the protocol is JSON text frames.
@@ -739,6 +742,10 @@ pub enum ErrorCode {
     /// ([`limits::MAX_COMMITMENTS_PER_ROOM`], [`limits::MAX_FEEDBACK_PER_ROOM`]), or stages in
     /// the plan a presenter order would make ([`limits::MAX_PLAN_STAGES`]); nothing changed.
     TooManyItems,
+    /// The server cannot reach its store (the database is down, or the disk refuses writes):
+    /// the command was not applied, or the room not entered; retry after a few seconds (HTTP
+    /// 503 with `Retry-After`).
+    Unavailable,
     /// Something went wrong on the server; the command was not applied.
     Internal,
 }
@@ -776,6 +783,7 @@ impl ErrorCode {
             ErrorCode::TooManyRooms => "too_many_rooms",
             ErrorCode::TooManyAttempts => "too_many_attempts",
             ErrorCode::TooManyItems => "too_many_items",
+            ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
         }
     }

@@ -9,4 +9,4 @@ pub mod room;
 pub mod series;
 
 pub use room::{spawn_room, RoomHandle, RoomMsg};
-pub use series::{spawn_series, Change, SeriesError, SeriesHandle};
+pub use series::{spawn_series, Change, SeriesDirectory, SeriesError, SeriesHandle, SeriesRef};

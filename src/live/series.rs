@@ -12,11 +12,20 @@
 //! Reads are jobs too: they see every change acknowledged before them, never one that is not
 //! durable yet.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use tokio::sync::{mpsc, oneshot};
-use tracing::{debug, error};
+use tracing::{debug, error, warn};
 
 use crate::series::SeriesRecord;
-use crate::store::{Committer, StoreError, Write};
+use crate::store::{Committer, Owner, StoreError, Write};
+
+/// How many times a job follows a series that moved (its actor handed it over to another node,
+/// or stopped here to start again) before it gives up with [`SeriesError::Gone`].
+pub const MAX_MOVES: usize = 3;
 
 /// How many jobs may wait in a series' inbox before senders wait too.
 pub const SERIES_INBOX: usize = 256;
@@ -44,6 +53,9 @@ enum SeriesMsg {
     /// Remove the series from the store, then stop; later jobs get [`SeriesError::Gone`].
     /// Answers with the rooms of its sessions as they were at the end.
     Delete(oneshot::Sender<Result<Vec<String>, StoreError>>),
+    /// Stop after running every job already waiting (several nodes: another node wants the
+    /// series); later jobs find the handle moved and go to wherever the series is next.
+    HandOver(oneshot::Sender<()>),
 }
 
 /// Why a job on a series did not happen.
@@ -61,6 +73,9 @@ pub enum SeriesError {
 #[derive(Clone, Debug)]
 pub struct SeriesHandle {
     inbox: mpsc::Sender<SeriesMsg>,
+    /// Set when the actor stopped to hand the series over (rather than because it was
+    /// deleted): a job it refused may go to the series' next actor.
+    moved: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for SeriesMsg {
@@ -68,6 +83,7 @@ impl std::fmt::Debug for SeriesMsg {
         f.write_str(match self {
             SeriesMsg::Job(_) => "Job",
             SeriesMsg::Delete(_) => "Delete",
+            SeriesMsg::HandOver(_) => "HandOver",
         })
     }
 }
@@ -87,21 +103,19 @@ impl SeriesHandle {
         &self,
         f: impl FnOnce(&mut SeriesRecord) -> (R, Change) + Send + 'static,
     ) -> Result<R, SeriesError> {
-        let (tx, rx) = oneshot::channel::<Result<R, StoreError>>();
-        let job: Job = Box::new(move |record| {
-            let (answer, change) = f(record);
-            let reply: Reply = Box::new(move |durable| {
-                let _ = tx.send(durable.map(|()| answer));
-            });
-            (change, reply)
-        });
-        if self.inbox.send(SeriesMsg::Job(job)).await.is_err() {
+        let (job, answer) = job(f);
+        if self.inbox.send(job).await.is_err() {
             return Err(SeriesError::Gone);
         }
-        match rx.await {
-            Ok(Ok(answer)) => Ok(answer),
-            Ok(Err(e)) => Err(SeriesError::Store(e)),
-            Err(_) => Err(SeriesError::Gone),
+        answered(answer).await
+    }
+
+    /// Stop the actor once the jobs already waiting have run, to hand the series over; answers
+    /// when it has stopped (at once if it had).
+    pub async fn hand_over(&self) {
+        let (done, stopped) = oneshot::channel();
+        if self.inbox.send(SeriesMsg::HandOver(done)).await.is_ok() {
+            let _ = stopped.await;
         }
     }
 
@@ -126,26 +140,121 @@ impl SeriesHandle {
     }
 }
 
-/// Start the actor of a series over its record, as stored.
+/// A job for `f` and the receiver of its answer.
+fn job<R: Send + 'static>(
+    f: impl FnOnce(&mut SeriesRecord) -> (R, Change) + Send + 'static,
+) -> (SeriesMsg, oneshot::Receiver<Result<R, StoreError>>) {
+    let (tx, rx) = oneshot::channel::<Result<R, StoreError>>();
+    let job: Job = Box::new(move |record| {
+        let (answer, change) = f(record);
+        let reply: Reply = Box::new(move |durable| {
+            let _ = tx.send(durable.map(|()| answer));
+        });
+        (change, reply)
+    });
+    (SeriesMsg::Job(job), rx)
+}
+
+/// A job's answer: dropped unanswered means the series is gone.
+async fn answered<R>(rx: oneshot::Receiver<Result<R, StoreError>>) -> Result<R, SeriesError> {
+    match rx.await {
+        Ok(Ok(answer)) => Ok(answer),
+        Ok(Err(e)) => Err(SeriesError::Store(e)),
+        Err(_) => Err(SeriesError::Gone),
+    }
+}
+
+/// Finds the actor of a series for a job, starting it on this node first if it must (the
+/// server implements it: with several nodes a series' actor runs on one node at a time, and
+/// moves to the node that needs it).
+pub trait SeriesDirectory: Send + Sync + 'static {
+    /// The series' actor now, or `None` if there is no such series (or it cannot be reached).
+    fn find<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Option<SeriesHandle>> + Send + 'a>>;
+}
+
+/// A series reached by id: each job goes to the series' actor as the directory finds it at
+/// that moment, and follows it if it moved in between.
+#[derive(Clone)]
+pub struct SeriesRef {
+    id: String,
+    directory: Arc<dyn SeriesDirectory>,
+}
+
+impl std::fmt::Debug for SeriesRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeriesRef").field("id", &self.id).finish()
+    }
+}
+
+impl SeriesRef {
+    /// The series `id`, found through `directory`.
+    pub fn new(id: &str, directory: Arc<dyn SeriesDirectory>) -> SeriesRef {
+        SeriesRef {
+            id: id.to_string(),
+            directory,
+        }
+    }
+
+    /// Read the record (after every change acknowledged before this call).
+    pub async fn read<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&SeriesRecord) -> R + Send + 'static,
+    ) -> Result<R, SeriesError> {
+        self.update(move |s| (f(s), Change::None)).await
+    }
+
+    /// Change the record (see [`SeriesHandle::update`]), wherever its actor is.
+    pub async fn update<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut SeriesRecord) -> (R, Change) + Send + 'static,
+    ) -> Result<R, SeriesError> {
+        let (mut msg, answer) = job(f);
+        for _ in 0..MAX_MOVES {
+            let Some(handle) = self.directory.find(&self.id).await else {
+                return Err(SeriesError::Gone);
+            };
+            match handle.inbox.send(msg).await {
+                Ok(()) => return answered(answer).await,
+                Err(mpsc::error::SendError(back)) if handle.moved.load(Ordering::Acquire) => {
+                    msg = back;
+                }
+                Err(_) => return Err(SeriesError::Gone),
+            }
+        }
+        warn!(series_id = %self.id, "a series job gave up: the series kept moving");
+        Err(SeriesError::Gone)
+    }
+}
+
+/// Start the actor of a series over its record, as stored. With several nodes, `fence` is
+/// the fence of this node's lease on the series: every submission carries it.
 pub fn spawn_series(
     record: SeriesRecord,
     committer: Committer,
+    fence: Option<u64>,
 ) -> (SeriesHandle, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(SERIES_INBOX);
+    let moved = Arc::new(AtomicBool::new(false));
     let span = tracing::info_span!("series", series_id = %record.id);
     let task = tokio::spawn(tracing::Instrument::instrument(
-        run_series(record, committer, rx),
+        run_series(record, committer, rx, fence, Arc::clone(&moved)),
         span,
     ));
-    (SeriesHandle { inbox: tx }, task)
+    (SeriesHandle { inbox: tx, moved }, task)
 }
 
 async fn run_series(
     mut record: SeriesRecord,
     committer: Committer,
     mut inbox: mpsc::Receiver<SeriesMsg>,
+    fence: Option<u64>,
+    moved: Arc<AtomicBool>,
 ) {
     let mut batch: Vec<SeriesMsg> = Vec::with_capacity(8);
+    let mut handed_over: Vec<oneshot::Sender<()>> = Vec::new();
     while let Some(first) = inbox.recv().await {
         batch.push(first);
         while batch.len() < MAX_SERIES_BATCH {
@@ -177,6 +286,13 @@ async fn run_series(
                         delete = Some(done);
                     }
                 }
+                SeriesMsg::HandOver(done) => {
+                    // Jobs already waiting still run (the inbox gives them up before it
+                    // ends); new ones find the handle moved.
+                    moved.store(true, Ordering::Release);
+                    inbox.close();
+                    handed_over.push(done);
+                }
             }
         }
         if changed {
@@ -196,12 +312,21 @@ async fn run_series(
         let result = if writes.is_empty() {
             Ok(())
         } else {
+            if let Some(fence) = fence {
+                let owner = Owner::series(&record.id);
+                writes.insert(0, Write::Fence { owner, fence });
+            }
             let receipt = committer.submit(writes).await;
             receipt.await.unwrap_or(Err(StoreError::Closed))
         };
         if let Err(e) = &result {
             error!(error = %e, "a series change could not be made durable; it is undone");
             record = before;
+            if matches!(e, StoreError::Fenced { .. }) {
+                // Another node holds the series now: later jobs go there.
+                moved.store(true, Ordering::Release);
+                inbox.close();
+            }
         }
         let failed = |e: &StoreError| StoreError::Record {
             key: "series".into(),
@@ -219,6 +344,9 @@ async fn run_series(
                 return;
             }
         }
+    }
+    for done in handed_over {
+        let _ = done.send(());
     }
     debug!("series actor stopped");
 }

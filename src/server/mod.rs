@@ -4,6 +4,7 @@
 //! retention runs out, and shuts down cleanly.
 
 pub mod api;
+mod cluster;
 mod decode;
 pub mod guard;
 mod settings;
@@ -33,6 +34,7 @@ use crate::room::Room;
 use crate::series::SeriesRecord;
 use crate::store::committer::CommitStats;
 use crate::store::{Committer, Store, StoreError, StoredEvent, Write};
+pub use cluster::{Unserved, CLAIM_POLL};
 use metrics::Metrics;
 pub use settings::{Settings, ADDRESS_BURST_SECS, RETENTION_SWEEP};
 
@@ -80,6 +82,8 @@ struct Inner {
     guard: guard::Guard,
     /// The origins websocket upgrades may come from (`None`: any).
     origins: Option<std::collections::BTreeSet<String>>,
+    /// The leases this node holds (several nodes).
+    cluster: cluster::Cluster,
 }
 
 impl AppState {
@@ -119,14 +123,26 @@ impl AppState {
                 commit_stats,
                 guard: guard::Guard::default(),
                 origins,
+                cluster: cluster::Cluster::default(),
             }),
         };
-        for record in state.inner.store.series()? {
-            state.launch_series(record);
+        if let Some(leases) = state.inner.store.leases() {
+            // A node that starts holds nothing, whatever a process with its id held before.
+            leases.release_all()?;
+            info!(
+                node = leases.node(),
+                lease_ms = leases.lease_time().as_millis() as u64,
+                "one of several nodes: rooms and series are claimed when first used"
+            );
+        } else {
+            for record in state.inner.store.series()? {
+                state.launch_series(record, None);
+            }
         }
         state.count_stored()?;
         tokio::spawn(sweeper(state.clone(), notice_rx));
         tokio::spawn(pruner(state.clone()));
+        tokio::spawn(cluster::leaseholder(state.clone()));
         Ok(state)
     }
 
@@ -256,20 +272,25 @@ impl AppState {
     }
 
     /// A live room's handle, bringing the room back from the store on first use: its latest
-    /// snapshot, then the events after it. `None` if there is no such room, or if its stored
-    /// records are damaged (then it is marked unavailable: refused, never served half-read).
-    pub async fn room(&self, id: &str) -> Option<RoomHandle> {
+    /// snapshot, then the events after it. With several nodes the room's lease is claimed
+    /// first (waiting, up to a lease, for another node to hand it over). Refused if there is no
+    /// such room, if its stored records are damaged (then it is marked unavailable: refused,
+    /// never served half-read), if the store cannot be reached, or if another node keeps it.
+    pub async fn room(&self, id: &str) -> Result<RoomHandle, Unserved> {
         if let Some(handle) = self.live_room(id) {
-            return Some(handle);
+            return Ok(handle);
         }
-        if self.inner.unavailable.contains(id) || id.is_empty() || id.len() > MAX_ROOM_ID {
-            return None;
+        if self.inner.unavailable.contains(id) {
+            return Err(Unserved::Damaged);
+        }
+        if id.is_empty() || id.len() > MAX_ROOM_ID {
+            return Err(Unserved::NotFound);
         }
         let gate = self.gate(id);
         let held = gate.lock().await;
         // Someone else may have loaded it while this waited.
         let handle = match self.live_room(id) {
-            Some(handle) => Some(handle),
+            Some(handle) => Ok(handle),
             None => self.load_room(id).await,
         };
         drop(held);
@@ -302,34 +323,72 @@ impl AppState {
     }
 
     /// Read a room from the store and start its actor (called under the room's gate).
-    async fn load_room(&self, id: &str) -> Option<RoomHandle> {
+    async fn load_room(&self, id: &str) -> Result<RoomHandle, Unserved> {
+        let store = Arc::clone(&self.inner.store);
+        let key = id.to_string();
+        // Whether it exists, before anything is claimed for it.
+        let record = tokio::task::spawn_blocking(move || store.room(&key)).await;
+        let record = match record {
+            Ok(Ok(Some(record))) => record,
+            Ok(Ok(None)) => return Err(Unserved::NotFound),
+            Ok(Err(e)) if e.is_transient() => {
+                warn!(room_id = %id, error = %e, "a room could not be read: the store is unavailable");
+                return Err(Unserved::Unavailable);
+            }
+            Ok(Err(e)) => {
+                error!(room_id = %id, "room not restored: {e}");
+                self.inner.unavailable.insert(id.to_string());
+                return Err(Unserved::Damaged);
+            }
+            Err(e) => {
+                error!(room_id = %id, error = %e, "loading a room failed");
+                return Err(Unserved::Unavailable);
+            }
+        };
+        let owner = crate::store::Owner::room(id);
+        let fence = self.claim(&owner, true).await?;
+        let loaded = self.restore_room(id, record, fence).await;
+        if loaded.is_err() {
+            self.release(&owner).await;
+        }
+        loaded
+    }
+
+    /// Read a room's snapshot and events (after its lease is claimed) and start its actor.
+    async fn restore_room(
+        &self,
+        id: &str,
+        record: crate::store::RoomRecord,
+        fence: Option<u64>,
+    ) -> Result<RoomHandle, Unserved> {
         let store = Arc::clone(&self.inner.store);
         let key = id.to_string();
         let now = self.inner.clock.now();
         let window = self.inner.settings.resume_window.as_millis() as u64;
-        let loaded = tokio::task::spawn_blocking(move || -> Result<Option<_>, String> {
-            let Some(record) = store.room(&key).map_err(|e| e.to_string())? else {
-                return Ok(None);
-            };
+        let loaded = tokio::task::spawn_blocking(move || {
             // The snapshot, the events after it, and the last ones a resume may replay.
-            let loaded = store
-                .load_recent(&key, crate::live::room::MAX_RECENT_EVENTS)
-                .map_err(|e| e.to_string())?;
-            let room = rebuild(&record, &loaded).map_err(|gap| gap.to_string())?;
-            Ok(Some((record, loaded, room)))
+            let loaded = store.load_recent(&key, crate::live::room::MAX_RECENT_EVENTS)?;
+            let room = rebuild(&record, &loaded).map_err(|gap| StoreError::Record {
+                key: format!("room {key}"),
+                reason: gap.to_string(),
+            })?;
+            Ok::<_, StoreError>((record, loaded, room))
         })
         .await;
         let (record, loaded, room) = match loaded {
-            Ok(Ok(Some(found))) => found,
-            Ok(Ok(None)) => return None,
+            Ok(Ok(found)) => found,
+            Ok(Err(e)) if e.is_transient() => {
+                warn!(room_id = %id, error = %e, "a room could not be read: the store is unavailable");
+                return Err(Unserved::Unavailable);
+            }
             Ok(Err(why)) => {
                 error!(room_id = %id, "room not restored: {why}");
                 self.inner.unavailable.insert(id.to_string());
-                return None;
+                return Err(Unserved::Damaged);
             }
             Err(e) => {
                 error!(room_id = %id, error = %e, "loading a room failed");
-                return None;
+                return Err(Unserved::Unavailable);
             }
         };
         let since: Millis = now.saturating_sub(window);
@@ -346,13 +405,15 @@ impl AppState {
             },
             tokens: loaded.tokens,
             recent,
-            series: record.series.as_deref().and_then(|s| self.series_link(s)),
+            series: record.series.as_deref().map(|s| self.series_link(s)),
             restored: true,
+            fence,
         };
-        self.launch(init)
+        self.launch(init).ok_or(Unserved::Unavailable)
     }
 
     /// Open a new room (used by `POST /api/rooms`): its record is durable before it exists.
+    /// With several nodes its lease is claimed first.
     pub(crate) async fn open_room(
         &self,
         record: crate::store::RoomRecord,
@@ -360,34 +421,53 @@ impl AppState {
     ) -> Result<(), StoreError> {
         let setup = record.setup.clone();
         let series = record.series.clone();
-        self.commit(vec![Write::Room {
+        let owner = crate::store::Owner::room(&setup.id);
+        let fence = self.claim(&owner, false).await.map_err(unserved)?;
+        let mut writes = fenced(&owner, fence);
+        writes.push(Write::Room {
             record: Box::new(record),
-        }])
-        .await?;
-        self.start_room(setup, series.as_deref(), keys)
+        });
+        if let Err(e) = self.commit(writes).await {
+            self.release(&owner).await;
+            return Err(e);
+        }
+        self.start_room(setup, series.as_deref(), keys, fence)
     }
 
     /// Start the actor of a new room whose record is already durable (a series' session is
-    /// written by its series' actor, with the session).
+    /// written by its series' actor, with the session), under this node's lease `fence`.
     pub(crate) fn start_room(
         &self,
         setup: crate::room::RoomSetup,
         series: Option<&str>,
         keys: Keys,
+        fence: Option<u64>,
     ) -> Result<(), StoreError> {
         let init = RoomInit {
             room: Room::new(setup),
             keys,
             tokens: Vec::new(),
             recent: Vec::new(),
-            series: series.and_then(|s| self.series_link(s)),
+            series: series.map(|s| self.series_link(s)),
             restored: false,
+            fence,
         };
         self.inner.held.fetch_add(1, Ordering::Relaxed);
         match self.launch(init) {
             Some(_) => Ok(()),
             None => Err(StoreError::Closed),
         }
+    }
+
+    /// Claim a new room's lease (several nodes) before its record is written: its fence, and
+    /// the write that carries it (to go first in the submission that writes the record).
+    pub(crate) async fn claim_new_room(
+        &self,
+        id: &str,
+    ) -> Result<(Option<u64>, Vec<Write>), StoreError> {
+        let owner = crate::store::Owner::room(id);
+        let fence = self.claim(&owner, false).await.map_err(unserved)?;
+        Ok((fence, fenced(&owner, fence)))
     }
 
     /// Submit writes to the commit thread and wait until they are durable.
@@ -403,8 +483,21 @@ impl AppState {
         self.inner.store.rooms()
     }
 
-    /// Every series record, as each series' actor holds it.
+    /// Every series record, as each series' actor holds it (with several nodes: as stored, which
+    /// is what every acknowledged change left).
     pub async fn all_series(&self) -> Vec<SeriesRecord> {
+        if self.clustered() {
+            let store = Arc::clone(&self.inner.store);
+            let mut out = match tokio::task::spawn_blocking(move || store.series()).await {
+                Ok(Ok(all)) => all,
+                _ => {
+                    warn!("the series could not be listed");
+                    Vec::new()
+                }
+            };
+            out.sort_by_key(|s| s.created_at);
+            return out;
+        }
         let handles: Vec<SeriesHandle> = self
             .inner
             .series
@@ -435,16 +528,39 @@ impl AppState {
         Ok(self.inner.store.load(room)?.events)
     }
 
-    /// A series' id and actor, for the actor of one of its rooms.
-    fn series_link(&self, id: &str) -> Option<SeriesLink> {
-        self.series(id).map(|handle| SeriesLink {
+    /// A series' id and the way to its actor, for the actor of one of its rooms.
+    fn series_link(&self, id: &str) -> SeriesLink {
+        let directory: Arc<dyn crate::live::SeriesDirectory> =
+            Arc::new(Directory(Arc::downgrade(&self.inner)));
+        SeriesLink {
             id: id.to_string(),
-            handle,
-        })
+            handle: crate::live::SeriesRef::new(id, directory),
+        }
     }
 
-    /// A series' actor, by id (a clone: no map guard escapes).
-    pub fn series(&self, id: &str) -> Option<SeriesHandle> {
+    /// A series' actor, by id (a clone: no map guard escapes). With several nodes the series
+    /// is claimed and loaded on first use, like a room.
+    pub async fn series(&self, id: &str) -> Result<SeriesHandle, Unserved> {
+        if let Some(handle) = self.live_series(id) {
+            return Ok(handle);
+        }
+        if !self.clustered() || id.is_empty() || id.len() > MAX_ROOM_ID {
+            return Err(Unserved::NotFound);
+        }
+        let owner = crate::store::Owner::series(id);
+        let gate = self.gate(&owner.lease_key());
+        let held = gate.lock().await;
+        let handle = match self.live_series(id) {
+            Some(handle) => Ok(handle),
+            None => self.load_series(&owner).await,
+        };
+        drop(held);
+        self.ungate(&owner.lease_key(), gate);
+        handle
+    }
+
+    /// A series' actor, if it runs here.
+    fn live_series(&self, id: &str) -> Option<SeriesHandle> {
         self.inner
             .series
             .get(id)
@@ -452,28 +568,65 @@ impl AppState {
             .filter(|h| !h.is_closed())
     }
 
-    /// Start the actor of a series from its stored record and register it.
-    fn launch_series(&self, record: SeriesRecord) -> bool {
-        let Some(committer) = self.inner.committer.lock().ok().and_then(|c| c.clone()) else {
-            return false;
+    /// Claim a series, read it from the store and start its actor (under its gate).
+    async fn load_series(&self, owner: &crate::store::Owner) -> Result<SeriesHandle, Unserved> {
+        let store = Arc::clone(&self.inner.store);
+        let key = owner.id.clone();
+        let exists = tokio::task::spawn_blocking(move || store.series_record(&key)).await;
+        match exists {
+            Ok(Ok(Some(_))) => {}
+            Ok(Ok(None)) => return Err(Unserved::NotFound),
+            _ => return Err(Unserved::Unavailable),
+        }
+        let fence = self.claim(owner, true).await?;
+        // Read again under the lease: the last holder may have written since.
+        let store = Arc::clone(&self.inner.store);
+        let key = owner.id.clone();
+        let record = tokio::task::spawn_blocking(move || store.series_record(&key)).await;
+        let launched = match record {
+            Ok(Ok(Some(record))) => self.launch_series(record, fence),
+            Ok(Ok(None)) => None,
+            _ => {
+                self.release(owner).await;
+                return Err(Unserved::Unavailable);
+            }
         };
+        match launched {
+            Some(handle) => Ok(handle),
+            None => {
+                self.release(owner).await;
+                Err(Unserved::NotFound)
+            }
+        }
+    }
+
+    /// Start the actor of a series from its stored record and register it.
+    fn launch_series(&self, record: SeriesRecord, fence: Option<u64>) -> Option<SeriesHandle> {
+        let committer = self.inner.committer.lock().ok().and_then(|c| c.clone())?;
         let id = record.id.clone();
-        let (handle, task) = spawn_series(record, committer);
-        self.inner.series.insert(id, handle);
+        let (handle, task) = spawn_series(record, committer, fence);
+        self.inner.series.insert(id, handle.clone());
         if let Ok(mut actors) = self.inner.actors.lock() {
             actors.retain(|t| !t.is_finished());
             actors.push(task);
         }
-        true
+        Some(handle)
     }
 
-    /// Create a series: its record is durable before its actor exists.
+    /// Create a series: its record is durable before its actor exists (with several nodes,
+    /// under its new lease).
     pub(crate) async fn create_series(&self, record: SeriesRecord) -> Result<(), StoreError> {
-        self.commit(vec![Write::Series {
+        let owner = crate::store::Owner::series(&record.id);
+        let fence = self.claim(&owner, false).await.map_err(unserved)?;
+        let mut writes = fenced(&owner, fence);
+        writes.push(Write::Series {
             record: Box::new(record.clone()),
-        }])
-        .await?;
-        if self.launch_series(record) {
+        });
+        if let Err(e) = self.commit(writes).await {
+            self.release(&owner).await;
+            return Err(e);
+        }
+        if self.launch_series(record, fence).is_some() {
             Ok(())
         } else {
             Err(StoreError::Closed)
@@ -484,8 +637,10 @@ impl AppState {
     /// people disconnected) before the series record is. Returns `false` if there was no such
     /// series.
     pub(crate) async fn delete_series(&self, id: &str) -> Result<bool, StoreError> {
-        let Some(handle) = self.series(id) else {
-            return Ok(false);
+        let handle = match self.series(id).await {
+            Ok(handle) => handle,
+            Err(Unserved::NotFound) => return Ok(false),
+            Err(other) => return Err(unserved(other)),
         };
         let rooms = match handle
             .read(|s| {
@@ -513,6 +668,7 @@ impl AppState {
             self.delete_room(room).await?;
         }
         self.inner.series.remove(id);
+        self.lost(&crate::store::Owner::series(id));
         info!(series_id = %id, "series deleted");
         Ok(true)
     }
@@ -528,20 +684,28 @@ impl AppState {
     }
 
     /// [`AppState::delete_room`], under the room's gate: a room not live is not loaded (nor
-    /// can it be while this runs); its stored records are removed directly.
+    /// can it be while this runs); its stored records are removed directly (with several nodes,
+    /// under its lease: if another node runs it, that node deletes it).
     async fn delete_gated(&self, id: &str) -> Result<(), StoreError> {
         if let Some(handle) = self.live_room(id) {
             let (done, gone) = tokio::sync::oneshot::channel();
             if handle.send(RoomMsg::Delete { done: Some(done) }).await && gone.await.is_ok() {
                 self.inner.rooms.remove(id);
+                self.lost(&crate::store::Owner::room(id));
                 return Ok(());
             }
         }
         // Not live (or it stopped meanwhile): remove what is stored.
-        self.commit(vec![Write::Delete {
+        let owner = crate::store::Owner::room(id);
+        let fence = self.claim(&owner, false).await.map_err(unserved)?;
+        let mut writes = fenced(&owner, fence);
+        writes.push(Write::Delete {
             room: id.to_string(),
-        }])
-        .await?;
+        });
+        let deleted = self.commit(writes).await;
+        // The lease row went with the room.
+        self.lost(&owner);
+        deleted?;
         self.inner.rooms.remove(id);
         self.inner.unavailable.remove(id);
         Ok(())
@@ -637,6 +801,46 @@ impl AppState {
         if let Err(e) = inner.store.flush() {
             error!(error = %e, "the final flush failed");
         }
+        // Every write is durable: other nodes may take the rooms at once.
+        self.release_all().await;
+    }
+}
+
+/// The refusal of a claim, as a store error (for the callers that answer with those).
+fn unserved(u: Unserved) -> StoreError {
+    StoreError::Backend {
+        reason: match u {
+            Unserved::Elsewhere => "another node holds its lease".into(),
+            other => format!("{other:?}"),
+        },
+    }
+}
+
+/// The fence write that goes first in a submission of `owner`'s writes (with several nodes).
+fn fenced(owner: &crate::store::Owner, fence: Option<u64>) -> Vec<Write> {
+    fence
+        .map(|fence| Write::Fence {
+            owner: owner.clone(),
+            fence,
+        })
+        .into_iter()
+        .collect()
+}
+
+/// How the rooms of this node find their series' actors: through the server's state (held
+/// weakly: the rooms do not keep the server alive).
+struct Directory(std::sync::Weak<Inner>);
+
+impl crate::live::SeriesDirectory for Directory {
+    fn find<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<SeriesHandle>> + Send + 'a>>
+    {
+        Box::pin(async move {
+            let inner = self.0.upgrade()?;
+            AppState { inner }.series(id).await.ok()
+        })
     }
 }
 
@@ -653,15 +857,20 @@ async fn sweeper(state: AppState, mut notices: mpsc::UnboundedReceiver<Notice>) 
             notice = notices.recv() => match notice {
                 Some(Notice::Deleted(id)) => {
                     state.inner.rooms.remove(&id);
+                    state.lost(&crate::store::Owner::room(&id));
                     let _ = state.inner.held.fetch_update(
                         Ordering::Relaxed,
                         Ordering::Relaxed,
                         |n| Some(n.saturating_sub(1)),
                     );
                 }
-                Some(Notice::Failed(id)) => {
-                    state.inner.rooms.remove(&id);
-                    state.inner.unavailable.insert(id);
+                Some(notice @ (Notice::Failed(_) | Notice::Stopped(_) | Notice::Moved(_))) => {
+                    let id = notice.room().to_string();
+                    if matches!(notice, Notice::Failed(_)) {
+                        state.inner.unavailable.insert(id.clone());
+                    }
+                    let state = state.clone();
+                    tokio::spawn(async move { state.forget_stopped(&id, &notice).await });
                 }
                 None => return,
             },
@@ -671,6 +880,26 @@ async fn sweeper(state: AppState, mut notices: mpsc::UnboundedReceiver<Notice>) 
                 let every = state.inner.settings.retention_sweep.as_millis() as u64;
                 next = state.inner.clock.now() + every.max(1);
             }
+        }
+    }
+}
+
+impl AppState {
+    /// A room that stopped by itself (failed, or another node took it): once its actor has
+    /// ended, it leaves the registry (unless a new actor took its place) and its lease is
+    /// released, or forgotten if it was lost.
+    async fn forget_stopped(&self, id: &str, notice: &Notice) {
+        let owner = crate::store::Owner::room(id);
+        if let Some(handle) = self.live_room(id) {
+            let ended = tokio::time::timeout(Duration::from_secs(10), handle.closed()).await;
+            if ended.is_ok() {
+                self.inner.rooms.remove_if(id, |_, live| live.same(&handle));
+            }
+        }
+        if matches!(notice, Notice::Moved(_)) {
+            self.lost(&owner);
+        } else if self.live_room(id).is_none() {
+            self.release(&owner).await;
         }
     }
 }

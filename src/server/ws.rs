@@ -18,6 +18,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::server::Unserved;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -551,17 +552,29 @@ impl Connection {
         }
         let ip = self.ip;
         let failed = || guard.failed_attempt(ip, settings, std::time::Instant::now());
-        let room = app.room(&room_id).await;
-        if room.is_none() && app.is_unavailable(&room_id) {
-            let msg = "this room cannot be served right now; the operator has been told";
-            self.reply(error_frame(Some(id), ErrorCode::RoomUnavailable, msg));
-            return Next::Close(close::AUTH_FAILED, "room unavailable");
-        }
-        let Some(room) = room else {
-            failed();
-            let msg = "no room with that id";
-            self.reply(error_frame(Some(id), ErrorCode::RoomNotFound, msg));
-            return Next::Close(close::AUTH_FAILED, "no such room");
+        let room = match app.room(&room_id).await {
+            Ok(room) => room,
+            Err(Unserved::Damaged) => {
+                let msg = "this room cannot be served right now; the operator has been told";
+                self.reply(error_frame(Some(id), ErrorCode::RoomUnavailable, msg));
+                return Next::Close(close::AUTH_FAILED, "room unavailable");
+            }
+            Err(Unserved::NotFound) => {
+                failed();
+                let msg = "no room with that id";
+                self.reply(error_frame(Some(id), ErrorCode::RoomNotFound, msg));
+                return Next::Close(close::AUTH_FAILED, "no such room");
+            }
+            Err(Unserved::Unavailable) => {
+                let msg = "the server cannot reach its store: reconnect in a few seconds";
+                self.reply(error_frame(Some(id), ErrorCode::Unavailable, msg));
+                return Next::Close(close::GOING_AWAY, room_reason(close::GOING_AWAY));
+            }
+            Err(Unserved::Elsewhere) => {
+                let msg = "the room is running on another server: reconnect";
+                self.reply(error_frame(Some(id), ErrorCode::Unavailable, msg));
+                return Next::Close(close::ROOM_MOVED, room_reason(close::ROOM_MOVED));
+            }
         };
         let Some(outbox) = self.tx.clone() else {
             return Next::Close(close::GOING_AWAY, room_reason(close::GOING_AWAY));

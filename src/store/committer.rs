@@ -28,7 +28,8 @@ pub type Durable = oneshot::Receiver<Result<(), StoreError>>;
 
 struct Submission {
     writes: Vec<Write>,
-    done: oneshot::Sender<Result<(), StoreError>>,
+    /// Taken when the submission is answered.
+    done: Option<oneshot::Sender<Result<(), StoreError>>>,
 }
 
 /// Counters of the commit thread, for benchmarks and metrics.
@@ -65,8 +66,12 @@ impl Committer {
     /// Submit writes; the receipt resolves once they are durable (or failed).
     pub async fn submit(&self, writes: Vec<Write>) -> Durable {
         let (done, receipt) = oneshot::channel();
-        if let Err(refused) = self.tx.send(Submission { writes, done }).await {
-            let _ = refused.0.done.send(Err(StoreError::Closed));
+        let submission = Submission {
+            writes,
+            done: Some(done),
+        };
+        if let Err(mut refused) = self.tx.send(submission).await {
+            answer(&mut refused.0, Err(StoreError::Closed));
         }
         receipt
     }
@@ -92,29 +97,94 @@ fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Submission>, stats: &Commit
                 Err(_) => break,
             }
         }
-        let writes: Vec<Write> = batch
-            .iter_mut()
-            .flat_map(|s| std::mem::take(&mut s.writes))
-            .collect();
         let started = std::time::Instant::now();
-        let result = store.write(&writes).and_then(|()| store.flush());
+        commit(store.as_ref(), &mut batch);
         stats.flush_seconds.observe(started.elapsed());
         stats.flushes.fetch_add(1, Ordering::Relaxed);
         stats
             .submissions
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        batch.clear();
+    }
+}
+
+/// Write and flush one batch, and answer each of its submissions. A batch refused because
+/// other nodes hold the leases of some of its rooms ([`StoreError::Fenced`]) is written again
+/// without their submissions (which get that error), once per refusal: at most as many tries
+/// as the batch has submissions.
+fn commit(store: &dyn Store, batch: &mut [Submission]) {
+    // Every submission's writes, moved (not copied) into one batch; `spans[i]` is where
+    // submission `open[i]`'s are.
+    let mut open: Vec<usize> = (0..batch.len()).collect();
+    let mut writes: Vec<Write> = Vec::new();
+    let mut spans: Vec<std::ops::Range<usize>> = Vec::with_capacity(batch.len());
+    for s in batch.iter_mut() {
+        let from = writes.len();
+        writes.append(&mut s.writes);
+        spans.push(from..writes.len());
+    }
+    for _ in 0..=batch.len() {
+        let result = store.write(&writes).and_then(|()| store.flush());
+        if let Err(StoreError::Fenced { owners }) = &result {
+            let refused: Vec<bool> = spans
+                .iter()
+                .map(|span| {
+                    writes[span.clone()]
+                        .iter()
+                        .any(|w| owners.contains(&w.owner()))
+                })
+                .collect();
+            if refused.contains(&true) {
+                warn!(
+                    submissions = refused.iter().filter(|r| **r).count(),
+                    "writes refused: another node holds their lease"
+                );
+                let mut rest: Vec<Write> = Vec::with_capacity(writes.len());
+                let (mut next_open, mut next_spans) = (Vec::new(), Vec::new());
+                let mut all = writes.into_iter();
+                for ((i, span), refused) in open.into_iter().zip(spans).zip(refused) {
+                    let mine: Vec<Write> = all.by_ref().take(span.len()).collect();
+                    if refused {
+                        let outcome = Err(StoreError::Fenced {
+                            owners: owners.clone(),
+                        });
+                        answer(&mut batch[i], outcome);
+                    } else {
+                        let from = rest.len();
+                        rest.extend(mine);
+                        next_open.push(i);
+                        next_spans.push(from..rest.len());
+                    }
+                }
+                (writes, open, spans) = (rest, next_open, next_spans);
+                if open.is_empty() {
+                    return;
+                }
+                continue;
+            }
+        }
         if let Err(e) = &result {
             warn!(error = %e, "a commit failed; its commands are refused");
         }
-        for s in batch.drain(..) {
-            let answer = match &result {
+        for &i in &open {
+            let outcome = match &result {
                 Ok(()) => Ok(()),
+                Err(e) if e.is_transient() => Err(StoreError::Backend {
+                    reason: e.to_string(),
+                }),
                 Err(e) => Err(StoreError::Record {
                     key: "commit".into(),
                     reason: e.to_string(),
                 }),
             };
-            let _ = s.done.send(answer);
+            answer(&mut batch[i], outcome);
         }
+        return;
+    }
+}
+
+fn answer(submission: &mut Submission, outcome: Result<(), StoreError>) {
+    if let Some(done) = submission.done.take() {
+        let _ = done.send(outcome);
     }
 }

@@ -80,6 +80,22 @@ impl Owner {
         }
     }
 
+    /// `room:ID` or `series:ID`: how the owner is named in the PostgreSQL `leases` table.
+    pub fn lease_key(&self) -> String {
+        match self.kind {
+            Kind::Room => format!("room:{}", self.id),
+            Kind::Series => format!("series:{}", self.id),
+        }
+    }
+
+    /// The inverse of [`Owner::lease_key`].
+    pub fn from_lease_key(key: &str) -> Option<Owner> {
+        if let Some(id) = key.strip_prefix("room:") {
+            return Some(Owner::room(id));
+        }
+        key.strip_prefix("series:").map(Owner::series)
+    }
+
     /// `kind ‖ id`: how the owner is named in a shard and in the tombstone tree.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.id.len() + 1);

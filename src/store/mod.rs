@@ -78,6 +78,7 @@ pub mod committer;
 #[doc(hidden)]
 pub mod conformance;
 mod keyring;
+pub mod leases;
 pub mod postgres;
 mod seal;
 mod sled_store;
@@ -90,6 +91,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::room::{Recorded, Room, RoomSetup};
 pub use committer::{Committer, Durable};
+pub use keyring::{Kind as OwnerKind, Owner};
+pub use leases::{Claim, Leases};
 pub use postgres::PgStore;
 pub use sled_store::SledStore;
 
@@ -235,6 +238,35 @@ pub enum Write {
         /// The series id.
         series: String,
     },
+    /// The writes of `owner` in this batch are made under its lease with this fence (several
+    /// nodes): a store with leases commits them only if the lease still has this node and
+    /// fence, in the same transaction, and otherwise refuses them with
+    /// [`StoreError::Fenced`]. A store without leases ignores it.
+    Fence {
+        /// The room or series.
+        owner: Owner,
+        /// The fence its lease was claimed with.
+        fence: u64,
+    },
+}
+
+impl Write {
+    /// The room or series this write belongs to.
+    pub fn owner(&self) -> Owner {
+        match self {
+            Write::Room { record } => Owner::room(&record.setup.id),
+            Write::Series { record } => Owner::series(&record.id),
+            Write::DeleteSeries { series } => Owner::series(series),
+            Write::Events { room, .. }
+            | Write::Token { room, .. }
+            | Write::Snapshot { room, .. }
+            | Write::Notes { room, .. }
+            | Write::Delete { room }
+            | Write::Keys { room, .. }
+            | Write::Ended { room, .. } => Owner::room(room),
+            Write::Fence { owner, .. } => owner.clone(),
+        }
+    }
 }
 
 /// Everything needed to bring one room back.
@@ -271,6 +303,21 @@ pub enum StoreError {
     /// The commit thread has stopped (the server is shutting down).
     #[error("the store is closed")]
     Closed,
+    /// Another node holds the lease of these rooms or series now (several nodes): nothing of
+    /// the batch was written; the caller drops their writes and may write the rest again.
+    #[error("the lease of {} is held by another node", owners.iter().map(Owner::lease_key).collect::<Vec<_>>().join(", "))]
+    Fenced {
+        /// Whose writes were refused.
+        owners: Vec<Owner>,
+    },
+}
+
+impl StoreError {
+    /// Whether the store could not be reached or could not write (the database is down, the
+    /// disk refuses writes), rather than a record being damaged: worth trying again later.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Backend { .. } | StoreError::Closed)
+    }
 }
 
 /// Durable storage for rooms.
@@ -315,6 +362,11 @@ pub trait Store: Send + Sync + 'static {
     /// [`Store::rooms`]; a backend should count without reading every record.
     fn room_count(&self) -> Result<usize, StoreError> {
         Ok(self.rooms()?.len())
+    }
+    /// Leases of rooms and series, when several nodes share this store (PostgreSQL); `None`
+    /// for a store one process owns (sled).
+    fn leases(&self) -> Option<&dyn Leases> {
+        None
     }
     /// One series record, if stored. The default scans [`Store::series`]; a backend should
     /// look the one record up.

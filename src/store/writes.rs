@@ -99,22 +99,6 @@ fn seal_json<T: serde::Serialize>(
     seal::seal(&ring.get_or_create(owner)?, tree, key, &plain)
 }
 
-/// The room or series a write is about.
-fn target(w: &Write) -> (Kind, &str) {
-    match w {
-        Write::Room { record } => (Kind::Room, &record.setup.id),
-        Write::Series { record } => (Kind::Series, &record.id),
-        Write::DeleteSeries { series } => (Kind::Series, series),
-        Write::Events { room, .. }
-        | Write::Token { room, .. }
-        | Write::Snapshot { room, .. }
-        | Write::Notes { room, .. }
-        | Write::Delete { room }
-        | Write::Keys { room, .. }
-        | Write::Ended { room, .. } => (Kind::Room, room),
-    }
-}
-
 impl<'a> Staged<'a> {
     /// The record of `room` as this write leaves it so far.
     fn room(
@@ -171,8 +155,9 @@ impl<'a> Staged<'a> {
                     record.ended_at = Some(*at);
                 }
             }
-            // Done before any other write (see `write_all`).
-            Write::Delete { .. } | Write::DeleteSeries { .. } => {}
+            // Done before any other write (see `write_all`); one process owns a sled store, so
+            // there is no lease to check.
+            Write::Delete { .. } | Write::DeleteSeries { .. } | Write::Fence { .. } => {}
         }
         Ok(())
     }
@@ -242,19 +227,13 @@ impl SledStore {
     /// key), then everything else.
     pub(super) fn write_all(&self, writes: &[Write]) -> Result<(), StoreError> {
         let mut ring = self.ring()?;
-        let mut doomed: HashMap<(Kind, &str), usize> = HashMap::new();
+        let mut doomed: HashMap<Owner, usize> = HashMap::new();
         for (i, w) in writes.iter().enumerate() {
             if matches!(w, Write::Delete { .. } | Write::DeleteSeries { .. }) {
-                doomed.insert(target(w), i);
+                doomed.insert(w.owner(), i);
             }
         }
-        let owners: Vec<Owner> = doomed
-            .keys()
-            .map(|&(kind, id)| Owner {
-                kind,
-                id: id.to_string(),
-            })
-            .collect();
+        let owners: Vec<Owner> = doomed.keys().cloned().collect();
         let mut staged = Staged::default();
         if !owners.is_empty() {
             self.begin_delete(&owners)?;
@@ -267,7 +246,7 @@ impl SledStore {
             }
         }
         for (i, w) in writes.iter().enumerate() {
-            if doomed.get(&target(w)).is_some_and(|&last| i <= last) {
+            if !doomed.is_empty() && doomed.get(&w.owner()).is_some_and(|&last| i <= last) {
                 continue;
             }
             staged.add(self, &ring, w)?;

@@ -5,14 +5,14 @@
 //! in order, each only once its writes are durable; if the store fails, nothing pending is ever
 //! released and the room stops.
 
-use circlekeeper_protocol::close;
+use circlekeeper_protocol::{close, ErrorCode, ServerMessage};
 use tokio::sync::oneshot;
-use tracing::error;
+use tracing::{error, warn};
 
-use super::delivery::{event_frame, Delivery};
+use super::delivery::{error_frame, event_frame, Delivery};
 use super::resume::RecentEvent;
 use super::{Actor, Notice};
-use crate::room::state::Recorded;
+use crate::room::state::{Recorded, Rejection};
 use crate::store::{Durable, Origin, Snapshot, StoreError, StoredEvent, Write};
 
 /// Most inbox messages one step of the actor handles before it submits their writes together.
@@ -91,8 +91,12 @@ impl Actor {
         if self.open_deliveries.is_empty() && self.open_writes.is_empty() {
             return;
         }
-        let writes = std::mem::take(&mut self.open_writes);
+        let mut writes = std::mem::take(&mut self.open_writes);
         let deliveries = std::mem::take(&mut self.open_deliveries);
+        if let (Some(fence), false) = (self.fence, writes.is_empty()) {
+            let owner = crate::store::Owner::room(&self.room.view().id);
+            writes.insert(0, Write::Fence { owner, fence });
+        }
         let receipt = if writes.is_empty() {
             None
         } else {
@@ -133,13 +137,61 @@ impl Actor {
     }
 
     /// The room cannot go on (the store failed, or the OS has no randomness for what an effect
-    /// needs): nothing pending may be acknowledged. Disconnect everyone (they will find the
-    /// room as it was on disk after a restart) and stop serving this room.
-    pub(super) fn fail(&mut self, e: &dyn std::fmt::Display) {
-        error!(error = %e, "the room cannot go on (its changes could not be made durable); it stops");
-        self.pending.clear();
+    /// needs): nothing pending may be acknowledged. Every command waiting for durability is
+    /// answered `unavailable` (an entry is refused the same way), everyone is disconnected, and
+    /// the room stops serving here. How it stops depends on why:
+    ///
+    /// - another node holds its lease ([`StoreError::Fenced`]): close `4012`, nothing answered
+    ///   (the clients resume where the room went and send their commands again);
+    /// - the store could not be reached: close `1001`; loading it again serves it as on disk;
+    /// - anything else (a damaged record): close `1001`, and the room is not served again.
+    pub(super) fn fail(&mut self, e: &StoreError) {
+        let (code, notice): (u16, fn(String) -> Notice) = match e {
+            StoreError::Fenced { .. } => (close::ROOM_MOVED, Notice::Moved),
+            e if e.is_transient() => (close::GOING_AWAY, Notice::Stopped),
+            _ => (close::GOING_AWAY, Notice::Failed),
+        };
+        if code == close::ROOM_MOVED {
+            warn!("another node took this room over; it stops here");
+        } else {
+            error!(error = %e, "the room cannot go on (its changes could not be made durable); it stops");
+        }
+        let waiting: Vec<Delivery> = self
+            .pending
+            .drain(..)
+            .flat_map(|p| p.deliveries)
+            .chain(self.open_deliveries.drain(..))
+            .collect();
         self.open_writes.clear();
-        self.open_deliveries.clear();
-        self.stop(close::GOING_AWAY, Notice::Failed);
+        if code != close::ROOM_MOVED {
+            for d in waiting {
+                self.refuse_undurable(d);
+            }
+        }
+        self.stop(code, notice);
+    }
+
+    /// What a delivery that will never be durable owes: an `unavailable` error for a command
+    /// (or an entry) that would have been acknowledged; an error answer as it was.
+    fn refuse_undurable(&mut self, d: Delivery) {
+        const MSG: &str = "the server could not save this; try again in a few seconds";
+        match d {
+            Delivery::Answer {
+                conn, frame, ok, ..
+            } => {
+                if !ok {
+                    return self.send_to(conn, frame);
+                }
+                let id = match serde_json::from_str::<ServerMessage>(frame.as_str()) {
+                    Ok(ServerMessage::Ack { id, .. }) => Some(id),
+                    _ => None,
+                };
+                self.send_to(conn, error_frame(id, ErrorCode::Unavailable, MSG));
+            }
+            Delivery::Admit { reply, .. } => {
+                let _ = reply.send(Err(Rejection::new(ErrorCode::Unavailable, MSG)));
+            }
+            Delivery::Broadcast(_) | Delivery::Disconnect(_) | Delivery::Deleted => {}
+        }
     }
 }

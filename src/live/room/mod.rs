@@ -33,7 +33,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::ws::Utf8Bytes;
-use circlekeeper_protocol::{CommandId, ErrorCode, Millis, ParticipantId, Presence};
+use circlekeeper_protocol::{close, CommandId, ErrorCode, Millis, ParticipantId, Presence};
 use tokio::sync::{mpsc, oneshot};
 use tracing::debug;
 
@@ -116,6 +116,16 @@ pub enum RoomMsg {
         /// The view and the notes, or why not.
         reply: oneshot::Sender<Result<ExportData, Rejection>>,
     },
+    /// Stop serving the room on this node (another node wants it, or this node lost its
+    /// lease, or is shutting down): what is pending is made durable and delivered, then every
+    /// connection is closed with `code` and the actor stops. `done` is answered when it has.
+    HandOver {
+        /// The close code for its connections ([`close::ROOM_MOVED`] or
+        /// [`close::GOING_AWAY`]).
+        code: u16,
+        /// Answered once the actor has stopped.
+        done: oneshot::Sender<()>,
+    },
     /// What someone holding a join or host key may read before entering: title, format, ground
     /// rules and whether the session is still open.
     Preview {
@@ -137,8 +147,35 @@ pub type ExportData = (
 pub enum Notice {
     /// The room was deleted.
     Deleted(String),
-    /// The room could not make its events durable and stopped serving.
+    /// The room's stored records are damaged (or a write was refused as damaged): it stopped
+    /// and must not be loaded again until the operator has looked.
     Failed(String),
+    /// The room stopped because the store could not be reached; loading it again (once the
+    /// store is back) serves it as it is on disk.
+    Stopped(String),
+    /// Another node holds the room's lease now (its write was refused, or it was handed over):
+    /// it stopped here, and its connections were told to reconnect (`4012`).
+    Moved(String),
+}
+
+impl Notice {
+    /// The notice of a room that stops with close `code`.
+    pub fn for_close(code: u16) -> fn(String) -> Notice {
+        if code == close::ROOM_MOVED {
+            Notice::Moved
+        } else {
+            Notice::Stopped
+        }
+    }
+
+    /// The room it is about.
+    pub fn room(&self) -> &str {
+        match self {
+            Notice::Deleted(id) | Notice::Failed(id) | Notice::Stopped(id) | Notice::Moved(id) => {
+                id
+            }
+        }
+    }
 }
 
 /// The sending side of a room actor's inbox. Cheap to clone.
@@ -151,6 +188,16 @@ impl RoomHandle {
     /// Send a message to the room; `false` if the room is gone.
     pub async fn send(&self, msg: RoomMsg) -> bool {
         self.inbox.send(msg).await.is_ok()
+    }
+
+    /// Whether both handles lead to the same actor.
+    pub fn same(&self, other: &RoomHandle) -> bool {
+        self.inbox.same_channel(&other.inbox)
+    }
+
+    /// Resolves once the actor has stopped.
+    pub async fn closed(&self) {
+        self.inbox.closed().await;
     }
 }
 
@@ -177,16 +224,19 @@ pub struct RoomInit {
     pub series: Option<SeriesLink>,
     /// Whether it was brought back from the store (rather than just opened).
     pub restored: bool,
+    /// The fence of this node's lease on the room (several nodes): every submission of the
+    /// room carries it, so that a write after the lease was lost is refused.
+    pub fence: Option<u64>,
 }
 
-/// A room's series: its id and the handle of its actor, the only writer of its record (the
-/// room asks it who a member is, and has it record the room's pairs and commitments).
+/// A room's series: its id and the way to its actor, the only writer of its record (the room
+/// asks it who a member is, and has it record the room's pairs and commitments).
 #[derive(Debug, Clone)]
 pub struct SeriesLink {
     /// Series id.
     pub id: String,
-    /// The series' actor.
-    pub handle: crate::live::SeriesHandle,
+    /// The series' actor, wherever it runs when asked.
+    pub handle: crate::live::SeriesRef,
 }
 
 /// What the actors of a server share.
@@ -241,6 +291,11 @@ struct Actor {
     delete_waiters: Vec<oneshot::Sender<()>>,
     /// Set when the actor must stop after this step.
     stopped: bool,
+    /// The fence of this node's lease on the room, if there are leases.
+    fence: Option<u64>,
+    /// Set by [`RoomMsg::HandOver`]: once nothing is pending, stop with this close code and
+    /// answer.
+    handing_over: Option<(u16, oneshot::Sender<()>)>,
 }
 
 /// Start the actor of a room and return its handle and task. The actor ends when every handle
@@ -268,6 +323,8 @@ pub fn spawn_room(init: RoomInit, ctx: RoomContext) -> (RoomHandle, tokio::task:
         deleting: false,
         delete_waiters: Vec::new(),
         stopped: false,
+        fence: init.fence,
+        handing_over: None,
     };
     actor.restore_recent(init.recent);
     let span = tracing::info_span!("room", room_id = %actor.room.view().id);
@@ -344,6 +401,13 @@ async fn run_room(mut actor: Actor, mut inbox: mpsc::Receiver<RoomMsg>, restored
         if actor.stopped {
             break;
         }
+        if actor.pending.is_empty() {
+            if let Some((code, done)) = actor.handing_over.take() {
+                actor.stop(code, Notice::for_close(code));
+                let _ = done.send(());
+                break;
+            }
+        }
         if actor.deleting {
             actor.pending_away.clear();
             actor.away_due.clear();
@@ -361,6 +425,10 @@ impl Actor {
     async fn handle(&mut self, msg: RoomMsg) {
         if self.deleting {
             return self.refuse_while_deleting(msg);
+        }
+        if let Some((code, _)) = &self.handing_over {
+            let code = *code;
+            return self.refuse_while_handing_over(msg, code);
         }
         match msg {
             RoomMsg::Enter {
@@ -436,6 +504,33 @@ impl Actor {
             RoomMsg::Export { key, reply } => {
                 let _ = reply.send(self.export(&key));
             }
+            RoomMsg::HandOver { code, done } => self.handing_over = Some((code, done)),
+        }
+    }
+
+    /// While the room is handed over, nothing new is taken: an entry is closed with the
+    /// hand-over's code (the client reconnects and finds the room where it went), a command is
+    /// left unanswered (its connection is closed with the rest: the client resumes and sends
+    /// it again), and reads are refused with `unavailable`.
+    fn refuse_while_handing_over(&mut self, msg: RoomMsg, code: u16) {
+        let moving = || Rejection::new(ErrorCode::Unavailable, "this room is moving: try again");
+        match msg {
+            RoomMsg::Enter { cutoff, .. } => cutoff.set(code),
+            RoomMsg::Command { .. } => {}
+            RoomMsg::Leave { conn } => {
+                self.peers.remove(&conn);
+            }
+            RoomMsg::Delete { done } => self.delete_waiters.extend(done),
+            RoomMsg::Preview { reply, .. } => {
+                let _ = reply.send(Err(moving()));
+            }
+            RoomMsg::Export { reply, .. } => {
+                let _ = reply.send(Err(moving()));
+            }
+            RoomMsg::HandOver { done, .. } => {
+                // Answered when the first one is done: the actor stops then.
+                drop(done);
+            }
         }
     }
 
@@ -468,6 +563,8 @@ impl Actor {
             RoomMsg::Export { reply, .. } => {
                 let _ = reply.send(Err(gone()));
             }
+            // Answered (by its sender's drop) when the room is gone: nothing to hand over.
+            RoomMsg::HandOver { .. } => {}
         }
     }
 

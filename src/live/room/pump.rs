@@ -123,7 +123,11 @@ impl Actor {
         let mut carried = Carried::default();
         for effect in effects {
             if let Err(e) = self.carry_out(effect, &mut carried, &mut result).await {
-                return self.fail(&*e);
+                // The room stops and is loaded again, as stored, when next asked for.
+                let e = crate::store::StoreError::Backend {
+                    reason: e.to_string(),
+                };
+                return self.fail(&e);
             }
         }
         // A command's ack names the seq of its last event, and carries its result.

@@ -43,12 +43,13 @@ pub async fn export(
     let format = request.format.as_deref().unwrap_or("json");
     let table = request.table.as_deref().unwrap_or("attendance");
     let not_found = || not_found("no room with that id");
-    let Some(handle) = app.room(&room).await else {
-        if !app.is_unavailable(&room) {
-            return Err(not_found());
+    let handle = match app.room(&room).await {
+        Ok(handle) => handle,
+        Err(crate::server::Unserved::Damaged) => {
+            let summary = export_unavailable(&app, &room, &request.key, request.names)?;
+            return rendered(crate::export::render(&summary, format, table), format);
         }
-        let summary = export_unavailable(&app, &room, &request.key, request.names)?;
-        return rendered(crate::export::render(&summary, format, table), format);
+        Err(other) => return Err(super::unserved(other, "room")),
     };
     let (reply, answer) = tokio::sync::oneshot::channel();
     if !handle
@@ -208,11 +209,13 @@ pub async fn host_report(
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     let request = host_request(&app, &body)?;
-    let series = match app.series(&series_id) {
-        Some(handle) => handle.read(crate::series::SeriesRecord::clone).await.ok(),
-        None => None,
-    }
-    .ok_or_else(|| not_found("no series with that id"))?;
+    let series = app
+        .series(&series_id)
+        .await
+        .map_err(|u| super::unserved(u, "series"))?
+        .read(crate::series::SeriesRecord::clone)
+        .await
+        .map_err(|_| not_found("no series with that id"))?;
     let summaries = stored_summaries(&app, series.sessions.iter().map(|s| s.room_id.as_str()))?;
     let report = crate::export::series::report(&series, &summaries, request.names);
     let format = request.format.unwrap_or_else(|| "json".into());

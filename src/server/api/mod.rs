@@ -43,6 +43,38 @@ fn not_found(message: &str) -> ApiError {
     )
 }
 
+/// The answer to a request for a room (or series) this node does not serve now: 404
+/// `room_not_found`, 503 `room_unavailable` (damaged records), or 503 `unavailable` with a
+/// `Retry-After` (the store is out of reach, or another node runs it and is handing it over).
+pub(crate) fn unserved(u: crate::server::Unserved, what: &str) -> ApiError {
+    use crate::server::Unserved;
+    match u {
+        Unserved::NotFound => not_found(&format!("no {what} with that id")),
+        Unserved::Damaged => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::RoomUnavailable,
+            format!("this {what} cannot be served right now; the operator has been told"),
+        ),
+        Unserved::Unavailable => unavailable().retry_after(5),
+        Unserved::Elsewhere => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Unavailable,
+            format!("this {what} is moving between servers: try again in a moment"),
+        )
+        .retry_after(1),
+    }
+}
+
+/// 503 `unavailable`: the store cannot be reached; nothing was changed.
+pub(crate) fn unavailable() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::Unavailable,
+        "the server cannot reach its store; nothing was changed: try again in a few seconds".into(),
+    )
+    .retry_after(5)
+}
+
 /// An HTTP error: a status, a stable code and a human message (never internals), and for a
 /// limit, when to try again.
 #[derive(Debug)]
@@ -105,7 +137,9 @@ fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::TooManyConnections
         | ErrorCode::TooManyRooms
         | ErrorCode::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
-        ErrorCode::RoomUnavailable | ErrorCode::ServerFull => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::RoomUnavailable | ErrorCode::ServerFull | ErrorCode::Unavailable => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

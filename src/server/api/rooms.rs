@@ -106,9 +106,14 @@ async fn launch_room(
         ended_at: None,
         series,
     };
-    app.open_room(record, keys)
-        .await
-        .map_err(|_| room_not_opened("store"))?;
+    app.open_room(record, keys).await.map_err(|e| {
+        if e.is_transient() {
+            warn!(error = %e, "room could not be opened: the store is unavailable");
+            super::unavailable()
+        } else {
+            room_not_opened("store")
+        }
+    })?;
     Ok(fresh.created(app))
 }
 
@@ -174,7 +179,10 @@ pub async fn preview(
 ) -> Result<Json<RoomPreview>, ApiError> {
     let request: PreviewRequest = parse_body(&body)?;
     let not_found = || not_found("no room with that id");
-    let handle = app.room(&room).await.ok_or_else(not_found)?;
+    let handle = app
+        .room(&room)
+        .await
+        .map_err(|u| super::unserved(u, "room"))?;
     let (reply, answer) = tokio::sync::oneshot::channel();
     let msg = crate::live::RoomMsg::Preview {
         key: request.key,

@@ -27,6 +27,10 @@ use crate::store::{RoomRecord, Write};
 fn series_failed(e: SeriesError, what: &'static str) -> ApiError {
     match e {
         SeriesError::Gone => not_found("no series with that id"),
+        SeriesError::Store(e) if e.is_transient() => {
+            warn!(error = %e, what, "a series change failed: the store is unavailable");
+            super::unavailable()
+        }
         SeriesError::Store(e) => {
             warn!(error = %e, what, "a series change failed");
             ApiError::new(
@@ -48,7 +52,8 @@ async fn hosted_series(
 ) -> Result<SeriesHandle, ApiError> {
     let series = app
         .series(id)
-        .ok_or_else(|| not_found("no series with that id"))?;
+        .await
+        .map_err(|u| super::unserved(u, "series"))?;
     let key = key.to_string();
     let host = series
         .read(move |s| secret::matches(&key, &s.host_key_hash))
@@ -181,6 +186,11 @@ pub async fn create_series_room(
     let fresh = FreshRoom::new()?;
     let keys = fresh.keys();
     let room_id = fresh.id.clone();
+    // With several nodes the new room's lease is this node's before its record is written.
+    let (fence, fence_write) = app.claim_new_room(&room_id).await.map_err(|e| {
+        warn!(error = %e, "a session's room could not be claimed");
+        super::unavailable()
+    })?;
     let now = app.clock().now();
     let key = request.key;
     // One job of the series' actor reads the history and records the session, so two sessions
@@ -221,14 +231,25 @@ pub async fn create_series_room(
                 opened_at: now,
             });
             let setup = record.setup.clone();
-            let write = Write::Room {
+            let mut writes = fence_write;
+            writes.push(Write::Room {
                 record: Box::new(record),
-            };
-            (Ok(setup), Change::Save(vec![write]))
+            });
+            (Ok(setup), Change::Save(writes))
         })
-        .await
-        .map_err(|e| series_failed(e, "the session"))??;
-    app.start_room(opened, Some(&series_id), fresh.keys())
+        .await;
+    let opened = match opened {
+        Ok(Ok(opened)) => opened,
+        refused => {
+            app.release(&crate::store::Owner::room(&fresh.id)).await;
+            return Err(match refused {
+                Err(e) => series_failed(e, "the session"),
+                Ok(Err(e)) => e,
+                Ok(Ok(_)) => room_not_opened("series"),
+            });
+        }
+    };
+    app.start_room(opened, Some(&series_id), fresh.keys(), fence)
         .map_err(|_| room_not_opened("actor"))?;
     Ok((StatusCode::CREATED, Json(fresh.created(&app))).into_response())
 }
@@ -276,7 +297,8 @@ pub async fn member(
     }
     let series = app
         .series(&series_id)
-        .ok_or_else(|| not_found("no series with that id"))?;
+        .await
+        .map_err(|u| super::unserved(u, "series"))?;
     let view = series
         .update(move |series| match member_change(series, request) {
             Ok((view, true)) => (Ok(view), Change::Save(Vec::new())),

@@ -39,6 +39,7 @@ pub(super) fn room_reason(code: u16) -> &'static str {
         close::TOO_SLOW => "too many frames waiting: reconnect and resume",
         close::REMOVED => "you are no longer in this room",
         close::ROOM_DELETED => "the room was deleted",
+        close::ROOM_MOVED => "the room moved to another node: reconnect and resume",
         _ => "the room has closed: reconnect and resume",
     }
 }

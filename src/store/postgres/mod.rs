@@ -25,12 +25,14 @@
 //! | `tokens` | `room`, `hash` | `participant`; SHA-256 of the token, never the token; not sealed |
 //! | `series` | `id` | `record`: sealed JSON series record (series key) |
 //! | `room_keys`, `series_keys` | `room`, `series` | `key`: the owner's 256-bit data key |
+//! | `leases` | `owner` | `node`, `fence`, `expires_at`, `wanted`: who runs the room or series (see [`leases`]) |
 //! | `schema_version` | `version` | `applied_at` |
 //!
 //! A value is sealed with associated data `table ‖ 0x00 ‖ room or series id` (and, for an
 //! event, `‖ 0x00 ‖ seq` big-endian), so a value moved to another row does not open. Deleting a
 //! room removes its rows from every table and its key row in the same transaction.
 
+mod leases;
 mod reads;
 mod schema;
 mod writes;
@@ -38,15 +40,21 @@ mod writes;
 use std::sync::mpsc;
 use std::sync::Mutex;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use postgres::{Client, NoTls};
 use tracing::warn;
 
-use super::{Loaded, RoomRecord, Store, StoreError, Write};
+use super::{Claim, Leases, Loaded, Owner, RoomRecord, Store, StoreError, Write};
 use crate::series::SeriesRecord;
 
 /// How long opening a connection may take before the call fails.
 const CONNECT_TIMEOUT_SECS: u64 = 10;
+
+/// Longest any one statement may run (or data sent may wait for the database to acknowledge
+/// it) before the call fails: a database that hangs makes commands fail with `unavailable`
+/// rather than wait for ever.
+pub const STATEMENT_TIMEOUT_SECS: u64 = 15;
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
@@ -79,25 +87,18 @@ pub(crate) fn backend(e: postgres::Error) -> StoreError {
     }
 }
 
-/// A [`Store`] on PostgreSQL.
-pub struct PgStore {
+/// One connection and the thread that holds it, running the calls given to it one after
+/// another.
+struct Lane {
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
-impl PgStore {
-    /// Connect to the database at `url` (`postgres://user:password@host:port/db`) and bring its
-    /// schema up to date. Fails if the URL is not valid, the database cannot be reached, or its
-    /// schema is newer than this build knows. Errors never contain the password.
-    pub fn open(url: &str) -> Result<PgStore, StoreError> {
-        let mut config: postgres::Config = url.parse().map_err(|e| StoreError::Backend {
-            reason: format!("not a PostgreSQL URL: {e}"),
-        })?;
-        config.connect_timeout(std::time::Duration::from_secs(CONNECT_TIMEOUT_SECS));
-        config.application_name("circlekeeper");
+impl Lane {
+    fn spawn(config: postgres::Config, name: &str) -> Result<Lane, StoreError> {
         let (tx, rx) = mpsc::channel::<Job>();
         let thread = std::thread::Builder::new()
-            .name("circlekeeper-postgres".into())
+            .name(name.into())
             .spawn(move || {
                 let mut connection = Connection {
                     config,
@@ -110,15 +111,13 @@ impl PgStore {
             .map_err(|e| StoreError::Backend {
                 reason: format!("cannot start the PostgreSQL thread: {e}"),
             })?;
-        let store = PgStore {
+        Ok(Lane {
             jobs: Mutex::new(Some(tx)),
             thread: Mutex::new(Some(thread)),
-        };
-        store.call(schema::migrate)?;
-        Ok(store)
+        })
     }
 
-    /// Run `f` on the store's thread with an open client and wait for its answer.
+    /// Run `f` on the lane's thread with an open client and wait for its answer.
     fn call<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Client) -> Result<T, StoreError> + Send + 'static,
@@ -143,13 +142,87 @@ impl PgStore {
     }
 }
 
-impl Drop for PgStore {
+impl Drop for Lane {
     fn drop(&mut self) {
         if let Ok(mut jobs) = self.jobs.lock() {
             jobs.take();
         }
         if let Some(thread) = self.thread.lock().ok().and_then(|mut t| t.take()) {
             let _ = thread.join();
+        }
+    }
+}
+
+/// A [`Store`] on PostgreSQL.
+pub struct PgStore {
+    /// Records: every read and write.
+    data: Lane,
+    /// Leases, on a connection of their own so that renewing them never waits behind a
+    /// large write (only with a node).
+    leases: Option<Lane>,
+    /// This node's id and lease time, when it is one of several nodes
+    /// ([`PgStore::open_node`]): then it has leases and every write is fenced.
+    node: Option<(String, Duration)>,
+}
+
+impl PgStore {
+    /// Connect to the database at `url` (`postgres://user:password@host:port/db`) and bring its
+    /// schema up to date. Fails if the URL is not valid, the database cannot be reached, or its
+    /// schema is newer than this build knows. Errors never contain the password.
+    pub fn open(url: &str) -> Result<PgStore, StoreError> {
+        PgStore::connect(url, None)
+    }
+
+    /// [`PgStore::open`] for one of several nodes sharing the database: the store has
+    /// [`Leases`] under the name `node`, each lasting `lease` unless renewed, and every write
+    /// of a room or series must carry the fence of this node's lease on it.
+    pub fn open_node(url: &str, node: &str, lease: Duration) -> Result<PgStore, StoreError> {
+        PgStore::connect(url, Some((node.to_string(), lease)))
+    }
+
+    fn connect(url: &str, node: Option<(String, Duration)>) -> Result<PgStore, StoreError> {
+        let mut config: postgres::Config = url.parse().map_err(|e| StoreError::Backend {
+            reason: format!("not a PostgreSQL URL: {e}"),
+        })?;
+        config
+            .connect_timeout(Duration::from_secs(CONNECT_TIMEOUT_SECS))
+            .application_name("circlekeeper")
+            // A database that vanished (its machine gone, a cable cut) is noticed within
+            // seconds, not when the kernel gives up on the connection.
+            .keepalives(true)
+            .keepalives_idle(Duration::from_secs(5))
+            .keepalives_interval(Duration::from_secs(2))
+            .keepalives_retries(3)
+            .tcp_user_timeout(Duration::from_secs(STATEMENT_TIMEOUT_SECS));
+        let leases = match node {
+            Some(_) => Some(Lane::spawn(config.clone(), "circlekeeper-leases")?),
+            None => None,
+        };
+        let store = PgStore {
+            data: Lane::spawn(config, "circlekeeper-postgres")?,
+            leases,
+            node,
+        };
+        store.call(schema::migrate)?;
+        Ok(store)
+    }
+
+    /// Run `f` on the records' connection and wait for its answer.
+    fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Client) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.data.call(f)
+    }
+
+    /// Run `f` on the leases' connection and wait for its answer.
+    fn call_leases<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Client) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        match &self.leases {
+            Some(lane) => lane.call(f),
+            None => Err(StoreError::Closed),
         }
     }
 }
@@ -162,7 +235,12 @@ impl Store for PgStore {
 
     fn write(&self, writes: &[Write]) -> Result<(), StoreError> {
         let writes = writes.to_vec();
-        self.call(move |client| writes::commit(client, &writes))
+        let node = self.node.as_ref().map(|(n, _)| n.clone());
+        self.call(move |client| writes::commit(client, &writes, node.as_deref()))
+    }
+
+    fn leases(&self) -> Option<&dyn Leases> {
+        self.node.is_some().then_some(self as &dyn Leases)
     }
 
     fn flush(&self) -> Result<(), StoreError> {
@@ -200,5 +278,48 @@ impl Store for PgStore {
     fn series_record(&self, id: &str) -> Result<Option<SeriesRecord>, StoreError> {
         let id = id.to_string();
         self.call(move |client| Ok(reads::series(client, Some(&id))?.pop()))
+    }
+}
+
+impl PgStore {
+    /// This node's id and lease time (only a store opened with [`PgStore::open_node`] has
+    /// [`Leases`], so these are there whenever they are asked for).
+    fn this_node(&self) -> (String, Duration) {
+        self.node.clone().unwrap_or_default()
+    }
+}
+
+impl Leases for PgStore {
+    fn node(&self) -> &str {
+        self.node.as_ref().map_or("", |(n, _)| n.as_str())
+    }
+
+    fn lease_time(&self) -> Duration {
+        self.this_node().1
+    }
+
+    fn claim(&self, owner: &Owner) -> Result<Claim, StoreError> {
+        let ((node, lease), owner) = (self.this_node(), owner.clone());
+        self.call_leases(move |client| leases::claim(client, &node, lease, &owner))
+    }
+
+    fn renew(&self, held: &[(Owner, u64)]) -> Result<Vec<Owner>, StoreError> {
+        let ((node, lease), held) = (self.this_node(), held.to_vec());
+        self.call_leases(move |client| leases::renew(client, &node, lease, &held))
+    }
+
+    fn wanted(&self) -> Result<Vec<Owner>, StoreError> {
+        let node = self.this_node().0;
+        self.call_leases(move |client| leases::wanted(client, &node))
+    }
+
+    fn release(&self, owner: &Owner, fence: u64) -> Result<(), StoreError> {
+        let (node, owner) = (self.this_node().0, owner.clone());
+        self.call_leases(move |client| leases::release(client, &node, &owner, fence))
+    }
+
+    fn release_all(&self) -> Result<(), StoreError> {
+        let node = self.this_node().0;
+        self.call_leases(move |client| leases::release_all(client, &node))
     }
 }

@@ -54,6 +54,8 @@ pub const MIGRATIONS: &[&str] = &[
         key bytea NOT NULL
     );
     "#,
+    // 2: leases of rooms and series, for several nodes (see `leases`).
+    super::leases::MIGRATION,
 ];
 
 /// Bring the schema up to date: apply, in order, each migration not yet recorded.
@@ -103,8 +105,15 @@ pub fn migrate(client: &mut Client) -> Result<(), StoreError> {
 }
 
 /// Settings of a new session: a commit must reach the disk (and the synchronous standbys the
-/// server names) before it returns, so `synchronous_commit = off` is overridden.
+/// server names) before it returns, so `synchronous_commit = off` is overridden; no statement
+/// may run longer than [`super::STATEMENT_TIMEOUT_SECS`].
 pub fn session(client: &mut Client) -> Result<(), StoreError> {
+    client
+        .batch_execute(&format!(
+            "SET statement_timeout = '{}s'",
+            super::STATEMENT_TIMEOUT_SECS
+        ))
+        .map_err(backend)?;
     let row = client
         .query_one("SHOW synchronous_commit", &[])
         .map_err(backend)?;

@@ -111,12 +111,21 @@ fn json<T: serde::Serialize>(value: &T, what: &str) -> Result<Vec<u8>, StoreErro
     })
 }
 
-/// Apply `writes` in one transaction and commit it.
-pub fn commit(client: &mut Client, writes: &[Write]) -> Result<(), StoreError> {
+/// Apply `writes` in one transaction and commit it. With a `node` (several nodes share the
+/// database), the transaction first checks that this node holds the lease of every room and
+/// series it writes with the fence the batch names ([`super::leases::check`]); if not, it
+/// writes nothing and answers [`StoreError::Fenced`].
+pub fn commit(client: &mut Client, writes: &[Write], node: Option<&str>) -> Result<(), StoreError> {
     let mut tx = client.transaction().map_err(backend)?;
+    if let Some(node) = node {
+        super::leases::check(&mut tx, node, writes)?;
+    }
     let mut keys = Keys::default();
     for write in writes {
         apply(&mut tx, &mut keys, write)?;
+        if node.is_some() && matches!(write, Write::Delete { .. } | Write::DeleteSeries { .. }) {
+            super::leases::forget(&mut tx, &write.owner())?;
+        }
     }
     tx.commit().map_err(backend)
 }
@@ -280,5 +289,7 @@ fn apply(tx: &mut Transaction<'_>, keys: &mut Keys, write: &Write) -> Result<(),
             r.host_key_hash = *host;
         }),
         Write::Ended { room, at } => change_room(tx, keys, room, |r| r.ended_at = Some(*at)),
+        // Checked before any write of the batch (`commit`).
+        Write::Fence { .. } => Ok(()),
     }
 }
