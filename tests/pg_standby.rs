@@ -199,7 +199,10 @@ async fn promotes_a_synchronous_standby_after_killing_the_primary_and_finds_ever
     let database = url.rsplit('/').next().expect("a database name").to_string();
 
     let dir = tempfile::tempdir().expect("a data directory");
-    let server = Binary::start_with(dir.path(), &["--store", &url]);
+    // A short lease: the killed binary's lease on the room, replicated to the standby, has
+    // expired by the time the fresh binary asks for the room (the default would make it wait
+    // up to 7 s, longer than a client waits for its welcome).
+    let server = Binary::start_with(dir.path(), &["--store", &url, "--lease-secs", "1"]);
     let remote = server.remote();
     let room = remote.create_room(checkout_room("Fail-over")).await;
     let mut host = remote.host(&room, "Host").await;
