@@ -4,7 +4,8 @@
 //! killed with SIGKILL while commands are in flight, then the binary too; the standby is
 //! promoted and a fresh binary started on it. Every event any client was sent (so every
 //! acknowledged command's event) is on the promoted standby, with contiguous sequence numbers:
-//! in its `events` table, and replayed by the new binary to a `resume` from seq 0.
+//! in its `events` table, and replayed by the new binary to a `resume` from seq 0. The commands
+//! cut off, sent again with their ids after the fail-over, are acknowledged.
 //!
 //! Skipped (and said so) without PostgreSQL installed; failed instead with `CI` set.
 
@@ -19,7 +20,7 @@ use std::time::Duration;
 
 use binary::Binary;
 use circlekeeper_protocol::{Command, Event, Millis, ParticipantId, TurnReason};
-use common::{checkout_room, Client, Remote, Reply};
+use common::{checkout_room, Acked, Client, Remote, Reply};
 use postgres_server::Postgres;
 use tokio::sync::mpsc;
 
@@ -50,79 +51,84 @@ struct AckRecord {
     event: Event,
 }
 
-/// What a sender did: its acknowledged commands, how it stopped, and its client (to read the
-/// frames still buffered).
+/// What a sender did: its acknowledged commands, how it stopped, the command it got no ack
+/// for (its id and number), and its client (to read the frames still buffered, and resume).
 struct SenderRun {
     client: Client,
     acks: Vec<AckRecord>,
     ending: String,
+    unanswered: Option<(String, usize)>,
+}
+
+/// The `n`th command of a sender: raise the hand, lower it, in turn; and the reason of the
+/// event it makes.
+fn nth_command(n: usize) -> (Command, TurnReason) {
+    if n % 2 == 0 {
+        (Command::RaiseHand, TurnReason::HandRaised)
+    } else {
+        (
+            Command::LowerHand { participant: None },
+            TurnReason::HandLowered,
+        )
+    }
+}
+
+/// The event `client` saw at the seq `ack` names, checked to be the one event of its command
+/// (a hand raised or lowered, for `reason`, by the client itself), which came before the ack.
+fn own_event(client: &Client, ack: &Acked, reason: TurnReason) -> (Millis, Event) {
+    let seen = client
+        .log
+        .iter()
+        .find(|s| s.seq == ack.seq)
+        .unwrap_or_else(|| panic!("{}: no event {} before its ack", client.name, ack.seq));
+    assert!(
+        matches!(&seen.event, Event::TurnChanged { reason: r, participant: Some(p), .. }
+            if *r == reason && *p == client.you),
+        "{}: the event at the ack's seq {} is not this command's: {:?}",
+        client.name,
+        ack.seq,
+        seen.event
+    );
+    (seen.at, seen.event.clone())
 }
 
 /// Raise and lower the hand in turn, one command at a time, until `PER_SENDER` commands or
 /// the first one not acknowledged; each ack is reported on `progress`.
 async fn send_commands(mut client: Client, progress: mpsc::UnboundedSender<()>) -> SenderRun {
     let mut acks = Vec::new();
-    let me: ParticipantId = client.you;
     for n in 0..PER_SENDER {
-        let (command, reason) = if n % 2 == 0 {
-            (Command::RaiseHand, TurnReason::HandRaised)
-        } else {
-            (
-                Command::LowerHand { participant: None },
-                TurnReason::HandLowered,
-            )
-        };
+        let (command, reason) = nth_command(n);
         let id = client.send(command).await;
-        let reply = match tokio::time::timeout(ANSWER, client.reply(&id)).await {
-            Ok(reply) => reply,
-            Err(_) => {
-                let ending = format!("no answer to {id} within {ANSWER:?}");
-                return SenderRun {
-                    client,
-                    acks,
-                    ending,
-                };
+        let ending = match tokio::time::timeout(ANSWER, client.reply(&id)).await {
+            Ok(Reply::Answered(Ok(ack))) => {
+                let (at, event) = own_event(&client, &ack, reason);
+                let who = client.name.clone();
+                let seq = ack.seq;
+                acks.push(AckRecord {
+                    who,
+                    id,
+                    seq,
+                    at,
+                    event,
+                });
+                let _ = progress.send(());
+                continue;
             }
+            Ok(other) => format!("{id} answered {other:?}"),
+            Err(_) => format!("no answer to {id} within {ANSWER:?}"),
         };
-        let ack = match reply {
-            Reply::Answered(Ok(ack)) => ack,
-            other => {
-                let ending = format!("{id} answered {other:?}");
-                return SenderRun {
-                    client,
-                    acks,
-                    ending,
-                };
-            }
+        return SenderRun {
+            client,
+            acks,
+            ending,
+            unanswered: Some((id, n)),
         };
-        // The ack names the seq of the command's one event, which came before it.
-        let seen = client
-            .log
-            .iter()
-            .find(|s| s.seq == ack.seq)
-            .unwrap_or_else(|| panic!("{}: no event {} before its ack", client.name, ack.seq));
-        assert!(
-            matches!(&seen.event, Event::TurnChanged { reason: r, participant: Some(p), .. }
-                if *r == reason && *p == me),
-            "{}: the event at the ack's seq {} is not this command's: {:?}",
-            client.name,
-            ack.seq,
-            seen.event
-        );
-        acks.push(AckRecord {
-            who: client.name.clone(),
-            id,
-            seq: ack.seq,
-            at: seen.at,
-            event: seen.event.clone(),
-        });
-        let _ = progress.send(());
     }
-    let ending = format!("sent all {PER_SENDER} commands");
     SenderRun {
         client,
         acks,
-        ending,
+        ending: format!("sent all {PER_SENDER} commands"),
+        unanswered: None,
     }
 }
 
@@ -316,4 +322,27 @@ async fn promotes_a_synchronous_standby_after_killing_the_primary_and_finds_ever
         seqs.len()
     );
     assert!(acks.len() >= KILL_AT, "only {} acks recorded", acks.len());
+
+    // The commands the fail-over cut off: each sender resumes on the new server and sends its
+    // command again with the same id. Whether it reached the standby or not, it is acknowledged
+    // and applied once (see "Retrying a command" in protocol/connecting.md).
+    let remote = server.remote();
+    let mut retried = 0;
+    for run in &mut finished {
+        let Some((id, n)) = run.unanswered.clone() else {
+            continue;
+        };
+        run.client.reconnect(&remote).await;
+        let (command, reason) = nth_command(n);
+        run.client.send_with_id(&id, command).await;
+        let ack = run.client.answer(&id).await.unwrap_or_else(|refused| {
+            panic!(
+                "{}: {id}, sent again after the fail-over, was refused: {refused:?}",
+                run.client.name
+            )
+        });
+        own_event(&run.client, &ack, reason);
+        retried += 1;
+    }
+    println!("{retried} cut-off commands, sent again with their ids, were acknowledged once");
 }
