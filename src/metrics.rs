@@ -83,7 +83,7 @@ pub enum Disconnect {
 }
 
 /// The `reason` label of each disconnect counter, in the order of [`Metrics::disconnects`].
-const REASONS: [&str; 15] = [
+const REASONS: [&str; 16] = [
     "going_away",
     "unsupported",
     "too_big",
@@ -99,6 +99,7 @@ const REASONS: [&str; 15] = [
     "reset",
     "handshake_timeout",
     "invalid_payload",
+    "room_moved",
 ];
 
 /// The limits that refuse requests at the door (`circlekeeper_refused_total{limit}`).
@@ -141,6 +142,7 @@ impl Disconnect {
             Disconnect::Code(close::RATE_LIMITED) => 9,
             Disconnect::Code(close::HANDSHAKE_TIMEOUT) => 13,
             Disconnect::Code(close::INVALID_PAYLOAD) => 14,
+            Disconnect::Code(close::ROOM_MOVED) => 15,
             Disconnect::Code(_) => 10,
             Disconnect::ClientClosed => 11,
             Disconnect::Reset => 12,

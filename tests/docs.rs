@@ -311,3 +311,32 @@ fn anchors_are_made_as_github_makes_them() {
         "commitments-feedback-and-the-survey"
     );
 }
+
+/// The container image is built with the Rust the workspace asks for (`rust-version`, the
+/// oldest that builds every dependency), and the compose file names the three nodes the proxy
+/// configuration routes to, each with its own host name (and so its own node id).
+#[test]
+fn the_deploy_files_agree_with_the_workspace_and_each_other() {
+    let cargo = read("Cargo.toml");
+    let rust = cargo
+        .lines()
+        .find_map(|l| l.strip_prefix("rust-version = \""))
+        .and_then(|v| v.strip_suffix('"'))
+        .expect("a rust-version in Cargo.toml");
+    let docker = read("deploy/Dockerfile");
+    assert!(
+        docker.contains(&format!("FROM rust:{rust}-bookworm AS build")),
+        "deploy/Dockerfile does not build with Rust {rust}"
+    );
+    let compose = read("deploy/compose.yaml");
+    for n in 1..=3 {
+        assert!(compose.contains(&format!(
+            "  node{n}:\n    <<: *node\n    hostname: node{n}\n"
+        )));
+        assert!(compose.contains(&format!("CK_NODE{n}: node{n}:8080")));
+    }
+    let haproxy = read("deploy/haproxy.cfg");
+    for n in 1..=3 {
+        assert!(haproxy.contains(&format!("server node{n} \"${{CK_NODE{n}}}\"")));
+    }
+}

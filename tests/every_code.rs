@@ -16,6 +16,8 @@ mod closes;
 mod common;
 #[path = "every_code/errors.rs"]
 mod errors;
+#[path = "every_code/faulty.rs"]
+mod faulty;
 #[path = "every_code/spec.rs"]
 mod spec;
 #[path = "common/spec.rs"]

@@ -8,7 +8,7 @@ const HEARTBEAT_TIMEOUT_MS = 8_000; // reconnect when a `sync` is not answered i
 const MAX_BACKOFF_MS = 30_000;
 const STORAGE_PREFIX = "circlekeeper.room.";
 
-/** Close codes after which the client must not reconnect (protocol/README.md, close codes). */
+/** Close codes the client tells apart (protocol/errors.md, close codes). */
 const CLOSE = {
   OUTDATED: 4001,
   REFUSED: 4003,
@@ -16,6 +16,8 @@ const CLOSE = {
   DELETED: 4010,
   RATE_LIMITED: 4029,
   RESTARTING: 1001,
+  // The room moved to another node: reconnect (through the proxy) at once and resume.
+  MOVED: 4012,
 };
 
 /** Error codes answering the first command that end the connection (4003 follows). */
@@ -703,6 +705,7 @@ export class Connection {
     let delay;
     if (this.attempt === 0) {
       if (code === CLOSE.RESTARTING) delay = jitter(1000, 5000);
+      else if (code === CLOSE.MOVED) delay = jitter(100, 600);
       else if (code === CLOSE.RATE_LIMITED) delay = jitter(3000, 6000);
       else delay = jitter(500, 1500);
     } else {

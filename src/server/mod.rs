@@ -65,6 +65,8 @@ struct Inner {
     commit_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// Room actor tasks, awaited at shutdown.
     actors: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// Series actor tasks, awaited at shutdown after the rooms (which may still write to them).
+    series_actors: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     notices: mpsc::UnboundedSender<Notice>,
     clock: Clock,
     settings: Settings,
@@ -113,6 +115,7 @@ impl AppState {
                 committer: Mutex::new(Some(committer)),
                 commit_thread: Mutex::new(Some(thread)),
                 actors: Mutex::new(Vec::new()),
+                series_actors: Mutex::new(Vec::new()),
                 notices,
                 clock,
                 settings,
@@ -606,7 +609,7 @@ impl AppState {
         let id = record.id.clone();
         let (handle, task) = spawn_series(record, committer, fence);
         self.inner.series.insert(id, handle.clone());
-        if let Ok(mut actors) = self.inner.actors.lock() {
+        if let Ok(mut actors) = self.inner.series_actors.lock() {
             actors.retain(|t| !t.is_finished());
             actors.push(task);
         }
@@ -787,6 +790,20 @@ impl AppState {
         let all = futures_util::future::join_all(actors);
         if tokio::time::timeout(grace, all).await.is_err() {
             warn!("rooms did not stop within the shutdown grace");
+        }
+        // Series' actors stop once their handles are gone, after the jobs they were given
+        // (the rooms' last ones included).
+        inner.series.clear();
+        let series: Vec<_> = inner
+            .series_actors
+            .lock()
+            .map(|mut a| a.drain(..).collect())
+            .unwrap_or_default();
+        if tokio::time::timeout(grace, futures_util::future::join_all(series))
+            .await
+            .is_err()
+        {
+            warn!("series did not stop within the shutdown grace");
         }
         if let Ok(mut c) = inner.committer.lock() {
             c.take();

@@ -246,6 +246,17 @@ pub(super) async fn provoke_close(code: u16) -> Option<Option<u16>> {
             l.ada.raw_send(&big).await;
             l.ada.expect_close().await
         }
+        close::ROOM_MOVED => {
+            // Another node holds the room's lease now: its write is refused, the room moves.
+            let (server, store) = super::faulty::server().await;
+            let room = server.create_room(super::checkout_room("Moved")).await;
+            let mut fran = server.host(&room, "Fran").await;
+            store.set(super::faulty::Mode::Fenced);
+            fran.send(Command::AcceptGroundRules).await;
+            let got = fran.expect_close().await;
+            server.stop().await;
+            got
+        }
         close::INVALID_PAYLOAD => {
             let mut l = lobby().await;
             let frame = Frame::message(b"\xc3\x28".to_vec(), OpCode::Data(Data::Text), true);

@@ -292,6 +292,16 @@ pub(super) async fn provoke_error(code: &str) -> Option<String> {
             entry_refused(&server, join(&room, "not-the-key")).await;
             entry_refused(&server, join(&room, &room.join_key)).await
         }
+        "unavailable" => {
+            // The store stops taking writes: the command waiting for its write is refused.
+            let (server, store) = super::faulty::server().await;
+            let room = server.create_room(super::checkout_room("Down")).await;
+            let mut fran = server.host(&room, "Fran").await;
+            store.set(super::faulty::Mode::Down);
+            let got = refusal(&mut fran, Command::AcceptGroundRules).await;
+            server.stop().await;
+            got
+        }
         "internal" => {
             // A room whose stored events are damaged cannot be exported: the server's fault.
             let (dir, damaged, _, _) = common::damaged_data_dir().await;
