@@ -63,7 +63,7 @@ struct SenderRun {
 /// The `n`th command of a sender: raise the hand, lower it, in turn; and the reason of the
 /// event it makes.
 fn nth_command(n: usize) -> (Command, TurnReason) {
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         (Command::RaiseHand, TurnReason::HandRaised)
     } else {
         (
