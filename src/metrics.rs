@@ -353,6 +353,7 @@ mod tests {
             close::RATE_LIMITED,
             close::HANDSHAKE_TIMEOUT,
             close::INVALID_PAYLOAD,
+            close::ROOM_MOVED,
         ];
         let mut seen: Vec<usize> = codes.iter().map(|&c| Disconnect::Code(c).index()).collect();
         seen.push(Disconnect::ClientClosed.index());

@@ -256,13 +256,13 @@ fn scenario(
     shuffle(&mut pool, mix(world ^ 1));
     let mut locked = Vec::new();
     for l in 0..locks {
-        let triad = l == 0 && n % 2 == 1 && world % 3 == 0;
+        let triad = l == 0 && n % 2 == 1 && world.is_multiple_of(3);
         let size = if triad { 3 } else { 2 };
         if pool.len() < size + 2 {
             break;
         }
         let mut g: Vec<PersonId> = pool.drain(..size).collect();
-        if l == 1 && !absent.is_empty() && world % 5 == 0 {
+        if l == 1 && !absent.is_empty() && world.is_multiple_of(5) {
             g[1] = absent[0].clone();
         }
         locked.push(match g.as_slice() {

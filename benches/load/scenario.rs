@@ -337,7 +337,7 @@ struct Script {
 async fn circle_step(room: &mut LoadRoom, s: &mut Script, target: &Target) -> anyhow::Result<()> {
     let members = room.conns.len() - 1;
     s.steps += 1;
-    if s.steps % 25 == 0 && members > 0 {
+    if s.steps.is_multiple_of(25) && members > 0 {
         let j = 1 + (s.steps / 25) as usize % members;
         return reconnect(room, &[j], target).await;
     }
@@ -488,7 +488,7 @@ async fn burst_room(mut room: LoadRoom, gate: Gate) -> anyhow::Result<LoadRoom> 
     let results = join_all(room.conns.drain(..).map(|mut conn| async move {
         let mut k: u64 = 0;
         while k < MAX_COMMANDS && tokio::time::Instant::now() < deadline {
-            let command = if k % 2 == 0 {
+            let command = if k.is_multiple_of(2) {
                 Command::RaiseHand
             } else {
                 Command::LowerHand { participant: None }

@@ -688,7 +688,7 @@ impl AppState {
 
     /// [`AppState::delete_room`], under the room's gate: a room not live is not loaded (nor
     /// can it be while this runs); its stored records are removed directly (with several nodes,
-    /// under its lease: if another node runs it, that node deletes it).
+    /// under its lease: a node running it is asked to hand it over first).
     async fn delete_gated(&self, id: &str) -> Result<(), StoreError> {
         if let Some(handle) = self.live_room(id) {
             let (done, gone) = tokio::sync::oneshot::channel();
@@ -698,9 +698,10 @@ impl AppState {
                 return Ok(());
             }
         }
-        // Not live (or it stopped meanwhile): remove what is stored.
+        // Not live (or it stopped meanwhile): remove what is stored. Another node running it
+        // hands it over first.
         let owner = crate::store::Owner::room(id);
-        let fence = self.claim(&owner, false).await.map_err(unserved)?;
+        let fence = self.claim(&owner, true).await.map_err(unserved)?;
         let mut writes = fenced(&owner, fence);
         writes.push(Write::Delete {
             room: id.to_string(),
