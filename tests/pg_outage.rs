@@ -298,9 +298,6 @@ async fn the_database_goes_down_and_comes_back_under_a_running_binary() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "the server leaves the joining socket silent: no `unavailable` frame, no close \
-            (refuse_undurable answers Delivery::Admit only on its reply channel, and ws.rs \
-            keeps the connection open after an `unavailable` rejection)"]
 async fn a_join_into_a_live_room_whose_commit_fails_is_answered_unavailable_then_1001() {
     let test = "a_join_into_a_live_room_whose_commit_fails_is_answered_unavailable_then_1001";
     let Some(pg) = Postgres::start(test) else {
