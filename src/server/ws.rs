@@ -621,6 +621,10 @@ impl Connection {
                     ErrorCode::InvalidKey | ErrorCode::InvalidToken | ErrorCode::Forbidden => {
                         Next::Close(close::AUTH_FAILED, "not admitted")
                     }
+                    // The room stopped on this server: the client reconnects and resumes.
+                    ErrorCode::Unavailable => {
+                        Next::Close(close::GOING_AWAY, room_reason(close::GOING_AWAY))
+                    }
                     _ => Next::Continue,
                 }
             }

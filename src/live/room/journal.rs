@@ -5,11 +5,11 @@
 //! in order, each only once its writes are durable; if the store fails, nothing pending is ever
 //! released and the room stops.
 
-use circlekeeper_protocol::{close, ErrorCode, ServerMessage};
+use circlekeeper_protocol::{close, ErrorCode};
 use tokio::sync::oneshot;
 use tracing::{error, warn};
 
-use super::delivery::{error_frame, event_frame, Delivery};
+use super::delivery::{error_frame, event_frame, Admission, Delivery, Outbound};
 use super::resume::RecentEvent;
 use super::{Actor, Notice};
 use crate::room::state::{Recorded, Rejection};
@@ -172,7 +172,8 @@ impl Actor {
     }
 
     /// What a delivery that will never be durable owes: an `unavailable` error for a command
-    /// (or an entry) that would have been acknowledged; an error answer as it was.
+    /// (or an entry: on its connection too, which then closes) that would have been
+    /// acknowledged; an error answer as it was.
     fn refuse_undurable(&mut self, d: Delivery) {
         const MSG: &str = "the server could not save this; try again in a few seconds";
         match d {
@@ -182,16 +183,32 @@ impl Actor {
                 if !ok {
                     return self.send_to(conn, frame);
                 }
-                let id = match serde_json::from_str::<ServerMessage>(frame.as_str()) {
-                    Ok(ServerMessage::Ack { id, .. }) => Some(id),
-                    _ => None,
-                };
+                let id = answered(frame.as_str());
                 self.send_to(conn, error_frame(id, ErrorCode::Unavailable, MSG));
             }
-            Delivery::Admit { reply, .. } => {
+            Delivery::Admit {
+                peer, first, reply, ..
+            } => {
+                let id = match &first {
+                    Admission::Frame(f) => answered(f.as_str()),
+                    Admission::Replay(frames) => frames.first().and_then(|f| answered(f.as_str())),
+                };
+                let error = error_frame(id, ErrorCode::Unavailable, MSG);
+                let _ = peer.outbox.try_send(Outbound::Frame(error));
                 let _ = reply.send(Err(Rejection::new(ErrorCode::Unavailable, MSG)));
             }
             Delivery::Broadcast(_) | Delivery::Disconnect(_) | Delivery::Deleted => {}
         }
     }
+}
+
+/// The id of the command a server frame answers (an ack, a welcome, `resumed`, a snapshot).
+fn answered(frame: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        id: Option<String>,
+    }
+    serde_json::from_str::<Answer>(frame)
+        .ok()
+        .and_then(|a| a.id)
 }
