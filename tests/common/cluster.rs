@@ -12,9 +12,13 @@
 //! another test's load.
 //!
 //! Clients reach rooms through the proxy on `/ws?v=1&room=ID` (the proxy routes a websocket by
-//! that parameter), with the proxy's URL as `Origin` (the nodes' `--public-url`), and come back
-//! with [`resume_until`]: a bounded loop of attempts with small jittered delays, as a real
-//! client would after a node went away.
+//! that parameter), with the proxy's URL as `Origin` (the nodes' `--public-url`). They behave
+//! as the spec tells a client to when its connection ends with 4012, 1001 or no close frame:
+//! [`come_back`] resumes through the proxy (a bounded loop of attempts with small jittered
+//! delays, [`resume_until`]) and checks it was let in exactly where it left;
+//! [`catch_up_through`] and [`ok_through`] take in events, or send a command again with the
+//! same id, across such comebacks. A failing test prints the leases table and what every
+//! database session is doing ([`Cluster::database_state`]).
 //!
 //! Without `haproxy` or PostgreSQL installed, [`Cluster::start`] prints why the test is skipped
 //! and returns `None`; with `CI` set it panics instead.
