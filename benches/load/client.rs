@@ -1,9 +1,14 @@
 //! The load generator's side of a connection: connecting from one of several loopback source
 //! addresses, entering a room, sending commands and timing their answers, reading events and
 //! checking that each connection sees every event of its room exactly once, in order — also
-//! across a drop and a `resume`.
+//! across a drop and a `resume`. Every websocket is opened at the protocol's routing URL,
+//! `/ws?v=1&room=ID`, so that a proxy in front of several nodes sends it to the room's node.
+//! In the failover scenario connections are *resilient*: one the server closes is reconnected
+//! as the protocol says (a random delay by close code, doubling on failure), resumed, and its
+//! unanswered command sent again with the same id.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -16,7 +21,7 @@ use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use serde::Deserialize;
 use tokio::net::{TcpSocket, TcpStream};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -59,8 +64,9 @@ impl Target {
     }
 
     /// Open a TCP connection for connection `i`, from source 127.0.0.(1 + i % sources) when
-    /// the server is on loopback, and upgrade it to a websocket.
-    pub async fn connect(&self, i: usize) -> anyhow::Result<Socket> {
+    /// the server is on loopback, and upgrade it to a websocket at `/ws?v=1&room=ROOM` (the
+    /// protocol's routing URL: a proxy hashes the room id to pick the room's node).
+    pub async fn connect(&self, i: usize, room: &str) -> anyhow::Result<Socket> {
         let server = self.addr(i);
         let tcp = match server {
             SocketAddr::V4(v4) if v4.ip().is_loopback() && self.sources > 1 => {
@@ -78,7 +84,8 @@ impl Target {
         tcp.set_nodelay(true)?;
         // From the server's own pages: the Origin is its first address (the public URL of the
         // bench's server; an external server needs it allowed, or `--allowed-origins '*'`).
-        let mut request = format!("ws://{server}/ws?v={PROTOCOL_VERSION}").into_client_request()?;
+        let mut request =
+            format!("ws://{server}/ws?v={PROTOCOL_VERSION}&room={room}").into_client_request()?;
         let origin = format!("http://{}", self.addr(0)).parse()?;
         request.headers_mut().insert("origin", origin);
         let (ws, _) = tokio::time::timeout(
@@ -170,6 +177,20 @@ pub struct Metrics {
     pub snapshots: AtomicU64,
     /// Connections the server closed while the bench expected them open.
     pub closed_early: AtomicU64,
+    /// Resilient connections (failover): closes by the server, by close code: 4012 (the room
+    /// moved), 1001 (going away), no close frame (the node died), any other code.
+    pub closes_moved: AtomicU64,
+    pub closes_going_away: AtomicU64,
+    pub closes_no_frame: AtomicU64,
+    pub closes_other: AtomicU64,
+    /// Resume attempts that failed (no connection, refused `unavailable`, closed before the
+    /// answer) and were tried again after a back-off.
+    pub resume_retries: AtomicU64,
+    /// Commands sent again with their id after a resume (their first answer never came).
+    pub retried_commands: AtomicU64,
+    /// Connections reconnect and resume when the server closes them (failover), rather than
+    /// count as a failure.
+    pub resilient: AtomicBool,
     /// True while measuring.
     pub measuring: AtomicBool,
     /// When the measured run began and how long it lasts (for the progress bar).
@@ -201,6 +222,13 @@ impl Metrics {
             replayed: AtomicU64::new(0),
             snapshots: AtomicU64::new(0),
             closed_early: AtomicU64::new(0),
+            closes_moved: AtomicU64::new(0),
+            closes_going_away: AtomicU64::new(0),
+            closes_no_frame: AtomicU64::new(0),
+            closes_other: AtomicU64::new(0),
+            resume_retries: AtomicU64::new(0),
+            retried_commands: AtomicU64::new(0),
+            resilient: AtomicBool::new(false),
             measuring: AtomicBool::new(false),
             run: Mutex::new(None),
         }
@@ -523,6 +551,37 @@ pub struct Room {
     pub host: Arc<watch::Sender<HostView>>,
     /// Everyone's figures.
     pub metrics: Arc<Metrics>,
+    /// Notified when the server closes one of the room's resilient connections.
+    pub dropped: Arc<Notify>,
+}
+
+/// One participant's connection across its resumes, shared with the failover scenario's
+/// controller: open or not, when it last resumed, how often the server closed it.
+#[derive(Debug, Default)]
+pub struct Slot {
+    /// The connection is open (entered, its reader running).
+    pub open: AtomicBool,
+    /// When its last `resume` was answered (after any drop, the bench's own too).
+    pub resumed_at: Mutex<Option<Instant>>,
+    /// When it last resumed after the server closed it.
+    pub recovered_at: Mutex<Option<Instant>>,
+    /// When the server last closed it.
+    pub closed_at: Mutex<Option<Instant>>,
+    /// How often the server closed it.
+    pub closes: AtomicU64,
+    /// The close code of the last close (0: none, the connection just ended).
+    pub last_code: AtomicU64,
+}
+
+impl Slot {
+    /// The server closed it and it has not resumed since.
+    pub fn awaiting(&self) -> bool {
+        match (*lock(&self.closed_at), *lock(&self.resumed_at)) {
+            (Some(closed), Some(resumed)) => closed > resumed,
+            (Some(_), None) => true,
+            _ => false,
+        }
+    }
 }
 
 /// Read a connection's frames until it closes: events to the room's tracker (checking each
@@ -533,19 +592,24 @@ async fn read_loop(
     is_host: bool,
     last_seq: Arc<AtomicU64>,
     closing: Arc<AtomicBool>,
+    slot: Arc<Slot>,
     answers: mpsc::UnboundedSender<Answer>,
 ) {
     let metrics = &room.metrics;
     // Counts the connection out however the reader ends (also when aborted).
     let _live = Live(Arc::clone(metrics));
     let mut expect = last_seq.load(Ordering::Relaxed) + 1;
+    let mut code = 0u64;
     for _ in 0..MAX_FRAMES_PER_CONN {
         let Some(Ok(msg)) = stream.next().await else {
             break;
         };
         let text = match msg {
             Message::Text(t) => t,
-            Message::Close(_) => break,
+            Message::Close(f) => {
+                code = f.map_or(0, |f| u64::from(u16::from(f.code)));
+                break;
+            }
             _ => continue,
         };
         let now = Instant::now();
@@ -618,9 +682,27 @@ async fn read_loop(
             _ => {}
         }
     }
-    if !closing.load(Ordering::Relaxed) {
-        metrics.closed_early.fetch_add(1, Ordering::Relaxed);
+    if closing.load(Ordering::Relaxed) {
+        return;
     }
+    if !metrics.resilient.load(Ordering::Relaxed) {
+        metrics.closed_early.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    // Failover: the server closed it; the room's task reconnects it (the answers channel
+    // closes when this returns, which ends a command waiting for its answer).
+    let by_code = match code {
+        4012 => &metrics.closes_moved,
+        1001 => &metrics.closes_going_away,
+        0 => &metrics.closes_no_frame,
+        _ => &metrics.closes_other,
+    };
+    by_code.fetch_add(1, Ordering::Relaxed);
+    slot.last_code.store(code, Ordering::Relaxed);
+    *lock(&slot.closed_at) = Some(Instant::now());
+    slot.closes.fetch_add(1, Ordering::Relaxed);
+    slot.open.store(false, Ordering::Relaxed);
+    room.dropped.notify_one();
 }
 
 /// One open connection in [`Metrics::connected`], until dropped.
@@ -630,6 +712,16 @@ impl Drop for Live {
     fn drop(&mut self) {
         self.0.connected.fetch_sub(1, Ordering::Relaxed);
     }
+}
+
+/// A command sent and not answered yet: sent again with the same id after a resume.
+#[derive(Clone)]
+struct Pending {
+    id: String,
+    msg: Message,
+    kind: &'static str,
+    tracked: bool,
+    sent: Instant,
 }
 
 /// A connection inside its room.
@@ -648,6 +740,104 @@ pub struct Conn {
     closing: Arc<AtomicBool>,
     next_id: u64,
     room: Room,
+    slot: Arc<Slot>,
+    pending: Option<Pending>,
+}
+
+/// A connection taken down (its reader stopped), with what it needs to `resume`.
+pub struct Parked {
+    index: usize,
+    you: u64,
+    room_id: String,
+    token: String,
+    is_host: bool,
+    last_seq: u64,
+    next_id: u64,
+    room: Room,
+    slot: Arc<Slot>,
+    pending: Option<Pending>,
+}
+
+/// Most attempts a resilient connection makes to resume before the bench gives up.
+const MAX_RESUME_ATTEMPTS: u32 = 12;
+/// The longest back-off between two attempts (the protocol: "up to about 30 s").
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// A random duration in `lo..hi` seconds.
+fn random_secs(lo: f64, hi: f64) -> Duration {
+    let r = std::collections::hash_map::RandomState::new().hash_one(Instant::now());
+    Duration::from_secs_f64(lo + (hi - lo) * (r % 10_000) as f64 / 10_000.0)
+}
+
+/// The protocol's wait before the first reconnect, by the close code the server sent
+/// (`connecting.md`, Reconnecting): 4012, the room moved: 0.1–0.6 s; 1001, the server is
+/// restarting: 1–5 s; 4029: a few seconds; anything else, or no close frame: 0.5–1.5 s.
+pub fn reconnect_delay(code: u64) -> Duration {
+    match code {
+        4012 => random_secs(0.1, 0.6),
+        1001 => random_secs(1.0, 5.0),
+        4029 => random_secs(2.0, 4.0),
+        _ => random_secs(0.5, 1.5),
+    }
+}
+
+impl Parked {
+    /// One attempt: connect and `resume` from the last seq read. The new reader checks that
+    /// the replayed events follow on exactly; the unanswered command, if any, stays pending.
+    pub async fn open(&self, target: &Target) -> anyhow::Result<(Conn, Duration)> {
+        let (mut conn, took) = Conn::open_in(
+            target,
+            self.index,
+            Entry::Resume {
+                room: self.room_id.clone(),
+                token: self.token.clone(),
+                last_seq: self.last_seq,
+            },
+            "",
+            &self.room,
+            self.is_host,
+            Arc::clone(&self.slot),
+        )
+        .await?;
+        record(&self.room.metrics.resume, micros(took));
+        // Command ids stay unique per participant: a reused id would be taken for a retry
+        // and answered without being applied.
+        conn.next_id = self.next_id;
+        conn.you = if conn.you == 0 { self.you } else { conn.you };
+        conn.pending = self.pending.clone();
+        *lock(&self.slot.resumed_at) = Some(Instant::now());
+        Ok((conn, took))
+    }
+
+    /// Resume as a client following the protocol does: wait `first`, try; after a failure
+    /// double the wait (randomised, up to 30 s) and try again, at most
+    /// [`MAX_RESUME_ATTEMPTS`] times.
+    pub async fn resume_with_backoff(
+        self,
+        target: &Target,
+        first: Duration,
+    ) -> anyhow::Result<Conn> {
+        let mut wait = first;
+        let mut last_error = None;
+        for _ in 0..MAX_RESUME_ATTEMPTS {
+            tokio::time::sleep(wait).await;
+            match self.open(target).await {
+                Ok((conn, _)) => return Ok(conn),
+                Err(e) => {
+                    self.room
+                        .metrics
+                        .resume_retries
+                        .fetch_add(1, Ordering::Relaxed);
+                    last_error = Some(e);
+                    wait = (wait * 2).min(MAX_BACKOFF).mul_f64(0.75)
+                        + random_secs(0.0, wait.min(MAX_BACKOFF).as_secs_f64() / 2.0);
+                }
+            }
+        }
+        Err(last_error
+            .unwrap_or_else(|| anyhow::anyhow!("no attempt"))
+            .context(format!("no resume in {MAX_RESUME_ATTEMPTS} attempts")))
+    }
 }
 
 impl Conn {
@@ -661,8 +851,28 @@ impl Conn {
         room: &Room,
         as_host: bool,
     ) -> anyhow::Result<(Conn, Duration)> {
+        let slot = Arc::new(Slot::default());
+        Conn::open_in(target, index, entry, name, room, as_host, slot).await
+    }
+
+    /// [`Conn::open`] for the participant whose connection is `slot`.
+    #[allow(clippy::too_many_arguments)]
+    async fn open_in(
+        target: &Target,
+        index: usize,
+        entry: Entry,
+        name: &str,
+        room: &Room,
+        as_host: bool,
+        slot: Arc<Slot>,
+    ) -> anyhow::Result<(Conn, Duration)> {
         let t0 = Instant::now();
-        let mut ws = target.connect(index).await?;
+        let room_id = match &entry {
+            Entry::Host { room, .. } | Entry::Join { room, .. } | Entry::Resume { room, .. } => {
+                room.clone()
+            }
+        };
+        let mut ws = target.connect(index, &room_id).await?;
         if matches!(entry, Entry::Resume { .. }) {
             record(&room.metrics.resume_handshake, micros(t0.elapsed()));
         }
@@ -676,22 +886,22 @@ impl Conn {
         };
         let took = t0.elapsed();
         let is_host = as_host;
-        let (room_id, token) = match entry {
-            Entry::Host { room, .. } | Entry::Join { room, .. } => {
-                (room, entered.token.unwrap_or_default())
-            }
-            Entry::Resume { room, token, .. } => (room, token),
+        let token = match entry {
+            Entry::Host { .. } | Entry::Join { .. } => entered.token.unwrap_or_default(),
+            Entry::Resume { token, .. } => token,
         };
         let (sink, stream) = ws.split();
         let (tx, answers) = mpsc::unbounded_channel();
         let last_seq = Arc::new(AtomicU64::new(entered.seq));
         let closing = Arc::new(AtomicBool::new(false));
+        slot.open.store(true, Ordering::Relaxed);
         let reader = tokio::spawn(read_loop(
             stream,
             room.clone(),
             is_host,
             Arc::clone(&last_seq),
             Arc::clone(&closing),
+            Arc::clone(&slot),
             tx,
         ));
         Ok((
@@ -708,22 +918,68 @@ impl Conn {
                 closing,
                 next_id: 100,
                 room: room.clone(),
+                slot,
+                pending: None,
             },
             took,
         ))
     }
 
+    /// This participant's connection state, across resumes.
+    pub fn slot(&self) -> Arc<Slot> {
+        Arc::clone(&self.slot)
+    }
+
+    /// The server closed this connection (its reader ended).
+    pub fn is_closed(&self) -> bool {
+        !self.slot.open.load(Ordering::Relaxed) || self.reader.is_finished()
+    }
+
+    /// The close code of the server's last close of it (0: none).
+    pub fn last_close_code(&self) -> u64 {
+        self.slot.last_code.load(Ordering::Relaxed)
+    }
+
     /// Send a command and wait for its ack; record the ack latency, and (`tracked`) tell the
     /// room's tracker which seq the command ended at, for the delivery latency. Commands that
-    /// cause no event (a `draw_prompt`) must not be tracked. Returns the ack's seq.
+    /// cause no event (a `draw_prompt`) must not be tracked. Returns the ack's seq. If the
+    /// connection closes first, the command stays pending: [`Conn::send_pending`] sends it
+    /// again, with its id, once resumed.
     pub async fn command(&mut self, command: Command, tracked: bool) -> anyhow::Result<u64> {
         self.next_id += 1;
         let id = format!("c{}", self.next_id);
         let kind = command.name();
         let msg = frame(&id, command)?;
+        self.room.metrics.commands.fetch_add(1, Ordering::Relaxed);
+        self.pending = Some(Pending {
+            id,
+            msg,
+            kind,
+            tracked,
+            sent: Instant::now(),
+        });
+        self.send_pending().await
+    }
+
+    /// Is a command waiting for its answer?
+    pub fn has_pending(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// Send the pending command (again, with the same id, after a resume) and wait for its
+    /// answer; the ack latency and the delivery count from when it was first sent.
+    pub async fn send_pending(&mut self) -> anyhow::Result<u64> {
+        let Some(p) = self.pending.clone() else {
+            bail!("no command waiting for its answer");
+        };
+        let Pending {
+            id,
+            msg,
+            kind,
+            tracked,
+            sent: t0,
+        } = p;
         let metrics = Arc::clone(&self.room.metrics);
-        let t0 = Instant::now();
-        metrics.commands.fetch_add(1, Ordering::Relaxed);
         tokio::time::timeout(WAIT, self.sink.send(msg))
             .await
             .with_context(|| format!("{kind} {id}: could not send in time"))??;
@@ -734,6 +990,7 @@ impl Conn {
                 .with_context(|| format!("the connection closed before answering {kind}"))?;
             match answer {
                 Answer::Ack { id: a, seq, at } if a == id => {
+                    self.pending = None;
                     metrics.acks.fetch_add(1, Ordering::Relaxed);
                     if metrics.measuring.load(Ordering::Relaxed) {
                         record(&metrics.ack, micros(at - t0));
@@ -746,6 +1003,7 @@ impl Conn {
                 Answer::Error { id: a, what }
                     if a.as_deref() == Some(id.as_str()) || a.is_none() =>
                 {
+                    self.pending = None;
                     metrics.errors.fetch_add(1, Ordering::Relaxed);
                     bail!("{kind} {id} refused: {what}");
                 }
@@ -755,10 +1013,9 @@ impl Conn {
         bail!("no answer to {kind} {id} within {MAX_ANSWERS} answers")
     }
 
-    /// Drop the connection as a network failure would (no close frame), then come back with
-    /// `resume` and the last seq read. The new reader checks that the replayed events follow
-    /// on exactly. Returns the resumed connection and connect → `resumed`.
-    pub async fn drop_and_resume(self, target: &Target) -> anyhow::Result<(Conn, Duration)> {
+    /// Take the connection down without a close frame (as a network failure would): the
+    /// reader stops; what a `resume` needs is kept.
+    pub async fn park(self) -> Parked {
         let Conn {
             index,
             room_id,
@@ -771,32 +1028,34 @@ impl Conn {
             room,
             you,
             next_id,
+            slot,
+            pending,
             ..
         } = self;
         closing.store(true, Ordering::Relaxed);
         reader.abort();
         let _ = reader.await;
         drop(sink);
-        let last = last_seq.load(Ordering::Relaxed);
-        let (mut conn, took) = Conn::open(
-            target,
+        slot.open.store(false, Ordering::Relaxed);
+        Parked {
             index,
-            Entry::Resume {
-                room: room_id,
-                token,
-                last_seq: last,
-            },
-            "",
-            &room,
+            you,
+            room_id,
+            token,
             is_host,
-        )
-        .await?;
-        record(&room.metrics.resume, micros(took));
-        // Command ids stay unique per participant: a reused id would be taken for a retry
-        // and answered without being applied.
-        conn.next_id = next_id;
-        conn.you = if conn.you == 0 { you } else { conn.you };
-        Ok((conn, took))
+            last_seq: last_seq.load(Ordering::Relaxed),
+            next_id,
+            room,
+            slot,
+            pending,
+        }
+    }
+
+    /// Drop the connection as a network failure would (no close frame), then come back with
+    /// `resume` and the last seq read. The new reader checks that the replayed events follow
+    /// on exactly. Returns the resumed connection and connect → `resumed`.
+    pub async fn drop_and_resume(self, target: &Target) -> anyhow::Result<(Conn, Duration)> {
+        self.park().await.open(target).await
     }
 
     /// Close our side and wait (bounded) for the reader to see the end.
