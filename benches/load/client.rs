@@ -758,8 +758,9 @@ pub struct Parked {
     pending: Option<Pending>,
 }
 
-/// Most attempts a resilient connection makes to resume before the bench gives up.
-const MAX_RESUME_ATTEMPTS: u32 = 12;
+/// Most attempts a resilient connection makes to resume before the bench gives up (with the
+/// back-off, about a minute and a half).
+const MAX_RESUME_ATTEMPTS: u32 = 8;
 /// The longest back-off between two attempts (the protocol: "up to about 30 s").
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 

@@ -200,6 +200,7 @@ pub struct Cluster {
     /// The database's URL.
     pub url: String,
     pg_pid: u32,
+    pg_log: PathBuf,
     dir: tempfile::TempDir,
     // Dropped last: PostgreSQL stops after the nodes.
     _pg: Postgres,
@@ -234,7 +235,7 @@ impl Cluster {
         let Some(pg) = Postgres::start("load bench cluster") else {
             return Ok(None);
         };
-        let (url, pg_pid) = configure_postgres(&pg, o.pg_fsync)?;
+        let (url, pg_pid, pg_log) = configure_postgres(&pg, o.pg_fsync)?;
         let dir = tempfile::tempdir()?;
         let proxy: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
         let (program, envs) = match &o.node_bin {
@@ -302,6 +303,7 @@ impl Cluster {
             stats,
             url,
             pg_pid,
+            pg_log,
             dir,
             _pg: pg,
         };
@@ -442,11 +444,23 @@ impl Cluster {
             .context("the leases reader ended")?
     }
 
+    /// Copy every node's log, HAProxy's and PostgreSQL's into `dir` (they are deleted with
+    /// the cluster).
+    pub fn save_logs(&self, dir: &Path) -> anyhow::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        for n in &self.nodes {
+            std::fs::write(dir.join(format!("{}.log", n.name)), strip_ansi(&n.log()))?;
+        }
+        std::fs::copy(self.dir.path().join("haproxy.log"), dir.join("haproxy.log"))?;
+        std::fs::copy(&self.pg_log, dir.join("postgresql.log"))?;
+        Ok(())
+    }
+
     /// The last lines of each node's log that are warnings or errors (at most `max` each).
     pub fn log_problems(&self, max: usize) -> Vec<String> {
         let mut out = Vec::new();
         for n in &self.nodes {
-            let log = n.log();
+            let log = strip_ansi(&n.log());
             let bad: Vec<&str> = log
                 .lines()
                 .filter(|l| l.contains(" WARN ") || l.contains(" ERROR ") || l.contains("panicked"))
@@ -460,6 +474,24 @@ impl Cluster {
         }
         out
     }
+}
+
+/// `text` without terminal colour sequences (`ESC [ … m`).
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl Drop for Cluster {
@@ -476,8 +508,8 @@ impl Drop for Cluster {
 
 /// Turn `fsync` on (the test harness starts PostgreSQL without it) and allow connections
 /// for three nodes: restart the server with the harness's options but those two. Returns a
-/// fresh database's URL and the postmaster's pid.
-fn configure_postgres(pg: &Postgres, fsync: bool) -> anyhow::Result<(String, u32)> {
+/// fresh database's URL, the postmaster's pid and its log file.
+fn configure_postgres(pg: &Postgres, fsync: bool) -> anyhow::Result<(String, u32, PathBuf)> {
     let admin = pg.url("postgres");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -517,6 +549,7 @@ fn configure_postgres(pg: &Postgres, fsync: bool) -> anyhow::Result<(String, u32
         .parent()
         .context("the data directory's parent")?
         .join("server.log");
+    let log_path = log.clone();
     let log = log.to_string_lossy().to_string();
     let out = restart
         .args([
@@ -538,5 +571,5 @@ fn configure_postgres(pg: &Postgres, fsync: bool) -> anyhow::Result<(String, u32
         .next()
         .and_then(|l| l.trim().parse().ok())
         .context("no pid in postmaster.pid")?;
-    Ok((pg.fresh_database(), pid))
+    Ok((pg.fresh_database(), pid, log_path))
 }

@@ -12,7 +12,7 @@
 //! Which rooms a node holds is read from the `leases` table just before the kill.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -73,6 +73,11 @@ pub struct FailoverFigures {
     /// `--lease-secs` and HAProxy's check interval.
     pub lease_secs: u64,
     pub check_inter: String,
+    /// Rooms whose circle stopped with an error (a command refused, a resume that never
+    /// succeeded): the room and why. Must be empty.
+    pub rooms_failed: Vec<String>,
+    /// Why the kills stopped early, if they did (a failover that did not complete).
+    pub aborted: Option<String>,
 }
 
 /// Why a waiting room woke up.
@@ -134,11 +139,18 @@ async fn resilient_room(
 async fn wait_resumed(
     slots: &[Vec<Arc<Slot>>],
     rooms: &[usize],
+    alive: &[Arc<AtomicBool>],
     since: Instant,
 ) -> Option<Vec<Duration>> {
     let mut stable_from: Option<Instant> = None;
     let until = since + MAX_FAILOVER;
     for _ in 0..100_000 {
+        // A room whose circle failed is counted in `rooms_failed`, not waited for.
+        let rooms: Vec<usize> = rooms
+            .iter()
+            .copied()
+            .filter(|&r| alive[r].load(Ordering::Relaxed))
+            .collect();
         let done = rooms
             .iter()
             .flat_map(|&r| &slots[r])
@@ -211,6 +223,10 @@ pub async fn run(
         .map(|r| r.conns.iter().map(|c| c.slot()).collect())
         .collect();
     let shared: Vec<_> = rooms.iter().map(|r| r.room.clone()).collect();
+    let alive: Vec<Arc<AtomicBool>> = rooms
+        .iter()
+        .map(|_| Arc::new(AtomicBool::new(true)))
+        .collect();
 
     metrics.resilient.store(true, Ordering::Relaxed);
     let (deadline_tx, deadline_rx) = watch::channel(None);
@@ -222,14 +238,23 @@ pub async fn run(
     let interval = Duration::from_millis(o.interval_ms);
     let runs: Vec<_> = rooms
         .into_iter()
-        .map(|room| {
-            tokio::spawn(resilient_room(
+        .zip(&alive)
+        .map(|(room, alive)| {
+            let alive = Arc::clone(alive);
+            let run = resilient_room(
                 room,
                 interval,
                 gate.clone(),
                 stop_rx.clone(),
                 target.clone(),
-            ))
+            );
+            tokio::spawn(async move {
+                let r = run.await;
+                if r.is_err() {
+                    alive.store(false, Ordering::Relaxed);
+                }
+                r
+            })
         })
         .collect();
     tokio::time::timeout(WAIT * 3, gate.barrier.wait())
@@ -249,16 +274,16 @@ pub async fn run(
         check_inter: o.check_inter.clone(),
         ..FailoverFigures::default()
     };
-    let result = kills(o, cluster, target, &ids, &slots, &mut f).await;
+    let result = kills(o, cluster, target, &ids, &slots, &alive, &mut f).await;
     let _ = stop_tx.send(true);
-    let mut first_error = result.err();
+    if let Err(e) = result {
+        f.aborted = Some(format!("{e:#}"));
+    }
     let mut done = Vec::with_capacity(runs.len());
-    for r in runs {
+    for (i, r) in runs.into_iter().enumerate() {
         match r.await.map_err(anyhow::Error::from).and_then(|r| r) {
             Ok(room) => done.push(room),
-            Err(e) => {
-                first_error.get_or_insert(e);
-            }
+            Err(e) => f.rooms_failed.push(format!("room {i}: {e:#}")),
         }
     }
     let mut undelivered = 0;
@@ -272,9 +297,7 @@ pub async fn run(
     let acks = Metrics::get(&metrics.acks) - acks_before;
     let events = Metrics::get(&metrics.events) - events_before;
     scenario::close_rooms(done).await;
-    if let Some(e) = first_error {
-        return Err(e);
-    }
+    // The figures are printed even when rooms failed: the losses then say so.
     Ok(Figures {
         scenario: Scenario::Failover,
         connections,
@@ -302,6 +325,7 @@ async fn kills(
     target: &Target,
     ids: &[(String, String)],
     slots: &[Vec<Arc<Slot>>],
+    alive: &[Arc<AtomicBool>],
     f: &mut FailoverFigures,
 ) -> anyhow::Result<()> {
     tokio::time::sleep(SETTLE).await;
@@ -318,7 +342,7 @@ async fn kills(
         let name = cluster.nodes[n].name.clone();
         let owners = cluster.room_owners().await?;
         let affected: Vec<usize> = (0..ids.len())
-            .filter(|&r| owners.get(&ids[r].0) == Some(&name))
+            .filter(|&r| owners.get(&ids[r].0) == Some(&name) && alive[r].load(Ordering::Relaxed))
             .collect();
         let closes_before: Vec<Vec<u64>> = slots
             .iter()
@@ -338,7 +362,7 @@ async fn kills(
         cluster.nodes[n].kill();
         let (down, resumed) = tokio::join!(
             cluster.wait_proxy_state(n, "DOWN", MAX_FAILOVER),
-            wait_resumed(slots, &affected, t0)
+            wait_resumed(slots, &affected, alive, t0)
         );
         let per_client = resumed.with_context(|| {
             format!(
@@ -361,7 +385,7 @@ async fn kills(
         let t1 = Instant::now();
         let back: Vec<(String, String)> = affected.iter().map(|&r| ids[r].clone()).collect();
         touch(target, &back).await;
-        let back_times = wait_resumed(slots, &affected, t1).await;
+        let back_times = wait_resumed(slots, &affected, alive, t1).await;
         let owners_back = cluster.room_owners().await?;
         let moved_back = affected
             .iter()
@@ -492,6 +516,21 @@ pub fn print(f: &FailoverFigures, m: &Metrics) -> Value {
         Metrics::get(&m.resume_retries),
         Metrics::get(&m.retried_commands)
     );
+    if let Some(why) = &f.aborted {
+        println!("| the kills stopped early | {why} |");
+    }
+    if !f.rooms_failed.is_empty() {
+        println!(
+            "| rooms whose circle failed | {} (first: {}) |",
+            f.rooms_failed.len(),
+            f.rooms_failed
+                .iter()
+                .take(3)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+    }
     println!();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     json!({
@@ -517,6 +556,8 @@ pub fn print(f: &FailoverFigures, m: &Metrics) -> Value {
         },
         "resume_retries": Metrics::get(&m.resume_retries),
         "retried_commands": Metrics::get(&m.retried_commands),
+        "rooms_failed": f.rooms_failed,
+        "aborted": f.aborted,
     })
 }
 

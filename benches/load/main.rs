@@ -396,7 +396,10 @@ fn server_child() -> anyhow::Result<()> {
 fn node_child() -> anyhow::Result<()> {
     let config = circlekeeper::config::Config::load()?;
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_default();
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .init();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -668,6 +671,11 @@ fn main() -> anyhow::Result<()> {
             s.stop()?;
         }
         if let Some(c) = &cluster {
+            let logs = report::target_dir().join(format!("load-cluster-logs-{}", sc.name()));
+            match c.save_logs(&logs) {
+                Ok(()) => eprintln!("the cluster's logs are in {}", logs.display()),
+                Err(e) => eprintln!("could not save the cluster's logs: {e:#}"),
+            }
             let problems = c.log_problems(8);
             if !problems.is_empty() {
                 println!("warnings and errors in the nodes' logs (last ones):");

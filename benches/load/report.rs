@@ -78,6 +78,18 @@ pub fn losses(f: &Figures, m: &Metrics) -> Vec<(&'static str, u64)> {
             "rooms left after their retention (soak)",
             f.soak.as_ref().map_or(0, |s| s.rooms_left),
         ),
+        (
+            "rooms whose circle failed (failover)",
+            f.failover
+                .as_ref()
+                .map_or(0, |x| x.rooms_failed.len() as u64),
+        ),
+        (
+            "failovers that did not complete",
+            f.failover
+                .as_ref()
+                .map_or(0, |x| u64::from(x.aborted.is_some())),
+        ),
     ]
 }
 
