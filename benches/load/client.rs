@@ -3,12 +3,9 @@
 //! checking that each connection sees every event of its room exactly once, in order — also
 //! across a drop and a `resume`. Every websocket is opened at the protocol's routing URL,
 //! `/ws?v=1&room=ID`, so that a proxy in front of several nodes sends it to the room's node.
-//! In the failover scenario connections are *resilient*: one the server closes is reconnected
-//! as the protocol says (a random delay by close code, doubling on failure), resumed, and its
-//! unanswered command sent again with the same id.
+//! In the failover scenario connections are *resilient* (see `resume.rs`).
 
 use std::collections::HashMap;
-use std::hash::BuildHasher;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -27,6 +24,8 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
+
+use crate::resume::{Parked, Slot};
 
 /// Longest any single wait (a handshake, an answer) may take before the bench gives up.
 pub const WAIT: Duration = Duration::from_secs(20);
@@ -122,7 +121,7 @@ pub fn micros(d: Duration) -> u64 {
     (d.as_micros().min(u128::from(u64::MAX)) as u64).max(1)
 }
 
-fn record(h: &Mutex<Histogram<u64>>, us: u64) {
+pub(crate) fn record(h: &Mutex<Histogram<u64>>, us: u64) {
     let _ = lock(h).record(us.clamp(1, 600_000_000));
 }
 
@@ -555,35 +554,6 @@ pub struct Room {
     pub dropped: Arc<Notify>,
 }
 
-/// One participant's connection across its resumes, shared with the failover scenario's
-/// controller: open or not, when it last resumed, how often the server closed it.
-#[derive(Debug, Default)]
-pub struct Slot {
-    /// The connection is open (entered, its reader running).
-    pub open: AtomicBool,
-    /// When its last `resume` was answered (after any drop, the bench's own too).
-    pub resumed_at: Mutex<Option<Instant>>,
-    /// When it last resumed after the server closed it.
-    pub recovered_at: Mutex<Option<Instant>>,
-    /// When the server last closed it.
-    pub closed_at: Mutex<Option<Instant>>,
-    /// How often the server closed it.
-    pub closes: AtomicU64,
-    /// The close code of the last close (0: none, the connection just ended).
-    pub last_code: AtomicU64,
-}
-
-impl Slot {
-    /// The server closed it and it has not resumed since.
-    pub fn awaiting(&self) -> bool {
-        match (*lock(&self.closed_at), *lock(&self.resumed_at)) {
-            (Some(closed), Some(resumed)) => closed > resumed,
-            (Some(_), None) => true,
-            _ => false,
-        }
-    }
-}
-
 /// Read a connection's frames until it closes: events to the room's tracker (checking each
 /// seq follows the last), answers to the sender.
 async fn read_loop(
@@ -716,12 +686,12 @@ impl Drop for Live {
 
 /// A command sent and not answered yet: sent again with the same id after a resume.
 #[derive(Clone)]
-struct Pending {
-    id: String,
-    msg: Message,
-    kind: &'static str,
-    tracked: bool,
-    sent: Instant,
+pub(crate) struct Pending {
+    pub(crate) id: String,
+    pub(crate) msg: Message,
+    pub(crate) kind: &'static str,
+    pub(crate) tracked: bool,
+    pub(crate) sent: Instant,
 }
 
 /// A connection inside its room.
@@ -738,107 +708,10 @@ pub struct Conn {
     reader: JoinHandle<()>,
     last_seq: Arc<AtomicU64>,
     closing: Arc<AtomicBool>,
-    next_id: u64,
+    pub(crate) next_id: u64,
     room: Room,
     slot: Arc<Slot>,
-    pending: Option<Pending>,
-}
-
-/// A connection taken down (its reader stopped), with what it needs to `resume`.
-pub struct Parked {
-    index: usize,
-    you: u64,
-    room_id: String,
-    token: String,
-    is_host: bool,
-    last_seq: u64,
-    next_id: u64,
-    room: Room,
-    slot: Arc<Slot>,
-    pending: Option<Pending>,
-}
-
-/// Most attempts a resilient connection makes to resume before the bench gives up (with the
-/// back-off, about a minute and a half).
-const MAX_RESUME_ATTEMPTS: u32 = 8;
-/// The longest back-off between two attempts (the protocol: "up to about 30 s").
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
-
-/// A random duration in `lo..hi` seconds.
-fn random_secs(lo: f64, hi: f64) -> Duration {
-    let r = std::collections::hash_map::RandomState::new().hash_one(Instant::now());
-    Duration::from_secs_f64(lo + (hi - lo) * (r % 10_000) as f64 / 10_000.0)
-}
-
-/// The protocol's wait before the first reconnect, by the close code the server sent
-/// (`connecting.md`, Reconnecting): 4012, the room moved: 0.1–0.6 s; 1001, the server is
-/// restarting: 1–5 s; 4029: a few seconds; anything else, or no close frame: 0.5–1.5 s.
-pub fn reconnect_delay(code: u64) -> Duration {
-    match code {
-        4012 => random_secs(0.1, 0.6),
-        1001 => random_secs(1.0, 5.0),
-        4029 => random_secs(2.0, 4.0),
-        _ => random_secs(0.5, 1.5),
-    }
-}
-
-impl Parked {
-    /// One attempt: connect and `resume` from the last seq read. The new reader checks that
-    /// the replayed events follow on exactly; the unanswered command, if any, stays pending.
-    pub async fn open(&self, target: &Target) -> anyhow::Result<(Conn, Duration)> {
-        let (mut conn, took) = Conn::open_in(
-            target,
-            self.index,
-            Entry::Resume {
-                room: self.room_id.clone(),
-                token: self.token.clone(),
-                last_seq: self.last_seq,
-            },
-            "",
-            &self.room,
-            self.is_host,
-            Arc::clone(&self.slot),
-        )
-        .await?;
-        record(&self.room.metrics.resume, micros(took));
-        // Command ids stay unique per participant: a reused id would be taken for a retry
-        // and answered without being applied.
-        conn.next_id = self.next_id;
-        conn.you = if conn.you == 0 { self.you } else { conn.you };
-        conn.pending = self.pending.clone();
-        *lock(&self.slot.resumed_at) = Some(Instant::now());
-        Ok((conn, took))
-    }
-
-    /// Resume as a client following the protocol does: wait `first`, try; after a failure
-    /// double the wait (randomised, up to 30 s) and try again, at most
-    /// [`MAX_RESUME_ATTEMPTS`] times.
-    pub async fn resume_with_backoff(
-        self,
-        target: &Target,
-        first: Duration,
-    ) -> anyhow::Result<Conn> {
-        let mut wait = first;
-        let mut last_error = None;
-        for _ in 0..MAX_RESUME_ATTEMPTS {
-            tokio::time::sleep(wait).await;
-            match self.open(target).await {
-                Ok((conn, _)) => return Ok(conn),
-                Err(e) => {
-                    self.room
-                        .metrics
-                        .resume_retries
-                        .fetch_add(1, Ordering::Relaxed);
-                    last_error = Some(e);
-                    wait = (wait * 2).min(MAX_BACKOFF).mul_f64(0.75)
-                        + random_secs(0.0, wait.min(MAX_BACKOFF).as_secs_f64() / 2.0);
-                }
-            }
-        }
-        Err(last_error
-            .unwrap_or_else(|| anyhow::anyhow!("no attempt"))
-            .context(format!("no resume in {MAX_RESUME_ATTEMPTS} attempts")))
-    }
+    pub(crate) pending: Option<Pending>,
 }
 
 impl Conn {
@@ -858,7 +731,7 @@ impl Conn {
 
     /// [`Conn::open`] for the participant whose connection is `slot`.
     #[allow(clippy::too_many_arguments)]
-    async fn open_in(
+    pub(crate) async fn open_in(
         target: &Target,
         index: usize,
         entry: Entry,

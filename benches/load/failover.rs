@@ -21,10 +21,11 @@ use futures_util::future::join_all;
 use serde_json::{json, Value};
 use tokio::sync::{watch, Barrier};
 
-use crate::client::{lock, Metrics, Slot, Target, WAIT};
+use crate::client::{lock, Metrics, Target, WAIT};
 use crate::cluster::Cluster;
 use crate::common;
 use crate::report::Figures;
+use crate::resume::Slot;
 use crate::scenario::{self, begin, circle_step, Gate, LoadRoom, Scenario, Script};
 use crate::sys::Proc;
 use crate::Opts;

@@ -113,6 +113,7 @@ mod failover;
 #[path = "../../tests/common/postgres.rs"]
 mod postgres;
 mod report;
+mod resume;
 mod scenario;
 mod sys;
 

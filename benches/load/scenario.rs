@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 use crate::client::{lock, Conn, Entry, HostView, Metrics, Room, Target, Track, WAIT};
 use crate::common;
 use crate::report::Figures;
+use crate::resume::MAX_RECOVERIES;
 use crate::sys::{Proc, Sample};
 use crate::Opts;
 
@@ -153,89 +154,10 @@ impl LoadRoom {
         )
     }
 
-    fn resilient(&self) -> bool {
+    pub(crate) fn resilient(&self) -> bool {
         self.room.metrics.resilient.load(Ordering::Relaxed)
     }
-
-    /// Connection `who` sends `command`; with resilient connections, if the server closes
-    /// the room's connections first, they are resumed and the command is sent again with
-    /// its id.
-    async fn cmd(
-        &mut self,
-        who: usize,
-        command: Command,
-        tracked: bool,
-        target: &Target,
-    ) -> anyhow::Result<u64> {
-        let mut result = self.conns[who].command(command, tracked).await;
-        if !self.resilient() {
-            return result;
-        }
-        for _ in 0..MAX_RECOVERIES {
-            if result.is_err() && self.conns[who].has_pending() {
-                // A failed write can come before the reader sees the close: give it a moment.
-                for _ in 0..200 {
-                    if self.conns[who].is_closed() {
-                        break;
-                    }
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-            }
-            match result {
-                Ok(seq) => return Ok(seq),
-                Err(e) if !self.conns[who].is_closed() || !self.conns[who].has_pending() => {
-                    return Err(e)
-                }
-                Err(_) => {
-                    self.recover(target).await?;
-                    self.room
-                        .metrics
-                        .retried_commands
-                        .fetch_add(1, Ordering::Relaxed);
-                    result = self.conns[who].send_pending().await;
-                }
-            }
-        }
-        result.with_context(|| format!("room {}: closed too often", self.index))
-    }
-
-    /// Resume every connection of the room the server closed, each as a client following
-    /// the protocol would (a random wait by close code, backing off on failure), until none
-    /// is closed (bounded).
-    pub(crate) async fn recover(&mut self, target: &Target) -> anyhow::Result<()> {
-        for _ in 0..MAX_RECOVERIES {
-            let closed: Vec<usize> = (0..self.conns.len())
-                .filter(|&j| self.conns[j].is_closed())
-                .collect();
-            if closed.is_empty() {
-                return Ok(());
-            }
-            let mut taken = Vec::with_capacity(closed.len());
-            for &j in closed.iter().rev() {
-                taken.push((j, self.conns.remove(j)));
-            }
-            let back = join_all(taken.into_iter().map(|(j, c)| async move {
-                let first = crate::client::reconnect_delay(c.last_close_code());
-                let c = c.park().await.resume_with_backoff(target, first).await?;
-                *lock(&c.slot().recovered_at) = Some(Instant::now());
-                anyhow::Ok((j, c))
-            }))
-            .await;
-            let mut back = back.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
-            back.sort_by_key(|(j, _)| *j);
-            for (j, c) in back {
-                self.conns.insert(j, c);
-            }
-        }
-        bail!(
-            "room {}: closed more than {MAX_RECOVERIES} times in a row",
-            self.index
-        )
-    }
 }
-
-/// Most times a resilient room resumes its connections within one step.
-const MAX_RECOVERIES: usize = 20;
 
 /// Open a room and host it: create, host, accept the ground rules, start.
 async fn open_room(
