@@ -1,7 +1,9 @@
 //! The load generator's side of a connection: connecting from one of several loopback source
 //! addresses, entering a room, sending commands and timing their answers, reading events and
 //! checking that each connection sees every event of its room exactly once, in order — also
-//! across a drop and a `resume`.
+//! across a drop and a `resume`. Every websocket is opened at the protocol's routing URL,
+//! `/ws?v=1&room=ID`, so that a proxy in front of several nodes sends it to the room's node.
+//! In the failover scenario connections are *resilient* (see `resume.rs`).
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
@@ -16,12 +18,14 @@ use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use serde::Deserialize;
 use tokio::net::{TcpSocket, TcpStream};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
+
+use crate::resume::{Parked, Slot};
 
 /// Longest any single wait (a handshake, an answer) may take before the bench gives up.
 pub const WAIT: Duration = Duration::from_secs(20);
@@ -59,8 +63,9 @@ impl Target {
     }
 
     /// Open a TCP connection for connection `i`, from source 127.0.0.(1 + i % sources) when
-    /// the server is on loopback, and upgrade it to a websocket.
-    pub async fn connect(&self, i: usize) -> anyhow::Result<Socket> {
+    /// the server is on loopback, and upgrade it to a websocket at `/ws?v=1&room=ROOM` (the
+    /// protocol's routing URL: a proxy hashes the room id to pick the room's node).
+    pub async fn connect(&self, i: usize, room: &str) -> anyhow::Result<Socket> {
         let server = self.addr(i);
         let tcp = match server {
             SocketAddr::V4(v4) if v4.ip().is_loopback() && self.sources > 1 => {
@@ -78,7 +83,8 @@ impl Target {
         tcp.set_nodelay(true)?;
         // From the server's own pages: the Origin is its first address (the public URL of the
         // bench's server; an external server needs it allowed, or `--allowed-origins '*'`).
-        let mut request = format!("ws://{server}/ws?v={PROTOCOL_VERSION}").into_client_request()?;
+        let mut request =
+            format!("ws://{server}/ws?v={PROTOCOL_VERSION}&room={room}").into_client_request()?;
         let origin = format!("http://{}", self.addr(0)).parse()?;
         request.headers_mut().insert("origin", origin);
         let (ws, _) = tokio::time::timeout(
@@ -115,7 +121,7 @@ pub fn micros(d: Duration) -> u64 {
     (d.as_micros().min(u128::from(u64::MAX)) as u64).max(1)
 }
 
-fn record(h: &Mutex<Histogram<u64>>, us: u64) {
+pub(crate) fn record(h: &Mutex<Histogram<u64>>, us: u64) {
     let _ = lock(h).record(us.clamp(1, 600_000_000));
 }
 
@@ -170,6 +176,20 @@ pub struct Metrics {
     pub snapshots: AtomicU64,
     /// Connections the server closed while the bench expected them open.
     pub closed_early: AtomicU64,
+    /// Resilient connections (failover): closes by the server, by close code: 4012 (the room
+    /// moved), 1001 (going away), no close frame (the node died), any other code.
+    pub closes_moved: AtomicU64,
+    pub closes_going_away: AtomicU64,
+    pub closes_no_frame: AtomicU64,
+    pub closes_other: AtomicU64,
+    /// Resume attempts that failed (no connection, refused `unavailable`, closed before the
+    /// answer) and were tried again after a back-off.
+    pub resume_retries: AtomicU64,
+    /// Commands sent again with their id after a resume (their first answer never came).
+    pub retried_commands: AtomicU64,
+    /// Connections reconnect and resume when the server closes them (failover), rather than
+    /// count as a failure.
+    pub resilient: AtomicBool,
     /// True while measuring.
     pub measuring: AtomicBool,
     /// When the measured run began and how long it lasts (for the progress bar).
@@ -201,6 +221,13 @@ impl Metrics {
             replayed: AtomicU64::new(0),
             snapshots: AtomicU64::new(0),
             closed_early: AtomicU64::new(0),
+            closes_moved: AtomicU64::new(0),
+            closes_going_away: AtomicU64::new(0),
+            closes_no_frame: AtomicU64::new(0),
+            closes_other: AtomicU64::new(0),
+            resume_retries: AtomicU64::new(0),
+            retried_commands: AtomicU64::new(0),
+            resilient: AtomicBool::new(false),
             measuring: AtomicBool::new(false),
             run: Mutex::new(None),
         }
@@ -523,6 +550,8 @@ pub struct Room {
     pub host: Arc<watch::Sender<HostView>>,
     /// Everyone's figures.
     pub metrics: Arc<Metrics>,
+    /// Notified when the server closes one of the room's resilient connections.
+    pub dropped: Arc<Notify>,
 }
 
 /// Read a connection's frames until it closes: events to the room's tracker (checking each
@@ -533,19 +562,24 @@ async fn read_loop(
     is_host: bool,
     last_seq: Arc<AtomicU64>,
     closing: Arc<AtomicBool>,
+    slot: Arc<Slot>,
     answers: mpsc::UnboundedSender<Answer>,
 ) {
     let metrics = &room.metrics;
     // Counts the connection out however the reader ends (also when aborted).
     let _live = Live(Arc::clone(metrics));
     let mut expect = last_seq.load(Ordering::Relaxed) + 1;
+    let mut code = 0u64;
     for _ in 0..MAX_FRAMES_PER_CONN {
         let Some(Ok(msg)) = stream.next().await else {
             break;
         };
         let text = match msg {
             Message::Text(t) => t,
-            Message::Close(_) => break,
+            Message::Close(f) => {
+                code = f.map_or(0, |f| u64::from(u16::from(f.code)));
+                break;
+            }
             _ => continue,
         };
         let now = Instant::now();
@@ -618,9 +652,27 @@ async fn read_loop(
             _ => {}
         }
     }
-    if !closing.load(Ordering::Relaxed) {
-        metrics.closed_early.fetch_add(1, Ordering::Relaxed);
+    if closing.load(Ordering::Relaxed) {
+        return;
     }
+    if !metrics.resilient.load(Ordering::Relaxed) {
+        metrics.closed_early.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    // Failover: the server closed it; the room's task reconnects it (the answers channel
+    // closes when this returns, which ends a command waiting for its answer).
+    let by_code = match code {
+        4012 => &metrics.closes_moved,
+        1001 => &metrics.closes_going_away,
+        0 => &metrics.closes_no_frame,
+        _ => &metrics.closes_other,
+    };
+    by_code.fetch_add(1, Ordering::Relaxed);
+    slot.last_code.store(code, Ordering::Relaxed);
+    *lock(&slot.closed_at) = Some(Instant::now());
+    slot.closes.fetch_add(1, Ordering::Relaxed);
+    slot.open.store(false, Ordering::Relaxed);
+    room.dropped.notify_one();
 }
 
 /// One open connection in [`Metrics::connected`], until dropped.
@@ -630,6 +682,16 @@ impl Drop for Live {
     fn drop(&mut self) {
         self.0.connected.fetch_sub(1, Ordering::Relaxed);
     }
+}
+
+/// A command sent and not answered yet: sent again with the same id after a resume.
+#[derive(Clone)]
+pub(crate) struct Pending {
+    pub(crate) id: String,
+    pub(crate) msg: Message,
+    pub(crate) kind: &'static str,
+    pub(crate) tracked: bool,
+    pub(crate) sent: Instant,
 }
 
 /// A connection inside its room.
@@ -646,8 +708,10 @@ pub struct Conn {
     reader: JoinHandle<()>,
     last_seq: Arc<AtomicU64>,
     closing: Arc<AtomicBool>,
-    next_id: u64,
+    pub(crate) next_id: u64,
     room: Room,
+    slot: Arc<Slot>,
+    pub(crate) pending: Option<Pending>,
 }
 
 impl Conn {
@@ -661,8 +725,28 @@ impl Conn {
         room: &Room,
         as_host: bool,
     ) -> anyhow::Result<(Conn, Duration)> {
+        let slot = Arc::new(Slot::default());
+        Conn::open_in(target, index, entry, name, room, as_host, slot).await
+    }
+
+    /// [`Conn::open`] for the participant whose connection is `slot`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn open_in(
+        target: &Target,
+        index: usize,
+        entry: Entry,
+        name: &str,
+        room: &Room,
+        as_host: bool,
+        slot: Arc<Slot>,
+    ) -> anyhow::Result<(Conn, Duration)> {
         let t0 = Instant::now();
-        let mut ws = target.connect(index).await?;
+        let room_id = match &entry {
+            Entry::Host { room, .. } | Entry::Join { room, .. } | Entry::Resume { room, .. } => {
+                room.clone()
+            }
+        };
+        let mut ws = target.connect(index, &room_id).await?;
         if matches!(entry, Entry::Resume { .. }) {
             record(&room.metrics.resume_handshake, micros(t0.elapsed()));
         }
@@ -676,22 +760,22 @@ impl Conn {
         };
         let took = t0.elapsed();
         let is_host = as_host;
-        let (room_id, token) = match entry {
-            Entry::Host { room, .. } | Entry::Join { room, .. } => {
-                (room, entered.token.unwrap_or_default())
-            }
-            Entry::Resume { room, token, .. } => (room, token),
+        let token = match entry {
+            Entry::Host { .. } | Entry::Join { .. } => entered.token.unwrap_or_default(),
+            Entry::Resume { token, .. } => token,
         };
         let (sink, stream) = ws.split();
         let (tx, answers) = mpsc::unbounded_channel();
         let last_seq = Arc::new(AtomicU64::new(entered.seq));
         let closing = Arc::new(AtomicBool::new(false));
+        slot.open.store(true, Ordering::Relaxed);
         let reader = tokio::spawn(read_loop(
             stream,
             room.clone(),
             is_host,
             Arc::clone(&last_seq),
             Arc::clone(&closing),
+            Arc::clone(&slot),
             tx,
         ));
         Ok((
@@ -708,22 +792,68 @@ impl Conn {
                 closing,
                 next_id: 100,
                 room: room.clone(),
+                slot,
+                pending: None,
             },
             took,
         ))
     }
 
+    /// This participant's connection state, across resumes.
+    pub fn slot(&self) -> Arc<Slot> {
+        Arc::clone(&self.slot)
+    }
+
+    /// The server closed this connection (its reader ended).
+    pub fn is_closed(&self) -> bool {
+        !self.slot.open.load(Ordering::Relaxed) || self.reader.is_finished()
+    }
+
+    /// The close code of the server's last close of it (0: none).
+    pub fn last_close_code(&self) -> u64 {
+        self.slot.last_code.load(Ordering::Relaxed)
+    }
+
     /// Send a command and wait for its ack; record the ack latency, and (`tracked`) tell the
     /// room's tracker which seq the command ended at, for the delivery latency. Commands that
-    /// cause no event (a `draw_prompt`) must not be tracked. Returns the ack's seq.
+    /// cause no event (a `draw_prompt`) must not be tracked. Returns the ack's seq. If the
+    /// connection closes first, the command stays pending: [`Conn::send_pending`] sends it
+    /// again, with its id, once resumed.
     pub async fn command(&mut self, command: Command, tracked: bool) -> anyhow::Result<u64> {
         self.next_id += 1;
         let id = format!("c{}", self.next_id);
         let kind = command.name();
         let msg = frame(&id, command)?;
+        self.room.metrics.commands.fetch_add(1, Ordering::Relaxed);
+        self.pending = Some(Pending {
+            id,
+            msg,
+            kind,
+            tracked,
+            sent: Instant::now(),
+        });
+        self.send_pending().await
+    }
+
+    /// Is a command waiting for its answer?
+    pub fn has_pending(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// Send the pending command (again, with the same id, after a resume) and wait for its
+    /// answer; the ack latency and the delivery count from when it was first sent.
+    pub async fn send_pending(&mut self) -> anyhow::Result<u64> {
+        let Some(p) = self.pending.clone() else {
+            bail!("no command waiting for its answer");
+        };
+        let Pending {
+            id,
+            msg,
+            kind,
+            tracked,
+            sent: t0,
+        } = p;
         let metrics = Arc::clone(&self.room.metrics);
-        let t0 = Instant::now();
-        metrics.commands.fetch_add(1, Ordering::Relaxed);
         tokio::time::timeout(WAIT, self.sink.send(msg))
             .await
             .with_context(|| format!("{kind} {id}: could not send in time"))??;
@@ -734,6 +864,7 @@ impl Conn {
                 .with_context(|| format!("the connection closed before answering {kind}"))?;
             match answer {
                 Answer::Ack { id: a, seq, at } if a == id => {
+                    self.pending = None;
                     metrics.acks.fetch_add(1, Ordering::Relaxed);
                     if metrics.measuring.load(Ordering::Relaxed) {
                         record(&metrics.ack, micros(at - t0));
@@ -746,6 +877,7 @@ impl Conn {
                 Answer::Error { id: a, what }
                     if a.as_deref() == Some(id.as_str()) || a.is_none() =>
                 {
+                    self.pending = None;
                     metrics.errors.fetch_add(1, Ordering::Relaxed);
                     bail!("{kind} {id} refused: {what}");
                 }
@@ -755,10 +887,9 @@ impl Conn {
         bail!("no answer to {kind} {id} within {MAX_ANSWERS} answers")
     }
 
-    /// Drop the connection as a network failure would (no close frame), then come back with
-    /// `resume` and the last seq read. The new reader checks that the replayed events follow
-    /// on exactly. Returns the resumed connection and connect → `resumed`.
-    pub async fn drop_and_resume(self, target: &Target) -> anyhow::Result<(Conn, Duration)> {
+    /// Take the connection down without a close frame (as a network failure would): the
+    /// reader stops; what a `resume` needs is kept.
+    pub async fn park(self) -> Parked {
         let Conn {
             index,
             room_id,
@@ -771,32 +902,34 @@ impl Conn {
             room,
             you,
             next_id,
+            slot,
+            pending,
             ..
         } = self;
         closing.store(true, Ordering::Relaxed);
         reader.abort();
         let _ = reader.await;
         drop(sink);
-        let last = last_seq.load(Ordering::Relaxed);
-        let (mut conn, took) = Conn::open(
-            target,
+        slot.open.store(false, Ordering::Relaxed);
+        Parked {
             index,
-            Entry::Resume {
-                room: room_id,
-                token,
-                last_seq: last,
-            },
-            "",
-            &room,
+            you,
+            room_id,
+            token,
             is_host,
-        )
-        .await?;
-        record(&room.metrics.resume, micros(took));
-        // Command ids stay unique per participant: a reused id would be taken for a retry
-        // and answered without being applied.
-        conn.next_id = next_id;
-        conn.you = if conn.you == 0 { you } else { conn.you };
-        Ok((conn, took))
+            last_seq: last_seq.load(Ordering::Relaxed),
+            next_id,
+            room,
+            slot,
+            pending,
+        }
+    }
+
+    /// Drop the connection as a network failure would (no close frame), then come back with
+    /// `resume` and the last seq read. The new reader checks that the replayed events follow
+    /// on exactly. Returns the resumed connection and connect → `resumed`.
+    pub async fn drop_and_resume(self, target: &Target) -> anyhow::Result<(Conn, Duration)> {
+        self.park().await.open(target).await
     }
 
     /// Close our side and wait (bounded) for the reader to see the end.

@@ -40,6 +40,19 @@
 //! commands per second, the server's resident memory per connected participant (what connecting
 //! everyone added, read from `/proc/<pid>`), its open files and CPU, and the machine.
 //!
+//! **Several nodes** (`--cluster 3`): instead of its own server, the bench starts PostgreSQL 15,
+//! three circlekeeper nodes on it and HAProxy with the shipped `deploy/haproxy.cfg` in front,
+//! and runs the scenarios through the proxy; the server's memory and CPU are then the three
+//! nodes' together, and HAProxy's and PostgreSQL's (its backends included) are shown beside
+//! them (see `cluster.rs`). Every websocket the bench opens is `/ws?v=1&room=ID`, so that the
+//! proxy sends it to its room's node. One more preset runs only there:
+//!
+//! - **failover**: every room runs the circle while, `--kills` times, one node (round robin)
+//!   is killed with `kill -9`: measured, kill → every client of its rooms resumed with exactly
+//!   the events it missed (the clients reconnect as the protocol says, with its random delays,
+//!   and send an unanswered command again with its id); then the node is restarted with the
+//!   same id and port and its rooms move back (see `failover.rs`).
+//!
 //! Every connection checks that it reads every event of its room exactly once and in order — also
 //! across a drop and a `resume`, whose replayed events must follow on exactly. A run fails if a
 //! command was refused, an acknowledged command did not reach every member, an event was missed
@@ -63,6 +76,12 @@
 //! | `--sources`      | `LOAD_SOURCES`      | 4            | loopback source addresses              |
 //! | `--server`       | `LOAD_SERVER`       | (start one)  | external server `host:port[,host:port]`|
 //! | `--server-pid`   | `LOAD_SERVER_PID`   | —            | its pid, to read its memory and CPU    |
+//! | `--cluster`      | `LOAD_CLUSTER`      | 0 (one node) | 3: PostgreSQL, three nodes, HAProxy    |
+//! | `--kills`        | `LOAD_KILLS`        | 5            | failover: nodes killed, one at a time  |
+//! | `--lease-secs`   | `LOAD_LEASE_SECS`   | 6            | the nodes' `--lease-secs`              |
+//! | `--check-inter`  | `LOAD_CHECK_INTER`  | 2s           | HAProxy's `CK_CHECK_INTER`             |
+//! | `--node-bin`     | `LOAD_NODE_BIN`     | (this bench) | a `circlekeeper` binary to run as nodes|
+//! | `--pg-fsync`     | `LOAD_PG_FSYNC`     | on           | PostgreSQL's `fsync` (on: durable)     |
 //!
 //! `LOAD_TRACE=1` prints every scripted step (room, step, connection, command) to stderr.
 //!
@@ -76,16 +95,25 @@
 //!
 //! Under `cargo test` (cargo passes no `--bench` flag) the same code runs as a **smoke test**: 4
 //! rooms × 4 participants (and a swap of 10), a few seconds per scenario, asserting only that
-//! every scenario completed with every message delivered — never a timing.
+//! every scenario completed with every message delivered — never a timing. It needs no
+//! PostgreSQL; with `LOAD_CLUSTER=3` it runs on the cluster instead (steady, burst and one
+//! failover by default), and skips with a message when PostgreSQL or HAProxy is missing and
+//! `CI` is not set.
 //!
 //! Every loop is bounded in count and time, all traffic stays on 127.0.0.1 (unless `--server`
 //! names another address), and the server process is stopped (killed, if it will not stop)
-//! before the bench returns.
+//! before the bench returns; a cluster's nodes and proxy are killed, and its PostgreSQL
+//! stopped, however the bench ends.
 
 mod client;
+mod cluster;
 #[path = "../common/mod.rs"]
 mod common;
+mod failover;
+#[path = "../../tests/common/postgres.rs"]
+mod postgres;
 mod report;
+mod resume;
 mod scenario;
 mod sys;
 
@@ -98,7 +126,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context};
 use circlekeeper::server::Settings;
-use circlekeeper::store::{SledStore, Store};
+use circlekeeper::store::{PgStore, SledStore, Store};
 use circlekeeper::{AppState, Clock};
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
@@ -126,6 +154,12 @@ pub struct Opts {
     sources: usize,
     server: Option<String>,
     server_pid: Option<u32>,
+    cluster: usize,
+    kills: usize,
+    lease_secs: u64,
+    check_inter: String,
+    node_bin: Option<String>,
+    pg_fsync: bool,
     smoke: bool,
 }
 
@@ -182,8 +216,24 @@ impl Opts {
                 .map(|p| p.parse())
                 .transpose()
                 .context("--server-pid: a process id")?,
+            cluster: num_opt("cluster", "LOAD_CLUSTER", 0)?,
+            kills: num_opt("kills", "LOAD_KILLS", if smoke { 1 } else { 5 })?,
+            lease_secs: num_opt("lease-secs", "LOAD_LEASE_SECS", 6)?,
+            check_inter: raw_opt("check-inter", "LOAD_CHECK_INTER").unwrap_or_else(|| "2s".into()),
+            node_bin: raw_opt("node-bin", "LOAD_NODE_BIN"),
+            pg_fsync: raw_opt("pg-fsync", "LOAD_PG_FSYNC").is_none_or(|v| v != "off"),
             smoke,
         };
+        ensure!(
+            o.cluster == 0 || o.cluster == 3,
+            "cluster: 0 (one node) or 3 (the shipped haproxy.cfg names three)"
+        );
+        ensure!(
+            o.cluster == 0 || o.server.is_none(),
+            "--cluster and --server exclude each other"
+        );
+        ensure!((1..=100).contains(&o.kills), "kills: 1 to 100");
+        ensure!((1..=300).contains(&o.lease_secs), "lease-secs: 1 to 300");
         ensure!((1..=100_000).contains(&o.rooms), "rooms: 1 to 100000");
         ensure!(
             (2..=64).contains(&o.participants),
@@ -212,13 +262,47 @@ impl Opts {
     }
 
     fn scenarios(&self) -> anyhow::Result<Vec<Scenario>> {
-        if self.scenario == "all" {
-            return Ok(Scenario::ALL.to_vec());
+        let list: Vec<Scenario> = if self.scenario == "all" {
+            if self.cluster > 0 && self.smoke {
+                vec![Scenario::Steady, Scenario::Burst, Scenario::Failover]
+            } else if self.cluster > 0 {
+                let mut all: Vec<Scenario> = Scenario::ALL
+                    .into_iter()
+                    .filter(|s| *s != Scenario::Soak)
+                    .collect();
+                all.push(Scenario::Failover);
+                all
+            } else {
+                Scenario::ALL.to_vec()
+            }
+        } else {
+            self.scenario
+                .split(',')
+                .map(|s| {
+                    Scenario::parse(s.trim()).with_context(|| format!("unknown scenario {s:?}"))
+                })
+                .collect::<anyhow::Result<_>>()?
+        };
+        for s in &list {
+            ensure!(
+                *s != Scenario::Failover || self.cluster > 0,
+                "the failover scenario needs a cluster (--cluster 3)"
+            );
+            ensure!(
+                *s != Scenario::Soak || self.cluster == 0,
+                "the soak reads one server's room count: run it without --cluster"
+            );
         }
-        self.scenario
-            .split(',')
-            .map(|s| Scenario::parse(s.trim()).with_context(|| format!("unknown scenario {s:?}")))
-            .collect()
+        Ok(list)
+    }
+
+    fn cluster_opts(&self) -> cluster::ClusterOpts {
+        cluster::ClusterOpts {
+            lease_secs: self.lease_secs,
+            check_inter: self.check_inter.clone(),
+            node_bin: self.node_bin.as_ref().map(Into::into),
+            pg_fsync: self.pg_fsync,
+        }
     }
 }
 
@@ -300,6 +384,47 @@ fn server_child() -> anyhow::Result<()> {
             s.abort();
         }
         drop(state);
+        anyhow::Ok(())
+    })?;
+    rt.shutdown_timeout(Duration::from_secs(1));
+    Ok(())
+}
+
+/// A cluster's node (this binary run with `LOAD_CHILD=node` and the `circlekeeper` binary's
+/// flags): what `src/main.rs` does with `--store postgres://…`, except that the per-connection
+/// frame rate, which has no flag, is raised as for the bench's own server. Stops on SIGTERM
+/// (closing every websocket with 1001 and releasing its leases) or when killed.
+fn node_child() -> anyhow::Result<()> {
+    let config = circlekeeper::config::Config::load()?;
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_default();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .init();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let listener = circlekeeper::listen(config.addr)?;
+        let addr = listener.local_addr()?;
+        let url = config.store.as_ref().context("a node needs --store")?;
+        let lease = Duration::from_secs(config.lease_secs);
+        let store: Arc<dyn Store> =
+            Arc::new(PgStore::open_node(url.secret(), &config.node(addr), lease)?);
+        let mut settings = config.settings();
+        settings.rate_burst = 1e9;
+        settings.rate_per_second = 1e9;
+        let state = AppState::start(store, Clock::System, settings)?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(circlekeeper::serve(listener, state.clone(), async move {
+            let _ = stopped.await;
+        }));
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        let _ = tokio::time::timeout(Duration::from_secs(4 * 3600), term.recv()).await;
+        let _ = stop.send(());
+        state.shutdown().await;
+        let grace = state.settings().shutdown_grace;
+        let _ = tokio::time::timeout(grace, server).await;
         anyhow::Ok(())
     })?;
     rt.shutdown_timeout(Duration::from_secs(1));
@@ -434,36 +559,65 @@ fn progress(
 // ----- main ---------------------------------------------------------------------------------
 
 fn main() -> anyhow::Result<()> {
-    if std::env::var("LOAD_CHILD").as_deref() == Ok("server") {
-        return server_child();
+    match std::env::var("LOAD_CHILD").as_deref() {
+        Ok("server") => return server_child(),
+        Ok("node") => return node_child(),
+        _ => {}
     }
     // `cargo bench` passes `--bench`; `cargo test` runs this as a smoke test.
     let smoke = !std::env::args().any(|a| a == "--bench");
     let o = Opts::read(smoke)?;
     let scenarios = o.scenarios()?;
     println!(
-        "load bench{} — {} — server in its own process, durable acks on",
+        "load bench{} — {} — {}, durable acks on",
         if smoke { " (smoke run)" } else { "" },
-        common::machine_line()
+        common::machine_line(),
+        if o.cluster > 0 {
+            format!(
+                "{} nodes on PostgreSQL (fsync {}) behind HAProxy, each in its own process, \
+                 lease {} s",
+                o.cluster,
+                if o.pg_fsync { "on" } else { "off" },
+                o.lease_secs
+            )
+        } else {
+            "server in its own process".to_string()
+        }
     );
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     let mut results = Vec::new();
     for sc in scenarios {
-        let (server, addrs, proc) = match &o.server {
+        let mut cluster = None;
+        let (server, addrs, proc, others) = match &o.server {
             Some(list) => {
                 let addrs = list
                     .split(',')
                     .map(|a| a.trim().parse())
                     .collect::<Result<Vec<SocketAddr>, _>>()
                     .context("--server: host:port[,host:port…]")?;
-                (None, addrs, o.server_pid.map(Proc::pid))
+                (None, addrs, o.server_pid.map(Proc::pid), Vec::new())
+            }
+            None if o.cluster > 0 => {
+                let Some(c) = rt.block_on(cluster::Cluster::start(&o.cluster_opts(), o.cluster))?
+                else {
+                    // Printed why; only without CI.
+                    return Ok(());
+                };
+                let nodes = Proc::pids(&c.node_pids());
+                let mut others = vec![("PostgreSQL".to_string(), Proc::tree(c.postgres_pid()))];
+                if let Some(pid) = c.haproxy_pid() {
+                    others.push(("HAProxy".to_string(), Proc::pid(pid)));
+                }
+                let addrs = vec![c.proxy];
+                cluster = Some(c);
+                (None, addrs, Some(nodes), others)
             }
             None => {
                 let s = ServerProc::start(o.listeners)?;
                 let (addrs, pid) = (s.addrs.clone(), s.pid);
-                (Some(s), addrs, Some(Proc::pid(pid)))
+                (Some(s), addrs, Some(Proc::pid(pid)), Vec::new())
             }
         };
         let target = Target {
@@ -477,7 +631,9 @@ fn main() -> anyhow::Result<()> {
             } else {
                 0
             };
-        let budget = Duration::from_secs_f64(o.secs + o.burst_secs + o.join_window + 600.0);
+        let budget = Duration::from_secs_f64(
+            o.secs + o.burst_secs + o.join_window + 600.0 + 300.0 * o.kills as f64,
+        );
         let figures = rt.block_on(async {
             let (stop_bar, bar_rx) = oneshot::channel();
             let bar = progress(
@@ -487,13 +643,27 @@ fn main() -> anyhow::Result<()> {
                 proc.clone(),
                 bar_rx,
             );
-            let r = tokio::time::timeout(
-                budget,
-                scenario::run(sc, &o, &target, proc.as_ref(), &metrics),
-            )
-            .await
-            .context("the scenario did not finish in time")
-            .and_then(|r| r);
+            let work = async {
+                match (sc, cluster.as_mut()) {
+                    (Scenario::Failover, Some(c)) => failover::run(&o, c, &target, &metrics).await,
+                    (_, c) => {
+                        let r =
+                            scenario::run(sc, &o, &target, proc.as_ref(), &others, &metrics).await;
+                        if let (Ok(_), Some(c)) = (&r, c) {
+                            let owners = c.room_owners().await?;
+                            println!(
+                                "rooms held by each node (leases): {:?}",
+                                failover::per_node(&owners)
+                            );
+                        }
+                        r
+                    }
+                }
+            };
+            let r = tokio::time::timeout(budget, work)
+                .await
+                .context("the scenario did not finish in time")
+                .and_then(|r| r);
             let _ = stop_bar.send(());
             let _ = bar.await;
             r
@@ -501,6 +671,21 @@ fn main() -> anyhow::Result<()> {
         if let Some(s) = server {
             s.stop()?;
         }
+        if let Some(c) = &cluster {
+            let logs = report::target_dir().join(format!("load-cluster-logs-{}", sc.name()));
+            match c.save_logs(&logs) {
+                Ok(()) => eprintln!("the cluster's logs are in {}", logs.display()),
+                Err(e) => eprintln!("could not save the cluster's logs: {e:#}"),
+            }
+            let problems = c.log_problems(8);
+            if !problems.is_empty() {
+                println!("warnings and errors in the nodes' logs (last ones):");
+                for p in problems {
+                    println!("    {p}");
+                }
+            }
+        }
+        drop(cluster);
         let figures = figures.with_context(|| format!("scenario {}", sc.name()))?;
         let v = report::print_and_save(&figures, &o, &metrics)?;
         let lost: Vec<String> = report::losses(&figures, &metrics)

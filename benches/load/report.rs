@@ -29,8 +29,12 @@ pub struct Figures {
     pub server: Option<(Sample, Sample)>,
     /// The load generator around the run.
     pub client: (Sample, Sample),
+    /// Other processes around the run (a cluster's HAProxy and PostgreSQL): name, before,
+    /// after.
+    pub others: Vec<(String, Sample, Sample)>,
     pub swap: Option<SwapFigures>,
     pub soak: Option<SoakFigures>,
+    pub failover: Option<crate::failover::FailoverFigures>,
 }
 
 fn ms(us: u64) -> String {
@@ -74,6 +78,18 @@ pub fn losses(f: &Figures, m: &Metrics) -> Vec<(&'static str, u64)> {
             "rooms left after their retention (soak)",
             f.soak.as_ref().map_or(0, |s| s.rooms_left),
         ),
+        (
+            "rooms whose circle failed (failover)",
+            f.failover
+                .as_ref()
+                .map_or(0, |x| x.rooms_failed.len() as u64),
+        ),
+        (
+            "failovers that did not complete",
+            f.failover
+                .as_ref()
+                .map_or(0, |x| u64::from(x.aborted.is_some())),
+        ),
     ]
 }
 
@@ -102,8 +118,13 @@ pub fn print_and_save(f: &Figures, o: &Opts, m: &Metrics) -> anyhow::Result<Valu
 
     println!();
     println!(
-        "### load: {} — {} connections ({} rooms × {}{}) — {}",
+        "### load: {}{} — {} connections ({} rooms × {}{}) — {}",
         f.scenario.name(),
+        if o.cluster > 0 {
+            format!(" — {} nodes on PostgreSQL through HAProxy", o.cluster)
+        } else {
+            " — one node (sled)".to_string()
+        },
         f.connections,
         o.rooms,
         o.participants,
@@ -211,7 +232,22 @@ pub fn print_and_save(f: &Figures, o: &Opts, m: &Metrics) -> anyhow::Result<Valu
         _ => println!("| server memory | not measured (external server) |"),
     }
     if let Some(b) = server_busy {
-        println!("| server CPU during run | {:.0} % of one core |", b * 100.0);
+        println!(
+            "| server CPU during run{} | {:.0} % of one core |",
+            if o.cluster > 0 {
+                " (the nodes together)"
+            } else {
+                ""
+            },
+            b * 100.0
+        );
+    }
+    for (name, before, after) in &f.others {
+        println!(
+            "| {name} CPU during run; RSS at the end | {:.0} % of one core; {} MiB |",
+            busy(&(*before, *after)) * 100.0,
+            after.rss_kib / 1024
+        );
     }
     println!(
         "| load generator CPU during run | {:.0} % of one core |",
@@ -243,6 +279,7 @@ pub fn print_and_save(f: &Figures, o: &Opts, m: &Metrics) -> anyhow::Result<Valu
             "secs": o.secs, "interval_ms": o.interval_ms, "burst_secs": o.burst_secs,
             "join_window_secs": o.join_window, "listeners": o.listeners, "sources": o.sources,
             "swap_people": o.swap_people, "server": o.server,
+            "cluster": o.cluster, "lease_secs": o.lease_secs, "check_inter": o.check_inter,
         },
         "setup_secs": f.setup.as_secs_f64(),
         "join_phase_secs": f.join_phase.as_secs_f64(),
@@ -277,6 +314,9 @@ pub fn print_and_save(f: &Figures, o: &Opts, m: &Metrics) -> anyhow::Result<Valu
         "server_open_files_connected": f.server_connected.map(|c| c.fds),
         "server_cpu_cores_busy": server_busy,
         "client_cpu_cores_busy": client_busy,
+        "others": f.others.iter().map(|(n, b, a)| json!({
+            "name": n, "cpu_cores_busy": busy(&(*b, *a)), "rss_kib": a.rss_kib,
+        })).collect::<Vec<_>>(),
         "durable_acks": true,
     });
     if let Some(s) = &f.soak {
@@ -295,11 +335,15 @@ pub fn print_and_save(f: &Figures, o: &Opts, m: &Metrics) -> anyhow::Result<Valu
         }
         println!();
     }
+    if let Some(fo) = &f.failover {
+        out["failover"] = crate::failover::print(fo, m);
+    }
     let dir = target_dir();
     std::fs::create_dir_all(&dir)?;
     let path = dir.join(format!(
-        "load-{}{}.json",
+        "load-{}{}{}.json",
         if o.smoke { "smoke-" } else { "" },
+        if o.cluster > 0 { "cluster-" } else { "" },
         f.scenario.name()
     ));
     std::fs::write(&path, serde_json::to_string_pretty(&out)?)?;

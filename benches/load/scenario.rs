@@ -9,12 +9,13 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, ensure, Context};
 use circlekeeper_protocol::{Command, Role, RoomCreated, TimerKind};
 use futures_util::future::join_all;
-use tokio::sync::{watch, Barrier, Semaphore};
+use tokio::sync::{watch, Barrier, Notify, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::client::{lock, Conn, Entry, HostView, Metrics, Room, Target, Track, WAIT};
 use crate::common;
 use crate::report::Figures;
+use crate::resume::MAX_RECOVERIES;
 use crate::sys::{Proc, Sample};
 use crate::Opts;
 
@@ -55,6 +56,9 @@ pub enum Scenario {
     /// Rooms open, run the circle (drops and resumes included), end and close, wave after
     /// wave, for minutes: memory and open files must come back flat.
     Soak,
+    /// With a cluster only: the circle runs while nodes are killed one at a time (see
+    /// `failover.rs`).
+    Failover,
 }
 
 impl Scenario {
@@ -77,6 +81,7 @@ impl Scenario {
             Scenario::ReconnectStorm => "reconnect_storm",
             Scenario::Swap => "swap",
             Scenario::Soak => "soak",
+            Scenario::Failover => "failover",
         }
     }
 
@@ -89,6 +94,7 @@ impl Scenario {
             "reconnect_storm" | "reconnect" => Some(Scenario::ReconnectStorm),
             "swap" => Some(Scenario::Swap),
             "soak" => Some(Scenario::Soak),
+            "failover" => Some(Scenario::Failover),
             _ => None,
         }
     }
@@ -103,14 +109,14 @@ impl Scenario {
 
 /// One room under load: the host's connection first, then the members'.
 pub struct LoadRoom {
-    index: usize,
+    pub(crate) index: usize,
     /// Connections in the room when full.
     size: usize,
     /// The first connection index of this room (for listeners and source addresses).
     base: usize,
-    created: RoomCreated,
-    conns: Vec<Conn>,
-    room: Room,
+    pub(crate) created: RoomCreated,
+    pub(crate) conns: Vec<Conn>,
+    pub(crate) room: Room,
 }
 
 impl LoadRoom {
@@ -118,14 +124,38 @@ impl LoadRoom {
         self.conns.first_mut().context("a room without its host")
     }
 
-    /// Wait (bounded) until the host has read every event up to `seq`; its view then.
-    async fn host_at(&self, seq: u64) -> anyhow::Result<HostView> {
+    /// Wait (bounded) until the host has read every event up to `seq`; its view then. With
+    /// resilient connections, one the server closes meanwhile is resumed first.
+    async fn host_at(&mut self, seq: u64, target: &Target) -> anyhow::Result<HostView> {
         let mut rx = self.room.host.subscribe();
-        let view = tokio::time::timeout(WAIT, rx.wait_for(|v| v.seq >= seq))
-            .await
-            .with_context(|| format!("room {}: the host never read seq {seq}", self.index))?
-            .context("the host's view is gone")?;
-        Ok(view.clone())
+        if !self.resilient() {
+            let view = tokio::time::timeout(WAIT, rx.wait_for(|v| v.seq >= seq))
+                .await
+                .with_context(|| format!("room {}: the host never read seq {seq}", self.index))?
+                .context("the host's view is gone")?;
+            return Ok(view.clone());
+        }
+        for _ in 0..MAX_RECOVERIES {
+            self.recover(target).await?;
+            let dropped = Arc::clone(&self.room.dropped);
+            tokio::select! {
+                view = tokio::time::timeout(WAIT, rx.wait_for(|v| v.seq >= seq)) => {
+                    let view = view
+                        .with_context(|| format!("room {}: the host never read seq {seq}", self.index))?
+                        .context("the host's view is gone")?;
+                    return Ok(view.clone());
+                }
+                _ = dropped.notified() => {}
+            }
+        }
+        bail!(
+            "room {}: closed more than {MAX_RECOVERIES} times in one step",
+            self.index
+        )
+    }
+
+    pub(crate) fn resilient(&self) -> bool {
+        self.room.metrics.resilient.load(Ordering::Relaxed)
     }
 }
 
@@ -144,6 +174,7 @@ async fn open_room(
         track: Arc::new(std::sync::Mutex::new(Track::new(size, swap))),
         host: Arc::new(watch::channel(HostView::default()).0),
         metrics: Arc::clone(metrics),
+        dropped: Arc::new(Notify::new()),
     };
     let (mut host, _) = Conn::open(
         target,
@@ -170,7 +201,7 @@ async fn open_room(
 }
 
 /// Open every room, as fast as `SETUP_CONCURRENCY` allows.
-async fn open_rooms(
+pub(crate) async fn open_rooms(
     target: &Target,
     specs: Vec<(usize, usize, &'static str, bool)>,
     metrics: &Arc<Metrics>,
@@ -210,7 +241,7 @@ async fn open_rooms_from(
 
 /// Every member of every room joins (and accepts the ground rules): as fast as
 /// `SETUP_CONCURRENCY` allows, or (`window`) spread evenly over that window, all at once.
-async fn join_all_members(
+pub(crate) async fn join_all_members(
     target: &Target,
     rooms: &mut [LoadRoom],
     window: Option<Duration>,
@@ -285,7 +316,7 @@ fn settle<T>(
 }
 
 /// A small deterministic generator (xorshift), for phases.
-fn mix(mut x: u64) -> u64 {
+pub(crate) fn mix(mut x: u64) -> u64 {
     x ^= x << 13;
     x ^= x >> 7;
     x ^= x << 17;
@@ -295,12 +326,15 @@ fn mix(mut x: u64) -> u64 {
 /// How rooms start measuring together: each syncs (so that events before it are not
 /// measured), waits for every room, then reads the shared deadline.
 #[derive(Clone)]
-struct Gate {
-    barrier: Arc<Barrier>,
-    deadline: watch::Receiver<Option<tokio::time::Instant>>,
+pub(crate) struct Gate {
+    pub(crate) barrier: Arc<Barrier>,
+    pub(crate) deadline: watch::Receiver<Option<tokio::time::Instant>>,
 }
 
-async fn begin(room: &mut LoadRoom, gate: &Gate) -> anyhow::Result<tokio::time::Instant> {
+pub(crate) async fn begin(
+    room: &mut LoadRoom,
+    gate: &Gate,
+) -> anyhow::Result<tokio::time::Instant> {
     let seq = room.host()?.command(Command::Sync, false).await?;
     lock(&room.room.track).from = seq;
     gate.barrier.wait().await;
@@ -316,7 +350,7 @@ async fn begin(room: &mut LoadRoom, gate: &Gate) -> anyhow::Result<tokio::time::
 
 /// Where a room's script is.
 #[derive(Default)]
-struct Script {
+pub(crate) struct Script {
     /// 0: the round; 1: the open floor.
     stage: u8,
     /// Turns taken in this round.
@@ -334,7 +368,11 @@ struct Script {
 /// One step of the circle: a speaker finishes or passes; a hand goes up; the facilitator gives
 /// the floor, shows a prompt, rotates the timekeeper, extends the timer or moves the stage on;
 /// and every 25th step a member's connection drops and resumes.
-async fn circle_step(room: &mut LoadRoom, s: &mut Script, target: &Target) -> anyhow::Result<()> {
+pub(crate) async fn circle_step(
+    room: &mut LoadRoom,
+    s: &mut Script,
+    target: &Target,
+) -> anyhow::Result<()> {
     let members = room.conns.len() - 1;
     s.steps += 1;
     if s.steps.is_multiple_of(25) && members > 0 {
@@ -342,7 +380,7 @@ async fn circle_step(room: &mut LoadRoom, s: &mut Script, target: &Target) -> an
         return reconnect(room, &[j], target).await;
     }
     if s.stage == 0 {
-        let view = room.host_at(s.seq).await?;
+        let view = room.host_at(s.seq, target).await?;
         match view.floor {
             Some(p) => {
                 let who = room
@@ -356,10 +394,10 @@ async fn circle_step(room: &mut LoadRoom, s: &mut Script, target: &Target) -> an
                     Command::Done
                 };
                 s.turns += 1;
-                s.seq = room.conns[who].command(command, true).await?;
+                s.seq = room.cmd(who, command, true, target).await?;
             }
             None => {
-                s.seq = room.host()?.command(Command::NextStage, true).await?;
+                s.seq = room.cmd(0, Command::NextStage, true, target).await?;
                 s.stage = 1;
                 s.floor_step = 0;
             }
@@ -406,7 +444,7 @@ async fn circle_step(room: &mut LoadRoom, s: &mut Script, target: &Target) -> an
             command.name()
         );
     }
-    s.seq = room.conns[who].command(command, true).await?;
+    s.seq = room.cmd(who, command, true, target).await?;
     s.floor_step += 1;
     if s.floor_step > 9 {
         s.stage = 0;
@@ -423,8 +461,17 @@ async fn reconnect(room: &mut LoadRoom, which: &[usize], target: &Target) -> any
         ensure!(j > 0 && j < room.conns.len(), "no member {j} to drop");
         taken.push((j, room.conns.remove(j)));
     }
+    let resilient = room.resilient();
     let back = join_all(taken.into_iter().map(|(j, c)| async move {
-        let (c, _) = c.drop_and_resume(target).await?;
+        let c = if resilient {
+            // The room's node may be going away: back off as a client would.
+            c.park()
+                .await
+                .resume_with_backoff(target, Duration::ZERO)
+                .await?
+        } else {
+            c.drop_and_resume(target).await?.0
+        };
         anyhow::Ok((j, c))
     }))
     .await;
@@ -529,6 +576,7 @@ async fn swap_room(
     mut room: LoadRoom,
     gate: Gate,
     run_for: Duration,
+    target: Target,
 ) -> anyhow::Result<(LoadRoom, SwapFigures)> {
     let deadline = begin(&mut room, &gate).await?;
     tokio::time::sleep_until(deadline - run_for.mul_f64(2.0 / 3.0)).await;
@@ -546,7 +594,7 @@ async fn swap_room(
     host.command(Command::ConfirmPairs, true).await?;
     let seq = host.command(Command::NextStage, true).await?;
     let pairing = t0.elapsed();
-    let view = room.host_at(seq).await?;
+    let view = room.host_at(seq, &target).await?;
     ensure!(!view.groups.is_empty(), "the swap formed no groups");
     let coaches: Vec<u64> = view.groups.iter().map(|(_, c)| *c).collect();
     let grouped: Vec<u64> = view.groups.iter().flat_map(|(m, _)| m.clone()).collect();
@@ -587,8 +635,20 @@ async fn swap_room(
     ))
 }
 
+/// Close every connection of `rooms`, all at once (each bounded).
+pub(crate) async fn close_rooms(rooms: Vec<LoadRoom>) {
+    let closing: Vec<_> = rooms
+        .into_iter()
+        .flat_map(|r| r.conns)
+        .map(|c| tokio::spawn(c.close()))
+        .collect();
+    for c in closing {
+        let _ = c.await;
+    }
+}
+
 /// Wait (bounded) until every acknowledged command of the room reached everyone.
-async fn wait_delivered(room: &Room, until: Instant) -> usize {
+pub(crate) async fn wait_delivered(room: &Room, until: Instant) -> usize {
     loop {
         let left = lock(&room.track).undelivered();
         if left == 0 || Instant::now() >= until {
@@ -607,6 +667,7 @@ pub async fn run(
     o: &Opts,
     target: &Target,
     server: Option<&Proc>,
+    others: &[(String, Proc)],
     metrics: &Arc<Metrics>,
 ) -> anyhow::Result<Figures> {
     let client = Proc::own();
@@ -652,7 +713,7 @@ pub async fn run(
     for room in rooms {
         let gate = gate.clone();
         if lock(&room.room.track).is_swap() {
-            swap_run = Some(tokio::spawn(swap_room(room, gate, run_for)));
+            swap_run = Some(tokio::spawn(swap_room(room, gate, run_for, target.clone())));
             continue;
         }
         runs.push(match sc {
@@ -674,6 +735,7 @@ pub async fn run(
     let events_before = Metrics::get(&metrics.events);
     metrics.measuring.store(true, Ordering::Relaxed);
     let server_before = server.map(Proc::sample);
+    let others_before: Vec<_> = others.iter().map(|(_, p)| p.sample()).collect();
     let client_before = client.sample();
     let run_start = Instant::now();
     let deadline = tokio::time::Instant::now() + run_for;
@@ -705,19 +767,17 @@ pub async fn run(
     }
     let run = run_start.elapsed();
     let server_after = server.map(Proc::sample);
+    let others: Vec<_> = others
+        .iter()
+        .zip(others_before)
+        .map(|((name, p), before)| (name.clone(), before, p.sample()))
+        .collect();
     let client_after = client.sample();
     metrics.measuring.store(false, Ordering::Relaxed);
     let acks = Metrics::get(&metrics.acks) - acks_before;
     let events = Metrics::get(&metrics.events) - events_before;
 
-    let closing: Vec<_> = rooms
-        .into_iter()
-        .flat_map(|r| r.conns)
-        .map(|c| tokio::spawn(c.close()))
-        .collect();
-    for c in closing {
-        let _ = c.await;
-    }
+    close_rooms(rooms).await;
     if let Some(e) = first_error {
         return Err(e);
     }
@@ -737,8 +797,10 @@ pub async fn run(
         server_connected,
         server: server_before.zip(server_after),
         client: (client_before, client_after),
+        others,
         swap,
         soak: None,
+        failover: None,
     })
 }
 
@@ -895,7 +957,9 @@ async fn soak(
         server_connected: peak,
         server: server_before.zip(after),
         client: (client_before, client.sample()),
+        others: Vec::new(),
         swap: None,
+        failover: None,
         soak: Some(SoakFigures {
             samples,
             rooms: rooms_opened,

@@ -1,14 +1,17 @@
 //! What the bench reads from the OS: a process's resident memory, CPU time and open files
-//! (its own, or the server's), and whether enough file descriptors are allowed.
+//! (its own, the server's, or summed over several: a cluster's nodes, PostgreSQL and its
+//! backends), and whether enough file descriptors are allowed.
 
 use std::time::{Duration, Instant};
 
 use anyhow::ensure;
 
-/// A process to sample: this one, or the server by pid.
+/// A process to sample: this one, or others by pid (summed), with or without their children.
 #[derive(Debug, Clone)]
 pub struct Proc {
-    dir: String,
+    dirs: Vec<String>,
+    /// Also sum the children of each pid (PostgreSQL's backends under its postmaster).
+    children: bool,
 }
 
 /// One reading of a process.
@@ -28,41 +31,101 @@ impl Proc {
     /// This process.
     pub fn own() -> Proc {
         Proc {
-            dir: "/proc/self".into(),
+            dirs: vec!["/proc/self".into()],
+            children: false,
         }
     }
 
     /// Another process by pid.
     pub fn pid(pid: u32) -> Proc {
+        Proc::pids(&[pid])
+    }
+
+    /// Several processes, summed (a cluster's nodes).
+    pub fn pids(pids: &[u32]) -> Proc {
         Proc {
-            dir: format!("/proc/{pid}"),
+            dirs: pids.iter().map(|p| format!("/proc/{p}")).collect(),
+            children: false,
+        }
+    }
+
+    /// A process and its children, summed (PostgreSQL: the postmaster and its backends).
+    pub fn tree(pid: u32) -> Proc {
+        Proc {
+            children: true,
+            ..Proc::pid(pid)
         }
     }
 
     /// Read it now (zeros where the OS does not say).
     pub fn sample(&self) -> Sample {
-        let rss_kib = line_field(&format!("{}/status", self.dir), "VmRSS:", 1).unwrap_or(0);
-        let ticks = std::fs::read_to_string(format!("{}/stat", self.dir))
-            .ok()
-            .and_then(|s| {
-                let rest = s.rsplit_once(')')?.1.to_string();
-                let f: Vec<&str> = rest.split_whitespace().collect();
-                // After the command name: state is field 3; utime 14 and stime 15.
-                let u: u64 = f.get(11)?.parse().ok()?;
-                let st: u64 = f.get(12)?.parse().ok()?;
-                Some(u + st)
-            })
-            .unwrap_or(0);
-        let fds = std::fs::read_dir(format!("{}/fd", self.dir))
-            .map(|d| d.count() as u64)
-            .unwrap_or(0);
-        Sample {
-            at: Instant::now(),
-            rss_kib,
-            // Linux reports clock ticks of 1/100 s (USER_HZ).
-            cpu: Duration::from_millis(ticks * 10),
-            fds,
+        let mut dirs = self.dirs.clone();
+        if self.children {
+            let parents: Vec<u64> = self
+                .dirs
+                .iter()
+                .filter_map(|d| d.rsplit('/').next()?.parse().ok())
+                .collect();
+            dirs.extend(children_of(&parents));
         }
+        let mut total = Sample {
+            at: Instant::now(),
+            rss_kib: 0,
+            cpu: Duration::ZERO,
+            fds: 0,
+        };
+        for dir in &dirs {
+            let s = sample_dir(dir);
+            total.rss_kib += s.rss_kib;
+            total.cpu += s.cpu;
+            total.fds += s.fds;
+        }
+        total
+    }
+}
+
+/// The `/proc/PID` directories of the processes whose parent is one of `parents` (bounded).
+fn children_of(parents: &[u64]) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .take(1_000_000)
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            name.parse::<u64>().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{name}/stat")).ok()?;
+            let rest = stat.rsplit_once(')')?.1.to_string();
+            // After the command name: state, then the parent's pid.
+            let ppid: u64 = rest.split_whitespace().nth(1)?.parse().ok()?;
+            parents.contains(&ppid).then(|| format!("/proc/{name}"))
+        })
+        .collect()
+}
+
+/// One process's reading.
+fn sample_dir(dir: &str) -> Sample {
+    let rss_kib = line_field(&format!("{dir}/status"), "VmRSS:", 1).unwrap_or(0);
+    let ticks = std::fs::read_to_string(format!("{dir}/stat"))
+        .ok()
+        .and_then(|s| {
+            let rest = s.rsplit_once(')')?.1.to_string();
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            // After the command name: state is field 3; utime 14 and stime 15.
+            let u: u64 = f.get(11)?.parse().ok()?;
+            let st: u64 = f.get(12)?.parse().ok()?;
+            Some(u + st)
+        })
+        .unwrap_or(0);
+    let fds = std::fs::read_dir(format!("{dir}/fd"))
+        .map(|d| d.count() as u64)
+        .unwrap_or(0);
+    Sample {
+        at: Instant::now(),
+        rss_kib,
+        // Linux reports clock ticks of 1/100 s (USER_HZ).
+        cpu: Duration::from_millis(ticks * 10),
+        fds,
     }
 }
 
