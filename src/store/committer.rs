@@ -30,6 +30,25 @@ struct Submission {
     writes: Vec<Write>,
     /// Taken when the submission is answered.
     done: Option<oneshot::Sender<Result<(), StoreError>>>,
+    /// The chain it belongs to, if any.
+    chain: Option<Chain>,
+}
+
+/// Submissions that each build on the ones before (a room actor's, which it submits without
+/// waiting for the earlier ones to be durable): once one fails, every later one fails too,
+/// unwritten, so that a store that fails one commit and takes the next never holds a room's
+/// later events without its earlier ones. A new chain for each new actor.
+#[derive(Clone, Debug, Default)]
+pub struct Chain(Arc<std::sync::atomic::AtomicBool>);
+
+impl Chain {
+    fn broken(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+
+    fn break_off(&self) {
+        self.0.store(true, Ordering::Release);
+    }
 }
 
 /// Counters of the commit thread, for benchmarks and metrics.
@@ -65,10 +84,21 @@ impl Committer {
 
     /// Submit writes; the receipt resolves once they are durable (or failed).
     pub async fn submit(&self, writes: Vec<Write>) -> Durable {
+        self.send(writes, None).await
+    }
+
+    /// Submit writes that build on `chain`'s earlier submissions: refused unwritten if one of
+    /// those failed.
+    pub async fn submit_in(&self, chain: &Chain, writes: Vec<Write>) -> Durable {
+        self.send(writes, Some(chain.clone())).await
+    }
+
+    async fn send(&self, writes: Vec<Write>, chain: Option<Chain>) -> Durable {
         let (done, receipt) = oneshot::channel();
         let submission = Submission {
             writes,
             done: Some(done),
+            chain,
         };
         if let Err(mut refused) = self.tx.send(submission).await {
             answer(&mut refused.0, Err(StoreError::Closed));
@@ -113,15 +143,29 @@ fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Submission>, stats: &Commit
 /// without their submissions (which get that error), once per refusal: at most as many tries
 /// as the batch has submissions.
 fn commit(store: &dyn Store, batch: &mut [Submission]) {
+    // A chain broken by an earlier batch: its later submissions are refused unwritten.
+    for s in batch.iter_mut() {
+        if s.chain.as_ref().is_some_and(Chain::broken) {
+            let refused = StoreError::Backend {
+                reason: "an earlier write of the same room failed".into(),
+            };
+            answer(s, Err(refused));
+        }
+    }
     // Every submission's writes, moved (not copied) into one batch; `spans[i]` is where
     // submission `open[i]`'s are.
-    let mut open: Vec<usize> = (0..batch.len()).collect();
+    let mut open: Vec<usize> = (0..batch.len())
+        .filter(|&i| batch[i].done.is_some())
+        .collect();
     let mut writes: Vec<Write> = Vec::new();
     let mut spans: Vec<std::ops::Range<usize>> = Vec::with_capacity(batch.len());
-    for s in batch.iter_mut() {
+    for &i in &open {
         let from = writes.len();
-        writes.append(&mut s.writes);
+        writes.append(&mut batch[i].writes);
         spans.push(from..writes.len());
+    }
+    if open.is_empty() {
+        return;
     }
     for _ in 0..=batch.len() {
         let result = store.write(&writes).and_then(|()| store.flush());
@@ -183,8 +227,81 @@ fn commit(store: &dyn Store, batch: &mut [Submission]) {
     }
 }
 
+/// Answer a submission; a failure breaks its chain.
 fn answer(submission: &mut Submission, outcome: Result<(), StoreError>) {
+    if outcome.is_err() {
+        if let Some(chain) = &submission.chain {
+            chain.break_off();
+        }
+    }
     if let Some(done) = submission.done.take() {
         let _ = done.send(outcome);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+    use crate::store::conformance::events;
+    use crate::store::{Loaded, RoomRecord, SledStore};
+
+    /// A store whose first write fails, as a database that drops one transaction does.
+    struct FailsOnce {
+        inner: SledStore,
+        writes: AtomicUsize,
+    }
+
+    impl Store for FailsOnce {
+        fn put_room(&self, id: &str, record: &RoomRecord) -> Result<(), StoreError> {
+            self.inner.put_room(id, record)
+        }
+        fn write(&self, writes: &[Write]) -> Result<(), StoreError> {
+            if self.writes.fetch_add(1, Ordering::SeqCst) == 0 {
+                return Err(StoreError::Backend {
+                    reason: "dropped".into(),
+                });
+            }
+            self.inner.write(writes)
+        }
+        fn flush(&self) -> Result<(), StoreError> {
+            self.inner.flush()
+        }
+        fn rooms(&self) -> Result<Vec<(String, RoomRecord)>, StoreError> {
+            self.inner.rooms()
+        }
+        fn load(&self, id: &str) -> Result<Loaded, StoreError> {
+            self.inner.load(id)
+        }
+        fn series(&self) -> Result<Vec<crate::series::SeriesRecord>, StoreError> {
+            self.inner.series()
+        }
+    }
+
+    #[tokio::test]
+    async fn after_a_failed_write_the_rest_of_its_chain_is_refused_unwritten() {
+        let store = Arc::new(FailsOnce {
+            inner: SledStore::temporary().expect("a store"),
+            writes: AtomicUsize::new(0),
+        });
+        let (committer, thread) = Committer::spawn(store.clone()).expect("the commit thread");
+        let chain = Chain::default();
+        let first = committer.submit_in(&chain, vec![events("r", 1..=1)]).await;
+        assert!(first.await.expect("an answer").is_err());
+        // The store takes writes again, but events 2.. of the same actor would leave a gap.
+        let later = committer.submit_in(&chain, vec![events("r", 2..=2)]).await;
+        assert!(later.await.expect("an answer").is_err());
+        assert!(store.load("r").expect("load").events.is_empty());
+        // A new actor (a new chain) starts from what is stored.
+        let fresh = Chain::default();
+        let again = committer.submit_in(&fresh, vec![events("r", 1..=1)]).await;
+        assert!(again.await.expect("an answer").is_ok());
+        assert_eq!(store.load("r").expect("load").events.len(), 1);
+        drop(committer);
+        tokio::task::spawn_blocking(move || thread.join())
+            .await
+            .expect("joined")
+            .expect("the thread ends");
     }
 }

@@ -90,7 +90,7 @@ use circlekeeper_protocol::{CommandId, Event, Millis, ParticipantId};
 use serde::{Deserialize, Serialize};
 
 use crate::room::{Recorded, Room, RoomSetup};
-pub use committer::{Committer, Durable};
+pub use committer::{Chain, Committer, Durable};
 pub use keyring::{Kind as OwnerKind, Owner};
 pub use leases::{Claim, Leases};
 pub use postgres::PgStore;

@@ -100,7 +100,7 @@ impl Actor {
         let receipt = if writes.is_empty() {
             None
         } else {
-            Some(self.ctx.committer.submit(writes).await)
+            Some(self.ctx.committer.submit_in(&self.chain, writes).await)
         };
         self.pending.push_back(Pending {
             receipt,

@@ -296,6 +296,9 @@ struct Actor {
     /// Set by [`RoomMsg::HandOver`]: once nothing is pending, stop with this close code and
     /// answer.
     handing_over: Option<(u16, oneshot::Sender<()>)>,
+    /// This actor's submissions, each building on the ones before: once one fails, the rest
+    /// are refused unwritten (the room stops, and is loaded again as stored).
+    chain: crate::store::Chain,
 }
 
 /// Start the actor of a room and return its handle and task. The actor ends when every handle
@@ -325,6 +328,7 @@ pub fn spawn_room(init: RoomInit, ctx: RoomContext) -> (RoomHandle, tokio::task:
         stopped: false,
         fence: init.fence,
         handing_over: None,
+        chain: crate::store::Chain::default(),
     };
     actor.restore_recent(init.recent);
     let span = tracing::info_span!("room", room_id = %actor.room.view().id);

@@ -10,8 +10,11 @@
 //! | `wanted` | another node asked for it; cleared by the next claim |
 //!
 //! Times are the database's (`now()`), so the nodes' clocks need not agree. A write checks its
-//! fences with `SELECT … FOR SHARE` in its own transaction ([`check`]); a claim updates the row,
-//! so it waits for every write that checked it to commit, and then loads what they wrote.
+//! fences with `SELECT … FOR KEY SHARE` in its own transaction ([`check`]); a claim locks the
+//! row `FOR UPDATE` first, so it waits for every write that checked it to commit, and then loads
+//! what they wrote. Renewals and releases update other columns than the key (`FOR NO KEY
+//! UPDATE`), which a write's lock does not conflict with: a node's writes and its renewals never
+//! wait for each other, so they cannot deadlock.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -51,6 +54,11 @@ pub fn claim(
 ) -> Result<Claim, StoreError> {
     let key = owner.lease_key();
     let mut tx = client.transaction().map_err(backend)?;
+    // FOR UPDATE waits for every write that checked this lease (they hold FOR KEY SHARE) to
+    // commit, so the new holder loads what they wrote; renewals (FOR NO KEY UPDATE) never wait
+    // for writes, nor writes for them.
+    tx.query_opt("SELECT 1 FROM leases WHERE owner = $1 FOR UPDATE", &[&key])
+        .map_err(backend)?;
     let taken = tx
         .query_opt(
             "INSERT INTO leases (owner, node, fence, expires_at)
@@ -179,11 +187,13 @@ pub fn check(tx: &mut Transaction<'_>, node: &str, writes: &[Write]) -> Result<(
         return Ok(());
     }
     let keys: Vec<String> = owners.iter().map(Owner::lease_key).collect();
-    // In key order, so two nodes' writes lock rows in the same order.
+    // FOR KEY SHARE: a claim (FOR UPDATE) waits for this write to commit, a renewal or a
+    // release (an update of other columns) does not, and this write does not wait for them: a
+    // node's writes and its own renewals never deadlock.
     let rows = tx
         .query(
             "SELECT owner, node, fence FROM leases WHERE owner = ANY($1)
-             ORDER BY owner FOR SHARE",
+             ORDER BY owner FOR KEY SHARE",
             &[&keys],
         )
         .map_err(backend)?;
