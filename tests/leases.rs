@@ -244,9 +244,10 @@ fn event_write(room: &str, seq: u64) -> Write {
     }
 }
 
-/// A server on `url` as node `name`.
+/// A server on `url` as node `name`, with leases that never expire during a test: a room (or
+/// series) moves only when its holder hands it over.
 async fn server(url: &str, name: &str) -> TestServer {
-    let store = PgStore::open_node(url, name, Duration::from_secs(3)).expect("the store opens");
+    let store = PgStore::open_node(url, name, LONG).expect("the store opens");
     TestServer::start_with(Arc::new(store), Clock::manual(EPOCH), |s| {
         s.rate_burst = 60.0
     })

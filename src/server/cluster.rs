@@ -129,6 +129,15 @@ impl AppState {
         let Some((_, fence)) = self.inner.cluster.held.remove(owner) else {
             return;
         };
+        self.release_fence(owner, fence).await;
+    }
+
+    /// Give up the lease on `owner` claimed with `fence` (if the database still has it so).
+    async fn release_fence(&self, owner: &Owner, fence: u64) {
+        self.inner
+            .cluster
+            .held
+            .remove_if(owner, |_, held| *held == fence);
         let o = owner.clone();
         if let Some(Err(e)) = self.on_leases(move |l| l.release(&o, fence)).await {
             // It expires by itself.
@@ -153,6 +162,9 @@ impl AppState {
     /// connections with `code`; a series' actor runs the jobs waiting. Then the lease is
     /// released (unless `code` says it was lost).
     pub(super) async fn hand_over(&self, owner: &Owner, code: u16) {
+        // The fence is taken first: once the room's actor stops, the sweeper forgets the lease
+        // (`forget_stopped`), and the release below must still find it.
+        let fence = self.inner.cluster.held.get(owner).map(|f| *f);
         match owner.kind {
             OwnerKind::Room => {
                 let gate = self.gate(&owner.id);
@@ -166,8 +178,8 @@ impl AppState {
                         .rooms
                         .remove_if(&owner.id, |_, live| live.same(&handle));
                 }
-                if code == close::ROOM_MOVED {
-                    self.release(owner).await;
+                if let (close::ROOM_MOVED, Some(fence)) = (code, fence) {
+                    self.release_fence(owner, fence).await;
                 }
                 drop(held);
                 self.ungate(&owner.id, gate);
@@ -178,7 +190,9 @@ impl AppState {
                 if let Some((_, handle)) = self.inner.series.remove(&owner.id) {
                     let _ = tokio::time::timeout(HAND_OVER, handle.hand_over()).await;
                 }
-                self.release(owner).await;
+                if let Some(fence) = fence {
+                    self.release_fence(owner, fence).await;
+                }
                 drop(held);
                 self.ungate(&owner.lease_key(), gate);
             }
