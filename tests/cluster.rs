@@ -8,10 +8,6 @@
 //! node directly. Times of failover are printed, and asserted only against generous bounds:
 //! figures belong in the benches. Skipped (and said so) without haproxy or PostgreSQL; failed
 //! instead with `CI` set.
-//!
-//! The two tests with a long lease (SIGTERM, misrouted request) are ignored until a server race
-//! is fixed: a node handing a room over sometimes does not release its lease, and the asking
-//! node then waits for it to expire. Run them with `cargo test --test cluster -- --ignored`.
 
 #[path = "common/binary.rs"]
 mod binary;
@@ -612,7 +608,6 @@ async fn a_node_frozen_past_its_lease_is_fenced_off_and_its_late_write_is_refuse
 }
 
 #[tokio::test]
-#[ignore = "server bug: a hand-over sometimes keeps its lease until it expires (the room's Moved notice makes forget_stopped call lost() before hand_over's release(), which then releases nothing): with --lease-secs 30 about one run in four waits 30 s; see doc-notes/cluster.md"]
 async fn sigterm_hands_a_nodes_rooms_over_at_once_without_waiting_for_the_lease() {
     let test = "sigterm_hands_a_nodes_rooms_over_at_once_without_waiting_for_the_lease";
     let Some(mut cluster) = Cluster::start(test, LONG_LEASE).await else {
@@ -654,7 +649,6 @@ async fn sigterm_hands_a_nodes_rooms_over_at_once_without_waiting_for_the_lease(
 }
 
 #[tokio::test]
-#[ignore = "server bug: a hand-over sometimes keeps its lease until it expires (the room's Moved notice makes forget_stopped call lost() before hand_over's release(), which then releases nothing): with --lease-secs 30 about one run in four waits 30 s; see doc-notes/cluster.md"]
 async fn a_node_asked_for_a_room_it_does_not_hold_takes_it_over_and_there_is_never_a_second_copy() {
     let test =
         "a_node_asked_for_a_room_it_does_not_hold_takes_it_over_and_there_is_never_a_second_copy";
