@@ -434,18 +434,27 @@ impl AppState {
             self.release(&owner).await;
             return Err(e);
         }
-        self.start_room(setup, series.as_deref(), keys, fence)
+        self.start_room(setup, series.as_deref(), keys, fence).await
     }
 
     /// Start the actor of a new room whose record is already durable (a series' session is
     /// written by its series' actor, with the session), under this node's lease `fence`.
-    pub(crate) fn start_room(
+    ///
+    /// With several nodes the room is not started here: its lease is released, and the node the
+    /// proxy sends the room's first request to claims it then. (Rooms are opened through the
+    /// proxy by whichever node the client's address hashes to, which is seldom the room's.)
+    pub(crate) async fn start_room(
         &self,
         setup: crate::room::RoomSetup,
         series: Option<&str>,
         keys: Keys,
         fence: Option<u64>,
     ) -> Result<(), StoreError> {
+        if fence.is_some() {
+            self.inner.held.fetch_add(1, Ordering::Relaxed);
+            self.release(&crate::store::Owner::room(&setup.id)).await;
+            return Ok(());
+        }
         let init = RoomInit {
             room: Room::new(setup),
             keys,
@@ -628,6 +637,11 @@ impl AppState {
         if let Err(e) = self.commit(writes).await {
             self.release(&owner).await;
             return Err(e);
+        }
+        if fence.is_some() {
+            // As a new room: the node the proxy sends the series' first request to claims it.
+            self.release(&owner).await;
+            return Ok(());
         }
         if self.launch_series(record, fence).is_some() {
             Ok(())
