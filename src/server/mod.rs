@@ -1,12 +1,15 @@
 //! The HTTP face of the server and the life of its rooms: the axum router, the JSON API that
 //! opens rooms ([`api`]), the `/ws` connection task ([`ws`]), the `/metrics` counters
 //! ([`metrics`]), and [`AppState`], which restores rooms on start, deletes them when their
-//! retention runs out, and shuts down cleanly.
+//! retention runs out, and shuts down cleanly. Which rooms and series run here, loaded on first
+//! use, is in `rooms` and `series`; with several nodes, the leases they run under in `cluster`.
 
 pub mod api;
 mod cluster;
 mod decode;
 pub mod guard;
+mod rooms;
+mod series;
 mod settings;
 /// The metrics live at the crate root ([`crate::metrics`]); re-exported for the server's users.
 pub use crate::metrics;
@@ -27,11 +30,9 @@ use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
 
 use crate::clock::Clock;
-use crate::live::room::{Keys, Notice, RoomContext, RoomInit, SeriesLink};
-use crate::live::{spawn_room, RoomHandle, RoomMsg};
-use crate::live::{spawn_series, SeriesError, SeriesHandle};
-use crate::room::Room;
-use crate::series::SeriesRecord;
+use crate::live::room::{Notice, RoomContext, RoomInit};
+use crate::live::SeriesHandle;
+use crate::live::{spawn_room, RoomHandle};
 use crate::store::committer::CommitStats;
 use crate::store::{Committer, Store, StoreError, StoredEvent, Write};
 pub use cluster::{Unserved, CLAIM_POLL};
@@ -274,214 +275,6 @@ impl AppState {
         Ok(())
     }
 
-    /// A live room's handle, bringing the room back from the store on first use: its latest
-    /// snapshot, then the events after it. With several nodes the room's lease is claimed
-    /// first (waiting, up to a lease, for another node to hand it over). Refused if there is no
-    /// such room, if its stored records are damaged (then it is marked unavailable: refused,
-    /// never served half-read), if the store cannot be reached, or if another node keeps it.
-    pub async fn room(&self, id: &str) -> Result<RoomHandle, Unserved> {
-        if let Some(handle) = self.live_room(id) {
-            return Ok(handle);
-        }
-        if self.inner.unavailable.contains(id) {
-            return Err(Unserved::Damaged);
-        }
-        if id.is_empty() || id.len() > MAX_ROOM_ID {
-            return Err(Unserved::NotFound);
-        }
-        let gate = self.gate(id);
-        let held = gate.lock().await;
-        // Someone else may have loaded it while this waited.
-        let handle = match self.live_room(id) {
-            Some(handle) => Ok(handle),
-            None => self.load_room(id).await,
-        };
-        drop(held);
-        self.ungate(id, gate);
-        handle
-    }
-
-    /// A live room's handle, if it is loaded (a clone: no map guard escapes).
-    fn live_room(&self, id: &str) -> Option<RoomHandle> {
-        self.inner.rooms.get(id).map(|r| r.value().clone())
-    }
-
-    /// The lock that serializes loading (and deleting while not loaded) one room.
-    fn gate(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
-        Arc::clone(
-            self.inner
-                .loading
-                .entry(id.to_string())
-                .or_default()
-                .value(),
-        )
-    }
-
-    /// Forget a room's gate once nobody else holds it.
-    fn ungate(&self, id: &str, gate: Arc<tokio::sync::Mutex<()>>) {
-        drop(gate);
-        self.inner
-            .loading
-            .remove_if(id, |_, g| Arc::strong_count(g) == 1);
-    }
-
-    /// Read a room from the store and start its actor (called under the room's gate).
-    async fn load_room(&self, id: &str) -> Result<RoomHandle, Unserved> {
-        let store = Arc::clone(&self.inner.store);
-        let key = id.to_string();
-        // Whether it exists, before anything is claimed for it.
-        let record = tokio::task::spawn_blocking(move || store.room(&key)).await;
-        let record = match record {
-            Ok(Ok(Some(record))) => record,
-            Ok(Ok(None)) => return Err(Unserved::NotFound),
-            Ok(Err(e)) if e.is_transient() => {
-                warn!(room_id = %id, error = %e, "a room could not be read: the store is unavailable");
-                return Err(Unserved::Unavailable);
-            }
-            Ok(Err(e)) => {
-                error!(room_id = %id, "room not restored: {e}");
-                self.inner.unavailable.insert(id.to_string());
-                return Err(Unserved::Damaged);
-            }
-            Err(e) => {
-                error!(room_id = %id, error = %e, "loading a room failed");
-                return Err(Unserved::Unavailable);
-            }
-        };
-        let owner = crate::store::Owner::room(id);
-        let fence = self.claim(&owner, true).await?;
-        let loaded = self.restore_room(id, record, fence).await;
-        if loaded.is_err() {
-            self.release(&owner).await;
-        }
-        loaded
-    }
-
-    /// Read a room's snapshot and events (after its lease is claimed) and start its actor.
-    async fn restore_room(
-        &self,
-        id: &str,
-        record: crate::store::RoomRecord,
-        fence: Option<u64>,
-    ) -> Result<RoomHandle, Unserved> {
-        let store = Arc::clone(&self.inner.store);
-        let key = id.to_string();
-        let now = self.inner.clock.now();
-        let window = self.inner.settings.resume_window.as_millis() as u64;
-        let loaded = tokio::task::spawn_blocking(move || {
-            // The snapshot, the events after it, and the last ones a resume may replay.
-            let loaded = store.load_recent(&key, crate::live::room::MAX_RECENT_EVENTS)?;
-            let room = rebuild(&record, &loaded).map_err(|gap| StoreError::Record {
-                key: format!("room {key}"),
-                reason: gap.to_string(),
-            })?;
-            Ok::<_, StoreError>((record, loaded, room))
-        })
-        .await;
-        let (record, loaded, room) = match loaded {
-            Ok(Ok(found)) => found,
-            Ok(Err(e)) if e.is_transient() => {
-                warn!(room_id = %id, error = %e, "a room could not be read: the store is unavailable");
-                return Err(Unserved::Unavailable);
-            }
-            Ok(Err(why)) => {
-                error!(room_id = %id, "room not restored: {why}");
-                self.inner.unavailable.insert(id.to_string());
-                return Err(Unserved::Damaged);
-            }
-            Err(e) => {
-                error!(room_id = %id, error = %e, "loading a room failed");
-                return Err(Unserved::Unavailable);
-            }
-        };
-        let since: Millis = now.saturating_sub(window);
-        let recent: Vec<StoredEvent> = loaded
-            .events
-            .into_iter()
-            .filter(|e| e.at >= since)
-            .collect();
-        let init = RoomInit {
-            room,
-            keys: Keys {
-                join: record.join_key_hash,
-                host: record.host_key_hash,
-            },
-            tokens: loaded.tokens,
-            recent,
-            series: record.series.as_deref().map(|s| self.series_link(s)),
-            restored: true,
-            fence,
-        };
-        self.launch(init).ok_or(Unserved::Unavailable)
-    }
-
-    /// Open a new room (used by `POST /api/rooms`): its record is durable before it exists.
-    /// With several nodes its lease is claimed first.
-    pub(crate) async fn open_room(
-        &self,
-        record: crate::store::RoomRecord,
-        keys: Keys,
-    ) -> Result<(), StoreError> {
-        let setup = record.setup.clone();
-        let series = record.series.clone();
-        let owner = crate::store::Owner::room(&setup.id);
-        let fence = self.claim(&owner, false).await.map_err(unserved)?;
-        let mut writes = fenced(&owner, fence);
-        writes.push(Write::Room {
-            record: Box::new(record),
-        });
-        if let Err(e) = self.commit(writes).await {
-            self.release(&owner).await;
-            return Err(e);
-        }
-        self.start_room(setup, series.as_deref(), keys, fence).await
-    }
-
-    /// Start the actor of a new room whose record is already durable (a series' session is
-    /// written by its series' actor, with the session), under this node's lease `fence`.
-    ///
-    /// With several nodes the room is not started here: its lease is released, and the node the
-    /// proxy sends the room's first request to claims it then. (Rooms are opened through the
-    /// proxy by whichever node the client's address hashes to, which is seldom the room's.)
-    pub(crate) async fn start_room(
-        &self,
-        setup: crate::room::RoomSetup,
-        series: Option<&str>,
-        keys: Keys,
-        fence: Option<u64>,
-    ) -> Result<(), StoreError> {
-        if fence.is_some() {
-            self.inner.held.fetch_add(1, Ordering::Relaxed);
-            self.release(&crate::store::Owner::room(&setup.id)).await;
-            return Ok(());
-        }
-        let init = RoomInit {
-            room: Room::new(setup),
-            keys,
-            tokens: Vec::new(),
-            recent: Vec::new(),
-            series: series.map(|s| self.series_link(s)),
-            restored: false,
-            fence,
-        };
-        self.inner.held.fetch_add(1, Ordering::Relaxed);
-        match self.launch(init) {
-            Some(_) => Ok(()),
-            None => Err(StoreError::Closed),
-        }
-    }
-
-    /// Claim a new room's lease (several nodes) before its record is written: its fence, and
-    /// the write that carries it (to go first in the submission that writes the record).
-    pub(crate) async fn claim_new_room(
-        &self,
-        id: &str,
-    ) -> Result<(Option<u64>, Vec<Write>), StoreError> {
-        let owner = crate::store::Owner::room(id);
-        let fence = self.claim(&owner, false).await.map_err(unserved)?;
-        Ok((fence, fenced(&owner, fence)))
-    }
-
     /// Submit writes to the commit thread and wait until they are durable.
     async fn commit(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         let committer = self.inner.committer.lock().ok().and_then(|c| c.clone());
@@ -493,37 +286,6 @@ impl AppState {
     /// Every stored room record (for the community host's listing).
     pub fn room_records(&self) -> Result<Vec<(String, crate::store::RoomRecord)>, StoreError> {
         self.inner.store.rooms()
-    }
-
-    /// Every series record, as each series' actor holds it (with several nodes: as stored, which
-    /// is what every acknowledged change left).
-    pub async fn all_series(&self) -> Vec<SeriesRecord> {
-        if self.clustered() {
-            let store = Arc::clone(&self.inner.store);
-            let mut out = match tokio::task::spawn_blocking(move || store.series()).await {
-                Ok(Ok(all)) => all,
-                _ => {
-                    warn!("the series could not be listed");
-                    Vec::new()
-                }
-            };
-            out.sort_by_key(|s| s.created_at);
-            return out;
-        }
-        let handles: Vec<SeriesHandle> = self
-            .inner
-            .series
-            .iter()
-            .map(|e| e.value().clone())
-            .collect();
-        let mut out = Vec::with_capacity(handles.len());
-        for handle in handles {
-            if let Ok(record) = handle.read(SeriesRecord::clone).await {
-                out.push(record);
-            }
-        }
-        out.sort_by_key(|s| s.created_at);
-        out
     }
 
     /// A room's view and notes, read from the store (for exports of rooms by the host key).
@@ -538,195 +300,6 @@ impl AppState {
     /// A room's stored events (for exports).
     pub fn load_events(&self, room: &str) -> Result<Vec<StoredEvent>, StoreError> {
         Ok(self.inner.store.load(room)?.events)
-    }
-
-    /// A series' id and the way to its actor, for the actor of one of its rooms.
-    fn series_link(&self, id: &str) -> SeriesLink {
-        let directory: Arc<dyn crate::live::SeriesDirectory> =
-            Arc::new(Directory(Arc::downgrade(&self.inner)));
-        SeriesLink {
-            id: id.to_string(),
-            handle: crate::live::SeriesRef::new(id, directory),
-        }
-    }
-
-    /// A series' actor, by id (a clone: no map guard escapes). With several nodes the series
-    /// is claimed and loaded on first use, like a room.
-    pub async fn series(&self, id: &str) -> Result<SeriesHandle, Unserved> {
-        if let Some(handle) = self.live_series(id) {
-            return Ok(handle);
-        }
-        if !self.clustered() || id.is_empty() || id.len() > MAX_ROOM_ID {
-            return Err(Unserved::NotFound);
-        }
-        let owner = crate::store::Owner::series(id);
-        let gate = self.gate(&owner.lease_key());
-        let held = gate.lock().await;
-        let handle = match self.live_series(id) {
-            Some(handle) => Ok(handle),
-            None => self.load_series(&owner).await,
-        };
-        drop(held);
-        self.ungate(&owner.lease_key(), gate);
-        handle
-    }
-
-    /// A series' actor, if it runs here.
-    fn live_series(&self, id: &str) -> Option<SeriesHandle> {
-        self.inner
-            .series
-            .get(id)
-            .map(|h| h.value().clone())
-            .filter(|h| !h.is_closed())
-    }
-
-    /// Claim a series, read it from the store and start its actor (under its gate).
-    async fn load_series(&self, owner: &crate::store::Owner) -> Result<SeriesHandle, Unserved> {
-        let store = Arc::clone(&self.inner.store);
-        let key = owner.id.clone();
-        let exists = tokio::task::spawn_blocking(move || store.series_record(&key)).await;
-        match exists {
-            Ok(Ok(Some(_))) => {}
-            Ok(Ok(None)) => return Err(Unserved::NotFound),
-            _ => return Err(Unserved::Unavailable),
-        }
-        let fence = self.claim(owner, true).await?;
-        // Read again under the lease: the last holder may have written since.
-        let store = Arc::clone(&self.inner.store);
-        let key = owner.id.clone();
-        let record = tokio::task::spawn_blocking(move || store.series_record(&key)).await;
-        let launched = match record {
-            Ok(Ok(Some(record))) => self.launch_series(record, fence),
-            Ok(Ok(None)) => None,
-            _ => {
-                self.release(owner).await;
-                return Err(Unserved::Unavailable);
-            }
-        };
-        match launched {
-            Some(handle) => Ok(handle),
-            None => {
-                self.release(owner).await;
-                Err(Unserved::NotFound)
-            }
-        }
-    }
-
-    /// Start the actor of a series from its stored record and register it.
-    fn launch_series(&self, record: SeriesRecord, fence: Option<u64>) -> Option<SeriesHandle> {
-        let committer = self.inner.committer.lock().ok().and_then(|c| c.clone())?;
-        let id = record.id.clone();
-        let (handle, task) = spawn_series(record, committer, fence);
-        self.inner.series.insert(id, handle.clone());
-        if let Ok(mut actors) = self.inner.series_actors.lock() {
-            actors.retain(|t| !t.is_finished());
-            actors.push(task);
-        }
-        Some(handle)
-    }
-
-    /// Create a series: its record is durable before its actor exists (with several nodes,
-    /// under its new lease).
-    pub(crate) async fn create_series(&self, record: SeriesRecord) -> Result<(), StoreError> {
-        let owner = crate::store::Owner::series(&record.id);
-        let fence = self.claim(&owner, false).await.map_err(unserved)?;
-        let mut writes = fenced(&owner, fence);
-        writes.push(Write::Series {
-            record: Box::new(record.clone()),
-        });
-        if let Err(e) = self.commit(writes).await {
-            self.release(&owner).await;
-            return Err(e);
-        }
-        if fence.is_some() {
-            // As a new room: the node the proxy sends the series' first request to claims it.
-            self.release(&owner).await;
-            return Ok(());
-        }
-        if self.launch_series(record, fence).is_some() {
-            Ok(())
-        } else {
-            Err(StoreError::Closed)
-        }
-    }
-
-    /// Delete a series and every room opened for it: each room is gone from disk (and its
-    /// people disconnected) before the series record is. Returns `false` if there was no such
-    /// series.
-    pub(crate) async fn delete_series(&self, id: &str) -> Result<bool, StoreError> {
-        let handle = match self.series(id).await {
-            Ok(handle) => handle,
-            Err(Unserved::NotFound) => return Ok(false),
-            Err(other) => return Err(unserved(other)),
-        };
-        let rooms = match handle
-            .read(|s| {
-                s.sessions
-                    .iter()
-                    .map(|x| x.room_id.clone())
-                    .collect::<Vec<_>>()
-            })
-            .await
-        {
-            Ok(rooms) => rooms,
-            Err(SeriesError::Gone) => return Ok(false),
-            Err(SeriesError::Store(e)) => return Err(e),
-        };
-        for room in &rooms {
-            self.delete_room(room).await?;
-        }
-        let last = match handle.delete().await {
-            Ok(last) => last,
-            Err(SeriesError::Gone) => Vec::new(),
-            Err(SeriesError::Store(e)) => return Err(e),
-        };
-        // A session opened while the others were being deleted goes too.
-        for room in last.iter().filter(|r| !rooms.contains(r)) {
-            self.delete_room(room).await?;
-        }
-        self.inner.series.remove(id);
-        self.lost(&crate::store::Owner::series(id));
-        info!(series_id = %id, "series deleted");
-        Ok(true)
-    }
-
-    /// Delete a room, live or stored only, and wait until it is gone from disk.
-    async fn delete_room(&self, id: &str) -> Result<(), StoreError> {
-        let gate = self.gate(id);
-        let held = gate.lock().await;
-        let result = self.delete_gated(id).await;
-        drop(held);
-        self.ungate(id, gate);
-        result
-    }
-
-    /// [`AppState::delete_room`], under the room's gate: a room not live is not loaded (nor
-    /// can it be while this runs); its stored records are removed directly (with several nodes,
-    /// under its lease: a node running it is asked to hand it over first).
-    async fn delete_gated(&self, id: &str) -> Result<(), StoreError> {
-        if let Some(handle) = self.live_room(id) {
-            let (done, gone) = tokio::sync::oneshot::channel();
-            if handle.send(RoomMsg::Delete { done: Some(done) }).await && gone.await.is_ok() {
-                self.inner.rooms.remove(id);
-                self.lost(&crate::store::Owner::room(id));
-                return Ok(());
-            }
-        }
-        // Not live (or it stopped meanwhile): remove what is stored. Another node running it
-        // hands it over first.
-        let owner = crate::store::Owner::room(id);
-        let fence = self.claim(&owner, true).await.map_err(unserved)?;
-        let mut writes = fenced(&owner, fence);
-        writes.push(Write::Delete {
-            room: id.to_string(),
-        });
-        let deleted = self.commit(writes).await;
-        // The lease row went with the room.
-        self.lost(&owner);
-        deleted?;
-        self.inner.rooms.remove(id);
-        self.inner.unavailable.remove(id);
-        Ok(())
     }
 
     /// Delete rooms whose session ended longer ago than the retention.
@@ -835,44 +408,6 @@ impl AppState {
         }
         // Every write is durable: other nodes may take the rooms at once.
         self.release_all().await;
-    }
-}
-
-/// The refusal of a claim, as a store error (for the callers that answer with those).
-fn unserved(u: Unserved) -> StoreError {
-    StoreError::Backend {
-        reason: match u {
-            Unserved::Elsewhere => "another node holds its lease".into(),
-            other => format!("{other:?}"),
-        },
-    }
-}
-
-/// The fence write that goes first in a submission of `owner`'s writes (with several nodes).
-fn fenced(owner: &crate::store::Owner, fence: Option<u64>) -> Vec<Write> {
-    fence
-        .map(|fence| Write::Fence {
-            owner: owner.clone(),
-            fence,
-        })
-        .into_iter()
-        .collect()
-}
-
-/// How the rooms of this node find their series' actors: through the server's state (held
-/// weakly: the rooms do not keep the server alive).
-struct Directory(std::sync::Weak<Inner>);
-
-impl crate::live::SeriesDirectory for Directory {
-    fn find<'a>(
-        &'a self,
-        id: &'a str,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<SeriesHandle>> + Send + 'a>>
-    {
-        Box::pin(async move {
-            let inner = self.0.upgrade()?;
-            AppState { inner }.series(id).await.ok()
-        })
     }
 }
 
