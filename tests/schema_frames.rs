@@ -345,6 +345,8 @@ async fn frames_just_past_the_schemas_limits_are_refused_by_the_server_too() {
         (Sender::Newcomer, join(&v(61))),
         (Sender::Newcomer, join("   ")),
         (Sender::Newcomer, join("a\u{7}b")),
+        (Sender::Newcomer, join("Ada\u{202E}gnirts")),
+        (Sender::Newcomer, join("Ch\u{200B}en")),
         (Sender::Host, json!({"id": "", "type": "sync"})),
         (Sender::Host, json!({"id": v(65), "type": "sync"})),
         (

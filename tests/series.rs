@@ -483,3 +483,16 @@ async fn a_member_who_chose_to_end_is_refused_at_once_in_a_room_opened_before() 
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_member_name_that_would_turn_the_text_around_is_refused() {
+    let server = TestServer::start().await;
+    let body = json!({ "title": "Swap", "cadence": "monthly", "cycle_months": 6,
+                       "members": ["Ada", "Ben\u{202E}nimda"] });
+    let answer = server
+        .http("POST", "/api/series", body.to_string().as_bytes())
+        .await;
+    assert_eq!(answer.status, 400, "{}", answer.text);
+    assert_eq!(answer.json["code"], "invalid_text");
+    assert!(answer.text.contains("members[1]"), "{}", answer.text);
+}

@@ -6,11 +6,12 @@
 use schemars::{Schema, SchemaGenerator};
 use serde_json::{json, Value};
 
-/// One-line text (a display name): at least one character that is not whitespace, and no
-/// control character at all. The server trims the text first, so it also takes leading or
-/// trailing whitespace controls (a tab); the schema asks for none (`clean_text` in
+/// One-line text (a display name): at least one character that is not whitespace, no control
+/// character at all, and none of the invisible or text-direction characters a name may not
+/// hold (`HIDDEN_IN_NAMES`). The server trims the text first, so it also takes leading or
+/// trailing whitespace controls (a tab); the schema asks for none (`clean_name` in
 /// `src/room/state/text.rs`).
-pub(crate) const ONE_LINE_TEXT: &str = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$";
+pub(crate) const ONE_LINE_TEXT: &str = r"^[^\u0000-\u001F\u007F-\u009F\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B\u200E\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\u3164\uFEFF\uFFA0\uFFF9-\uFFFB]*[^\s\u0000-\u001F\u007F-\u009F\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B\u200E\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\u3164\uFEFF\uFFA0\uFFF9-\uFFFB][^\u0000-\u001F\u007F-\u009F\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B\u200E\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\u3164\uFEFF\uFFA0\uFFF9-\uFFFB]*$";
 
 /// Text that may hold line breaks (a prompt, a commitment): at least one character that is not
 /// whitespace, and no control character but the line feed (`clean_paragraphs`).

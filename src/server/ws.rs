@@ -42,7 +42,7 @@ use super::AppState;
 use crate::live::room::{error_frame, ConnId, Credential, Cutoff, Outbound, PEER_OUTBOX};
 use crate::live::{RoomHandle, RoomMsg};
 use crate::metrics::{Disconnect, Limit};
-use crate::room::state::clean_text;
+use crate::room::state::clean_name;
 use crate::secret;
 use bucket::Bucket;
 use closing::{close_and_linger, close_bound, room_reason, too_slow, write_or_stop, End};
@@ -534,7 +534,7 @@ impl Connection {
         }
         // A bad name is answered here, before it costs an attempt or the room's time.
         if let Credential::New { name, .. } = &credential {
-            if let Err(r) = clean_text("name", name, limits::MAX_NAME_CHARS) {
+            if let Err(r) = clean_name("name", name) {
                 self.reply(error_frame(Some(id), r.code, r.message));
                 return Next::Continue;
             }

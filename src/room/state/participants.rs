@@ -7,7 +7,7 @@ use circlekeeper_protocol::{
     Presence, Role, SessionStatus, SpeakingMode, Standing, TurnReason,
 };
 
-use super::{clean_text, reject, Changes, Effect, Recorded, Rejection, Room};
+use super::{clean_name, reject, Changes, Effect, Recorded, Rejection, Room};
 
 /// How many times over a room's seats may be filled as people leave and others arrive, so the
 /// participant list (which keeps those who left, for attendance) stays bounded.
@@ -34,7 +34,7 @@ impl Room {
         standing: Standing,
         member: Option<String>,
     ) -> Result<(ParticipantId, Vec<Recorded>), Rejection> {
-        let name = clean_text("name", name, limits::MAX_NAME_CHARS)?;
+        let name = clean_name("name", name)?;
         if self.view.session.status == SessionStatus::Ended {
             return reject(ErrorCode::SessionEnded, "this session has ended");
         }

@@ -17,7 +17,7 @@ use super::rooms::{room_not_opened, FreshRoom};
 use super::*;
 use crate::formats;
 use crate::live::{Change, SeriesError, SeriesHandle};
-use crate::room::state::{clean_text, DEFAULT_GROUND_RULES, DEFAULT_WARN_BEFORE_MS};
+use crate::room::state::{clean_name, clean_text, DEFAULT_GROUND_RULES, DEFAULT_WARN_BEFORE_MS};
 use crate::room::RoomSetup;
 use crate::secret;
 use crate::store::{RoomRecord, Write};
@@ -115,7 +115,7 @@ pub async fn create_series(
     let mut members = Vec::new();
     let mut links = Vec::new();
     for (i, name) in request.members.iter().enumerate() {
-        let name = clean_text(&format!("members[{i}]"), name, limits::MAX_NAME_CHARS)
+        let name = clean_name(&format!("members[{i}]"), name)
             .map_err(|r| ApiError::bad(r.code, r.message))?;
         let key = secret::new_secret().map_err(|_| internal())?;
         let member_id = format!("m{}", i + 1);
