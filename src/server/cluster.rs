@@ -14,7 +14,7 @@ use tracing::{debug, info, warn};
 use super::AppState;
 use crate::live::RoomMsg;
 use crate::store::leases::WANTED_POLL;
-use crate::store::{Claim, Owner, OwnerKind, Store, StoreError};
+use crate::store::{Claim, Owner, OwnerKind, StoreError};
 
 /// How often a node asks again for a lease another node holds, while it waits for it.
 pub const CLAIM_POLL: Duration = Duration::from_millis(200);
@@ -46,14 +46,10 @@ pub(super) struct Cluster {
     renewed: Mutex<Option<Instant>>,
 }
 
-fn leases_of(store: &Arc<dyn Store>) -> bool {
-    store.leases().is_some()
-}
-
 impl AppState {
     /// Whether this node is one of several (its store has leases).
     pub fn clustered(&self) -> bool {
-        leases_of(&self.inner.store)
+        self.inner.store.leases().is_some()
     }
 
     /// This node's id, with several nodes.
@@ -94,12 +90,9 @@ impl AppState {
             match self.on_leases(move |l| l.claim(&o)).await {
                 Some(Ok(Claim::Held(fence))) => {
                     self.inner.cluster.held.insert(owner.clone(), fence);
-                    self.inner
-                        .cluster
-                        .renewed
-                        .lock()
-                        .map(|mut r| *r.get_or_insert_with(Instant::now))
-                        .ok();
+                    if let Ok(mut renewed) = self.inner.cluster.renewed.lock() {
+                        renewed.get_or_insert_with(Instant::now);
+                    }
                     debug!(owner = %owner.lease_key(), fence, "lease claimed");
                     return Ok(Some(fence));
                 }
