@@ -495,6 +495,7 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(web::index))
         .route("/r/{room}", get(web::room_page))
         .route("/{file}", get(web::file))
+        .route("/{folder}/{file}", get(web::file_in))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))

@@ -5,44 +5,7 @@ use axum::extract::Path;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-/// Every file of the client: URL name, content type, contents.
-const FILES: &[(&str, &str, &str)] = &[
-    (
-        "index.html",
-        "text/html; charset=utf-8",
-        include_str!("../../web/index.html"),
-    ),
-    (
-        "style.css",
-        "text/css; charset=utf-8",
-        include_str!("../../web/style.css"),
-    ),
-    (
-        "app.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../web/app.js"),
-    ),
-    (
-        "connection.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../web/connection.js"),
-    ),
-    (
-        "room.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../web/room.js"),
-    ),
-    (
-        "create.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../web/create.js"),
-    ),
-    (
-        "icon.svg",
-        "image/svg+xml",
-        include_str!("../../web/icon.svg"),
-    ),
-];
+include!(concat!(env!("OUT_DIR"), "/web_files.rs"));
 
 /// Scripts, styles and connections from this server only; no frames, no plugins, no
 /// third-party anything.
@@ -51,7 +14,7 @@ style-src 'self'; img-src 'self' data:; connect-src 'self'; media-src 'self' dat
 base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 fn serve(name: &str) -> Response {
-    let Some((_, content_type, body)) = FILES.iter().find(|(n, _, _)| *n == name) else {
+    let Some((_, content_type, body)) = WEB_FILES.iter().find(|(n, _, _)| *n == name) else {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     };
     let mut response = (*body).into_response();
@@ -82,4 +45,10 @@ pub async fn room_page(Path(_room): Path<String>) -> Response {
 /// `GET /{file}`: a file of the client.
 pub async fn file(Path(name): Path<String>) -> Response {
     serve(&name)
+}
+
+/// `GET /{folder}/{file}`: a file of one of the client's folders (its modules, styles and
+/// message catalogs).
+pub async fn file_in(Path((folder, name)): Path<(String, String)>) -> Response {
+    serve(&format!("{folder}/{name}"))
 }

@@ -1,0 +1,4 @@
+// Words shared by every page, in German.
+export default {
+  "common.language": "Sprache",
+};

@@ -1,0 +1,4 @@
+// Words shared by every page, in Spanish.
+export default {
+  "common.language": "Idioma",
+};

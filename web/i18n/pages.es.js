@@ -1,0 +1,3 @@
+// The pages catalog (es).
+export default {
+};

@@ -1,0 +1,3 @@
+// The room catalog (de).
+export default {
+};

@@ -1,0 +1,3 @@
+// The room catalog (en).
+export default {
+};

@@ -1,0 +1,3 @@
+// The room catalog (es).
+export default {
+};

@@ -1,0 +1,196 @@
+// Words: every text the client shows comes through here. `t(key, vars)` looks a key up in the
+// reader's language, falling back to English; `serverText(text)` translates the server's
+// built-in texts (formats, stages, ground rules, prompts) that the room carries in English.
+// The reader's language is their own choice on this device, else the browser's first language
+// we ship, else English. Numbers, dates, lists and plurals are formatted per language (`Intl`).
+//
+// Catalogs live in `i18n/<area>.<lang>.js`, each `export default { "key": "text" }`. A text may
+// hold `{name}` placeholders; a plural text is an object `{ one: "…", other: "…" }` chosen by
+// `vars.count` with `Intl.PluralRules`. A test fails when any key is missing from a language.
+
+import commonEn from "/i18n/common.en.js";
+import commonEs from "/i18n/common.es.js";
+import commonDe from "/i18n/common.de.js";
+import roomEn from "/i18n/room.en.js";
+import roomEs from "/i18n/room.es.js";
+import roomDe from "/i18n/room.de.js";
+import pagesEn from "/i18n/pages.en.js";
+import pagesEs from "/i18n/pages.es.js";
+import pagesDe from "/i18n/pages.de.js";
+
+/** The languages the client ships, in the order the switch lists them (each in its own words). */
+export const LANGUAGES = [
+  { code: "en", name: "English" },
+  { code: "es", name: "Español" },
+  { code: "de", name: "Deutsch" },
+];
+
+/** Every catalog by language: the union of its areas. */
+export const CATALOGS = {
+  en: { ...commonEn, ...roomEn, ...pagesEn },
+  es: { ...commonEs, ...roomEs, ...pagesEs },
+  de: { ...commonDe, ...roomDe, ...pagesDe },
+};
+
+const LANG_KEY = "circlekeeper.lang";
+const listeners = new Set();
+let current = pickLanguage();
+let serverTexts = {};
+
+function shipped(code) {
+  return LANGUAGES.some((l) => l.code === code);
+}
+
+/** The reader's language: their stored choice, else the browser's first shipped one, else English. */
+export function pickLanguage() {
+  try {
+    const stored = localStorage.getItem(LANG_KEY);
+    if (stored && shipped(stored)) return stored;
+  } catch {
+    // Storage may be unavailable (private mode): fall through to the browser's languages.
+  }
+  const wanted = (navigator.languages && navigator.languages.length
+    ? navigator.languages
+    : [navigator.language || "en"]);
+  for (const tag of wanted) {
+    const primary = String(tag).toLowerCase().split("-")[0];
+    if (shipped(primary)) return primary;
+  }
+  return "en";
+}
+
+/** The language texts are shown in now (`en`, `es`, `de`). */
+export function lang() {
+  return current;
+}
+
+/**
+ * Switches the language, keeps the choice on this device, loads the server's built-in texts for
+ * it and tells every listener (pages re-render).
+ */
+export async function setLanguage(code) {
+  if (!shipped(code)) return;
+  current = code;
+  try {
+    localStorage.setItem(LANG_KEY, code);
+  } catch {
+    // The choice lasts this page only when storage is unavailable.
+  }
+  document.documentElement.lang = code;
+  await loadServerTexts();
+  for (const fn of listeners) fn(code);
+}
+
+/** Calls `fn(code)` after every language switch; returns a function that stops it. */
+export function onLanguageChange(fn) {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+/**
+ * Fetches the server's built-in texts in the current language (`GET /api/texts/{lang}`), so
+ * `serverText` can translate them. English needs nothing. A failure leaves English in place.
+ */
+export async function loadServerTexts() {
+  document.documentElement.lang = current;
+  if (current === "en") {
+    serverTexts = {};
+    return;
+  }
+  try {
+    const response = await fetch(`/api/texts/${current}`);
+    if (!response.ok) return;
+    const body = await response.json();
+    serverTexts = body && typeof body.texts === "object" && body.texts ? body.texts : {};
+  } catch {
+    serverTexts = {};
+  }
+}
+
+/** A built-in text of the server (carried in English) in the reader's language; own texts as they are. */
+export function serverText(text) {
+  if (typeof text !== "string") return text;
+  return Object.prototype.hasOwnProperty.call(serverTexts, text) ? serverTexts[text] : text;
+}
+
+function lookup(key) {
+  const own = CATALOGS[current];
+  if (own && Object.prototype.hasOwnProperty.call(own, key)) return own[key];
+  if (Object.prototype.hasOwnProperty.call(CATALOGS.en, key)) return CATALOGS.en[key];
+  return null;
+}
+
+/** The text for `key` in the reader's language, with `{placeholders}` filled from `vars`. */
+export function t(key, vars = {}) {
+  let text = lookup(key);
+  if (text === null) {
+    console.warn(`circlekeeper: no text for ${key}`);
+    return key;
+  }
+  if (typeof text === "object") {
+    const count = Number(vars.count ?? 0);
+    const form = new Intl.PluralRules(current).select(count);
+    text = text[form] ?? text.other ?? "";
+  }
+  return text.replace(/\{(\w+)\}/g, (whole, name) =>
+    Object.prototype.hasOwnProperty.call(vars, name) ? formatValue(vars[name]) : whole,
+  );
+}
+
+function formatValue(value) {
+  return typeof value === "number" ? formatNumber(value) : String(value);
+}
+
+/** A number as the reader writes it (`1,5` in German). */
+export function formatNumber(n, options = {}) {
+  return new Intl.NumberFormat(current, options).format(n);
+}
+
+/** A list as the reader writes it ("Ana, Ben and Cy" / "Ana, Ben y Cy"). */
+export function formatList(items, type = "conjunction") {
+  return new Intl.ListFormat(current, { style: "long", type }).format(items.map(String));
+}
+
+/** A date (epoch ms or `YYYY-MM-DD`) as the reader writes it, by `Intl.DateTimeFormat` options. */
+export function formatDate(value, options = { dateStyle: "long" }) {
+  const date = typeof value === "string" && /^\d{4}-\d{2}-\d{2}$/.test(value)
+    ? new Date(`${value}T12:00:00`)
+    : new Date(value);
+  if (Number.isNaN(date.getTime())) return String(value);
+  return new Intl.DateTimeFormat(current, options).format(date);
+}
+
+/** A time of day (epoch ms) as the reader writes it ("14:05" / "2:05 PM"). */
+export function formatTime(ms) {
+  return new Intl.DateTimeFormat(current, { timeStyle: "short" }).format(new Date(ms));
+}
+
+/** A duration in whole units, spelled out per language ("2 minutes", "90 Sekunden"). */
+export function formatDuration(ms, unit = "auto") {
+  const seconds = Math.round(ms / 1000);
+  const useSeconds = unit === "second" || (unit === "auto" && seconds < 90 && seconds % 60 !== 0);
+  const value = useSeconds ? seconds : Math.round(seconds / 60);
+  return new Intl.NumberFormat(current, {
+    style: "unit",
+    unit: useSeconds ? "second" : "minute",
+    unitDisplay: "long",
+  }).format(value);
+}
+
+/** A `<select>`-free language switch: one button per language, the current one pressed. */
+export function languageSwitch(h) {
+  const nav = h("nav", { class: "lang-switch", "aria-label": t("common.language"), "data-test": "lang-switch" });
+  for (const { code, name } of LANGUAGES) {
+    nav.append(
+      h("button", {
+        type: "button",
+        class: "lang-option",
+        lang: code,
+        "aria-pressed": code === current ? "true" : "false",
+        "data-test": `lang-${code}`,
+        onclick: () => setLanguage(code),
+      }, name),
+    );
+  }
+  return nav;
+}
