@@ -7,6 +7,10 @@
 // Catalogs live in `i18n/<area>.<lang>.js`, each `export default { "key": "text" }`. A text may
 // hold `{name}` placeholders; a plural text is an object `{ one: "…", other: "…" }` chosen by
 // `vars.count` with `Intl.PluralRules`. A test fails when any key is missing from a language.
+//
+// Text placed into a sentence (a name, a title) is isolated from the sentence around it with
+// FIRST STRONG ISOLATE … POP DIRECTIONAL ISOLATE, so a right-to-left name cannot reorder the
+// words after it; numbers are formatted for the reader instead.
 
 import commonEn from "/i18n/common.en.js";
 import commonEs from "/i18n/common.es.js";
@@ -17,6 +21,12 @@ import roomDe from "/i18n/room.de.js";
 import pagesEn from "/i18n/pages.en.js";
 import pagesEs from "/i18n/pages.es.js";
 import pagesDe from "/i18n/pages.de.js";
+import consoleEn from "/i18n/console.en.js";
+import consoleEs from "/i18n/console.es.js";
+import consoleDe from "/i18n/console.de.js";
+import joinEn from "/i18n/join.en.js";
+import joinEs from "/i18n/join.es.js";
+import joinDe from "/i18n/join.de.js";
 
 /** The languages the client ships, in the order the switch lists them (each in its own words). */
 export const LANGUAGES = [
@@ -27,9 +37,9 @@ export const LANGUAGES = [
 
 /** Every catalog by language: the union of its areas. */
 export const CATALOGS = {
-  en: { ...commonEn, ...roomEn, ...pagesEn },
-  es: { ...commonEs, ...roomEs, ...pagesEs },
-  de: { ...commonDe, ...roomDe, ...pagesDe },
+  en: { ...commonEn, ...roomEn, ...pagesEn, ...consoleEn, ...joinEn },
+  es: { ...commonEs, ...roomEs, ...pagesEs, ...consoleEs, ...joinEs },
+  de: { ...commonDe, ...roomDe, ...pagesDe, ...consoleDe, ...joinDe },
 };
 
 const LANG_KEY = "circlekeeper.lang";
@@ -137,8 +147,17 @@ export function t(key, vars = {}) {
   );
 }
 
+/** FIRST STRONG ISOLATE and POP DIRECTIONAL ISOLATE: a placed text keeps its own direction. */
+const FSI = "\u2068";
+const PDI = "\u2069";
+
+/** `text` isolated from the text around it (for names and titles placed into sentences). */
+export function isolate(text) {
+  return `${FSI}${text}${PDI}`;
+}
+
 function formatValue(value) {
-  return typeof value === "number" ? formatNumber(value) : String(value);
+  return typeof value === "number" ? formatNumber(value) : isolate(String(value));
 }
 
 /** A number as the reader writes it (`1,5` in German). */

@@ -1,0 +1,3 @@
+// The console catalog (de).
+export default {
+};

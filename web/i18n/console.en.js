@@ -1,0 +1,3 @@
+// The console catalog (en).
+export default {
+};

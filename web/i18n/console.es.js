@@ -1,0 +1,3 @@
+// The console catalog (es).
+export default {
+};

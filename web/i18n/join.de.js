@@ -1,0 +1,3 @@
+// The join catalog (de).
+export default {
+};

@@ -1,0 +1,3 @@
+// The join catalog (en).
+export default {
+};

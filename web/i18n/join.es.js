@@ -1,0 +1,3 @@
+// The join catalog (es).
+export default {
+};
