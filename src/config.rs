@@ -205,7 +205,15 @@ pub enum Tool {
         /// Show names as pseudonyms ("Participant 3").
         #[arg(long)]
         pseudonymise: bool,
+        /// The language of Markdown and CSV headings and built-in texts: `en`, `es` or `de`.
+        #[arg(long, default_value = "en", value_parser = lang)]
+        lang: crate::texts::Lang,
     },
+}
+
+/// A language of the server's texts: `en`, `es` or `de`.
+fn lang(s: &str) -> Result<crate::texts::Lang, String> {
+    crate::texts::Lang::parse(s).ok_or_else(|| format!("{s:?}: en, es or de"))
 }
 
 /// A node id: 1–64 characters of letters, digits, `-`, `_`, `.` and `:`.

@@ -31,6 +31,8 @@
 //! - [`series`] — recurring rooms with a member list: personal links, pairing history.
 //! - [`random`] — the seeded mixing and shuffling the core draws from.
 //! - [`restore`] — a room rebuilt from its stored snapshot, notes and events (restarts, exports).
+//! - [`texts`] — every built-in English text translated into each shipped language (Spanish,
+//!   German), for the web client's map and for exports in a language.
 //!
 //! Shared by the layers:
 //!
@@ -55,6 +57,7 @@ pub mod secret;
 pub mod series;
 pub mod server;
 pub mod store;
+pub mod texts;
 
 use std::future::Future;
 

@@ -24,6 +24,7 @@ async fn main() -> anyhow::Result<()> {
         format,
         table,
         pseudonymise,
+        lang,
     }) = &config.command
     {
         let store = open_store(&config, "stop the server first", None)?;
@@ -33,7 +34,7 @@ async fn main() -> anyhow::Result<()> {
             circlekeeper::export::Names::Shown
         };
         let summary = circlekeeper::export::from_store(store.as_ref(), room, names)?;
-        let text = circlekeeper::export::render(&summary, format, table)?;
+        let text = circlekeeper::export::render(&summary, format, table, *lang)?;
         print!("{text}");
         return Ok(());
     }

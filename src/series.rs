@@ -11,6 +11,10 @@ use crate::pairing::{Group, History};
 /// Most members one series holds.
 pub const MAX_MEMBERS: usize = 200;
 
+/// The title of a series' session when its host gives none: `{title}` is the series' title,
+/// `{n}` the session's number from 1. A built-in text, translated in `texts` as a template.
+pub const SESSION_TITLE: &str = "{title} — session {n}";
+
 /// One member of a series.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {

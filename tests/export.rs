@@ -161,13 +161,7 @@ async fn the_command_line_export_reads_a_data_directory_the_server_wrote() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Arc::new(SledStore::open(dir.path()).expect("store"));
     let server = TestServer::start_with(store.clone(), Clock::manual(common::EPOCH), |_| {}).await;
-    let room = server.create_builtin_room("action_learning_set").await;
-    let mut fran = server.host(&room, "Fran").await;
-    let mut ada = server.join(&room, "Ada").await;
-    fran.ok(Command::AcceptGroundRules).await;
-    ada.ok(Command::AcceptGroundRules).await;
-    fran.ok(Command::Start).await;
-    fran.ok(Command::JumpToStage { index: 5 }).await; // Ada's commitment
+    let (room, mut fran, mut ada) = common::at_commitment(&server).await; // Ada's commitment
     ada.ok(Command::RecordCommitment {
         text: "EXPORTABLE-offline".into(),
         due: Some("2027-02-01".into()),
@@ -230,6 +224,20 @@ async fn the_command_line_export_reads_a_data_directory_the_server_wrote() {
     let csv = run(&["--format", "csv", "--table", "commitments"]);
     assert!(csv.starts_with("author,text,due,outcome"), "{csv}");
     assert!(csv.contains("Ada,EXPORTABLE-offline,2027-02-01,"), "{csv}");
+    // `--lang`: German headings and built-in stage titles; what people wrote as written.
+    let md = run(&["--format", "markdown", "--lang", "de"]);
+    for german in [
+        "## Phasen",
+        "| Vorhaben |",
+        "## Vorhaben",
+        "(bis 2027-02-01)",
+    ] {
+        assert!(md.contains(german), "{german}: {md}");
+    }
+    assert!(
+        md.contains("EXPORTABLE-offline") && !md.contains("## Stages"),
+        "{md}"
+    );
 }
 
 #[tokio::test]

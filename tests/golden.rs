@@ -8,6 +8,7 @@ use circlekeeper::formats;
 use circlekeeper::room::state::DEFAULT_GROUND_RULES;
 use circlekeeper::room::{Recorded, Room, RoomSetup};
 use circlekeeper::store::StoredEvent;
+use circlekeeper::texts::Lang;
 use circlekeeper_protocol::{Command, Outcome, Standing, Visibility};
 
 const T0: u64 = 1_800_000_000_000;
@@ -198,9 +199,12 @@ fn every_export_format_matches_its_golden_file_and_parses_back() {
     golden("summary.json", &json);
     let back: RoomSummary = serde_json::from_str(&json).expect("the JSON parses back");
     assert_eq!(back, summary);
-    golden("summary.md", &export::markdown(&summary));
+    golden("summary.md", &export::markdown(&summary, Lang::En));
+    // The same summary in Spanish and German: headings, fixed words and built-in stage titles.
+    golden("summary.es.md", &export::markdown(&summary, Lang::Es));
+    golden("summary.de.md", &export::markdown(&summary, Lang::De));
     for table in export::CSV_TABLES {
-        let csv = export::csv(&summary, table).expect("a table");
+        let csv = export::csv(&summary, table, Lang::En).expect("a table");
         golden(&format!("summary-{table}.csv"), &csv);
         let rows: Vec<Vec<String>> = csv.lines().map(csv_row).collect();
         let width = rows[0].len();
@@ -209,15 +213,13 @@ fn every_export_format_matches_its_golden_file_and_parses_back() {
             "{table}: every row has {width} fields"
         );
     }
-    let attendance = export::csv(&summary, "attendance").expect("table");
+    let attendance = export::csv(&summary, "attendance", Lang::En).expect("table");
     let rows: Vec<Vec<String>> = attendance.lines().map(csv_row).collect();
     assert_eq!(rows[2][0], "Ada, from \"Oakland\"", "quoting round-trips");
-    let anon = export::markdown(&export::summarize(
-        room.view(),
-        &events,
-        room.notes(),
-        Names::Pseudonymised,
-    ));
+    let anon = export::markdown(
+        &export::summarize(room.view(), &events, room.notes(), Names::Pseudonymised),
+        Lang::En,
+    );
     golden("summary-pseudonymised.md", &anon);
 }
 

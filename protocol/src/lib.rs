@@ -685,6 +685,10 @@ pub enum ErrorCode {
     InvalidMessage,
     /// A name, id or text is empty or longer than its limit.
     InvalidText,
+    /// `join` or `host` (or a series with two members) with a display name that, normalised (NFKC, case folded,
+    /// whitespace collapsed), is the name of someone else in the room: add an initial or a
+    /// surname. Nothing changed.
+    NameTaken,
     /// A room command before `join`, `host` or `resume`.
     NotAuthenticated,
     /// `join`, `host` or `resume` on a connection that is already in a room.
@@ -718,6 +722,9 @@ pub enum ErrorCode {
     UnknownStage,
     /// No prompt with that id.
     UnknownPrompt,
+    /// No built-in texts in that language (`GET /api/texts/{lang}`, HTTP 404): the server ships
+    /// `en`, `es` and `de`.
+    UnknownLanguage,
     /// The room holds as many participants as it may.
     RoomFull,
     /// Too many commands too fast.
@@ -758,6 +765,7 @@ impl ErrorCode {
             ErrorCode::UnknownType => "unknown_type",
             ErrorCode::InvalidMessage => "invalid_message",
             ErrorCode::InvalidText => "invalid_text",
+            ErrorCode::NameTaken => "name_taken",
             ErrorCode::NotAuthenticated => "not_authenticated",
             ErrorCode::AlreadyAuthenticated => "already_authenticated",
             ErrorCode::RoomNotFound => "room_not_found",
@@ -774,6 +782,7 @@ impl ErrorCode {
             ErrorCode::UnknownParticipant => "unknown_participant",
             ErrorCode::UnknownStage => "unknown_stage",
             ErrorCode::UnknownPrompt => "unknown_prompt",
+            ErrorCode::UnknownLanguage => "unknown_language",
             ErrorCode::RoomFull => "room_full",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::InvalidFormat => "invalid_format",

@@ -4,6 +4,9 @@
 //! Confidentiality is enforced here, in one place: only text its author marked `exportable`
 //! ever enters a summary. Private and circle-only text is dropped before anything is rendered;
 //! numbers (ratings, times) are kept. Names can be pseudonymised.
+//!
+//! Markdown and CSV are written in a language (`texts::Lang`): their headings, fixed words and
+//! built-in format names and stage titles; JSON is the same in every language.
 
 use std::fmt::Write as _;
 
@@ -15,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::restore::{rebuild, Gap};
 use crate::room::state::Notes;
 use crate::store::{Store, StoreError, StoredEvent};
+use crate::texts::{fill, label, Lang};
 
 pub mod series;
 
@@ -307,12 +311,12 @@ pub fn summarize(
     }
 }
 
-/// "1 rating", "2 ratings".
-fn count(n: usize, what: &str) -> String {
+/// "1 rating", "2 ratings" (or "answer"), in `lang`.
+fn count(lang: Lang, n: usize, one: &'static str, many: &'static str) -> String {
     if n == 1 {
-        format!("1 {what}")
+        label(lang, one).to_owned()
     } else {
-        format!("{n} {what}s")
+        fill(label(lang, many), &[("n", &n.to_string())])
     }
 }
 
@@ -320,56 +324,83 @@ fn minutes(ms: u64) -> String {
     format!("{}:{:02}", ms / 60_000, ms / 1000 % 60)
 }
 
-/// The summary for people to read.
-pub fn markdown(s: &RoomSummary) -> String {
+/// The snake_case wire name of a role, standing or outcome.
+fn code_of(value: impl Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// The summary for people to read, in `lang`: headings and fixed words, built-in format names
+/// and stage titles translated; what people wrote (titles, names, commitments) as written.
+pub fn markdown(s: &RoomSummary, lang: Lang) -> String {
+    let l = |english: &'static str| label(lang, english);
     let mut out = String::new();
     let _ = writeln!(out, "# {}\n", s.title);
-    let _ = writeln!(out, "- Format: {}", s.format);
-    let _ = writeln!(out, "- Facilitated by: {}", s.facilitators.join(", "));
-    let _ = writeln!(out, "- Attendance: {}\n", s.attendance.len());
+    let format = lang.t(&s.format);
+    let facilitators = s.facilitators.join(", ");
+    let attendance = s.attendance.len().to_string();
     let _ = writeln!(
         out,
-        "## Stages\n\n| stage | planned | actual |\n| --- | ---: | ---: |"
+        "- {}",
+        fill(l("Format: {format}"), &[("format", format)])
+    );
+    let _ = writeln!(
+        out,
+        "- {}",
+        fill(l("Facilitated by: {names}"), &[("names", &facilitators)])
+    );
+    let _ = writeln!(
+        out,
+        "- {}\n",
+        fill(l("Attendance: {n}"), &[("n", &attendance)])
+    );
+    let _ = writeln!(
+        out,
+        "## {}\n\n| {} | {} | {} |\n| --- | ---: | ---: |",
+        l("Stages"),
+        l("stage"),
+        l("planned"),
+        l("actual")
     );
     for st in &s.stages {
         let _ = writeln!(
             out,
             "| {} | {} | {} |",
-            st.title,
+            lang.t(&st.title),
             minutes(st.planned_ms),
             minutes(st.actual_ms)
         );
     }
     if !s.presenter_order.is_empty() {
-        let _ = writeln!(out, "\n## Presenters\n\n{}", s.presenter_order.join(", "));
+        let _ = writeln!(
+            out,
+            "\n## {}\n\n{}",
+            l("Presenters"),
+            s.presenter_order.join(", ")
+        );
     }
     if !s.pairings.is_empty() {
-        let _ = writeln!(out, "\n## Pairs\n");
+        let _ = writeln!(out, "\n## {}\n", l("Pairs"));
         for g in &s.pairings {
             let _ = writeln!(out, "- {}", g.join(" · "));
         }
     }
     if !s.floor_time_by_role.is_empty() {
-        let _ = writeln!(out, "\n## Floor time by role\n");
+        let _ = writeln!(out, "\n## {}\n", l("Floor time by role"));
         for (role, ms) in &s.floor_time_by_role {
-            let _ = writeln!(
-                out,
-                "- {}: {}",
-                serde_json::to_value(role)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
-                minutes(*ms)
-            );
+            let code = code_of(role);
+            let _ = writeln!(out, "- {}: {}", lang.t(&code), minutes(*ms));
         }
     }
     if !s.commitments.is_empty() {
-        let _ = writeln!(out, "\n## Commitments\n");
+        let _ = writeln!(out, "\n## {}\n", l("Commitments"));
         for c in &s.commitments {
             let due = c
                 .due
                 .as_deref()
-                .map(|d| format!(" (by {d})"))
+                .map(|d| fill(l(" (by {due})"), &[("due", d)]))
                 .unwrap_or_default();
             let _ = writeln!(out, "- {}: {}{}", c.author, c.text, due);
         }
@@ -377,34 +408,54 @@ pub fn markdown(s: &RoomSummary) -> String {
     let ratings: Vec<u8> = s.feedback.iter().map(|f| f.rating).collect();
     if !ratings.is_empty() {
         let mean = ratings.iter().map(|&r| f64::from(r)).sum::<f64>() / ratings.len() as f64;
+        let counted = count(lang, ratings.len(), "1 rating", "{n} ratings");
         let _ = writeln!(
             out,
-            "\n## Feedback to coaches\n\nMean rating {mean:.1} of 5 ({}).",
-            count(ratings.len(), "rating")
+            "\n## {}\n\n{}",
+            l("Feedback to coaches"),
+            mean_rating(lang, mean, &counted)
         );
         for f in s.feedback.iter().filter(|f| f.helped.is_some()) {
-            let _ = writeln!(
-                out,
-                "- To {}: helped: {}; helped less: {}",
-                f.coach,
-                f.helped.as_deref().unwrap_or(""),
-                f.helped_less.as_deref().unwrap_or("")
+            let line = fill(
+                l("To {coach}: helped: {helped}; helped less: {less}"),
+                &[
+                    ("coach", &f.coach),
+                    ("helped", f.helped.as_deref().unwrap_or("")),
+                    ("less", f.helped_less.as_deref().unwrap_or("")),
+                ],
             );
+            let _ = writeln!(out, "- {line}");
         }
     }
     if !s.survey.is_empty() {
         let mean =
             s.survey.iter().map(|a| f64::from(a.rating)).sum::<f64>() / s.survey.len() as f64;
+        let counted = count(lang, s.survey.len(), "1 answer", "{n} answers");
         let _ = writeln!(
             out,
-            "\n## Survey\n\nMean rating {mean:.1} of 5 ({}).",
-            count(s.survey.len(), "answer")
+            "\n## {}\n\n{}",
+            l("Survey"),
+            mean_rating(lang, mean, &counted)
         );
         for c in s.survey.iter().filter_map(|a| a.comment.as_deref()) {
             let _ = writeln!(out, "- {c}");
         }
     }
     out
+}
+
+/// "Mean rating 4.5 of 5 (2 ratings)." in `lang` (Spanish and German write "4,5").
+fn mean_rating(lang: Lang, mean: f64, counted: &str) -> String {
+    let mean = format!("{mean:.1}");
+    let mean = if lang == Lang::En {
+        mean
+    } else {
+        mean.replace('.', ",")
+    };
+    fill(
+        label(lang, "Mean rating {mean} of 5 ({count})."),
+        &[("mean", &mean), ("count", counted)],
+    )
 }
 
 /// Quote a CSV field when it needs it.
@@ -419,34 +470,28 @@ pub(crate) fn csv_field(s: &str) -> String {
 /// The CSV tables a summary has.
 pub const CSV_TABLES: &[&str] = &["attendance", "stages", "pairs", "commitments"];
 
-/// One table of the summary as CSV, or `None` for an unknown table.
-pub fn csv(s: &RoomSummary, table: &str) -> Option<String> {
+/// One table of the summary as CSV, or `None` for an unknown table. The header row and
+/// built-in stage titles are in `lang`; values that are codes (standing, outcome) and times
+/// stay as they are, for the programs that read them.
+pub fn csv(s: &RoomSummary, table: &str, lang: Lang) -> Option<String> {
     let mut out = String::new();
     let row = |out: &mut String, fields: &[String]| {
         let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
         let _ = writeln!(out, "{}", line.join(","));
     };
+    let header = |out: &mut String, names: &[&'static str]| {
+        let names: Vec<String> = names.iter().map(|n| label(lang, n).to_owned()).collect();
+        row(out, &names);
+    };
     match table {
         "attendance" => {
-            row(
-                &mut out,
-                &[
-                    "name".into(),
-                    "standing".into(),
-                    "joined_at".into(),
-                    "left_at".into(),
-                ],
-            );
+            header(&mut out, &["name", "standing", "joined_at", "left_at"]);
             for a in &s.attendance {
-                let standing = serde_json::to_value(a.standing)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default();
                 row(
                     &mut out,
                     &[
                         a.name.clone(),
-                        standing,
+                        code_of(a.standing),
                         a.joined_at.to_string(),
                         a.left_at.map(|t| t.to_string()).unwrap_or_default(),
                     ],
@@ -454,21 +499,13 @@ pub fn csv(s: &RoomSummary, table: &str) -> Option<String> {
             }
         }
         "stages" => {
-            row(
-                &mut out,
-                &[
-                    "index".into(),
-                    "title".into(),
-                    "planned_ms".into(),
-                    "actual_ms".into(),
-                ],
-            );
+            header(&mut out, &["index", "title", "planned_ms", "actual_ms"]);
             for st in &s.stages {
                 row(
                     &mut out,
                     &[
                         st.index.to_string(),
-                        st.title.clone(),
+                        lang.t(&st.title).to_owned(),
                         st.planned_ms.to_string(),
                         st.actual_ms.to_string(),
                     ],
@@ -476,27 +513,15 @@ pub fn csv(s: &RoomSummary, table: &str) -> Option<String> {
             }
         }
         "pairs" => {
-            row(&mut out, &["group".into(), "members".into()]);
+            header(&mut out, &["group", "members"]);
             for (i, g) in s.pairings.iter().enumerate() {
                 row(&mut out, &[(i + 1).to_string(), g.join(" · ")]);
             }
         }
         "commitments" => {
-            row(
-                &mut out,
-                &[
-                    "author".into(),
-                    "text".into(),
-                    "due".into(),
-                    "outcome".into(),
-                ],
-            );
+            header(&mut out, &["author", "text", "due", "outcome"]);
             for c in &s.commitments {
-                let outcome = c
-                    .outcome
-                    .and_then(|o| serde_json::to_value(o).ok())
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default();
+                let outcome = c.outcome.map(code_of).unwrap_or_default();
                 row(
                     &mut out,
                     &[
@@ -535,33 +560,45 @@ pub fn from_store(store: &dyn Store, room: &str, names: Names) -> Result<RoomSum
     ))
 }
 
-/// Render a summary in a format (`json`, `markdown`, `csv` with a table).
-pub fn render(summary: &RoomSummary, format: &str, table: &str) -> Result<String, ExportError> {
+/// Render a summary in a format (`json`, `markdown`, `csv` with a table), its Markdown and CSV
+/// in `lang` (JSON is the same in every language).
+pub fn render(
+    summary: &RoomSummary,
+    format: &str,
+    table: &str,
+    lang: Lang,
+) -> Result<String, ExportError> {
     Renderer {
         markdown,
         csv,
         tables: CSV_TABLES,
     }
-    .render(summary, format, table)
+    .render(summary, format, table, lang)
 }
 
 /// How one kind of document (a summary, a report) is written in each format.
 pub(crate) struct Renderer<T> {
-    /// The Markdown writer.
-    pub markdown: fn(&T) -> String,
-    /// The CSV writer: one table, or `None` for an unknown one.
-    pub csv: fn(&T, &str) -> Option<String>,
+    /// The Markdown writer, in a language.
+    pub markdown: fn(&T, Lang) -> String,
+    /// The CSV writer, in a language: one table, or `None` for an unknown one.
+    pub csv: fn(&T, &str, Lang) -> Option<String>,
     /// The CSV tables there are.
     pub tables: &'static [&'static str],
 }
 
 impl<T: Serialize> Renderer<T> {
-    /// `document` as `json`, `markdown` or `csv` (the table `table`).
-    pub fn render(&self, document: &T, format: &str, table: &str) -> Result<String, ExportError> {
+    /// `document` as `json`, `markdown` or `csv` (the table `table`), in `lang`.
+    pub fn render(
+        &self,
+        document: &T,
+        format: &str,
+        table: &str,
+        lang: Lang,
+    ) -> Result<String, ExportError> {
         match format {
             "json" => Ok(serde_json::to_string_pretty(document)?),
-            "markdown" => Ok((self.markdown)(document)),
-            "csv" => (self.csv)(document, table).ok_or_else(|| ExportError::UnknownTable {
+            "markdown" => Ok((self.markdown)(document, lang)),
+            "csv" => (self.csv)(document, table, lang).ok_or_else(|| ExportError::UnknownTable {
                 table: table.into(),
                 known: self.tables,
             }),

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ExportError, Names, Renderer, RoomSummary};
 use crate::series::SeriesRecord;
+use crate::texts::{fill, label, Lang};
 
 /// The version of the report's JSON shape.
 pub const REPORT_VERSION: u32 = 1;
@@ -160,14 +161,20 @@ impl CommitmentFigures {
     }
 }
 
-/// Render a report in a format (`json`, `markdown`, `csv` with a table).
-pub fn render(report: &SeriesReport, format: &str, table: &str) -> Result<String, ExportError> {
+/// Render a report in a format (`json`, `markdown`, `csv` with a table), its Markdown and CSV
+/// in `lang`.
+pub fn render(
+    report: &SeriesReport,
+    format: &str,
+    table: &str,
+    lang: Lang,
+) -> Result<String, ExportError> {
     Renderer {
         markdown,
         csv,
         tables: REPORT_TABLES,
     }
-    .render(report, format, table)
+    .render(report, format, table, lang)
 }
 
 /// Build the report from the series record and each session's summary (in session order, with
@@ -215,11 +222,20 @@ fn opt(v: Option<f64>) -> String {
     v.map_or_else(String::new, |v| format!("{v:.1}"))
 }
 
-/// The report for people to read.
-pub fn markdown(r: &SeriesReport) -> String {
+/// The report for people to read, in `lang` (headings and fixed words; names as they are).
+pub fn markdown(r: &SeriesReport, lang: Lang) -> String {
+    let l = |english: &'static str| label(lang, english);
     let mut out = String::new();
     let _ = writeln!(out, "# {}\n", r.title);
-    let _ = writeln!(out, "## Sessions\n\n| # | attendance | retention | survey | feedback |\n| ---: | ---: | ---: | ---: | ---: |");
+    let _ = writeln!(
+        out,
+        "## {}\n\n| # | {} | {} | {} | {} |\n| ---: | ---: | ---: | ---: | ---: |",
+        l("Sessions"),
+        l("attendance"),
+        l("retention"),
+        l("survey"),
+        l("feedback")
+    );
     for (i, s) in r.sessions.iter().enumerate() {
         let _ = writeln!(
             out,
@@ -231,38 +247,66 @@ pub fn markdown(r: &SeriesReport) -> String {
             opt(s.feedback_mean)
         );
     }
-    let _ = writeln!(out, "\n## Members\n\n| member | attended |\n| --- | ---: |");
+    let _ = writeln!(
+        out,
+        "\n## {}\n\n| {} | {} |\n| --- | ---: |",
+        l("Members"),
+        l("member"),
+        l("attended")
+    );
+    let total = r.sessions.len().to_string();
     for m in &r.members {
-        let _ = writeln!(
-            out,
-            "| {} | {} of {} |",
-            m.name,
-            m.attended,
-            r.sessions.len()
-        );
+        let attended = m.attended.to_string();
+        let of = fill(l("{n} of {total}"), &[("n", &attended), ("total", &total)]);
+        let _ = writeln!(out, "| {} | {of} |", m.name);
     }
-    let _ = writeln!(out, "\n## Who met whom\n");
+    let _ = writeln!(out, "\n## {}\n", l("Who met whom"));
     for (a, b, n) in &r.pairing_matrix {
         let _ = writeln!(out, "- {a} · {b}: {n}");
     }
     let c = &r.commitments;
-    let _ = writeln!(
-        out,
-        "\n## Commitments\n\n{} made: {} kept, {} partly, {} not, {} changed.",
-        c.made, c.kept, c.partly, c.not, c.changed
+    let figures = [
+        ("made", c.made.to_string()),
+        ("kept", c.kept.to_string()),
+        ("partly", c.partly.to_string()),
+        ("not", c.not.to_string()),
+        ("changed", c.changed.to_string()),
+    ];
+    let figures: Vec<(&str, &str)> = figures.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let sentence = fill(
+        l("{made} made: {kept} kept, {partly} partly, {not} not, {changed} changed."),
+        &figures,
     );
+    let _ = writeln!(out, "\n## {}\n\n{sentence}", l("Commitments"));
     out
 }
 
 /// The CSV tables a report has.
 pub const REPORT_TABLES: &[&str] = &["sessions", "members", "pairs"];
 
-/// One table of the report as CSV, or `None` for an unknown table.
-pub fn csv(r: &SeriesReport, table: &str) -> Option<String> {
+/// One table of the report as CSV, or `None` for an unknown table; the header row in `lang`.
+pub fn csv(r: &SeriesReport, table: &str, lang: Lang) -> Option<String> {
     let mut out = String::new();
+    let header = |out: &mut String, names: &[&'static str]| {
+        let names: Vec<String> = names
+            .iter()
+            .map(|n| super::csv_field(label(lang, n)))
+            .collect();
+        let _ = writeln!(out, "{}", names.join(","));
+    };
     match table {
         "sessions" => {
-            out.push_str("session,room_id,attendance,retention,survey_mean,feedback_mean\n");
+            header(
+                &mut out,
+                &[
+                    "session",
+                    "room_id",
+                    "attendance",
+                    "retention",
+                    "survey_mean",
+                    "feedback_mean",
+                ],
+            );
             for (i, s) in r.sessions.iter().enumerate() {
                 let _ = writeln!(
                     out,
@@ -277,13 +321,13 @@ pub fn csv(r: &SeriesReport, table: &str) -> Option<String> {
             }
         }
         "members" => {
-            out.push_str("member,attended\n");
+            header(&mut out, &["member", "attended"]);
             for m in &r.members {
                 let _ = writeln!(out, "{},{}", super::csv_field(&m.name), m.attended);
             }
         }
         "pairs" => {
-            out.push_str("a,b,times\n");
+            header(&mut out, &["a", "b", "times"]);
             for (a, b, n) in &r.pairing_matrix {
                 let _ = writeln!(out, "{},{},{n}", super::csv_field(a), super::csv_field(b));
             }

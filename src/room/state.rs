@@ -60,7 +60,7 @@ pub use pairs::{PairingSetup, DEFAULT_FEEDBACK_MS, DEFAULT_HALF_MS};
 pub use participants::MAX_TURNOVER;
 pub use permissions::{permission, Permission};
 pub use presenters::expand;
-pub use text::{clean_name, clean_paragraphs, clean_text, HIDDEN_IN_NAMES};
+pub use text::{clean_name, clean_paragraphs, clean_text, name_key, HIDDEN_IN_NAMES, NAME_TAKEN};
 pub use timers::{DEFAULT_WARN_BEFORE_MS, MAX_ADJUST_SECONDS};
 
 /// The ground rules a room gets unless its facilitator writes their own.

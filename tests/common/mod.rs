@@ -340,6 +340,19 @@ pub async fn join_with(mut client: Client, room: &RoomCreated) -> Client {
     client
 }
 
+/// An action learning set with Fran (facilitator) and Ada, both past the ground rules, started
+/// and moved to its commitment stage (index 5, Ada presenting): the room and both clients.
+pub async fn at_commitment(server: &Remote) -> (RoomCreated, Client, Client) {
+    let room = server.create_builtin_room("action_learning_set").await;
+    let mut fran = server.host(&room, "Fran").await;
+    let mut ada = server.join(&room, "Ada").await;
+    fran.ok(Command::AcceptGroundRules).await;
+    ada.ok(Command::AcceptGroundRules).await;
+    fran.ok(Command::Start).await;
+    fran.ok(Command::JumpToStage { index: 5 }).await;
+    (room, fran, ada)
+}
+
 /// The body of `POST /api/rooms` for a room of one four-hour check-out stage with a hand queue:
 /// people raise hands and record commitments there from the start.
 pub fn checkout_room(title: &str) -> Value {

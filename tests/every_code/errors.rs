@@ -229,6 +229,15 @@ pub(super) async fn provoke_error(code: &str) -> Option<String> {
             let l = lobby().await;
             entry_refused(&l.server, join(&l.room, "not-the-key")).await
         }
+        "name_taken" => {
+            let l = lobby().await;
+            let same = Command::Join {
+                room: l.room.room_id.clone(),
+                key: l.room.join_key.clone(),
+                name: "ADA".into(),
+            };
+            entry_refused(&l.server, same).await
+        }
         "invalid_token" => {
             let l = lobby().await;
             let resume = Command::Resume {
@@ -267,6 +276,10 @@ pub(super) async fn provoke_error(code: &str) -> Option<String> {
                 {"kind": "discussion", "title": "Talk", "timebox_ms": 0, "speaking": "open"}
             ]}});
             http_code(&server.create_room_raw(&body.to_string()).await)
+        }
+        "unknown_language" => {
+            let server = TestServer::start().await;
+            http_code(&server.http("GET", "/api/texts/fr", b"").await)
         }
         "origin_not_allowed" => upgrade_refused(&TestServer::start().await, false).await,
         "too_many_connections" => {

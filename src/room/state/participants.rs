@@ -7,7 +7,7 @@ use circlekeeper_protocol::{
     Presence, Role, SessionStatus, SpeakingMode, Standing, TurnReason,
 };
 
-use super::{clean_name, reject, Changes, Effect, Recorded, Rejection, Room};
+use super::{clean_name, name_key, reject, Changes, Effect, Recorded, Rejection, Room, NAME_TAKEN};
 
 /// How many times over a room's seats may be filled as people leave and others arrive, so the
 /// participant list (which keeps those who left, for attendance) stays bounded.
@@ -27,6 +27,14 @@ impl Room {
     }
 
     /// A new participant joins, as a series member when `member` is given.
+    ///
+    /// A name that reads the same as ([`name_key`]) the name of someone in the room — present
+    /// or away, not removed — is refused with `name_taken`, unless the newcomer is a series
+    /// member: a member's name is fixed by the series (whose members' names differ), so
+    /// refusing it would keep them out of their own session for good; they enter, and the
+    /// guest who took their name first keeps it. Someone who left or was removed frees their
+    /// name. Someone coming back (`resume`, or a member on another device) is not a new
+    /// participant and never reaches this check.
     pub(super) fn join_as(
         &mut self,
         now: Millis,
@@ -46,6 +54,17 @@ impl Room {
                 ErrorCode::RoomFull,
                 format!("a room holds at most {} people", limits::MAX_PARTICIPANTS),
             );
+        }
+        if member.is_none() {
+            let key = name_key(&name);
+            let taken = self
+                .view
+                .participants
+                .iter()
+                .any(|p| !p.removed && name_key(&p.name) == key);
+            if taken {
+                return reject(ErrorCode::NameTaken, NAME_TAKEN);
+            }
         }
         let id = self.view.participants.len() as ParticipantId + 1;
         let participant = ParticipantView {

@@ -2,6 +2,7 @@
 //! before they enter a room. The limits themselves are the protocol's (`limits`).
 
 use circlekeeper_protocol::ErrorCode;
+use unicode_normalization::UnicodeNormalization;
 
 use super::{reject, Rejection};
 
@@ -52,6 +53,18 @@ pub fn clean_name(what: &str, text: &str) -> Result<String, Rejection> {
     }
     Ok(name)
 }
+
+/// The form two display names are compared in: Unicode NFKC (full-width "Ａｎａ" is "Ana",
+/// the ligature "ﬁ" is "fi"), lower case, and every run of whitespace made one space, with none
+/// at either end. Two names with the same key are the same name to the people reading them.
+pub fn name_key(name: &str) -> String {
+    let folded = name.nfkc().collect::<String>().to_lowercase();
+    folded.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The human message of `name_taken`.
+pub const NAME_TAKEN: &str =
+    "Someone in this circle already goes by that name; add an initial or a surname";
 
 /// Like [`clean_text`], but line breaks are allowed (ground rules, prompts).
 pub fn clean_paragraphs(what: &str, text: &str, max: usize) -> Result<String, Rejection> {
@@ -107,6 +120,22 @@ mod tests {
             "أحمد",
         ] {
             assert_eq!(clean_name("name", good).as_deref(), Ok(good), "{good:?}");
+        }
+    }
+
+    #[test]
+    fn names_that_read_the_same_have_the_same_key() {
+        let ana = name_key("Ana");
+        for same in ["ANA", " ana ", "Ａｎａ", "aNa", "Ana\u{3000}"] {
+            assert_eq!(name_key(same), ana, "{same:?}");
+        }
+        assert_eq!(name_key("Ana  María"), name_key("ana maría"));
+        assert_eq!(name_key("Ana\tMaria"), "ana maria");
+        // Composed and decomposed accents are one name; a different letter is another.
+        assert_eq!(name_key("Zoe\u{0308}"), name_key("Zoë"));
+        assert_eq!(name_key("ﬁona"), name_key("Fiona"));
+        for other in ["Ana B.", "Anna", "Ann", "Ána"] {
+            assert_ne!(name_key(other), ana, "{other:?}");
         }
     }
 }

@@ -339,3 +339,60 @@ fn commands_that_owe_nothing_return_no_effects() {
     let again = by_host(&mut c, Command::Start);
     assert_eq!(refusal(&again), ErrorCode::InvalidState);
 }
+
+#[test]
+fn a_name_that_reads_the_same_as_someone_elses_is_refused_and_changes_nothing() {
+    let mut c = Circle::als(2);
+    let join = |name: &str| Input::Join {
+        name: name.into(),
+        link: Some(LinkKind::Join),
+    };
+    for same in ["ADA", " ada ", "Ａｄａ", "fran"] {
+        let refused = handle(&mut c, T0, join(same));
+        assert_eq!(refusal(&refused), ErrorCode::NameTaken, "{same:?}");
+        let message = refused.answer.expect_err("refused").message;
+        assert!(message.contains("add an initial"), "{message}");
+    }
+    let host = Input::Host {
+        name: "BEN".into(),
+        link: Some(LinkKind::Host),
+    };
+    assert_eq!(refusal(&handle(&mut c, T0, host)), ErrorCode::NameTaken);
+    // Someone away still holds their name; someone who left frees it.
+    let ada = c.people[0];
+    c.room.set_presence(T0, ada, Presence::Away);
+    assert_eq!(
+        refusal(&handle(&mut c, T0, join("Ada"))),
+        ErrorCode::NameTaken
+    );
+    command(&mut c, ada, Command::Leave);
+    assert_eq!(handle(&mut c, T0, join("Ada")).answer, Ok(None));
+    assert_eq!(handle(&mut c, T0, join("Ada B.")).answer, Ok(None));
+}
+
+#[test]
+fn a_member_enters_under_their_series_name_even_when_a_guest_took_it() {
+    let mut c = Circle::als(1);
+    let guest = Input::Join {
+        name: "mo".into(),
+        link: Some(LinkKind::Join),
+    };
+    assert_eq!(handle(&mut c, T0, guest).answer, Ok(None));
+    // "Mo" is the member's name in the series: they are not kept out of their own session.
+    let entered = handle(&mut c, T0, member("m-1", None));
+    assert_eq!(entered.answer, Ok(None));
+    let mo = c.room.view().participants.last().expect("entered");
+    assert_eq!(
+        (mo.name.as_str(), mo.member.as_deref()),
+        ("Mo", Some("m-1"))
+    );
+    // On another device they are the same participant: their own name does not clash.
+    let again = handle(&mut c, T0, member("m-1", None));
+    assert_eq!(again.answer, Ok(None));
+    // A newcomer may not take the member's name.
+    let another = Input::Join {
+        name: "MO".into(),
+        link: Some(LinkKind::Join),
+    };
+    assert_eq!(refusal(&handle(&mut c, T0, another)), ErrorCode::NameTaken);
+}

@@ -12,6 +12,7 @@ use super::super::AppState;
 use super::*;
 use crate::export::{ExportError, Names, RoomSummary};
 use crate::secret;
+use crate::texts::{fill, label, Lang};
 
 /// The body of an export: `POST /api/rooms/{id}/export` (with the room's host key) and the
 /// community host's requests (with the server's host key).
@@ -30,6 +31,23 @@ pub struct ExportRequest {
     /// `shown` (default) or `pseudonymised`.
     #[serde(default)]
     names: crate::export::Names,
+    /// The language of Markdown and CSV: `en` (default), `es` or `de`.
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+/// The language a request asks for (`en` when it names none), or 400 `invalid_message`.
+fn lang_of(lang: Option<&str>) -> Result<Lang, ApiError> {
+    match lang {
+        None => Ok(Lang::En),
+        Some(code) => Lang::parse(code).ok_or_else(|| {
+            let known: Vec<&str> = Lang::ALL.iter().map(|l| l.code()).collect();
+            ApiError::bad(
+                ErrorCode::InvalidMessage,
+                format!("lang: one of {}, not {code:?}", known.join(", ")),
+            )
+        }),
+    }
 }
 
 /// `POST /api/rooms/{id}/export` with the host key: the session's summary as JSON, Markdown or
@@ -40,6 +58,7 @@ pub async fn export(
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     let request: ExportRequest = parse_body(&body)?;
+    let lang = lang_of(request.lang.as_deref())?;
     let format = request.format.as_deref().unwrap_or("json");
     let table = request.table.as_deref().unwrap_or("attendance");
     let not_found = || not_found("no room with that id");
@@ -47,7 +66,7 @@ pub async fn export(
         Ok(handle) => handle,
         Err(crate::server::Unserved::Damaged) => {
             let summary = export_unavailable(&app, &room, &request.key, request.names)?;
-            return rendered(crate::export::render(&summary, format, table), format);
+            return rendered(crate::export::render(&summary, format, table, lang), format);
         }
         Err(other) => return Err(super::unserved(other, "room")),
     };
@@ -64,7 +83,7 @@ pub async fn export(
     let (view, notes) = answer.await.map_err(|_| not_found())??;
     let events = app.load_events(&room).map_err(ExportError::from)?;
     let summary = crate::export::summarize(&view, &events, &notes, request.names);
-    rendered(crate::export::render(&summary, format, table), format)
+    rendered(crate::export::render(&summary, format, table, lang), format)
 }
 
 /// The summary of a room the server refused to restore (its records are damaged), for its
@@ -178,10 +197,14 @@ pub async fn host_export(
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     let request = host_request(&app, &body)?;
+    let lang = lang_of(request.lang.as_deref())?;
     let summary = app.stored_summary(&room, request.names)?;
     let format = request.format.unwrap_or_else(|| "json".into());
     let table = request.table.unwrap_or_else(|| "attendance".into());
-    rendered(crate::export::render(&summary, &format, &table), &format)
+    rendered(
+        crate::export::render(&summary, &format, &table, lang),
+        &format,
+    )
 }
 
 /// The summaries of `rooms` from the store, in order, with real names (a report applies its
@@ -209,6 +232,7 @@ pub async fn host_report(
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     let request = host_request(&app, &body)?;
+    let lang = lang_of(request.lang.as_deref())?;
     let series = app
         .series(&series_id)
         .await
@@ -221,7 +245,7 @@ pub async fn host_report(
     let format = request.format.unwrap_or_else(|| "json".into());
     let table = request.table.unwrap_or_else(|| "sessions".into());
     rendered(
-        crate::export::series::render(&report, &format, &table),
+        crate::export::series::render(&report, &format, &table, lang),
         &format,
     )
 }
@@ -245,6 +269,9 @@ pub struct RangeRequest {
     /// `shown` (default) or `pseudonymised`.
     #[serde(default)]
     names: crate::export::Names,
+    /// The language of Markdown, CSV and the report's title: `en` (default), `es` or `de`.
+    #[serde(default)]
+    lang: Option<String>,
 }
 
 /// `POST /api/host/report` with the community host's key and a date range: the program's
@@ -254,6 +281,7 @@ pub async fn host_range_report(
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     let request: RangeRequest = parse_body(&body)?;
+    let lang = lang_of(request.lang.as_deref())?;
     host_request(
         &app,
         serde_json::json!({ "key": request.key })
@@ -276,12 +304,16 @@ pub async fn host_range_report(
     records.retain(|(_, r)| (request.from..request.to).contains(&r.created_at));
     records.sort_by(|(a, ra), (b, rb)| (ra.created_at, a).cmp(&(rb.created_at, b)));
     let summaries = stored_summaries(&app, records.iter().map(|(id, _)| id.as_str()))?;
-    let title = format!("Rooms opened from {} to {}", request.from, request.to);
+    let (from, to) = (request.from.to_string(), request.to.to_string());
+    let title = fill(
+        label(lang, "Rooms opened from {from} to {to}"),
+        &[("from", &from), ("to", &to)],
+    );
     let report = crate::export::series::range_report(&title, &summaries, request.names);
     let format = request.format.unwrap_or_else(|| "json".into());
     let table = request.table.unwrap_or_else(|| "sessions".into());
     rendered(
-        crate::export::series::render(&report, &format, &table),
+        crate::export::series::render(&report, &format, &table, lang),
         &format,
     )
 }

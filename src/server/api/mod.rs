@@ -1,15 +1,18 @@
 //! The JSON API: open a room, list built-in formats and prompts, health and readiness; and the
 //! Prometheus text of `/metrics`. Its error type, [`ApiError`], is the HTTP face of the core's
 //! rejections and of export's errors. The handlers live by subject: [`rooms`], [`series`] and
-//! [`exports`] (summaries and reports, the community host's endpoints).
+//! [`exports`] (summaries and reports, the community host's endpoints), and [`texts`] (the
+//! built-in texts in other languages).
 
 mod exports;
 mod rooms;
 mod series;
+mod texts;
 
 pub use exports::*;
 pub use rooms::*;
 pub use series::*;
+pub use texts::*;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -124,7 +127,7 @@ fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::InvalidToken
         | ErrorCode::Forbidden
         | ErrorCode::OriginNotAllowed => StatusCode::FORBIDDEN,
-        ErrorCode::RoomNotFound => StatusCode::NOT_FOUND,
+        ErrorCode::RoomNotFound | ErrorCode::UnknownLanguage => StatusCode::NOT_FOUND,
         ErrorCode::ConsentRequired
         | ErrorCode::NotInStage
         | ErrorCode::NotYourTurn
@@ -132,6 +135,7 @@ fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::SessionEnded
         | ErrorCode::InvalidState
         | ErrorCode::RoomFull
+        | ErrorCode::NameTaken
         | ErrorCode::TooManyItems => StatusCode::CONFLICT,
         ErrorCode::RateLimited
         | ErrorCode::TooManyConnections

@@ -17,7 +17,9 @@ use super::rooms::{room_not_opened, FreshRoom};
 use super::*;
 use crate::formats;
 use crate::live::{Change, SeriesError, SeriesHandle};
-use crate::room::state::{clean_name, clean_text, DEFAULT_GROUND_RULES, DEFAULT_WARN_BEFORE_MS};
+use crate::room::state::{
+    clean_name, clean_text, name_key, DEFAULT_GROUND_RULES, DEFAULT_WARN_BEFORE_MS, NAME_TAKEN,
+};
 use crate::room::RoomSetup;
 use crate::secret;
 use crate::store::{RoomRecord, Write};
@@ -114,9 +116,20 @@ pub async fn create_series(
     let base = app.settings().public_url.clone();
     let mut members = Vec::new();
     let mut links = Vec::new();
+    let mut keys: Vec<String> = Vec::new();
     for (i, name) in request.members.iter().enumerate() {
         let name = clean_name(&format!("members[{i}]"), name)
             .map_err(|r| ApiError::bad(r.code, r.message))?;
+        // Members enter their sessions under these names, and are never refused for them
+        // there: so two members may not read the same.
+        let key = name_key(&name);
+        if let Some(j) = keys.iter().position(|k| *k == key) {
+            return Err(ApiError::bad(
+                ErrorCode::NameTaken,
+                format!("members[{i}] reads the same as members[{j}]: {NAME_TAKEN}"),
+            ));
+        }
+        keys.push(key);
         let key = secret::new_secret().map_err(|_| internal())?;
         let member_id = format!("m{}", i + 1);
         members.push(crate::series::Member {
@@ -202,8 +215,13 @@ pub async fn create_series_room(
                 return (Err(not_series_host()), Change::None);
             }
             let session = series.sessions.len() as u32;
-            let title =
-                title.unwrap_or_else(|| format!("{} — session {}", series.title, session + 1));
+            let title = title.unwrap_or_else(|| {
+                let n = (session + 1).to_string();
+                crate::texts::fill(
+                    crate::series::SESSION_TITLE,
+                    &[("title", &series.title), ("n", &n)],
+                )
+            });
             let record = RoomRecord {
                 setup: RoomSetup {
                     id: room_id.clone(),
