@@ -1293,6 +1293,62 @@ async fn a_facilitator_exports_the_session_summary_in_a_real_browser() {
     );
 }
 
+/// A facilitator's page: a room opened from the front page (default format), entered by its host link.
+async fn open_console<'a>(browser: &'a Browser, url: &str, title: &str) -> Page<'a> {
+    let page = browser.page("Fran", 1280, 900, false).await;
+    page.goto(&format!("{url}/")).await;
+    page.fill("create-title", title).await;
+    page.click("create-submit").await;
+    let host_link = page.text("host-link").await;
+    page.enter_room(&host_link, "Fran").await;
+    page
+}
+
+#[tokio::test]
+async fn the_room_screen_speaks_a_new_language_at_once_keeping_what_was_typed() {
+    let Some(path) = chromium() else { return };
+    let store = SledStore::temporary().expect("store");
+    let server = TestServer::start_with(Arc::new(store), Clock::System, |_| {}).await;
+    let browser = Browser::launch(&path).await;
+    let fran = open_console(&browser, &server.url(), "Language circle").await;
+    fran.wait_for(
+        "document.querySelector('.stages-panel h2').textContent === 'Stages'",
+        "the console in English",
+    )
+    .await;
+
+    // Half-written prompt, focus still in it: then the language changes.
+    fran.fill("prompt-own", "A question of my own").await;
+    fran.eval(
+        "const w = await import('/words.js');
+         w.CATALOGS.de['room.stage.stages'] = 'Etappen';
+         await w.setLanguage('de');",
+    )
+    .await;
+    fran.wait_for(
+        "document.documentElement.lang === 'de' && document.querySelector('.stages-panel h2').textContent === 'Etappen'",
+        "the console rebuilt in the new language",
+    )
+    .await;
+    let kept = fran
+        .eval("return [$('prompt-own').value, document.activeElement === $('prompt-own'), document.querySelectorAll('main.room').length];")
+        .await;
+    assert_eq!(
+        kept,
+        json!(["A question of my own", true, 1]),
+        "typed text and focus survive the switch"
+    );
+
+    // And back: English again, still one room screen.
+    fran.eval("const w = await import('/words.js'); await w.setLanguage('en');")
+        .await;
+    fran.wait_for(
+        "document.documentElement.lang === 'en' && document.querySelector('.stages-panel h2').textContent === 'Stages' && $('prompt-own').value === 'A question of my own'",
+        "the console back in English",
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn a_facilitator_replaces_and_turns_off_the_join_link_in_a_real_browser() {
     let Some(path) = chromium() else { return };

@@ -1,0 +1,135 @@
+// Acting: sending a command from a control and showing the server's refusal next to it.
+
+import { h, show } from "/dom.js";
+import { t } from "/words.js";
+
+/** Sending commands and showing refusals. Mixed into RoomScreen: `this` is the screen (its context). */
+export class ActView {
+  /** The line that says why a command was refused, placed next to its control. */
+  buildError() {
+    this.r.error = h("p", { class: "error", "data-test": "error", role: "alert", hidden: true });
+  }
+
+  /** Sends a command from `control`; shows the server's refusal near it. */
+  async act(control, type, fields = {}) {
+    this.clearError();
+    if (control) {
+      control.disabled = true;
+      control.setAttribute("aria-busy", "true");
+    }
+    try {
+      const ack = await this.conn.send(type, fields);
+      return ack || true;
+    } catch (err) {
+      this.showError(err, control, type);
+      return false;
+    } finally {
+      if (control) {
+        control.removeAttribute("aria-busy");
+        control.disabled = false;
+        this.update();
+      }
+    }
+  }
+
+  clearError() {
+    this.errorPlace = null;
+    show(this.r.error, false);
+    this.r.error.textContent = "";
+  }
+
+  /** Shows a refusal near `control`; `plain` shows `err.message` as it is (a form's own check). */
+  showError(err, control, type, plain = false) {
+    const r = this.r;
+    const what = ACTIONS.has(type) ? t(`room.action.${type}`) : t("room.action.unknown");
+    const message = err && err.message ? err.message : t("room.error.unknown");
+    r.error.replaceChildren(
+      h("span", { text: plain ? message : t("room.error.failed", { what, message }) }),
+      h("button", {
+        type: "button",
+        class: "ghost small",
+        // The name begins with the visible label.
+        "aria-label": t("room.error.dismiss"),
+        onclick: () => this.clearError(),
+        text: t("room.error.ok"),
+      }),
+    );
+    r.error.dataset.code = err && err.code ? err.code : "";
+    this.errorPlace = {
+      key: control && control.dataset ? control.dataset.focus || null : null,
+      control,
+    };
+    this.placeError();
+    show(r.error, true);
+  }
+
+  /**
+   * Puts the error message next to the control that caused it. Lists are rebuilt on every
+   * event, so a control inside one is found again by its `data-focus` key after each render.
+   */
+  placeError() {
+    const r = this.r;
+    if (r.error.hidden && !this.errorPlace) return;
+    const place = this.errorPlace || {};
+    let control = null;
+    if (place.key) control = this.root.querySelector(`[data-focus="${CSS.escape(place.key)}"]`);
+    if (!control && place.control && place.control.isConnected) control = place.control;
+    const item = control ? control.closest("li") : null;
+    if (item) {
+      if (r.error.parentElement !== item) item.append(r.error);
+      return;
+    }
+    const anchor =
+      (control && control.closest("section.controls, .actions, .panel-section, .stages-panel, .prompt-card, form")) ||
+      r.actions;
+    if (anchor.matches(".panel-section, .stages-panel")) {
+      if (r.error.parentElement !== anchor) anchor.append(r.error);
+    } else if (anchor.nextElementSibling !== r.error) {
+      anchor.after(r.error);
+    }
+  }
+}
+
+/** The commands whose failure is said in words ("Raising your hand did not work: …"). */
+const ACTIONS = new Set([
+  "raise_hand",
+  "lower_hand",
+  "pass",
+  "done",
+  "draw_prompt",
+  "start",
+  "next_stage",
+  "previous_stage",
+  "jump_to_stage",
+  "pause",
+  "resume_session",
+  "end_session",
+  "adjust_timer",
+  "give_floor",
+  "take_floor",
+  "next_turn",
+  "set_presenter_order",
+  "shuffle_presenters",
+  "assign_role",
+  "unassign_role",
+  "remove_participant",
+  "push_prompt",
+  "clear_prompt",
+  "delete_room",
+  "rotate_link",
+  "revoke_link",
+  "leave",
+  "propose_pairs",
+  "swap_people",
+  "lock_group",
+  "confirm_pairs",
+  "end_half",
+  "confirm_switch",
+  "move_everyone",
+  "place_late",
+  "record_commitment",
+  "review_commitment",
+  "give_feedback",
+  "answer_survey",
+  "my_items",
+]);
