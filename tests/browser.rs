@@ -1433,3 +1433,85 @@ async fn a_facilitator_replaces_and_turns_off_the_join_link_in_a_real_browser() 
         .await;
     assert!(fran.screenshot("links.png").await.exists());
 }
+
+#[tokio::test]
+async fn the_language_switch_redraws_each_page_and_keeps_what_was_typed_in_a_real_browser() {
+    let Some(path) = chromium() else { return };
+    let store = SledStore::temporary().expect("store");
+    let server = TestServer::start_with(Arc::new(store), Clock::System, |_| {}).await;
+    let browser = Browser::launch(&path).await;
+    let url = server.url();
+
+    // The home page: the switch is in its header; a switch keeps the title and format chosen.
+    let fran = browser.page("Fran", 360, 800, true).await;
+    fran.goto(&format!("{url}/")).await;
+    fran.fill("create-title", "Circle of Thursdays").await;
+    fran.eval("const s = await until(() => $('create-format') && $('create-format').options.length > 1 && $('create-format'), 10000, 'formats'); s.value = 'coaching_swap'; s.dispatchEvent(new Event('change', {bubbles: true}));")
+        .await;
+    fran.eval("document.querySelector('h1').dataset.old = 'yes';")
+        .await;
+    // As a keyboard user does: the button has the focus, and keeps it once the page is drawn again.
+    fran.eval("$('lang-de').focus(); $('lang-de').click();")
+        .await;
+    fran.wait_for(
+        "document.documentElement.lang === 'de' && !document.querySelector('h1[data-old]') && $('lang-de').getAttribute('aria-pressed') === 'true' && $('lang-en').getAttribute('aria-pressed') === 'false'",
+        "the home page drawn again in German",
+    )
+    .await;
+    let kept = fran
+        .eval("await until(() => $('create-format').value === 'coaching_swap', 10000, 'the format kept'); return [$('create-title').value, document.activeElement.dataset.test, $$('lang-switch').length];")
+        .await;
+    assert_eq!(kept, json!(["Circle of Thursdays", "lang-de", 1]));
+    // Back to English: the page reads as before.
+    fran.click("lang-en").await;
+    fran.wait_for(
+        "document.documentElement.lang === 'en' && document.querySelector('h1').textContent === 'Open a circle'",
+        "the home page in English again",
+    )
+    .await;
+    fran.click("create-submit").await;
+    let join_link = fran.text("join-link").await;
+
+    // The join page: a switch keeps the name typed and the consent ticked; entering still works,
+    // and the room's top bar carries the switch.
+    let ada = browser.page("Ada", 360, 800, true).await;
+    ada.goto(&join_link).await;
+    ada.wait_for("$('ground-rules')", "the room's ground rules")
+        .await;
+    ada.fill("name-input", "Ada").await;
+    ada.check("consent-checkbox").await;
+    ada.eval("document.querySelector('h1').dataset.old = 'yes';")
+        .await;
+    ada.click("lang-es").await;
+    ada.wait_for(
+        "document.documentElement.lang === 'es' && !document.querySelector('h1[data-old]') && $('lang-es').getAttribute('aria-pressed') === 'true'",
+        "the join page drawn again in Spanish",
+    )
+    .await;
+    let typed = ada
+        .eval("return [$('name-input').value, $('consent-checkbox').checked, !!$('ground-rules')];")
+        .await;
+    assert_eq!(typed, json!(["Ada", true, true]));
+    ada.click("enter-button").await;
+    ada.wait_for(
+        "window.circlekeeper.state.status === 'live'",
+        "live (whatever the language calls it)",
+    )
+    .await;
+    ada.wait_for(
+        "document.querySelector('.topbar [data-test=lang-switch]') && $('lang-es').getAttribute('aria-pressed') === 'true'",
+        "the switch in the room's top bar",
+    )
+    .await;
+    // The choice is kept on the device: a reload comes back in Spanish, as the same person.
+    ada.reload().await;
+    ada.wait_for(
+        "window.circlekeeper.state.status === 'live'",
+        "live (whatever the language calls it)",
+    )
+    .await;
+    let after = ada
+        .eval("return [document.documentElement.lang, window.circlekeeper.state.screen];")
+        .await;
+    assert_eq!(after, json!(["es", "room"]));
+}
