@@ -11,7 +11,7 @@ mod common;
 
 use std::sync::Arc;
 
-use browser::{artifacts, chromium, Browser};
+use browser::{artifacts, chromium, Browser, Modifier};
 use circlekeeper::store::SledStore;
 use circlekeeper::Clock;
 use common::TestServer;
@@ -940,4 +940,85 @@ async fn a_facilitator_replaces_and_turns_off_the_join_link_in_a_real_browser() 
     fran.eval("document.querySelector('[data-test=links]').scrollIntoView();")
         .await;
     assert!(fran.screenshot("links.png").await.exists());
+}
+
+#[tokio::test]
+async fn the_harness_sets_language_viewport_and_theme_and_sends_real_keys() {
+    let Some(path) = chromium() else { return };
+    let server = TestServer::start().await;
+    let browser = Browser::launch(&path).await;
+    let page = browser.page("Probe", 390, 844, true).await;
+
+    // The language is set before the page loads and the page sees it.
+    page.set_language(&["de-DE", "de"]).await;
+    page.goto(&format!("{}/", server.url())).await;
+    assert_eq!(page.languages().await, ["de-DE", "de"]);
+    let locale = page
+        .eval("return Intl.DateTimeFormat().resolvedOptions().locale;")
+        .await;
+    assert_eq!(locale, json!("de-DE"));
+
+    // The viewport and the colour scheme change on demand.
+    assert_eq!(page.eval("return innerWidth;").await, json!(390));
+    page.set_viewport(1280, 900, false).await;
+    assert_eq!(
+        page.eval("return [innerWidth, innerHeight];").await,
+        json!([1280, 900])
+    );
+    page.set_color_scheme("dark").await;
+    page.set_color_scheme("light").await;
+
+    // Layout: an element on screen, one below it, and one that makes the page scroll sideways.
+    page.eval(
+        "const add = (tag, id, style) => { const el = document.createElement(tag); el.id = id; el.style.cssText = style; el.textContent = id; document.body.prepend(el); return el; };
+         add('div', 'probe-below', 'position: absolute; top: 5000px; left: 0; width: 10px; height: 10px');
+         add('div', 'probe-in', 'position: fixed; top: 0; left: 0; width: 10px; height: 10px');
+         const b2 = add('button', 'probe-2', '');
+         const b1 = add('button', 'probe-1', '');
+         const input = add('input', 'probe-input', '');
+         b2.addEventListener('click', () => { window.__pressed = true; });",
+    )
+    .await;
+    assert!(page.in_viewport("#probe-in").await);
+    assert!(!page.in_viewport("#probe-below").await);
+    let before = page.horizontal_scroll().await;
+    assert!(
+        before.iter().all(|s| !s.contains("probe-wide")),
+        "{before:?}"
+    );
+    page.eval("const w = document.createElement('div'); w.id = 'probe-wide'; w.style.cssText = 'width: 3000px; height: 1px'; document.body.append(w);")
+        .await;
+    let wide = page.horizontal_scroll().await;
+    assert!(
+        wide.iter().any(|s| s.starts_with("the document is"))
+            && wide.iter().any(|s| s.contains("div#probe-wide")),
+        "{wide:?}"
+    );
+
+    // Keys: typing goes into the focused field; Tab and Shift+Tab move the focus; Enter
+    // activates the focused button.
+    page.eval("document.getElementById('probe-input').focus();")
+        .await;
+    assert_eq!(page.focused().await, "input#probe-input");
+    page.press_key("a", &[]).await;
+    page.press_key("b", &[Modifier::Shift]).await;
+    page.press_key("7", &[]).await;
+    page.press_key("Backspace", &[]).await;
+    assert_eq!(
+        page.eval("return document.getElementById('probe-input').value;")
+            .await,
+        json!("aB")
+    );
+    page.tab().await;
+    assert_eq!(page.focused().await, "button#probe-1");
+    page.tab().await;
+    assert_eq!(page.focused().await, "button#probe-2");
+    page.shift_tab().await;
+    assert_eq!(page.focused().await, "button#probe-1");
+    page.tab().await;
+    page.press_key("Enter", &[]).await;
+    assert_eq!(
+        page.eval("return window.__pressed === true;").await,
+        json!(true)
+    );
 }

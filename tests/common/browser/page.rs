@@ -155,12 +155,16 @@ impl<'b> Page<'b> {
 
     /// A screenshot of the whole page, written to [`artifacts`] as `file`.
     pub async fn screenshot(&self, file: &str) -> PathBuf {
-        let shot = self
-            .cmd(
-                "Page.captureScreenshot",
-                json!({ "format": "png", "captureBeyondViewport": true }),
-            )
-            .await;
+        self.capture(
+            file,
+            json!({ "format": "png", "captureBeyondViewport": true }),
+        )
+        .await
+    }
+
+    /// Take a screenshot with `params` and write it to [`artifacts`] as `file`.
+    async fn capture(&self, file: &str, params: Value) -> PathBuf {
+        let shot = self.cmd("Page.captureScreenshot", params).await;
         let data = base64::engine::general_purpose::STANDARD
             .decode(shot["data"].as_str().expect("png data"))
             .expect("base64");
@@ -182,18 +186,11 @@ impl<'b> Page<'b> {
                  return {{ x: 0, y: top, width: document.documentElement.clientWidth, height: r.bottom + window.scrollY + 12 - top, scale: 1 }};"
             ))
             .await;
-        let shot = self
-            .cmd(
-                "Page.captureScreenshot",
-                json!({ "format": "png", "captureBeyondViewport": true, "clip": clip }),
-            )
-            .await;
-        let data = base64::engine::general_purpose::STANDARD
-            .decode(shot["data"].as_str().expect("png data"))
-            .expect("base64");
-        let path = artifacts().join(file);
-        std::fs::write(&path, data).expect("write screenshot");
-        path
+        self.capture(
+            file,
+            json!({ "format": "png", "captureBeyondViewport": true, "clip": clip }),
+        )
+        .await
     }
 
     /// Enter a room from a join or host link: name, consent, enter; then wait until live.
