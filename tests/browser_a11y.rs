@@ -1,10 +1,11 @@
 //! Accessibility of every screen of the web client, checked with axe-core (vendored in
 //! `tests/vendor/axe-core/`) in a real headless Chromium against a real server on 127.0.0.1:
-//! the front page, a room's join page, the participant's room (lobby, a round, the pair view of
-//! a coaching swap, the survey after the end), the facilitator's console (lobby, a round, the
-//! pairing, the pairs dashboard), a series member's page, and the community host's sign-in and
-//! report pages; each in the light and the dark colour scheme. Any violation on any of them
-//! fails the test, and the message lists them all, screen by screen.
+//! the front page, a room's join page (also on a small phone), the participant's room (lobby,
+//! a round, the pair view of a coaching swap, the survey after the end), the facilitator's
+//! console (lobby, a round, the prompt bank with every prompt, the pairing, the pairs
+//! dashboard, the end), a series member's page, the community host's sign-in and report pages,
+//! and the not-found page; each in the light and the dark colour scheme. Any violation on any
+//! of them fails the test, and the message lists them all, screen by screen.
 //!
 //! Without Chromium the test says plainly that it was skipped, and why; under CI (`CI` set) a
 //! missing browser fails it instead. `.ci/run` installs Debian's `chromium`.
@@ -157,6 +158,11 @@ async fn every_screen_passes_axe_in_light_and_dark() {
         )
         .await;
     audit.check(&joining, "join page").await;
+    // On a small phone (320 CSS pixels wide, WCAG's reflow width) the ground rules scroll.
+    joining.set_viewport(320, 568, true).await;
+    audit
+        .check(&joining, "join page, small phone (320x568)")
+        .await;
 
     // The facilitator and two participants in the lobby.
     let fran = browser.page("Fran", 1280, 900, false).await;
@@ -190,6 +196,23 @@ async fn every_screen_passes_axe_in_light_and_dark() {
     }
     audit
         .check(&fran, "facilitator console, check-in round")
+        .await;
+    // The prompt bank with every prompt, not only this stage's: a long list in its own box.
+    fran.eval(
+        "const all = await until(() => document.getElementById('prompt-all'), 10000, 'the prompt bank');
+         if (!all.checked) all.click();",
+    )
+    .await;
+    fran.wait_for(
+        "$('prompt-bank') && $('prompt-bank').querySelectorAll('li:not(.hint)').length > 5",
+        "every prompt in the bank",
+    )
+    .await;
+    audit
+        .check(
+            &fran,
+            "facilitator console, check-in round, every prompt shown",
+        )
         .await;
     audit.check(&ada, "participant room, check-in round").await;
 
