@@ -1,457 +1,21 @@
 //! Browser end-to-end tests: the web client in a real headless Chromium, driven over the Chrome
-//! DevTools Protocol (a small client below, on the websocket library the server already uses),
-//! against a real server on 127.0.0.1.
+//! DevTools Protocol (`tests/common/browser/`), against a real server on 127.0.0.1.
 //!
 //! Without Chromium these tests say plainly that they were skipped, and why; under CI
 //! (`CI` set) a missing browser fails them instead. `.ci/run` installs Debian's `chromium`.
 //! Screenshots land in `target/browser-artifacts/`.
 
+#[path = "common/browser/mod.rs"]
+mod browser;
 mod common;
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
-use base64::Engine as _;
+use browser::{artifacts, chromium, Browser, Modifier};
 use circlekeeper::store::SledStore;
 use circlekeeper::Clock;
 use common::TestServer;
-
-/// How long Chromium may take to start and announce its DevTools endpoint: on a loaded
-/// two-core machine (the whole suite building and running beside it) it can take several
-/// seconds.
-const LAUNCH: std::time::Duration = std::time::Duration::from_secs(30);
-use futures_util::{SinkExt, StreamExt};
-use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
-use tokio::sync::{mpsc, oneshot, Mutex};
-use tokio_tungstenite::tungstenite::Message;
-
-/// Longest wait for anything in a page.
-const WAIT: Duration = Duration::from_secs(15);
-
-/// Where Debian puts Chromium.
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-/// The browser, or why the tests cannot run.
-fn chromium() -> Option<PathBuf> {
-    let path = std::env::var_os("CHROMIUM").map_or_else(|| PathBuf::from(CHROMIUM), PathBuf::from);
-    if path.exists() {
-        return Some(path);
-    }
-    let why = format!(
-        "browser tests skipped: no Chromium at {} (install Debian's `chromium`, or set CHROMIUM)",
-        path.display()
-    );
-    assert!(std::env::var_os("CI").is_none(), "{why}; CI must run them");
-    eprintln!("{why}");
-    None
-}
-
-fn artifacts() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-artifacts");
-    std::fs::create_dir_all(&dir).expect("artifacts directory");
-    dir
-}
-
-type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Value>>>>;
-
-/// A headless Chromium and a DevTools connection to it. Killed when dropped.
-/// A Chromium that has started: the process, its stderr, its DevTools endpoint, its profile.
-type Started = (
-    Child,
-    tokio::io::Lines<BufReader<tokio::process::ChildStderr>>,
-    String,
-    tempfile::TempDir,
-);
-
-struct Browser {
-    child: Child,
-    out: mpsc::UnboundedSender<String>,
-    pending: Pending,
-    next: Arc<AtomicU64>,
-    /// Console errors and uncaught exceptions, per session.
-    problems: Arc<Mutex<Vec<String>>>,
-    _profile: tempfile::TempDir,
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
-    }
-}
-
-impl Browser {
-    /// Start Chromium and read its DevTools endpoint; `None` if it did not announce one within
-    /// [`LAUNCH`] (the process is killed).
-    async fn start(path: &Path) -> Option<Started> {
-        let profile = tempfile::tempdir().expect("profile dir");
-        let mut child = Command::new(path)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--disable-dev-shm-usage",
-                "--remote-debugging-port=0",
-                "--remote-debugging-address=127.0.0.1",
-            ])
-            .arg(format!("--user-data-dir={}", profile.path().display()))
-            .arg("about:blank")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start chromium");
-        let stderr = child.stderr.take().expect("stderr");
-        let mut lines = BufReader::new(stderr).lines();
-        let find = async {
-            while let Ok(Some(line)) = lines.next_line().await {
-                if let Some(at) = line.find("ws://") {
-                    return Some(line[at..].trim().to_string());
-                }
-            }
-            None
-        };
-        match tokio::time::timeout(LAUNCH, find).await {
-            Ok(Some(url)) => Some((child, lines, url, profile)),
-            _ => {
-                // kill_on_drop ends it; wait so that no process outlives the attempt.
-                let _ = child.kill().await;
-                None
-            }
-        }
-    }
-
-    async fn launch(path: &Path) -> Browser {
-        // One Chromium starts at a time: five starting together on two cores is what made a
-        // start miss its deadline. A start that still misses it is tried once more with a
-        // fresh profile (the browser's start, not the product, is what failed).
-        static STARTING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-        let (child, mut lines, url, profile) = {
-            let _one_at_a_time = STARTING.lock().await;
-            match Self::start(path).await {
-                Some(started) => started,
-                None => {
-                    eprintln!("chromium did not announce its DevTools endpoint in {LAUNCH:?}; starting it again");
-                    Self::start(path)
-                        .await
-                        .expect("chromium announces its DevTools endpoint")
-                }
-            }
-        };
-        // Keep draining stderr so Chromium never blocks on it.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        let (ws, _) = tokio_tungstenite::connect_async(url.as_str())
-            .await
-            .expect("DevTools websocket");
-        let (mut sink, mut stream) = ws.split();
-        let (out, mut out_rx) = mpsc::unbounded_channel::<String>();
-        tokio::spawn(async move {
-            while let Some(text) = out_rx.recv().await {
-                if sink.send(Message::text(text)).await.is_err() {
-                    break;
-                }
-            }
-        });
-        let pending: Pending = Arc::default();
-        let problems: Arc<Mutex<Vec<String>>> = Arc::default();
-        let (p, q) = (pending.clone(), problems.clone());
-        tokio::spawn(async move {
-            while let Some(Ok(msg)) = stream.next().await {
-                let Message::Text(text) = msg else { continue };
-                let Ok(v) = serde_json::from_str::<Value>(text.as_str()) else {
-                    continue;
-                };
-                if let Some(id) = v.get("id").and_then(Value::as_u64) {
-                    if let Some(tx) = p.lock().await.remove(&id) {
-                        let _ = tx.send(v);
-                    }
-                    continue;
-                }
-                match v.get("method").and_then(Value::as_str) {
-                    Some("Runtime.exceptionThrown") => {
-                        q.lock()
-                            .await
-                            .push(format!("exception: {}", v["params"]["exceptionDetails"]));
-                    }
-                    Some("Runtime.consoleAPICalled") if v["params"]["type"] == "error" => {
-                        q.lock()
-                            .await
-                            .push(format!("console.error: {}", v["params"]["args"]));
-                    }
-                    _ => {}
-                }
-            }
-        });
-        Browser {
-            child,
-            out,
-            pending,
-            next: Arc::new(AtomicU64::new(1)),
-            problems,
-            _profile: profile,
-        }
-    }
-
-    /// One DevTools call; panics on a protocol error.
-    async fn call(&self, session: Option<&str>, method: &str, params: Value) -> Value {
-        let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = oneshot::channel();
-        self.pending.lock().await.insert(id, tx);
-        let mut msg = json!({ "id": id, "method": method, "params": params });
-        if let Some(s) = session {
-            msg["sessionId"] = json!(s);
-        }
-        self.out
-            .send(msg.to_string())
-            .expect("DevTools connection open");
-        let answer = tokio::time::timeout(WAIT, rx)
-            .await
-            .unwrap_or_else(|_| panic!("{method}: no answer within {WAIT:?}"))
-            .expect("answer");
-        if let Some(e) = answer.get("error") {
-            panic!("{method}: {e}");
-        }
-        answer["result"].clone()
-    }
-
-    /// A new page in its own browser context (its own storage: another person's device).
-    async fn page(&self, name: &str, width: u32, height: u32, mobile: bool) -> Page<'_> {
-        let ctx = self
-            .call(None, "Target.createBrowserContext", json!({}))
-            .await;
-        let target = self
-            .call(
-                None,
-                "Target.createTarget",
-                json!({ "url": "about:blank", "browserContextId": ctx["browserContextId"] }),
-            )
-            .await;
-        let attached = self
-            .call(
-                None,
-                "Target.attachToTarget",
-                json!({ "targetId": target["targetId"], "flatten": true }),
-            )
-            .await;
-        let session = attached["sessionId"].as_str().expect("session").to_string();
-        let page = Page {
-            browser: self,
-            session,
-            name: name.to_string(),
-        };
-        page.cmd("Page.enable", json!({})).await;
-        page.cmd("Runtime.enable", json!({})).await;
-        page.cmd(
-            "Emulation.setDeviceMetricsOverride",
-            json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile }),
-        )
-        .await;
-        page
-    }
-}
-
-/// One tab, in its own browser context.
-struct Page<'b> {
-    browser: &'b Browser,
-    session: String,
-    name: String,
-}
-
-/// JavaScript helpers installed in every evaluation: find a `data-test` element, wait for a
-/// condition (bounded, re-checked on every animation frame).
-const HELPERS: &str = r#"
-const $ = (t) => document.querySelector(`[data-test="${t}"]`);
-const $$ = (t) => [...document.querySelectorAll(`[data-test="${t}"]`)];
-const visible = (el) => !!el && !el.disabled && !el.hidden && el.getClientRects().length > 0;
-const until = (f, ms, what) => new Promise((ok, fail) => {
-  const end = performance.now() + ms;
-  const tick = () => {
-    let v; try { v = f(); } catch (e) { v = undefined; }
-    if (v) return ok(v);
-    if (performance.now() > end) return fail(new Error("timed out waiting for " + what));
-    requestAnimationFrame(tick);
-  };
-  tick();
-});
-"#;
-
-impl Page<'_> {
-    async fn cmd(&self, method: &str, params: Value) -> Value {
-        self.browser.call(Some(&self.session), method, params).await
-    }
-
-    /// Evaluate an async JavaScript body (with the helpers in scope) and return its value.
-    async fn eval(&self, body: &str) -> Value {
-        let expression = format!("(async () => {{ {HELPERS}\n{body} }})()");
-        let r = self
-            .cmd(
-                "Runtime.evaluate",
-                json!({ "expression": expression, "awaitPromise": true, "returnByValue": true }),
-            )
-            .await;
-        if let Some(e) = r.get("exceptionDetails") {
-            panic!("{}: script failed: {e}\n{body}", self.name);
-        }
-        r["result"]["value"].clone()
-    }
-
-    async fn goto(&self, url: &str) {
-        self.cmd("Page.navigate", json!({ "url": url })).await;
-        self.eval("await until(() => document.readyState === 'complete' && document.querySelector('[data-test]'), 10000, 'the page');")
-            .await;
-    }
-
-    async fn reload(&self) {
-        self.cmd("Page.reload", json!({})).await;
-        self.eval("await until(() => document.readyState === 'complete' && document.querySelector('[data-test]'), 10000, 'the page');")
-            .await;
-    }
-
-    /// Wait until a `data-test` element is visible and enabled, then click it.
-    async fn click(&self, test: &str) {
-        self.eval(&format!(
-            "const el = await until(() => visible($('{test}')) && $('{test}'), 10000, '{test} to be clickable'); el.click();"
-        ))
-        .await;
-    }
-
-    /// Type into an input or textarea (as a person would: value, then an input event).
-    async fn fill(&self, test: &str, text: &str) {
-        let text = serde_json::to_string(text).expect("json string");
-        self.eval(&format!(
-            "const el = await until(() => visible($('{test}')) && $('{test}'), 10000, '{test}');
-             el.focus(); el.value = {text};
-             el.dispatchEvent(new Event('input', {{ bubbles: true }}));
-             el.dispatchEvent(new Event('change', {{ bubbles: true }}));"
-        ))
-        .await;
-    }
-
-    /// Click the radio button `test` with `value` (one of a group sharing a `data-test`).
-    async fn choose(&self, test: &str, value: &str) {
-        self.eval(&format!(
-            "const el = await until(() => {{ const r = document.querySelector('[data-test=\"{test}\"][value=\"{value}\"]'); return visible(r) && r; }}, 10000, '{test} = {value}');
-             el.click();"
-        ))
-        .await;
-    }
-
-    async fn check(&self, test: &str) {
-        self.eval(&format!(
-            "const el = await until(() => visible($('{test}')) && $('{test}'), 10000, '{test}');
-             if (!el.checked) el.click();"
-        ))
-        .await;
-    }
-
-    /// The text of a `data-test` element, once it exists.
-    async fn text(&self, test: &str) -> String {
-        self.eval(&format!(
-            "const el = await until(() => $('{test}'), 10000, '{test}'); return el.textContent.trim();"
-        ))
-        .await
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-    }
-
-    /// Wait until a JavaScript condition holds (bounded).
-    async fn wait_for(&self, condition: &str, what: &str) {
-        let what = serde_json::to_string(what).expect("json string");
-        self.eval(&format!("await until(() => ({condition}), 10000, {what});"))
-            .await;
-    }
-
-    async fn live(&self) {
-        self.wait_for(
-            "$('connection-state') && $('connection-state').textContent.trim() === 'live'",
-            "live",
-        )
-        .await;
-    }
-
-    async fn remaining_ms(&self) -> i64 {
-        self.eval("const el = await until(() => $('timer'), 10000, 'timer'); return Number(el.dataset.remainingMs);")
-            .await
-            .as_i64()
-            .unwrap_or_else(|| panic!("{}: the timer has no data-remaining-ms", self.name))
-    }
-
-    async fn screenshot(&self, file: &str) -> PathBuf {
-        let shot = self
-            .cmd(
-                "Page.captureScreenshot",
-                json!({ "format": "png", "captureBeyondViewport": true }),
-            )
-            .await;
-        let data = base64::engine::general_purpose::STANDARD
-            .decode(shot["data"].as_str().expect("png data"))
-            .expect("base64");
-        let path = artifacts().join(file);
-        std::fs::write(&path, data).expect("write screenshot");
-        path
-    }
-
-    /// A screenshot of one part of the page: the element `element` (a JavaScript expression)
-    /// with a small margin, at full size even where it runs past the screen.
-    async fn screenshot_of(&self, file: &str, element: &str) -> PathBuf {
-        let clip = self
-            .eval(&format!(
-                "window.scrollTo(0, 0);
-                 if (document.activeElement) document.activeElement.blur();
-                 const el = await until(() => {element}, 10000, 'the element to photograph');
-                 const r = el.getBoundingClientRect();
-                 const top = Math.max(0, r.top + window.scrollY - 12);
-                 return {{ x: 0, y: top, width: document.documentElement.clientWidth, height: r.bottom + window.scrollY + 12 - top, scale: 1 }};"
-            ))
-            .await;
-        let shot = self
-            .cmd(
-                "Page.captureScreenshot",
-                json!({ "format": "png", "captureBeyondViewport": true, "clip": clip }),
-            )
-            .await;
-        let data = base64::engine::general_purpose::STANDARD
-            .decode(shot["data"].as_str().expect("png data"))
-            .expect("base64");
-        let path = artifacts().join(file);
-        std::fs::write(&path, data).expect("write screenshot");
-        path
-    }
-
-    /// Enter a room from a join or host link: name, consent, enter; then wait until live.
-    async fn enter_room(&self, link: &str, name: &str) {
-        self.goto(link).await;
-        // The room's own ground rules are there to read before consenting.
-        self.wait_for(
-            "$('ground-rules') && /stays in this circle/.test($('ground-rules').textContent)",
-            "the room's ground rules",
-        )
-        .await;
-        self.fill("name-input", name).await;
-        self.check("consent-checkbox").await;
-        self.click("enter-button").await;
-        self.live().await;
-    }
-
-    async fn me(&self) -> u64 {
-        self.eval("await until(() => window.circlekeeper && window.circlekeeper.state && window.circlekeeper.state.you, 10000, 'you'); return window.circlekeeper.state.you;")
-            .await
-            .as_u64()
-            .expect("participant id")
-    }
-}
+use serde_json::json;
 
 #[tokio::test]
 async fn a_facilitator_and_three_participants_run_a_circle_in_real_browsers() {
@@ -1514,4 +1078,85 @@ async fn the_language_switch_redraws_each_page_and_keeps_what_was_typed_in_a_rea
         .eval("return [document.documentElement.lang, window.circlekeeper.state.screen];")
         .await;
     assert_eq!(after, json!(["es", "room"]));
+}
+
+#[tokio::test]
+async fn the_harness_sets_language_viewport_and_theme_and_sends_real_keys() {
+    let Some(path) = chromium() else { return };
+    let server = TestServer::start().await;
+    let browser = Browser::launch(&path).await;
+    let page = browser.page("Probe", 390, 844, true).await;
+
+    // The language is set before the page loads and the page sees it.
+    page.set_language(&["de-DE", "de"]).await;
+    page.goto(&format!("{}/", server.url())).await;
+    assert_eq!(page.languages().await, ["de-DE", "de"]);
+    let locale = page
+        .eval("return Intl.DateTimeFormat().resolvedOptions().locale;")
+        .await;
+    assert_eq!(locale, json!("de-DE"));
+
+    // The viewport and the colour scheme change on demand.
+    assert_eq!(page.eval("return innerWidth;").await, json!(390));
+    page.set_viewport(1280, 900, false).await;
+    assert_eq!(
+        page.eval("return [innerWidth, innerHeight];").await,
+        json!([1280, 900])
+    );
+    page.set_color_scheme("dark").await;
+    page.set_color_scheme("light").await;
+
+    // Layout: an element on screen, one below it, and one that makes the page scroll sideways.
+    page.eval(
+        "const add = (tag, id, style) => { const el = document.createElement(tag); el.id = id; el.style.cssText = style; el.textContent = id; document.body.prepend(el); return el; };
+         add('div', 'probe-below', 'position: absolute; top: 5000px; left: 0; width: 10px; height: 10px');
+         add('div', 'probe-in', 'position: fixed; top: 0; left: 0; width: 10px; height: 10px');
+         const b2 = add('button', 'probe-2', '');
+         const b1 = add('button', 'probe-1', '');
+         const input = add('input', 'probe-input', '');
+         b2.addEventListener('click', () => { window.__pressed = true; });",
+    )
+    .await;
+    assert!(page.in_viewport("#probe-in").await);
+    assert!(!page.in_viewport("#probe-below").await);
+    let before = page.horizontal_scroll().await;
+    assert!(
+        before.iter().all(|s| !s.contains("probe-wide")),
+        "{before:?}"
+    );
+    page.eval("const w = document.createElement('div'); w.id = 'probe-wide'; w.style.cssText = 'width: 3000px; height: 1px'; document.body.append(w);")
+        .await;
+    let wide = page.horizontal_scroll().await;
+    assert!(
+        wide.iter().any(|s| s.starts_with("the document is"))
+            && wide.iter().any(|s| s.contains("div#probe-wide")),
+        "{wide:?}"
+    );
+
+    // Keys: typing goes into the focused field; Tab and Shift+Tab move the focus; Enter
+    // activates the focused button.
+    page.eval("document.getElementById('probe-input').focus();")
+        .await;
+    assert_eq!(page.focused().await, "input#probe-input");
+    page.press_key("a", &[]).await;
+    page.press_key("b", &[Modifier::Shift]).await;
+    page.press_key("7", &[]).await;
+    page.press_key("Backspace", &[]).await;
+    assert_eq!(
+        page.eval("return document.getElementById('probe-input').value;")
+            .await,
+        json!("aB")
+    );
+    page.tab().await;
+    assert_eq!(page.focused().await, "button#probe-1");
+    page.tab().await;
+    assert_eq!(page.focused().await, "button#probe-2");
+    page.shift_tab().await;
+    assert_eq!(page.focused().await, "button#probe-1");
+    page.tab().await;
+    page.press_key("Enter", &[]).await;
+    assert_eq!(
+        page.eval("return window.__pressed === true;").await,
+        json!(true)
+    );
 }
