@@ -210,7 +210,8 @@ async fn websockets_come_only_from_allowed_origins() {
         let mut client = ws_from(&server, LOCAL, &[("origin", own.as_str())])
             .await
             .unwrap_or_else(|r| panic!("{own} must be allowed: {}", r.text));
-        join_on(&mut client, &room, "Grace").await;
+        // Each under a name of their own: one room refuses a second "Grace" (`name_taken`).
+        join_on(&mut client, &room, &common::unique_name("Grace")).await;
     }
     host.sync().await;
 

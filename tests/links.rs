@@ -31,12 +31,13 @@ async fn rotate(client: &mut Client, link: LinkKind) -> String {
     }
 }
 
-/// `join` (or, with `host`, `host`) into `room` with `key`, as someone new.
+/// `join` (or, with `host`, `host`) into `room` with `key`, as someone new (under a name no
+/// one in the room has).
 fn entry(room: &RoomCreated, host: bool, key: &str) -> Command {
     let (room, key, name) = (
         room.room_id.clone(),
         key.to_string(),
-        "Newcomer".to_string(),
+        common::unique_name("Newcomer"),
     );
     if host {
         Command::Host { room, key, name }

@@ -340,6 +340,14 @@ pub async fn join_with(mut client: Client, room: &RoomCreated) -> Client {
     client
 }
 
+/// `base` and a number no other call in this test process got ("Newcomer 3"): a display name
+/// no one else in a room has, as `join` and `host` require (`name_taken`).
+pub fn unique_name(base: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{base} {n}")
+}
+
 /// An action learning set with Fran (facilitator) and Ada, both past the ground rules, started
 /// and moved to its commitment stage (index 5, Ada presenting): the room and both clients.
 pub async fn at_commitment(server: &Remote) -> (RoomCreated, Client, Client) {
