@@ -11,7 +11,7 @@ mod common;
 
 use std::sync::Arc;
 
-use browser::{artifacts, chromium, Browser, Modifier};
+use browser::{artifacts, chromium, Browser, Modifier, Page};
 use circlekeeper::store::SledStore;
 use circlekeeper::Clock;
 use common::TestServer;
@@ -56,7 +56,7 @@ async fn a_facilitator_and_three_participants_run_a_circle_in_real_browsers() {
     fran.click("start").await;
     for p in [&fran, ada, ben, chen] {
         p.wait_for(
-            "$('stage-title') && /check/i.test($('stage-title').textContent)",
+            "$('stage-title') && /check/i.test(txt($('stage-title')))",
             "the check-in",
         )
         .await;
@@ -96,7 +96,7 @@ async fn a_facilitator_and_three_participants_run_a_circle_in_real_browsers() {
     fran.click("give-floor").await;
     for p in [&fran, ada, chen] {
         p.wait_for(
-            "$('speaker') && /Ben/.test($('speaker').textContent)",
+            "$('speaker') && /Ben/.test(txt($('speaker')))",
             "Ben has the floor",
         )
         .await;
@@ -106,7 +106,7 @@ async fn a_facilitator_and_three_participants_run_a_circle_in_real_browsers() {
     fran.click("pause").await;
     for p in [ada, ben, chen] {
         p.wait_for(
-            "window.circlekeeper.state.view.session.status === 'paused' && /paused/i.test(document.body.textContent)",
+            "window.circlekeeper.state.view.session.status === 'paused' && /paused/i.test(txt(document.body))",
             "paused",
         )
         .await;
@@ -154,7 +154,7 @@ async fn a_facilitator_and_three_participants_run_a_circle_in_real_browsers() {
         "the same participant after a reload"
     );
     ben.wait_for(
-        "$('speaker') && /Ben/.test($('speaker').textContent)",
+        "$('speaker') && /Ben/.test(txt($('speaker')))",
         "Ben still has the floor",
     )
     .await;
@@ -206,23 +206,14 @@ async fn two_participants_swap_coaching_roles_in_a_pair_in_real_browsers() {
 
     // Welcome, check-in, then the pairing stage.
     fran.click("start").await;
-    fran.wait_for(
-        "/Welcome/.test($('stage-title').textContent)",
-        "the welcome",
-    )
-    .await;
+    fran.wait_for("/Welcome/.test(txt($('stage-title')))", "the welcome")
+        .await;
     fran.click("next-stage").await;
-    fran.wait_for(
-        "/Check-in/.test($('stage-title').textContent)",
-        "the check-in",
-    )
-    .await;
+    fran.wait_for("/Check-in/.test(txt($('stage-title')))", "the check-in")
+        .await;
     fran.click("next-stage").await;
-    fran.wait_for(
-        "/Pairing/.test($('stage-title').textContent)",
-        "the pairing",
-    )
-    .await;
+    fran.wait_for("/Pairing/.test(txt($('stage-title')))", "the pairing")
+        .await;
 
     // Propose, lock and unlock the pair, confirm.
     fran.click("propose-pairs").await;
@@ -232,7 +223,7 @@ async fn two_participants_swap_coaching_roles_in_a_pair_in_real_browsers() {
     )
     .await;
     let proposed = fran
-        .eval("return $('proposal').textContent;")
+        .eval("return txt($('proposal'));")
         .await
         .as_str()
         .unwrap_or_default()
@@ -257,7 +248,7 @@ async fn two_participants_swap_coaching_roles_in_a_pair_in_real_browsers() {
     for (p, other) in [(&ada, "Ben"), (&ben, "Ada")] {
         p.wait_for(
             &format!(
-                "visible($('pairing-note')) && $('pairing-note').textContent.includes('paired with {other}')"
+                "visible($('pairing-note')) && txt($('pairing-note')).includes('paired with {other}')"
             ),
             "the pairing note",
         )
@@ -337,15 +328,13 @@ async fn two_participants_swap_coaching_roles_in_a_pair_in_real_browsers() {
     client
         .wait_for(
             &format!(
-                "visible($('switch-waiting')) && $('switch-waiting').textContent.includes('waiting for {coach_name}')"
+                "visible($('switch-waiting')) && txt($('switch-waiting')).includes('waiting for {coach_name}')"
             ),
             "waiting for the coach",
         )
         .await;
     fran.wait_for(
-        &format!(
-            "$('tile-state') && $('tile-state').textContent.includes('waiting for {coach_name}')"
-        ),
+        &format!("$('tile-state') && txt($('tile-state')).includes('waiting for {coach_name}')"),
         "the dashboard's ready state",
     )
     .await;
@@ -356,13 +345,13 @@ async fn two_participants_swap_coaching_roles_in_a_pair_in_real_browsers() {
     for (p, role) in [(coach, "being coached"), (client, "coaching")] {
         p.wait_for(
             &format!(
-                "$('pair-round').textContent === 'Half 2 of 2' && $('pair-role').textContent === '{role}' && visible($('pair-switched')) && !visible($('switch-waiting'))"
+                "txt($('pair-round')) === 'Half 2 of 2' && txt($('pair-role')) === '{role}' && visible($('pair-switched')) && !visible($('switch-waiting'))"
             ),
             "the switch",
         )
         .await;
         p.wait_for(
-            "/Roles switched/.test(document.getElementById('announcer').textContent)",
+            "/Roles switched/.test(txt(document.getElementById('announcer')))",
             "the switch announced",
         )
         .await;
@@ -390,14 +379,14 @@ async fn two_participants_swap_coaching_roles_in_a_pair_in_real_browsers() {
     coach.click("confirm-switch").await;
     coach
         .wait_for(
-            &format!("$('switch-waiting').textContent.includes('waiting for {client_name}')"),
+            &format!("txt($('switch-waiting')).includes('waiting for {client_name}')"),
             "waiting for the other",
         )
         .await;
     client.click("confirm-switch").await;
     for p in [coach, client] {
         p.wait_for(
-            "visible($('pair-done')) && $('pair-done').textContent === 'Both halves done — back to plenary soon'",
+            "visible($('pair-done')) && txt($('pair-done')) === 'Both halves done — back to plenary soon'",
             "done",
         )
         .await;
@@ -412,7 +401,7 @@ async fn two_participants_swap_coaching_roles_in_a_pair_in_real_browsers() {
     fran.click("call-back").await;
     for p in [&ada, &ben] {
         p.wait_for(
-            "/Check-out/.test($('stage-title').textContent) && !visible($('pair-view'))",
+            "/Check-out/.test(txt($('stage-title'))) && !visible($('pair-view'))",
             "the check-out",
         )
         .await;
@@ -485,7 +474,7 @@ async fn series_members_keep_private_commitments_private_in_real_browsers() {
         );
         p.click("member-enter").await;
         p.wait_for(
-            "$('ground-rules') && /stays in this circle/.test($('ground-rules').textContent)",
+            "$('ground-rules') && /stays in this circle/.test(txt($('ground-rules')))",
             "the room's ground rules",
         )
         .await;
@@ -503,11 +492,8 @@ async fn series_members_keep_private_commitments_private_in_real_browsers() {
     fran.click("start").await;
     for stage in ["Check-in", "Pairing"] {
         fran.click("next-stage").await;
-        fran.wait_for(
-            &format!("$('stage-title').textContent.includes('{stage}')"),
-            stage,
-        )
-        .await;
+        fran.wait_for(&format!("txt($('stage-title')).includes('{stage}')"), stage)
+            .await;
     }
     fran.click("propose-pairs").await;
     fran.click("confirm-pairs").await;
@@ -554,13 +540,13 @@ async fn series_members_keep_private_commitments_private_in_real_browsers() {
         .await;
     coach
         .wait_for(
-            "visible($('feedback-received')) && $('feedback-received').textContent.includes('The silence after my answer')",
+            "visible($('feedback-received')) && txt($('feedback-received')).includes('The silence after my answer')",
             "the feedback, read by the coach",
         )
         .await;
     coach
         .wait_for(
-            "/shared feedback with you/.test(document.getElementById('announcer').textContent)",
+            "/shared feedback with you/.test(txt(document.getElementById('announcer')))",
             "the feedback announced to the coach",
         )
         .await;
@@ -580,7 +566,7 @@ async fn series_members_keep_private_commitments_private_in_real_browsers() {
     ada.click("commitment-save").await;
     ada.wait_for(
         &format!(
-            "document.querySelectorAll('[data-test=my-commitments] [data-commitment]').length === 1 && $('my-commitments').textContent.includes('{private_text}') && $('my-commitments').textContent.includes('only you')"
+            "document.querySelectorAll('[data-test=my-commitments] [data-commitment]').length === 1 && txt($('my-commitments')).includes('{private_text}') && txt($('my-commitments')).includes('only you')"
         ),
         "Ada's own commitment",
     )
@@ -591,7 +577,7 @@ async fn series_members_keep_private_commitments_private_in_real_browsers() {
     for p in [&ada, &ben, &fran] {
         p.wait_for(
             &format!(
-                "window.circlekeeper.state.view.commitments.some((c) => c.text === '{circle_text}') && document.body.textContent.includes('{circle_text}')"
+                "window.circlekeeper.state.view.commitments.some((c) => c.text === '{circle_text}') && txt(document.body).includes('{circle_text}')"
             ),
             "Ben's shared commitment",
         )
@@ -600,7 +586,7 @@ async fn series_members_keep_private_commitments_private_in_real_browsers() {
     for p in [&ben, &fran] {
         let leaked = p
             .eval(&format!(
-                "return document.body.textContent.includes('{private_text}') || JSON.stringify(window.circlekeeper.state.view).includes('{private_text}');"
+                "return txt(document.body).includes('{private_text}') || JSON.stringify(window.circlekeeper.state.view).includes('{private_text}');"
             ))
             .await;
         assert_eq!(
@@ -628,7 +614,7 @@ async fn series_members_keep_private_commitments_private_in_real_browsers() {
     .await;
     let leaked = ben
         .eval(&format!(
-            "return document.body.textContent.includes('{private_text}') || JSON.stringify(window.circlekeeper.state.view).includes('{private_text}');"
+            "return txt(document.body).includes('{private_text}') || JSON.stringify(window.circlekeeper.state.view).includes('{private_text}');"
         ))
         .await;
     assert_eq!(leaked, json!(false), "Ben saw Ada's private commitment");
@@ -692,7 +678,7 @@ async fn a_facilitator_exports_the_session_summary_in_a_real_browser() {
     let host_link = fran.text("host-link").await;
     fran.enter_room(&host_link, "Fran").await;
     let shown = fran
-        .eval("return document.body.textContent.includes(localStorage.getItem('circlekeeper.hostkey.' + window.circlekeeper.state.roomId));")
+        .eval("return txt(document.body).includes(localStorage.getItem('circlekeeper.hostkey.' + window.circlekeeper.state.roomId));")
         .await;
     assert_eq!(shown, json!(false), "the host key is never shown");
 
@@ -827,7 +813,7 @@ async fn a_facilitator_exports_the_session_summary_in_a_real_browser() {
     )
     .await;
     host.wait_for(
-        "$('chart-attendance') && $('chart-attendance').querySelectorAll('rect.bar').length === 2 && $('table-attendance').textContent.includes('2') && $('chart-ratings') && $('chart-ratings').querySelector('title')",
+        "$('chart-attendance') && $('chart-attendance').querySelectorAll('rect.bar').length === 2 && txt($('table-attendance')).includes('2') && $('chart-ratings') && $('chart-ratings').querySelector('title')",
         "the charts",
     )
     .await;
@@ -933,7 +919,7 @@ async fn a_facilitator_replaces_and_turns_off_the_join_link_in_a_real_browser() 
     fran.click("confirm-ok").await;
     fran.wait_for(
         &format!(
-            "$('invite-link') && /#join=/.test($('invite-link').textContent) && !$('invite-link').textContent.includes({:?})",
+            "$('invite-link') && /#join=/.test(txt($('invite-link'))) && !txt($('invite-link')).includes({:?})",
             room.join_key
         ),
         "the new join link",
@@ -961,7 +947,7 @@ async fn a_facilitator_replaces_and_turns_off_the_join_link_in_a_real_browser() 
     ben.check("consent-checkbox").await;
     ben.click("enter-button").await;
     ben.wait_for(
-        "$('closed-title') && /does not open/.test($('closed-title').textContent)",
+        "$('closed-title') && /does not open/.test(txt($('closed-title')))",
         "the old link refused",
     )
     .await;
@@ -978,7 +964,7 @@ async fn a_facilitator_replaces_and_turns_off_the_join_link_in_a_real_browser() 
     fran.click("confirm-ok").await;
     fran.wait_for(
         &format!(
-            "!$('invite-link').textContent.includes({new_key:?}) && /turned off/.test($('invite-hint').textContent) && !visible($('revoke-join'))"
+            "!txt($('invite-link')).includes({new_key:?}) && /turned off/.test(txt($('invite-hint'))) && !visible($('revoke-join'))"
         ),
         "the join link gone from the console, which says it is off",
     )
@@ -989,7 +975,7 @@ async fn a_facilitator_replaces_and_turns_off_the_join_link_in_a_real_browser() 
     sam.check("consent-checkbox").await;
     sam.click("enter-button").await;
     sam.wait_for(
-        "$('closed-title') && /does not open/.test($('closed-title').textContent)",
+        "$('closed-title') && /does not open/.test(txt($('closed-title')))",
         "the turned-off link refused",
     )
     .await;

@@ -153,7 +153,7 @@ async fn every_screen_passes_axe_in_light_and_dark() {
     joining.goto(&join).await;
     joining
         .wait_for(
-            "visible($('name-input')) && $('ground-rules') && /stays in this circle/.test($('ground-rules').textContent)",
+            "visible($('name-input')) && $('ground-rules') && /stays in this circle/.test(txt($('ground-rules')))",
             "the join form",
         )
         .await;
@@ -181,15 +181,12 @@ async fn every_screen_passes_axe_in_light_and_dark() {
 
     // A round: the check-in.
     fran.click("start").await;
-    fran.wait_for(
-        "/Welcome/.test($('stage-title').textContent)",
-        "the welcome",
-    )
-    .await;
+    fran.wait_for("/Welcome/.test(txt($('stage-title')))", "the welcome")
+        .await;
     fran.click("next-stage").await;
     for p in [&fran, &ada] {
         p.wait_for(
-            "$('stage-title') && /Check-in/.test($('stage-title').textContent)",
+            "$('stage-title') && /Check-in/.test(txt($('stage-title')))",
             "the check-in",
         )
         .await;
@@ -218,11 +215,8 @@ async fn every_screen_passes_axe_in_light_and_dark() {
 
     // The pairing, with a proposal on the console.
     fran.click("next-stage").await;
-    fran.wait_for(
-        "/Pairing/.test($('stage-title').textContent)",
-        "the pairing",
-    )
-    .await;
+    fran.wait_for("/Pairing/.test(txt($('stage-title')))", "the pairing")
+        .await;
     fran.click("propose-pairs").await;
     fran.wait_for(
         "document.querySelectorAll('[data-test=proposal] [data-group]').length === 1",

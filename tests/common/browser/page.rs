@@ -18,10 +18,13 @@ pub struct Page<'b> {
     pub name: String,
 }
 
-/// JavaScript helpers installed in every evaluation: find a `data-test` element, wait for a
-/// condition (bounded, re-checked on every animation frame).
+/// JavaScript helpers installed in every evaluation: find a `data-test` element, read an
+/// element's text as a person reads it (without the directional isolates, FSI and PDI, the
+/// client puts around names placed in sentences), wait for a condition (bounded, re-checked on
+/// every animation frame).
 const HELPERS: &str = r#"
 const $ = (t) => document.querySelector(`[data-test="${t}"]`);
+const txt = (el) => el.textContent.replace(/[\u2068\u2069]/g, "");
 const $$ = (t) => [...document.querySelectorAll(`[data-test="${t}"]`)];
 const visible = (el) => !!el && !el.disabled && !el.hidden && el.getClientRects().length > 0;
 const until = (f, ms, what) => new Promise((ok, fail) => {
@@ -118,10 +121,11 @@ impl<'b> Page<'b> {
         .await;
     }
 
-    /// The text of a `data-test` element, once it exists.
+    /// The text of a `data-test` element, once it exists, without the directional isolates
+    /// (FSI, PDI) the client puts around names placed in sentences.
     pub async fn text(&self, test: &str) -> String {
         self.eval(&format!(
-            "const el = await until(() => $('{test}'), 10000, '{test}'); return el.textContent.trim();"
+            "const el = await until(() => $('{test}'), 10000, '{test}'); return txt(el).trim();"
         ))
         .await
         .as_str()
