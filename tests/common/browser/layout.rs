@@ -28,7 +28,8 @@ impl Page<'_> {
     /// Why the page scrolls sideways, if it does: empty when it does not. Says so when the
     /// document is wider than the window (`scrollWidth > clientWidth`), and names every visible
     /// element that reaches past the window's left or right edge (tag, `data-test`, id, class,
-    /// its left and right edges and the window's width), outermost first.
+    /// its left and right edges and the window's width), outermost first. Visually hidden
+    /// screen-reader text (a box of at most 1×1 px) is not counted: nobody sees it.
     pub async fn horizontal_scroll(&self) -> Vec<String> {
         let found = self
             .eval(
@@ -51,6 +52,8 @@ impl Page<'_> {
                  for (const el of document.body.querySelectorAll('*')) {
                    const r = el.getBoundingClientRect();
                    if (r.width === 0 || r.height === 0) continue;
+                   // Visually hidden text for screen readers (a 1-px clipped box) shows nothing.
+                   if (r.width <= 1 && r.height <= 1) continue;
                    if (getComputedStyle(el).visibility === 'hidden') continue;
                    if ((r.right > width + 0.5 || r.left < -0.5) && !clipped(el)) {
                      out.push(`${name(el)} spans ${Math.round(r.left)}..${Math.round(r.right)}px in a ${width}px window`);

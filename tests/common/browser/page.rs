@@ -166,6 +166,12 @@ impl<'b> Page<'b> {
         .await
     }
 
+    /// A screenshot of what the window shows (as a person sees it, without scrolling), written
+    /// to [`artifacts`] as `file`.
+    pub async fn screenshot_window(&self, file: &str) -> PathBuf {
+        self.capture(file, json!({ "format": "png" })).await
+    }
+
     /// Take a screenshot with `params` and write it to [`artifacts`] as `file`.
     async fn capture(&self, file: &str, params: Value) -> PathBuf {
         let shot = self.cmd("Page.captureScreenshot", params).await;
