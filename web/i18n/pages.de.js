@@ -8,7 +8,7 @@ export default {
   "pages.somethingWrong": "Etwas ist schiefgegangen. Bitte versuch es noch einmal.",
   "pages.cadence.biweekly": "Trifft sich alle zwei Wochen",
   "pages.cadence.monthly": "Trifft sich jeden Monat",
-  "pages.cadence.custom": "Trifft sich, wenn deine Gastgeberin oder dein Gastgeber eine Sitzung ansetzt",
+  "pages.cadence.custom": "Trifft sich, wenn die Leitung deiner Serie eine Sitzung ansetzt",
   "pages.cadence.other": "Trifft sich regelmäßig",
   "pages.notFound.title": "Hier ist nichts",
   "pages.notFound.text": "Diese Adresse ist kein Kreis. ",
@@ -139,7 +139,7 @@ export default {
     "Der Server pausiert Zutritte aus deinem Netzwerk für eine kurze Weile. Warte eine Minute und versuch es dann noch einmal.",
   "pages.closed.member.invalid_key.title": "Dein persönlicher Link öffnet diese Sitzung nicht",
   "pages.closed.member.invalid_key.text":
-    "Vielleicht gehört er zu einer anderen Serie. Öffne noch einmal den Link, den dir deine Gastgeberin oder dein Gastgeber geschickt hat, oder bitte um einen neuen.",
+    "Vielleicht gehört er zu einer anderen Serie. Öffne noch einmal den Link, den dir die Leitung deiner Serie geschickt hat, oder bitte um einen neuen.",
   "pages.closed.member.forbidden.title": "Dein persönlicher Link öffnet diese Sitzung nicht mehr",
   "pages.closed.member.forbidden.text":
     "Entweder hast du entschieden, deine Teilnahme an dieser Serie zu beenden (auf deiner Serienseite kannst du neu wählen), " +
@@ -157,7 +157,7 @@ export default {
   "pages.member.eyebrow": "Deine Serie",
   "pages.member.noKey.title": "Öffne deinen ganzen persönlichen Link",
   "pages.member.noKey.text":
-    "Dein persönlicher Link zu dieser Serie endet mit einem Schlüssel nach „#“. Öffne den Link, den dir deine Gastgeberin oder dein Gastgeber geschickt hat; " +
+    "Dein persönlicher Link zu dieser Serie endet mit einem Schlüssel nach „#“. Öffne den Link, den dir die Leitung deiner Serie geschickt hat; " +
     "danach merkt sich dieses Gerät ihn.",
   "pages.member.invalidKey.title": "Dieser Link öffnet die Serie nicht",
   "pages.member.invalidKey.text":
@@ -176,7 +176,7 @@ export default {
   "pages.member.enterMonth": "Die Sitzung dieses Monats betreten",
   "pages.member.enterCurrent": "Die aktuelle Sitzung betreten",
   "pages.member.enterAgain": "{label} – noch einmal",
-  "pages.member.noSession": "Noch ist keine Sitzung offen. Jede Sitzung wird von deiner Gastgeberin oder deinem Gastgeber geöffnet; komm dann wieder auf diese Seite.",
+  "pages.member.noSession": "Noch ist keine Sitzung offen. Jede Sitzung wird von der Leitung deiner Serie geöffnet; komm dann wieder auf diese Seite.",
   "pages.member.endedNote": "Du hast entschieden, deine Teilnahme an dieser Serie zu beenden, daher öffnet dein Link keine neuen Sitzungen mehr.",
   "pages.member.enteredBefore": "Du hast diese Sitzung auf diesem Gerät schon betreten: Du kommst als du selbst zurück.",
   "pages.member.enterNote": "Du trittst als du selbst ein: Du musst keinen Namen eingeben. Der Kreis einigt sich zuerst auf seine Grundregeln.",
@@ -188,7 +188,7 @@ export default {
   "pages.member.open": "Öffnen",
   "pages.member.openAgain": "{session} noch einmal öffnen",
   "pages.member.cycleTitle": "Am Ende des Zyklus",
-  "pages.member.cycleHint": "Sag deiner Gastgeberin oder deinem Gastgeber, wie du weitermachen möchtest. Du kannst deine Wahl später auf dieser Seite ändern.",
+  "pages.member.cycleHint": "Sag der Leitung deiner Serie, wie du weitermachen möchtest. Du kannst deine Wahl später auf dieser Seite ändern.",
   "pages.member.choice.continue.label": "Mit demselben Partner oder derselben Partnerin weitermachen",
   "pages.member.choice.continue.detail": "Wenn dein Gegenüber das auch wählt, bleibt ihr im nächsten Zyklus zusammen.",
   "pages.member.choice.continue.saved": "Du möchtest mit demselben Gegenüber weitermachen.",

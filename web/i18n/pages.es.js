@@ -8,7 +8,7 @@ export default {
   "pages.somethingWrong": "Algo ha salido mal. Inténtalo de nuevo.",
   "pages.cadence.biweekly": "Se reúne cada dos semanas",
   "pages.cadence.monthly": "Se reúne cada mes",
-  "pages.cadence.custom": "Se reúne cuando tu anfitrión programa una sesión",
+  "pages.cadence.custom": "Se reúne cuando quien organiza la serie programa una sesión",
   "pages.cadence.other": "Se reúne con regularidad",
   "pages.notFound.title": "Aquí no hay nada",
   "pages.notFound.text": "Esta dirección no es un círculo. ",
@@ -139,7 +139,7 @@ export default {
     "El servidor pausa un rato las entradas desde tu red. Espera un minuto y vuelve a intentarlo.",
   "pages.closed.member.invalid_key.title": "Tu enlace personal no abre esta sesión",
   "pages.closed.member.invalid_key.text":
-    "Puede que sea de otra serie. Vuelve a abrir el enlace que te envió tu anfitrión, o pídele uno nuevo.",
+    "Puede que sea de otra serie. Vuelve a abrir el enlace que te envió quien organiza la serie, o pídele uno nuevo.",
   "pages.closed.member.forbidden.title": "Tu enlace personal ya no abre esta sesión",
   "pages.closed.member.forbidden.text":
     "O bien decidiste terminar tu participación en esta serie (puedes volver a elegir en tu página de la serie), " +
@@ -157,11 +157,11 @@ export default {
   "pages.member.eyebrow": "Tu serie",
   "pages.member.noKey.title": "Abre tu enlace personal completo",
   "pages.member.noKey.text":
-    "Tu enlace personal a esta serie termina con una clave después de «#». Abre el enlace que te envió tu anfitrión; " +
+    "Tu enlace personal a esta serie termina con una clave después de «#». Abre el enlace que te envió quien organiza la serie; " +
     "después, este dispositivo lo recuerda.",
   "pages.member.invalidKey.title": "Este enlace no abre la serie",
   "pages.member.invalidKey.text":
-    "Comprueba que abriste el enlace completo que te envió tu anfitrión, incluida la parte después de #, o pídele uno nuevo.",
+    "Comprueba que abriste el enlace completo que te envió quien organiza la serie, incluida la parte después de #, o pídele uno nuevo.",
   "pages.member.notFound.title": "Esta serie ya no existe",
   "pages.member.notFound.text": "Se cerró, o el enlace está mal escrito.",
   "pages.member.unreachable.title": "No se pudo contactar con el servidor",
@@ -176,7 +176,7 @@ export default {
   "pages.member.enterMonth": "Entrar en la sesión de este mes",
   "pages.member.enterCurrent": "Entrar en la sesión actual",
   "pages.member.enterAgain": "{label} otra vez",
-  "pages.member.noSession": "Todavía no hay ninguna sesión abierta. Tu anfitrión abre cada sesión; vuelve a esta página entonces.",
+  "pages.member.noSession": "Todavía no hay ninguna sesión abierta. Quien organiza la serie abre cada sesión; vuelve a esta página entonces.",
   "pages.member.endedNote": "Decidiste terminar tu participación en esta serie, así que tu enlace ya no abre sesiones nuevas.",
   "pages.member.enteredBefore": "Ya has entrado en esta sesión desde este dispositivo: vuelves como tú.",
   "pages.member.enterNote": "Entras como tú: no hace falta escribir un nombre. El círculo acuerda primero sus reglas básicas.",
@@ -188,7 +188,7 @@ export default {
   "pages.member.open": "Abrir",
   "pages.member.openAgain": "Abrir {session} otra vez",
   "pages.member.cycleTitle": "Al final del ciclo",
-  "pages.member.cycleHint": "Dile a tu anfitrión cómo te gustaría seguir. Puedes cambiar tu elección más tarde en esta página.",
+  "pages.member.cycleHint": "Dile a quien organiza la serie cómo te gustaría seguir. Puedes cambiar tu elección más tarde en esta página.",
   "pages.member.choice.continue.label": "Seguir con la misma pareja",
   "pages.member.choice.continue.detail": "Si tu pareja elige lo mismo, seguís juntos en el próximo ciclo.",
   "pages.member.choice.continue.saved": "Te gustaría seguir con la misma pareja.",
