@@ -4,7 +4,8 @@
 //! member, community host) changes the words at once and the choice stays on the device across
 //! a reload, even in an English browser; a room's built-in texts (stage titles, ground rules, a
 //! drawn prompt) follow each reader's language while a custom stage title stays as written;
-//! dates and plurals are formatted per language; and a Spanish room passes axe.
+//! dates and plurals are formatted per language; and Spanish pages (and a German console)
+//! pass axe.
 //!
 //! Without Chromium the tests say plainly that they were skipped, and why; under CI (`CI` set)
 //! a missing browser fails them instead.
@@ -426,6 +427,10 @@ async fn dates_and_plurals_follow_the_language_and_a_spanish_room_passes_axe() {
     .await;
     found.push(("pairs dashboard", axe_both(&paco).await));
     found.push(("pair view", axe_both(&lola).await));
+    // And the same console in German (its named buttons: Fixieren, Hälfte beenden, Wechseln …).
+    paco.click("lang-de").await;
+    wait_words(&paco, "de", "Paare").await;
+    found.push(("pairs dashboard, in German", axe_both(&paco).await));
     let broken: String = found
         .iter()
         .flat_map(|(screen, schemes)| {
@@ -437,7 +442,7 @@ async fn dates_and_plurals_follow_the_language_and_a_spanish_room_passes_axe() {
         .collect();
     assert!(
         broken.is_empty(),
-        "axe found violations on Spanish pages:{broken}"
+        "axe found violations on Spanish (and German) pages:{broken}"
     );
 }
 

@@ -186,7 +186,7 @@ export default {
   "pages.member.session": "Sitzung {n}",
   "pages.member.currentChip": "aktuell",
   "pages.member.open": "Öffnen",
-  "pages.member.openAgain": "{session} noch einmal öffnen",
+  "pages.member.openAgain": "Öffnen: {session} noch einmal",
   "pages.member.cycleTitle": "Am Ende des Zyklus",
   "pages.member.cycleHint": "Sag der Leitung deiner Serie, wie du weitermachen möchtest. Du kannst deine Wahl später auf dieser Seite ändern.",
   "pages.member.choice.continue.label": "Mit demselben Partner oder derselben Partnerin weitermachen",
