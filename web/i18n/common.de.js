@@ -1,4 +1,27 @@
-// Words shared by every page, in German.
+// Words shared by every page, in German (du).
 export default {
+  "common.cancel": "Abbrechen",
+  "common.connection.live": "live",
+  "common.connection.offline": "offline",
+  "common.connection.reconnecting": "verbindet neu",
+  "common.copied": "Kopiert.",
+  "common.copied_button": "Kopiert ✓",
+  "common.copy": "Kopieren",
+  "common.copy_failed": "Kopieren ging nicht: Markiere den Link und kopiere ihn.",
+  "common.copy_failed_button": "Markiere und kopiere den Link oben",
+  "common.export.failed": "Der Export ist fehlgeschlagen. Bitte versuch es noch einmal.",
+  "common.export.failed_because": "Der Export ist fehlgeschlagen: {message}",
+  "common.export.forbidden": "Der Schlüssel wurde nicht angenommen: Die Zusammenfassung kann von hier nicht exportiert werden.",
+  "common.export.format.csv": "CSV (eine Tabelle)",
+  "common.export.format.json": "JSON (vollständig)",
+  "common.export.format.markdown": "Markdown (zum Lesen)",
+  "common.export.gone": "Der Server hat diesen Raum nicht mehr.",
+  "common.export.table.attendance": "Anwesenheit",
+  "common.export.table.commitments": "Vorhaben",
+  "common.export.table.pairs": "Paare",
+  "common.export.table.ratings": "Bewertungen",
+  "common.export.table.stages": "Phasen",
+  "common.export.unreachable": "Der Server ist nicht erreichbar. Prüf deine Verbindung und versuch es noch einmal.",
   "common.language": "Sprache",
+  "common.yes": "Ja",
 };

@@ -1,4 +1,27 @@
-// Words shared by every page, in Spanish.
+// Words shared by every page, in Spanish (tú).
 export default {
+  "common.cancel": "Cancelar",
+  "common.connection.live": "en directo",
+  "common.connection.offline": "sin conexión",
+  "common.connection.reconnecting": "reconectando",
+  "common.copied": "Copiado.",
+  "common.copied_button": "Copiado ✓",
+  "common.copy": "Copiar",
+  "common.copy_failed": "No se pudo copiar: selecciona el enlace y cópialo.",
+  "common.copy_failed_button": "Selecciona y copia el enlace de arriba",
+  "common.export.failed": "La exportación ha fallado. Inténtalo de nuevo.",
+  "common.export.failed_because": "La exportación ha fallado: {message}",
+  "common.export.forbidden": "La clave no se ha aceptado: el resumen no se puede exportar desde aquí.",
+  "common.export.format.csv": "CSV (una tabla)",
+  "common.export.format.json": "JSON (completo)",
+  "common.export.format.markdown": "Markdown (para leer)",
+  "common.export.gone": "El servidor ya no tiene esta sala.",
+  "common.export.table.attendance": "asistencia",
+  "common.export.table.commitments": "compromisos",
+  "common.export.table.pairs": "parejas",
+  "common.export.table.ratings": "valoraciones",
+  "common.export.table.stages": "etapas",
+  "common.export.unreachable": "No se pudo contactar con el servidor. Revisa tu conexión e inténtalo de nuevo.",
   "common.language": "Idioma",
+  "common.yes": "Sí",
 };
