@@ -123,6 +123,24 @@ export function serverText(text) {
   return Object.prototype.hasOwnProperty.call(serverTexts, text) ? serverTexts[text] : text;
 }
 
+/** Codes whose server message names the field at fault: other languages show it after the sentence. */
+const DETAILED = new Set(["invalid_message", "invalid_format", "invalid_text"]);
+
+/**
+ * What a refusal means, for the reader: in English the server's own message (it names the field
+ * at fault); in another language the catalog's sentence for the error `code` (followed by the
+ * server's detail where that names a field). Unknown codes show the server's message.
+ */
+export function errorText(code, message) {
+  const key = `common.error.${code}`;
+  if (!Object.prototype.hasOwnProperty.call(CATALOGS.en, key)) {
+    return message || t("common.error.internal");
+  }
+  if (current === "en") return message || t(key);
+  const text = t(key);
+  return DETAILED.has(code) && message ? `${text} (${message})` : text;
+}
+
 function lookup(key) {
   const own = CATALOGS[current];
   if (own && Object.prototype.hasOwnProperty.call(own, key)) return own[key];
