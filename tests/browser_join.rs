@@ -77,6 +77,19 @@ fn links(server: &TestServer, room: &RoomCreated) -> (String, String) {
     )
 }
 
+/// A screenshot of what the window shows now (sticky parts where a person sees them), written
+/// to the browser artifacts as `file`.
+async fn window_shot(page: &Page<'_>, file: &str) {
+    use base64::Engine as _;
+    let shot = page
+        .cmd("Page.captureScreenshot", json!({ "format": "png" }))
+        .await;
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(shot["data"].as_str().expect("png data"))
+        .expect("base64");
+    std::fs::write(browser::artifacts().join(file), png).expect("write screenshot");
+}
+
 /// Fail with what axe found on `page` in the light and the dark scheme, if anything.
 async fn assert_axe_clean(page: &Page<'_>, screen: &str) {
     for scheme in ["light", "dark"] {
@@ -159,6 +172,7 @@ async fn the_join_page_says_which_circle_refuses_a_taken_name_beside_the_field_a
     assert_eq!(rules["cut"], 0, "{rules}");
     assert_eq!(rules["max"], "none", "{rules}");
     assert_no_sideways(&ada, "join page").await;
+    assert!(ada.screenshot("join-page-phone.png").await.exists());
     assert_axe_clean(&ada, "join page").await;
 
     // A name that reads as Fran's is refused next to the name field, which keeps the focus.
@@ -280,7 +294,9 @@ async fn checkout<'b>(
 async fn step_state(ada: &Page<'_>) -> Value {
     ada.eval(
         "const turn = document.querySelector('.centre .turn');
-         const r = turn.getBoundingClientRect();
+         const r = $('speaker').getBoundingClientRect();
+         // What a person sees at the middle of the speaker's name: the name, not the top bar.
+         const seen = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
          return {
            step: $('checkout-step').dataset.step,
            label: txt($('checkout-step')),
@@ -289,7 +305,7 @@ async fn step_state(ada: &Page<'_>) -> Value {
            survey: visible($('survey-save')),
            back: visible($('checkout-back')),
            next: visible($('checkout-next')),
-           speakerInSight: r.top >= 0 && r.bottom <= window.innerHeight && r.height > 0,
+           speakerInSight: r.top >= 0 && r.bottom <= window.innerHeight && r.height > 0 && turn.contains(seen),
          };",
     )
     .await
@@ -344,6 +360,7 @@ async fn a_phones_check_out_is_steps_with_the_speaker_in_sight() {
             "the focus follows the step"
         );
         assert_no_sideways(&ada, step).await;
+        window_shot(&ada, &format!("checkout-phone-{step}.png")).await;
     }
     assert_axe_clean(&ada, "phone check-out, the survey step").await;
     ada.click("checkout-back").await;

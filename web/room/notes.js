@@ -250,6 +250,10 @@ export class NotesView {
     };
     show(r.checkoutSteps, stepping);
     r.centre.classList.toggle("checkout-stepping", stepping);
+    // The speaker's line sticks just under the top bar, however tall the bar has wrapped.
+    const bar = stepping ? document.querySelector(".topbar") : null;
+    const top = bar ? `${Math.ceil(bar.getBoundingClientRect().height)}px` : "";
+    if (r.centre.style.getPropertyValue("--sticky-top") !== top) r.centre.style.setProperty("--sticky-top", top);
     const current = CHECKOUT_STEPS[this.checkoutStep];
     for (const step of CHECKOUT_STEPS) {
       for (const el of parts[step]) el.classList.toggle("step-away", stepping && step !== current);
