@@ -54,6 +54,7 @@ fn room_writes(i: usize, now: u64) -> anyhow::Result<Vec<Write>> {
             setup,
             join_key_hash: [1; 32],
             host_key_hash: [2; 32],
+            join_key: circlekeeper::secret::KeptKey::Unknown,
             created_at: now,
             ended_at: None,
             series: None,

@@ -27,6 +27,31 @@ pub fn random_seed() -> u64 {
     }
 }
 
+/// A room's current join key as the server keeps it (inside the room's record, which the
+/// store seals with the room's key), so a facilitator on another device can be shown the link
+/// again (`show_link`). Its `Debug` never prints the key.
+#[derive(Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeptKey {
+    /// Only the hash is known: the room was opened before keys were kept.
+    #[default]
+    Unknown,
+    /// The link is turned off (`revoke_link`).
+    Off,
+    /// The current key.
+    Key(String),
+}
+
+impl std::fmt::Debug for KeptKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            KeptKey::Unknown => "Unknown",
+            KeptKey::Off => "Off",
+            KeptKey::Key(_) => "Key(…)",
+        })
+    }
+}
+
 /// The SHA-256 hash under which a secret is stored.
 pub fn hash(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
@@ -54,5 +79,21 @@ mod tests {
         assert_ne!(a, b);
         assert!(matches(&a, &hash(&a)));
         assert!(!matches(&b, &hash(&a)));
+    }
+
+    #[test]
+    fn a_kept_key_never_prints_and_old_records_read_as_unknown() {
+        let kept = KeptKey::Key("s3cret".into());
+        assert!(!format!("{kept:?}").contains("s3cret"));
+        #[derive(serde::Deserialize)]
+        struct Old {
+            #[serde(default)]
+            k: KeptKey,
+        }
+        let old: Old = serde_json::from_str("{}").expect("old record");
+        assert_eq!(old.k, KeptKey::Unknown);
+        let back: KeptKey =
+            serde_json::from_str(&serde_json::to_string(&kept).expect("json")).expect("read");
+        assert_eq!(back, kept);
     }
 }

@@ -176,6 +176,7 @@ export class RoomScreen {
       r.floorControls,
       r.timeControls,
       r.stageControls,
+      r.checkoutSteps,
       r.lookBack,
       r.feedbackBox,
       r.commitBox,

@@ -345,6 +345,13 @@ pub struct RoomPreview {
     pub ground_rules: String,
     /// Lobby, running, paused or ended.
     pub status: crate::SessionStatus,
+    /// The display name of the facilitator in the room now (the first who came by the host
+    /// link and is connected), or `null` when none is.
+    #[serde(default)]
+    pub facilitator: Option<String>,
+    /// When the session started, once it has (server clock, ms since the Unix epoch).
+    #[serde(default)]
+    pub started_at: Option<crate::Millis>,
 }
 
 /// An HTTP error body.

@@ -325,6 +325,11 @@ pub enum Command {
         /// Which link.
         link: LinkKind,
     },
+    /// Show the room's current join key again (a co-facilitator, or the facilitator on a
+    /// second device), without replacing it: the ack's `result` is `{"type": "join_key",
+    /// "join_key": KEY}`, or `"join_key": null` when the join link is turned off. Refused with
+    /// `link_unknown` in a room whose join key was made before keys were kept.
+    ShowLink,
     /// Propose pairs (a triad when the count is odd) from the people present, avoiding recent
     /// partners; locked groups are kept.
     ProposePairs {
@@ -454,6 +459,7 @@ impl Command {
             Command::DeleteRoom => "delete_room",
             Command::RotateLink { .. } => "rotate_link",
             Command::RevokeLink { .. } => "revoke_link",
+            Command::ShowLink => "show_link",
             Command::ProposePairs { .. } => "propose_pairs",
             Command::SwapPeople { .. } => "swap_people",
             Command::LockGroup { .. } => "lock_group",
@@ -508,6 +514,7 @@ impl Command {
         "delete_room",
         "rotate_link",
         "revoke_link",
+        "show_link",
         "propose_pairs",
         "swap_people",
         "lock_group",
@@ -670,6 +677,12 @@ pub enum AckResult {
         /// The new key (a secret: show it to the facilitator, never log it).
         key: String,
     },
+    /// The current join key (`show_link`): the join link is `{base}/r/{room}#join=KEY`, built
+    /// by the client; `null` when the join link is turned off.
+    JoinKey {
+        /// The key (a secret: show it to the facilitator, never log it), or `null`.
+        join_key: Option<String>,
+    },
 }
 
 /// Stable error codes. The human message may change; the code does not.
@@ -700,6 +713,9 @@ pub enum ErrorCode {
     RoomUnavailable,
     /// The join or host key does not open this room.
     InvalidKey,
+    /// `show_link` in a room whose join link was made before links could be shown again:
+    /// the server kept only its hash. Replace it (`rotate_link`) to get one that can be shown.
+    LinkUnknown,
     /// The token does not belong to a participant of this room.
     InvalidToken,
     /// Your role may not do this.
@@ -771,6 +787,7 @@ impl ErrorCode {
             ErrorCode::RoomNotFound => "room_not_found",
             ErrorCode::RoomUnavailable => "room_unavailable",
             ErrorCode::InvalidKey => "invalid_key",
+            ErrorCode::LinkUnknown => "link_unknown",
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::ConsentRequired => "consent_required",

@@ -343,7 +343,7 @@ impl Room {
             DrawPrompt { .. } | PushPrompt { .. } | ClearPrompt => {
                 self.prompting_command(now, me, cmd, out)
             }
-            DeleteRoom | RotateLink { .. } | RevokeLink { .. } => {
+            DeleteRoom | RotateLink { .. } | RevokeLink { .. } | ShowLink => {
                 self.links_command(now, me, cmd, out).map(none)
             }
             RecordCommitment { .. }

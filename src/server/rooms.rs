@@ -146,6 +146,7 @@ impl AppState {
             keys: Keys {
                 join: record.join_key_hash,
                 host: record.host_key_hash,
+                join_key: record.join_key.clone(),
             },
             tokens: loaded.tokens,
             recent,

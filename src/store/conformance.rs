@@ -66,6 +66,7 @@ pub fn record(id: &str, title: &str) -> RoomRecord {
         setup: setup(id, title),
         join_key_hash: [1; 32],
         host_key_hash: [2; 32],
+        join_key: crate::secret::KeptKey::Key("first-join-key".into()),
         created_at: 5,
         ended_at: None,
         series: None,
@@ -385,7 +386,7 @@ pub fn series_are_put_replaced_and_deleted(store: &dyn Store) {
     assert_eq!(store.series_record("s").expect("one"), None);
 }
 
-/// `Keys` and `Ended` change the stored record and keep the rest; a room not stored is not
+/// `Keys` (the hashes and the kept join key) and `Ended` change the stored record and keep the rest; a room not stored is not
 /// created by them.
 pub fn keys_and_ended_update_the_stored_record(store: &dyn Store) {
     let mut with_series = record("abc", "Tuesday");
@@ -399,6 +400,7 @@ pub fn keys_and_ended_update_the_stored_record(store: &dyn Store) {
                 room: "abc".into(),
                 join: [3; 32],
                 host: [4; 32],
+                join_key: crate::secret::KeptKey::Key("second-join-key".into()),
             },
             Write::Ended {
                 room: "abc".into(),
@@ -408,12 +410,14 @@ pub fn keys_and_ended_update_the_stored_record(store: &dyn Store) {
                 room: "gone".into(),
                 join: [5; 32],
                 host: [6; 32],
+                join_key: crate::secret::KeptKey::Off,
             },
         ],
     );
     let expected = RoomRecord {
         join_key_hash: [3; 32],
         host_key_hash: [4; 32],
+        join_key: crate::secret::KeptKey::Key("second-join-key".into()),
         ended_at: Some(9),
         ..with_series
     };

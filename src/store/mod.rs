@@ -90,6 +90,7 @@ use circlekeeper_protocol::{CommandId, Event, Millis, ParticipantId};
 use serde::{Deserialize, Serialize};
 
 use crate::room::{Recorded, Room, RoomSetup};
+use crate::secret::KeptKey;
 pub use committer::{Chain, Committer, Durable};
 pub use keyring::{Kind as OwnerKind, Owner};
 pub use leases::{Claim, Leases};
@@ -105,6 +106,10 @@ pub struct RoomRecord {
     pub join_key_hash: [u8; 32],
     /// SHA-256 of the host key.
     pub host_key_hash: [u8; 32],
+    /// The current join key itself (the record is sealed with the room's key), for
+    /// `show_link`; [`KeptKey::Unknown`] in rooms opened before keys were kept.
+    #[serde(default)]
+    pub join_key: KeptKey,
     /// When the room was opened.
     pub created_at: Millis,
     /// When the session ended, once it has.
@@ -224,6 +229,8 @@ pub enum Write {
         join: [u8; 32],
         /// SHA-256 of the host key.
         host: [u8; 32],
+        /// The join key now (sealed with the record).
+        join_key: KeptKey,
     },
     /// The room's session ended.
     Ended {

@@ -144,10 +144,16 @@ impl<'a> Staged<'a> {
                 self.rooms
                     .insert(record.setup.id.clone(), Some((**record).clone()));
             }
-            Write::Keys { room, join, host } => {
+            Write::Keys {
+                room,
+                join,
+                host,
+                join_key,
+            } => {
                 if let Some(record) = self.room(store, ring, room)? {
                     record.join_key_hash = *join;
                     record.host_key_hash = *host;
+                    record.join_key = join_key.clone();
                 }
             }
             Write::Ended { room, at } => {

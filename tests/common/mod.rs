@@ -1170,3 +1170,29 @@ pub async fn release_store(store: Arc<SledStore>) {
         .expect("the server let go of the store");
     drop(store);
 }
+
+/// A room stored the way rooms were before join keys were kept (only the hashes of its keys,
+/// [`KeptKey::Unknown`](circlekeeper::secret::KeptKey)), written straight into `store`: the
+/// server loads it when it is first asked for. Its keys, as a creation would have answered.
+#[allow(dead_code)]
+pub fn legacy_room(store: &dyn circlekeeper::store::Store) -> RoomCreated {
+    use circlekeeper::secret;
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let join_key = secret::new_secret().expect("os random");
+    let host_key = secret::new_secret().expect("os random");
+    let record = circlekeeper::store::RoomRecord {
+        join_key_hash: secret::hash(&join_key),
+        host_key_hash: secret::hash(&host_key),
+        join_key: secret::KeptKey::Unknown,
+        ..circlekeeper::store::conformance::record(&id, "Before keys were kept")
+    };
+    store.put_room(&id, &record).expect("put");
+    store.flush().expect("flush");
+    RoomCreated {
+        join_url: String::new(),
+        host_url: String::new(),
+        room_id: id,
+        join_key,
+        host_key,
+    }
+}

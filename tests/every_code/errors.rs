@@ -229,6 +229,17 @@ pub(super) async fn provoke_error(code: &str) -> Option<String> {
             let l = lobby().await;
             entry_refused(&l.server, join(&l.room, "not-the-key")).await
         }
+        "link_unknown" => {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let store = Arc::new(SledStore::open(dir.path()).expect("store"));
+            let room = common::legacy_room(store.as_ref());
+            let server = TestServer::start_with(store.clone(), Clock::manual(EPOCH), |_| {}).await;
+            let mut fran = server.host(&room, "Fran").await;
+            let got = refusal(&mut fran, Command::ShowLink).await;
+            server.stop().await;
+            common::release_store(store).await;
+            got
+        }
         "name_taken" => {
             let l = lobby().await;
             let same = Command::Join {

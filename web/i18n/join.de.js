@@ -1,3 +1,25 @@
-// The join catalog (de).
+// The join catalog (de): which circle a link opens, the name field's problems, showing the
+// join link again, check-out steps on phones.
 export default {
+  "join.page.circle": "Kreis",
+  "join.page.format": "Format",
+  "join.page.facilitator": "Moderation",
+  "join.page.when": "Wann",
+  "join.page.notStarted": "Noch nicht begonnen",
+  "join.page.startedAt": "Begonnen am {date} um {time}",
+  "join.page.ended": "Diese Sitzung ist beendet",
+  "join.page.nameTaken": "Jemand in diesem Kreis hat schon diesen Namen. Ergänze eine Initiale oder einen Nachnamen, damit man euch unterscheiden kann.",
+  "join.page.nameInvalid": "Dieser Name geht nicht: Schreib 1 bis 60 Zeichen.",
+  "join.links.show": "Beitrittslink anzeigen",
+  "join.links.shown": "Das ist der aktuelle Beitrittslink des Raums: Teile ihn. Er wurde nicht ersetzt.",
+  "join.links.unknown": "Der Beitrittslink dieses Raums wurde erstellt, bevor Links wieder angezeigt werden konnten. Ersetze ihn, um einen zu bekommen.",
+  "join.links.hint_show": "Zeig den Beitrittslink an, um ihn von hier aus zu teilen, oder ersetze ihn.",
+  "join.steps.label": "Schritte der Abschlussrunde",
+  "join.steps.of": "Schritt {n} von {total}: {title}",
+  "join.steps.commit": "Dein Vorhaben",
+  "join.steps.shared": "Die Vorhaben des Kreises",
+  "join.steps.survey": "Wie war es?",
+  "join.steps.back": "Zurück",
+  "join.steps.next": "Weiter",
+  "join.steps.none_shared": "Noch niemand hat ein Vorhaben geteilt.",
 };

@@ -1,3 +1,25 @@
-// The join catalog (en).
+// The join catalog (en): which circle a link opens, the name field's problems, showing the
+// join link again, check-out steps on phones.
 export default {
+  "join.page.circle": "Circle",
+  "join.page.format": "Format",
+  "join.page.facilitator": "Facilitator",
+  "join.page.when": "When",
+  "join.page.notStarted": "Not started yet",
+  "join.page.startedAt": "Started {date}, {time}",
+  "join.page.ended": "This session has ended",
+  "join.page.nameTaken": "Someone in this circle already goes by that name. Add an initial or a surname so people can tell you apart.",
+  "join.page.nameInvalid": "That name cannot be used: write 1 to 60 characters.",
+  "join.links.show": "Show the join link",
+  "join.links.shown": "This is the room's current join link: share it. It was not replaced.",
+  "join.links.unknown": "This room's join link was made before links could be shown again; replace it to get one.",
+  "join.links.hint_show": "Show the join link to share it from here, or replace it.",
+  "join.steps.label": "Check-out steps",
+  "join.steps.of": "Step {n} of {total}: {title}",
+  "join.steps.commit": "Your commitment",
+  "join.steps.shared": "The circle's commitments",
+  "join.steps.survey": "How was it?",
+  "join.steps.back": "Back",
+  "join.steps.next": "Next",
+  "join.steps.none_shared": "Nobody has shared a commitment yet.",
 };

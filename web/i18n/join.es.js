@@ -1,3 +1,25 @@
-// The join catalog (es).
+// The join catalog (es): which circle a link opens, the name field's problems, showing the
+// join link again, check-out steps on phones.
 export default {
+  "join.page.circle": "Círculo",
+  "join.page.format": "Formato",
+  "join.page.facilitator": "Facilitación",
+  "join.page.when": "Cuándo",
+  "join.page.notStarted": "Aún no ha empezado",
+  "join.page.startedAt": "Empezó el {date}, a las {time}",
+  "join.page.ended": "Esta sesión ha terminado",
+  "join.page.nameTaken": "Alguien en este círculo ya usa ese nombre. Añade una inicial o un apellido para que te distingan.",
+  "join.page.nameInvalid": "Ese nombre no se puede usar: escribe de 1 a 60 caracteres.",
+  "join.links.show": "Mostrar el enlace de acceso",
+  "join.links.shown": "Este es el enlace de acceso actual de la sala: compártelo. No se ha sustituido.",
+  "join.links.unknown": "El enlace de acceso de esta sala se creó antes de que los enlaces pudieran volver a mostrarse; sustitúyelo para obtener uno.",
+  "join.links.hint_show": "Muestra el enlace de acceso para compartirlo desde aquí, o sustitúyelo.",
+  "join.steps.label": "Pasos del cierre",
+  "join.steps.of": "Paso {n} de {total}: {title}",
+  "join.steps.commit": "Tu compromiso",
+  "join.steps.shared": "Los compromisos del círculo",
+  "join.steps.survey": "¿Qué tal ha ido?",
+  "join.steps.back": "Atrás",
+  "join.steps.next": "Siguiente",
+  "join.steps.none_shared": "Todavía nadie ha compartido un compromiso.",
 };

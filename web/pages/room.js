@@ -5,7 +5,7 @@
 
 import { Connection, forgetRoom, loadRoomMemory, saveRoomMemory } from "/connection.js";
 import { RoomScreen, announce, h, participantById } from "/room.js";
-import { serverText, t } from "/words.js";
+import { formatDate, formatTime, serverText, t } from "/words.js";
 import {
   dropLink,
   keepLink,
@@ -56,8 +56,13 @@ function takeLink(roomId) {
   return loadLink(roomId);
 }
 
+/** Refusals of an entry that are about the name typed: shown next to the name field. */
+const NAME_PROBLEMS = ["name_taken", "invalid_text"];
+
 /** The text for an entry the server refused with `err` (and did not close the connection). */
 function entryProblemText(err) {
+  if (err.code === "name_taken") return t("join.page.nameTaken");
+  if (err.code === "invalid_text") return t("join.page.nameInvalid");
   if (err.code === "session_ended") return t("pages.join.sessionEnded");
   if (err.code === "room_full") return t("pages.join.roomFull", { count: 64 });
   return err.message || t("pages.somethingWrong");
@@ -184,7 +189,7 @@ export class RoomPage extends Page {
       .then((r) => (r.ok ? r.json() : null))
       .then((preview) => {
         if (!preview || typeof preview.ground_rules !== "string") return;
-        this.preview = preview.ground_rules;
+        this.preview = preview;
         if (this.stage === "name" && this.showRules) this.showRules();
       })
       .catch(() => {});
@@ -192,7 +197,35 @@ export class RoomPage extends Page {
 
   /** Whether the ground rules were shown before entering (then the room need not show them). */
   get previewed() {
-    return typeof this.preview === "string";
+    return Boolean(this.preview) && typeof this.preview.ground_rules === "string";
+  }
+
+  /**
+   * Which circle the link opens, from the preview: its title, format, the facilitator in the
+   * room (if one is) and when it started. Names and titles keep their own direction.
+   */
+  circleFacts() {
+    const p = this.preview;
+    const fact = (test, label, value, dir = null) => [
+      h("dt", { text: label }),
+      h("dd", { "data-test": test, dir, title: dir ? value : null, text: value }),
+    ];
+    let when = t("join.page.notStarted");
+    if (p.status === "ended") when = t("join.page.ended");
+    else if (typeof p.started_at === "number") {
+      when = t("join.page.startedAt", {
+        date: formatDate(p.started_at, { dateStyle: "medium" }),
+        time: formatTime(p.started_at),
+      });
+    }
+    return h(
+      "dl",
+      { class: "circle-facts", "data-test": "circle-facts" },
+      fact("circle-title", t("join.page.circle"), p.title, "auto"),
+      fact("circle-format", t("join.page.format"), serverText(p.format)),
+      p.facilitator ? fact("circle-facilitator", t("join.page.facilitator"), p.facilitator, "auto") : null,
+      fact("circle-when", t("join.page.when"), when),
+    );
   }
 
   renderName() {
@@ -212,7 +245,7 @@ export class RoomPage extends Page {
       autocapitalize: "words",
       spellcheck: "false",
       required: true,
-      "aria-describedby": "name-help",
+      "aria-describedby": "name-help name-error",
       value: before.name ? before.name.value : rememberedName(),
     });
     const checkbox = h("input", {
@@ -223,14 +256,18 @@ export class RoomPage extends Page {
       checked: before.consent ? before.consent.checked : false,
     });
     const error = h("p", { class: "error", "data-test": "error", role: "alert", hidden: true });
+    // A problem with the name (missing, taken, too long) is said next to the name field.
+    const nameError = h("p", { class: "error", id: "name-error", "data-test": "name-error", role: "alert", hidden: true });
+    const facts = h("div", { class: "circle-about" });
     const enterText = t("pages.join.enter");
     const button = h("button", { type: "submit", class: "primary big", "data-test": "enter-button", text: enterText });
     // Until the room's own ground rules arrive (the link's key opens a preview), a summary.
     const consentText = h("span", { text: t("pages.join.agreeSummary") });
     const rulesAbout = h("div", { class: "rules-about", id: "rules-about" }, h("p", { text: t("pages.join.rulesSummary") }));
     this.showRules = () => {
+      facts.replaceChildren(this.circleFacts());
       rulesAbout.replaceChildren(
-        h("div", { class: "ground-rules", "data-test": "ground-rules", text: serverText(this.preview) }),
+        h("div", { class: "ground-rules", "data-test": "ground-rules", text: serverText(this.preview.ground_rules) }),
         h("p", { class: "hint", text: t("pages.join.leaveAnyTime") }),
       );
       consentText.textContent = t("pages.join.agree");
@@ -245,6 +282,7 @@ export class RoomPage extends Page {
         h("label", { for: "name", text: t("pages.join.name") }),
         h("p", { class: "hint", id: "name-help", text: t("pages.join.nameHelp") }),
         input,
+        nameError,
       ),
       h("h2", { class: "rules-title", text: t("pages.join.rules") }),
       rulesAbout,
@@ -253,8 +291,13 @@ export class RoomPage extends Page {
       button,
     );
     const fail = (text, focus) => {
-      error.textContent = text;
-      error.hidden = false;
+      const aboutName = focus === input;
+      const place = aboutName ? nameError : error;
+      (aboutName ? error : nameError).hidden = true;
+      place.textContent = text;
+      place.hidden = false;
+      if (aboutName) input.setAttribute("aria-invalid", "true");
+      else input.removeAttribute("aria-invalid");
       button.disabled = false;
       button.textContent = enterText;
       if (focus) focus.focus();
@@ -265,6 +308,8 @@ export class RoomPage extends Page {
       if (!name) return fail(t("pages.join.nameMissing"), input);
       if (!checkbox.checked) return fail(t("pages.join.consentMissing"), checkbox);
       error.hidden = true;
+      nameError.hidden = true;
+      input.removeAttribute("aria-invalid");
       button.disabled = true;
       button.textContent = t("pages.join.entering");
       let welcome;
@@ -272,7 +317,7 @@ export class RoomPage extends Page {
         welcome = await this.conn.enter(this.link.mode, this.link.key, name);
       } catch (err) {
         if (this.conn.status === "closed") return undefined; // onFatal shows what happened
-        return fail(entryProblemText(err), input);
+        return fail(entryProblemText(err), NAME_PROBLEMS.includes(err.code) ? input : button);
       }
       rememberName(name);
       saveRoomMemory(this.roomId, { token: welcome.token, you: welcome.you, via: this.link.mode });
@@ -298,6 +343,7 @@ export class RoomPage extends Page {
         h("h1", { text: t(host ? "pages.join.titleHost" : "pages.join.title") }),
         this.notice ? h("p", { class: "notice", role: "status", text: t(this.notice) }) : null,
         h("p", { class: "lead", text: t("pages.join.lead") }),
+        facts,
         host ? h("p", { class: "private-note", text: t("pages.join.hostNote") }) : null,
         form,
       ),
@@ -444,8 +490,14 @@ export class RoomPage extends Page {
         else saveHostKey(this.roomId, key || null);
       },
     });
+    // The room opens at its top, its heading focused (not wherever the entry form was).
     const main = document.getElementById("main");
-    if (main) main.focus({ preventScroll: true });
+    const heading = main ? [...main.querySelectorAll("h1, h2")].find((el) => el.getClientRects().length > 0) : null;
+    if (heading) {
+      if (!heading.hasAttribute("tabindex")) heading.setAttribute("tabindex", "-1");
+      heading.focus({ preventScroll: true });
+    } else if (main) main.focus({ preventScroll: true });
+    window.scrollTo(0, 0);
     const view = this.conn.view;
     const planned = view.stage ? view.plan[view.stage.index] : null;
     announce(

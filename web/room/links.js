@@ -1,4 +1,5 @@
-// The room's links (join and host: share, replace, turn off) and the room section (delete, leave).
+// The room's links (join and host: share, show again, replace, turn off) and the room section
+// (delete, leave).
 
 import { actionButton, announce, confirmDialog, copyButton, h, setText, show } from "/dom.js";
 import { t } from "/words.js";
@@ -10,7 +11,7 @@ export class LinksView {
     const r = this.r;
     r.linkNotice = h("p", { class: "notice", role: "status", "data-test": "link-notice", hidden: true });
     r.inviteHint = h("p", { class: "hint", "data-test": "invite-hint" });
-    r.inviteCode = h("code", { class: "link", "data-test": "invite-link" });
+    r.inviteCode = h("code", { class: "link", "data-test": "invite-link", tabindex: "-1" });
     r.inviteCopy = h("div", { class: "row" }, copyButton(() => this.inviteUrl, t("room.links.copy_join")));
     r.revokeJoin = actionButton(
       "revoke-join",
@@ -18,9 +19,12 @@ export class LinksView {
       (e) => this.revokeLink(e.currentTarget, "join"),
       "ghost",
     );
+    // Any facilitator's device can show the current join link again without replacing it.
+    r.showJoin = actionButton("show-join", t("join.links.show"), (e) => this.showJoinLink(e.currentTarget));
     r.joinLinkControls = h(
       "div",
       { class: "row wrap" },
+      r.showJoin,
       actionButton("rotate-join", t("room.links.join.replace"), (e) => this.rotateLink(e.currentTarget, "join")),
       r.revokeJoin,
     );
@@ -71,7 +75,8 @@ export class LinksView {
     show(r.joinLinkControls, !ended);
     // Already off: replacing it is the only thing left to do.
     show(r.revokeJoin, !this.joinLinkOff);
-    let hint = t("room.links.hint_replace");
+    show(r.showJoin, !this.inviteUrl && !this.joinLinkOff);
+    let hint = t("join.links.hint_show");
     if (ended) hint = t("room.links.hint_ended");
     else if (this.inviteUrl) hint = t("room.links.hint_share");
     else if (this.joinLinkOff) hint = t("room.links.hint_off");
@@ -130,6 +135,30 @@ export class LinksView {
       this.linkNotice(t(`room.links.${link}.replaced_lost`));
     }
     this.update();
+  }
+
+  /** `show_link`: the room's current join link, on this device too; it is not replaced. */
+  async showJoinLink(control) {
+    this.clearError();
+    control.disabled = true;
+    let ack;
+    try {
+      ack = await this.conn.send("show_link");
+    } catch (err) {
+      control.disabled = false;
+      if (err && err.code === "link_unknown") this.linkNotice(t("join.links.unknown"));
+      else this.showError(err, control, "show_link");
+      return;
+    }
+    control.disabled = false;
+    const result = ack && ack.result;
+    if (result && result.type === "join_key") {
+      this.setLink("join", result.join_key || null);
+      this.linkNotice(result.join_key ? t("join.links.shown") : t("room.links.join.said_off"));
+    }
+    this.update();
+    // The focus goes to what was asked for (the button is hidden now).
+    if (this.inviteUrl) this.r.inviteCode.focus();
   }
 
   async revokeLink(control, link) {

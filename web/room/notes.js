@@ -1,7 +1,9 @@
 // What people write: looking back at earlier commitments, feedback to a coach and for me, my
-// commitment, the survey; and my own items (`my_items`), which never come with the view.
+// commitment, the survey; and my own items (`my_items`), which never come with the view. On a
+// phone, a running check-out is steps (my commitment, the circle's, the survey) under the
+// current speaker, not one long form.
 
-import { announce, h, setText, show } from "/dom.js";
+import { actionButton, announce, h, setText, show } from "/dom.js";
 import { formatNumber, t } from "/words.js";
 import { formatDue, groupOf, pairsOf, today } from "/room/model.js";
 import {
@@ -16,6 +18,9 @@ import {
   visibilityField,
   visibilityWords,
 } from "/room/fields.js";
+
+/** The steps of a phone's running check-out, in order. */
+const CHECKOUT_STEPS = ["commit", "shared", "survey"];
 
 /** Looking back, feedback, commitments and the survey. Mixed into RoomScreen: `this` is the screen (its context). */
 export class NotesView {
@@ -200,6 +205,68 @@ export class NotesView {
       r.surveyForm,
       r.surveyThanks,
     );
+    this.buildCheckoutSteps();
+  }
+
+  /** The step bar of a phone's check-out: where I am, back and next. */
+  buildCheckoutSteps() {
+    const r = this.r;
+    this.checkoutStep = 0;
+    r.stepLabel = h("p", { class: "step-label", id: "checkout-step", "data-test": "checkout-step", tabindex: "-1", "aria-live": "polite" });
+    r.stepBack = actionButton("checkout-back", t("join.steps.back"), () => this.moveStep(-1));
+    r.stepNext = actionButton("checkout-next", t("join.steps.next"), () => this.moveStep(1));
+    r.checkoutSteps = h(
+      "nav",
+      { class: "checkout-steps", "data-test": "checkout-steps", "aria-label": t("join.steps.label"), hidden: true },
+      r.stepLabel,
+      h("div", { class: "row" }, r.stepBack, r.stepNext),
+    );
+    r.circleEmpty = h("p", { class: "hint", "data-test": "circle-commitments-empty", text: t("join.steps.none_shared") });
+    r.circleCommitmentsBox.append(r.circleEmpty);
+    if (!this.phoneQuery && typeof matchMedia === "function") {
+      this.phoneQuery = matchMedia("(max-width: 40rem)");
+      this.phoneQuery.addEventListener("change", () => this.update());
+    }
+  }
+
+  /** One step on (`+1`) or back (`-1`) in a phone's check-out; the focus goes to where I am. */
+  moveStep(by) {
+    this.checkoutStep = Math.max(0, Math.min(CHECKOUT_STEPS.length - 1, this.checkoutStep + by));
+    this.update();
+    this.r.stepLabel.focus({ preventScroll: true });
+    this.r.checkoutSteps.scrollIntoView({ block: "nearest" });
+  }
+
+  /**
+   * A phone's running check-out as steps: only the current step's parts show, the step bar says
+   * which, and the current speaker's line stays at the top (`checkout-stepping`, notes.css).
+   */
+  renderCheckoutSteps(stepping) {
+    const r = this.r;
+    const parts = {
+      commit: [r.commitTitle, r.commitForm, r.myCommitmentsBox],
+      shared: [r.circleCommitmentsBox],
+      survey: [r.surveyBox],
+    };
+    show(r.checkoutSteps, stepping);
+    r.centre.classList.toggle("checkout-stepping", stepping);
+    // The speaker's line sticks just under the top bar, however tall the bar has wrapped.
+    const bar = stepping ? document.querySelector(".topbar") : null;
+    const top = bar ? `${Math.ceil(bar.getBoundingClientRect().height)}px` : "";
+    if (r.centre.style.getPropertyValue("--sticky-top") !== top) r.centre.style.setProperty("--sticky-top", top);
+    const current = CHECKOUT_STEPS[this.checkoutStep];
+    for (const step of CHECKOUT_STEPS) {
+      for (const el of parts[step]) el.classList.toggle("step-away", stepping && step !== current);
+    }
+    if (!stepping) return;
+    show(r.circleCommitmentsBox, true);
+    setText(
+      r.stepLabel,
+      t("join.steps.of", { n: this.checkoutStep + 1, total: CHECKOUT_STEPS.length, title: t(`join.steps.${current}`) }),
+    );
+    r.stepLabel.dataset.step = current;
+    show(r.stepBack, this.checkoutStep > 0);
+    show(r.stepNext, this.checkoutStep < CHECKOUT_STEPS.length - 1);
   }
 
   /** Asks for my items (`my_items`) once entered, and again after a failure, a little later. */
@@ -373,6 +440,7 @@ export class NotesView {
       );
     }
     show(r.circleCommitmentsBox, showCircle);
+    show(r.circleEmpty, view.commitments.length === 0);
     if (showCircle) {
       r.circleCommitments.replaceChildren(
         ...view.commitments.map((c) =>
@@ -403,6 +471,10 @@ export class NotesView {
       );
     }
     setText(r.surveySave, answered ? t("room.notes.survey_update") : t("room.notes.survey_send"));
+
+    const phone = Boolean(this.phoneQuery && this.phoneQuery.matches);
+    const running = session === "running" || session === "paused";
+    this.renderCheckoutSteps(phone && kind === "check_out" && running && consented && !facilitating);
 
     // One primary action per moment: the room's own first, then what I write.
     const actionPrimary = !r.actions.hidden && [...r.actions.children].some((b) => !b.hidden && b.classList.contains("primary"));

@@ -28,7 +28,7 @@ export class PairsView {
     const r = this.r;
     this.buildFeedbackForm();
     r.pairRound = h("p", { class: "pair-round", "data-test": "pair-round" });
-    r.partner = h("span", { class: "partner", "data-test": "partner" });
+    r.partner = h("span", { class: "partner", "data-test": "partner", dir: "auto" });
     r.pairRole = h("strong", { class: "pair-role", "data-test": "pair-role" });
     r.pairRoleLine = h("p", { class: "pair-role-line" }, t("room.pairs.you_are"), r.pairRole);
     r.pairHint = h("p", { class: "pair-hint", "data-test": "pair-hint" });
@@ -75,7 +75,10 @@ export class PairsView {
       r.pairRound,
       t(`room.pairs.${unit}_of`, { n: formatNumber(group.round + 1), total: formatNumber(group.rounds) }),
     );
-    setText(r.partner, this.names(group.members.filter((m) => m !== you)));
+    const partners = this.names(group.members.filter((m) => m !== you));
+    setText(r.partner, partners);
+    // A long name wraps; the whole of it is also the element's title.
+    if (r.partner.title !== partners) r.partner.title = partners;
     setText(r.pairRole, pairRoleWord(role));
     show(r.pairRoleLine, !done);
 

@@ -4,7 +4,7 @@
 //! series' actor. What they matched is all the core sees — the rules of who may enter, and as
 //! whom, are the core's. The link-key checks of a preview and an export live here too.
 
-use circlekeeper_protocol::{ErrorCode, LinkKind, RoomPreview};
+use circlekeeper_protocol::{ErrorCode, LinkKind, Presence, RoomPreview, Standing};
 
 use super::{Actor, ExportData};
 use crate::room::state::{Input, MemberEntry, Rejection};
@@ -107,6 +107,16 @@ impl Actor {
             format: view.format.clone(),
             ground_rules: view.ground_rules.clone(),
             status: view.session.status,
+            facilitator: view
+                .participants
+                .iter()
+                .find(|p| {
+                    p.standing == Standing::Facilitator
+                        && !p.removed
+                        && p.presence == Presence::Connected
+                })
+                .map(|p| p.name.clone()),
+            started_at: view.session.started_at,
         })
     }
 

@@ -201,13 +201,15 @@ impl RoomHandle {
     }
 }
 
-/// A room's link keys, as hashes.
+/// A room's link keys, as hashes, and the join key itself where it was kept.
 #[derive(Clone, Debug)]
 pub struct Keys {
     /// SHA-256 of the join key.
     pub join: [u8; 32],
     /// SHA-256 of the host key.
     pub host: [u8; 32],
+    /// The current join key, for `show_link` (never logged).
+    pub join_key: crate::secret::KeptKey,
 }
 
 /// Everything a room actor starts from: a new room, or one restored from the store.

@@ -23,7 +23,7 @@ use tracing::error;
 use super::delivery::{error_frame, frame, Admission, Delivery, Outbound, Peer};
 use super::{Actor, ConnId};
 use crate::room::state::{Effect, Input, Outcome, Rejection};
-use crate::secret;
+use crate::secret::{self, KeptKey};
 use crate::store::{Origin, Write};
 
 /// Who an input came from, and what its answer needs.
@@ -119,6 +119,15 @@ impl Actor {
             Ok(result) => result,
             Err(r) => return self.refuse(from, r),
         };
+        if effects.contains(&Effect::ShowJoinKey) && self.keys.join_key == KeptKey::Unknown {
+            // `show_link` changes nothing, so refusing it after the core is safe.
+            let r = Rejection::new(
+                ErrorCode::LinkUnknown,
+                "this room's join link was made before links could be shown again; \
+                 replace it to get one",
+            );
+            return self.refuse(from, r);
+        }
         let changed = !events.is_empty() || !effects.is_empty();
         let mut carried = Carried::default();
         for effect in effects {
@@ -253,10 +262,20 @@ impl Actor {
                 give_to_sender,
             } => {
                 let key = self.spare.take().map_err(boxed)?;
-                carried.writes.push(self.replace_key(link, &key));
+                carried
+                    .writes
+                    .push(self.replace_key(link, &key, give_to_sender));
                 if give_to_sender {
                     *result = Some(AckResult::Link { link, key });
                 }
+            }
+            Effect::ShowJoinKey => {
+                let join_key = match &self.keys.join_key {
+                    KeptKey::Key(key) => Some(key.clone()),
+                    // `pump` refused `show_link` before carrying out its effects.
+                    KeptKey::Off | KeptKey::Unknown => None,
+                };
+                *result = Some(AckResult::JoinKey { join_key });
             }
             Effect::SaveNotes => carried.writes.push(Write::Notes {
                 room: self.room.view().id.clone(),
@@ -299,17 +318,27 @@ impl Actor {
     }
 
     /// Replace a link's key hash with the hash of `key`: the old key stops opening the room at
-    /// once. Returns the write that makes the new hashes durable, with the input's events.
-    fn replace_key(&mut self, link: LinkKind, key: &str) -> Write {
+    /// once. A join key is kept (sealed with the record) when `kept` (`rotate_link`); after
+    /// `revoke_link` the join link is off. Returns the write that makes the new hashes (and
+    /// kept key) durable, with the input's events.
+    fn replace_key(&mut self, link: LinkKind, key: &str, kept: bool) -> Write {
         let hash = secret::hash(key);
         match link {
-            LinkKind::Join => self.keys.join = hash,
+            LinkKind::Join => {
+                self.keys.join = hash;
+                self.keys.join_key = if kept {
+                    KeptKey::Key(key.to_string())
+                } else {
+                    KeptKey::Off
+                };
+            }
             LinkKind::Host => self.keys.host = hash,
         }
         Write::Keys {
             room: self.room.view().id.clone(),
             join: self.keys.join,
             host: self.keys.host,
+            join_key: self.keys.join_key.clone(),
         }
     }
 }

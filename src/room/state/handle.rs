@@ -99,6 +99,10 @@ pub enum Effect {
         /// Whether the sender gets the new key in the ack.
         give_to_sender: bool,
     },
+    /// Answer with [`AckResult::JoinKey`] carrying the room's current join key (or `null` when
+    /// the join link is off), kept by the runtime; refuse with `link_unknown` if the runtime
+    /// kept only its hash (a room made before keys were kept). Nothing changes.
+    ShowJoinKey,
     /// Store [`Room::notes`] (everything written in the room, private items included) beside
     /// the event log.
     SaveNotes,

@@ -61,6 +61,7 @@ pub fn permission(cmd: &Command) -> Permission {
         | DeleteRoom
         | RotateLink { .. }
         | RevokeLink { .. }
+        | ShowLink
         | ProposePairs { .. }
         | SwapPeople { .. }
         | LockGroup { .. }
@@ -103,6 +104,7 @@ pub(super) fn allowed_after_end(cmd: &Command) -> bool {
             | Command::DeleteRoom
             | Command::RotateLink { .. }
             | Command::RevokeLink { .. }
+            | Command::ShowLink
             | Command::AnswerSurvey { .. }
             | Command::ReviewCommitment { .. }
             | Command::MyItems

@@ -136,6 +136,7 @@ fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::InvalidState
         | ErrorCode::RoomFull
         | ErrorCode::NameTaken
+        | ErrorCode::LinkUnknown
         | ErrorCode::TooManyItems => StatusCode::CONFLICT,
         ErrorCode::RateLimited
         | ErrorCode::TooManyConnections

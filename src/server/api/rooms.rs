@@ -102,6 +102,7 @@ async fn launch_room(
         },
         join_key_hash: keys.join,
         host_key_hash: keys.host,
+        join_key: keys.join_key.clone(),
         created_at: app.clock().now(),
         ended_at: None,
         series,
@@ -148,6 +149,7 @@ impl FreshRoom {
         Keys {
             join: secret::hash(&self.join_key),
             host: secret::hash(&self.host_key),
+            join_key: secret::KeptKey::Key(self.join_key.clone()),
         }
     }
 

@@ -240,6 +240,7 @@ pub async fn create_series_room(
                 },
                 join_key_hash: keys.join,
                 host_key_hash: keys.host,
+                join_key: keys.join_key.clone(),
                 created_at: now,
                 ended_at: None,
                 series: Some(series.id.clone()),

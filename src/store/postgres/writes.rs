@@ -284,9 +284,15 @@ fn apply(tx: &mut Transaction<'_>, keys: &mut Keys, write: &Write) -> Result<(),
             keys.forget(Kind::Series, series);
             Ok(())
         }
-        Write::Keys { room, join, host } => change_room(tx, keys, room, |r| {
+        Write::Keys {
+            room,
+            join,
+            host,
+            join_key,
+        } => change_room(tx, keys, room, |r| {
             r.join_key_hash = *join;
             r.host_key_hash = *host;
+            r.join_key = join_key.clone();
         }),
         Write::Ended { room, at } => change_room(tx, keys, room, |r| r.ended_at = Some(*at)),
         // Checked before any write of the batch (`commit`).
