@@ -216,6 +216,19 @@ impl Browser {
 
     /// One DevTools call; panics on a protocol error.
     pub async fn call(&self, session: Option<&str>, method: &str, params: Value) -> Value {
+        self.try_call(session, method, params)
+            .await
+            .unwrap_or_else(|e| panic!("{method}: {e}"))
+    }
+
+    /// One DevTools call; a protocol error (such as an evaluation cut off by a navigation) is
+    /// returned rather than a panic. Panics only when the browser does not answer.
+    pub async fn try_call(
+        &self,
+        session: Option<&str>,
+        method: &str,
+        params: Value,
+    ) -> Result<Value, Value> {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         self.pending.lock().await.insert(id, tx);
@@ -230,10 +243,10 @@ impl Browser {
             .await
             .unwrap_or_else(|_| panic!("{method}: no answer within {WAIT:?}"))
             .expect("answer");
-        if let Some(e) = answer.get("error") {
-            panic!("{method}: {e}");
+        match answer.get("error") {
+            Some(e) => Err(e.clone()),
+            None => Ok(answer["result"].clone()),
         }
-        answer["result"].clone()
     }
 
     /// A new page in its own browser context (its own storage: another person's device).

@@ -71,16 +71,50 @@ impl<'b> Page<'b> {
 
     /// Open `url` and wait until the page has loaded and rendered something to test.
     pub async fn goto(&self, url: &str) {
+        self.mark_leaving().await;
         self.cmd("Page.navigate", json!({ "url": url })).await;
-        self.eval("await until(() => document.readyState === 'complete' && document.querySelector('[data-test]'), 10000, 'the page');")
-            .await;
+        self.loaded().await;
     }
 
     /// Reload, and wait as [`Page::goto`] does.
     pub async fn reload(&self) {
+        self.mark_leaving().await;
         self.cmd("Page.reload", json!({})).await;
-        self.eval("await until(() => document.readyState === 'complete' && document.querySelector('[data-test]'), 10000, 'the page');")
-            .await;
+        self.loaded().await;
+    }
+
+    /// Mark the document being left, so [`Page::loaded`] waits for the next one.
+    async fn mark_leaving(&self) {
+        self.eval("window.__leaving = true;").await;
+    }
+
+    /// Wait until a new document (not the marked one) has loaded and rendered something to
+    /// test. An evaluation the navigation cuts off is tried again, at most 50 times.
+    async fn loaded(&self) {
+        let expression = format!(
+            "(async () => {{ {HELPERS}\nawait until(() => !window.__leaving && document.readyState === 'complete' && document.querySelector('[data-test]'), 10000, 'the page'); }})()"
+        );
+        let params =
+            json!({ "expression": expression, "awaitPromise": true, "returnByValue": true });
+        for _ in 0..50 {
+            match self
+                .browser
+                .try_call(Some(&self.session), "Runtime.evaluate", params.clone())
+                .await
+            {
+                Ok(r) if r.get("exceptionDetails").is_none() => return,
+                Ok(r) => panic!(
+                    "{}: the page did not load: {}",
+                    self.name, r["exceptionDetails"]
+                ),
+                // The old document went away under the evaluation: ask the new one.
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+            }
+        }
+        panic!(
+            "{}: the page did not load: every evaluation was cut off",
+            self.name
+        );
     }
 
     /// Wait until a `data-test` element is visible and enabled, then click it.
