@@ -2,7 +2,7 @@
 // then the room's two links. A language switch draws the page again with what was typed.
 
 import { announce, copyButton, h } from "/room.js";
-import { formatNumber, languageSwitch, serverText, t } from "/words.js";
+import { errorText, formatNumber, languageSwitch, serverText, t } from "/words.js";
 import { saveInviteUrl } from "/storage.js";
 import { app, onRedraw, setTitle } from "/pages/shell.js";
 
@@ -299,7 +299,7 @@ function drawCreatePage(root, kept) {
         data = null;
       }
       if (!res.ok) {
-        showServerError(data && data.message ? data.message : t("pages.create.serverAnswered", { status: String(res.status) }));
+        showServerError(data && data.message ? errorText(data.code, data.message) : t("pages.create.serverAnswered", { status: String(res.status) }));
         return;
       }
       saveInviteUrl(data.room_id, data.join_url);

@@ -1,7 +1,7 @@
 // Acting: sending a command from a control and showing the server's refusal next to it.
 
 import { h, show } from "/dom.js";
-import { t } from "/words.js";
+import { errorText, t } from "/words.js";
 
 /** Sending commands and showing refusals. Mixed into RoomScreen: `this` is the screen (its context). */
 export class ActView {
@@ -42,7 +42,8 @@ export class ActView {
   showError(err, control, type, plain = false) {
     const r = this.r;
     const what = ACTIONS.has(type) ? t(`room.action.${type}`) : t("room.action.unknown");
-    const message = err && err.message ? err.message : t("room.error.unknown");
+    let message = err && err.message ? err.message : t("room.error.unknown");
+    if (err && err.code && !plain) message = errorText(err.code, err.message);
     r.error.replaceChildren(
       h("span", { text: plain ? message : t("room.error.failed", { what, message }) }),
       h("button", {

@@ -2,7 +2,7 @@
 // console's t("room.export.export") section.
 
 import { announce, h } from "/dom.js";
-import { t } from "/words.js";
+import { errorText, lang, t } from "/words.js";
 
 /** A format a summary is exported in; its label is in the reader's language when read. */
 function exportFormat(value) {
@@ -55,7 +55,8 @@ export async function fetchExport(url, body) {
     res = await fetch(url, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
+      // Markdown and CSV come in the reader's language (headings, built-in stage names).
+      body: JSON.stringify({ lang: lang(), ...body }),
     });
   } catch {
     throw new Error(t("common.export.unreachable"));
@@ -66,7 +67,8 @@ export async function fetchExport(url, body) {
   if (res.status === 404) throw new Error(t("common.export.gone"));
   let message = "";
   try {
-    message = JSON.parse(text).message || "";
+    const refusal = JSON.parse(text);
+    message = refusal.message ? errorText(refusal.code, refusal.message) : "";
   } catch {
     /* not JSON */
   }
