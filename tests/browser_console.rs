@@ -149,7 +149,10 @@ async fn fits(page: &Page<'_>, screen: &str, tests: &[&str]) {
             wrong.is_empty(),
             "{screen} at {w}x{h} does not fit one screen: {wrong:#?}"
         );
-        let sideways = page.horizontal_scroll().await;
+        // A visually hidden element (the live region, "here" for screen readers) is clipped
+        // to one pixel just off the edge by design: it widens nothing.
+        let mut sideways = page.horizontal_scroll().await;
+        sideways.retain(|why| !why.contains(".visually-hidden"));
         assert!(sideways.is_empty(), "{screen} at {w}x{h}: {sideways:#?}");
     }
     page.set_viewport(1280, 800, false).await;
