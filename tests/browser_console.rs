@@ -465,6 +465,7 @@ async fn the_big_ring_is_the_speakers_time_and_overtime_absence_and_the_end_say_
     let browser = Browser::launch(&path).await;
     let (_room, fran, mut people) =
         room_with(&server, &browser, "action_learning_set", &["Ada", "Ben"]).await;
+    let mut audit = Audit::default();
     fran.click("start").await;
     stage_is(&fran, "/Check-in/").await;
 
@@ -535,6 +536,7 @@ async fn the_big_ring_is_the_speakers_time_and_overtime_absence_and_the_end_say_
         over["colour"], warn_colour,
         "overtime has its own colour: {over}"
     );
+    audit.check(&fran, "console, the speaker over time").await;
 
     // An hour and more over: the longest clocks still fit inside their rings, on a laptop and
     // on a small phone.
@@ -603,11 +605,13 @@ async fn the_big_ring_is_the_speakers_time_and_overtime_absence_and_the_end_say_
         Some("give-floor"),
         "giving the floor to someone away is not the main action"
     );
+    audit.check(&fran, "console, a raised hand gone away").await;
 
     // The end: "ended" in the ring.
     fran.click("end-session").await;
     fran.click("confirm-ok").await;
     fran.wait_for("txt($('timer')) === 'ended'", "ended").await;
+    audit.assert_clean();
     let problems = browser.problems.lock().await.clone();
     assert!(
         problems.is_empty(),
