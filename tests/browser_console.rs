@@ -449,6 +449,21 @@ async fn the_console_fits_a_laptop_screen_in_every_stage_kind() {
     )
     .await;
     audit.check(&host, "console, pairs").await;
+    // While the pair works, S asks first, as the Next stage button does; cancelling stays.
+    host.eval("document.activeElement.blur();").await;
+    host.press_key("s", &[]).await;
+    host.wait_for("visible($('confirm-cancel'))", "S asks first")
+        .await;
+    audit
+        .check(&host, "console, pairs, asking to call everyone back")
+        .await;
+    host.click("confirm-cancel").await;
+    stage_is(&host, "/Coaching in pairs/").await;
+    host.click("next-stage").await;
+    host.wait_for("visible($('confirm-ok'))", "Next stage asks first")
+        .await;
+    host.click("confirm-ok").await;
+    stage_is(&host, "/Check-out/").await;
 
     audit.assert_clean();
     let problems = browser.problems.lock().await.clone();
