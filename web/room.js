@@ -3,11 +3,13 @@
 // re-implements the room's rules beyond deciding which controls make sense now.
 //
 // `RoomScreen` composes the views in `room/` (stage, floor, timer, pairs, dashboard, notes,
-// people, presenters, prompts, links, export, events, act). Each view adds its methods to the
-// screen, which is their one shared context: `this.r` holds the elements, `this.conn` the
-// connection, `this.view` the room view. Each view builds its own part (`buildX`) and renders
-// it (`renderX`); `build` and `update` here put them together. On a language switch the screen
-// builds itself again from the current view, keeping what was typed and where the focus was.
+// people, presenters, prompts, links, export, events, act, shortcuts). Each view adds its
+// methods to the screen, which is their one shared context: `this.r` holds the elements,
+// `this.conn` the connection, `this.view` the room view. Each view builds its own part
+// (`buildX`) and renders it (`renderX`); `build` and `update` here put them together. On a
+// language switch the screen builds itself again from the current view, keeping what was typed
+// and where the focus was. The facilitator's keyboard shortcuts listen on the document while
+// the screen lives (`destroy` removes them).
 //
 // This module is also the entry the other pages import shared pieces from.
 
@@ -32,6 +34,7 @@ import { PairsView } from "/room/pairs.js";
 import { PeopleView } from "/room/people.js";
 import { PresentersView } from "/room/presenters.js";
 import { PromptsView } from "/room/prompts.js";
+import { ShortcutsView } from "/room/shortcuts.js";
 import { StageView } from "/room/stage.js";
 import { TimerView } from "/room/timer.js";
 
@@ -102,11 +105,14 @@ export class RoomScreen {
     this.update();
     this.ticker = setInterval(() => this.tick(), 200);
     this.stopLanguage = onLanguageChange(() => this.relabel());
+    this.onKey = (e) => this.shortcutKey(e);
+    document.addEventListener("keydown", this.onKey);
   }
 
   destroy() {
     clearInterval(this.ticker);
     this.stopLanguage();
+    document.removeEventListener("keydown", this.onKey);
   }
 
   get view() {
@@ -152,19 +158,15 @@ export class RoomScreen {
     this.buildPresenters();
     this.buildPromptBank();
     this.buildLinks();
+    this.buildShortcuts();
     r.exportSection = this.buildExport();
 
-    // Centre: the participant view, as everyone sees it.
-    r.centre = h(
-      "section",
-      { class: "centre", "aria-label": t("room.now") },
-      r.rulesCard,
-      h("div", { class: "stage-head" }, r.stageCount, r.stageTitle, r.purpose, r.presenterLine),
-      r.pairView,
-      r.pairingNote,
-      r.timerBox,
-      r.speakerTimer,
-      r.cue,
+    // What is happening now: the clocks, then whose turn it is, my actions and the console's
+    // controls. On the console's wide screen they sit side by side (one screen, no scrolling);
+    // elsewhere the wrappers do not box anything and the column reads top to bottom.
+    r.consoleSide = h(
+      "div",
+      { class: "console-side" },
       r.turnBox,
       r.yourTurn,
       r.meLine,
@@ -172,10 +174,22 @@ export class RoomScreen {
       r.actions,
       r.actionHint,
       r.error,
-      r.pairsConsole,
       r.floorControls,
       r.timeControls,
       r.stageControls,
+    );
+    r.now = h("div", { class: "now" }, h("div", { class: "clock-column" }, r.clocks, r.speakerTimer, r.cue), r.consoleSide);
+
+    // Centre: the participant view, as everyone sees it.
+    r.centre = h(
+      "section",
+      { class: "centre", "aria-label": t("room.now") },
+      r.rulesCard,
+      h("div", { class: "stage-head" }, r.consoleBar, r.stageCount, r.stageTitle, r.purpose, r.presenterLine),
+      r.pairView,
+      r.pairingNote,
+      r.now,
+      r.pairsConsole,
       r.checkoutSteps,
       r.lookBack,
       r.feedbackBox,
@@ -213,7 +227,9 @@ export class RoomScreen {
     );
 
     r.banner = h("p", { class: "banner", role: "status", hidden: true });
-    r.layout = h("div", { class: "layout" }, r.stagesPanel, r.centre, r.peoplePanel);
+    // The centre comes first: the keyboard reaches what is happening now (and the shortcuts)
+    // before the stage list, whose buttons move the whole circle. The grid places the panels.
+    r.layout = h("div", { class: "layout" }, r.centre, r.stagesPanel, r.peoplePanel);
     r.main = h("main", { class: "room", id: "main", tabindex: "-1" }, r.banner, r.layout, r.participantExtras);
 
     this.root.replaceChildren(this.bar.el, r.main);
@@ -307,7 +323,8 @@ export class RoomScreen {
     show(r.yourTurn, myTurn && !pairsStage);
     show(r.turnBox, !pairsStage);
     show(r.timerBox, !pairMode);
-    show(r.meLine, !pairMode);
+    // "You are: facilitator" says nothing new on the console; any other role it does say.
+    show(r.meLine, !pairMode && !(facilitating && myRole === "facilitator"));
     this.renderPairView(pairMode ? myGroup : null);
     this.renderPairingNote({ facilitating, started, ended, planned, myGroup });
     r.centre.classList.toggle("my-turn", myTurn);
@@ -337,6 +354,7 @@ export class RoomScreen {
     show(r.stagesPanel, facilitating);
     show(r.peoplePanel, facilitating);
     show(r.participantExtras, !facilitating);
+    show(r.consoleBar, facilitating);
     show(r.leave, !ended && me && me.standing !== "facilitator");
     if (facilitating) {
       this.renderStageList(started, ended);
@@ -382,6 +400,7 @@ for (const view of [
   PeopleView,
   PresentersView,
   PromptsView,
+  ShortcutsView,
   StageView,
   TimerView,
 ]) {

@@ -13,6 +13,11 @@ export class ActView {
   /** Sends a command from `control`; shows the server's refusal near it. */
   async act(control, type, fields = {}) {
     this.clearError();
+    // Disabling the control while it waits takes the focus off it: note where the focus was
+    // (by element and `data-focus` key) to give it back, or to a sensible neighbour, after.
+    const focused = document.activeElement;
+    const hadFocus = focused && focused !== document.body && this.root.contains(focused) ? focused : null;
+    const focusKey = hadFocus && hadFocus.dataset ? hadFocus.dataset.focus || null : null;
     if (control) {
       control.disabled = true;
       control.setAttribute("aria-busy", "true");
@@ -29,7 +34,36 @@ export class ActView {
         control.disabled = false;
         this.update();
       }
+      if (hadFocus) this.keepFocus(hadFocus, focusKey, control);
     }
+  }
+
+  /**
+   * After an action: the focus stays on the control that had it (found again by its
+   * `data-focus` key when a list was rebuilt), or, when it is gone, hidden or disabled, moves to
+   * the control it names as taking its place (`data-focus-next`), else to the moment's primary
+   * button, else to another control in the same section, else to the main region. Never to
+   * the page body.
+   */
+  keepFocus(was, key, control) {
+    const usable = (el) =>
+      Boolean(el) && el.isConnected && !el.disabled && !el.closest("[hidden]") && el.getClientRects().length > 0;
+    const active = document.activeElement;
+    if (active && active !== document.body && this.root.contains(active) && usable(active)) return;
+    const again = key ? this.root.querySelector(`[data-focus="${CSS.escape(key)}"]`) : null;
+    // A control that gives way to another (Pause to Resume) names it.
+    const partnerKey = was.dataset ? was.dataset.focusNext : null;
+    const partner = partnerKey ? this.root.querySelector(`[data-focus="${CSS.escape(partnerKey)}"]`) : null;
+    const section = (control || was).isConnected ? (control || was).closest("section, aside") : null;
+    const candidates = [
+      again,
+      was,
+      partner,
+      ...this.root.querySelectorAll(".centre button.primary"),
+      ...(section ? section.querySelectorAll("button, summary, [tabindex='0']") : []),
+    ];
+    const next = candidates.find(usable);
+    (next || this.r.main).focus({ preventScroll: true });
   }
 
   clearError() {

@@ -25,9 +25,10 @@ export class DashboardView {
     r.proposalBox = h(
       "div",
       { class: "proposal-box" },
-      r.proposal,
-      h("p", { class: "hint", text: t("room.dashboard.swap_hint") }),
+      // The next action first, then the proposal it acts on.
       h("div", { class: "row wrap" }, r.swapPeople, r.confirmPairs),
+      h("p", { class: "hint", text: t("room.dashboard.swap_hint") }),
+      r.proposal,
     );
     r.dashboard = h("ul", { class: "pairs-dashboard", "data-test": "pairs-dashboard" });
     r.moveEveryone = actionButton("move-everyone", t("room.dashboard.move_everyone"), (e) =>
@@ -371,6 +372,8 @@ export class DashboardView {
     const r = this.r;
     const candidates = [
       r.start,
+      r.pause,
+      r.resume,
       r.nextTurn,
       r.giveFloor,
       r.takeFloor,
@@ -383,7 +386,10 @@ export class DashboardView {
     const pairs = pairsOf(this.view);
     const kind = planned && session !== "lobby" && session !== "ended" ? planned.kind : null;
     let primary = null;
+    const firstHand = turn.queue.length ? participantById(this.view, turn.queue[0]) : null;
+    const firstHere = Boolean(firstHand) && firstHand.presence === "connected";
     if (facilitating && session === "lobby") primary = r.start;
+    else if (facilitating && session === "paused") primary = r.resume;
     else if (facilitating && kind === "pairing") {
       if (pairs.groups.length) primary = r.next.disabled ? null : r.next;
       else if (pairs.proposal) primary = r.confirmPairs;
@@ -395,14 +401,14 @@ export class DashboardView {
       else if (!pairs.groups.length) primary = r.confirmPairs;
     } else if (facilitating && !myTurn) {
       if (round && roundOpen) primary = r.nextTurn;
-      else if (!round && !floor && turn.queue.length) primary = r.giveFloor;
+      // Never the floor to someone away as the main action.
+      else if (!round && !floor && firstHere) primary = r.giveFloor;
       else if (!floor && !(r.next.disabled)) primary = r.next;
     }
     for (const b of candidates) {
       b.classList.toggle("primary", b === primary);
       b.classList.toggle("secondary", b !== primary);
     }
-    r.end.classList.add("secondary");
   }
 }
 

@@ -101,12 +101,26 @@ export class FloorView {
     r.nextTurn.disabled = !roundOpen;
     show(r.giveFloor, !round);
     r.giveFloor.disabled = turn.queue.length === 0;
+    const first = turn.queue.length ? participantById(this.view, turn.queue[0]) : null;
+    const firstAway = Boolean(first) && first.presence !== "connected";
     setText(
       r.giveFloor,
-      turn.queue.length ? t("room.floor.give_to", { name: this.name(turn.queue[0]) }) : t("room.floor.give_first"),
+      !turn.queue.length
+        ? t("room.floor.give_first")
+        : firstAway
+          ? t("console.floor.give_to_away", { name: this.name(turn.queue[0]) })
+          : t("room.floor.give_to", { name: this.name(turn.queue[0]) }),
     );
     show(r.takeFloor, !round);
     r.takeFloor.disabled = !turn.floor;
+  }
+
+  /** "away", in words, after the name of someone who is not connected (null when here). */
+  awayWord(id) {
+    const p = participantById(this.view, id);
+    return p && p.presence !== "connected" && !p.removed
+      ? h("span", { class: "away-word", "data-test": "away", text: t("room.people.away") })
+      : null;
   }
 
   nextUpText(planned, turn, session) {
@@ -135,14 +149,24 @@ export class FloorView {
     const handUp = turn.queue.includes(you);
     const observer = myRole === "observer";
     const consented = Boolean(me && me.consented);
+    // A standing facilitator steers the circle without playing in it, unless they are in the
+    // round, present, hold the floor or are in a pair: then they act as a participant.
+    const playing =
+      !facilitating ||
+      myRole !== "facilitator" ||
+      holding ||
+      handUp ||
+      Boolean(turn.round && turn.round.order.includes(you)) ||
+      Boolean(pairGroup);
 
-    const canRaise = started && handStage && consented && !observer && !handUp && !holding;
+    const canRaise = started && playing && handStage && consented && !observer && !handUp && !holding;
     const canLower = started && handUp;
     const canDone = started && holding;
     const canPass = started && holding && speaking === "round" && Boolean(turn.round);
     const coachingNow = !pairGroup || pairGroup.phase === "coaching";
     const canDraw =
       started &&
+      playing &&
       (myRole === "coach" || myRole === "facilitator") &&
       planned &&
       planned.kind !== "break" &&
@@ -183,6 +207,7 @@ export class FloorView {
     if (ended) hint = t("room.floor.hint_ended");
     else if (!started) hint = facilitating ? "" : t("room.floor.hint_soon");
     else if (pairGroup) hint = "";
+    else if (!playing) hint = "";
     else if (observer) hint = t("room.floor.hint_observing");
     else if (handUp) {
       const place = turn.queue.indexOf(you) + 1;
@@ -204,7 +229,12 @@ export class FloorView {
       h(
         "li",
         { "data-participant": String(id) },
-        h("span", { class: "queue-name" }, t("room.floor.queue_item", { n: formatNumber(i + 1), name: this.name(id) })),
+        h(
+          "span",
+          { class: "queue-name" },
+          t("room.floor.queue_item", { n: formatNumber(i + 1), name: this.name(id) }),
+          this.awayWord(id),
+        ),
         h(
           "span",
           { class: "row" },

@@ -65,8 +65,17 @@ export class PeopleView {
         h(
           "span",
           { class: "person-main" },
-          h("span", { class: `presence-dot ${p.presence}`, role: "img", "aria-label": p.presence === "connected" ? t("room.people.here") : t("room.people.away") }),
-          h("span", { class: "person-name" }, p.name, p.id === this.conn.you ? h("span", { class: "you", text: t("room.people.you") }) : null),
+          // Presence in words as well as the dot: "away" is shown, "here" is said.
+          h("span", { class: `presence-dot ${p.presence}`, "aria-hidden": "true" }),
+          h(
+            "span",
+            { class: "person-name" },
+            h("bdi", { text: p.name }),
+            p.id === this.conn.you ? h("span", { class: "you", text: t("room.people.you") }) : null,
+          ),
+          p.presence === "connected"
+            ? h("span", { class: "visually-hidden", text: t("room.people.here") })
+            : h("span", { class: "away-word", "data-test": "away", text: t("room.people.away") }),
           h(
             "span",
             { class: `consent ${p.consented ? "yes" : "no"}`, title: p.consented ? t("room.people.agreed_title") : t("room.people.not_agreed_title") },

@@ -57,6 +57,7 @@ export class PresentersView {
           "span",
           { class: "presenter-name" },
           t("room.floor.queue_item", { n: formatNumber(i + 1), name: this.name(id) }),
+          this.awayWord(id),
           locked ? h("span", { class: "chip", text: t("room.presenters.begun") }) : null,
         ),
         h(

@@ -3,7 +3,7 @@
 
 import { actionButton, confirmDialog, h, setText, show } from "/dom.js";
 import { formatNumber, serverText, t } from "/words.js";
-import { minutesLabel, speakingWord } from "/room/model.js";
+import { inPairsStage, minutesLabel, speakingWord } from "/room/model.js";
 
 /** A scrollable box of ground rules the keyboard can reach (it scrolls when they are long). */
 function rulesBox(cls, extra = {}) {
@@ -23,15 +23,20 @@ export class StageView {
     // Stage controls (facilitating).
     r.start = actionButton("start", t("room.stage.start"), (e) => this.act(e.currentTarget, "start"), "primary");
     r.prev = actionButton("previous-stage", t("room.stage.previous"), (e) => this.act(e.currentTarget, "previous_stage"));
-    r.next = actionButton("next-stage", t("room.stage.next"), (e) => this.act(e.currentTarget, "next_stage"));
-    r.end = actionButton("end-session", t("room.stage.end"), (e) => this.endSession(e.currentTarget));
+    // While pairs still work on their own, moving on asks first, as "Call everyone back" does.
+    r.next = actionButton("next-stage", t("room.stage.next"), (e) =>
+      inPairsStage(this.view) ? this.callBack(e.currentTarget) : this.act(e.currentTarget, "next_stage"),
+    );
+    // Ending is set apart from moving on: at the far end of the row, in its own style, and it
+    // asks first.
+    r.end = actionButton("end-session", t("room.stage.end"), (e) => this.endSession(e.currentTarget), "end-button");
     r.lobbyHint = h("p", { class: "hint" });
     r.stageControls = h(
       "section",
       { class: "controls stage-controls", "aria-label": t("room.stage.stages") },
       h("h2", { class: "section-title", text: t("room.stage.session") }),
       r.lobbyHint,
-      h("div", { class: "row wrap" }, r.start, r.prev, r.next, r.end),
+      h("div", { class: "row wrap session-row" }, r.start, r.prev, r.next, h("span", { class: "end-apart" }, r.end)),
     );
 
     r.rulesText = rulesBox("ground-rules", { "data-test": "ground-rules" });

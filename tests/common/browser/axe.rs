@@ -99,4 +99,19 @@ impl Page<'_> {
         serde_json::from_value(found)
             .unwrap_or_else(|e| panic!("{}: axe's answer did not parse: {e}", self.name))
     }
+
+    /// Run axe-core in the colour scheme `scheme` (`"light"` or `"dark"`): switch to it, let the
+    /// colours' finite transitions end (bounded) so that axe measures the scheme's own colours
+    /// and not a blend, then run [`Page::axe`].
+    pub async fn axe_in(&self, scheme: &str) -> Vec<Violation> {
+        self.set_color_scheme(scheme).await;
+        self.eval(
+            "const ending = document.getAnimations()
+               .filter((a) => a.effect && Number.isFinite(a.effect.getComputedTiming().endTime))
+               .map((a) => a.finished.catch(() => null));
+             await Promise.race([Promise.all(ending), new Promise((ok) => setTimeout(ok, 3000))]);",
+        )
+        .await;
+        self.axe().await
+    }
 }
