@@ -490,9 +490,14 @@ export class RoomPage extends Page {
         else saveHostKey(this.roomId, key || null);
       },
     });
-    // The room opens at its top, its heading focused (not wherever the entry form was).
+    // The room opens at its top, its heading focused (not wherever the entry form was). On the
+    // facilitator's console the main region takes the focus instead, so the first Tab reaches
+    // the shortcuts button before any control that moves the circle.
     const main = document.getElementById("main");
-    const heading = main ? [...main.querySelectorAll("h1, h2")].find((el) => el.getClientRects().length > 0) : null;
+    const consoleBar = main ? main.querySelector(".console-bar:not([hidden])") : null;
+    const heading = main && !consoleBar
+      ? [...main.querySelectorAll("h1, h2")].find((el) => el.getClientRects().length > 0)
+      : null;
     if (heading) {
       if (!heading.hasAttribute("tabindex")) heading.setAttribute("tabindex", "-1");
       heading.focus({ preventScroll: true });
