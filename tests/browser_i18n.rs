@@ -212,30 +212,30 @@ async fn the_browser_language_chooses_spanish_or_german_and_each_reader_sees_bui
         "{rules}"
     );
 
-    // A drawn prompt: the facilitator draws in English, then in German; the card shows the
-    // server's German text for it.
-    fran.click("draw-prompt").await;
+    // A prompt from the bank, pushed to everyone by the English facilitator: the German reader's
+    // card shows the server's German text for it, and so does Fran's once she switches.
+    fran.click("push-prompt").await;
     fran.wait_for(
-        "visible($('prompt-card')) && $('prompt-card').dataset.source === 'drawn'",
-        "the drawn prompt",
+        "visible($('prompt-card')) && $('prompt-card').dataset.source === 'pushed'",
+        "the pushed prompt",
     )
     .await;
     let english = fran
         .eval("return txt(document.querySelector('.prompt-card .prompt-text'));")
         .await;
-    fran.click("lang-de").await;
-    let german = fran
-        .eval(&format!(
-            "const texts = (await (await fetch('/api/texts/de')).json()).texts;
-             const want = texts[{english}];
-             await until(() => want && txt(document.querySelector('.prompt-card .prompt-text')) === want, 10000, 'the prompt in German');
-             return want;"
-        ))
-        .await;
+    let want = format!(
+        "const texts = (await (await fetch('/api/texts/de')).json()).texts;
+         const want = texts[{english}];
+         await until(() => want && visible($('prompt-card')) && txt(document.querySelector('.prompt-card .prompt-text')) === want, 10000, 'the prompt in German');
+         return want;"
+    );
+    let german = de.eval(&want).await;
     assert!(
         german.is_string() && german != english,
-        "the drawn prompt {english} has a German text, shown: {german}"
+        "the pushed prompt {english} has a German text, shown to Dirk: {german}"
     );
+    fran.click("lang-de").await;
+    assert_eq!(fran.eval(&want).await, german, "Fran's card in German");
     fran.click("lang-en").await;
 
     // A custom stage title stays as written; the words around it are the reader's.
