@@ -3,7 +3,7 @@
 //! `navigator.languages` and `Intl` locale); the switch on every page (home, join, room, series
 //! member, community host) changes the words at once and the choice stays on the device across
 //! a reload, even in an English browser; a room's built-in texts (stage titles, ground rules, a
-//! drawn prompt) follow each reader's language while a custom stage title stays as written;
+//! pushed prompt) follow each reader's language while a custom stage title stays as written;
 //! dates and plurals are formatted per language; and Spanish pages (and a German console)
 //! pass axe.
 //!
