@@ -495,3 +495,58 @@ async fn an_unknown_format_or_table_is_a_bad_request_and_an_unknown_room_is_not_
         assert_eq!(answer.json["code"], "room_not_found");
     }
 }
+
+#[tokio::test]
+async fn text_a_spreadsheet_would_run_as_a_formula_is_exported_as_text() {
+    let server = TestServer::start().await;
+    let room = server.create_builtin_room("coaching_circle").await;
+    let mut fran = server.host(&room, "Fran").await;
+    fran.ok(Command::AcceptGroundRules).await;
+    let mut eve = server.join(&room, "=HYPERLINK(\"http://x\",\"y\")").await;
+    eve.ok(Command::AcceptGroundRules).await;
+    fran.ok(Command::Start).await;
+    let last = fran.view.plan.len() - 1;
+    fran.ok(Command::JumpToStage { index: last }).await;
+    eve.ok(Command::RecordCommitment {
+        text: "@SUM(1+1)*cmd|' /C calc'!A0".into(),
+        due: None,
+        visibility: Visibility::Exportable,
+    })
+    .await;
+    fran.ok(Command::EndSession).await;
+
+    let path = format!("/api/rooms/{}/export", room.room_id);
+    for (table, cells) in [
+        (
+            "attendance",
+            vec!["\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""],
+        ),
+        (
+            "commitments",
+            vec![
+                "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"",
+                ",'@SUM(1+1)*cmd|' /C calc'!A0,",
+            ],
+        ),
+    ] {
+        let body = json!({ "key": room.host_key, "format": "csv", "table": table });
+        let csv = server
+            .http("POST", &path, body.to_string().as_bytes())
+            .await;
+        assert_eq!(csv.status, 200, "{table}: {}", csv.text);
+        for cell in cells {
+            assert!(
+                csv.text.lines().any(|l| l.contains(cell)),
+                "{table}: no row with {cell}:\n{}",
+                csv.text
+            );
+        }
+        assert!(
+            !csv.text
+                .lines()
+                .any(|l| l.starts_with('=') || l.starts_with('@')),
+            "{table}: a cell a spreadsheet would run:\n{}",
+            csv.text
+        );
+    }
+}

@@ -458,12 +458,23 @@ fn mean_rating(lang: Lang, mean: f64, counted: &str) -> String {
     )
 }
 
-/// Quote a CSV field when it needs it.
+/// Characters that make a spreadsheet read a cell as a formula when they come first.
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// Quote a CSV field when it needs it, and neutralise a would-be formula: text that starts
+/// with `=`, `+`, `-`, `@`, a tab or a carriage return (and is not a number) gets a leading
+/// `'`, so a spreadsheet shows it as text instead of running it (a name or a commitment such
+/// as `=HYPERLINK(…)`).
 pub(crate) fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
+    let neutral = if s.starts_with(FORMULA_STARTS) && s.parse::<f64>().is_err() {
+        format!("'{s}")
     } else {
         s.to_string()
+    };
+    if neutral.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", neutral.replace('"', "\"\""))
+    } else {
+        neutral
     }
 }
 
@@ -617,5 +628,22 @@ mod tests {
         assert_eq!(csv_field("a, b"), "\"a, b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+    }
+
+    #[test]
+    fn csv_fields_that_a_spreadsheet_would_run_as_formulas_are_text() {
+        assert_eq!(csv_field("=1+2"), "'=1+2");
+        assert_eq!(csv_field("+49 30 1234"), "'+49 30 1234");
+        assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_field("- a list"), "'- a list");
+        assert_eq!(csv_field("\tcmd"), "'\tcmd");
+        assert_eq!(
+            csv_field("=HYPERLINK(\"http://x\", \"a, b\")"),
+            "\"'=HYPERLINK(\"\"http://x\"\", \"\"a, b\"\")\""
+        );
+        // Numbers stay numbers; text with a sign inside is untouched.
+        assert_eq!(csv_field("-3"), "-3");
+        assert_eq!(csv_field("4.5"), "4.5");
+        assert_eq!(csv_field("Ana-Lena"), "Ana-Lena");
     }
 }
