@@ -345,6 +345,26 @@ async fn the_community_host_lists_everything_and_downloads_summaries_and_series_
         "{}",
         md.text
     );
+    // A pseudonymised summary of a series room carries no member id (it would map back to the
+    // host's member list); a summary with names keeps them.
+    let room_path = format!("/api/host/rooms/{}/export", rooms[0].room_id);
+    let summary = |names: &str| {
+        let server = &server;
+        let body = json!({ "key": "community-host-key", "names": names }).to_string();
+        let room_path = room_path.clone();
+        async move { server.http("POST", &room_path, body.as_bytes()).await.text }
+    };
+    let shown = summary("shown").await;
+    let hidden = summary("pseudonymised").await;
+    for m in &series.members {
+        assert!(shown.contains(&m.member_id), "{} in {shown}", m.member_id);
+        assert!(
+            !hidden.contains(&format!("\"{}\"", m.member_id)) && !hidden.contains(&m.name),
+            "{} or {} in a pseudonymised summary: {hidden}",
+            m.member_id,
+            m.name
+        );
+    }
     let csv = server
         .http(
             "POST",

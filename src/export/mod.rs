@@ -119,7 +119,8 @@ pub struct Attendance {
     pub joined_at: Millis,
     /// When they left or were removed, if they did.
     pub left_at: Option<Millis>,
-    /// Their member id, in a room of a series.
+    /// Their member id, in a room of a series (left out when names are pseudonymised: it would
+    /// map back to the host's member list).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member: Option<String>,
 }
@@ -260,7 +261,11 @@ pub fn summarize(
                 standing: p.standing,
                 joined_at: p.joined_at,
                 left_at: left.iter().find(|(id, _)| *id == p.id).map(|(_, at)| *at),
-                member: p.member.clone(),
+                // A member id maps back to the host's member list: never in a pseudonymised one.
+                member: match names {
+                    Names::Shown => p.member.clone(),
+                    Names::Pseudonymised => None,
+                },
             })
             .collect(),
         stages,
