@@ -345,7 +345,13 @@ pub fn markdown(s: &RoomSummary, lang: Lang) -> String {
     let _ = writeln!(out, "# {}\n", s.title);
     let format = lang.t(&s.format);
     let facilitators = s.facilitators.join(", ");
-    let attendance = s.attendance.len().to_string();
+    // The people the session was for: facilitators are named on their own line, not counted.
+    let attendance = s
+        .attendance
+        .iter()
+        .filter(|a| a.standing == Standing::Participant)
+        .count()
+        .to_string();
     let _ = writeln!(
         out,
         "- {}",
@@ -359,7 +365,10 @@ pub fn markdown(s: &RoomSummary, lang: Lang) -> String {
     let _ = writeln!(
         out,
         "- {}\n",
-        fill(l("Attendance: {n}"), &[("n", &attendance)])
+        fill(
+            l("Attendance: {n} (not counting facilitators)"),
+            &[("n", &attendance)]
+        )
     );
     let _ = writeln!(
         out,

@@ -10,7 +10,7 @@ pub const LABELS: &[&str] = &[
     // A session's summary, Markdown.
     "Format: {format}",
     "Facilitated by: {names}",
-    "Attendance: {n}",
+    "Attendance: {n} (not counting facilitators)",
     "Stages",
     "stage",
     "planned",

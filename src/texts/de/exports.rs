@@ -5,7 +5,10 @@ pub(in crate::texts) static EXPORTS: &[(&str, &str)] = &[
     // The fixed words of exports (`labels::LABELS`).
     ("Format: {format}", "Format: {format}"),
     ("Facilitated by: {names}", "Moderation: {names}"),
-    ("Attendance: {n}", "Teilnahme: {n}"),
+    (
+        "Attendance: {n} (not counting facilitators)",
+        "Teilnahme: {n} (ohne Moderation)",
+    ),
     ("Stages", "Phasen"),
     ("stage", "Phase"),
     ("planned", "geplant"),

@@ -5,7 +5,7 @@ pub(in crate::texts) static EXPORTS: &[(&str, &str)] = &[
     // The fixed words of exports (`labels::LABELS`).
     ("Format: {format}", "Formato: {format}"),
     ("Facilitated by: {names}", "Facilitación: {names}"),
-    ("Attendance: {n}", "Asistencia: {n}"),
+    ("Attendance: {n} (not counting facilitators)", "Asistencia: {n} (sin contar a quienes facilitan)"),
     ("Stages", "Etapas"),
     ("stage", "etapa"),
     ("planned", "previsto"),
