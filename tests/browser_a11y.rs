@@ -20,7 +20,7 @@ use browser::{chromium, report, Browser, Page, Violation};
 use circlekeeper::store::SledStore;
 use circlekeeper::Clock;
 use common::TestServer;
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// The community host's key for this test's server.
 const HOST_KEY: &str = "community-host-key-for-a11y-tests";
@@ -87,39 +87,6 @@ impl Audit {
             "axe found accessibility violations:{out}\nscreens checked: {screens:#?}"
         );
     }
-}
-
-/// A series of two members with one session opened: `(series_id, answer, host_url)`.
-async fn series(server: &TestServer) -> (String, Value, String) {
-    let answer = server
-        .http(
-            "POST",
-            "/api/series",
-            json!({ "title": "Alumni circle", "cadence": "monthly", "cycle_months": 3, "members": ["Ada", "Ben"] })
-                .to_string()
-                .as_bytes(),
-        )
-        .await;
-    assert_eq!(answer.status, 201, "{}", answer.text);
-    let series_id = answer.json["series_id"]
-        .as_str()
-        .expect("series id")
-        .to_string();
-    let opened = server
-        .http(
-            "POST",
-            &format!("/api/series/{series_id}/rooms"),
-            json!({ "key": answer.json["host_key"] })
-                .to_string()
-                .as_bytes(),
-        )
-        .await;
-    assert_eq!(opened.status, 201, "{}", opened.text);
-    let host_url = opened.json["host_url"]
-        .as_str()
-        .expect("host url")
-        .to_string();
-    (series_id, answer.json, host_url)
 }
 
 #[tokio::test]
@@ -264,7 +231,7 @@ async fn every_screen_passes_axe_in_light_and_dark() {
 
     // A series member's page, then its session's room through it (so the host's report has
     // figures to chart).
-    let (series_id, answer, series_host) = series(&server).await;
+    let (series_id, answer, series_host) = server.series_with_a_session().await;
     let member = answer["members"][0]["url"]
         .as_str()
         .expect("member url")

@@ -95,36 +95,6 @@ async fn switch_and_reload(page: &Page<'_>, lang: &str, words: &str) {
     wait_words(page, lang, words).await;
 }
 
-/// A monthly series of two members with one session open: `(series answer, host_url)`.
-async fn series(server: &TestServer) -> (Value, String) {
-    let answer = server
-        .http(
-            "POST",
-            "/api/series",
-            json!({ "title": "Alumni circle", "cadence": "monthly", "cycle_months": 3, "members": ["Ada", "Ben"] })
-                .to_string()
-                .as_bytes(),
-        )
-        .await;
-    assert_eq!(answer.status, 201, "{}", answer.text);
-    let series_id = answer.json["series_id"].as_str().expect("series id");
-    let opened = server
-        .http(
-            "POST",
-            &format!("/api/series/{series_id}/rooms"),
-            json!({ "key": answer.json["host_key"] })
-                .to_string()
-                .as_bytes(),
-        )
-        .await;
-    assert_eq!(opened.status, 201, "{}", opened.text);
-    let host_url = opened.json["host_url"]
-        .as_str()
-        .expect("host url")
-        .to_string();
-    (answer.json, host_url)
-}
-
 #[tokio::test]
 async fn the_browser_language_chooses_spanish_or_german_and_each_reader_sees_built_in_texts_in_theirs(
 ) {
@@ -291,7 +261,7 @@ async fn the_switch_on_every_page_changes_the_language_at_once_and_the_device_ke
     assert_eq!(screen, json!("room"), "the reload came back into the room");
 
     // A series member's page, on another English device.
-    let (answer, _) = series(&server).await;
+    let (_, answer, _) = server.series_with_a_session().await;
     let member = answer["members"][0]["url"].as_str().expect("member url");
     let mia = browser.page("Mia", 390, 844, true).await;
     mia.set_language(&["en-US", "en"]).await;
@@ -321,7 +291,7 @@ async fn dates_and_plurals_follow_the_language_and_a_spanish_room_passes_axe() {
     let url = server.url();
 
     // A member's page shows the series' planned dates in the reader's format.
-    let (answer, _) = series(&server).await;
+    let (_, answer, _) = server.series_with_a_session().await;
     let series_id = answer["series_id"].as_str().expect("series id");
     let member = answer["members"][0]["url"].as_str().expect("member url");
     let key = member.rsplit("#member=").next().expect("member key");

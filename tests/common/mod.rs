@@ -225,6 +225,34 @@ impl Remote {
             .await
     }
 
+    /// A monthly series "Alumni circle" of two members, Ada and Ben, with its first session
+    /// open: `(series_id, the POST /api/series answer, the session's host URL)`.
+    pub async fn series_with_a_session(&self) -> (String, Value, String) {
+        let body = serde_json::json!({ "title": "Alumni circle", "cadence": "monthly", "cycle_months": 3, "members": ["Ada", "Ben"] });
+        let answer = self
+            .http("POST", "/api/series", body.to_string().as_bytes())
+            .await;
+        assert_eq!(answer.status, 201, "{}", answer.text);
+        let series_id = answer.json["series_id"]
+            .as_str()
+            .expect("series id")
+            .to_string();
+        let open = serde_json::json!({ "key": answer.json["host_key"] });
+        let opened = self
+            .http(
+                "POST",
+                &format!("/api/series/{series_id}/rooms"),
+                open.to_string().as_bytes(),
+            )
+            .await;
+        assert_eq!(opened.status, 201, "{}", opened.text);
+        let host_url = opened.json["host_url"]
+            .as_str()
+            .expect("host url")
+            .to_string();
+        (series_id, answer.json, host_url)
+    }
+
     /// The websocket URL for a path and query, e.g. `/ws?v=1`.
     pub fn ws_url(&self, path_and_query: &str) -> String {
         format!("ws://{}{path_and_query}", self.addr)
