@@ -141,6 +141,19 @@ export function errorText(code, message) {
   return DETAILED.has(code) && message ? `${text} (${message})` : text;
 }
 
+/** Intl formatters by kind, language and options, made once: the room redraws five times a second. */
+const formatters = new Map();
+
+function intl(Kind, options = {}) {
+  const key = `${Kind.name}|${current}|${JSON.stringify(options)}`;
+  let made = formatters.get(key);
+  if (!made) {
+    made = new Kind(current, options);
+    formatters.set(key, made);
+  }
+  return made;
+}
+
 function lookup(key) {
   const own = CATALOGS[current];
   if (own && Object.prototype.hasOwnProperty.call(own, key)) return own[key];
@@ -157,7 +170,7 @@ export function t(key, vars = {}) {
   }
   if (typeof text === "object") {
     const count = Number(vars.count ?? 0);
-    const form = new Intl.PluralRules(current).select(count);
+    const form = intl(Intl.PluralRules).select(count);
     text = text[form] ?? text.other ?? "";
   }
   return text.replace(/\{(\w+)\}/g, (whole, name) =>
@@ -180,12 +193,12 @@ function formatValue(value) {
 
 /** A number as the reader writes it (`1,5` in German). */
 export function formatNumber(n, options = {}) {
-  return new Intl.NumberFormat(current, options).format(n);
+  return intl(Intl.NumberFormat, options).format(n);
 }
 
 /** A list as the reader writes it ("Ana, Ben and Cy" / "Ana, Ben y Cy"). */
 export function formatList(items, type = "conjunction") {
-  return new Intl.ListFormat(current, { style: "long", type }).format(items.map(String));
+  return intl(Intl.ListFormat, { style: "long", type }).format(items.map(String));
 }
 
 /** A date (epoch ms or `YYYY-MM-DD`) as the reader writes it, by `Intl.DateTimeFormat` options. */
@@ -194,12 +207,12 @@ export function formatDate(value, options = { dateStyle: "long" }) {
     ? new Date(`${value}T12:00:00`)
     : new Date(value);
   if (Number.isNaN(date.getTime())) return String(value);
-  return new Intl.DateTimeFormat(current, options).format(date);
+  return intl(Intl.DateTimeFormat, options).format(date);
 }
 
 /** A time of day (epoch ms) as the reader writes it ("14:05" / "2:05 PM"). */
 export function formatTime(ms) {
-  return new Intl.DateTimeFormat(current, { timeStyle: "short" }).format(new Date(ms));
+  return intl(Intl.DateTimeFormat, { timeStyle: "short" }).format(new Date(ms));
 }
 
 /** A duration in whole units, spelled out per language ("2 minutes", "90 Sekunden"). */
@@ -207,11 +220,11 @@ export function formatDuration(ms, unit = "auto") {
   const seconds = Math.round(ms / 1000);
   const useSeconds = unit === "second" || (unit === "auto" && seconds < 90 && seconds % 60 !== 0);
   const value = useSeconds ? seconds : Math.round(seconds / 60);
-  return new Intl.NumberFormat(current, {
+  return formatNumber(value, {
     style: "unit",
     unit: useSeconds ? "second" : "minute",
     unitDisplay: "long",
-  }).format(value);
+  });
 }
 
 /** A `<select>`-free language switch: one button per language, the current one pressed. */
