@@ -196,7 +196,7 @@ pub enum Tool {
         /// The room id.
         #[arg(long)]
         room: String,
-        /// `json`, `markdown` or `csv`.
+        /// `json`, `markdown`, `csv` or `html` (one self-contained page, to print or keep).
         #[arg(long, default_value = "json")]
         format: String,
         /// For `csv`: `attendance`, `stages`, `pairs` or `commitments`.
@@ -205,7 +205,7 @@ pub enum Tool {
         /// Show names as pseudonyms ("Participant 3").
         #[arg(long)]
         pseudonymise: bool,
-        /// The language of Markdown and CSV headings and built-in texts: `en`, `es` or `de`.
+        /// The language of Markdown, CSV and HTML headings and built-in texts: `en`, `es` or `de`.
         #[arg(long, default_value = "en", value_parser = lang)]
         lang: crate::texts::Lang,
     },

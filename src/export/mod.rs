@@ -20,6 +20,7 @@ use crate::room::state::Notes;
 use crate::store::{Store, StoreError, StoredEvent};
 use crate::texts::{fill, label, Lang};
 
+pub mod html;
 pub mod series;
 
 /// Why a summary or report could not be made. The first three are the server's fault (its
@@ -47,8 +48,8 @@ pub enum ExportError {
     /// The summary could not be written as JSON.
     #[error("the summary could not be written as JSON: {0}")]
     Encode(#[from] serde_json::Error),
-    /// A format other than `json`, `markdown` or `csv`.
-    #[error("format: json, markdown or csv, not {0:?}")]
+    /// A format other than `json`, `markdown`, `csv` or `html`.
+    #[error("format: json, markdown, csv or html, not {0:?}")]
     UnknownFormat(String),
     /// A CSV table the summary or report does not have.
     #[error("table: one of {}, not {table:?}", known.join(", "))]
@@ -330,7 +331,7 @@ fn minutes(ms: u64) -> String {
 }
 
 /// The snake_case wire name of a role, standing or outcome.
-fn code_of(value: impl Serialize) -> String {
+pub(crate) fn code_of(value: impl Serialize) -> String {
     serde_json::to_value(value)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
@@ -585,8 +586,8 @@ pub fn from_store(store: &dyn Store, room: &str, names: Names) -> Result<RoomSum
     ))
 }
 
-/// Render a summary in a format (`json`, `markdown`, `csv` with a table), its Markdown and CSV
-/// in `lang` (JSON is the same in every language).
+/// Render a summary in a format (`json`, `markdown`, `csv` with a table, `html`), its Markdown,
+/// CSV and HTML in `lang` (JSON is the same in every language).
 pub fn render(
     summary: &RoomSummary,
     format: &str,
@@ -596,6 +597,7 @@ pub fn render(
     Renderer {
         markdown,
         csv,
+        html: html::summary,
         tables: CSV_TABLES,
     }
     .render(summary, format, table, lang)
@@ -607,12 +609,14 @@ pub(crate) struct Renderer<T> {
     pub markdown: fn(&T, Lang) -> String,
     /// The CSV writer, in a language: one table, or `None` for an unknown one.
     pub csv: fn(&T, &str, Lang) -> Option<String>,
+    /// The HTML writer (one self-contained page), in a language.
+    pub html: fn(&T, Lang) -> String,
     /// The CSV tables there are.
     pub tables: &'static [&'static str],
 }
 
 impl<T: Serialize> Renderer<T> {
-    /// `document` as `json`, `markdown` or `csv` (the table `table`), in `lang`.
+    /// `document` as `json`, `markdown`, `csv` (the table `table`) or `html`, in `lang`.
     pub fn render(
         &self,
         document: &T,
@@ -623,6 +627,7 @@ impl<T: Serialize> Renderer<T> {
         match format {
             "json" => Ok(serde_json::to_string_pretty(document)?),
             "markdown" => Ok((self.markdown)(document, lang)),
+            "html" => Ok((self.html)(document, lang)),
             "csv" => (self.csv)(document, table, lang).ok_or_else(|| ExportError::UnknownTable {
                 table: table.into(),
                 known: self.tables,

@@ -161,8 +161,8 @@ impl CommitmentFigures {
     }
 }
 
-/// Render a report in a format (`json`, `markdown`, `csv` with a table), its Markdown and CSV
-/// in `lang`.
+/// Render a report in a format (`json`, `markdown`, `csv` with a table, `html`), its Markdown,
+/// CSV and HTML in `lang`.
 pub fn render(
     report: &SeriesReport,
     format: &str,
@@ -172,6 +172,7 @@ pub fn render(
     Renderer {
         markdown,
         csv,
+        html: super::html::report,
         tables: REPORT_TABLES,
     }
     .render(report, format, table, lang)

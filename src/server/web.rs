@@ -13,6 +13,17 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
 style-src 'self'; img-src 'self' data:; connect-src 'self'; media-src 'self' data:; \
 base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+/// The policy the client is served with: [`CONTENT_SECURITY_POLICY`], whose styles also allow
+/// the stylesheet of an HTML summary or report (by its hash), so the host page can open one in
+/// a new tab (a page made from a `blob:` URL keeps the policy of the page that made it).
+fn policy() -> &'static str {
+    static POLICY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    POLICY.get_or_init(|| {
+        let style = format!("style-src 'self' {};", crate::export::html::style_source());
+        CONTENT_SECURITY_POLICY.replacen("style-src 'self';", &style, 1)
+    })
+}
+
 fn serve(name: &str) -> Response {
     let Some((_, content_type, body)) = WEB_FILES.iter().find(|(n, _, _)| *n == name) else {
         return (StatusCode::NOT_FOUND, "not found").into_response();
@@ -20,10 +31,9 @@ fn serve(name: &str) -> Response {
     let mut response = (*body).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
+    if let Ok(policy) = HeaderValue::from_str(policy()) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

@@ -74,11 +74,12 @@ pub const LABELS: &[&str] = &[
     "times",
 ];
 
-/// The fixed export text `english` in `lang`. `english` must be one of [`LABELS`] (checked in
+/// The fixed export text `english` in `lang`. `english` must be one of [`LABELS`] or
+/// [`super::HTML_LABELS`] (checked in
 /// debug builds), so every label an export writes is one every language translates.
 pub fn label(lang: Lang, english: &'static str) -> &'static str {
     debug_assert!(
-        LABELS.contains(&english),
+        LABELS.contains(&english) || super::HTML_LABELS.contains(&english),
         "export label {english:?} is not in texts::LABELS"
     );
     lang.map().get(english).copied().unwrap_or(english)

@@ -14,8 +14,10 @@ use std::sync::OnceLock;
 
 mod de;
 mod es;
+mod html_labels;
 mod labels;
 
+pub use html_labels::HTML_LABELS;
 pub use labels::{fill, label, LABELS};
 
 /// An English text and its translation.
@@ -55,12 +57,12 @@ impl Lang {
     /// The translations, each English text with its own, in the order they are written (the
     /// built-in data's texts, then the fixed words of exports); none for English.
     pub fn pairs(self) -> impl Iterator<Item = (&'static str, &'static str)> {
-        let (texts, exports): (&[Pair], &[Pair]) = match self {
-            Lang::En => (&[], &[]),
-            Lang::Es => (es::TEXTS, es::EXPORTS),
-            Lang::De => (de::TEXTS, de::EXPORTS),
+        let (texts, exports, html): (&[Pair], &[Pair], &[Pair]) = match self {
+            Lang::En => (&[], &[], &[]),
+            Lang::Es => (es::TEXTS, es::EXPORTS, es::HTML),
+            Lang::De => (de::TEXTS, de::EXPORTS, de::HTML),
         };
-        texts.iter().chain(exports).copied()
+        texts.iter().chain(exports).chain(html).copied()
     }
 
     /// The map from English text to this language's, built once.
@@ -80,7 +82,8 @@ impl Lang {
 
 /// Every built-in English text, read from the real data: each built-in format's name,
 /// description, stage titles and purposes; each prompt's text and source; the default ground
-/// rules; the default title of a series' session; and the fixed words of exports ([`LABELS`]).
+/// rules; the default title of a series' session; and the fixed words of exports ([`LABELS`],
+/// [`HTML_LABELS`]).
 /// Sorted, without repeats.
 pub fn builtin_texts() -> Vec<&'static str> {
     // The formats are built on demand as owned data; their texts are leaked once so the list
@@ -112,6 +115,7 @@ pub fn builtin_texts() -> Vec<&'static str> {
     all.push(crate::room::state::DEFAULT_GROUND_RULES);
     all.push(crate::series::SESSION_TITLE);
     all.extend_from_slice(LABELS);
+    all.extend_from_slice(HTML_LABELS);
     all.sort_unstable();
     all.dedup();
     all

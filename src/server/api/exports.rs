@@ -21,7 +21,7 @@ use crate::texts::{fill, label, Lang};
 pub struct ExportRequest {
     /// The room's host key, or the community host's key.
     key: String,
-    /// `json` (default), `markdown` or `csv`.
+    /// `json` (default), `markdown`, `csv` or `html`.
     #[serde(default)]
     format: Option<String>,
     /// For `csv`: which table (`attendance`, `stages`, `pairs`, `commitments`; a series report
@@ -31,7 +31,7 @@ pub struct ExportRequest {
     /// `shown` (default) or `pseudonymised`.
     #[serde(default)]
     names: crate::export::Names,
-    /// The language of Markdown and CSV: `en` (default), `es` or `de`.
+    /// The language of Markdown, CSV and HTML: `en` (default), `es` or `de`.
     #[serde(default)]
     lang: Option<String>,
 }
@@ -50,8 +50,8 @@ fn lang_of(lang: Option<&str>) -> Result<Lang, ApiError> {
     }
 }
 
-/// `POST /api/rooms/{id}/export` with the host key: the session's summary as JSON, Markdown or
-/// one CSV table. Only text marked exportable appears in it.
+/// `POST /api/rooms/{id}/export` with the host key: the session's summary as JSON, Markdown,
+/// one CSV table or an HTML page. Only text marked exportable appears in it.
 pub async fn export(
     State(app): State<AppState>,
     axum::extract::Path(room): axum::extract::Path<String>,
@@ -133,16 +133,30 @@ fn check_host_key(app: &AppState, key: &str) -> Result<(), ApiError> {
     }
 }
 
-/// A rendered summary or report, with the content type of its format.
+/// A rendered summary or report, with the content type of its format. An HTML document also
+/// gets a `Content-Security-Policy` that runs no script and fetches nothing (it needs none:
+/// its charts are inline SVG), and `nosniff`.
 fn rendered(content: Result<String, ExportError>, format: &str) -> Result<Response, ApiError> {
-    use axum::http::header;
+    use axum::http::{header, HeaderValue};
     let body = content?;
     let content_type = match format {
         "markdown" => "text/markdown; charset=utf-8",
         "csv" => "text/csv; charset=utf-8",
+        "html" => "text/html; charset=utf-8",
         _ => "application/json",
     };
-    Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
+    let mut response = ([(header::CONTENT_TYPE, content_type)], body).into_response();
+    if format == "html" {
+        let headers = response.headers_mut();
+        if let Ok(policy) = HeaderValue::from_str(crate::export::html::content_security_policy()) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+        }
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+    }
+    Ok(response)
 }
 
 /// `POST /api/host/list` with the community host's key: every room and series.
@@ -260,7 +274,7 @@ pub struct RangeRequest {
     from: u64,
     /// Rooms opened before this instant (epoch ms).
     to: u64,
-    /// `json` (default), `markdown` or `csv`.
+    /// `json` (default), `markdown`, `csv` or `html`.
     #[serde(default)]
     format: Option<String>,
     /// For `csv`: which table.
@@ -269,7 +283,7 @@ pub struct RangeRequest {
     /// `shown` (default) or `pseudonymised`.
     #[serde(default)]
     names: crate::export::Names,
-    /// The language of Markdown, CSV and the report's title: `en` (default), `es` or `de`.
+    /// The language of Markdown, CSV, HTML and the report's title: `en` (default), `es` or `de`.
     #[serde(default)]
     lang: Option<String>,
 }
