@@ -7,6 +7,7 @@ import { loadCommunityKey, saveCommunityKey } from "/storage.js";
 import { Page, app, setTitle } from "/pages/shell.js";
 import { attendanceChart, commitmentsLine, ratingsChart, shortDate } from "/pages/charts.js";
 import { cadenceWords } from "/pages/member.js";
+import { loadRoomFigures, openButton, rangeReport, roomHeadings } from "/pages/reports.js";
 
 const SERIES_TABLES = ["sessions", "members", "pairs"];
 
@@ -155,6 +156,7 @@ export class HostPage extends Page {
         button.disabled = false;
       }
     };
+    const open = openButton(url, title, this.key, () => ({ names: pseudo.checked ? "pseudonymised" : "shown" }), status);
     const buttons = EXPORT_FORMATS.map((f) => {
       const name = f.value === "markdown" ? "Markdown" : f.value.toUpperCase();
       // The accessible name holds the visible one (label-content-name-mismatch).
@@ -172,7 +174,7 @@ export class HostPage extends Page {
     return h(
       "div",
       { class: "downloads" },
-      h("div", { class: "row wrap" }, buttons, table),
+      h("div", { class: "row wrap" }, buttons, open, table),
       h("label", { class: "check small", for: `${base}-pseudo` }, pseudo, " ", t("pages.host.hideNames")),
       status,
     );
@@ -225,11 +227,13 @@ export class HostPage extends Page {
     );
   }
 
-  roomItem(r, titles, seriesTitle) {
+  roomItem(r, headings, seriesTitle) {
+    const figures = h("div", { class: "figures-place", "data-test": "room-figures-place" }, h("p", { class: "hint", text: t("html.room.loading") }));
+    this.roomPlaces.push([r.room_id, figures]);
     return h(
       "li",
       { class: "card host-item", "data-room": r.room_id },
-      h("h3", { text: r.title || titles.get(r.room_id) || r.room_id }),
+      h("h3", { "data-test": "room-title", text: headings.get(r.room_id) || r.room_id }),
       h("p", {
         class: "hint",
         text: [
@@ -241,7 +245,8 @@ export class HostPage extends Page {
           .filter(Boolean)
           .join(" · "),
       }),
-      this.downloads("room", r.room_id, r.title, ROOM_TABLES),
+      figures,
+      this.downloads("room", r.room_id, headings.get(r.room_id) || r.title, ROOM_TABLES),
     );
   }
 
@@ -249,7 +254,8 @@ export class HostPage extends Page {
     app.screen = "host";
     setTitle(t("pages.host.title"));
     const { rooms, series } = this.data;
-    const titles = new Map(rooms.map((r) => [r.room_id, r.title]));
+    const headings = roomHeadings(rooms);
+    this.roomPlaces = [];
     const seriesTitle = new Map(series.map((s) => [s.series_id, s.title]));
     const sorted = [...rooms].sort((a, b) => (b.created_at || 0) - (a.created_at || 0));
     const signOut = h("button", {
@@ -270,16 +276,18 @@ export class HostPage extends Page {
         "main",
         { class: "entry host wide", id: "main", "data-test": "host-page" },
         h("div", { class: "row wrap host-head" }, h("h1", { text: t("pages.host.title") }), signOut),
+        rangeReport(this.key),
         h("h2", { text: t("pages.host.series") }),
         series.length
           ? h("ul", { class: "host-list", "data-test": "host-series" }, series.map((s) => this.seriesItem(s)))
           : h("p", { class: "hint", "data-test": "host-series", text: t("pages.host.noSeries") }),
         h("h2", { text: t("pages.host.rooms") }),
         rooms.length
-          ? h("ul", { class: "host-list", "data-test": "host-rooms" }, sorted.map((r) => this.roomItem(r, titles, seriesTitle)))
+          ? h("ul", { class: "host-list", "data-test": "host-rooms" }, sorted.map((r) => this.roomItem(r, headings, seriesTitle)))
           : h("p", { class: "hint", "data-test": "host-rooms", text: t("pages.host.noRooms") }),
       ),
     );
     this.bar.set("circlekeeper", "", null);
+    loadRoomFigures(this.roomPlaces, this.key);
   }
 }

@@ -15,12 +15,12 @@ function exportFormat(value) {
 }
 
 /** The formats a summary is exported in: `{value, label}`. */
-export const EXPORT_FORMATS = [exportFormat("markdown"), exportFormat("json"), exportFormat("csv")];
+export const EXPORT_FORMATS = [exportFormat("markdown"), exportFormat("json"), exportFormat("csv"), exportFormat("html")];
 /** The tables a room's summary has as CSV. */
 export const ROOM_TABLES = ["attendance", "stages", "pairs", "commitments"];
 /** The file extension of each export format. */
-export const EXT = { json: "json", markdown: "md", csv: "csv" };
-const MIME = { json: "application/json", markdown: "text/markdown", csv: "text/csv" };
+export const EXT = { json: "json", markdown: "md", csv: "csv", html: "html" };
+const MIME = { json: "application/json", markdown: "text/markdown", csv: "text/csv", html: "text/html" };
 
 let lastDownload = null;
 

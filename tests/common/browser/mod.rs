@@ -2,7 +2,8 @@
 //! Chromium, talks to it over the websocket library the server already uses, and opens pages
 //! ([`Page`], in `page.rs`), each in its own browser context (another person's device).
 //! `keys.rs` sends real key events, `layout.rs` measures what is on screen and what has the
-//! focus, `axe.rs` runs the vendored axe-core in a page.
+//! focus, `axe.rs` runs the vendored axe-core in a page, `print.rs` opens a document as it is
+//! and prints it to PDF.
 //!
 //! Without Chromium, [`chromium`] says plainly that the tests were skipped, and why; under CI
 //! (`CI` set) a missing browser fails them instead. `.ci/run` installs Debian's `chromium`.
@@ -13,6 +14,7 @@ mod axe;
 mod keys;
 mod layout;
 mod page;
+mod print;
 
 // Each test file uses its own part.
 #[allow(unused_imports)]
@@ -20,6 +22,8 @@ pub use axe::{report, Violation};
 #[allow(unused_imports)]
 pub use keys::Modifier;
 pub use page::Page;
+#[allow(unused_imports)]
+pub use print::pdf_pages;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
