@@ -1,6 +1,7 @@
 //! The README's screenshots, made by driving the web client in headless Chromium through a real
 //! circle: the facilitator console at 1280×800 and 1366×768 in light and dark, a participant on
-//! a 360-px phone in light and dark, the join page, and the console in Spanish.
+//! a 360-px phone in light and dark, the join page, and the console in Spanish; and a series
+//! report as HTML, as a host opens it to print.
 //!
 //! Ignored by default (it writes into `docs/screenshots/`); run it after a change to the client:
 //! `cargo test --test screenshots -- --ignored`. Each picture is checked before it is kept: the
@@ -13,7 +14,9 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use browser::{chromium, Browser, Page};
+use circlekeeper_protocol::{Command, RoomCreated, SeriesCreated};
 use common::TestServer;
+use serde_json::json;
 
 /// Where the README's pictures live.
 fn docs() -> PathBuf {
@@ -127,4 +130,89 @@ async fn make_the_readme_screenshots() {
         .await;
     console_fits(&fran, "facilitator-es.png").await;
     keep(&fran, "facilitator-es.png").await;
+}
+
+/// A session of `series` with its first `present` members, paired, then ended.
+async fn series_session(server: &TestServer, series: &SeriesCreated, present: usize) {
+    let opened = server
+        .http(
+            "POST",
+            &format!("/api/series/{}/rooms", series.series_id),
+            json!({ "key": series.host_key }).to_string().as_bytes(),
+        )
+        .await;
+    let room: RoomCreated = serde_json::from_value(opened.json).expect("room");
+    let mut fran = server.host(&room, "Fran").await;
+    fran.ok(Command::AcceptGroundRules).await;
+    let mut members = Vec::new();
+    for m in series.members.iter().take(present) {
+        let mut c = server.connect(&m.name).await;
+        c.enter(Command::Member {
+            room: room.room_id.clone(),
+            series: series.series_id.clone(),
+            key: m.key.clone(),
+        })
+        .await;
+        c.ok(Command::AcceptGroundRules).await;
+        members.push(c);
+    }
+    fran.sync().await;
+    fran.ok(Command::Start).await;
+    fran.ok(Command::JumpToStage { index: 2 }).await;
+    fran.ok(Command::ProposePairs { seed: Some(3) }).await;
+    fran.ok(Command::ConfirmPairs).await;
+    fran.ok(Command::EndSession).await;
+    for (i, c) in members.iter_mut().enumerate() {
+        c.ok(Command::AnswerSurvey {
+            rating: 3 + (i % 3) as u8,
+            comment: None,
+            visibility: circlekeeper_protocol::Visibility::Private,
+        })
+        .await;
+    }
+}
+
+#[tokio::test]
+#[ignore = "writes the README's screenshots: cargo test --test screenshots -- --ignored"]
+async fn make_the_series_report_screenshot() {
+    let Some(path) = chromium() else { return };
+    let server = TestServer::start_with(
+        std::sync::Arc::new(circlekeeper::store::SledStore::temporary().expect("store")),
+        circlekeeper::Clock::manual(common::EPOCH),
+        |s| {
+            s.host_key = Some("host-key".into());
+            s.retention = std::time::Duration::from_secs(365 * 24 * 3600);
+        },
+    )
+    .await;
+    let answer = server
+        .http(
+            "POST",
+            "/api/series",
+            json!({ "title": "Alumni coaching circle", "cadence": "monthly", "cycle_months": 6,
+                    "members": ["Ada", "Ben", "Chen", "Dana", "Eli", "Farah"] })
+            .to_string()
+            .as_bytes(),
+        )
+        .await;
+    let series: SeriesCreated = serde_json::from_value(answer.json).expect("series");
+    for present in [6, 6, 5, 4, 5] {
+        series_session(&server, &series, present).await;
+        server.advance(std::time::Duration::from_secs(28 * 24 * 3600));
+    }
+    let report = server
+        .http(
+            "POST",
+            &format!("/api/host/series/{}/report", series.series_id),
+            json!({ "key": "host-key", "format": "html" })
+                .to_string()
+                .as_bytes(),
+        )
+        .await;
+    assert_eq!(report.status, 200, "{}", report.text);
+    let browser = Browser::launch(&path).await;
+    let page = browser.page("Host", 1000, 1300, false).await;
+    page.open_document(&report.text).await;
+    std::fs::create_dir_all(docs()).expect("docs/screenshots");
+    keep(&page, "series-report.png").await;
 }
