@@ -234,4 +234,21 @@ async fn a_series_report_prints_to_a_clean_pdf_and_the_host_page_offers_reports(
             .is_some_and(|f| f.ends_with(".html")),
         "{file}"
     );
+
+    // "Open" shows the page from a `blob:` URL, which keeps the host page's policy: that policy
+    // must let the report's stylesheet apply. Written into the host page itself (same policy).
+    let styled = host
+        .eval(&format!(
+            "const res = await fetch('{path_of}', {{ method: 'POST', headers: {{ 'content-type': 'application/json' }},
+               body: JSON.stringify({{ key: '{HOST_KEY}', format: 'html' }}) }});
+             const text = await res.text();
+             document.open(); document.write(text); document.close();
+             return [getComputedStyle(document.querySelector('header')).borderBottomStyle, document.querySelector('h1').textContent];"
+        ))
+        .await;
+    assert_eq!(
+        styled,
+        json!(["solid", "Alumni circle"]),
+        "the report's stylesheet applies"
+    );
 }

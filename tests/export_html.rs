@@ -375,13 +375,22 @@ async fn community_server(store: Arc<SledStore>) -> TestServer {
 
 /// `POST path` with a JSON body: status, head (lower-cased header lines) and body.
 async fn post(server: &TestServer, path: &str, body: serde_json::Value) -> (u16, String, String) {
-    let body = body.to_string();
+    request(server, "POST", path, &body.to_string()).await
+}
+
+/// One request: status, head (lower-cased header lines) and body.
+async fn request(
+    server: &TestServer,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> (u16, String, String) {
     let exchange = async {
         let mut stream = tokio::net::TcpStream::connect(server.addr)
             .await
             .expect("connect");
         let head = format!(
-            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
              Content-Length: {}\r\nConnection: close\r\n\r\n",
             server.addr,
             body.len()
@@ -525,6 +534,17 @@ async fn every_export_and_report_endpoint_and_the_offline_command_serve_html() {
     .await;
     assert!(head.contains("content-type: application/json"), "{head}");
     assert!(!head.contains("content-security-policy"), "{head}");
+    // The web client's policy allows the documents' stylesheet (and only it, by its hash), so
+    // the host page can open one in a new tab from a `blob:` URL, which keeps that policy.
+    let (_, head, _) = request(&server, "GET", "/host", "").await;
+    let style = circlekeeper::export::html::style_source().to_ascii_lowercase();
+    assert!(
+        head.lines()
+            .any(|l| l.starts_with("content-security-policy: ")
+                && l.contains(&format!("style-src 'self' {style};"))
+                && l.contains("script-src 'self';")),
+        "{head}"
+    );
 
     // Offline, from the data directory the server wrote.
     server.stop().await;
