@@ -525,6 +525,18 @@ async fn every_export_and_report_endpoint_and_the_offline_command_serve_html() {
             assert!(!page.contains("soon"), "{path}: a commitment in a report");
         }
     }
+    // A room nobody entered, and a range with no rooms: a page that says there is nothing yet.
+    let lone = server.create_builtin_room("coaching_circle").await;
+    let path = format!("/api/host/rooms/{}/export", lone.room_id);
+    let (status, _, page) = post(&server, &path, html(host)).await;
+    assert_eq!(status, 200, "{page}");
+    self_contained(&page);
+    assert!(page.contains("Noch nichts zu zeigen."), "{page}");
+    let nothing = json!({ "key": host, "from": 1, "to": 2, "format": "html" });
+    let (status, _, page) = post(&server, "/api/host/report", nothing).await;
+    assert_eq!(status, 200, "{page}");
+    self_contained(&page);
+    assert!(page.contains("Nothing to show yet."), "{page}");
     // A JSON export is still JSON.
     let (_, head, _) = post(
         &server,
