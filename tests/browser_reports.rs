@@ -207,6 +207,8 @@ async fn a_series_report_prints_to_a_clean_pdf_and_the_host_page_offers_reports(
         "the host page:{}",
         report(&violations)
     );
+    // For a person to look at when this fails (target/browser-artifacts).
+    host.screenshot("host-reports-360.png").await;
 
     // The range report: HTML by default; the dates are checked before anything is asked.
     host.click("range-download").await;
