@@ -517,6 +517,26 @@ mod tests {
     }
 
     #[test]
+    fn a_series_stored_before_calendars_loads_with_its_dates() {
+        let mut record = crate::store::conformance::series("s", "Ada");
+        record.planned = vec!["2026-03-26".into()];
+        let mut stored = serde_json::to_value(&record).expect("a record");
+        if let Some(fields) = stored.as_object_mut() {
+            fields.remove("calendar");
+        }
+        let loaded: crate::series::SeriesRecord =
+            serde_json::from_value(stored).expect("an old record loads");
+        assert_eq!(loaded.calendar, SeriesCalendar::default());
+        let shown = loaded.calendar.for_member("m1", &loaded.planned);
+        assert_eq!(shown.len(), 1);
+        assert_eq!(
+            (shown[0].date.as_str(), shown[0].time.as_str()),
+            ("2026-03-26", DEFAULT_START)
+        );
+        assert_eq!(shown[0].id, "d20260326", "a stable id, so a stable UID");
+    }
+
+    #[test]
     fn too_many_are_refused() {
         let cal = SeriesCalendar::default();
         let list: Vec<PlannedInput> = (1..=25)
