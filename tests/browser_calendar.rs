@@ -144,3 +144,90 @@ async fn the_member_page_subscribes_to_the_calendar_and_adds_a_session() {
         "{with}"
     );
 }
+
+#[tokio::test]
+async fn the_schedule_stage_of_a_pairs_first_session_plans_into_both_calendars() {
+    use circlekeeper_protocol::{Command, RoomCreated};
+    let Some(path) = chromium() else { return };
+    let store = SledStore::temporary().expect("store");
+    let server = TestServer::start_with(Arc::new(store), Clock::System, |_| {}).await;
+    let browser = Browser::launch(&path).await;
+    let created = server
+        .http(
+            "POST",
+            "/api/series",
+            json!({ "title": "Pairs", "cadence": "monthly", "cycle_months": 6,
+                    "members": ["Ada", "Ben"], "time_zone": "Europe/Berlin" })
+            .to_string()
+            .as_bytes(),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let series_id = created.json["series_id"].as_str().expect("id").to_string();
+    let opened = server
+        .http(
+            "POST",
+            &format!("/api/series/{series_id}/rooms"),
+            json!({ "key": created.json["host_key"], "format": "first_pair_session" })
+                .to_string()
+                .as_bytes(),
+        )
+        .await;
+    assert_eq!(opened.status, 201, "{}", opened.text);
+    let room: RoomCreated = serde_json::from_value(opened.json).expect("a room");
+    let mut fran = server.host(&room, "Fran").await;
+    fran.ok(Command::AcceptGroundRules).await;
+
+    let mut pages = Vec::new();
+    for (i, name) in ["Ada", "Ben"].into_iter().enumerate() {
+        let p = browser.page(name, 360, 780, true).await;
+        p.goto(created.json["members"][i]["url"].as_str().expect("url"))
+            .await;
+        p.click("member-enter").await;
+        p.check("consent-checkbox").await;
+        p.click("enter-button").await;
+        p.live().await;
+        pages.push(p);
+    }
+    let ada = &pages[0];
+    // Not before the schedule stage.
+    fran.ok(Command::Start).await;
+    ada.wait_for(
+        "txt($('stage-title')).includes('Confidentiality')",
+        "the first stage",
+    )
+    .await;
+    assert_eq!(ada.eval("return !$('schedule-card');").await, true);
+    fran.ok(Command::JumpToStage { index: 3 }).await;
+    ada.wait_for("visible($('schedule-card'))", "the scheduling form")
+        .await;
+    ada.fill("pair-plan-date", "2099-05-05").await;
+    ada.fill("pair-plan-time", "07:30").await;
+    ada.fill("pair-plan-minutes", "45").await;
+    ada.click("pair-plan-add").await;
+    ada.wait_for(
+        "document.querySelectorAll('[data-test=\"schedule-sessions\"] li').length === 1",
+        "the planned session listed",
+    )
+    .await;
+    assert_eq!(ada.horizontal_scroll().await, Vec::<String>::new());
+    let violations = ada.axe().await;
+    assert!(violations.is_empty(), "{}", report(&violations));
+
+    // Ben's calendar has it.
+    let ben_key = created.json["members"][1]["key"].as_str().expect("key");
+    let address = server
+        .http(
+            "POST",
+            &format!("/api/series/{series_id}/calendar/feed"),
+            json!({ "key": ben_key }).to_string().as_bytes(),
+        )
+        .await;
+    assert_eq!(address.status, 200, "{}", address.text);
+    let planned = &address.json["planned"];
+    assert_eq!(planned.as_array().map(Vec::len), Some(1), "{planned}");
+    assert_eq!(planned[0]["date"], "2099-05-05");
+    assert_eq!(planned[0]["time"], "07:30");
+    assert_eq!(planned[0]["minutes"], 45);
+    assert_eq!(planned[0]["with"], json!(["m1", "m2"]));
+}
