@@ -559,7 +559,23 @@ async fn a_pairs_sessions_reach_both_partners_and_no_one_else() {
 async fn wrong_and_replaced_feed_keys_are_refused() {
     let server = TestServer::start().await;
     let s = berlin_series(&server, "Keys").await;
-    let (path, key) = feed(&server, &s, 0, false).await;
+    // The member's page carries the address (made there the first time), which serves.
+    let page = me(&server, &s, 0, json!({})).await;
+    let link = page.json["calendar_feed"].clone();
+    let key = link["feed_key"].as_str().expect("a feed key").to_string();
+    let path = link["url"]
+        .as_str()
+        .and_then(|u| u.strip_prefix(&server.url()))
+        .expect("an address on this server")
+        .to_string();
+    assert!(link["webcal_url"]
+        .as_str()
+        .is_some_and(|u| u.starts_with("webcal://")));
+    assert!(!path.contains(&s.members[0].key), "no member key in it");
+    assert_eq!(
+        feed(&server, &s, 0, false).await,
+        (path.clone(), key.clone())
+    );
     assert_eq!(
         feed(&server, &s, 0, false).await.1,
         key,
@@ -597,6 +613,8 @@ async fn wrong_and_replaced_feed_keys_are_refused() {
     let old = get(server.addr, &path).await;
     assert_eq!((old.status, old.code().as_str()), (403, "invalid_key"));
     assert_eq!(get(server.addr, &rotated).await.status, 200);
+    let page = me(&server, &s, 0, json!({})).await;
+    assert_eq!(page.json["calendar_feed"]["feed_key"], new_key.as_str());
 
     let stranger = post(
         &server,

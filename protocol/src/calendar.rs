@@ -78,6 +78,18 @@ pub struct FeedRequest {
     pub rotate: bool,
 }
 
+/// A member's calendar address (in their page's `MemberView`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct FeedLink {
+    /// The read-only feed key (not the member key).
+    pub feed_key: String,
+    /// The feed's address, `{base}/api/series/{id}/calendar/{feed_key}.ics`.
+    pub url: String,
+    /// The same address with the `webcal://` scheme, which calendar apps open to subscribe.
+    pub webcal_url: String,
+}
+
 /// The answer to `POST /api/series/{id}/calendar/feed`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

@@ -343,6 +343,9 @@ pub struct MemberView {
     /// The series' time zone (IANA name) that planned dates and times are in.
     #[serde(default)]
     pub time_zone: String,
+    /// The member's calendar address (made the first time their page is asked for).
+    #[serde(default)]
+    pub calendar_feed: crate::FeedLink,
 }
 
 /// The body of `POST /api/rooms/{id}/preview`.

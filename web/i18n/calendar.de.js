@@ -1,7 +1,6 @@
 // The calendar catalog (de): a series member's calendar card and a pair's planning form.
 export default {
   "calendar.title": "Dein Kalender",
-  "calendar.loading": "Dein Kalender wird geladen …",
   "calendar.failed": "Dein Kalender konnte nicht geladen werden. Bitte versuche es noch einmal.",
   "calendar.hint": "Geplante Sitzungen, deine und die deines Tandems, in deiner Kalender-App. Die Zeiten gelten für {zone}.",
   "calendar.subscribe": "Den Kalender abonnieren",

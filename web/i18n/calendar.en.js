@@ -1,7 +1,6 @@
 // The calendar catalog (en): a series member's calendar card and a pair's planning form.
 export default {
   "calendar.title": "Your calendar",
-  "calendar.loading": "Loading your calendar…",
   "calendar.failed": "Your calendar could not be loaded. Please try again.",
   "calendar.hint": "Planned sessions, yours and your pair's, in your calendar app. Times are in {zone}.",
   "calendar.subscribe": "Subscribe to the calendar",

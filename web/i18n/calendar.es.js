@@ -1,7 +1,6 @@
 // The calendar catalog (es): a series member's calendar card and a pair's planning form.
 export default {
   "calendar.title": "Tu calendario",
-  "calendar.loading": "Cargando tu calendario…",
   "calendar.failed": "No se pudo cargar tu calendario. Inténtalo de nuevo.",
   "calendar.hint": "Las sesiones previstas, las tuyas y las de tu pareja, en tu aplicación de calendario. Las horas están en {zone}.",
   "calendar.subscribe": "Suscribirse al calendario",

@@ -1,7 +1,8 @@
 // A series' calendar in the client: the member page's calendar card (subscribe to my feed,
 // each planned session's "Add to calendar" download, a new address) and the small form a pair
 // uses to plan its own sessions (on the member page, and in the scheduling stage of a
-// first-session room). Talks to `POST /api/series/{id}/calendar/feed` and `POST /me`.
+// first-session room). The card draws from the member page's `POST /me` answer, at once (no
+// request of its own); a new address comes from `POST /api/series/{id}/calendar/feed`.
 
 import { announce, confirmDialog, copyButton, h } from "/dom.js";
 import { formatDate, formatList, t } from "/words.js";
@@ -39,53 +40,52 @@ export function sessionWhen(session) {
   return t("calendar.when", { day, time: session.time });
 }
 
-/** The card of the member page: `page` is the MemberPage (its `seriesId`, `key`, `data`). */
+/**
+ * The card of the member page, drawn from what `POST /me` answered (`page.data`: its
+ * `calendar_feed`, `planned_sessions` and `time_zone`); `page` is the MemberPage.
+ */
 export function calendarSection(page) {
-  const body = h("div", { class: "calendar-body", "data-test": "calendar-body" }, h("p", { class: "hint", role: "status", text: t("calendar.loading") }));
-  const section = h(
+  const body = h("div", { class: "calendar-body", "data-test": "calendar-body" });
+  const draw = () => body.replaceChildren(...feedBody(page, draw));
+  draw();
+  return h(
     "section",
     { class: "card calendar", "aria-labelledby": "calendar-title", "data-test": "calendar-section" },
     h("h2", { id: "calendar-title", text: t("calendar.title") }),
     body,
   );
-  const fill = async (rotate) => {
-    const { data, message } = await feedAddress(page.seriesId, page.key, rotate);
-    if (!data) {
-      body.replaceChildren(h("p", { class: "hint", role: "status", text: message || t("calendar.failed") }));
-      return;
-    }
-    body.replaceChildren(...feedBody(page, data, fill));
-    if (rotate) announce(t("calendar.rotated"));
-  };
-  fill(false);
-  return section;
 }
 
-/** The card's contents once the address is known. */
-function feedBody(page, data, refill) {
-  const others = new Map(Array.isArray(page.data.others) ? page.data.others : []);
-  const me = page.data.member_id;
-  const sessions = Array.isArray(data.planned) ? data.planned : [];
+/** The card's contents; `redraw()` draws them again from `page.data`. */
+function feedBody(page, redraw) {
+  const d = page.data;
+  const feed = d.calendar_feed || {};
+  const others = new Map(Array.isArray(d.others) ? d.others : []);
+  const me = d.member_id;
+  const sessions = Array.isArray(d.planned_sessions) ? d.planned_sessions : [];
   const list = sessions.map((s) => {
     const partners = (s.with || []).filter((id) => id !== me).map((id) => others.get(id) || id);
     const when = sessionWhen(s);
-    const href = `/api/series/${encodeURIComponent(page.seriesId)}/calendar/${encodeURIComponent(data.feed_key)}/${encodeURIComponent(s.id)}.ics`;
+    const href = `/api/series/${encodeURIComponent(page.seriesId)}/calendar/${encodeURIComponent(feed.feed_key)}/${encodeURIComponent(s.id)}.ics`;
     return h(
       "li",
       { "data-test": "calendar-session", "data-uid": s.uid },
       h("span", { class: "session-name", text: when }),
       h("span", { class: "hint", text: t("calendar.minutes", { count: s.minutes }) }),
       partners.length ? h("span", { class: "chip", text: t("calendar.withPair", { names: formatList(partners) }) }) : null,
-      h("a", {
-        class: "button-link small",
-        href,
-        download: `session-${s.date}.ics`,
-        "data-test": "calendar-add",
-        "aria-label": t("calendar.addLabel", { when }),
-        text: t("calendar.add"),
-      }),
+      feed.feed_key
+        ? h("a", {
+            class: "button-link small",
+            href,
+            download: `session-${s.date}.ics`,
+            "data-test": "calendar-add",
+            "aria-label": t("calendar.addLabel", { when }),
+            text: t("calendar.add"),
+          })
+        : null,
     );
   });
+  const status = h("p", { class: "hint", role: "status", "data-test": "calendar-status" });
   const rotate = h("button", {
     type: "button",
     class: "ghost small",
@@ -93,23 +93,38 @@ function feedBody(page, data, refill) {
     text: t("calendar.rotate"),
     onclick: async () => {
       const ok = await confirmDialog(t("calendar.rotateConfirm"), t("calendar.rotateButton"), t("calendar.rotateDetail"));
-      if (ok) refill(true);
+      if (!ok) return;
+      const { data, message } = await feedAddress(page.seriesId, page.key, true);
+      if (!data) {
+        status.textContent = message || t("calendar.failed");
+        return;
+      }
+      page.data.calendar_feed = { feed_key: data.feed_key, url: data.url, webcal_url: data.webcal_url };
+      page.data.planned_sessions = data.planned;
+      redraw();
+      announce(t("calendar.rotated"));
     },
   });
   return [
-    h("p", { class: "hint", text: t("calendar.hint", { zone: data.time_zone }) }),
-    h(
-      "div",
-      { class: "row wrap" },
-      h("a", { class: "button-link", href: data.webcal_url, "data-test": "calendar-subscribe", "data-url": data.url, text: t("calendar.subscribe") }),
-      copyButton(() => data.url, t("calendar.copy"), "calendar-copy"),
-    ),
+    h("p", { class: "hint", text: t("calendar.hint", { zone: d.time_zone || "UTC" }) }),
+    feed.url
+      ? h(
+          "div",
+          { class: "row wrap" },
+          h("a", { class: "button-link", href: feed.webcal_url, "data-test": "calendar-subscribe", "data-url": feed.url, text: t("calendar.subscribe") }),
+          copyButton(() => feed.url, t("calendar.copy"), "calendar-copy"),
+        )
+      : null,
     h("p", { class: "hint", text: t("calendar.private") }),
     sessions.length
       ? h("ul", { class: "sessions calendar-sessions", "data-test": "calendar-sessions" }, list)
       : h("p", { class: "hint", "data-test": "calendar-none", text: t("calendar.none") }),
-    pairForm(page, () => refill(false)),
+    pairForm(page, (view) => {
+      page.data = view;
+      redraw();
+    }),
     rotate,
+    status,
   ];
 }
 

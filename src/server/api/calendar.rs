@@ -11,8 +11,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use circlekeeper_protocol::{
-    CalendarSettings, CalendarSettingsRequest, ErrorCode, FeedAddress, FeedRequest, PairPlan,
-    PlannedInput, PlannedSession,
+    CalendarSettings, CalendarSettingsRequest, ErrorCode, FeedAddress, FeedLink, FeedRequest,
+    PairPlan, PlannedInput, PlannedSession,
 };
 
 use super::super::AppState;
@@ -130,6 +130,29 @@ pub(super) fn member_sessions(series: &SeriesRecord, member: &str) -> Vec<Planne
         .collect()
 }
 
+/// The member's calendar address under `base`, made the first time (or anew, with `rotate`):
+/// returns it and whether the record changed.
+pub(super) fn feed_link(
+    series: &mut SeriesRecord,
+    member: &str,
+    member_key: &str,
+    rotate: bool,
+    base: &str,
+) -> (FeedLink, bool) {
+    let (feed_key, changed) = series.calendar.feed_key(member, member_key, rotate);
+    let url = format!("{base}/api/series/{}/calendar/{feed_key}.ics", series.id);
+    let webcal_url = match url.split_once("://") {
+        Some((_, rest)) => format!("webcal://{rest}"),
+        None => url.clone(),
+    };
+    let link = FeedLink {
+        feed_key,
+        url,
+        webcal_url,
+    };
+    (link, changed)
+}
+
 /// `POST /api/series/{id}/calendar` with the host key: set the series' time zone, default
 /// start and duration (fields left out stay); answers the settings.
 pub async fn calendar_settings(
@@ -191,16 +214,11 @@ pub async fn calendar_feed_address(
             let Some(member) = s.member_by_key(&request.key).map(|m| m.id.clone()) else {
                 return (Err(not_a_member()), Change::None);
             };
-            let (feed_key, changed) = s.calendar.feed_key(&member, &request.key, request.rotate);
-            let url = format!("{base}/api/series/{}/calendar/{feed_key}.ics", s.id);
-            let webcal_url = match url.split_once("://") {
-                Some((_, rest)) => format!("webcal://{rest}"),
-                None => url.clone(),
-            };
+            let (link, changed) = feed_link(s, &member, &request.key, request.rotate, &base);
             let address = FeedAddress {
-                feed_key,
-                url,
-                webcal_url,
+                feed_key: link.feed_key,
+                url: link.url,
+                webcal_url: link.webcal_url,
                 time_zone: s.calendar.time_zone.clone(),
                 planned: member_sessions(s, &member),
             };

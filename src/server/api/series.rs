@@ -314,16 +314,19 @@ pub async fn member(
 ) -> Result<Json<MemberView>, ApiError> {
     let request: MemberRequest = parse_body(&body)?;
     let now = app.clock().now();
+    let base = app.settings().public_url.clone();
     let series = app
         .series(&series_id)
         .await
         .map_err(|u| super::unserved(u, "series"))?;
     let view = series
-        .update(move |series| match member_change(series, request, now) {
-            Ok((view, true)) => (Ok(view), Change::Save(Vec::new())),
-            Ok((view, false)) => (Ok(view), Change::None),
-            Err(e) => (Err(e), Change::None),
-        })
+        .update(
+            move |series| match member_change(series, request, now, &base) {
+                Ok((view, true)) => (Ok(view), Change::Save(Vec::new())),
+                Ok((view, false)) => (Ok(view), Change::None),
+                Err(e) => (Err(e), Change::None),
+            },
+        )
         .await
         .map_err(|e| series_failed(e, "the choice"))??;
     Ok(Json(view))
@@ -335,6 +338,7 @@ fn member_change(
     series: &mut crate::series::SeriesRecord,
     request: MemberRequest,
     now: circlekeeper_protocol::Millis,
+    base: &str,
 ) -> Result<(MemberView, bool), ApiError> {
     let Some(index) = series
         .members
@@ -377,6 +381,9 @@ fn member_change(
     if let Some(choice) = request.choice {
         series.members[index].choice = Some(choice);
     }
+    let me = series.members[index].id.clone();
+    let (calendar_feed, feed_made) =
+        super::calendar::feed_link(series, &me, &request.key, false, base);
     let m = &series.members[index];
     let view = MemberView {
         series_id: series.id.clone(),
@@ -397,6 +404,7 @@ fn member_change(
         planned: series.planned.clone(),
         planned_sessions: super::calendar::member_sessions(series, &m.id),
         time_zone: series.calendar.time_zone.clone(),
+        calendar_feed,
     };
-    Ok((view, changes))
+    Ok((view, changes || feed_made))
 }
