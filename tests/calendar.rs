@@ -3,6 +3,8 @@
 //! folding, BEGIN/END, required properties, UIDs, time zones), as one-event downloads, and the
 //! feed key is a key of its own that can be replaced.
 
+#[path = "common/binary.rs"]
+mod binary;
 mod common;
 
 use std::collections::HashMap;
@@ -10,7 +12,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use circlekeeper_protocol::SeriesCreated;
-use common::TestServer;
+use common::{Remote, TestServer};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -322,12 +324,12 @@ async fn get(addr: SocketAddr, path: &str) -> Got {
     }
 }
 
-async fn post(server: &TestServer, path: &str, body: Value) -> common::HttpResponse {
+async fn post(server: &Remote, path: &str, body: Value) -> common::HttpResponse {
     server.http("POST", path, body.to_string().as_bytes()).await
 }
 
 /// A series in Berlin of Ada, Ben and Chen, sessions at 18:00 for 90 minutes.
-async fn berlin_series(server: &TestServer, title: &str) -> SeriesCreated {
+async fn berlin_series(server: &Remote, title: &str) -> SeriesCreated {
     let answer = post(
         server,
         "/api/series",
@@ -341,12 +343,7 @@ async fn berlin_series(server: &TestServer, title: &str) -> SeriesCreated {
 }
 
 /// `POST /me` for member `i` with more fields.
-async fn me(
-    server: &TestServer,
-    s: &SeriesCreated,
-    i: usize,
-    extra: Value,
-) -> common::HttpResponse {
+async fn me(server: &Remote, s: &SeriesCreated, i: usize, extra: Value) -> common::HttpResponse {
     let mut body = json!({ "key": s.members[i].key });
     if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
         b.extend(e.clone());
@@ -355,7 +352,7 @@ async fn me(
 }
 
 /// Member `i`'s feed address (its path on the server) and key.
-async fn feed(server: &TestServer, s: &SeriesCreated, i: usize, rotate: bool) -> (String, String) {
+async fn feed(server: &Remote, s: &SeriesCreated, i: usize, rotate: bool) -> (String, String) {
     let answer = post(
         server,
         &format!("/api/series/{}/calendar/feed", s.series_id),
@@ -381,7 +378,7 @@ async fn feed(server: &TestServer, s: &SeriesCreated, i: usize, rotate: bool) ->
 }
 
 /// Fetch a feed and read it.
-async fn fetch(server: &TestServer, path: &str) -> Component {
+async fn fetch(server: &Remote, path: &str) -> Component {
     let got = get(server.addr, path).await;
     assert_eq!(got.status, 200, "{}", got.body);
     assert_eq!(
@@ -802,4 +799,33 @@ async fn bad_zones_dates_times_and_too_many_are_refused_with_codes() {
         instant(&cal, e, "DTSTART"),
         local_seconds("20260326T220000")
     );
+}
+
+#[tokio::test]
+async fn neither_the_feed_key_nor_the_member_key_reaches_the_log() {
+    // Everything circlekeeper logs, at its most detailed level.
+    std::env::set_var("CIRCLEKEEPER_TEST_LOG", "info,circlekeeper=trace");
+    let dir = tempfile::tempdir().expect("a data directory");
+    let server = binary::Binary::start(dir.path());
+    let remote = server.remote();
+    let s = berlin_series(&remote, "Logged").await;
+    let set = me(&remote, &s, 0, json!({ "planned": ["2026-03-26"] })).await;
+    assert_eq!(set.status, 200, "{}", set.text);
+    let (path, key) = feed(&remote, &s, 0, false).await;
+    let id = set.json["planned_sessions"][0]["id"].as_str().expect("id");
+    assert_eq!(fetch(&remote, &path).await.children("VEVENT").len(), 1);
+    let one = get(
+        remote.addr,
+        &format!("/api/series/{}/calendar/{key}/{id}.ics", s.series_id),
+    )
+    .await;
+    assert_eq!(one.status, 200);
+    let (rotated, new_key) = feed(&remote, &s, 0, true).await;
+    assert_eq!(get(remote.addr, &path).await.status, 403);
+    assert_eq!(get(remote.addr, &rotated).await.status, 200);
+    let log = server.output_text();
+    assert!(log.contains("series opened"), "the log is read: {log}");
+    for secret in [&key, &new_key, &s.members[0].key] {
+        assert!(!log.contains(secret.as_str()), "a key in the log:\n{log}");
+    }
 }
