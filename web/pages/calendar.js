@@ -29,6 +29,11 @@ async function postJson(path, body) {
   return { problem: (data && data.code) || "server", message: data && data.message };
 }
 
+/** What the member's page shows (`POST /me` with the key alone): `{ data }` or `{ problem }`. */
+export function memberView(seriesId, key) {
+  return postJson(`/api/series/${encodeURIComponent(seriesId)}/me`, { key });
+}
+
 /** The member's feed address and planned sessions (`rotate` makes a new address). */
 function feedAddress(seriesId, key, rotate = false) {
   return postJson(`/api/series/${encodeURIComponent(seriesId)}/calendar/feed`, { key, rotate });
@@ -163,7 +168,7 @@ export function pairForm(page, onSaved, partners = null) {
       return;
     }
     // The pair's list as the server has it, plus this one.
-    const current = await postJson(`/api/series/${encodeURIComponent(page.seriesId)}/me`, { key: page.key });
+    const current = await memberView(page.seriesId, page.key);
     if (!current.data) {
       status.textContent = current.message || t("calendar.failed");
       return;

@@ -5,7 +5,7 @@
 
 import { h } from "/dom.js";
 import { loadMemberKey } from "/storage.js";
-import { pairForm, sessionWhen } from "/pages/calendar.js";
+import { memberView, pairForm, sessionWhen } from "/pages/calendar.js";
 import { t } from "/words.js";
 
 /** The built-in stage whose time is for agreeing dates (its English title, as the server sends it). */
@@ -52,7 +52,8 @@ export class ScheduleCard {
     this.key = key;
     const list = h("ul", { class: "sessions", "data-test": "schedule-sessions" });
     const show = (data) => {
-      const mine = (data.planned_sessions || []).filter((s) => (s.with || []).length > 0);
+      const ours = (s) => (s.with || []).some((id) => partners.some(([partner]) => partner === id));
+      const mine = (data.planned_sessions || []).filter(ours);
       list.replaceChildren(...mine.map((s) => h("li", { text: sessionWhen(s) })));
     };
     const page = { seriesId: member.series, key: member.key, data: { others: partners } };
@@ -64,5 +65,9 @@ export class ScheduleCard {
       pairForm(page, show, partners),
     );
     main.append(this.el);
+    // The pair's sessions planned before (on the member page, or earlier in this stage).
+    memberView(member.series, member.key).then(({ data }) => {
+      if (data) show(data);
+    });
   }
 }

@@ -334,7 +334,12 @@ fn feed_of(
             let summary = if p.with.is_empty() {
                 s.title.clone()
             } else {
-                let names: Vec<String> = p.with.iter().map(|id| name_of(id)).collect();
+                let names: Vec<String> = p
+                    .with
+                    .iter()
+                    .map(|id| name_of(id))
+                    .filter(|n| !n.is_empty())
+                    .collect();
                 format!("{}: {}", s.title, names.join(" & "))
             };
             s.calendar
