@@ -29,6 +29,7 @@
 //! - [`pairing`] — who meets whom in a coaching swap: pure, seeded pairing that rotates
 //!   partners across a series' history, keeps fixed and locked groups, and places late joiners.
 //! - [`series`] — recurring rooms with a member list: personal links, pairing history.
+//! - [`calendar`] — a series' planned sessions, members' feed keys, and their iCalendar text.
 //! - [`random`] — the seeded mixing and shuffling the core draws from.
 //! - [`restore`] — a room rebuilt from its stored snapshot, notes and events (restarts, exports).
 //! - [`texts`] — every built-in English text translated into each shipped language (Spanish,
@@ -43,6 +44,7 @@
 //!
 //! The wire types live in the `circlekeeper-protocol` crate.
 
+pub mod calendar;
 pub mod clock;
 pub mod config;
 pub mod export;

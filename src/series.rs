@@ -69,6 +69,9 @@ pub struct SeriesRecord {
     pub commitments: Vec<circlekeeper_protocol::Commitment>,
     /// When it was created.
     pub created_at: Millis,
+    /// Its calendar: time zone, planned sessions, members' feed keys.
+    #[serde(default)]
+    pub calendar: crate::calendar::SeriesCalendar,
 }
 
 impl SeriesRecord {
@@ -181,6 +184,7 @@ mod tests {
             planned: Vec::new(),
             commitments: Vec::new(),
             created_at: 0,
+            calendar: Default::default(),
         }
     }
 

@@ -11,7 +11,6 @@
 // Text placed into a sentence (a name, a title) is isolated from the sentence around it with
 // FIRST STRONG ISOLATE … POP DIRECTIONAL ISOLATE, so a right-to-left name cannot reorder the
 // words after it; numbers are formatted for the reader instead.
-
 import commonEn from "/i18n/common.en.js";
 import commonEs from "/i18n/common.es.js";
 import commonDe from "/i18n/common.de.js";
@@ -30,6 +29,9 @@ import joinDe from "/i18n/join.de.js";
 import htmlEn from "/i18n/html.en.js";
 import htmlEs from "/i18n/html.es.js";
 import htmlDe from "/i18n/html.de.js";
+import calendarEn from "/i18n/calendar.en.js";
+import calendarEs from "/i18n/calendar.es.js";
+import calendarDe from "/i18n/calendar.de.js";
 
 /** The languages the client ships, in the order the switch lists them (each in its own words). */
 export const LANGUAGES = [
@@ -40,9 +42,9 @@ export const LANGUAGES = [
 
 /** Every catalog by language: the union of its areas. */
 export const CATALOGS = {
-  en: { ...commonEn, ...roomEn, ...pagesEn, ...consoleEn, ...joinEn, ...htmlEn },
-  es: { ...commonEs, ...roomEs, ...pagesEs, ...consoleEs, ...joinEs, ...htmlEs },
-  de: { ...commonDe, ...roomDe, ...pagesDe, ...consoleDe, ...joinDe, ...htmlDe },
+  en: { ...commonEn, ...roomEn, ...pagesEn, ...consoleEn, ...joinEn, ...htmlEn, ...calendarEn },
+  es: { ...commonEs, ...roomEs, ...pagesEs, ...consoleEs, ...joinEs, ...htmlEs, ...calendarEs },
+  de: { ...commonDe, ...roomDe, ...pagesDe, ...consoleDe, ...joinDe, ...htmlDe, ...calendarDe },
 };
 
 const LANG_KEY = "circlekeeper.lang";

@@ -220,6 +220,15 @@ pub struct CreateSeries {
     pub cycle_months: u8,
     /// Members' display names (2–200).
     pub members: Vec<String>,
+    /// The series' time zone, an IANA name such as `Europe/Berlin` (default `UTC`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    /// When its sessions usually start, `HH:MM` (default `18:00`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
+    /// How long its sessions usually last, in minutes, 5–720 (default 90).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minutes: Option<u16>,
 }
 
 /// One member's personal link: it works for every room of the series.
@@ -290,10 +299,14 @@ pub struct MemberRequest {
     /// Members (by id) I prefer not to be paired with, replacing my earlier list, if given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub avoid: Option<Vec<String>>,
-    /// Dates (`YYYY-MM-DD`) of the next sessions, as agreed (e.g. in a pair's first session),
-    /// replacing the series' planned dates, if given.
+    /// The series' next sessions, as agreed, replacing the series' planned sessions, if given:
+    /// each a `YYYY-MM-DD` date or a [`crate::PlannedSessionInput`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub planned: Option<Vec<String>>,
+    pub planned: Option<Vec<crate::PlannedInput>>,
+    /// My pair's own planned sessions (e.g. agreed in a pair's first session), replacing the
+    /// pair's earlier ones, if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pair: Option<crate::PairPlan>,
 }
 
 /// What a member's personal link shows: the series, their name, its sessions.
@@ -320,8 +333,19 @@ pub struct MemberView {
     pub avoid: Vec<String>,
     /// The other members: id and name (to choose whom to avoid).
     pub others: Vec<(String, String)>,
-    /// Planned dates of the next sessions.
+    /// Planned dates of the series' next sessions (`YYYY-MM-DD`, the dates of the whole
+    /// series' sessions in `planned_sessions`).
     pub planned: Vec<String>,
+    /// Every planned session this member's calendar holds: the whole series' and their pair's,
+    /// soonest first.
+    #[serde(default)]
+    pub planned_sessions: Vec<crate::PlannedSession>,
+    /// The series' time zone (IANA name) that planned dates and times are in.
+    #[serde(default)]
+    pub time_zone: String,
+    /// The member's calendar address (made the first time their page is asked for).
+    #[serde(default)]
+    pub calendar_feed: crate::FeedLink,
 }
 
 /// The body of `POST /api/rooms/{id}/preview`.

@@ -18,11 +18,13 @@
 
 use serde::{Deserialize, Serialize};
 
+mod calendar;
 mod format;
 #[cfg(feature = "schema")]
 mod schema;
 mod view;
 
+pub use calendar::*;
 pub use format::*;
 pub use view::*;
 pub use view::{

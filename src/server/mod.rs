@@ -543,6 +543,22 @@ pub fn app(state: AppState) -> Router {
             post(api::member).route_layer(entries.clone()),
         )
         .route(
+            "/api/series/{series}/calendar",
+            post(api::calendar_settings).route_layer(entries.clone()),
+        )
+        .route(
+            "/api/series/{series}/calendar/feed",
+            post(api::calendar_feed_address).route_layer(entries.clone()),
+        )
+        .route(
+            "/api/series/{series}/calendar/{file}",
+            get(api::calendar_feed).route_layer(entries.clone()),
+        )
+        .route(
+            "/api/series/{series}/calendar/{feed}/{file}",
+            get(api::calendar_event).route_layer(entries.clone()),
+        )
+        .route(
             "/api/series/{series}/delete",
             post(api::delete_series).route_layer(entries),
         )

@@ -7,6 +7,7 @@ import { formatDate, t } from "/words.js";
 import { keepLink, loadMemberKey, saveMemberKey } from "/storage.js";
 import { Page, app, setTitle } from "/pages/shell.js";
 import { RoomPage } from "/pages/room.js";
+import { calendarSection } from "/pages/calendar.js";
 
 /** The end-of-cycle choices, in the order the page offers them (`pages.member.choice.{value}.…`). */
 const CYCLE_CHOICES = ["continue", "rematch", "end"];
@@ -292,6 +293,7 @@ export class MemberPage extends Page {
         this.enterSection(current),
         rooms.length ? this.sessionsSection(rooms) : null,
         this.cycleSection(),
+        calendarSection(this),
         h("p", { class: "private-note", text: t("pages.member.private") }),
       ),
     );

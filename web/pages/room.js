@@ -18,6 +18,7 @@ import {
   saveInviteUrl,
 } from "/storage.js";
 import { Page, app } from "/pages/shell.js";
+import { ScheduleCard } from "/room/schedule.js";
 
 /** Refusals that end the connection, each with a title and a text (`pages.closed.{reason}.…`). */
 const FATAL_REASONS = [
@@ -542,6 +543,7 @@ export class RoomPage extends Page {
       }
       case "room":
         if (this.roomScreen) this.roomScreen.update();
+        (this.schedule ||= new ScheduleCard(this)).update();
         break;
       default:
         break;

@@ -1,14 +1,16 @@
 //! The JSON API: open a room, list built-in formats and prompts, health and readiness; and the
 //! Prometheus text of `/metrics`. Its error type, [`ApiError`], is the HTTP face of the core's
 //! rejections and of export's errors. The handlers live by subject: [`rooms`], [`series`] and
-//! [`exports`] (summaries and reports, the community host's endpoints), and [`texts`] (the
+//! [`calendar`] (a series' planned sessions as calendar feeds), [`exports`] (summaries and reports, the community host's endpoints), and [`texts`] (the
 //! built-in texts in other languages).
 
+mod calendar;
 mod exports;
 mod rooms;
 mod series;
 mod texts;
 
+pub use calendar::*;
 pub use exports::*;
 pub use rooms::*;
 pub use series::*;

@@ -26,7 +26,7 @@ use crate::store::{RoomRecord, Write};
 
 /// A series job's failure as an HTTP error: a deleted series is not found, a store failure is
 /// the server's fault.
-fn series_failed(e: SeriesError, what: &'static str) -> ApiError {
+pub(super) fn series_failed(e: SeriesError, what: &'static str) -> ApiError {
     match e {
         SeriesError::Gone => not_found("no series with that id"),
         SeriesError::Store(e) if e.is_transient() => {
@@ -46,7 +46,7 @@ fn series_failed(e: SeriesError, what: &'static str) -> ApiError {
 
 /// The series' actor, once `key` is shown to be its host key: 404 without such a series, 403
 /// with another key.
-async fn hosted_series(
+pub(super) async fn hosted_series(
     app: &AppState,
     id: &str,
     key: &str,
@@ -69,7 +69,7 @@ async fn hosted_series(
 }
 
 /// 403: the key is not the series' host key.
-fn not_series_host() -> ApiError {
+pub(super) fn not_series_host() -> ApiError {
     ApiError::new(
         StatusCode::FORBIDDEN,
         ErrorCode::InvalidKey,
@@ -146,6 +146,11 @@ pub async fn create_series(
             key,
         });
     }
+    let calendar = super::calendar::settings_for_new_series(
+        request.time_zone.as_deref(),
+        request.start_time.as_deref(),
+        request.minutes,
+    )?;
     let host_key = secret::new_secret().map_err(|_| internal())?;
     let record = crate::series::SeriesRecord {
         id: id.clone(),
@@ -159,6 +164,7 @@ pub async fn create_series(
         planned: Vec::new(),
         commitments: Vec::new(),
         created_at: app.clock().now(),
+        calendar,
     };
     app.create_series(record).await.map_err(|_| internal())?;
     info!(series_id = %id, "series opened");
@@ -307,24 +313,20 @@ pub async fn member(
     Body(body): Body,
 ) -> Result<Json<MemberView>, ApiError> {
     let request: MemberRequest = parse_body(&body)?;
-    if let Some(planned) = &request.planned {
-        if planned.len() > 24 || planned.iter().any(|d| !plausible_date(d)) {
-            return Err(ApiError::bad(
-                ErrorCode::InvalidMessage,
-                "planned: up to 24 dates written YYYY-MM-DD",
-            ));
-        }
-    }
+    let now = app.clock().now();
+    let base = app.settings().public_url.clone();
     let series = app
         .series(&series_id)
         .await
         .map_err(|u| super::unserved(u, "series"))?;
     let view = series
-        .update(move |series| match member_change(series, request) {
-            Ok((view, true)) => (Ok(view), Change::Save(Vec::new())),
-            Ok((view, false)) => (Ok(view), Change::None),
-            Err(e) => (Err(e), Change::None),
-        })
+        .update(
+            move |series| match member_change(series, request, now, &base) {
+                Ok((view, true)) => (Ok(view), Change::Save(Vec::new())),
+                Ok((view, false)) => (Ok(view), Change::None),
+                Err(e) => (Err(e), Change::None),
+            },
+        )
         .await
         .map_err(|e| series_failed(e, "the choice"))??;
     Ok(Json(view))
@@ -335,6 +337,8 @@ pub async fn member(
 fn member_change(
     series: &mut crate::series::SeriesRecord,
     request: MemberRequest,
+    now: circlekeeper_protocol::Millis,
+    base: &str,
 ) -> Result<(MemberView, bool), ApiError> {
     let Some(index) = series
         .members
@@ -356,17 +360,30 @@ fn member_change(
             ));
         }
     }
-    let changes = request.choice.is_some() || request.avoid.is_some() || request.planned.is_some();
+    let calendar = super::calendar::planned_change(
+        series,
+        index,
+        request.planned.as_deref(),
+        request.pair.as_ref(),
+        now,
+    )?;
+    let changes = request.choice.is_some() || request.avoid.is_some() || calendar.is_some();
     if let Some(avoid) = request.avoid {
         let me = series.members[index].id.clone();
         series.members[index].avoid = avoid.into_iter().filter(|id| *id != me).collect();
     }
-    if let Some(planned) = request.planned {
-        series.planned = planned;
+    if let Some(calendar) = calendar {
+        if request.planned.is_some() {
+            series.planned = calendar.series_dates();
+        }
+        series.calendar = calendar;
     }
     if let Some(choice) = request.choice {
         series.members[index].choice = Some(choice);
     }
+    let me = series.members[index].id.clone();
+    let (calendar_feed, feed_made) =
+        super::calendar::feed_link(series, &me, &request.key, false, base);
     let m = &series.members[index];
     let view = MemberView {
         series_id: series.id.clone(),
@@ -385,18 +402,9 @@ fn member_change(
             .map(|o| (o.id.clone(), o.name.clone()))
             .collect(),
         planned: series.planned.clone(),
+        planned_sessions: super::calendar::member_sessions(series, &m.id),
+        time_zone: series.calendar.time_zone.clone(),
+        calendar_feed,
     };
-    Ok((view, changes))
-}
-
-/// A `YYYY-MM-DD` date with a plausible month and day.
-fn plausible_date(d: &str) -> bool {
-    let parts: Vec<&str> = d.split('-').collect();
-    match parts.as_slice() {
-        [y, m, d] if y.len() == 4 && m.len() == 2 && d.len() == 2 => matches!(
-            (y.parse::<u32>(), m.parse::<u32>(), d.parse::<u32>()),
-            (Ok(2000..=2200), Ok(1..=12), Ok(1..=31))
-        ),
-        _ => false,
-    }
+    Ok((view, changes || feed_made))
 }
