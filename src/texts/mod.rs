@@ -15,8 +15,10 @@ use std::sync::OnceLock;
 mod de;
 mod es;
 mod labels;
+mod reports;
 
 pub use labels::{fill, label, LABELS};
+pub use reports::REPORT_LABELS;
 
 /// An English text and its translation.
 type Pair = (&'static str, &'static str);
@@ -60,7 +62,12 @@ impl Lang {
             Lang::Es => (es::TEXTS, es::EXPORTS),
             Lang::De => (de::TEXTS, de::EXPORTS),
         };
-        texts.iter().chain(exports).copied()
+        let reports: &[Pair] = match self {
+            Lang::En => &[],
+            Lang::Es => es::REPORTS,
+            Lang::De => de::REPORTS,
+        };
+        texts.iter().chain(exports).chain(reports).copied()
     }
 
     /// The map from English text to this language's, built once.
@@ -112,6 +119,7 @@ pub fn builtin_texts() -> Vec<&'static str> {
     all.push(crate::room::state::DEFAULT_GROUND_RULES);
     all.push(crate::series::SESSION_TITLE);
     all.extend_from_slice(LABELS);
+    all.extend_from_slice(REPORT_LABELS);
     all.sort_unstable();
     all.dedup();
     all

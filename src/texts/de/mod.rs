@@ -4,8 +4,10 @@
 //! `texts`); the fixed words of exports are in [`exports`].
 
 mod exports;
+mod reports;
 
 pub(in crate::texts) use exports::EXPORTS;
+pub(in crate::texts) use reports::REPORTS;
 
 /// Every built-in English text of the formats, the prompt bank and a room, and its German.
 pub(in crate::texts) static TEXTS: &[(&str, &str)] = &[
