@@ -650,3 +650,79 @@ async fn every_figure_of_the_summaries_and_reports_matches_the_sessions_that_mad
         .expect("runs");
     assert!(!bad.status.success(), "a date that is not one is refused");
 }
+
+#[tokio::test]
+async fn the_repeated_stages_of_an_action_learning_set_name_their_presenter() {
+    let server = TestServer::start_with(
+        Arc::new(SledStore::temporary().expect("store")),
+        Clock::manual(EPOCH),
+        |s| s.host_key = Some(KEY.into()),
+    )
+    .await;
+    let room = server.create_builtin_room("action_learning_set").await;
+    let mut fran = server.host(&room, "Fran").await;
+    let mut ada = server.join(&room, "Ada").await;
+    let mut ben = server.join(&room, "Ben").await;
+    for c in [&mut fran, &mut ada, &mut ben] {
+        c.ok(Command::AcceptGroundRules).await;
+    }
+    fran.ok(Command::SetPresenterOrder {
+        order: vec![ben.you, ada.you],
+    })
+    .await;
+    fran.ok(Command::Start).await;
+    let plan = fran.view.plan.clone();
+    for _ in 1..plan.len() {
+        server.advance(Duration::from_millis(MINUTE));
+        fran.ok(Command::NextStage).await;
+    }
+    fran.ok(Command::EndSession).await;
+    let name = |id| if id == ada.you { "Ada" } else { "Ben" };
+    let text = post(
+        &server,
+        &format!("/api/host/rooms/{}/export", room.room_id),
+        json!({ "key": KEY }),
+    )
+    .await;
+    let summary: RoomSummary = serde_json::from_str(&text).expect("json");
+    assert_eq!(summary.stages.len(), plan.len());
+    let mut presented = Vec::new();
+    for st in &summary.stages {
+        let expected = plan[st.index].presenter.map(name);
+        assert_eq!(st.presenter.as_deref(), expected, "stage {}", st.index);
+        if let Some(p) = expected {
+            if presented.last() != Some(&p) {
+                presented.push(p);
+            }
+        }
+    }
+    assert_eq!(
+        presented,
+        ["Ben", "Ada"],
+        "each presenter's stages, in order"
+    );
+    assert_eq!((summary.participants, summary.guests), (2, 2));
+    let csv = post(
+        &server,
+        &format!("/api/host/rooms/{}/export", room.room_id),
+        json!({ "key": KEY, "format": "csv", "table": "stages" }),
+    )
+    .await;
+    let with_ben = csv
+        .lines()
+        .filter(|l| l.split(',').nth(4) == Some("Ben"))
+        .count();
+    let planned_for_ben = plan.iter().filter(|p| p.presenter == Some(ben.you)).count();
+    assert!(planned_for_ben > 1, "repeated stages");
+    assert_eq!(with_ben, planned_for_ben, "{csv}");
+    let hidden = post(
+        &server,
+        &format!("/api/host/rooms/{}/export", room.room_id),
+        json!({ "key": KEY, "format": "markdown", "names": "pseudonymised" }),
+    )
+    .await;
+    assert!(
+        !hidden.contains("Ben") && hidden.contains(&format!("| Participant {} |", ben.you)),
+        "{hidden}"
+    );
+}

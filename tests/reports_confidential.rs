@@ -19,6 +19,9 @@ use serde_json::{json, Value};
 
 const KEY: &str = "community-host-key";
 
+/// Formats with their CSV table (empty for JSON and Markdown).
+type Formats<'a> = Vec<(&'a str, &'a str)>;
+
 /// Texts that must never leave the room.
 const SECRETS: &[&str] = &[
     "SECRET-commitment-private",
@@ -285,7 +288,7 @@ async fn no_private_or_circle_text_reaches_any_export_and_private_ratings_are_co
     drop(store);
     let mut seen = [false; 2];
     let to = (EPOCH * 2).to_string();
-    let whats: Vec<(Vec<&str>, &Vec<(&str, &str)>)> = vec![
+    let whats: Vec<(Vec<&str>, &Formats)> = vec![
         (vec!["--room", room1.room_id.as_str()], &summary_formats),
         (vec!["--room", room2.room_id.as_str()], &summary_formats),
         (vec!["--series", series.series_id.as_str()], &report_formats),

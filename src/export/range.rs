@@ -185,3 +185,88 @@ pub fn stored<'a>(
     }
     Ok(summaries)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::export::series::tests::summary;
+
+    #[test]
+    fn members_of_two_series_with_the_same_ids_are_different_people() {
+        let sessions = [
+            summary(
+                "a1",
+                Some("A"),
+                &[("Ada", Some("m1")), ("Ben", Some("m2")), ("Gil", None)],
+            ),
+            summary("b1", Some("B"), &[("Ivy", Some("m1")), ("Jon", Some("m2"))]),
+            summary("a2", Some("A"), &[("Ada", Some("m1")), ("Gil", None)]),
+            summary("x1", None, &[("Ada", None)]),
+        ];
+        let r = range_report_seeded(0, 10, &sessions, Names::Shown, Lang::En, 1);
+        let people: Vec<(&str, u32, bool)> = r
+            .members
+            .iter()
+            .map(|m| (m.name.as_str(), m.attended, m.guest))
+            .collect();
+        assert_eq!(
+            people,
+            [
+                ("Ada", 2, false),
+                ("Ben", 1, false),
+                ("Gil", 1, true),
+                ("Ivy", 1, false),
+                ("Jon", 1, false),
+                ("Gil", 1, true),
+                ("Ada", 1, true),
+            ],
+            "a member by series, anyone else by room"
+        );
+        let attendance: Vec<u32> = r.sessions.iter().map(|s| s.attendance).collect();
+        assert_eq!(attendance, [3, 2, 2, 1]);
+        assert_eq!(
+            r.title,
+            "Rooms opened from 1970-01-01T00:00:00.000Z to 1970-01-01T00:00:00.010Z"
+        );
+        let hidden = range_report_seeded(0, 10, &sessions, Names::Pseudonymised, Lang::En, 1);
+        let text = serde_json::to_string(&hidden).expect("json");
+        for secret in ["Ada", "Ivy", "Gil", "\"m1\"", "A/m1"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        let guests = hidden
+            .members
+            .iter()
+            .filter(|m| m.name.starts_with("Guest "))
+            .count();
+        assert_eq!(guests, 3);
+    }
+
+    #[test]
+    fn commitments_are_summed_where_made_and_where_reviewed() {
+        let mut s1 = summary("a1", Some("A"), &[("Ada", Some("m1"))]);
+        s1.commitment_counts.made = 4;
+        let mut s2 = summary("a2", Some("A"), &[("Ada", Some("m1"))]);
+        s2.commitment_counts.made = 1;
+        s2.commitment_counts.reviewed = OutcomeCounts {
+            kept: 1,
+            partly: 1,
+            not: 1,
+            changed: 0,
+        };
+        let mut s3 = summary("a3", Some("A"), &[("Ada", Some("m1"))]);
+        s3.commitment_counts.reviewed = OutcomeCounts {
+            kept: 0,
+            partly: 0,
+            not: 1,
+            changed: 1,
+        };
+        let r = range_report_seeded(0, 10, &[s1, s2, s3], Names::Shown, Lang::En, 1);
+        let c = &r.commitments;
+        assert_eq!(
+            (c.made, c.kept, c.partly, c.not, c.changed),
+            (5, 1, 1, 2, 1)
+        );
+        let made: Vec<u32> = r.sessions.iter().map(|s| s.commitments_made).collect();
+        assert_eq!(made, [4, 1, 0]);
+    }
+}

@@ -493,3 +493,167 @@ pub fn csv(r: &SeriesReport, table: &str, lang: Lang) -> Option<String> {
     }
     Some(out)
 }
+
+#[cfg(test)]
+pub(super) mod tests {
+    use circlekeeper_protocol::Standing;
+
+    use super::*;
+    use crate::export::{Attendance, CommitmentCounts, FollowUps};
+    use crate::series::Member;
+
+    /// A session's summary with these participants, as `(name, member id)`.
+    pub(crate) fn summary(
+        room: &str,
+        series: Option<&str>,
+        people: &[(&str, Option<&str>)],
+    ) -> RoomSummary {
+        let attendance: Vec<Attendance> = people
+            .iter()
+            .map(|(name, member)| Attendance {
+                name: name.to_string(),
+                standing: Standing::Participant,
+                joined_at: 0,
+                left_at: None,
+                member: member.map(str::to_string),
+                joined_at_iso: String::new(),
+                left_at_iso: None,
+            })
+            .collect();
+        let members = people.iter().filter(|p| p.1.is_some()).count() as u32;
+        RoomSummary {
+            version: 1,
+            room_id: room.into(),
+            title: room.into(),
+            format: "Coaching swap".into(),
+            started_at: Some(0),
+            ended_at: None,
+            facilitators: Vec::new(),
+            attendance,
+            stages: Vec::new(),
+            presenter_order: Vec::new(),
+            pairings: Vec::new(),
+            floor_time_by_role: Vec::new(),
+            commitments: Vec::new(),
+            feedback: Vec::new(),
+            survey: Vec::new(),
+            series_id: series.map(str::to_string),
+            started_at_iso: None,
+            ended_at_iso: None,
+            duration_ms: None,
+            participants: people.len() as u32,
+            members,
+            guests: people.len() as u32 - members,
+            commitment_counts: CommitmentCounts::default(),
+            follow_ups: FollowUps::default(),
+        }
+    }
+
+    fn series_of(n: usize) -> SeriesRecord {
+        SeriesRecord {
+            id: "s".into(),
+            title: "S".into(),
+            cadence: Cadence::Monthly,
+            cycle_months: 6,
+            host_key_hash: [0; 32],
+            members: (1..=n)
+                .map(|i| Member {
+                    id: format!("m{i}"),
+                    name: format!("Name{i}"),
+                    key_hash: [0; 32],
+                    choice: None,
+                    avoid: Vec::new(),
+                })
+                .collect(),
+            sessions: Vec::new(),
+            history: Default::default(),
+            planned: Vec::new(),
+            commitments: Vec::new(),
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn pseudonyms_do_not_follow_the_member_list_and_rows_are_listed_by_pseudonym() {
+        let series = series_of(8);
+        // Only the first member came: their row tells who is who.
+        let session = summary("r1", Some("s"), &[("Name1", Some("m1"))]);
+        let mut first_was_not_member_1 = false;
+        for seed in 0..8 {
+            let r = report_seeded(
+                &series,
+                std::slice::from_ref(&session),
+                Names::Pseudonymised,
+                seed,
+            );
+            let names: Vec<&str> = r.members.iter().map(|m| m.name.as_str()).collect();
+            let expected: Vec<String> = (1..=8).map(|i| format!("Member {i}")).collect();
+            assert_eq!(
+                names,
+                expected.iter().map(String::as_str).collect::<Vec<_>>()
+            );
+            let text = serde_json::to_string(&r).expect("json");
+            assert!(
+                !text.contains("\"m1\"") && !text.contains("Name1"),
+                "{text}"
+            );
+            let came = r
+                .members
+                .iter()
+                .find(|m| m.attended == 1)
+                .expect("the one who came");
+            first_was_not_member_1 |= came.name != "Member 1";
+        }
+        assert!(first_was_not_member_1, "pseudonyms follow the member list");
+        // The same seed deals the same pseudonyms; shown names keep the member order.
+        assert_eq!(
+            report_seeded(
+                &series,
+                std::slice::from_ref(&session),
+                Names::Pseudonymised,
+                3
+            ),
+            report_seeded(
+                &series,
+                std::slice::from_ref(&session),
+                Names::Pseudonymised,
+                3
+            )
+        );
+        let shown = report_seeded(&series, &[session], Names::Shown, 3);
+        assert_eq!(shown.members[0].name, "Name1");
+        assert_eq!(shown.members[0].attended, 1);
+    }
+
+    #[test]
+    fn commitments_in_a_series_report_are_the_series_records_with_their_outcomes() {
+        use circlekeeper_protocol::{Commitment, Outcome, Visibility};
+        let mut series = series_of(2);
+        for (i, (visibility, outcome)) in [
+            (Visibility::Private, Some(Outcome::Kept)),
+            (Visibility::Circle, Some(Outcome::Not)),
+            (Visibility::Exportable, None),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            series.commitments.push(Commitment {
+                id: format!("r1-{i}"),
+                author: 1,
+                name: "Name1".into(),
+                member: Some("m1".into()),
+                text: "x".into(),
+                due: None,
+                visibility,
+                made_at: 0,
+                outcome,
+            });
+        }
+        let r = report_seeded(&series, &[], Names::Shown, 0);
+        let c = &r.commitments;
+        assert_eq!(
+            (c.made, c.kept, c.partly, c.not, c.changed),
+            (3, 1, 0, 1, 0)
+        );
+    }
+}
