@@ -24,8 +24,8 @@ pub struct ExportRequest {
     /// `json` (default), `markdown` or `csv`.
     #[serde(default)]
     format: Option<String>,
-    /// For `csv`: which table (`attendance`, `stages`, `pairs`, `commitments`; a series report
-    /// has its own).
+    /// For `csv`: which table (`attendance`, `stages`, `pairs`, `commitments`, `follow_ups`,
+    /// `session`; a report has its own: `sessions`, `members`, `pairs`).
     #[serde(default)]
     table: Option<String>,
     /// `shown` (default) or `pseudonymised`.
