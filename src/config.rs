@@ -190,25 +190,45 @@ pub enum LogFormat {
 /// Tools that work on the data directory without a running server.
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum Tool {
-    /// Write a session's summary from the data directory (stop the server first: the store
-    /// allows one process at a time).
+    /// Write a session's summary, a series report or a date range report from the data
+    /// directory (stop the server first: the store allows one process at a time). Give exactly
+    /// one of `--room`, `--series`, or `--from` with `--to`.
     Export {
-        /// The room id.
-        #[arg(long)]
-        room: String,
+        /// The room id: that session's summary.
+        #[arg(long, conflicts_with_all = ["series", "from", "to"], required_unless_present_any = ["series", "from"])]
+        room: Option<String>,
+        /// The series id: the series report.
+        #[arg(long, conflicts_with_all = ["from", "to"])]
+        series: Option<String>,
+        /// With `--to`: the report over every room opened from this instant (included): a date
+        /// `YYYY-MM-DD` (midnight UTC), `YYYY-MM-DDTHH:MM[:SS[.mmm]]Z`, or epoch milliseconds.
+        #[arg(long, requires = "to", value_parser = instant)]
+        from: Option<u64>,
+        /// With `--from`: to this instant (not included), written the same ways.
+        #[arg(long, requires = "from", value_parser = instant)]
+        to: Option<u64>,
         /// `json`, `markdown`, `csv` or `html` (one self-contained page, to print or keep).
         #[arg(long, default_value = "json")]
         format: String,
-        /// For `csv`: `attendance`, `stages`, `pairs` or `commitments`.
-        #[arg(long, default_value = "attendance")]
-        table: String,
-        /// Show names as pseudonyms ("Participant 3").
+        /// For `csv`: a summary's `attendance` (default), `stages`, `pairs`, `commitments`,
+        /// `follow_ups` or `session`; a report's `sessions` (default), `members` or `pairs`.
+        #[arg(long)]
+        table: Option<String>,
+        /// Show names as pseudonyms ("Participant 3" in a summary, "Member 5" and "Guest 2" in
+        /// a report).
         #[arg(long)]
         pseudonymise: bool,
         /// The language of Markdown, CSV and HTML headings and built-in texts: `en`, `es` or `de`.
         #[arg(long, default_value = "en", value_parser = lang)]
         lang: crate::texts::Lang,
     },
+}
+
+/// An instant on the command line: a date, a UTC time or epoch ms (see `export --from`).
+fn instant(s: &str) -> Result<u64, String> {
+    crate::export::dates::parse_instant(s).ok_or_else(|| {
+        format!("{s:?}: a date YYYY-MM-DD, a time YYYY-MM-DDTHH:MM:SSZ (UTC) or epoch milliseconds")
+    })
 }
 
 /// A language of the server's texts: `en`, `es` or `de`.

@@ -21,6 +21,9 @@ async fn main() -> anyhow::Result<()> {
 
     if let Some(circlekeeper::config::Tool::Export {
         room,
+        series,
+        from,
+        to,
         format,
         table,
         pseudonymise,
@@ -33,8 +36,18 @@ async fn main() -> anyhow::Result<()> {
         } else {
             circlekeeper::export::Names::Shown
         };
-        let summary = circlekeeper::export::from_store(store.as_ref(), room, names)?;
-        let text = circlekeeper::export::render(&summary, format, table, *lang)?;
+        let text = export(
+            store.as_ref(),
+            Export {
+                room: room.as_deref(),
+                series: series.as_deref(),
+                range: from.zip(*to),
+                format,
+                table: table.as_deref(),
+                names,
+                lang: *lang,
+            },
+        )?;
         print!("{text}");
         return Ok(());
     }
@@ -82,6 +95,45 @@ async fn main() -> anyhow::Result<()> {
     }
     info!("circlekeeper stopped");
     Ok(())
+}
+
+/// What `circlekeeper export` was asked for.
+struct Export<'a> {
+    room: Option<&'a str>,
+    series: Option<&'a str>,
+    range: Option<(u64, u64)>,
+    format: &'a str,
+    table: Option<&'a str>,
+    names: circlekeeper::export::Names,
+    lang: circlekeeper::texts::Lang,
+}
+
+/// A session's summary, a series report or a date range report, rendered, from the store.
+fn export(store: &dyn Store, e: Export<'_>) -> anyhow::Result<String> {
+    use circlekeeper::export::{self, range, series};
+    if let Some(room) = e.room {
+        let summary = export::from_store(store, room, e.names)?;
+        let table = e.table.unwrap_or("attendance");
+        return Ok(export::render(&summary, e.format, table, e.lang)?);
+    }
+    let table = e.table.unwrap_or("sessions");
+    let report = match (e.series, e.range) {
+        (Some(id), _) => {
+            let record = store
+                .series_record(id)?
+                .ok_or_else(|| anyhow::anyhow!("no series {id} in this store"))?;
+            let rooms = record.sessions.iter().map(|s| s.room_id.as_str());
+            let summaries = range::stored(store, rooms)?;
+            series::report(&record, &summaries, e.names)
+        }
+        (None, Some((from, to))) => {
+            anyhow::ensure!(from < to, "--from must be before --to");
+            let summaries = range::summaries_in_range(store, from, to)?;
+            range::range_report(from, to, &summaries, e.names, e.lang)
+        }
+        (None, None) => anyhow::bail!("give --room, --series, or --from with --to"),
+    };
+    Ok(series::render(&report, e.format, table, e.lang)?)
 }
 
 /// The exit status when the PostgreSQL store cannot be opened (`EX_UNAVAILABLE` of

@@ -100,7 +100,7 @@ async fn an_export_in_spanish_has_spanish_headings_and_the_same_json() {
         "- Formato: Conjunto de aprendizaje en acción",
         "- Facilitación: Fran",
         "## Etapas",
-        "| etapa | previsto | real |",
+        "| etapa | quien presenta | previsto | real |",
         "| Check-in |",
         "| Compromiso |",
         "## Compromisos",
@@ -122,7 +122,7 @@ async fn an_export_in_spanish_has_spanish_headings_and_the_same_json() {
     .await;
     assert!(
         csv.text
-            .starts_with("índice,título,previsto (ms),real (ms)\n"),
+            .starts_with("índice,título,previsto (ms),real (ms),quien presenta,inicio\n"),
         "{}",
         csv.text
     );
@@ -184,7 +184,8 @@ async fn the_community_hosts_reports_come_in_a_language_too() {
         .http("POST", "/api/host/report", body.to_string().as_bytes())
         .await;
     assert_eq!(report.status, 200, "{}", report.text);
-    let title = format!("# Räume, eröffnet von 0 bis {}", now + 1);
+    let to = circlekeeper::export::dates::iso(now + 1);
+    let title = format!("# Räume, eröffnet von 1970-01-01T00:00:00.000Z bis {to}");
     for german in [
         title.as_str(),
         "## Sitzungen",

@@ -7,8 +7,10 @@
 //!
 //! Markdown and CSV are written in a language (`texts::Lang`): their headings, fixed words and
 //! built-in format names and stage titles; JSON is the same in every language.
-
-use std::fmt::Write as _;
+//!
+//! Counts may include every item whatever its visibility (how many commitments were made, how
+//! many were reviewed and how); text, never. Times are epoch ms in JSON with an ISO 8601 twin
+//! (`…_iso`), ISO 8601 in CSV, and readable dates in Markdown.
 
 use circlekeeper_protocol::{
     Event, Millis, ParticipantId, Role, RoomView, SessionStatus, Standing, Visibility,
@@ -20,8 +22,15 @@ use crate::room::state::Notes;
 use crate::store::{Store, StoreError, StoredEvent};
 use crate::texts::{fill, label, Lang};
 
+mod counts;
+pub mod dates;
 pub mod html;
+pub mod range;
 pub mod series;
+mod summary_text;
+
+pub use counts::{CommitmentCounts, FollowUp, FollowUps, OutcomeCounts};
+pub use summary_text::{csv, markdown, CSV_TABLES};
 
 /// Why a summary or report could not be made. The first three are the server's fault (its
 /// records or its store); the others name what the request got wrong.
@@ -107,6 +116,34 @@ pub struct RoomSummary {
     pub feedback: Vec<ExportedFeedback>,
     /// Survey ratings; comments only when marked exportable.
     pub survey: Vec<ExportedSurvey>,
+    /// The series the room belongs to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series_id: Option<String>,
+    /// `started_at` in ISO 8601 (UTC).
+    #[serde(default)]
+    pub started_at_iso: Option<String>,
+    /// `ended_at` in ISO 8601 (UTC).
+    #[serde(default)]
+    pub ended_at_iso: Option<String>,
+    /// From start to end, ms (null until the session has both).
+    #[serde(default)]
+    pub duration_ms: Option<u64>,
+    /// People who came as participants (facilitators and co-facilitators not counted).
+    #[serde(default)]
+    pub participants: u32,
+    /// Of the participants, those who came with a series member link.
+    #[serde(default)]
+    pub members: u32,
+    /// Of the participants, the others (everyone in a room outside a series).
+    #[serde(default)]
+    pub guests: u32,
+    /// Commitments made in this session and reviews made in it, counted whatever their
+    /// visibility.
+    #[serde(default)]
+    pub commitment_counts: CommitmentCounts,
+    /// What became of earlier sessions' commitments reviewed in this session.
+    #[serde(default)]
+    pub follow_ups: FollowUps,
 }
 
 /// One person's attendance.
@@ -124,6 +161,12 @@ pub struct Attendance {
     /// map back to the host's member list).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member: Option<String>,
+    /// `joined_at` in ISO 8601 (UTC).
+    #[serde(default)]
+    pub joined_at_iso: String,
+    /// `left_at` in ISO 8601 (UTC).
+    #[serde(default)]
+    pub left_at_iso: Option<String>,
 }
 
 /// One stage as it ran.
@@ -137,6 +180,15 @@ pub struct StageRun {
     pub planned_ms: u64,
     /// Time actually spent, ms (until the next stage began or the session ended).
     pub actual_ms: u64,
+    /// Whose presentation it was, in per-presenter stages (name or pseudonym).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presenter: Option<String>,
+    /// When it began (epoch ms).
+    #[serde(default)]
+    pub started_at: Millis,
+    /// `started_at` in ISO 8601 (UTC).
+    #[serde(default)]
+    pub started_at_iso: String,
 }
 
 /// A commitment its author marked exportable.
@@ -237,17 +289,66 @@ pub fn summarize(
                 title: planned.map_or_else(String::new, |p| p.title.clone()),
                 planned_ms: planned.map_or(0, |p| p.timebox_ms),
                 actual_ms: until.saturating_sub(at),
+                presenter: planned.and_then(|p| p.presenter).map(name),
+                started_at: at,
+                started_at_iso: dates::iso(at),
             }
         })
         .collect();
 
+    let ended_at = (view.session.status == SessionStatus::Ended).then_some(end);
+    let participants: Vec<_> = view
+        .participants
+        .iter()
+        .filter(|p| p.standing == Standing::Participant)
+        .collect();
+    let members = participants.iter().filter(|p| p.member.is_some()).count() as u32;
+    let mut reviewed = OutcomeCounts::default();
+    for outcome in notes.commitments.iter().filter_map(|c| c.outcome) {
+        reviewed.add(outcome);
+    }
+    let mut follow_ups = FollowUps::default();
+    for c in notes
+        .earlier
+        .iter()
+        .filter(|c| notes.reviewed.contains(&c.id))
+    {
+        let Some(outcome) = c.outcome else { continue };
+        follow_ups.counts.add(outcome);
+        if exportable(c.visibility) {
+            // The author as this session knows them (by member), else as the commitment does.
+            let author = view
+                .participants
+                .iter()
+                .find(|p| p.member.is_some() && p.member == c.member)
+                .map_or_else(
+                    || match names {
+                        Names::Shown => c.name.clone(),
+                        Names::Pseudonymised => "Participant".to_string(),
+                    },
+                    |p| name(p.id),
+                );
+            follow_ups.reviewed.push(FollowUp {
+                author,
+                text: c.text.clone(),
+                due: c.due.clone(),
+                outcome,
+                made_at: c.made_at,
+                made_at_iso: dates::iso(c.made_at),
+            });
+        }
+    }
+    let commitment_counts = CommitmentCounts {
+        made: notes.commitments.len() as u32,
+        reviewed: reviewed.plus(&follow_ups.counts),
+    };
     RoomSummary {
         version: SUMMARY_VERSION,
         room_id: view.id.clone(),
         title: view.title.clone(),
         format: view.format.clone(),
         started_at: view.session.started_at,
-        ended_at: (view.session.status == SessionStatus::Ended).then_some(end),
+        ended_at,
         facilitators: view
             .participants
             .iter()
@@ -262,6 +363,10 @@ pub fn summarize(
                 standing: p.standing,
                 joined_at: p.joined_at,
                 left_at: left.iter().find(|(id, _)| *id == p.id).map(|(_, at)| *at),
+                joined_at_iso: dates::iso(p.joined_at),
+                left_at_iso: dates::iso_opt(
+                    left.iter().find(|(id, _)| *id == p.id).map(|(_, at)| *at),
+                ),
                 // A member id maps back to the host's member list: never in a pseudonymised one.
                 member: match names {
                     Names::Shown => p.member.clone(),
@@ -314,6 +419,19 @@ pub fn summarize(
                 },
             })
             .collect(),
+        series_id: None,
+        started_at_iso: dates::iso_opt(view.session.started_at),
+        ended_at_iso: dates::iso_opt(ended_at),
+        duration_ms: view
+            .session
+            .started_at
+            .zip(ended_at)
+            .map(|(start, end)| end.saturating_sub(start)),
+        participants: participants.len() as u32,
+        members,
+        guests: participants.len() as u32 - members,
+        commitment_counts,
+        follow_ups,
     }
 }
 
@@ -336,127 +454,6 @@ pub(crate) fn code_of(value: impl Serialize) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default()
-}
-
-/// The summary for people to read, in `lang`: headings and fixed words, built-in format names
-/// and stage titles translated; what people wrote (titles, names, commitments) as written.
-pub fn markdown(s: &RoomSummary, lang: Lang) -> String {
-    let l = |english: &'static str| label(lang, english);
-    let mut out = String::new();
-    let _ = writeln!(out, "# {}\n", s.title);
-    let format = lang.t(&s.format);
-    let facilitators = s.facilitators.join(", ");
-    // The people the session was for: facilitators are named on their own line, not counted.
-    let attendance = s
-        .attendance
-        .iter()
-        .filter(|a| a.standing == Standing::Participant)
-        .count()
-        .to_string();
-    let _ = writeln!(
-        out,
-        "- {}",
-        fill(l("Format: {format}"), &[("format", format)])
-    );
-    let _ = writeln!(
-        out,
-        "- {}",
-        fill(l("Facilitated by: {names}"), &[("names", &facilitators)])
-    );
-    let _ = writeln!(
-        out,
-        "- {}\n",
-        fill(
-            l("Attendance: {n} (not counting facilitators)"),
-            &[("n", &attendance)]
-        )
-    );
-    let _ = writeln!(
-        out,
-        "## {}\n\n| {} | {} | {} |\n| --- | ---: | ---: |",
-        l("Stages"),
-        l("stage"),
-        l("planned"),
-        l("actual")
-    );
-    for st in &s.stages {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} |",
-            lang.t(&st.title),
-            minutes(st.planned_ms),
-            minutes(st.actual_ms)
-        );
-    }
-    if !s.presenter_order.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n## {}\n\n{}",
-            l("Presenters"),
-            s.presenter_order.join(", ")
-        );
-    }
-    if !s.pairings.is_empty() {
-        let _ = writeln!(out, "\n## {}\n", l("Pairs"));
-        for g in &s.pairings {
-            let _ = writeln!(out, "- {}", g.join(" · "));
-        }
-    }
-    if !s.floor_time_by_role.is_empty() {
-        let _ = writeln!(out, "\n## {}\n", l("Floor time by role"));
-        for (role, ms) in &s.floor_time_by_role {
-            let code = code_of(role);
-            let _ = writeln!(out, "- {}: {}", lang.t(&code), minutes(*ms));
-        }
-    }
-    if !s.commitments.is_empty() {
-        let _ = writeln!(out, "\n## {}\n", l("Commitments"));
-        for c in &s.commitments {
-            let due = c
-                .due
-                .as_deref()
-                .map(|d| fill(l(" (by {due})"), &[("due", d)]))
-                .unwrap_or_default();
-            let _ = writeln!(out, "- {}: {}{}", c.author, c.text, due);
-        }
-    }
-    let ratings: Vec<u8> = s.feedback.iter().map(|f| f.rating).collect();
-    if !ratings.is_empty() {
-        let mean = ratings.iter().map(|&r| f64::from(r)).sum::<f64>() / ratings.len() as f64;
-        let counted = count(lang, ratings.len(), "1 rating", "{n} ratings");
-        let _ = writeln!(
-            out,
-            "\n## {}\n\n{}",
-            l("Feedback to coaches"),
-            mean_rating(lang, mean, &counted)
-        );
-        for f in s.feedback.iter().filter(|f| f.helped.is_some()) {
-            let line = fill(
-                l("To {coach}: helped: {helped}; helped less: {less}"),
-                &[
-                    ("coach", &f.coach),
-                    ("helped", f.helped.as_deref().unwrap_or("")),
-                    ("less", f.helped_less.as_deref().unwrap_or("")),
-                ],
-            );
-            let _ = writeln!(out, "- {line}");
-        }
-    }
-    if !s.survey.is_empty() {
-        let mean =
-            s.survey.iter().map(|a| f64::from(a.rating)).sum::<f64>() / s.survey.len() as f64;
-        let counted = count(lang, s.survey.len(), "1 answer", "{n} answers");
-        let _ = writeln!(
-            out,
-            "\n## {}\n\n{}",
-            l("Survey"),
-            mean_rating(lang, mean, &counted)
-        );
-        for c in s.survey.iter().filter_map(|a| a.comment.as_deref()) {
-            let _ = writeln!(out, "- {c}");
-        }
-    }
-    out
 }
 
 /// "Mean rating 4.5 of 5 (2 ratings)." in `lang` (Spanish and German write "4,5").
@@ -493,77 +490,6 @@ pub(crate) fn csv_field(s: &str) -> String {
     }
 }
 
-/// The CSV tables a summary has.
-pub const CSV_TABLES: &[&str] = &["attendance", "stages", "pairs", "commitments"];
-
-/// One table of the summary as CSV, or `None` for an unknown table. The header row and
-/// built-in stage titles are in `lang`; values that are codes (standing, outcome) and times
-/// stay as they are, for the programs that read them.
-pub fn csv(s: &RoomSummary, table: &str, lang: Lang) -> Option<String> {
-    let mut out = String::new();
-    let row = |out: &mut String, fields: &[String]| {
-        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-        let _ = writeln!(out, "{}", line.join(","));
-    };
-    let header = |out: &mut String, names: &[&'static str]| {
-        let names: Vec<String> = names.iter().map(|n| label(lang, n).to_owned()).collect();
-        row(out, &names);
-    };
-    match table {
-        "attendance" => {
-            header(&mut out, &["name", "standing", "joined_at", "left_at"]);
-            for a in &s.attendance {
-                row(
-                    &mut out,
-                    &[
-                        a.name.clone(),
-                        code_of(a.standing),
-                        a.joined_at.to_string(),
-                        a.left_at.map(|t| t.to_string()).unwrap_or_default(),
-                    ],
-                );
-            }
-        }
-        "stages" => {
-            header(&mut out, &["index", "title", "planned_ms", "actual_ms"]);
-            for st in &s.stages {
-                row(
-                    &mut out,
-                    &[
-                        st.index.to_string(),
-                        lang.t(&st.title).to_owned(),
-                        st.planned_ms.to_string(),
-                        st.actual_ms.to_string(),
-                    ],
-                );
-            }
-        }
-        "pairs" => {
-            header(&mut out, &["group", "members"]);
-            for (i, g) in s.pairings.iter().enumerate() {
-                row(&mut out, &[(i + 1).to_string(), g.join(" · ")]);
-            }
-        }
-        "commitments" => {
-            header(&mut out, &["author", "text", "due", "outcome"]);
-            for c in &s.commitments {
-                let outcome = c.outcome.map(code_of).unwrap_or_default();
-                row(
-                    &mut out,
-                    &[
-                        c.author.clone(),
-                        c.text.clone(),
-                        c.due.clone().unwrap_or_default(),
-                        outcome,
-                    ],
-                );
-            }
-        }
-        _ => return None,
-    }
-    Some(out)
-}
-
 /// The summary of a stored room, read from a store: by the `circlekeeper export` tool offline,
 /// and by the community host's exports and reports.
 pub fn from_store(store: &dyn Store, room: &str, names: Names) -> Result<RoomSummary, ExportError> {
@@ -578,12 +504,9 @@ pub fn from_store(store: &dyn Store, room: &str, names: Names) -> Result<RoomSum
         room: room.into(),
         gap,
     })?;
-    Ok(summarize(
-        rebuilt.view(),
-        &loaded.events,
-        rebuilt.notes(),
-        names,
-    ))
+    let mut summary = summarize(rebuilt.view(), &loaded.events, rebuilt.notes(), names);
+    summary.series_id = record.series.clone();
+    Ok(summary)
 }
 
 /// Render a summary in a format (`json`, `markdown`, `csv` with a table, `html`), its Markdown,

@@ -1,13 +1,18 @@
 //! The series report: the figures a community host uses to judge a program — attendance per
 //! session and per member, retention, who met whom, commitments made and kept, ratings over time.
 //! Counts only: no text anyone wrote appears here.
+//!
+//! Pseudonyms ("Member N") are dealt out in an order shuffled afresh for each report (a random
+//! seed per export), and pseudonymised rows are listed by pseudonym: neither the numbers nor
+//! the order follow the member list, and no member id appears.
 
 use std::fmt::Write as _;
 
 use circlekeeper_protocol::{Cadence, CycleChoice, Outcome};
 use serde::{Deserialize, Serialize};
 
-use super::{ExportError, Names, Renderer, RoomSummary};
+use super::dates::{iso, iso_opt, readable, readable_duration};
+use super::{ExportError, Names, OutcomeCounts, Renderer, RoomSummary};
 use crate::series::SeriesRecord;
 use crate::texts::{fill, label, Lang};
 
@@ -35,6 +40,18 @@ pub struct SeriesReport {
     pub pairing_matrix: Vec<(String, String, u32)>,
     /// Commitments made and how they went (all visibilities: counts only).
     pub commitments: CommitmentFigures,
+    /// A date range report's first instant (epoch ms; absent in a series report).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<u64>,
+    /// `from` in ISO 8601 (UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_iso: Option<String>,
+    /// A date range report's end (epoch ms, not included; absent in a series report).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<u64>,
+    /// `to` in ISO 8601 (UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_iso: Option<String>,
 }
 
 /// One session's figures.
@@ -52,6 +69,28 @@ pub struct SessionFigures {
     pub survey_mean: Option<f64>,
     /// Mean rating clients gave their coaches, if any.
     pub feedback_mean: Option<f64>,
+    /// `started_at` in ISO 8601 (UTC).
+    #[serde(default)]
+    pub started_at_iso: Option<String>,
+    /// From start to end, ms (null while it has not ended).
+    #[serde(default)]
+    pub duration_ms: Option<u64>,
+    /// Participants who came with a member link (facilitators not counted).
+    #[serde(default)]
+    pub members: u32,
+    /// Other participants: guests (facilitators not counted).
+    #[serde(default)]
+    pub guests: u32,
+    /// Commitments made in this session (any visibility).
+    #[serde(default)]
+    pub commitments_made: u32,
+    /// Reviews made in this session, by outcome (of its own commitments and earlier ones; any
+    /// visibility).
+    #[serde(default)]
+    pub reviewed: OutcomeCounts,
+    /// The series the session belongs to (in a date range report; absent outside a series).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series_id: Option<String>,
 }
 
 /// One member's figures.
@@ -65,6 +104,9 @@ pub struct MemberFigures {
     pub by_session: Vec<bool>,
     /// End-of-cycle choice, if made.
     pub choice: Option<CycleChoice>,
+    /// A guest (no member link; in a date range report, one row per guest per room).
+    #[serde(default)]
+    pub guest: bool,
 }
 
 /// Commitments in numbers.
@@ -87,16 +129,52 @@ fn mean(values: &[u8]) -> Option<f64> {
         .then(|| values.iter().map(|&v| f64::from(v)).sum::<f64>() / values.len() as f64)
 }
 
-/// Who a report is about: a stable key, the name to show, and an end-of-cycle choice.
-struct Person {
-    key: String,
-    name: String,
-    choice: Option<CycleChoice>,
+/// Who a report is about: a stable key, the name to show, an end-of-cycle choice, and whether
+/// they are a guest.
+pub(super) struct Person {
+    pub key: String,
+    pub name: String,
+    pub choice: Option<CycleChoice>,
+    pub guest: bool,
+}
+
+/// Pseudonyms for `n` people: `"{prefix} N"` with N from 1 to `n` dealt in an order shuffled by
+/// `seed`, so the numbers say nothing of who is who.
+pub(super) fn pseudonyms(prefix: &str, n: usize, seed: u64) -> Vec<String> {
+    let mut numbers: Vec<usize> = (1..=n).collect();
+    crate::random::shuffle(&mut numbers, seed);
+    numbers.iter().map(|i| format!("{prefix} {i}")).collect()
+}
+
+/// "Member 2" before "Member 10".
+fn pseudonym_order(name: &str) -> (String, u64) {
+    match name.rsplit_once(' ') {
+        Some((prefix, n)) => (prefix.to_string(), n.parse().unwrap_or(0)),
+        None => (name.to_string(), 0),
+    }
+}
+
+/// With pseudonyms, list people and pairs by pseudonym (members first, then guests), so the
+/// order of rows says nothing of the member list either.
+pub(super) fn order_rows(
+    names: Names,
+    members: &mut [MemberFigures],
+    pairs: &mut [(String, String, u32)],
+) {
+    if names == Names::Pseudonymised {
+        members.sort_by_key(|m| (m.guest, pseudonym_order(&m.name)));
+        for (a, b, _) in pairs.iter_mut() {
+            if pseudonym_order(a) > pseudonym_order(b) {
+                std::mem::swap(a, b);
+            }
+        }
+        pairs.sort_by_key(|(a, b, _)| (pseudonym_order(a), pseudonym_order(b)));
+    }
 }
 
 /// Attendance, retention and ratings per session, and attendance per person: the figures both
 /// reports share. `came` says whether a person (by key) attended a session.
-fn attendance(
+pub(super) fn attendance(
     sessions: &[RoomSummary],
     people: &[Person],
     came: impl Fn(&RoomSummary, &str) -> bool,
@@ -125,6 +203,13 @@ fn attendance(
                 },
                 survey_mean: mean(&s.survey.iter().map(|a| a.rating).collect::<Vec<_>>()),
                 feedback_mean: mean(&s.feedback.iter().map(|f| f.rating).collect::<Vec<_>>()),
+                started_at_iso: iso_opt(s.started_at),
+                duration_ms: s.duration_ms,
+                members: s.members,
+                guests: s.guests,
+                commitments_made: s.commitment_counts.made,
+                reviewed: s.commitment_counts.reviewed.clone(),
+                series_id: None,
             }
         })
         .collect();
@@ -137,6 +222,7 @@ fn attendance(
                 attended: by_session.iter().filter(|&&b| b).count() as u32,
                 by_session,
                 choice: p.choice,
+                guest: p.guest,
             }
         })
         .collect();
@@ -144,6 +230,17 @@ fn attendance(
 }
 
 impl CommitmentFigures {
+    /// Commitments made, and reviews by outcome.
+    pub(super) fn of(made: u32, reviewed: &OutcomeCounts) -> CommitmentFigures {
+        CommitmentFigures {
+            made,
+            kept: reviewed.kept,
+            partly: reviewed.partly,
+            not: reviewed.not,
+            changed: reviewed.changed,
+        }
+    }
+
     /// Count commitments by how they went.
     fn tally<'a>(outcomes: impl IntoIterator<Item = &'a Option<Outcome>>) -> CommitmentFigures {
         let mut c = CommitmentFigures::default();
@@ -179,12 +276,23 @@ pub fn render(
 }
 
 /// Build the report from the series record and each session's summary (in session order, with
-/// real names: pseudonyms are applied here, by member order).
+/// real names: pseudonyms are applied here, shuffled by a fresh random seed).
 pub fn report(series: &SeriesRecord, sessions: &[RoomSummary], names: Names) -> SeriesReport {
+    report_seeded(series, sessions, names, crate::secret::random_seed())
+}
+
+/// [`report`] with the seed that deals the pseudonyms.
+pub fn report_seeded(
+    series: &SeriesRecord,
+    sessions: &[RoomSummary],
+    names: Names,
+    seed: u64,
+) -> SeriesReport {
+    let pseudonym = pseudonyms("Member", series.members.len(), seed);
     let name_of = |id: &str| -> String {
         let index = series.members.iter().position(|m| m.id == id);
         match (names, index) {
-            (Names::Pseudonymised, Some(i)) => format!("Member {}", i + 1),
+            (Names::Pseudonymised, Some(i)) => pseudonym[i].clone(),
             (Names::Shown, Some(i)) => series.members[i].name.clone(),
             (_, None) => "Guest".to_string(),
         }
@@ -196,16 +304,18 @@ pub fn report(series: &SeriesRecord, sessions: &[RoomSummary], names: Names) -> 
             key: m.id.clone(),
             name: name_of(&m.id),
             choice: m.choice,
+            guest: false,
         })
         .collect();
-    let (session_rows, members) = attendance(sessions, &people, |s, id| {
+    let (session_rows, mut members) = attendance(sessions, &people, |s, id| {
         s.attendance.iter().any(|a| a.member.as_deref() == Some(id))
     });
-    let pairing_matrix = series
+    let mut pairing_matrix: Vec<(String, String, u32)> = series
         .history
         .pairs()
         .map(|(a, b, met)| (name_of(a), name_of(b), met.len() as u32))
         .collect();
+    order_rows(names, &mut members, &mut pairing_matrix);
     SeriesReport {
         version: REPORT_VERSION,
         series_id: series.id.clone(),
@@ -215,7 +325,13 @@ pub fn report(series: &SeriesRecord, sessions: &[RoomSummary], names: Names) -> 
         sessions: session_rows,
         members,
         pairing_matrix,
+        // The series record keeps every member's commitments, any visibility, with the outcome
+        // of their review in a later session.
         commitments: CommitmentFigures::tally(series.commitments.iter().map(|c| &c.outcome)),
+        from: None,
+        from_iso: None,
+        to: None,
+        to_iso: None,
     }
 }
 
@@ -230,22 +346,33 @@ pub fn markdown(r: &SeriesReport, lang: Lang) -> String {
     let _ = writeln!(out, "# {}\n", r.title);
     let _ = writeln!(
         out,
-        "## {}\n\n| # | {} | {} | {} | {} |\n| ---: | ---: | ---: | ---: | ---: |",
+        "## {}\n\n| # | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n\
+         | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         l("Sessions"),
+        l("date"),
+        l("duration"),
         l("attendance"),
+        l("guests"),
         l("retention"),
         l("survey"),
-        l("feedback")
+        l("feedback"),
+        l("made"),
+        l("reviewed"),
     );
     for (i, s) in r.sessions.iter().enumerate() {
+        let date = s.started_at.map(|t| readable(t, lang)).unwrap_or_default();
+        let duration = s.duration_ms.map(readable_duration).unwrap_or_default();
         let _ = writeln!(
             out,
-            "| {} | {} | {:.0} % | {} | {} |",
+            "| {} | {date} | {duration} | {} | {} | {:.0} % | {} | {} | {} | {} |",
             i + 1,
             s.attendance,
+            s.guests,
             s.retention * 100.0,
             opt(s.survey_mean),
-            opt(s.feedback_mean)
+            opt(s.feedback_mean),
+            s.commitments_made,
+            s.reviewed.total(),
         );
     }
     let _ = writeln!(
@@ -259,7 +386,12 @@ pub fn markdown(r: &SeriesReport, lang: Lang) -> String {
     for m in &r.members {
         let attended = m.attended.to_string();
         let of = fill(l("{n} of {total}"), &[("n", &attended), ("total", &total)]);
-        let _ = writeln!(out, "| {} | {of} |", m.name);
+        let guest = if m.guest {
+            format!(" ({})", l("guest"))
+        } else {
+            String::new()
+        };
+        let _ = writeln!(out, "| {}{guest} | {of} |", m.name);
     }
     let _ = writeln!(out, "\n## {}\n", l("Who met whom"));
     for (a, b, n) in &r.pairing_matrix {
@@ -306,25 +438,50 @@ pub fn csv(r: &SeriesReport, table: &str, lang: Lang) -> Option<String> {
                     "retention",
                     "survey_mean",
                     "feedback_mean",
+                    "started_at",
+                    "duration_ms",
+                    "members",
+                    "guests",
+                    "commitments_made",
+                    "kept",
+                    "partly",
+                    "not",
+                    "changed",
                 ],
             );
             for (i, s) in r.sessions.iter().enumerate() {
+                let c = &s.reviewed;
                 let _ = writeln!(
                     out,
-                    "{},{},{},{:.3},{},{}",
+                    "{},{},{},{:.3},{},{},{},{},{},{},{},{},{},{},{}",
                     i + 1,
-                    s.room_id,
+                    super::csv_field(&s.room_id),
                     s.attendance,
                     s.retention,
                     opt(s.survey_mean),
-                    opt(s.feedback_mean)
+                    opt(s.feedback_mean),
+                    s.started_at.map(iso).unwrap_or_default(),
+                    s.duration_ms.map(|d| d.to_string()).unwrap_or_default(),
+                    s.members,
+                    s.guests,
+                    s.commitments_made,
+                    c.kept,
+                    c.partly,
+                    c.not,
+                    c.changed,
                 );
             }
         }
         "members" => {
-            header(&mut out, &["member", "attended"]);
+            header(&mut out, &["member", "attended", "guest"]);
             for m in &r.members {
-                let _ = writeln!(out, "{},{}", super::csv_field(&m.name), m.attended);
+                let _ = writeln!(
+                    out,
+                    "{},{},{}",
+                    super::csv_field(&m.name),
+                    m.attended,
+                    m.guest
+                );
             }
         }
         "pairs" => {
@@ -338,77 +495,166 @@ pub fn csv(r: &SeriesReport, table: &str, lang: Lang) -> Option<String> {
     Some(out)
 }
 
-/// A report over the sessions of a date range, across series and lone rooms: the same figures,
-/// with people told apart by member id where they have one and by name otherwise. Commitments
-/// are counted from the summaries, so only exportable ones are counted here.
-pub fn range_report(title: &str, sessions: &[RoomSummary], names: Names) -> SeriesReport {
-    let key = |a: &super::Attendance| {
-        a.member
-            .clone()
-            .unwrap_or_else(|| format!("name:{}", a.name))
-    };
-    let mut seen: Vec<(String, String)> = Vec::new();
-    for s in sessions {
-        for a in s
-            .attendance
+#[cfg(test)]
+pub(super) mod tests {
+    use circlekeeper_protocol::Standing;
+
+    use super::*;
+    use crate::export::{Attendance, CommitmentCounts, FollowUps};
+    use crate::series::Member;
+
+    /// A session's summary with these participants, as `(name, member id)`.
+    pub(crate) fn summary(
+        room: &str,
+        series: Option<&str>,
+        people: &[(&str, Option<&str>)],
+    ) -> RoomSummary {
+        let attendance: Vec<Attendance> = people
             .iter()
-            .filter(|a| a.standing == circlekeeper_protocol::Standing::Participant)
-        {
-            let k = key(a);
-            if !seen.iter().any(|(p, _)| *p == k) {
-                seen.push((k, a.name.clone()));
-            }
+            .map(|(name, member)| Attendance {
+                name: name.to_string(),
+                standing: Standing::Participant,
+                joined_at: 0,
+                left_at: None,
+                member: member.map(str::to_string),
+                joined_at_iso: String::new(),
+                left_at_iso: None,
+            })
+            .collect();
+        let members = people.iter().filter(|p| p.1.is_some()).count() as u32;
+        RoomSummary {
+            version: 1,
+            room_id: room.into(),
+            title: room.into(),
+            format: "Coaching swap".into(),
+            started_at: Some(0),
+            ended_at: None,
+            facilitators: Vec::new(),
+            attendance,
+            stages: Vec::new(),
+            presenter_order: Vec::new(),
+            pairings: Vec::new(),
+            floor_time_by_role: Vec::new(),
+            commitments: Vec::new(),
+            feedback: Vec::new(),
+            survey: Vec::new(),
+            series_id: series.map(str::to_string),
+            started_at_iso: None,
+            ended_at_iso: None,
+            duration_ms: None,
+            participants: people.len() as u32,
+            members,
+            guests: people.len() as u32 - members,
+            commitment_counts: CommitmentCounts::default(),
+            follow_ups: FollowUps::default(),
         }
     }
-    let people: Vec<Person> = seen
-        .iter()
-        .enumerate()
-        .map(|(i, (k, name))| Person {
-            key: k.clone(),
-            name: match names {
-                Names::Pseudonymised => format!("Member {}", i + 1),
-                Names::Shown => name.clone(),
-            },
-            choice: None,
-        })
-        .collect();
-    let (session_rows, members) = attendance(sessions, &people, |s, k| {
-        s.attendance.iter().any(|a| key(a) == k)
-    });
-    // Who met whom, from each session's pairs (by the names the summaries carry).
-    let mut matrix: Vec<(String, String, u32)> = Vec::new();
-    for s in sessions {
-        for g in &s.pairings {
-            for (i, a) in g.iter().enumerate() {
-                for b in &g[i + 1..] {
-                    let index = |n: &str| seen.iter().position(|(_, name)| name == n);
-                    let (Some(x), Some(y)) = (index(a), index(b)) else {
-                        continue;
-                    };
-                    let (x, y) = (x.min(y), x.max(y));
-                    let (a, b) = (people[x].name.clone(), people[y].name.clone());
-                    match matrix.iter_mut().find(|(p, q, _)| *p == a && *q == b) {
-                        Some(row) => row.2 += 1,
-                        None => matrix.push((a, b, 1)),
-                    }
-                }
-            }
+
+    fn series_of(n: usize) -> SeriesRecord {
+        SeriesRecord {
+            id: "s".into(),
+            title: "S".into(),
+            cadence: Cadence::Monthly,
+            cycle_months: 6,
+            host_key_hash: [0; 32],
+            members: (1..=n)
+                .map(|i| Member {
+                    id: format!("m{i}"),
+                    name: format!("Name{i}"),
+                    key_hash: [0; 32],
+                    choice: None,
+                    avoid: Vec::new(),
+                })
+                .collect(),
+            sessions: Vec::new(),
+            history: Default::default(),
+            planned: Vec::new(),
+            commitments: Vec::new(),
+            created_at: 0,
         }
     }
-    SeriesReport {
-        version: REPORT_VERSION,
-        series_id: String::new(),
-        title: title.to_string(),
-        cadence: Cadence::Custom,
-        cycle_months: 0,
-        sessions: session_rows,
-        members,
-        pairing_matrix: matrix,
-        commitments: CommitmentFigures::tally(
-            sessions
+
+    #[test]
+    fn pseudonyms_do_not_follow_the_member_list_and_rows_are_listed_by_pseudonym() {
+        let series = series_of(8);
+        // Only the first member came: their row tells who is who.
+        let session = summary("r1", Some("s"), &[("Name1", Some("m1"))]);
+        let mut first_was_not_member_1 = false;
+        for seed in 0..8 {
+            let r = report_seeded(
+                &series,
+                std::slice::from_ref(&session),
+                Names::Pseudonymised,
+                seed,
+            );
+            let names: Vec<&str> = r.members.iter().map(|m| m.name.as_str()).collect();
+            let expected: Vec<String> = (1..=8).map(|i| format!("Member {i}")).collect();
+            assert_eq!(
+                names,
+                expected.iter().map(String::as_str).collect::<Vec<_>>()
+            );
+            let text = serde_json::to_string(&r).expect("json");
+            assert!(
+                !text.contains("\"m1\"") && !text.contains("Name1"),
+                "{text}"
+            );
+            let came = r
+                .members
                 .iter()
-                .flat_map(|s| &s.commitments)
-                .map(|c| &c.outcome),
-        ),
+                .find(|m| m.attended == 1)
+                .expect("the one who came");
+            first_was_not_member_1 |= came.name != "Member 1";
+        }
+        assert!(first_was_not_member_1, "pseudonyms follow the member list");
+        // The same seed deals the same pseudonyms; shown names keep the member order.
+        assert_eq!(
+            report_seeded(
+                &series,
+                std::slice::from_ref(&session),
+                Names::Pseudonymised,
+                3
+            ),
+            report_seeded(
+                &series,
+                std::slice::from_ref(&session),
+                Names::Pseudonymised,
+                3
+            )
+        );
+        let shown = report_seeded(&series, &[session], Names::Shown, 3);
+        assert_eq!(shown.members[0].name, "Name1");
+        assert_eq!(shown.members[0].attended, 1);
+    }
+
+    #[test]
+    fn commitments_in_a_series_report_are_the_series_records_with_their_outcomes() {
+        use circlekeeper_protocol::{Commitment, Outcome, Visibility};
+        let mut series = series_of(2);
+        for (i, (visibility, outcome)) in [
+            (Visibility::Private, Some(Outcome::Kept)),
+            (Visibility::Circle, Some(Outcome::Not)),
+            (Visibility::Exportable, None),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            series.commitments.push(Commitment {
+                id: format!("r1-{i}"),
+                author: 1,
+                name: "Name1".into(),
+                member: Some("m1".into()),
+                text: "x".into(),
+                due: None,
+                visibility,
+                made_at: 0,
+                outcome,
+            });
+        }
+        let r = report_seeded(&series, &[], Names::Shown, 0);
+        let c = &r.commitments;
+        assert_eq!(
+            (c.made, c.kept, c.partly, c.not, c.changed),
+            (3, 1, 0, 1, 0)
+        );
     }
 }

@@ -79,8 +79,10 @@ pub const LABELS: &[&str] = &[
 /// debug builds), so every label an export writes is one every language translates.
 pub fn label(lang: Lang, english: &'static str) -> &'static str {
     debug_assert!(
-        LABELS.contains(&english) || super::HTML_LABELS.contains(&english),
-        "export label {english:?} is not in texts::LABELS"
+        LABELS.contains(&english)
+            || super::HTML_LABELS.contains(&english)
+            || super::REPORT_LABELS.contains(&english),
+        "export label {english:?} is not in texts::LABELS, HTML_LABELS or REPORT_LABELS"
     );
     lang.map().get(english).copied().unwrap_or(english)
 }

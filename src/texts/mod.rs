@@ -16,9 +16,11 @@ mod de;
 mod es;
 mod html_labels;
 mod labels;
+mod reports;
 
 pub use html_labels::HTML_LABELS;
 pub use labels::{fill, label, LABELS};
+pub use reports::REPORT_LABELS;
 
 /// An English text and its translation.
 type Pair = (&'static str, &'static str);
@@ -62,7 +64,12 @@ impl Lang {
             Lang::Es => (es::TEXTS, es::EXPORTS, es::HTML),
             Lang::De => (de::TEXTS, de::EXPORTS, de::HTML),
         };
-        texts.iter().chain(exports).chain(html).copied()
+        let reports: &[Pair] = match self {
+            Lang::En => &[],
+            Lang::Es => es::REPORTS,
+            Lang::De => de::REPORTS,
+        };
+        texts.iter().chain(exports).chain(html).chain(reports).copied()
     }
 
     /// The map from English text to this language's, built once.
@@ -116,6 +123,7 @@ pub fn builtin_texts() -> Vec<&'static str> {
     all.push(crate::series::SESSION_TITLE);
     all.extend_from_slice(LABELS);
     all.extend_from_slice(HTML_LABELS);
+    all.extend_from_slice(REPORT_LABELS);
     all.sort_unstable();
     all.dedup();
     all

@@ -35,6 +35,10 @@ pub struct Notes {
     pub feedback: Vec<Feedback>,
     /// Survey answers.
     pub surveys: Vec<SurveyAnswer>,
+    /// The ids of earlier sessions' commitments reviewed in this session (each once, in the
+    /// order first reviewed): what became of them is this session's follow-up, in its export.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reviewed: Vec<String>,
 }
 
 /// Which item a change writes: the room is told of it if it is shared.
@@ -377,6 +381,9 @@ impl Room {
                     };
                     if let Some(c) = c {
                         c.outcome = Some(*outcome);
+                    }
+                    if this_session.is_none() && !n.reviewed.contains(commitment) {
+                        n.reviewed.push(commitment.clone());
                     }
                 });
             }

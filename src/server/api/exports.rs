@@ -12,7 +12,7 @@ use super::super::AppState;
 use super::*;
 use crate::export::{ExportError, Names, RoomSummary};
 use crate::secret;
-use crate::texts::{fill, label, Lang};
+use crate::texts::Lang;
 
 /// The body of an export: `POST /api/rooms/{id}/export` (with the room's host key) and the
 /// community host's requests (with the server's host key).
@@ -24,8 +24,8 @@ pub struct ExportRequest {
     /// `json` (default), `markdown`, `csv` or `html`.
     #[serde(default)]
     format: Option<String>,
-    /// For `csv`: which table (`attendance`, `stages`, `pairs`, `commitments`; a series report
-    /// has its own).
+    /// For `csv`: which table (`attendance`, `stages`, `pairs`, `commitments`, `follow_ups`,
+    /// `session`; a report has its own: `sessions`, `members`, `pairs`).
     #[serde(default)]
     table: Option<String>,
     /// `shown` (default) or `pseudonymised`.
@@ -82,7 +82,13 @@ pub async fn export(
     }
     let (view, notes) = answer.await.map_err(|_| not_found())??;
     let events = app.load_events(&room).map_err(ExportError::from)?;
-    let summary = crate::export::summarize(&view, &events, &notes, request.names);
+    let mut summary = crate::export::summarize(&view, &events, &notes, request.names);
+    summary.series_id = app
+        .room_records()
+        .map_err(ExportError::from)?
+        .into_iter()
+        .find(|(id, _)| *id == room)
+        .and_then(|(_, r)| r.series);
     rendered(crate::export::render(&summary, format, table, lang), format)
 }
 
@@ -318,12 +324,13 @@ pub async fn host_range_report(
     records.retain(|(_, r)| (request.from..request.to).contains(&r.created_at));
     records.sort_by(|(a, ra), (b, rb)| (ra.created_at, a).cmp(&(rb.created_at, b)));
     let summaries = stored_summaries(&app, records.iter().map(|(id, _)| id.as_str()))?;
-    let (from, to) = (request.from.to_string(), request.to.to_string());
-    let title = fill(
-        label(lang, "Rooms opened from {from} to {to}"),
-        &[("from", &from), ("to", &to)],
+    let report = crate::export::range::range_report(
+        request.from,
+        request.to,
+        &summaries,
+        request.names,
+        lang,
     );
-    let report = crate::export::series::range_report(&title, &summaries, request.names);
     let format = request.format.unwrap_or_else(|| "json".into());
     let table = request.table.unwrap_or_else(|| "sessions".into());
     rendered(

@@ -5,9 +5,11 @@
 
 mod exports;
 mod html;
+mod reports;
 
 pub(in crate::texts) use exports::EXPORTS;
 pub(in crate::texts) use html::HTML;
+pub(in crate::texts) use reports::REPORTS;
 
 /// Every built-in English text of the formats, the prompt bank and a room, and its Spanish.
 pub(in crate::texts) static TEXTS: &[(&str, &str)] = &[

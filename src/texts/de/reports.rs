@@ -1,0 +1,48 @@
+//! The fixed words about dates, follow-ups and guests (`texts::REPORT_LABELS`) in German.
+
+/// Every report label and its German.
+pub(in crate::texts) static REPORTS: &[(&str, &str)] = &[
+    ("{day} {month} {year}, {time} UTC", "{day}. {month} {year}, {time} UTC"),
+    ("January", "Januar"),
+    ("February", "Februar"),
+    ("March", "März"),
+    ("April", "April"),
+    ("May", "Mai"),
+    ("June", "Juni"),
+    ("July", "Juli"),
+    ("August", "August"),
+    ("September", "September"),
+    ("October", "Oktober"),
+    ("November", "November"),
+    ("December", "Dezember"),
+    ("Date: {date}", "Datum: {date}"),
+    ("Duration: {duration}", "Dauer: {duration}"),
+    (
+        "Members: {members}, guests: {guests}",
+        "Mitglieder: {members}, Gäste: {guests}",
+    ),
+    (
+        "{n} made in this session (all visibilities); listed here: the ones shared for export.",
+        "{n} in dieser Sitzung vorgenommen (alle Sichtbarkeiten); hier aufgeführt: die für den Export freigegebenen.",
+    ),
+    ("Earlier commitments reviewed", "Überprüfte frühere Vorhaben"),
+    (
+        "{reviewed} reviewed: {kept} kept, {partly} partly, {not} not, {changed} changed.",
+        "{reviewed} überprüft: {kept} umgesetzt, {partly} teilweise, {not} nicht, {changed} geändert.",
+    ),
+    ("kept", "umgesetzt"),
+    ("partly", "teilweise"),
+    ("not", "nicht"),
+    ("changed", "geändert"),
+    ("started_at", "begonnen"),
+    ("duration_ms", "dauer_ms"),
+    ("guests", "Gäste"),
+    ("guest", "Gast"),
+    ("commitments_made", "vorhaben"),
+    ("made_at", "vorgenommen_am"),
+    ("ended_at", "beendet"),
+    ("date", "Datum"),
+    ("duration", "Dauer"),
+    ("made", "vorgenommen"),
+    ("reviewed", "überprüft"),
+];

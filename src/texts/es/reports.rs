@@ -1,0 +1,48 @@
+//! The fixed words about dates, follow-ups and guests (`texts::REPORT_LABELS`) in Spanish.
+
+/// Every report label and its Spanish.
+pub(in crate::texts) static REPORTS: &[(&str, &str)] = &[
+    ("{day} {month} {year}, {time} UTC", "{day} de {month} de {year}, {time} UTC"),
+    ("January", "enero"),
+    ("February", "febrero"),
+    ("March", "marzo"),
+    ("April", "abril"),
+    ("May", "mayo"),
+    ("June", "junio"),
+    ("July", "julio"),
+    ("August", "agosto"),
+    ("September", "septiembre"),
+    ("October", "octubre"),
+    ("November", "noviembre"),
+    ("December", "diciembre"),
+    ("Date: {date}", "Fecha: {date}"),
+    ("Duration: {duration}", "Duración: {duration}"),
+    (
+        "Members: {members}, guests: {guests}",
+        "Miembros: {members}, invitados: {guests}",
+    ),
+    (
+        "{n} made in this session (all visibilities); listed here: the ones shared for export.",
+        "{n} hechos en esta sesión (todas las visibilidades); aquí: los compartidos para exportar.",
+    ),
+    ("Earlier commitments reviewed", "Compromisos anteriores revisados"),
+    (
+        "{reviewed} reviewed: {kept} kept, {partly} partly, {not} not, {changed} changed.",
+        "{reviewed} revisados: {kept} cumplidos, {partly} en parte, {not} no cumplidos, {changed} cambiados.",
+    ),
+    ("kept", "cumplido"),
+    ("partly", "en parte"),
+    ("not", "no cumplido"),
+    ("changed", "cambiado"),
+    ("started_at", "inicio"),
+    ("duration_ms", "duracion_ms"),
+    ("guests", "invitados"),
+    ("guest", "invitado"),
+    ("commitments_made", "compromisos"),
+    ("made_at", "hecho_el"),
+    ("ended_at", "fin"),
+    ("date", "fecha"),
+    ("duration", "duración"),
+    ("made", "hechos"),
+    ("reviewed", "revisados"),
+];
