@@ -7,6 +7,8 @@
 //! `fullest.rs` computes and bounds.
 
 mod common;
+#[path = "common/envelope.rs"]
+mod envelope;
 #[path = "full_room/fullest.rs"]
 mod fullest;
 
@@ -248,7 +250,10 @@ async fn a_room_filled_to_every_limit_welcomes_resumes_exports_and_keeps_everyon
         clients = everyone(clients, &mut largest, |i, _| {
             ks.clone()
                 .map(|k| Command::RecordCommitment {
-                    text: filled(&format!("{i:02}-{k:02} "), WIDE, limits::MAX_TEXT_CHARS),
+                    text: envelope::as_sent(
+                        &filled(&format!("{i:02}-{k:02} "), WIDE, limits::MAX_TEXT_CHARS),
+                        visibility(k),
+                    ),
                     due: Some("2027-02-01".into()),
                     visibility: visibility(k),
                 })
@@ -287,7 +292,10 @@ async fn a_room_filled_to_every_limit_welcomes_resumes_exports_and_keeps_everyon
     clients = everyone(clients, &mut largest, |i, _| {
         vec![Command::AnswerSurvey {
             rating: 5,
-            comment: Some(filled(&format!("{i} "), WIDE, limits::MAX_TEXT_CHARS)),
+            comment: Some(envelope::as_sent(
+                &filled(&format!("{i} "), WIDE, limits::MAX_TEXT_CHARS),
+                visibility(i),
+            )),
             visibility: visibility(i),
         }]
     })
