@@ -80,7 +80,7 @@ async fn every_export(
     ];
     for (path, key) in &targets {
         for (format, table) in &formats {
-            for names in ["full", "pseudonymised"] {
+            for names in ["shown", "pseudonymised"] {
                 let mut body = json!({ "key": key, "format": format, "names": names });
                 if let Some(t) = table {
                     body["table"] = json!(t);
@@ -161,9 +161,11 @@ async fn private_texts_reach_the_server_sealed_and_leave_it_only_to_their_author
     let client = m.iter().position(|c| c.you == g.client).expect("a client");
     let coach = 1 - client;
     m[coach].ok(Command::EndHalf { group: None }).await;
-    m[client].catch_up(m[coach].seq).await;
+    let seq = m[coach].seq;
+    m[client].catch_up(seq).await;
 
-    let plain = |who: usize, what: &str| format!("PLAINTEXT-{}-{what}", m[who].name);
+    let names: Vec<String> = m.iter().map(|c| c.name.clone()).collect();
+    let plain = |who: usize, what: &str| format!("PLAINTEXT-{}-{what}", names[who]);
     let mut secrets: Vec<(usize, String)> = Vec::new();
 
     // A plaintext private text is refused, whichever field; the room carries on.
