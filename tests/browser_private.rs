@@ -11,7 +11,7 @@ mod common;
 
 use std::sync::Arc;
 
-use browser::{chromium, Browser, Page};
+use browser::{chromium, report, Browser, Page};
 use circlekeeper::store::SledStore;
 use circlekeeper::Clock;
 use circlekeeper_protocol::Command;
@@ -144,6 +144,13 @@ async fn a_private_commitment_leaves_the_browser_sealed_and_opens_only_with_its_
         "{link}"
     );
     assert!(!link.contains(PRIVATE_KEY), "a key of its own");
+    // The card fits a small phone and is accessible.
+    other.set_viewport(360, 740, true).await;
+    let wide = other.horizontal_scroll().await;
+    assert!(wide.is_empty(), "sideways scroll at 360 px: {wide:?}");
+    let violations = other.axe().await;
+    assert!(violations.is_empty(), "{}", report(&violations));
+    other.set_viewport(1280, 900, false).await;
     other.click("private-link-saved").await;
     other.wait_for("!$('private-link')", "the link saved").await;
     enter_current(&other).await;
