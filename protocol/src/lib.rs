@@ -383,7 +383,7 @@ pub enum Command {
     RecordCommitment {
         /// What I will do (1–500 characters; a `private` one sealed on the author's device, an
         /// envelope of at most [`limits::MAX_SEALED_CHARS`]).
-        #[cfg_attr(feature = "schema", schemars(length(min = 1, max = limits::MAX_SEALED_CHARS), regex(pattern = schema::PARAGRAPHS)))]
+        #[cfg_attr(feature = "schema", schemars(transform = schema::sealable_text))]
         text: String,
         /// By when, `YYYY-MM-DD`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -405,10 +405,10 @@ pub enum Command {
         #[cfg_attr(feature = "schema", schemars(range(min = 1, max = 5)))]
         rating: u8,
         /// What helped (up to 500 characters; may be empty; sealed when `private`).
-        #[cfg_attr(feature = "schema", schemars(length(max = limits::MAX_SEALED_CHARS), regex(pattern = schema::OPTIONAL_PARAGRAPHS)))]
+        #[cfg_attr(feature = "schema", schemars(transform = schema::sealable_optional_text))]
         helped: String,
         /// What helped less (up to 500 characters; may be empty; sealed when `private`).
-        #[cfg_attr(feature = "schema", schemars(length(max = limits::MAX_SEALED_CHARS), regex(pattern = schema::OPTIONAL_PARAGRAPHS)))]
+        #[cfg_attr(feature = "schema", schemars(transform = schema::sealable_optional_text))]
         helped_less: String,
         /// Who may see it.
         visibility: Visibility,
@@ -420,7 +420,7 @@ pub enum Command {
         rating: u8,
         /// A comment (up to 500 characters; sealed when `private`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[cfg_attr(feature = "schema", schemars(length(max = limits::MAX_SEALED_CHARS), regex(pattern = schema::OPTIONAL_PARAGRAPHS)))]
+        #[cfg_attr(feature = "schema", schemars(transform = schema::sealable_optional_text))]
         comment: Option<String>,
         /// Who may see the comment.
         visibility: Visibility,
