@@ -5,6 +5,8 @@
 //! (`state::permission`).
 
 mod common;
+#[path = "common/envelope.rs"]
+mod envelope;
 #[path = "common/spec.rs"]
 mod spec;
 
@@ -116,7 +118,7 @@ fn one_of_each(target: ParticipantId) -> Vec<Command> {
             participant: target,
         },
         Command::RecordCommitment {
-            text: "Call the funder".into(),
+            text: envelope::sealed("Call the funder"),
             due: None,
             visibility: circlekeeper_protocol::Visibility::Private,
         },

@@ -3,6 +3,8 @@
 //! welcome grows; its `notes_changed` events carry one commitment each and stay small.
 
 mod common;
+#[path = "common/envelope.rs"]
+mod envelope;
 
 use circlekeeper_protocol::{Command, Visibility};
 use common::{checkout_room, TestServer};
@@ -80,7 +82,7 @@ async fn one_person_records_at_most_twenty_commitments_in_a_room_and_the_room_go
     ada.ok(Command::AcceptGroundRules).await;
     host.ok(Command::Start).await;
     let record = |k: usize, visibility| Command::RecordCommitment {
-        text: format!("Commitment {k}"),
+        text: envelope::as_sent(&format!("Commitment {k}"), visibility),
         due: None,
         visibility,
     };

@@ -4,6 +4,8 @@
 #[path = "common/binary.rs"]
 mod binary;
 mod common;
+#[path = "common/envelope.rs"]
+mod envelope;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -263,7 +265,7 @@ async fn deleted_rooms_and_series_leave_no_readable_text_in_the_data_directory()
         .await;
     people[1]
         .ok(Command::RecordCommitment {
-            text: private.clone(),
+            text: envelope::sealed(&private),
             due: None,
             visibility: Visibility::Private,
         })
@@ -295,7 +297,7 @@ async fn deleted_rooms_and_series_leave_no_readable_text_in_the_data_directory()
     m.ok(Command::AcceptGroundRules).await;
     let series_commitment = marker("Okapi series commitment");
     m.ok(Command::RecordCommitment {
-        text: series_commitment.clone(),
+        text: envelope::sealed(&series_commitment),
         due: None,
         visibility: Visibility::Private,
     })
@@ -383,7 +385,7 @@ async fn a_delete_cut_by_kill_9_is_whole_or_not_at_all() {
     let text = marker("Egret commitment");
     people[0]
         .ok(Command::RecordCommitment {
-            text: text.clone(),
+            text: envelope::sealed(&text),
             due: None,
             visibility: Visibility::Private,
         })
@@ -409,7 +411,7 @@ async fn a_delete_cut_by_kill_9_is_whole_or_not_at_all() {
                 panic!("my items: {acked:?}");
             };
             assert_eq!(mine.commitments.len(), 1, "the room is whole");
-            assert_eq!(mine.commitments[0].text, text);
+            assert_eq!(envelope::opened(&mine.commitments[0].text), Some(text));
         }
         // Deleted: then nothing of it is left.
         Err(code) => {
@@ -451,7 +453,7 @@ async fn a_record_larger_than_sleds_blob_threshold_survives_kill_9_whole() {
             for k in 0..BIG_COMMITMENTS_EACH {
                 let text = format!("{i:02}-{k:02} {}", "x".repeat(480));
                 c.ok(Command::RecordCommitment {
-                    text,
+                    text: envelope::sealed(&text),
                     due: None,
                     visibility: Visibility::Private,
                 })

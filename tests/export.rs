@@ -1,6 +1,8 @@
 //! Session summaries over HTTP: only exportable text, in every format; names can be hidden.
 
 mod common;
+#[path = "common/envelope.rs"]
+mod envelope;
 
 use std::sync::Arc;
 
@@ -51,7 +53,7 @@ async fn only_text_marked_exportable_reaches_any_export_format() {
         })
         .await;
     let record = |text: &str, visibility| Command::RecordCommitment {
-        text: text.into(),
+        text: envelope::as_sent(text, visibility),
         due: None,
         visibility,
     };
@@ -169,7 +171,7 @@ async fn the_command_line_export_reads_a_data_directory_the_server_wrote() {
     })
     .await;
     ada.ok(Command::RecordCommitment {
-        text: "PRIVATE-offline".into(),
+        text: envelope::sealed("PRIVATE-offline"),
         due: None,
         visibility: Visibility::Private,
     })
@@ -291,7 +293,7 @@ async fn the_community_host_lists_everything_and_downloads_summaries_and_series_
         for c in members.iter_mut() {
             c.ok(Command::AnswerSurvey {
                 rating: 4,
-                comment: Some("PRIVATE-survey".into()),
+                comment: Some(envelope::sealed("PRIVATE-survey")),
                 visibility: Visibility::Private,
             })
             .await;

@@ -2,6 +2,8 @@
 //! back. Regenerate with `UPDATE_GOLDEN=1 cargo test --test golden` and review the diff.
 
 use std::path::PathBuf;
+#[path = "common/envelope.rs"]
+mod envelope;
 
 use circlekeeper::export::{self, Names, RoomSummary};
 use circlekeeper::formats;
@@ -80,8 +82,12 @@ fn session() -> (Room, Vec<StoredEvent>) {
         &mut log,
         MIN,
     );
+    // A private text comes sealed (a fixed IV keeps the session the same every run).
     let commit = |text: &str, visibility| Command::RecordCommitment {
-        text: text.into(),
+        text: match visibility {
+            Visibility::Private => envelope::seal_with_iv(&envelope::TEST_KEY, &[0; 12], text),
+            _ => text.into(),
+        },
         due: Some("2027-04-01".into()),
         visibility,
     };

@@ -7,6 +7,8 @@
 //! environment variable is set: then a missing `node` fails the test.
 
 mod common;
+#[path = "common/envelope.rs"]
+mod envelope;
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -476,8 +478,8 @@ async fn coaching_swap(server: &TestServer) -> (Vec<Stream>, Fresh) {
         people[client]
             .ok(Command::GiveFeedback {
                 rating,
-                helped: "The question about next steps".into(),
-                helped_less: "Advice".into(),
+                helped: envelope::as_sent("The question about next steps", visibility),
+                helped_less: envelope::as_sent("Advice", visibility),
                 visibility,
             })
             .await;
@@ -498,7 +500,7 @@ async fn coaching_swap(server: &TestServer) -> (Vec<Stream>, Fresh) {
         .await;
     people[coach]
         .ok(Command::RecordCommitment {
-            text: "Only for me".into(),
+            text: envelope::sealed("Only for me"),
             due: None,
             visibility: Visibility::Private,
         })

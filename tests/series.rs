@@ -2,6 +2,8 @@
 //! personal link, and the second session's pairing avoids the first session's partners.
 
 mod common;
+#[path = "common/envelope.rs"]
+mod envelope;
 
 use std::collections::HashSet;
 
@@ -218,7 +220,7 @@ async fn commitments_follow_members_to_the_next_session_and_private_ones_stay_pr
     }
     let secret_text = "Leave the job by spring";
     let record = |text: &str, visibility| Command::RecordCommitment {
-        text: text.into(),
+        text: envelope::as_sent(text, visibility),
         due: Some("2027-03-01".into()),
         visibility,
     };
@@ -256,7 +258,7 @@ async fn commitments_follow_members_to_the_next_session_and_private_ones_stay_pr
     let private = mine
         .commitments
         .iter()
-        .find(|c| c.text == secret_text)
+        .find(|c| envelope::opened(&c.text).as_deref() == Some(secret_text))
         .expect("Ada's own")
         .clone();
     fran2.sync().await;

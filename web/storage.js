@@ -10,6 +10,8 @@
 // - `hostkey.{room}` (local): a room's host key, once its facilitator entered here.
 // - `invite.{room}` (local): the join link this device created or replaced for a room.
 // - `community-host` (session): the community host key, for this tab only.
+// - `private.{scope}` (local): a private-items key (`{key, made}`, see `crypto.js`): scope
+//   `series.{series}` for a series member's, `device` for this device's own.
 // (`connection.js` keeps the room tokens, `room.js` the sound choice and `words.js` the language
 // under their own keys.)
 
@@ -19,6 +21,7 @@ const MEMBER_PREFIX = "circlekeeper.member.";
 const HOST_KEY_PREFIX = "circlekeeper.hostkey.";
 const INVITE_PREFIX = "circlekeeper.invite.";
 const COMMUNITY_KEY = "circlekeeper.community-host";
+const PRIVATE_PREFIX = "circlekeeper.private.";
 
 function read(store, key) {
   try {
@@ -114,4 +117,25 @@ export function loadCommunityKey() {
 /** Keeps the community host key for this tab, or forgets it (`key` null). */
 export function saveCommunityKey(key) {
   write(session, COMMUNITY_KEY, key);
+}
+
+/**
+ * The private-items key kept for `scope` (`series.{id}` or `device`): `{key, made}`, where
+ * `made` says it was made on this device and its link not yet saved; or null.
+ */
+export function loadPrivateKey(scope) {
+  const raw = read(local, PRIVATE_PREFIX + scope);
+  if (!raw) return null;
+  try {
+    const kept = JSON.parse(raw);
+    if (kept && typeof kept.key === "string") return { key: kept.key, made: Boolean(kept.made) };
+  } catch {
+    /* nothing usable kept */
+  }
+  return null;
+}
+
+/** Keeps a private-items key for `scope`; `made` while its complete link is not saved. */
+export function savePrivateKey(scope, key, made) {
+  write(local, PRIVATE_PREFIX + scope, key ? JSON.stringify({ key, made: Boolean(made) }) : null);
 }

@@ -32,6 +32,9 @@ import htmlDe from "/i18n/html.de.js";
 import calendarEn from "/i18n/calendar.en.js";
 import calendarEs from "/i18n/calendar.es.js";
 import calendarDe from "/i18n/calendar.de.js";
+import privateEn from "/i18n/private.en.js";
+import privateEs from "/i18n/private.es.js";
+import privateDe from "/i18n/private.de.js";
 
 /** The languages the client ships, in the order the switch lists them (each in its own words). */
 export const LANGUAGES = [
@@ -42,9 +45,9 @@ export const LANGUAGES = [
 
 /** Every catalog by language: the union of its areas. */
 export const CATALOGS = {
-  en: { ...commonEn, ...roomEn, ...pagesEn, ...consoleEn, ...joinEn, ...htmlEn, ...calendarEn },
-  es: { ...commonEs, ...roomEs, ...pagesEs, ...consoleEs, ...joinEs, ...htmlEs, ...calendarEs },
-  de: { ...commonDe, ...roomDe, ...pagesDe, ...consoleDe, ...joinDe, ...htmlDe, ...calendarDe },
+  en: { ...commonEn, ...roomEn, ...pagesEn, ...consoleEn, ...joinEn, ...htmlEn, ...calendarEn, ...privateEn },
+  es: { ...commonEs, ...roomEs, ...pagesEs, ...consoleEs, ...joinEs, ...htmlEs, ...calendarEs, ...privateEs },
+  de: { ...commonDe, ...roomDe, ...pagesDe, ...consoleDe, ...joinDe, ...htmlDe, ...calendarDe, ...privateDe },
 };
 
 const LANG_KEY = "circlekeeper.lang";

@@ -84,6 +84,15 @@ pub mod limits {
     pub const MAX_COMMAND_ID_CHARS: usize = 64;
     /// Longest free text (a pushed custom prompt, a room title), in characters.
     pub const MAX_TEXT_CHARS: usize = 500;
+    /// What every sealed private text (an envelope) starts with: the envelope's version.
+    pub const SEALED_PREFIX: &str = "ck1:";
+    /// The additional authenticated data every envelope is sealed with (AES-256-GCM).
+    pub const SEALED_AAD: &str = "circlekeeper private v1";
+    /// Longest sealed private text (an envelope), in characters: `ck1:`, 16 characters of IV,
+    /// `:`, and the base64url (unpadded) of the ciphertext and its 16-byte tag, for a plaintext
+    /// of at most [`MAX_TEXT_CHARS`] characters of up to 4 UTF-8 bytes each (2000 + 16 bytes:
+    /// 2688 characters).
+    pub const MAX_SEALED_CHARS: usize = 4 + 16 + 1 + 2688;
     /// Longest ground-rules text, in characters.
     pub const MAX_GROUND_RULES_CHARS: usize = 4000;
     /// Most stages a format may have before expansion per presenter.
@@ -374,8 +383,9 @@ pub enum Command {
     /// Record a commitment (in a reflection, commitment, pairs, feedback or check-out stage).
     /// A `private` one is seen by its author only.
     RecordCommitment {
-        /// What I will do (1–500 characters).
-        #[cfg_attr(feature = "schema", schemars(length(min = 1, max = limits::MAX_TEXT_CHARS), regex(pattern = schema::PARAGRAPHS)))]
+        /// What I will do (1–500 characters; a `private` one sealed on the author's device, an
+        /// envelope of at most [`limits::MAX_SEALED_CHARS`]).
+        #[cfg_attr(feature = "schema", schemars(transform = schema::sealable_text))]
         text: String,
         /// By when, `YYYY-MM-DD`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -396,11 +406,11 @@ pub enum Command {
         /// 1 (not helpful) to 5 (very helpful).
         #[cfg_attr(feature = "schema", schemars(range(min = 1, max = 5)))]
         rating: u8,
-        /// What helped (up to 500 characters; may be empty).
-        #[cfg_attr(feature = "schema", schemars(length(max = limits::MAX_TEXT_CHARS), regex(pattern = schema::OPTIONAL_PARAGRAPHS)))]
+        /// What helped (up to 500 characters; may be empty; sealed when `private`).
+        #[cfg_attr(feature = "schema", schemars(transform = schema::sealable_optional_text))]
         helped: String,
-        /// What helped less (up to 500 characters; may be empty).
-        #[cfg_attr(feature = "schema", schemars(length(max = limits::MAX_TEXT_CHARS), regex(pattern = schema::OPTIONAL_PARAGRAPHS)))]
+        /// What helped less (up to 500 characters; may be empty; sealed when `private`).
+        #[cfg_attr(feature = "schema", schemars(transform = schema::sealable_optional_text))]
         helped_less: String,
         /// Who may see it.
         visibility: Visibility,
@@ -410,9 +420,9 @@ pub enum Command {
         /// How the session was, 1 to 5.
         #[cfg_attr(feature = "schema", schemars(range(min = 1, max = 5)))]
         rating: u8,
-        /// A comment (up to 500 characters).
+        /// A comment (up to 500 characters; sealed when `private`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[cfg_attr(feature = "schema", schemars(length(max = limits::MAX_TEXT_CHARS), regex(pattern = schema::OPTIONAL_PARAGRAPHS)))]
+        #[cfg_attr(feature = "schema", schemars(transform = schema::sealable_optional_text))]
         comment: Option<String>,
         /// Who may see the comment.
         visibility: Visibility,

@@ -44,6 +44,49 @@ fn role_among(generator: &mut SchemaGenerator, names: &[&str]) -> Schema {
     schema
 }
 
+/// A private text sealed on its author's device: `ck1:`, the IV, `:`, the ciphertext and tag,
+/// base64url without padding (the server's check: `src/room/state/envelope.rs`).
+pub(crate) const ENVELOPE: &str = r"^ck1:[A-Za-z0-9_-]{16}:[A-Za-z0-9_-]{23,2688}$";
+
+/// The protocol's worked example of an envelope ("Sealing a private text").
+const EXAMPLE_ENVELOPE: &str =
+    "ck1:oKGio6Slpqeoqaqr:on0fRCGuIsgKAPO7Ygjgl1DfLXn-22Ib_WBSpgvDHHLyHCid6M9fI6z-LcpA-SFVo7M9vg";
+
+/// A text a person writes that is sealed when `private`: the plain text as `plain` says, or an
+/// envelope of at most [`crate::limits::MAX_SEALED_CHARS`] characters (which one the
+/// `visibility` beside it says; the schema cannot). The examples: an envelope (for `private`),
+/// then `example` (for `circle` and `exportable`).
+fn sealable(schema: &mut Schema, plain: Value, example: &str) {
+    let nullable = schema
+        .get("type")
+        .and_then(Value::as_array)
+        .is_some_and(|types| types.contains(&json!("null")));
+    let mut choices = vec![
+        plain,
+        json!({"type": "string", "maxLength": crate::limits::MAX_SEALED_CHARS, "pattern": ENVELOPE}),
+    ];
+    if nullable {
+        choices.push(json!({"type": "null"}));
+    }
+    for keyword in ["type", "minLength", "maxLength", "pattern"] {
+        schema.remove(keyword);
+    }
+    schema.insert("anyOf".into(), json!(choices));
+    schema.insert("examples".into(), json!([EXAMPLE_ENVELOPE, example]));
+}
+
+/// A required text of 1–500 characters (line breaks allowed), or its envelope when private.
+pub(crate) fn sealable_text(schema: &mut Schema) {
+    let plain = json!({"type": "string", "minLength": 1, "maxLength": crate::limits::MAX_TEXT_CHARS, "pattern": PARAGRAPHS});
+    sealable(schema, plain, "Call the funder before the next session");
+}
+
+/// An optional text of at most 500 characters (may be empty), or its envelope when private.
+pub(crate) fn sealable_optional_text(schema: &mut Schema) {
+    let plain = json!({"type": "string", "maxLength": crate::limits::MAX_TEXT_CHARS, "pattern": OPTIONAL_PARAGRAPHS});
+    sealable(schema, plain, "Your silences gave me room to think.");
+}
+
 /// `push_prompt` takes exactly one of a prompt id and a text (`null` counts as absent).
 pub(crate) fn prompt_or_text(schema: &mut Schema) {
     let present =

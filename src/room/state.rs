@@ -28,6 +28,7 @@
 //! - `prompting` — drawing and pushing prompts;
 //! - `links` — rotating and revoking the room's links, and its deletion;
 //! - `notes` — commitments, feedback and the survey, private items included;
+//! - `envelope` — the shape of a private text sealed on its author's device;
 //! - `pairs` — coaching swaps: proposing, confirming and running pairs;
 //! - `permissions` — the authorization table: who may send what;
 //! - `text` — how typed text is cleaned and limited.
@@ -38,6 +39,7 @@ use circlekeeper_protocol::{
 };
 
 mod admission;
+mod envelope;
 mod handle;
 mod links;
 mod notes;
@@ -54,6 +56,7 @@ mod turns;
 
 pub use crate::random::{mix, shuffle};
 pub use admission::MemberEntry;
+pub use envelope::is_envelope;
 pub use handle::{Effect, Input, Outcome};
 pub use notes::Notes;
 pub use pairs::{PairingSetup, DEFAULT_FEEDBACK_MS, DEFAULT_HALF_MS};

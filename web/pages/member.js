@@ -4,7 +4,9 @@
 import { loadRoomMemory } from "/connection.js";
 import { announce, confirmDialog, h, today } from "/room.js";
 import { formatDate, t } from "/words.js";
-import { keepLink, loadMemberKey, saveMemberKey } from "/storage.js";
+import { keepLink, loadMemberKey, loadPrivateKey, saveMemberKey } from "/storage.js";
+import { copyButton } from "/dom.js";
+import { LINK_PARAM, markLinkSaved, takeMemberPrivateKey } from "/crypto.js";
 import { Page, app, setTitle } from "/pages/shell.js";
 import { RoomPage } from "/pages/room.js";
 import { calendarSection } from "/pages/calendar.js";
@@ -22,7 +24,8 @@ export function cadenceWords(cadence) {
 /**
  * The member key from `#member=KEY`, removed from the address bar at once. It is kept in this
  * device's storage for the series, so the page opens again from the bare `/s/{series}` address
- * (a bookmark, the browser's history) without the link.
+ * (a bookmark, the browser's history) without the link. The key for private items beside it
+ * (`&private=PKEY`) is kept the same way; without one, one is made here (`crypto.js`).
  */
 function takeMemberKey(seriesId) {
   const params = new URLSearchParams(location.hash.replace(/^#/, ""));
@@ -30,9 +33,12 @@ function takeMemberKey(seriesId) {
   if (fromLink) {
     history.replaceState(null, "", location.pathname + location.search);
     saveMemberKey(seriesId, fromLink);
+    takeMemberPrivateKey(seriesId, params);
     return fromLink;
   }
-  return loadMemberKey(seriesId);
+  const kept = loadMemberKey(seriesId);
+  if (kept) takeMemberPrivateKey(seriesId, params);
+  return kept;
 }
 
 /** `2027-03-01` → "Mon, Mar 1, 2027" in the reader's language (a local date). */
@@ -139,6 +145,38 @@ export class MemberPage extends Page {
       setTitle(title);
     });
     announce(t(`${what}.title`));
+  }
+
+  /**
+   * When this device made the key for my private items (my link had none): the complete link to
+   * save, and what it means, until I say I saved it.
+   */
+  privateLinkSection() {
+    const kept = loadPrivateKey(`series.${this.seriesId}`);
+    if (!kept || !kept.made || !this.key) return null;
+    const link = `${location.origin}/s/${encodeURIComponent(this.seriesId)}#member=${this.key}&${LINK_PARAM}=${kept.key}`;
+    return h(
+      "section",
+      { class: "card private-link", "data-test": "private-link", "aria-labelledby": "private-link-title" },
+      h("h2", { id: "private-link-title", text: t("private.link_title") }),
+      h("p", { text: t("private.link_text") }),
+      h("code", { class: "link", "data-test": "private-link-url", text: link }),
+      h(
+        "div",
+        { class: "row wrap" },
+        copyButton(() => link, t("private.link_copy"), "private-link-copy"),
+        h("button", {
+          type: "button",
+          class: "secondary",
+          "data-test": "private-link-saved",
+          onclick: () => {
+            markLinkSaved(this.seriesId);
+            this.render();
+          },
+          text: t("private.link_saved"),
+        }),
+      ),
+    );
   }
 
   /** The current session: one primary action, and what it does. */
@@ -290,6 +328,7 @@ export class MemberPage extends Page {
         h("h1", { "data-test": "series-title", text: d.title }),
         h("p", { class: "lead" }, t("pages.member.hello"), h("strong", { "data-test": "member-name", text: d.name }), t("pages.member.helloEnd")),
         h("p", { class: "hint", text: cadence }),
+        this.privateLinkSection(),
         this.enterSection(current),
         rooms.length ? this.sessionsSection(rooms) : null,
         this.cycleSection(),

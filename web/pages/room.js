@@ -288,6 +288,8 @@ export class RoomPage extends Page {
       h("h2", { class: "rules-title", text: t("pages.join.rules") }),
       rulesAbout,
       h("label", { class: "check big", for: "consent" }, checkbox, consentText),
+      // Private items are sealed with a key kept on this device (crypto.js): say what that means.
+      h("p", { class: "hint private-note", "data-test": "private-join-note", text: t("private.join_note") }),
       error,
       button,
     );

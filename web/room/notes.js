@@ -1,9 +1,12 @@
 // What people write: looking back at earlier commitments, feedback to a coach and for me, my
 // commitment, the survey; and my own items (`my_items`), which never come with the view. On a
 // phone, a running check-out is steps (my commitment, the circle's, the survey) under the
-// current speaker, not one long form.
+// current speaker, not one long form. What I mark private is sealed here before it is sent and
+// opened here when it comes back (`crypto.js`): the server only ever holds ciphertext.
 
 import { actionButton, announce, h, setText, show } from "/dom.js";
+import { loadRoomMemory } from "/connection.js";
+import { isEnvelope, open, seal } from "/crypto.js";
 import { formatNumber, t } from "/words.js";
 import { formatDue, groupOf, pairsOf, today } from "/room/model.js";
 import {
@@ -21,6 +24,21 @@ import {
 
 /** The steps of a phone's running check-out, in order. */
 const CHECKOUT_STEPS = ["commit", "shared", "survey"];
+
+/** The notes under each visibility choice saying what "only me" means here (set as the screen renders). */
+const privateNotes = new Set();
+
+/** One more such note. */
+function privateNote() {
+  const note = h("p", { class: "hint private-note", "data-test": "private-note" });
+  privateNotes.add(note);
+  return note;
+}
+
+/** A note's text; one that cannot be opened on this device says so. */
+function noteText(c) {
+  return h("p", { class: c.unreadable ? "note-text unreadable" : "note-text", "data-test": c.unreadable ? "unreadable" : null, text: c.text });
+}
 
 /** Looking back, feedback, commitments and the survey. Mixed into RoomScreen: `this` is the screen (its context). */
 export class NotesView {
@@ -50,6 +68,7 @@ export class NotesView {
       r.feedbackHelped.el,
       r.feedbackHelpedLess.el,
       r.feedbackVisibility.el,
+      privateNote(),
       r.feedbackSaved,
       h("div", { class: "row end" }, r.feedbackSave),
     );
@@ -127,6 +146,7 @@ export class NotesView {
         r.commitDue,
       ),
       r.commitVisibility.el,
+      privateNote(),
       h("div", { class: "row end" }, r.commitSave),
     );
     r.commitForm.addEventListener("submit", (e) => {
@@ -173,6 +193,7 @@ export class NotesView {
       r.surveyRating.el,
       r.surveyComment.el,
       r.surveyVisibility.el,
+      privateNote(),
       h("div", { class: "row end" }, r.surveySave),
     );
     r.surveyForm.addEventListener("submit", (e) => {
@@ -284,7 +305,59 @@ export class NotesView {
       });
   }
 
-  /** Keeps my items from an ack (`result.type === "mine"`). */
+  /** Whose key seals my private items here: my series' (entered with my personal link), or this device's (null). */
+  privateScope() {
+    const memory = loadRoomMemory(this.view.id);
+    return memory && memory.via === "member" && typeof memory.series === "string" ? memory.series : null;
+  }
+
+  /** Seals a private text here; null (and the problem shown) when this browser cannot. */
+  async sealed(text, control) {
+    try {
+      return await seal(text, this.privateScope());
+    } catch {
+      this.showError({ message: t("private.seal_failed") }, control, null, true);
+      return null;
+    }
+  }
+
+  /**
+   * My items with their sealed texts opened on this device. A text another key sealed (another
+   * device, another link) reads "can't be read on this device" and is marked `unreadable`.
+   */
+  async openMine(mine) {
+    const scope = this.privateScope();
+    let unreadable = false;
+    const opened = async (value) => {
+      if (!isEnvelope(value)) return value;
+      const plain = await open(value, scope);
+      if (plain !== null) return plain;
+      unreadable = true;
+      return t("private.unreadable");
+    };
+    const commitments = [];
+    for (const c of Array.isArray(mine.commitments) ? mine.commitments : []) {
+      unreadable = false;
+      const text = await opened(c.text);
+      commitments.push({ ...c, text, unreadable });
+    }
+    const feedback = [];
+    for (const f of Array.isArray(mine.feedback) ? mine.feedback : []) {
+      unreadable = false;
+      const helped = await opened(f.helped);
+      const helpedLess = await opened(f.helped_less);
+      feedback.push({ ...f, helped, helped_less: helpedLess, unreadable });
+    }
+    let survey = mine.survey || null;
+    if (survey && survey.comment) {
+      unreadable = false;
+      const comment = await opened(survey.comment);
+      survey = { ...survey, comment, unreadable };
+    }
+    return { commitments, feedback, survey };
+  }
+
+  /** Keeps my items from an ack (`result.type === "mine"`), their private texts opened here. */
   takeMine(ack) {
     const mine = ack && ack.result && ack.result.type === "mine" ? ack.result.mine : null;
     if (!mine) {
@@ -294,17 +367,18 @@ export class NotesView {
         this.mineRetryAt = 0;
         this.update();
       }
-      return;
+      return Promise.resolve();
     }
-    const first = this.mine === null;
-    this.mine = {
-      commitments: Array.isArray(mine.commitments) ? mine.commitments : [],
-      feedback: Array.isArray(mine.feedback) ? mine.feedback : [],
-      survey: mine.survey || null,
-    };
-    // Coming back to a form I filled in before (a reload): show what I gave.
-    if (first) this.feedbackKey = null;
-    this.update();
+    // The latest ack wins, however long opening the one before takes.
+    const turn = (this.mineTurn = (this.mineTurn || 0) + 1);
+    return this.openMine(mine).then((opened) => {
+      if (turn !== this.mineTurn) return;
+      const first = this.mine === null;
+      this.mine = opened;
+      // Coming back to a form I filled in before (a reload): show what I gave.
+      if (first) this.feedbackKey = null;
+      this.update();
+    });
   }
 
   /** My feedback for `group`'s current round, if I gave it. */
@@ -317,7 +391,7 @@ export class NotesView {
     const r = this.r;
     const s = this.mine && this.mine.survey;
     r.surveyRating.value = s ? s.rating : null;
-    r.surveyComment.input.value = s && s.comment ? s.comment : "";
+    r.surveyComment.input.value = s && s.comment && !s.unreadable ? s.comment : "";
     r.surveyVisibility.value = s ? s.visibility : "private";
   }
 
@@ -333,6 +407,8 @@ export class NotesView {
     const earlier = mine.commitments.filter((c) => !String(c.id).startsWith(here));
     const made = mine.commitments.filter((c) => String(c.id).startsWith(here));
     const coaching = Boolean(pairGroup) && pairGroup.phase === "coaching";
+    const privateWords = t(this.privateScope() ? "private.write_member" : "private.write_device");
+    for (const note of privateNotes) setText(note, privateWords);
 
     // -- looking back: "last time you committed to …"
     const lookingBack = !ended && (session === "lobby" || kind === "check_in");
@@ -396,8 +472,8 @@ export class NotesView {
       if (this.feedbackKey !== key) {
         this.feedbackKey = key;
         r.feedbackRating.value = saved ? saved.rating : null;
-        r.feedbackHelped.input.value = saved ? saved.helped : "";
-        r.feedbackHelpedLess.input.value = saved ? saved.helped_less : "";
+        r.feedbackHelped.input.value = saved && !saved.unreadable ? saved.helped : "";
+        r.feedbackHelpedLess.input.value = saved && !saved.unreadable ? saved.helped_less : "";
         r.feedbackVisibility.value = saved ? saved.visibility : "private";
       }
       const coachName = this.name(pairGroup.coach);
@@ -433,7 +509,7 @@ export class NotesView {
           h(
             "li",
             { class: "note", "data-commitment": c.id, "data-visibility": c.visibility },
-            h("p", { class: "note-text", text: c.text }),
+            noteText(c),
             h("p", { class: "note-meta", text: [c.due ? t("room.notes.by", { date: formatDue(c.due) }) : "", visibilityWords(c.visibility)].filter(Boolean).join(" · ") }),
           ),
         ),
@@ -508,7 +584,7 @@ export class NotesView {
     return h(
       "li",
       { class: "note", "data-commitment": c.id, "data-outcome": c.outcome || "" },
-      h("p", { class: "note-text", text: c.text }),
+      noteText(c),
       h("p", { class: "note-meta", text: [c.due ? t("room.notes.by", { date: formatDue(c.due) }) : "", visibilityWords(c.visibility)].filter(Boolean).join(" · ") }),
       h("div", { class: "row wrap review", role: "group", "aria-label": t("room.notes.how_did_it_go", { text: c.text }) }, buttons),
     );
@@ -531,6 +607,10 @@ export class NotesView {
     }
     const visibility = r.commitVisibility.value;
     const fields = { text, visibility };
+    if (visibility === "private") {
+      fields.text = await this.sealed(text, r.commitSave);
+      if (!fields.text) return;
+    }
     if (r.commitDue.value) fields.due = r.commitDue.value;
     const ack = await this.act(r.commitSave, "record_commitment", fields);
     if (!ack) return;
@@ -552,10 +632,18 @@ export class NotesView {
       return;
     }
     const visibility = r.feedbackVisibility.value;
+    const texts = [cleanText(r.feedbackHelped.input.value), cleanText(r.feedbackHelpedLess.input.value)];
+    if (visibility === "private") {
+      for (let i = 0; i < texts.length; i++) {
+        if (!texts[i]) continue; // an empty text stays empty: there is nothing to hide
+        texts[i] = await this.sealed(texts[i], r.feedbackSave);
+        if (!texts[i]) return;
+      }
+    }
     const ack = await this.act(r.feedbackSave, "give_feedback", {
       rating,
-      helped: cleanText(r.feedbackHelped.input.value),
-      helped_less: cleanText(r.feedbackHelpedLess.input.value),
+      helped: texts[0],
+      helped_less: texts[1],
       visibility,
     });
     if (!ack) return;
@@ -577,7 +665,8 @@ export class NotesView {
     }
     const fields = { rating, visibility: r.surveyVisibility.value };
     const comment = cleanText(r.surveyComment.input.value);
-    if (comment) fields.comment = comment;
+    if (comment) fields.comment = fields.visibility === "private" ? await this.sealed(comment, r.surveySave) : comment;
+    if (comment && !fields.comment) return;
     const ack = await this.act(r.surveySave, "answer_survey", fields);
     if (!ack) return;
     this.editingSurvey = false;

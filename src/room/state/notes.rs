@@ -1,7 +1,8 @@
 //! What people write in a room: commitments, feedback to a coach, the session survey.
 //!
-//! Confidentiality first: every item has a visibility chosen by its author. `private` items
-//! never enter an event (so they are never broadcast) and are answered only to their author
+//! Confidentiality first: every item has a visibility chosen by its author. The text of a
+//! `private` item arrives sealed by its author's device (`envelope`): the server keeps and
+//! answers ciphertext it cannot read. `private` items never enter an event (so they are never broadcast) and are answered only to their author
 //! (in the ack and `my_items`); `circle` and `exportable` items are shared with the room through
 //! `notes_changed`, which carries the one item a command changed, never the whole lists. All
 //! items live in [`Notes`], which the actor stores beside the event log.
@@ -20,7 +21,8 @@ use circlekeeper_protocol::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{clean_paragraphs, reject, Changes, Effect, Rejection, Room};
+use super::envelope::clean_note;
+use super::{reject, Changes, Effect, Rejection, Room};
 
 /// Everything written in a room, private items included. Stored beside the event log (never
 /// in it) and restored with the room.
@@ -155,11 +157,12 @@ fn check_due(due: &str) -> Result<(), Rejection> {
     }
 }
 
-fn optional_text(what: &str, text: &str) -> Result<String, Rejection> {
+/// An optional text: blank is none (empty); otherwise as [`clean_note`] (sealed when private).
+fn optional_text(what: &str, text: &str, visibility: Visibility) -> Result<String, Rejection> {
     if text.trim().is_empty() {
         return Ok(String::new());
     }
-    clean_paragraphs(what, text, limits::MAX_TEXT_CHARS)
+    clean_note(what, text, visibility)
 }
 
 impl Room {
@@ -324,7 +327,7 @@ impl Room {
                 if !me.consented {
                     return reject(ErrorCode::ConsentRequired, "accept the ground rules first");
                 }
-                let text = clean_paragraphs("text", text, limits::MAX_TEXT_CHARS)?;
+                let text = clean_note("text", text, *visibility)?;
                 if let Some(d) = due {
                     check_due(d)?;
                 }
@@ -415,8 +418,8 @@ impl Room {
                     group: g.id,
                     round: g.round,
                     rating: *rating,
-                    helped: optional_text("helped", helped)?,
-                    helped_less: optional_text("helped_less", helped_less)?,
+                    helped: optional_text("helped", helped, *visibility)?,
+                    helped_less: optional_text("helped_less", helped_less, *visibility)?,
                     visibility: *visibility,
                 };
                 let key = feedback.key();
@@ -462,9 +465,7 @@ impl Room {
                     return reject(ErrorCode::InvalidMessage, "rating is 1 to 5");
                 }
                 let comment = match comment {
-                    Some(c) if !c.trim().is_empty() => {
-                        Some(clean_paragraphs("comment", c, limits::MAX_TEXT_CHARS)?)
-                    }
+                    Some(c) if !c.trim().is_empty() => Some(clean_note("comment", c, *visibility)?),
                     _ => None,
                 };
                 let answer = SurveyAnswer {

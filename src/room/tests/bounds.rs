@@ -16,7 +16,7 @@ fn arrive(c: &mut Circle, name: &str) -> ParticipantId {
 
 fn commit(text: &str, visibility: Visibility) -> Command {
     Command::RecordCommitment {
-        text: text.into(),
+        text: note(text, visibility),
         due: None,
         visibility,
     }
@@ -25,7 +25,7 @@ fn commit(text: &str, visibility: Visibility) -> Command {
 fn feedback(rating: u8, visibility: Visibility) -> Command {
     Command::GiveFeedback {
         rating,
-        helped: "The silence".into(),
+        helped: note("The silence", visibility),
         helped_less: String::new(),
         visibility,
     }

@@ -265,7 +265,7 @@ fn writing_notes_owes_saving_them_and_commitments_go_to_the_series() {
     let mut c = series_swap(2);
     let ada = c.people[0];
     let commit = |visibility| Command::RecordCommitment {
-        text: "Call the supplier".into(),
+        text: note("Call the supplier", visibility),
         due: None,
         visibility,
     };

@@ -16,7 +16,7 @@ fn a_private_commitment_makes_no_event_and_a_shared_one_does() {
         c.refused(
             c.people[0],
             Command::RecordCommitment {
-                text: "x".into(),
+                text: note("x", Visibility::Private),
                 due: None,
                 visibility: Visibility::Private
             }
@@ -25,10 +25,31 @@ fn a_private_commitment_makes_no_event_and_a_shared_one_does() {
         "not in the check-in"
     );
     c.ok(c.host, Command::JumpToStage { index: 5 }); // Ada's commitment
+    let plain = Command::RecordCommitment {
+        text: "Talk to my manager about the budget".into(),
+        due: None,
+        visibility: Visibility::Private,
+    };
+    assert_eq!(
+        c.refused(c.people[0], plain),
+        ErrorCode::InvalidText,
+        "a private text must come sealed"
+    );
+    let sealed_shared = Command::RecordCommitment {
+        text: note("Ask for help", Visibility::Private),
+        due: None,
+        visibility: Visibility::Circle,
+    };
+    assert_eq!(
+        c.refused(c.people[0], sealed_shared),
+        ErrorCode::InvalidText,
+        "the room could not read a sealed shared text"
+    );
+    assert!(c.room.notes().commitments.is_empty());
     let private = c.ok(
         c.people[0],
         Command::RecordCommitment {
-            text: "Talk to my manager about the budget".into(),
+            text: note("Talk to my manager about the budget", Visibility::Private),
             due: Some("2027-02-01".into()),
             visibility: Visibility::Private,
         },
@@ -113,7 +134,7 @@ fn only_the_client_gives_feedback_after_a_half_and_the_survey_comes_at_the_end()
     let g = group_of(&c, c.people[0]);
     let fb = |rating| Command::GiveFeedback {
         rating,
-        helped: "Your silence gave me room".into(),
+        helped: note("Your silence gave me room", Visibility::Private),
         helped_less: String::new(),
         visibility: Visibility::Private,
     };
