@@ -8,6 +8,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::pairing::{Group, History};
 
+mod cycle;
+mod roster;
+
+pub use cycle::CycleView;
+pub use roster::{ChoiceMade, Guest, MemberStatus, NewMember, Roster, MAX_GUESTS};
+
 /// Most members one series holds.
 pub const MAX_MEMBERS: usize = 200;
 
@@ -69,6 +75,10 @@ pub struct SeriesRecord {
     pub commitments: Vec<circlekeeper_protocol::Commitment>,
     /// When it was created.
     pub created_at: Millis,
+    /// Membership over time: paused and removed members, members added later, the guests it
+    /// recognises, the end-of-cycle choices made (see `roster`).
+    #[serde(default)]
+    pub roster: Roster,
 }
 
 impl SeriesRecord {
@@ -165,10 +175,11 @@ impl SeriesRecord {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn record() -> SeriesRecord {
+    /// An empty monthly series of six-month cycles.
+    pub(crate) fn record() -> SeriesRecord {
         SeriesRecord {
             id: "s".into(),
             title: "Alumni swap".into(),
@@ -181,6 +192,7 @@ mod tests {
             planned: Vec::new(),
             commitments: Vec::new(),
             created_at: 0,
+            roster: Roster::default(),
         }
     }
 

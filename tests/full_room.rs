@@ -85,6 +85,7 @@ async fn enter(remote: Remote, room: &RoomCreated, i: usize) -> Client {
             room: room_id,
             key: room.join_key.clone(),
             name,
+            guest: None,
         },
     })
     .await;
@@ -375,6 +376,7 @@ async fn a_room_filled_to_every_limit_welcomes_resumes_exports_and_keeps_everyon
         you: 0,
         token: None,
         room: Box::new(fullest_room()),
+        guest_key: None,
     });
     for kind in ["welcome", "snapshot"] {
         let size = largest.of(kind);

@@ -322,6 +322,28 @@ pub struct MemberView {
     pub others: Vec<(String, String)>,
     /// Planned dates of the next sessions.
     pub planned: Vec<String>,
+    /// Where the series is in its cycles, and whether it asks this member for their
+    /// end-of-cycle choice now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cycle: Option<MemberCycle>,
+}
+
+/// A member's view of the series' cycles (see `MemberView::cycle`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct MemberCycle {
+    /// The cycle the series is in, from 1 (the cycle the next session opened belongs to).
+    pub current: u32,
+    /// Sessions in one cycle.
+    pub sessions_per_cycle: u32,
+    /// Sessions of the current cycle opened so far.
+    pub sessions_done: u32,
+    /// The cycle whose end the series asks this member about now (it has ended, or its last
+    /// session is open, and they have not answered it), or null.
+    #[serde(default)]
+    pub asking: Option<u32>,
+    /// Their earlier choices, one per cycle answered, oldest first: `[cycle, choice]`.
+    pub previous: Vec<(u32, CycleChoice)>,
 }
 
 /// The body of `POST /api/rooms/{id}/preview`.

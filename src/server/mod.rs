@@ -543,6 +543,10 @@ pub fn app(state: AppState) -> Router {
             post(api::member).route_layer(entries.clone()),
         )
         .route(
+            "/api/series/{series}/members",
+            post(api::series_members).route_layer(entries.clone()),
+        )
+        .route(
             "/api/series/{series}/delete",
             post(api::delete_series).route_layer(entries),
         )

@@ -159,6 +159,7 @@ pub fn series(id: &str, member: &str) -> SeriesRecord {
         planned: Vec::new(),
         commitments: Vec::new(),
         created_at: 0,
+        roster: Default::default(),
     }
 }
 

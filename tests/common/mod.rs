@@ -363,6 +363,7 @@ pub async fn join_with(mut client: Client, room: &RoomCreated) -> Client {
             room: room.room_id.clone(),
             key: room.join_key.clone(),
             name,
+            guest: None,
         })
         .await;
     client

@@ -5,11 +5,13 @@
 //! built-in texts in other languages).
 
 mod exports;
+mod members;
 mod rooms;
 mod series;
 mod texts;
 
 pub use exports::*;
+pub use members::*;
 pub use rooms::*;
 pub use series::*;
 pub use texts::*;

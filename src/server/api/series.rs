@@ -26,7 +26,7 @@ use crate::store::{RoomRecord, Write};
 
 /// A series job's failure as an HTTP error: a deleted series is not found, a store failure is
 /// the server's fault.
-fn series_failed(e: SeriesError, what: &'static str) -> ApiError {
+pub(super) fn series_failed(e: SeriesError, what: &'static str) -> ApiError {
     match e {
         SeriesError::Gone => not_found("no series with that id"),
         SeriesError::Store(e) if e.is_transient() => {
@@ -46,7 +46,7 @@ fn series_failed(e: SeriesError, what: &'static str) -> ApiError {
 
 /// The series' actor, once `key` is shown to be its host key: 404 without such a series, 403
 /// with another key.
-async fn hosted_series(
+pub(super) async fn hosted_series(
     app: &AppState,
     id: &str,
     key: &str,
@@ -69,7 +69,7 @@ async fn hosted_series(
 }
 
 /// 403: the key is not the series' host key.
-fn not_series_host() -> ApiError {
+pub(super) fn not_series_host() -> ApiError {
     ApiError::new(
         StatusCode::FORBIDDEN,
         ErrorCode::InvalidKey,
@@ -159,6 +159,7 @@ pub async fn create_series(
         planned: Vec::new(),
         commitments: Vec::new(),
         created_at: app.clock().now(),
+        roster: Default::default(),
     };
     app.create_series(record).await.map_err(|_| internal())?;
     info!(series_id = %id, "series opened");
@@ -232,8 +233,8 @@ pub async fn create_series_room(
                     pairing: crate::room::state::PairingSetup {
                         history: series.history.clone(),
                         session,
-                        fixed: series.continuing_pairs(),
-                        avoid: series.avoid_pairs(),
+                        fixed: series.continuing_groups(),
+                        avoid: [series.avoid_pairs(), series.rematch_pairs()].concat(),
                         in_series: true,
                     },
                     earlier: series.commitments.clone(),
@@ -347,6 +348,13 @@ fn member_change(
             "this link is not a member's of this series".into(),
         ));
     };
+    if series.status(&series.members[index].id) == crate::series::MemberStatus::Removed {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+            "you are no longer a member of this series".into(),
+        ));
+    }
     if let Some(avoid) = &request.avoid {
         let known = |id: &String| series.members.iter().any(|m| &m.id == id);
         if let Some(bad) = avoid.iter().find(|id| !known(id)) {
@@ -365,7 +373,8 @@ fn member_change(
         series.planned = planned;
     }
     if let Some(choice) = request.choice {
-        series.members[index].choice = Some(choice);
+        let id = series.members[index].id.clone();
+        series.record_choice(&id, choice);
     }
     let m = &series.members[index];
     let view = MemberView {
@@ -382,9 +391,11 @@ fn member_change(
             .members
             .iter()
             .filter(|o| o.id != m.id)
+            .filter(|o| series.status(&o.id) != crate::series::MemberStatus::Removed)
             .map(|o| (o.id.clone(), o.name.clone()))
             .collect(),
         planned: series.planned.clone(),
+        cycle: Some(series.cycle_view(&m.id)),
     };
     Ok((view, changes))
 }
