@@ -264,7 +264,7 @@ mod tests {
         }
         assert_eq!(
             r.continuing_triads(),
-            vec![["m1".into(), "m2".into(), "m3".into()]]
+            vec![["m1".to_string(), "m2".to_string(), "m3".to_string()]]
         );
         let fixed = r.continuing_groups();
         assert_eq!(fixed.len(), 4, "{fixed:?}");
