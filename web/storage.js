@@ -7,6 +7,7 @@
 // - `key.{room}` (session): the link a tab is entering a room with (`{mode, key, series?}`),
 //   until the welcome.
 // - `member.{series}` (local): a series member's personal key.
+// - `guest.{series}` (local): the series guest key a welcome gave this device as a guest.
 // - `hostkey.{room}` (local): a room's host key, once its facilitator entered here.
 // - `invite.{room}` (local): the join link this device created or replaced for a room.
 // - `community-host` (session): the community host key, for this tab only.
@@ -16,6 +17,7 @@
 const NAME_KEY = "circlekeeper.name";
 const LINK_PREFIX = "circlekeeper.key.";
 const MEMBER_PREFIX = "circlekeeper.member.";
+const GUEST_PREFIX = "circlekeeper.guest.";
 const HOST_KEY_PREFIX = "circlekeeper.hostkey.";
 const INVITE_PREFIX = "circlekeeper.invite.";
 const COMMUNITY_KEY = "circlekeeper.community-host";
@@ -114,4 +116,14 @@ export function loadCommunityKey() {
 /** Keeps the community host key for this tab, or forgets it (`key` null). */
 export function saveCommunityKey(key) {
   write(session, COMMUNITY_KEY, key);
+}
+
+/** The series guest key this device was given in `seriesId`, or null. */
+export function loadGuestKey(seriesId) {
+  return seriesId ? read(local, GUEST_PREFIX + seriesId) : null;
+}
+
+/** Keeps the series guest key a welcome gave (a returning guest is known by it). */
+export function saveGuestKey(seriesId, key) {
+  if (seriesId && key) write(local, GUEST_PREFIX + seriesId, key);
 }

@@ -374,6 +374,10 @@ pub struct RoomPreview {
     /// When the session started, once it has (server clock, ms since the Unix epoch).
     #[serde(default)]
     pub started_at: Option<crate::Millis>,
+    /// The series the room is a session of, if any (a guest's client keeps its series guest
+    /// key under it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<String>,
 }
 
 /// An HTTP error body.

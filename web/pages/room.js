@@ -9,11 +9,13 @@ import { formatDate, formatTime, serverText, t } from "/words.js";
 import {
   dropLink,
   keepLink,
+  loadGuestKey,
   loadHostKey,
   loadInviteUrl,
   loadLink,
   rememberName,
   rememberedName,
+  saveGuestKey,
   saveHostKey,
   saveInviteUrl,
 } from "/storage.js";
@@ -314,7 +316,9 @@ export class RoomPage extends Page {
       button.textContent = t("pages.join.entering");
       let welcome;
       try {
-        welcome = await this.conn.enter(this.link.mode, this.link.key, name);
+        const series = this.preview ? this.preview.series : null;
+        welcome = await this.conn.enter(this.link.mode, this.link.key, name, loadGuestKey(series));
+        if (welcome.guest_key) saveGuestKey(series, welcome.guest_key);
       } catch (err) {
         if (this.conn.status === "closed") return undefined; // onFatal shows what happened
         return fail(entryProblemText(err), NAME_PROBLEMS.includes(err.code) ? input : button);

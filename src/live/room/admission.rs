@@ -173,6 +173,7 @@ impl Actor {
                 })
                 .map(|p| p.name.clone()),
             started_at: view.session.started_at,
+            series: self.series.as_ref().map(|s| s.id.clone()),
         })
     }
 
