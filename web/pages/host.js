@@ -7,6 +7,7 @@ import { loadCommunityKey, saveCommunityKey } from "/storage.js";
 import { Page, app, setTitle } from "/pages/shell.js";
 import { attendanceChart, commitmentsLine, ratingsChart, shortDate } from "/pages/charts.js";
 import { cadenceWords } from "/pages/member.js";
+import { membersSection } from "/pages/members.js";
 
 const SERIES_TABLES = ["sessions", "members", "pairs"];
 
@@ -222,6 +223,7 @@ export class HostPage extends Page {
       }),
       this.downloads("series", s.series_id, s.title, SERIES_TABLES),
       figures,
+      membersSection(s.series_id),
     );
   }
 

@@ -1,0 +1,158 @@
+//! A series' member list on the `/host` page, and the end-of-cycle question on a member's page,
+//! in a real headless Chromium against a real server on 127.0.0.1: the host adds a member (and
+//! sees their link once), pauses and removes members and makes a returning guest a member; a
+//! member whose cycle has ended is asked, answers, and sees their earlier choice.
+//!
+//! Without Chromium the test says it was skipped; under CI (`CI` set) a missing browser fails.
+
+#[path = "common/browser/mod.rs"]
+mod browser;
+mod common;
+
+use std::sync::Arc;
+
+use browser::{chromium, report, Browser};
+use circlekeeper::store::SledStore;
+use circlekeeper::Clock;
+use circlekeeper_protocol::{Command, RoomCreated};
+use common::TestServer;
+use serde_json::json;
+
+#[tokio::test]
+async fn a_host_changes_the_member_list_and_a_member_answers_the_end_of_a_cycle_in_a_real_browser()
+{
+    let Some(path) = chromium() else { return };
+    let store = SledStore::temporary().expect("store");
+    let server = TestServer::start_with(Arc::new(store), Clock::System, |s| {
+        s.host_key = Some("community-host-key-for-tests".into());
+    })
+    .await;
+    let url = server.url();
+
+    // A monthly series of one-month cycles, its first session open, and a guest in it.
+    let answer = server
+        .http(
+            "POST",
+            "/api/series",
+            json!({ "title": "Winter cohort", "cadence": "monthly", "cycle_months": 1, "members": ["Ada", "Ben"] })
+                .to_string()
+                .as_bytes(),
+        )
+        .await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    let series = answer.json;
+    let series_id = series["series_id"].as_str().expect("series id").to_string();
+    let opened = server
+        .http(
+            "POST",
+            &format!("/api/series/{series_id}/rooms"),
+            json!({ "key": series["host_key"] }).to_string().as_bytes(),
+        )
+        .await;
+    assert_eq!(opened.status, 201, "{}", opened.text);
+    let room: RoomCreated = serde_json::from_value(opened.json).expect("a room");
+    let mut gil = server.connect("Gil").await;
+    gil.enter(Command::Join {
+        room: room.room_id.clone(),
+        key: room.join_key.clone(),
+        name: "Gil".into(),
+        guest: None,
+    })
+    .await;
+    assert!(gil.guest_key.is_some());
+
+    let browser = Browser::launch(&path).await;
+    let host = browser.page("Host", 360, 800, true).await;
+    host.goto(&format!("{url}/host")).await;
+    host.fill("host-key", "community-host-key-for-tests").await;
+    host.click("host-enter").await;
+    host.wait_for("$('series-members')", "the member list section")
+        .await;
+    host.eval("$('series-members').open = true;").await;
+
+    // The wrong key is refused; the right one shows the members.
+    host.fill("members-key", "not the key").await;
+    host.click("members-open").await;
+    host.wait_for("visible($('members-error'))", "a refusal")
+        .await;
+    host.fill("members-key", series["host_key"].as_str().expect("key"))
+        .await;
+    host.click("members-open").await;
+    host.wait_for(
+        "$('members-list') && $('members-list').querySelectorAll('li').length === 2",
+        "two members",
+    )
+    .await;
+
+    // Add a member: their link is shown once.
+    host.fill("member-add-name", "Cy").await;
+    host.click("member-add").await;
+    host.wait_for(
+        "$('members-list').querySelectorAll('li').length === 3 && $('member-new-link') && $('member-new-link').value.includes('/s/')",
+        "Cy and her link",
+    )
+    .await;
+    let link = host
+        .eval("return $('member-new-link').value;")
+        .await
+        .as_str()
+        .expect("a link")
+        .to_string();
+    assert!(link.contains(&format!("/s/{series_id}#member=")), "{link}");
+
+    // Pause Ada, remove Ben, make the guest a member.
+    host.eval("document.querySelector('[data-member=m1] [data-test=member-pause]').click();")
+        .await;
+    host.wait_for(
+        "document.querySelector('[data-member=m1]').dataset.status === 'paused'",
+        "Ada paused",
+    )
+    .await;
+    host.eval("document.querySelector('[data-member=m2] [data-test=member-remove]').click();")
+        .await;
+    host.wait_for(
+        "document.querySelector('[data-member=m2]').dataset.status === 'removed' && !document.querySelector('[data-member=m2] [data-test=member-remove]')",
+        "Ben removed",
+    )
+    .await;
+    host.click("guest-convert").await;
+    host.wait_for(
+        "$('members-list').querySelectorAll('li').length === 4 && document.querySelector('[data-member=m4]') && !$('guest-convert')",
+        "Gil a member",
+    )
+    .await;
+    let wide = host
+        .eval("return document.documentElement.scrollWidth <= window.innerWidth;")
+        .await;
+    assert_eq!(wide, json!(true), "no sideways scroll at 360 px");
+    let violations = host.axe().await;
+    assert!(violations.is_empty(), "{}", report(&violations));
+
+    // The cycle (one session) has ended: Cy's page asks, and keeps her answer.
+    let cy = browser.page("Cy", 360, 800, true).await;
+    cy.goto(&link).await;
+    cy.wait_for("$('cycle-asking')", "the question").await;
+    cy.choose("cycle-choice", "rematch").await;
+    cy.wait_for(
+        "!$('cycle-asking') && $('cycle-previous') && $('cycle-previous').querySelectorAll('li').length === 1",
+        "the earlier choice",
+    )
+    .await;
+    let answered = server
+        .http(
+            "POST",
+            &format!("/api/series/{series_id}/me"),
+            json!({ "key": link.split("#member=").nth(1).expect("key") })
+                .to_string()
+                .as_bytes(),
+        )
+        .await;
+    assert_eq!(answered.json["cycle"]["previous"], json!([[1, "rematch"]]));
+
+    let problems = browser.problems.lock().await.clone();
+    assert!(
+        problems.is_empty(),
+        "the pages logged errors: {problems:#?}"
+    );
+    gil.sync().await;
+}
