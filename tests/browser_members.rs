@@ -1,7 +1,8 @@
 //! A series' member list on the `/host` page, and the end-of-cycle question on a member's page,
 //! in a real headless Chromium against a real server on 127.0.0.1: the host adds a member (and
 //! sees their link once), pauses and removes members and makes a returning guest a member; a
-//! member whose cycle has ended is asked, answers, and sees their earlier choice.
+//! member whose cycle has ended is asked on their page, answers, and sees their earlier choice;
+//! another is asked in the room when they enter it.
 //!
 //! Without Chromium the test says it was skipped; under CI (`CI` set) a missing browser fails.
 
@@ -128,26 +129,42 @@ async fn a_host_changes_the_member_list_and_a_member_answers_the_end_of_a_cycle_
     let violations = host.axe().await;
     assert!(violations.is_empty(), "{}", report(&violations));
 
-    // The cycle (one session) has ended: Cy's page asks, and keeps her answer.
-    let cy = browser.page("Cy", 360, 800, true).await;
-    cy.goto(&link).await;
-    cy.wait_for("$('cycle-asking')", "the question").await;
-    cy.choose("cycle-choice", "rematch").await;
-    cy.wait_for(
+    // The cycle (one session) has ended: Ada's page asks, and keeps her answer.
+    let ada = browser.page("Ada", 360, 800, true).await;
+    ada.goto(series["members"][0]["url"].as_str().expect("member url"))
+        .await;
+    ada.wait_for("$('cycle-asking')", "the question").await;
+    ada.choose("cycle-choice", "continue").await;
+    ada.wait_for(
         "!$('cycle-asking') && $('cycle-previous') && $('cycle-previous').querySelectorAll('li').length === 1",
         "the earlier choice",
     )
     .await;
+    let violations = ada.axe().await;
+    assert!(violations.is_empty(), "{}", report(&violations));
+
+    // Cy enters the session with her new link: the room asks her, on her screen only.
+    let cy = browser.page("Cy", 360, 800, true).await;
+    cy.goto(&link).await;
+    cy.click("member-enter").await;
+    cy.wait_for(
+        "$('cycle-dialog') && $('cycle-dialog').open",
+        "the question in the room",
+    )
+    .await;
+    cy.eval("document.querySelector('[data-test=cycle-dialog-choice][value=rematch]').click();")
+        .await;
+    cy.wait_for("!$('cycle-dialog')", "the answer saved").await;
+    let cy_key = link.split("#member=").nth(1).expect("key");
     let answered = server
         .http(
             "POST",
             &format!("/api/series/{series_id}/me"),
-            json!({ "key": link.split("#member=").nth(1).expect("key") })
-                .to_string()
-                .as_bytes(),
+            json!({ "key": cy_key }).to_string().as_bytes(),
         )
         .await;
     assert_eq!(answered.json["cycle"]["previous"], json!([[1, "rematch"]]));
+    assert_eq!(answered.json["cycle"]["asking"], json!(null));
 
     let problems = browser.problems.lock().await.clone();
     assert!(

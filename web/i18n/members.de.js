@@ -24,4 +24,5 @@ export default {
   "members.host.linksOnce": "Schicke jedem neuen Mitglied seinen eigenen Link. Er wird nur jetzt gezeigt.",
   "members.host.linkFor": "Persönlicher Link für {name}",
   "members.host.guests": "Wiederkehrende Gäste",
+  "members.cycle.later": "Später",
 };

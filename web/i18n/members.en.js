@@ -24,4 +24,5 @@ export default {
   "members.host.linksOnce": "Send each new member their own link. It is shown only now.",
   "members.host.linkFor": "Personal link for {name}",
   "members.host.guests": "Returning guests",
+  "members.cycle.later": "Later",
 };

@@ -24,4 +24,5 @@ export default {
   "members.host.linksOnce": "Envía a cada nuevo miembro su propio enlace. Solo se muestra ahora.",
   "members.host.linkFor": "Enlace personal de {name}",
   "members.host.guests": "Invitados que vuelven",
+  "members.cycle.later": "Más tarde",
 };

@@ -19,6 +19,7 @@ import {
   saveHostKey,
   saveInviteUrl,
 } from "/storage.js";
+import { askCycle } from "/pages/cycle-ask.js";
 import { Page, app } from "/pages/shell.js";
 
 /** Refusals that end the connection, each with a title and a text (`pages.closed.{reason}.…`). */
@@ -373,9 +374,11 @@ export class RoomPage extends Page {
       this.showEntryProblem(err);
       return;
     }
-    saveRoomMemory(this.roomId, { token: welcome.token, you: welcome.you, via: "member", series: this.link.series });
+    const { series, key } = this.link;
+    saveRoomMemory(this.roomId, { token: welcome.token, you: welcome.you, via: "member", series });
     dropLink(this.roomId);
     this.afterWelcome();
+    askCycle(series, key);
   }
 
   /** A member's entry that did not work but may work later (ended, full, no network). */
