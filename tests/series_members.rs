@@ -268,7 +268,13 @@ async fn a_removed_member_is_kept_out_and_a_paused_one_keeps_their_link() {
 
 #[tokio::test]
 async fn a_returning_guest_is_the_same_person_and_keeps_their_history_as_a_member() {
-    let server = TestServer::start().await;
+    let store = circlekeeper::store::SledStore::temporary().expect("store");
+    let server = TestServer::start_with(
+        std::sync::Arc::new(store),
+        circlekeeper::Clock::System,
+        |s| s.host_key = Some("community-host-key".into()),
+    )
+    .await;
     let series = open_series(&server, &["Ana", "Ben", "Cy"], 6).await;
 
     // Month one: three members and a guest.
@@ -364,6 +370,28 @@ async fn a_returning_guest_is_the_same_person_and_keeps_their_history_as_a_membe
         (unknown.status, code(&unknown)),
         (400, "unknown_participant")
     );
+    // The series report shows one person, who came to both sessions, and his meetings.
+    let path = format!("/api/host/series/{}/report", series.series_id);
+    let key = json!({ "key": "community-host-key" }).to_string();
+    let report = server.http("POST", &path, key.as_bytes()).await;
+    assert_eq!(report.status, 200, "{}", report.text);
+    let gil_row = report.json["members"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["name"] == "Gil Brown"))
+        .cloned()
+        .expect("Gil's row");
+    assert_eq!(gil_row["by_session"], json!([true, true]), "{gil_row}");
+    assert_eq!(gil_row["attended"], 2);
+    let met_gil: u64 = report.json["pairing_matrix"]
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .filter(|r| r[0] == "Gil Brown" || r[1] == "Gil Brown")
+                .filter_map(|r| r[2].as_u64())
+                .sum()
+        })
+        .unwrap_or(0);
+    assert_eq!(met_gil, 2, "one partner a month, under his member name");
     let gil_member = converted.json["links"][0]["key"]
         .as_str()
         .expect("a key")
