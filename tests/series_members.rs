@@ -261,6 +261,11 @@ async fn a_removed_member_is_kept_out_and_a_paused_one_keeps_their_link() {
         (not_paused.status, code(&not_paused)),
         (409, "invalid_state")
     );
+    let no_member = members(&server, &series, json!({ "key": host, "action": "pause" })).await;
+    assert_eq!(
+        (no_member.status, no_member.json["message"].as_str()),
+        (400, Some("member: required for \"pause\""))
+    );
     let list = members(&server, &series, json!({ "key": host, "action": "list" })).await;
     assert_eq!(list.json["links"], json!([]));
     assert_eq!(list.json["members"].as_array().map(Vec::len), Some(3));

@@ -33,6 +33,20 @@ pub enum MembersAction {
     Convert,
 }
 
+impl MembersAction {
+    /// The action as the request names it.
+    fn name(self) -> &'static str {
+        match self {
+            MembersAction::List => "list",
+            MembersAction::Add => "add",
+            MembersAction::Remove => "remove",
+            MembersAction::Pause => "pause",
+            MembersAction::Unpause => "unpause",
+            MembersAction::Convert => "convert",
+        }
+    }
+}
+
 /// The body of `POST /api/series/{id}/members`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -196,7 +210,8 @@ fn apply(
     request: MembersRequest,
     keys: Vec<String>,
 ) -> Result<Vec<NewMember>, ApiError> {
-    let member = || needed(request.member.clone(), "member", "this action");
+    let action = request.action.name();
+    let member = || needed(request.member.clone(), "member", action);
     match request.action {
         MembersAction::List => Ok(Vec::new()),
         MembersAction::Add => {
