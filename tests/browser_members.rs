@@ -63,6 +63,29 @@ async fn a_host_changes_the_member_list_and_a_member_answers_the_end_of_a_cycle_
     assert!(gil.guest_key.is_some());
 
     let browser = Browser::launch(&path).await;
+
+    // A guest in the browser: the device keeps the series guest key its welcome gave, and that
+    // key makes them the same guest (the same participant) again.
+    let hal = browser.page("Hal", 360, 800, true).await;
+    hal.enter_room(&room.join_url, "Hal").await;
+    let stored = hal
+        .eval(&format!(
+            "return localStorage.getItem('circlekeeper.guest.{series_id}');"
+        ))
+        .await;
+    let hal_key = stored.as_str().expect("a kept guest key").to_string();
+    let hal_id = hal.me().await;
+    let mut again = server.connect("Hal again").await;
+    again
+        .enter(Command::Join {
+            room: room.room_id.clone(),
+            key: room.join_key.clone(),
+            name: "Hal on the phone".into(),
+            guest: Some(hal_key),
+        })
+        .await;
+    assert_eq!(u64::from(again.you), hal_id);
+    assert_eq!(again.participant(again.you).guest.as_deref(), Some("g2"));
     let host = browser.page("Host", 360, 800, true).await;
     host.goto(&format!("{url}/host")).await;
     host.fill("host-key", "community-host-key-for-tests").await;
@@ -116,10 +139,11 @@ async fn a_host_changes_the_member_list_and_a_member_answers_the_end_of_a_cycle_
         "Ben removed",
     )
     .await;
-    host.click("guest-convert").await;
+    host.eval("document.querySelector('[data-guest=g1] [data-test=guest-convert]').click();")
+        .await;
     host.wait_for(
-        "$('members-list').querySelectorAll('li').length === 4 && document.querySelector('[data-member=m4]') && !$('guest-convert')",
-        "Gil a member",
+        "$('members-list').querySelectorAll('li').length === 4 && document.querySelector('[data-member=m4]') && !document.querySelector('[data-guest=g1] [data-test=guest-convert]') && document.querySelector('[data-guest=g2] [data-test=guest-convert]')",
+        "Gil a member, Hal still a guest",
     )
     .await;
     let wide = host
