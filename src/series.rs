@@ -8,6 +8,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::pairing::{Group, History};
 
+mod cycle;
+mod roster;
+
+pub use cycle::CycleView;
+pub use roster::{ChoiceMade, Guest, MemberStatus, NewMember, Roster, MAX_GUESTS};
+
 /// Most members one series holds.
 pub const MAX_MEMBERS: usize = 200;
 
@@ -72,6 +78,10 @@ pub struct SeriesRecord {
     /// Its calendar: time zone, planned sessions, members' feed keys.
     #[serde(default)]
     pub calendar: crate::calendar::SeriesCalendar,
+    /// Membership over time: paused and removed members, members added later, the guests it
+    /// recognises, the end-of-cycle choices made (see `roster`).
+    #[serde(default)]
+    pub roster: Roster,
 }
 
 impl SeriesRecord {
@@ -168,10 +178,11 @@ impl SeriesRecord {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn record() -> SeriesRecord {
+    /// An empty monthly series of six-month cycles.
+    pub(crate) fn record() -> SeriesRecord {
         SeriesRecord {
             id: "s".into(),
             title: "Alumni swap".into(),
@@ -185,6 +196,7 @@ mod tests {
             commitments: Vec::new(),
             created_at: 0,
             calendar: Default::default(),
+            roster: Roster::default(),
         }
     }
 

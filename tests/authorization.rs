@@ -26,6 +26,7 @@ fn one_of_each(target: ParticipantId) -> Vec<Command> {
             room: "r".into(),
             key: "k".into(),
             name: "n".into(),
+            guest: None,
         },
         Command::Host {
             room: "r".into(),

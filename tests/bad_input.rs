@@ -188,6 +188,7 @@ async fn an_over_long_name_is_invalid_text_and_the_connection_may_join_after() {
                 room: f.room.room_id.clone(),
                 key: f.room.join_key.clone(),
                 name,
+                guest: None,
             })
             .await;
         assert_eq!(refused.code, ErrorCode::InvalidText);
@@ -200,6 +201,7 @@ async fn an_over_long_name_is_invalid_text_and_the_connection_may_join_after() {
         room: f.room.room_id.clone(),
         key: f.room.join_key.clone(),
         name: name.clone(),
+        guest: None,
     })
     .await;
     assert_eq!(eve.participant(eve.you).name, name);
@@ -332,6 +334,7 @@ async fn room_commands_before_join_are_not_authenticated() {
         room: f.room.room_id.clone(),
         key: f.room.join_key.clone(),
         name: "Eve".into(),
+        guest: None,
     })
     .await;
     eve.sync().await;
@@ -342,6 +345,7 @@ async fn room_commands_before_join_are_not_authenticated() {
             room: f.room.room_id.clone(),
             key: f.room.join_key.clone(),
             name: "Eve twice".into(),
+            guest: None,
         })
         .await;
     assert_eq!(refused.code, ErrorCode::AlreadyAuthenticated);
@@ -359,6 +363,7 @@ async fn a_wrong_key_is_refused_and_the_connection_closed_with_4003() {
                 room: f.room.room_id.clone(),
                 key,
                 name: "Eve".into(),
+                guest: None,
             })
             .await;
         assert_eq!(refused.code, ErrorCode::InvalidKey);
@@ -371,6 +376,7 @@ async fn a_wrong_key_is_refused_and_the_connection_closed_with_4003() {
             room: f.room.room_id.clone(),
             key: f.room.host_key.clone(),
             name: "Eve".into(),
+            guest: None,
         },
         Command::Host {
             room: f.room.room_id.clone(),
@@ -406,6 +412,7 @@ async fn an_unknown_room_is_not_found() {
             room: "no-such-room".into(),
             key: f.room.join_key.clone(),
             name: "Eve".into(),
+            guest: None,
         })
         .await;
     assert_eq!(refused.code, ErrorCode::RoomNotFound);

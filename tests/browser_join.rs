@@ -62,6 +62,7 @@ async fn enter_as(
             room: id,
             key: room.join_key.clone(),
             name,
+            guest: None,
         }
     })
     .await;

@@ -593,6 +593,7 @@ async fn a_five_person_action_learning_set_runs_from_creation_to_the_end() {
             room: room.room_id.clone(),
             key: room.join_key.clone(),
             name: "Late".into(),
+            guest: None,
         })
         .await;
     assert_eq!(refused.code, ErrorCode::SessionEnded);

@@ -85,6 +85,7 @@ impl Circle {
                 room: id.clone(),
                 key: circle.room.join_key.clone(),
                 name: name.clone(),
+                guest: None,
             };
             let mut guest = enter(proxy, proxy, &name, &id, join).await;
             guest.ok(Command::AcceptGroundRules).await;
@@ -673,6 +674,7 @@ async fn a_node_asked_for_a_room_it_does_not_hold_takes_it_over_and_there_is_nev
         room: id.clone(),
         key: circle.room.join_key.clone(),
         name: "Stray".into(),
+        guest: None,
     };
     let mut stray = enter(&cluster.node(b), &cluster.proxy, "Stray", &id, join).await;
     let took = asked.elapsed();

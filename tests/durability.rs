@@ -359,6 +359,7 @@ async fn deleted_rooms_and_series_leave_no_readable_text_in_the_data_directory()
             room: room.room_id.clone(),
             key: room.join_key.clone(),
             name: "Late".into(),
+            guest: None,
         })
         .await;
     assert_eq!(refused.code, circlekeeper_protocol::ErrorCode::RoomNotFound);

@@ -94,6 +94,7 @@ fn join(room: &RoomCreated, key: &str) -> Command {
         room: room.room_id.clone(),
         key: key.into(),
         name: "Mallory".into(),
+        guest: None,
     }
 }
 

@@ -324,6 +324,7 @@ async fn coming_back_after_each_4029_gets_no_more_than_the_address_allowance() {
         room: room.room_id.clone(),
         key: room.join_key.clone(),
         name: "Ben".into(),
+        guest: None,
     })
     .await;
     // From 127.0.0.1: a new name each time, or back with the last token, after each 4029.

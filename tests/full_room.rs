@@ -87,6 +87,7 @@ async fn enter(remote: Remote, room: &RoomCreated, i: usize) -> Client {
             room: room_id,
             key: room.join_key.clone(),
             name,
+            guest: None,
         },
     })
     .await;
@@ -381,6 +382,7 @@ async fn a_room_filled_to_every_limit_welcomes_resumes_exports_and_keeps_everyon
         you: 0,
         token: None,
         room: Box::new(fullest_room()),
+        guest_key: None,
     });
     for kind in ["welcome", "snapshot"] {
         let size = largest.of(kind);

@@ -63,6 +63,7 @@ fn seeds() -> Vec<String> {
             room: "7c1f0e9a4b2d4e8f9a6b3c5d2e1f0a9b".into(),
             key: "k".into(),
             name: "Ada".into(),
+            guest: None,
         },
     ];
     commands

@@ -135,6 +135,7 @@ fn join(room: &RoomCreated, name: &str) -> Command {
         room: room.room_id.clone(),
         key: room.join_key.clone(),
         name: name.into(),
+        guest: None,
     }
 }
 
@@ -370,6 +371,7 @@ async fn guessing_links_is_refused_per_address() {
         room: room.room_id.clone(),
         key: "not-the-key".into(),
         name: "Mallory".into(),
+        guest: None,
     };
     // Two wrong keys and an unknown room: each refused as before, and counted.
     for attempt in 0..3 {
@@ -381,6 +383,7 @@ async fn guessing_links_is_refused_per_address() {
                 room: "no-such-room".into(),
                 key: "x".into(),
                 name: "Mallory".into(),
+                guest: None,
             }
         };
         let refused = guess.enter_refused(command).await;

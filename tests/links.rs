@@ -42,7 +42,12 @@ fn entry(room: &RoomCreated, host: bool, key: &str) -> Command {
     if host {
         Command::Host { room, key, name }
     } else {
-        Command::Join { room, key, name }
+        Command::Join {
+            room,
+            key,
+            name,
+            guest: None,
+        }
     }
 }
 

@@ -24,6 +24,7 @@ async fn a_join_under_a_name_already_in_the_room_is_refused_and_the_room_is_unch
                 room: room.room_id.clone(),
                 key: room.join_key.clone(),
                 name: same.into(),
+                guest: None,
             })
             .await;
         assert_eq!(refused.code, ErrorCode::NameTaken, "{same:?}");
@@ -42,6 +43,7 @@ async fn a_join_under_a_name_already_in_the_room_is_refused_and_the_room_is_unch
         room: room.room_id.clone(),
         key: room.join_key.clone(),
         name: "Ana B.".into(),
+        guest: None,
     })
     .await;
     fran.expect_event(

@@ -214,6 +214,7 @@ async fn the_database_goes_down_and_comes_back_under_a_running_binary() {
         room: a.room_id.clone(),
         key: a.join_key.clone(),
         name: "Cy".into(),
+        guest: None,
     };
     let join = entry_refused(&remote, "Cy", join).await;
     println!("a join while the database is down: {join}");
@@ -317,6 +318,7 @@ async fn a_join_into_a_live_room_whose_commit_fails_is_answered_unavailable_then
         room: room.room_id.clone(),
         key: room.join_key.clone(),
         name: "Bob".into(),
+        guest: None,
     };
     let join = entry_refused(&remote, "Bob", join).await;
     println!("a join into a live room while the database is down: {join}");

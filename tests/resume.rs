@@ -355,6 +355,7 @@ async fn ended_rooms_are_deleted_from_disk_after_their_retention() {
             room: ended.room_id.clone(),
             key: ended.join_key.clone(),
             name: "Late".into(),
+            guest: None,
         })
         .await;
     assert_eq!(refused.code, ErrorCode::RoomNotFound);

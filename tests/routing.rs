@@ -21,6 +21,7 @@ fn join(room: &RoomCreated, name: &str) -> Command {
         room: room.room_id.clone(),
         key: room.join_key.clone(),
         name: name.into(),
+        guest: None,
     }
 }
 

@@ -48,6 +48,7 @@ async fn admitted_with(server: &Remote, room: &RoomCreated, key: &str) {
         room: room.room_id.clone(),
         key: key.into(),
         name: common::unique_name("Newcomer"),
+        guest: None,
     })
     .await;
     assert_eq!(c.participant(c.you).standing, Standing::Participant);

@@ -308,9 +308,14 @@ export class Connection {
 
   // -- entering ---------------------------------------------------------------------------
 
-  /** Joins (`join`) or hosts (`host`) with a key and a display name. Resolves with the welcome. */
-  enter(type, key, name) {
-    return this.firstCommand({ type, room: this.roomId, key, name });
+  /**
+   * Joins (`join`) or hosts (`host`) with a key and a display name (and, joining a room of a
+   * series, the series guest key this device kept). Resolves with the welcome.
+   */
+  enter(type, key, name, guest) {
+    const fields = { type, room: this.roomId, key, name };
+    if (type === "join" && guest) fields.guest = guest;
+    return this.firstCommand(fields);
   }
 
   /** Enters a room of a series with a member's personal key. Resolves with the welcome. */

@@ -7,6 +7,7 @@
 // - `key.{room}` (session): the link a tab is entering a room with (`{mode, key, series?}`),
 //   until the welcome.
 // - `member.{series}` (local): a series member's personal key.
+// - `guest.{series}` (local): the series guest key a welcome gave this device as a guest.
 // - `hostkey.{room}` (local): a room's host key, once its facilitator entered here.
 // - `invite.{room}` (local): the join link this device created or replaced for a room.
 // - `community-host` (session): the community host key, for this tab only.
@@ -18,6 +19,7 @@
 const NAME_KEY = "circlekeeper.name";
 const LINK_PREFIX = "circlekeeper.key.";
 const MEMBER_PREFIX = "circlekeeper.member.";
+const GUEST_PREFIX = "circlekeeper.guest.";
 const HOST_KEY_PREFIX = "circlekeeper.hostkey.";
 const INVITE_PREFIX = "circlekeeper.invite.";
 const COMMUNITY_KEY = "circlekeeper.community-host";
@@ -138,4 +140,14 @@ export function loadPrivateKey(scope) {
 /** Keeps a private-items key for `scope`; `made` while its complete link is not saved. */
 export function savePrivateKey(scope, key, made) {
   write(local, PRIVATE_PREFIX + scope, key ? JSON.stringify({ key, made: Boolean(made) }) : null);
+}
+
+/** The series guest key this device was given in `seriesId`, or null. */
+export function loadGuestKey(seriesId) {
+  return seriesId ? read(local, GUEST_PREFIX + seriesId) : null;
+}
+
+/** Keeps the series guest key a welcome gave (a returning guest is known by it). */
+export function saveGuestKey(seriesId, key) {
+  if (seriesId && key) write(local, GUEST_PREFIX + seriesId, key);
 }

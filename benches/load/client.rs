@@ -481,6 +481,7 @@ async fn enter(
             room: room.clone(),
             key: key.clone(),
             name: name.to_string(),
+            guest: None,
         },
         Entry::Resume {
             room,

@@ -346,6 +346,28 @@ pub struct MemberView {
     /// The member's calendar address (made the first time their page is asked for).
     #[serde(default)]
     pub calendar_feed: crate::FeedLink,
+    /// Where the series is in its cycles, and whether it asks this member for their
+    /// end-of-cycle choice now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cycle: Option<MemberCycle>,
+}
+
+/// A member's view of the series' cycles (see `MemberView::cycle`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct MemberCycle {
+    /// The cycle the series is in, from 1 (the cycle the next session opened belongs to).
+    pub current: u32,
+    /// Sessions in one cycle.
+    pub sessions_per_cycle: u32,
+    /// Sessions of the current cycle opened so far.
+    pub sessions_done: u32,
+    /// The cycle whose end the series asks this member about now (it has ended, or its last
+    /// session is open, and they have not answered it), or null.
+    #[serde(default)]
+    pub asking: Option<u32>,
+    /// Their earlier choices, one per cycle answered, oldest first: `[cycle, choice]`.
+    pub previous: Vec<(u32, CycleChoice)>,
 }
 
 /// The body of `POST /api/rooms/{id}/preview`.
@@ -376,6 +398,10 @@ pub struct RoomPreview {
     /// When the session started, once it has (server clock, ms since the Unix epoch).
     #[serde(default)]
     pub started_at: Option<crate::Millis>,
+    /// The series the room is a session of, if any (a guest's client keeps its series guest
+    /// key under it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<String>,
 }
 
 /// An HTTP error body.

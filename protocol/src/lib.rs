@@ -167,6 +167,10 @@ pub enum Command {
         /// Display name (1–60 characters).
         #[cfg_attr(feature = "schema", schemars(length(min = 1, max = limits::MAX_NAME_CHARS), regex(pattern = schema::ONE_LINE_TEXT)))]
         name: String,
+        /// In a room of a series: the series guest key an earlier welcome of this series gave
+        /// this device, so the series knows the guest again.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        guest: Option<String>,
     },
     /// Join a room as a facilitator, with the key from its host link.
     Host {
@@ -587,6 +591,10 @@ pub enum ServerMessage {
         /// Your personal token, only on `join` and `host`: keep it to `resume` later.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         token: Option<String>,
+        /// A guest's new series guest key, on the first `join` of this device in a room of a
+        /// series: keep it (per series) and send it with `join` in the series' later rooms.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        guest_key: Option<String>,
         /// The whole room.
         room: Box<RoomView>,
     },

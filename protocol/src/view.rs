@@ -366,6 +366,11 @@ pub struct ParticipantView {
     /// Their member id, in a room of a series (pairing history follows the member).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member: Option<String>,
+    /// In a room of a series, for someone who came with the join link: the id the series knows
+    /// this guest by (`g1`, …; the member id they were made, once converted), the same in every
+    /// session their device brings the series guest key to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guest: Option<String>,
 }
 
 /// How a participant relates to the room as a whole.
@@ -609,6 +614,7 @@ mod tests {
             joined_at: 0,
             removed: false,
             member: None,
+            guest: None,
         }
     }
 

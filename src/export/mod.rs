@@ -157,8 +157,8 @@ pub struct Attendance {
     pub joined_at: Millis,
     /// When they left or were removed, if they did.
     pub left_at: Option<Millis>,
-    /// Their member id, in a room of a series (left out when names are pseudonymised: it would
-    /// map back to the host's member list).
+    /// Their member id, in a room of a series, or a recognised guest's guest id (`g1`, …) (left
+    /// out when names are pseudonymised: it would map back to the host's member list).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member: Option<String>,
     /// `joined_at` in ISO 8601 (UTC).
@@ -369,7 +369,8 @@ pub fn summarize(
                 ),
                 // A member id maps back to the host's member list: never in a pseudonymised one.
                 member: match names {
-                    Names::Shown => p.member.clone(),
+                    // A recognised series guest by their guest id (a converted one's history).
+                    Names::Shown => p.member.clone().or_else(|| p.guest.clone()),
                     Names::Pseudonymised => None,
                 },
             })

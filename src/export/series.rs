@@ -307,8 +307,23 @@ pub fn report_seeded(
             guest: false,
         })
         .collect();
+    // A guest made a member attended their sessions as a guest under their guest id.
+    let was_guest = |id: &str| -> Vec<&str> {
+        series
+            .roster
+            .guests
+            .iter()
+            .filter(|g| g.member.as_deref() == Some(id))
+            .map(|g| g.id.as_str())
+            .collect()
+    };
     let (session_rows, mut members) = attendance(sessions, &people, |s, id| {
-        s.attendance.iter().any(|a| a.member.as_deref() == Some(id))
+        let before = was_guest(id);
+        s.attendance.iter().any(|a| {
+            a.member
+                .as_deref()
+                .is_some_and(|m| m == id || before.contains(&m))
+        })
     });
     let mut pairing_matrix: Vec<(String, String, u32)> = series
         .history

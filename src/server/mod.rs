@@ -559,6 +559,10 @@ pub fn app(state: AppState) -> Router {
             get(api::calendar_event).route_layer(entries.clone()),
         )
         .route(
+            "/api/series/{series}/members",
+            post(api::series_members).route_layer(entries.clone()),
+        )
+        .route(
             "/api/series/{series}/delete",
             post(api::delete_series).route_layer(entries),
         )

@@ -411,12 +411,18 @@ impl Connection {
             return Next::Continue;
         }
         let credential = match command {
-            Command::Join { room, key, name } => Some((
+            Command::Join {
+                room,
+                key,
+                name,
+                guest,
+            } => Some((
                 room,
                 Credential::New {
                     host: false,
                     key,
                     name,
+                    guest,
                 },
             )),
             Command::Host { room, key, name } => Some((
@@ -425,6 +431,7 @@ impl Connection {
                     host: true,
                     key,
                     name,
+                    guest: None,
                 },
             )),
             Command::Member { room, series, key } => {

@@ -160,6 +160,7 @@ pub fn series(id: &str, member: &str) -> SeriesRecord {
         commitments: Vec::new(),
         created_at: 0,
         calendar: Default::default(),
+        roster: Default::default(),
     }
 }
 

@@ -106,6 +106,7 @@ fn joined(seq: u64, name: &str) -> StoredEvent {
                 joined_at: 1,
                 removed: false,
                 member: None,
+                guest: None,
             },
         },
         ..event(seq)

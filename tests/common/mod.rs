@@ -363,6 +363,7 @@ pub async fn join_with(mut client: Client, room: &RoomCreated) -> Client {
             room: room.room_id.clone(),
             key: room.join_key.clone(),
             name,
+            guest: None,
         })
         .await;
     client
@@ -524,6 +525,8 @@ pub struct Client {
     pub token: String,
     /// The room id, once welcomed.
     pub room_id: String,
+    /// The series guest key the last welcome gave, if any.
+    pub guest_key: Option<String>,
     /// The room as this client sees it: the welcome's view with every event since applied.
     pub view: RoomView,
     /// The last sequence number seen (welcome, event or ack).
@@ -574,6 +577,7 @@ impl Client {
             you: 0,
             token: String::new(),
             room_id: String::new(),
+            guest_key: None,
             view: empty_view(),
             seq: 0,
             welcome: None,
@@ -700,7 +704,9 @@ impl Client {
                 you,
                 token,
                 room,
+                guest_key,
             } => {
+                self.guest_key = guest_key;
                 self.you = you;
                 if let Some(token) = token {
                     self.token = token;

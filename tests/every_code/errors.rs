@@ -105,6 +105,7 @@ fn in_room(code: &str) -> Option<InRoom> {
                 room: "any".into(),
                 key: "any".into(),
                 name: "Ada".into(),
+                guest: None,
             };
             case(false, vec![], Ada, again)
         }
@@ -208,6 +209,7 @@ pub(super) async fn provoke_error(code: &str) -> Option<String> {
                 room: "no-such-room".into(),
                 key: "x".into(),
                 name: "Mallory".into(),
+                guest: None,
             };
             entry_refused(&server, entry).await
         }
@@ -246,6 +248,7 @@ pub(super) async fn provoke_error(code: &str) -> Option<String> {
                 room: l.room.room_id.clone(),
                 key: l.room.join_key.clone(),
                 name: "ADA".into(),
+                guest: None,
             };
             entry_refused(&l.server, same).await
         }

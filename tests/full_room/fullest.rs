@@ -204,6 +204,7 @@ pub fn fullest_room() -> RoomView {
                 joined_at: u64::MAX,
                 removed: id as usize > limits::MAX_PARTICIPANTS,
                 member: Some("m200".into()),
+                guest: None,
             })
             .collect(),
         session: SessionState {
@@ -264,6 +265,7 @@ fn the_welcome_of_the_fullest_room_and_its_largest_events_stay_far_below_the_fra
         you: u32::MAX,
         token: Some("t".repeat(43)),
         room: Box::new(room.clone()),
+        guest_key: None,
     };
     let snapshot = ServerMessage::Snapshot {
         id: "i".repeat(limits::MAX_COMMAND_ID_CHARS),

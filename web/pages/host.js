@@ -8,6 +8,7 @@ import { Page, app, setTitle } from "/pages/shell.js";
 import { attendanceChart, commitmentsLine, ratingsChart, shortDate } from "/pages/charts.js";
 import { cadenceWords } from "/pages/member.js";
 import { loadRoomFigures, openButton, rangeReport, roomHeadings } from "/pages/reports.js";
+import { membersSection } from "/pages/members.js";
 
 const SERIES_TABLES = ["sessions", "members", "pairs"];
 
@@ -224,6 +225,7 @@ export class HostPage extends Page {
       }),
       this.downloads("series", s.series_id, s.title, SERIES_TABLES),
       figures,
+      membersSection(s.series_id),
     );
   }
 

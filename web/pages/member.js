@@ -303,6 +303,7 @@ export class MemberPage extends Page {
       "section",
       { class: "card", "aria-labelledby": "cycle-title" },
       h("h2", { id: "cycle-title", text: t("pages.member.cycleTitle") }),
+      ...cycleLines(d.cycle),
       h("p", { class: "hint", text: t("pages.member.cycleHint") }),
       h("fieldset", { class: "choices" }, h("legend", { class: "visually-hidden", text: t("pages.member.cycleTitle") }), options),
       status,
@@ -359,8 +360,10 @@ export class MemberPage extends Page {
       this.data = data;
       setStatus(data.choice);
       announce(t("pages.member.choiceSaved"));
-      // Ending (or taking it back) changes what the page offers.
-      if ((before === "end") !== (data.choice === "end")) {
+      // Ending (or taking it back), or answering the cycle's question, changes what the page
+      // offers.
+      const answered = Boolean(document.querySelector('[data-test="cycle-asking"]')) && !(data.cycle && Number.isInteger(data.cycle.asking));
+      if ((before === "end") !== (data.choice === "end") || answered) {
         this.render();
         document.querySelector(`[data-test="cycle-choice"][value="${data.choice}"]`)?.focus();
       }
@@ -386,4 +389,40 @@ export class MemberPage extends Page {
     const page = new RoomPage(this.root, roomId, link);
     page.start();
   }
+}
+
+/**
+ * Where the series is in its cycles (`MemberView.cycle`): the question when the series asks it
+ * (a cycle ended and this member has not answered), how far the cycle has come, and the
+ * member's earlier choices as a reminder.
+ */
+function cycleLines(cycle) {
+  if (!cycle || typeof cycle !== "object") return [];
+  const lines = [];
+  if (Number.isInteger(cycle.asking)) {
+    lines.push(h("p", { class: "lead", "data-test": "cycle-asking", text: t("members.cycle.asking", { cycle: cycle.asking }) }));
+  } else {
+    lines.push(
+      h("p", {
+        class: "hint",
+        "data-test": "cycle-progress",
+        text: t("members.cycle.progress", { cycle: cycle.current, done: cycle.sessions_done, total: cycle.sessions_per_cycle }),
+      }),
+    );
+  }
+  const previous = Array.isArray(cycle.previous) ? cycle.previous : [];
+  const known = previous.filter((p) => Array.isArray(p) && CYCLE_CHOICES.includes(p[1]));
+  if (known.length) {
+    lines.push(
+      h("h3", { id: "cycle-previous-title", text: t("members.cycle.previousTitle") }),
+      h(
+        "ul",
+        { "data-test": "cycle-previous", "aria-labelledby": "cycle-previous-title" },
+        known.map(([n, choice]) =>
+          h("li", { text: t("members.cycle.previousItem", { cycle: n, choice: t(`pages.member.choice.${choice}.label`) }) }),
+        ),
+      ),
+    );
+  }
+  return lines;
 }

@@ -9,14 +9,17 @@ import { formatDate, formatTime, serverText, t } from "/words.js";
 import {
   dropLink,
   keepLink,
+  loadGuestKey,
   loadHostKey,
   loadInviteUrl,
   loadLink,
   rememberName,
   rememberedName,
+  saveGuestKey,
   saveHostKey,
   saveInviteUrl,
 } from "/storage.js";
+import { askCycle } from "/pages/cycle-ask.js";
 import { Page, app } from "/pages/shell.js";
 import { ScheduleCard } from "/room/schedule.js";
 
@@ -317,7 +320,9 @@ export class RoomPage extends Page {
       button.textContent = t("pages.join.entering");
       let welcome;
       try {
-        welcome = await this.conn.enter(this.link.mode, this.link.key, name);
+        const series = this.preview ? this.preview.series : null;
+        welcome = await this.conn.enter(this.link.mode, this.link.key, name, loadGuestKey(series));
+        if (welcome.guest_key) saveGuestKey(series, welcome.guest_key);
       } catch (err) {
         if (this.conn.status === "closed") return undefined; // onFatal shows what happened
         return fail(entryProblemText(err), NAME_PROBLEMS.includes(err.code) ? input : button);
@@ -372,9 +377,11 @@ export class RoomPage extends Page {
       this.showEntryProblem(err);
       return;
     }
-    saveRoomMemory(this.roomId, { token: welcome.token, you: welcome.you, via: "member", series: this.link.series });
+    const { series, key } = this.link;
+    saveRoomMemory(this.roomId, { token: welcome.token, you: welcome.you, via: "member", series });
     dropLink(this.roomId);
     this.afterWelcome();
+    askCycle(series, key);
   }
 
   /** A member's entry that did not work but may work later (ended, full, no network). */

@@ -7,6 +7,7 @@
 use circlekeeper_protocol::{ErrorCode, LinkKind, Presence, RoomPreview, Standing};
 
 use super::{Actor, ExportData};
+use crate::live::Change;
 use crate::room::state::{Input, MemberEntry, Rejection};
 use crate::secret;
 
@@ -22,6 +23,9 @@ pub enum Credential {
         key: String,
         /// Display name.
         name: String,
+        /// A guest's series guest key from an earlier session of the series, if their device
+        /// kept one.
+        guest: Option<String>,
     },
     /// A series member with their personal key: the first time a new participant, afterwards
     /// the same one (on any device).
@@ -41,18 +45,29 @@ pub enum Credential {
 }
 
 impl Actor {
-    /// The core's input for an entry with `credential`, and the last sequence number a
-    /// resuming client saw (what it gets first depends on it).
-    pub(super) async fn entry(&self, credential: Credential) -> (Input, Option<u64>) {
+    /// The core's input for an entry with `credential`, the last sequence number a resuming
+    /// client saw (what it gets first depends on it), and a new series guest key for the
+    /// welcome.
+    pub(super) async fn entry(
+        &self,
+        credential: Credential,
+    ) -> (Input, Option<u64>, Option<String>) {
         match credential {
-            Credential::New { host, key, name } => {
+            Credential::New {
+                host,
+                key,
+                name,
+                guest,
+            } => {
                 let link = self.matched_link(&key);
-                let input = if host {
-                    Input::Host { name, link }
-                } else {
-                    Input::Join { name, link }
+                if host {
+                    return (Input::Host { name, link }, None, None);
+                }
+                let (guest, guest_key) = match link {
+                    Some(LinkKind::Join) => self.series_guest(&name, guest).await,
+                    _ => (None, None),
                 };
-                (input, None)
+                (Input::Join { name, link, guest }, None, guest_key)
             }
             Credential::Member { series, key } => {
                 // Asked of the series' actor each time: a choice or a member list changed a
@@ -64,7 +79,13 @@ impl Actor {
                             record.member_by_key(&key).map(|m| MemberEntry {
                                 id: m.id.clone(),
                                 name: m.name.clone(),
-                                choice: m.choice,
+                                // A removed member is refused as one who ended their part.
+                                choice: match record.status(&m.id) {
+                                    crate::series::MemberStatus::Removed => {
+                                        Some(circlekeeper_protocol::CycleChoice::End)
+                                    }
+                                    _ => m.choice,
+                                },
                             })
                         })
                         .await
@@ -72,12 +93,47 @@ impl Actor {
                         .flatten(),
                     None => None,
                 };
-                (Input::Member { member }, None)
+                (Input::Member { member }, None, None)
             }
             Credential::Resume { token, last_seq } => {
                 let participant = self.tokens.get(&secret::hash(&token)).copied();
-                (Input::Resume { participant }, last_seq)
+                (Input::Resume { participant }, last_seq, None)
             }
+        }
+    }
+
+    /// In a room of a series: the id the series knows a guest by (the one their `key` names,
+    /// or a new one), and the new key that is theirs if they are new to the series. Outside a
+    /// series, or when the series cannot be asked, `(None, None)`: a stranger, as before.
+    async fn series_guest(
+        &self,
+        name: &str,
+        key: Option<String>,
+    ) -> (Option<String>, Option<String>) {
+        let Some(link) = &self.series else {
+            return (None, None);
+        };
+        let Ok(fresh) = secret::new_secret() else {
+            return (None, None);
+        };
+        let name = crate::room::state::clean_name("name", name)
+            .unwrap_or_else(|_| name.chars().take(60).collect());
+        let entry = link
+            .handle
+            .update(move |record| {
+                let before = record.roster.guests.clone();
+                let entry = record.guest_entry(&name, key.as_deref(), fresh);
+                let change = if record.roster.guests == before {
+                    Change::None
+                } else {
+                    Change::Save(Vec::new())
+                };
+                (entry, change)
+            })
+            .await;
+        match entry {
+            Ok(Some((id, key))) => (Some(id), key),
+            _ => (None, None),
         }
     }
 
@@ -117,6 +173,7 @@ impl Actor {
                 })
                 .map(|p| p.name.clone()),
             started_at: view.session.started_at,
+            series: self.series.as_ref().map(|s| s.id.clone()),
         })
     }
 

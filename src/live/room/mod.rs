@@ -445,7 +445,7 @@ impl Actor {
                 cutoff,
                 reply,
             } => {
-                let (input, last_seq) = self.entry(credential).await;
+                let (input, last_seq, guest_key) = self.entry(credential).await;
                 let peer = Peer {
                     who: 0,
                     outbox,
@@ -457,6 +457,7 @@ impl Actor {
                     peer,
                     reply,
                     last_seq,
+                    guest_key,
                 };
                 self.pump(input, from).await;
             }

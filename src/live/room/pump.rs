@@ -45,6 +45,8 @@ pub(super) enum Sender {
         reply: oneshot::Sender<Result<ParticipantId, Rejection>>,
         /// The last sequence number a resuming client saw.
         last_seq: Option<u64>,
+        /// A guest's new series guest key, for their welcome.
+        guest_key: Option<String>,
     },
 }
 
@@ -215,10 +217,13 @@ impl Actor {
                 mut peer,
                 reply,
                 last_seq,
+                guest_key,
             } => {
                 if let Some(who) = carried.admitted {
                     let first = match carried.token {
-                        Some(token) => Admission::Frame(self.welcome(id, who, Some(token), now)),
+                        Some(token) => {
+                            Admission::Frame(self.welcome(id, who, Some(token), guest_key, now))
+                        }
                         None => self.resumption(id, who, last_seq, now),
                     };
                     peer.who = who;

@@ -88,6 +88,7 @@ impl Actor {
         id: CommandId,
         who: ParticipantId,
         token: Option<String>,
+        guest_key: Option<String>,
         now: Millis,
     ) -> Utf8Bytes {
         frame(&ServerMessage::Welcome {
@@ -98,6 +99,7 @@ impl Actor {
             you: who,
             token,
             room: Box::new(self.room.view().clone()),
+            guest_key,
         })
     }
 
@@ -113,7 +115,7 @@ impl Actor {
     ) -> Admission {
         let seq = self.room.seq();
         let Some(last) = last_seq else {
-            return Admission::Frame(self.welcome(id, who, None, now));
+            return Admission::Frame(self.welcome(id, who, None, None, now));
         };
         let oldest_kept = self.recent.front().map_or(seq + 1, |e| e.seq);
         let missed = seq.saturating_sub(last);

@@ -44,6 +44,39 @@ impl Room {
         Ok(admitted(who, events.into(), true))
     }
 
+    /// `join` in a room of a series by a guest the series knows as `guest`: the participant
+    /// who already is that guest here, if there is one (another device, or a lost token), as
+    /// for a member; a new participant otherwise.
+    pub(super) fn enter_as_guest(
+        &mut self,
+        now: Millis,
+        name: &str,
+        matched: Option<LinkKind>,
+        guest: Option<String>,
+    ) -> Result<Changes, Rejection> {
+        let Some(guest) = guest else {
+            return self.enter_by_link(now, name, LinkKind::Join, matched);
+        };
+        if matched != Some(LinkKind::Join) {
+            return reject(ErrorCode::InvalidKey, "this link does not open this room");
+        }
+        let theirs = |removed: bool| {
+            self.view
+                .participants
+                .iter()
+                .find(|p| p.guest.as_deref() == Some(guest.as_str()) && p.removed == removed)
+                .map(|p| p.id)
+        };
+        if theirs(true).is_some() && theirs(false).is_none() {
+            return reject(ErrorCode::Forbidden, "you are no longer in this room");
+        }
+        let (who, events) = match theirs(false) {
+            Some(who) => (who, self.set_presence(now, who, Presence::Connected)),
+            None => self.join_as(now, name, Standing::Participant, None, Some(guest))?,
+        };
+        Ok(admitted(who, events.into(), true))
+    }
+
     /// `member`: a series member by their personal link — the same participant on every
     /// device, a new one the first time.
     pub(super) fn enter_as_member(
@@ -77,6 +110,7 @@ impl Room {
                 &member.name,
                 Standing::Participant,
                 Some(member.id.clone()),
+                None,
             )?,
         };
         Ok(admitted(who, events.into(), true))

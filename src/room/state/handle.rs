@@ -26,6 +26,9 @@ pub enum Input {
         /// Which of the room's links the presented key matched, by the runtime's constant-time
         /// comparison with the hashes it holds; `None` when it matched neither.
         link: Option<LinkKind>,
+        /// In a room of a series: the id the series knows this guest by (from the series
+        /// guest key their device presented, or a new one), `None` elsewhere.
+        guest: Option<String>,
     },
     /// A new facilitator enters with `host` (the room's host link). Admitted only when the key
     /// they presented matched the host link.
@@ -153,8 +156,8 @@ impl Room {
     /// [`Outcome`] says what changed, what to answer, and what the runtime must do.
     pub fn handle(&mut self, now: Millis, input: Input) -> Outcome {
         let result = match input {
-            Input::Join { name, link } => self
-                .enter_by_link(now, &name, LinkKind::Join, link)
+            Input::Join { name, link, guest } => self
+                .enter_as_guest(now, &name, link, guest)
                 .map(|out| (None, out)),
             Input::Host { name, link } => self
                 .enter_by_link(now, &name, LinkKind::Host, link)

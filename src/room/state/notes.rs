@@ -278,7 +278,7 @@ impl Room {
         let earlier = n
             .earlier
             .iter()
-            .filter(|c| me.member.is_some() && c.member == me.member);
+            .filter(|c| series_id(me).is_some() && c.member == series_id(me));
         let now = n.commitments.iter().filter(|c| c.author == me.id);
         Mine {
             commitments: earlier.chain(now).cloned().collect(),
@@ -344,7 +344,7 @@ impl Room {
                     id: id.clone(),
                     author: me.id,
                     name: me.name.clone(),
-                    member: me.member.clone(),
+                    member: series_id(me),
                     text,
                     due: due.clone(),
                     visibility: *visibility,
@@ -362,7 +362,7 @@ impl Room {
                 let mine = |c: &Commitment| {
                     c.id == *commitment
                         && (c.author == me.id && c.member.is_none()
-                            || c.member.is_some() && c.member == me.member)
+                            || c.member.is_some() && c.member == series_id(me))
                 };
                 // This session's commitment first, then an earlier session's.
                 let this_session = self.notes.commitments.iter().position(mine);
@@ -492,4 +492,10 @@ impl Room {
     pub fn name_of(&self, who: ParticipantId) -> Option<&str> {
         self.participant(who).map(|p| p.name.as_str())
     }
+}
+
+/// The id the series knows someone by: their member id, or a recognised guest's guest id
+/// (their commitments follow them to the series' next sessions, as a member's do).
+fn series_id(p: &ParticipantView) -> Option<String> {
+    p.member.clone().or_else(|| p.guest.clone())
 }

@@ -17,6 +17,7 @@ use super::{reject, Changes, Effect, Rejection, Room};
 use crate::pairing::{Group, History, PersonId};
 use crate::room::timer;
 
+mod continuing;
 mod making;
 mod running;
 
@@ -64,7 +65,10 @@ impl Room {
     /// to this room when it belongs to a series (a guest's history must not pass to another
     /// guest with the same id in a later session).
     fn person(&self, id: ParticipantId) -> PersonId {
-        match self.participant(id).and_then(|p| p.member.clone()) {
+        let known = self
+            .participant(id)
+            .and_then(|p| p.member.clone().or_else(|| p.guest.clone()));
+        match known {
             Some(member) => member,
             None if self.pairing.in_series => {
                 format!("{}#{id}", self.view.id)
@@ -80,7 +84,10 @@ impl Room {
             .participants
             .iter()
             .rev()
-            .find(|p| !p.removed && p.member.as_deref() == Some(person))
+            .find(|p| {
+                !p.removed
+                    && (p.member.as_deref() == Some(person) || p.guest.as_deref() == Some(person))
+            })
             .map(|p| p.id)
             .or_else(|| person.rsplit('#').next().and_then(|id| id.parse().ok()))
     }

@@ -23,10 +23,11 @@ impl Room {
         name: &str,
         standing: Standing,
     ) -> Result<(ParticipantId, Vec<Recorded>), Rejection> {
-        self.join_as(now, name, standing, None)
+        self.join_as(now, name, standing, None, None)
     }
 
-    /// A new participant joins, as a series member when `member` is given.
+    /// A new participant joins, as a series member when `member` is given, as a guest the
+    /// series knows when `guest` is.
     ///
     /// A name that reads the same as ([`name_key`]) the name of someone in the room — present
     /// or away, not removed — is refused with `name_taken`, unless the newcomer is a series
@@ -41,6 +42,7 @@ impl Room {
         name: &str,
         standing: Standing,
         member: Option<String>,
+        guest: Option<String>,
     ) -> Result<(ParticipantId, Vec<Recorded>), Rejection> {
         let name = clean_name("name", name)?;
         if self.view.session.status == SessionStatus::Ended {
@@ -77,6 +79,7 @@ impl Room {
             joined_at: now,
             removed: false,
             member,
+            guest,
         };
         let mut out = Changes::default();
         self.emit(now, &mut out, Event::ParticipantJoined { participant });

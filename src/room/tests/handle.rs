@@ -67,6 +67,7 @@ fn delete_room_by_a_facilitator_owes_the_delete_and_nothing_else() {
 fn each_link_admits_only_its_own_entry_with_a_token() {
     let mut c = Circle::als(1);
     let wrong = Input::Join {
+        guest: None,
         name: "Gus".into(),
         link: Some(LinkKind::Host),
     };
@@ -80,6 +81,7 @@ fn each_link_admits_only_its_own_entry_with_a_token() {
         &mut c,
         T0,
         Input::Join {
+            guest: None,
             name: "Gus".into(),
             link: Some(LinkKind::Join),
         },
@@ -344,6 +346,7 @@ fn commands_that_owe_nothing_return_no_effects() {
 fn a_name_that_reads_the_same_as_someone_elses_is_refused_and_changes_nothing() {
     let mut c = Circle::als(2);
     let join = |name: &str| Input::Join {
+        guest: None,
         name: name.into(),
         link: Some(LinkKind::Join),
     };
@@ -374,6 +377,7 @@ fn a_name_that_reads_the_same_as_someone_elses_is_refused_and_changes_nothing() 
 fn a_member_enters_under_their_series_name_even_when_a_guest_took_it() {
     let mut c = Circle::als(1);
     let guest = Input::Join {
+        guest: None,
         name: "mo".into(),
         link: Some(LinkKind::Join),
     };
@@ -391,6 +395,7 @@ fn a_member_enters_under_their_series_name_even_when_a_guest_took_it() {
     assert_eq!(again.answer, Ok(None));
     // A newcomer may not take the member's name.
     let another = Input::Join {
+        guest: None,
         name: "MO".into(),
         link: Some(LinkKind::Join),
     };

@@ -6,12 +6,14 @@
 
 mod calendar;
 mod exports;
+mod members;
 mod rooms;
 mod series;
 mod texts;
 
 pub use calendar::*;
 pub use exports::*;
+pub use members::*;
 pub use rooms::*;
 pub use series::*;
 pub use texts::*;

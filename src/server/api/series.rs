@@ -165,6 +165,7 @@ pub async fn create_series(
         commitments: Vec::new(),
         created_at: app.clock().now(),
         calendar,
+        roster: Default::default(),
     };
     app.create_series(record).await.map_err(|_| internal())?;
     info!(series_id = %id, "series opened");
@@ -238,8 +239,8 @@ pub async fn create_series_room(
                     pairing: crate::room::state::PairingSetup {
                         history: series.history.clone(),
                         session,
-                        fixed: series.continuing_pairs(),
-                        avoid: series.avoid_pairs(),
+                        fixed: series.continuing_groups(),
+                        avoid: [series.avoid_pairs(), series.rematch_pairs()].concat(),
                         in_series: true,
                     },
                     earlier: series.commitments.clone(),
@@ -351,6 +352,13 @@ fn member_change(
             "this link is not a member's of this series".into(),
         ));
     };
+    if series.status(&series.members[index].id) == crate::series::MemberStatus::Removed {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+            "you are no longer a member of this series".into(),
+        ));
+    }
     if let Some(avoid) = &request.avoid {
         let known = |id: &String| series.members.iter().any(|m| &m.id == id);
         if let Some(bad) = avoid.iter().find(|id| !known(id)) {
@@ -379,7 +387,8 @@ fn member_change(
         series.calendar = calendar;
     }
     if let Some(choice) = request.choice {
-        series.members[index].choice = Some(choice);
+        let id = series.members[index].id.clone();
+        series.record_choice(&id, choice);
     }
     let me = series.members[index].id.clone();
     let (calendar_feed, feed_made) =
@@ -399,12 +408,14 @@ fn member_change(
             .members
             .iter()
             .filter(|o| o.id != m.id)
+            .filter(|o| series.status(&o.id) != crate::series::MemberStatus::Removed)
             .map(|o| (o.id.clone(), o.name.clone()))
             .collect(),
         planned: series.planned.clone(),
         planned_sessions: super::calendar::member_sessions(series, &m.id),
         time_zone: series.calendar.time_zone.clone(),
         calendar_feed,
+        cycle: Some(series.cycle_view(&m.id)),
     };
     Ok((view, changes || feed_made))
 }

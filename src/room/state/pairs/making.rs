@@ -107,13 +107,16 @@ impl Room {
             .filter_map(|(m, _)| self.group_of_members(m))
             .collect();
         let setup = &self.pairing;
+        // A continuing triad is placed like a locked group, but not shown as locked.
+        let (fixed, triads) = super::continuing::split_fixed(&setup.fixed, &people, &locked);
+        let placed = [locked.clone(), triads].concat();
         let request = Request {
             present: &people,
             history: &setup.history,
             session: setup.session,
             avoid: &setup.avoid,
-            fixed: &setup.fixed,
-            locked: &locked,
+            fixed: &fixed,
+            locked: &placed,
             seed,
             recent: pairing::DEFAULT_RECENT,
         };
@@ -224,12 +227,13 @@ impl Room {
             .map(|p| self.person(p))
             .collect();
         let setup = &self.pairing;
+        let (fixed, _) = super::continuing::split_fixed(&setup.fixed, &present, &locked);
         let request = Request {
             present: &present,
             history: &setup.history,
             session: setup.session,
             avoid: &setup.avoid,
-            fixed: &setup.fixed,
+            fixed: &fixed,
             locked: &locked,
             seed: u64::from(who),
             recent: pairing::DEFAULT_RECENT,

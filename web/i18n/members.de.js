@@ -1,0 +1,28 @@
+// The members catalog (de): the end-of-cycle question on a member's page, and a series'
+// member list on the host page.
+export default {
+  "members.cycle.asking": "Zyklus {cycle} ist zu Ende. Wie möchtest du weitermachen: fortsetzen, neu zuordnen oder aufhören?",
+  "members.cycle.progress": "Zyklus {cycle}: bisher {done} von {total} Sitzungen.",
+  "members.cycle.previousTitle": "Deine bisherigen Entscheidungen",
+  "members.cycle.previousItem": "Zyklus {cycle}: {choice}",
+  "members.host.title": "Mitglieder",
+  "members.host.hint": "Füge Mitglieder dieser Serie hinzu, pausiere oder entferne sie, und mache einen wiederkehrenden Gast zum Mitglied. Du brauchst den Gastgeber-Schlüssel der Serie.",
+  "members.host.key": "Gastgeber-Schlüssel der Serie",
+  "members.host.open": "Mitglieder zeigen",
+  "members.host.wrongKey": "Dieser Schlüssel öffnet die Serie nicht.",
+  "members.host.failed": "Die Mitgliederliste war nicht erreichbar. Versuche es noch einmal.",
+  "members.host.status.active": "Aktiv",
+  "members.host.status.paused": "Pausiert",
+  "members.host.status.removed": "Entfernt",
+  "members.host.pause": "Pausieren",
+  "members.host.unpause": "Fortsetzen",
+  "members.host.remove": "Entfernen",
+  "members.host.convert": "Zum Mitglied machen",
+  "members.host.converted": "Jetzt Mitglied",
+  "members.host.addName": "Name des neuen Mitglieds",
+  "members.host.add": "Mitglied hinzufügen",
+  "members.host.linksOnce": "Schicke jedem neuen Mitglied seinen eigenen Link. Er wird nur jetzt gezeigt.",
+  "members.host.linkFor": "Persönlicher Link für {name}",
+  "members.host.guests": "Wiederkehrende Gäste",
+  "members.cycle.later": "Später",
+};

@@ -1,0 +1,28 @@
+// The members catalog (en): the end-of-cycle question on a member's page, and a series'
+// member list on the host page.
+export default {
+  "members.cycle.asking": "Cycle {cycle} has ended. How would you like to go on: continue, rematch or stop?",
+  "members.cycle.progress": "Cycle {cycle}: {done} of {total} sessions so far.",
+  "members.cycle.previousTitle": "Your earlier choices",
+  "members.cycle.previousItem": "Cycle {cycle}: {choice}",
+  "members.host.title": "Members",
+  "members.host.hint": "Add, pause or remove members of this series, and make a returning guest a member. You need the series host key.",
+  "members.host.key": "Series host key",
+  "members.host.open": "Show members",
+  "members.host.wrongKey": "This key does not open the series.",
+  "members.host.failed": "The member list could not be reached. Try again.",
+  "members.host.status.active": "Active",
+  "members.host.status.paused": "Paused",
+  "members.host.status.removed": "Removed",
+  "members.host.pause": "Pause",
+  "members.host.unpause": "Unpause",
+  "members.host.remove": "Remove",
+  "members.host.convert": "Make a member",
+  "members.host.converted": "Now a member",
+  "members.host.addName": "New member's name",
+  "members.host.add": "Add member",
+  "members.host.linksOnce": "Send each new member their own link. It is shown only now.",
+  "members.host.linkFor": "Personal link for {name}",
+  "members.host.guests": "Returning guests",
+  "members.cycle.later": "Later",
+};

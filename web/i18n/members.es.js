@@ -1,0 +1,28 @@
+// The members catalog (es): the end-of-cycle question on a member's page, and a series'
+// member list on the host page.
+export default {
+  "members.cycle.asking": "El ciclo {cycle} ha terminado. ¿Cómo te gustaría seguir: continuar, cambiar de pareja o dejarlo?",
+  "members.cycle.progress": "Ciclo {cycle}: {done} de {total} sesiones hasta ahora.",
+  "members.cycle.previousTitle": "Tus elecciones anteriores",
+  "members.cycle.previousItem": "Ciclo {cycle}: {choice}",
+  "members.host.title": "Miembros",
+  "members.host.hint": "Añade, pausa o quita miembros de esta serie, y convierte en miembro a un invitado que vuelve. Necesitas la clave de anfitrión de la serie.",
+  "members.host.key": "Clave de anfitrión de la serie",
+  "members.host.open": "Mostrar miembros",
+  "members.host.wrongKey": "Esta clave no abre la serie.",
+  "members.host.failed": "No se pudo acceder a la lista de miembros. Inténtalo de nuevo.",
+  "members.host.status.active": "Activo",
+  "members.host.status.paused": "En pausa",
+  "members.host.status.removed": "Quitado",
+  "members.host.pause": "Pausar",
+  "members.host.unpause": "Reanudar",
+  "members.host.remove": "Quitar",
+  "members.host.convert": "Hacer miembro",
+  "members.host.converted": "Ya es miembro",
+  "members.host.addName": "Nombre del nuevo miembro",
+  "members.host.add": "Añadir miembro",
+  "members.host.linksOnce": "Envía a cada nuevo miembro su propio enlace. Solo se muestra ahora.",
+  "members.host.linkFor": "Enlace personal de {name}",
+  "members.host.guests": "Invitados que vuelven",
+  "members.cycle.later": "Más tarde",
+};
