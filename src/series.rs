@@ -69,6 +69,9 @@ pub struct SeriesRecord {
     pub commitments: Vec<circlekeeper_protocol::Commitment>,
     /// When it was created.
     pub created_at: Millis,
+    /// Default call links, copied into each room opened for the series (checked).
+    #[serde(default)]
+    pub calls: circlekeeper_protocol::CallLinks,
 }
 
 impl SeriesRecord {
@@ -181,6 +184,7 @@ mod tests {
             planned: Vec::new(),
             commitments: Vec::new(),
             created_at: 0,
+            calls: Default::default(),
         }
     }
 

@@ -136,6 +136,11 @@ fn one_of_each(target: ParticipantId) -> Vec<Command> {
             visibility: circlekeeper_protocol::Visibility::Private,
         },
         Command::MyItems,
+        Command::SetCallLinks {
+            call_url: Some("https://meet.example.org/circle".into()),
+            group_call_template: None,
+            group_call_urls: Vec::new(),
+        },
     ]
 }
 
@@ -425,6 +430,7 @@ fn matrix_room(format: &str) -> (Room, Vec<(Who, ParticipantId)>, ParticipantId)
         warn_before_ms: 60_000,
         pairing: Default::default(),
         earlier: Vec::new(),
+        calls: Default::default(),
     });
     let (host, _) = room
         .join(now, "Fran", Standing::Facilitator)

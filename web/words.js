@@ -27,6 +27,9 @@ import consoleDe from "/i18n/console.de.js";
 import joinEn from "/i18n/join.en.js";
 import joinEs from "/i18n/join.es.js";
 import joinDe from "/i18n/join.de.js";
+import callsEn from "/i18n/calls.en.js";
+import callsEs from "/i18n/calls.es.js";
+import callsDe from "/i18n/calls.de.js";
 
 /** The languages the client ships, in the order the switch lists them (each in its own words). */
 export const LANGUAGES = [
@@ -37,9 +40,9 @@ export const LANGUAGES = [
 
 /** Every catalog by language: the union of its areas. */
 export const CATALOGS = {
-  en: { ...commonEn, ...roomEn, ...pagesEn, ...consoleEn, ...joinEn },
-  es: { ...commonEs, ...roomEs, ...pagesEs, ...consoleEs, ...joinEs },
-  de: { ...commonDe, ...roomDe, ...pagesDe, ...consoleDe, ...joinDe },
+  en: { ...commonEn, ...roomEn, ...pagesEn, ...consoleEn, ...joinEn, ...callsEn },
+  es: { ...commonEs, ...roomEs, ...pagesEs, ...consoleEs, ...joinEs, ...callsEs },
+  de: { ...commonDe, ...roomDe, ...pagesDe, ...consoleDe, ...joinDe, ...callsDe },
 };
 
 const LANG_KEY = "circlekeeper.lang";
@@ -124,7 +127,7 @@ export function serverText(text) {
 }
 
 /** Codes whose server message names the field at fault: other languages show it after the sentence. */
-const DETAILED = new Set(["invalid_message", "invalid_format", "invalid_text"]);
+const DETAILED = new Set(["invalid_message", "invalid_format", "invalid_text", "invalid_url"]);
 
 /**
  * What a refusal means, for the reader: in English the server's own message (it names the field

@@ -83,6 +83,7 @@ pub fn setup(id: &str, title: &str) -> RoomSetup {
         warn_before_ms: 60_000,
         pairing: Default::default(),
         earlier: Vec::new(),
+        calls: Default::default(),
     }
 }
 
@@ -159,6 +160,7 @@ pub fn series(id: &str, member: &str) -> SeriesRecord {
         planned: Vec::new(),
         commitments: Vec::new(),
         created_at: 0,
+        calls: Default::default(),
     }
 }
 

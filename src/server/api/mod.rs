@@ -4,11 +4,13 @@
 //! [`exports`] (summaries and reports, the community host's endpoints), and [`texts`] (the
 //! built-in texts in other languages).
 
+mod calls;
 mod exports;
 mod rooms;
 mod series;
 mod texts;
 
+pub use calls::*;
 pub use exports::*;
 pub use rooms::*;
 pub use series::*;
@@ -117,6 +119,7 @@ fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::UnknownType
         | ErrorCode::InvalidMessage
         | ErrorCode::InvalidText
+        | ErrorCode::InvalidUrl
         | ErrorCode::InvalidFormat
         | ErrorCode::AlreadyAuthenticated
         | ErrorCode::UnknownParticipant

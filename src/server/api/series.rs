@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use circlekeeper_protocol::{
-    limits, CreateSeries, CreateSeriesRoom, ErrorCode, FormatChoice, MemberLink, MemberRequest,
-    MemberView, SeriesCreated,
+    limits, CallLinks, CreateSeries, CreateSeriesRoom, ErrorCode, FormatChoice, MemberLink,
+    MemberRequest, MemberView, SeriesCreated,
 };
 use serde_json::{json, Value};
 use tracing::{info, warn};
@@ -18,7 +18,8 @@ use super::*;
 use crate::formats;
 use crate::live::{Change, SeriesError, SeriesHandle};
 use crate::room::state::{
-    clean_name, clean_text, name_key, DEFAULT_GROUND_RULES, DEFAULT_WARN_BEFORE_MS, NAME_TAKEN,
+    check_call_links, clean_name, clean_text, name_key, DEFAULT_GROUND_RULES,
+    DEFAULT_WARN_BEFORE_MS, NAME_TAKEN,
 };
 use crate::room::RoomSetup;
 use crate::secret;
@@ -26,7 +27,7 @@ use crate::store::{RoomRecord, Write};
 
 /// A series job's failure as an HTTP error: a deleted series is not found, a store failure is
 /// the server's fault.
-fn series_failed(e: SeriesError, what: &'static str) -> ApiError {
+pub(super) fn series_failed(e: SeriesError, what: &'static str) -> ApiError {
     match e {
         SeriesError::Gone => not_found("no series with that id"),
         SeriesError::Store(e) if e.is_transient() => {
@@ -46,7 +47,7 @@ fn series_failed(e: SeriesError, what: &'static str) -> ApiError {
 
 /// The series' actor, once `key` is shown to be its host key: 404 without such a series, 403
 /// with another key.
-async fn hosted_series(
+pub(super) async fn hosted_series(
     app: &AppState,
     id: &str,
     key: &str,
@@ -69,7 +70,7 @@ async fn hosted_series(
 }
 
 /// 403: the key is not the series' host key.
-fn not_series_host() -> ApiError {
+pub(super) fn not_series_host() -> ApiError {
     ApiError::new(
         StatusCode::FORBIDDEN,
         ErrorCode::InvalidKey,
@@ -105,6 +106,15 @@ pub async fn create_series(
             format!("members: between 2 and {}", crate::series::MAX_MEMBERS),
         ));
     }
+    let calls = check_call_links(
+        "",
+        &CallLinks {
+            call_url: request.call_url.clone(),
+            group_call_template: request.group_call_template.clone(),
+            group_call_urls: request.group_call_urls.clone(),
+        },
+    )
+    .map_err(|r| ApiError::bad(r.code, r.message))?;
     let internal = || {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -159,6 +169,7 @@ pub async fn create_series(
         planned: Vec::new(),
         commitments: Vec::new(),
         created_at: app.clock().now(),
+        calls,
     };
     app.create_series(record).await.map_err(|_| internal())?;
     info!(series_id = %id, "series opened");
@@ -237,6 +248,7 @@ pub async fn create_series_room(
                         in_series: true,
                     },
                     earlier: series.commitments.clone(),
+                    calls: series.calls.clone(),
                 },
                 join_key_hash: keys.join,
                 host_key_hash: keys.host,
