@@ -158,7 +158,7 @@ fn the_command_list_covers_every_command_type() {
     assert_eq!(names, Command::NAMES);
     let facilitating = restricted(1, |p| p == Permission::Facilitating);
     let timekeeping = restricted(1, |p| p == Permission::Timekeeping);
-    assert_eq!(facilitating.len(), 26);
+    assert_eq!(facilitating.len(), 27);
     assert_eq!(timekeeping.len(), 4);
 }
 
@@ -228,7 +228,7 @@ async fn a_participant_is_forbidden_every_facilitator_command_and_the_room_does_
     let server = TestServer::start().await;
     let (mut fran, mut ada, mut ben) = running_room(&server).await;
     let commands = restricted(ben.you, |p| p != Permission::Anyone);
-    assert_eq!(commands.len(), 30);
+    assert_eq!(commands.len(), 31);
     assert_all_forbidden(&mut ada, &mut fran, commands).await;
     ben.assert_quiet_since(fran.seq).await;
 

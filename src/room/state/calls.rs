@@ -339,7 +339,10 @@ mod tests {
             group_link(&links, "r1", 3, 2).as_deref(),
             Some("https://m.example.org/r1-2-3")
         );
-        assert_eq!(group_link(&links, "r1", 3, 0), None);
+        assert_eq!(
+            group_link(&links, "r1", 3, 12).as_deref(),
+            Some("https://m.example.org/r1-12-3")
+        );
         links.group_call_template = None;
         assert_eq!(group_link(&links, "r1", 3, 2), None);
     }
