@@ -19,7 +19,7 @@ mod common;
 
 use std::sync::Arc;
 
-use browser::{chromium, Browser, Page};
+use browser::{chromium, report, Browser, Page};
 use circlekeeper::store::SledStore;
 use circlekeeper::Clock;
 use circlekeeper_protocol::{Command, Event, RoomCreated};
@@ -135,6 +135,12 @@ async fn each_pair_sees_join_your_pairs_call_with_its_own_link_on_a_desktop_and_
         "nothing scrolls sideways at 360 px: {sideways:?}"
     );
     ben.screenshot_window("calls-pair-360.png").await;
+    let violations = ben.axe().await;
+    assert!(
+        violations.is_empty(),
+        "axe, the phone's pair view:\n{}",
+        report(&violations)
+    );
 
     // The client itself makes no link of an address the server would refuse.
     let refused = ada
@@ -176,6 +182,12 @@ async fn a_facilitator_sets_the_room_call_link_from_the_console_and_everyone_see
     assert_eq!(ada.view.call_url.as_deref(), Some(moved));
     let (href, ..) = link_of(&fran, "room-call").await;
     assert_eq!(href, moved);
+    let violations = fran.axe().await;
+    assert!(
+        violations.is_empty(),
+        "axe, the console with its call links form:\n{}",
+        report(&violations)
+    );
 
     // A refused link is said next to the form, and nothing changes.
     fran.fill("call-room-input", "http://meet.example.org/plain")
@@ -188,4 +200,38 @@ async fn a_facilitator_sets_the_room_call_link_from_the_console_and_everyone_see
     .await;
     ada.sync().await;
     assert_eq!(ada.view.call_url.as_deref(), Some(moved));
+}
+
+#[tokio::test]
+async fn the_create_page_opens_a_room_with_its_call_link() {
+    let Some(path) = chromium() else { return };
+    let server = server().await;
+    let browser = Browser::launch(&path).await;
+    let fran = browser.page("Fran", 360, 740, true).await;
+    fran.goto(&format!("{}/", server.url())).await;
+    fran.fill("create-title", "Thursday circle").await;
+    fran.eval("const s = await until(() => $('create-format') && [...$('create-format').options].some((o) => o.value === 'coaching_circle') && $('create-format'), 10000, 'formats'); s.value = 'coaching_circle'; s.dispatchEvent(new Event('change', {bubbles: true}));")
+        .await;
+
+    // A link the server refuses is said beside the field.
+    fran.fill("create-call-url", "javascript:alert(1)").await;
+    fran.click("create-submit").await;
+    fran.wait_for(
+        "visible($('create-error')) && $('create-call-url').getAttribute('aria-invalid') === 'true'",
+        "the refusal beside the call link",
+    )
+    .await;
+    let sideways = fran.horizontal_scroll().await;
+    assert!(
+        sideways.is_empty(),
+        "nothing scrolls sideways at 360 px: {sideways:?}"
+    );
+
+    fran.fill("create-call-url", ROOM_CALL).await;
+    fran.click("create-submit").await;
+    let join_link = fran.text("join-link").await;
+    let ada = browser.page("Ada", 1280, 900, false).await;
+    ada.enter_room(&join_link, "Ada").await;
+    let (href, ..) = link_of(&ada, "room-call").await;
+    assert_eq!(href, ROOM_CALL);
 }
