@@ -178,12 +178,18 @@ pub struct RoomOptions {
     pub warn_before_ms: Option<u64>,
     /// The room's call link, shown to everyone in the room.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = crate::limits::MAX_URL_CHARS), regex(pattern = crate::calls::CALL_URL), example = &"https://meet.example.org/circle"))]
     pub call_url: Option<String>,
     /// The template each group's call link is made from (`{room}`, `{group}`, `{session}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = crate::limits::MAX_URL_CHARS), regex(pattern = crate::calls::CALL_TEMPLATE), example = &"https://meet.example.org/{room}-{group}"))]
     pub group_call_template: Option<String>,
     /// Call links for the groups in order: group 1 gets the first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::calls::call_url_list")
+    )]
     pub group_call_urls: Vec<String>,
 }
 

@@ -431,16 +431,16 @@ pub enum Command {
         /// The room's call link, shown to everyone (`https://`, or `http://` to localhost or
         /// 127.0.0.1; at most 500 characters).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[cfg_attr(feature = "schema", schemars(length(min = 1, max = limits::MAX_URL_CHARS)))]
+        #[cfg_attr(feature = "schema", schemars(length(min = 1, max = limits::MAX_URL_CHARS), regex(pattern = calls::CALL_URL), example = &"https://meet.example.org/circle"))]
         call_url: Option<String>,
         /// The template of each group's link: `{room}`, `{group}` and `{session}` are filled
         /// in.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[cfg_attr(feature = "schema", schemars(length(min = 1, max = limits::MAX_URL_CHARS)))]
+        #[cfg_attr(feature = "schema", schemars(length(min = 1, max = limits::MAX_URL_CHARS), regex(pattern = calls::CALL_TEMPLATE), example = &"https://meet.example.org/{room}-{group}"))]
         group_call_template: Option<String>,
         /// Links for the groups in order (at most 32): group 1 gets the first.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        #[cfg_attr(feature = "schema", schemars(length(max = limits::MAX_GROUP_CALL_URLS)))]
+        #[cfg_attr(feature = "schema", schemars(schema_with = "calls::call_url_list"))]
         group_call_urls: Vec<String>,
     },
 }
