@@ -56,7 +56,7 @@ mod turns;
 
 pub use crate::random::{mix, shuffle};
 pub use admission::MemberEntry;
-pub use calls::{check_call_links, check_template, check_url, fill, group_link};
+pub use calls::check_call_links;
 pub use handle::{Effect, Input, Outcome};
 pub use notes::Notes;
 pub use pairs::{PairingSetup, DEFAULT_FEEDBACK_MS, DEFAULT_HALF_MS};
