@@ -54,6 +54,7 @@ fn setup() -> RoomSetup {
         warn_before_ms: 60_000,
         pairing: Default::default(),
         earlier: Vec::new(),
+        calls: Default::default(),
     }
 }
 

@@ -28,6 +28,7 @@ fn room() -> (Room, u32, Vec<u32>) {
         warn_before_ms: 60_000,
         pairing: Default::default(),
         earlier: Vec::new(),
+        calls: Default::default(),
     };
     let mut room = Room::new(setup);
     let (host, _) = room.join(T0, "Fran", Standing::Facilitator).expect("host");

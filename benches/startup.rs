@@ -40,6 +40,7 @@ fn setup(id: String) -> anyhow::Result<RoomSetup> {
         warn_before_ms: 60_000,
         pairing: Default::default(),
         earlier: Vec::new(),
+        calls: Default::default(),
     })
 }
 

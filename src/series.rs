@@ -82,6 +82,9 @@ pub struct SeriesRecord {
     /// recognises, the end-of-cycle choices made (see `roster`).
     #[serde(default)]
     pub roster: Roster,
+    /// Default call links, copied into each room opened for the series (checked).
+    #[serde(default)]
+    pub calls: circlekeeper_protocol::CallLinks,
 }
 
 impl SeriesRecord {
@@ -197,6 +200,7 @@ pub(crate) mod tests {
             created_at: 0,
             calendar: Default::default(),
             roster: Roster::default(),
+            calls: Default::default(),
         }
     }
 

@@ -139,6 +139,11 @@ fn one_of_each(target: ParticipantId) -> Vec<Command> {
             visibility: circlekeeper_protocol::Visibility::Private,
         },
         Command::MyItems,
+        Command::SetCallLinks {
+            call_url: Some("https://meet.example.org/circle".into()),
+            group_call_template: None,
+            group_call_urls: Vec::new(),
+        },
     ]
 }
 
@@ -156,7 +161,7 @@ fn the_command_list_covers_every_command_type() {
     assert_eq!(names, Command::NAMES);
     let facilitating = restricted(1, |p| p == Permission::Facilitating);
     let timekeeping = restricted(1, |p| p == Permission::Timekeeping);
-    assert_eq!(facilitating.len(), 26);
+    assert_eq!(facilitating.len(), 27);
     assert_eq!(timekeeping.len(), 4);
 }
 
@@ -226,7 +231,7 @@ async fn a_participant_is_forbidden_every_facilitator_command_and_the_room_does_
     let server = TestServer::start().await;
     let (mut fran, mut ada, mut ben) = running_room(&server).await;
     let commands = restricted(ben.you, |p| p != Permission::Anyone);
-    assert_eq!(commands.len(), 30);
+    assert_eq!(commands.len(), 31);
     assert_all_forbidden(&mut ada, &mut fran, commands).await;
     ben.assert_quiet_since(fran.seq).await;
 
@@ -428,6 +433,7 @@ fn matrix_room(format: &str) -> (Room, Vec<(Who, ParticipantId)>, ParticipantId)
         warn_before_ms: 60_000,
         pairing: Default::default(),
         earlier: Vec::new(),
+        calls: Default::default(),
     });
     let (host, _) = room
         .join(now, "Fran", Standing::Facilitator)

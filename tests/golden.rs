@@ -26,6 +26,7 @@ fn session() -> (Room, Vec<StoredEvent>) {
         warn_before_ms: 60_000,
         pairing: Default::default(),
         earlier: Vec::new(),
+        calls: Default::default(),
     });
     let mut log: Vec<Recorded> = Vec::new();
     let (fran, e) = room.join(T0, "Fran", Standing::Facilitator).expect("joins");

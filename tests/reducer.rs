@@ -93,7 +93,7 @@ fn final_view(stream: &Stream) -> RoomView {
 }
 
 /// Every event kind there is.
-const EVERY_KIND: [&str; 14] = [
+const EVERY_KIND: [&str; 15] = [
     "participant_joined",
     "participant_updated",
     "session_changed",
@@ -108,6 +108,7 @@ const EVERY_KIND: [&str; 14] = [
     "notes_changed",
     "prompt_changed",
     "link_changed",
+    "call_links_changed",
 ];
 
 /// A Rust view as the web client holds it: `normalView` fills in what the server leaves out of
@@ -445,6 +446,13 @@ async fn coaching_swap(server: &TestServer) -> (Vec<Stream>, Fresh) {
     .await;
     fran.ok(Command::ProposePairs { seed: Some(8) }).await;
     fran.ok(Command::ConfirmPairs).await;
+    // Call links for the groups at work: the first from the list, the rest from the template.
+    fran.ok(Command::SetCallLinks {
+        call_url: None,
+        group_call_template: Some("https://meet.example.org/{room}-{group}".into()),
+        group_call_urls: vec!["https://meet.example.org/first".into()],
+    })
+    .await;
     fran.ok(Command::NextStage).await;
 
     // Gil comes late and is placed; his welcome carries the groups.

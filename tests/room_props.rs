@@ -106,7 +106,21 @@ fn command() -> impl Strategy<Value = Command> {
             .prop_map(|link| Command::RotateLink { link }),
         prop_oneof![Just(LinkKind::Join), Just(LinkKind::Host)]
             .prop_map(|link| Command::RevokeLink { link }),
+        call_links(),
     ]
+}
+
+/// `set_call_links`: a list and a template, or nothing at all.
+fn call_links() -> impl Strategy<Value = Command> {
+    any::<bool>().prop_map(|some| Command::SetCallLinks {
+        call_url: some.then(|| "https://meet.example.org/circle".into()),
+        group_call_template: some.then(|| "https://meet.example.org/{room}-{group}".into()),
+        group_call_urls: if some {
+            vec!["https://meet.example.org/first".into()]
+        } else {
+            Vec::new()
+        },
+    })
 }
 
 /// What participants mostly send.
@@ -138,6 +152,7 @@ fn swap_step() -> impl Strategy<Value = Step> {
         Just(Command::ResumeSession),
         any::<u64>().prop_map(|s| Command::ProposePairs { seed: Some(s) }),
         Just(Command::ConfirmPairs),
+        call_links(),
     ];
     let member = prop_oneof![
         Just(Command::EndHalf { group: None }),
@@ -369,6 +384,7 @@ fn setup_for(format: &str) -> RoomSetup {
         warn_before_ms: 60_000,
         pairing: Default::default(),
         earlier: Vec::new(),
+        calls: Default::default(),
     }
 }
 

@@ -228,11 +228,12 @@ async fn check_frames(contract: &Contract, clients: &mut [&mut Client]) -> Vec<S
 type Answered = Result<String, ErrorCode>;
 
 /// Codes that say a frame was not read as the command it is, or not judged at all.
-const NOT_READ: [ErrorCode; 6] = [
+const NOT_READ: [ErrorCode; 7] = [
     ErrorCode::MalformedJson,
     ErrorCode::UnknownType,
     ErrorCode::InvalidMessage,
     ErrorCode::InvalidText,
+    ErrorCode::InvalidUrl,
     ErrorCode::RateLimited,
     ErrorCode::Internal,
 ];

@@ -93,6 +93,12 @@ function sameFeedback(a, b) {
   return a.from === b.from && a.group === b.group && a.round === b.round;
 }
 
+/** Sets `object[key]` to `value`, or removes the key when `value` is null or missing. */
+function setOrDrop(object, key, value) {
+  if (value === null || value === undefined) delete object[key];
+  else object[key] = value;
+}
+
 /** Fills in what the server leaves out of a room view while it is empty. */
 export function normalView(view) {
   view.pairs = normalPairs(view.pairs);
@@ -153,6 +159,17 @@ export function applyEvent(view, event) {
       for (const c of list(event.commitments)) put(view.commitments, c, (k) => k.id === c.id);
       for (const c of list(event.carried)) put(view.carried, c, (k) => k.id === c.id);
       for (const f of list(event.feedback)) put(view.feedback, f, (k) => sameFeedback(k, f));
+      break;
+    case "call_links_changed":
+      // The room's links, and the link of each group it names; an unset one is left out of
+      // the view, as the server leaves it out.
+      setOrDrop(view, "call_url", event.call_url);
+      setOrDrop(view, "group_call_template", event.group_call_template);
+      setOrDrop(view, "group_call_urls", list(event.group_call_urls).length ? event.group_call_urls : null);
+      for (const call of list(event.groups)) {
+        const group = view.pairs.groups.find((g) => g.id === call.group);
+        if (group) setOrDrop(group, "call_url", call.call_url);
+      }
       break;
     default:
       // An event this client does not know: nothing to assign.

@@ -24,6 +24,7 @@ import {
 } from "/room/model.js";
 import { connectionLabel, topBar } from "/room/topbar.js";
 import { ActView } from "/room/act.js";
+import { CallsView } from "/room/calls.js";
 import { DashboardView } from "/room/dashboard.js";
 import { EventsView } from "/room/events.js";
 import { ExportView } from "/room/export.js";
@@ -151,6 +152,7 @@ export class RoomScreen {
     this.buildFloor();
     this.buildPromptCard();
     this.buildError();
+    this.buildCalls();
     this.buildPairView();
     this.buildPairsConsole();
     this.buildNotes();
@@ -185,6 +187,7 @@ export class RoomScreen {
       "section",
       { class: "centre", "aria-label": t("room.now") },
       r.rulesCard,
+      r.roomCallLine,
       h("div", { class: "stage-head" }, r.consoleBar, r.stageCount, r.stageTitle, r.purpose, r.presenterLine),
       r.pairView,
       r.pairingNote,
@@ -206,6 +209,7 @@ export class RoomScreen {
       r.presentersSection,
       r.promptsSection,
       r.inviteSection,
+      r.callsSection,
       r.exportSection,
       r.roomSection,
     );
@@ -326,6 +330,7 @@ export class RoomScreen {
     // "You are: facilitator" says nothing new on the console; any other role it does say.
     show(r.meLine, !pairMode && !(facilitating && myRole === "facilitator"));
     this.renderPairView(pairMode ? myGroup : null);
+    this.renderCalls({ facilitating, ended });
     this.renderPairingNote({ facilitating, started, ended, planned, myGroup });
     r.centre.classList.toggle("my-turn", myTurn);
 
@@ -390,6 +395,7 @@ export class RoomScreen {
 // Each view adds its methods to the screen.
 for (const view of [
   ActView,
+  CallsView,
   DashboardView,
   EventsView,
   ExportView,

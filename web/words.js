@@ -38,6 +38,9 @@ import privateDe from "/i18n/private.de.js";
 import membersEn from "/i18n/members.en.js";
 import membersEs from "/i18n/members.es.js";
 import membersDe from "/i18n/members.de.js";
+import callsEn from "/i18n/calls.en.js";
+import callsEs from "/i18n/calls.es.js";
+import callsDe from "/i18n/calls.de.js";
 
 /** The languages the client ships, in the order the switch lists them (each in its own words). */
 export const LANGUAGES = [
@@ -48,9 +51,9 @@ export const LANGUAGES = [
 
 /** Every catalog by language: the union of its areas. */
 export const CATALOGS = {
-  en: { ...commonEn, ...roomEn, ...pagesEn, ...consoleEn, ...joinEn, ...htmlEn, ...calendarEn, ...privateEn, ...membersEn },
-  es: { ...commonEs, ...roomEs, ...pagesEs, ...consoleEs, ...joinEs, ...htmlEs, ...calendarEs, ...privateEs, ...membersEs },
-  de: { ...commonDe, ...roomDe, ...pagesDe, ...consoleDe, ...joinDe, ...htmlDe, ...calendarDe, ...privateDe, ...membersDe },
+  en: { ...commonEn, ...roomEn, ...pagesEn, ...consoleEn, ...joinEn, ...htmlEn, ...calendarEn, ...privateEn, ...membersEn, ...callsEn },
+  es: { ...commonEs, ...roomEs, ...pagesEs, ...consoleEs, ...joinEs, ...htmlEs, ...calendarEs, ...privateEs, ...membersEs, ...callsEs },
+  de: { ...commonDe, ...roomDe, ...pagesDe, ...consoleDe, ...joinDe, ...htmlDe, ...calendarDe, ...privateDe, ...membersDe, ...callsDe },
 };
 
 const LANG_KEY = "circlekeeper.lang";
@@ -135,7 +138,7 @@ export function serverText(text) {
 }
 
 /** Codes whose server message names the field at fault: other languages show it after the sentence. */
-const DETAILED = new Set(["invalid_message", "invalid_format", "invalid_text"]);
+const DETAILED = new Set(["invalid_message", "invalid_format", "invalid_text", "invalid_url"]);
 
 /**
  * What a refusal means, for the reader: in English the server's own message (it names the field

@@ -176,6 +176,21 @@ pub struct RoomOptions {
     /// When timers warn, in milliseconds before the end (default 60,000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warn_before_ms: Option<u64>,
+    /// The room's call link, shown to everyone in the room.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = crate::limits::MAX_URL_CHARS), regex(pattern = crate::calls::CALL_URL), example = &"https://meet.example.org/circle"))]
+    pub call_url: Option<String>,
+    /// The template each group's call link is made from (`{room}`, `{group}`, `{session}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = crate::limits::MAX_URL_CHARS), regex(pattern = crate::calls::CALL_TEMPLATE), example = &"https://meet.example.org/{room}-{group}"))]
+    pub group_call_template: Option<String>,
+    /// Call links for the groups in order: group 1 gets the first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::calls::call_url_list")
+    )]
+    pub group_call_urls: Vec<String>,
 }
 
 /// The answer to `POST /api/rooms`.
@@ -229,6 +244,15 @@ pub struct CreateSeries {
     /// How long its sessions usually last, in minutes, 5–720 (default 90).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub minutes: Option<u16>,
+    /// Every session room's call link (copied into each room opened for the series).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_url: Option<String>,
+    /// The default template of each group's call link (copied into each room).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_call_template: Option<String>,
+    /// The default call links for the groups in order (copied into each room).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group_call_urls: Vec<String>,
 }
 
 /// One member's personal link: it works for every room of the series.

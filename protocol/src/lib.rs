@@ -19,12 +19,14 @@
 use serde::{Deserialize, Serialize};
 
 mod calendar;
+mod calls;
 mod format;
 #[cfg(feature = "schema")]
 mod schema;
 mod view;
 
 pub use calendar::*;
+pub use calls::*;
 pub use format::*;
 pub use view::*;
 pub use view::{
@@ -101,6 +103,11 @@ pub mod limits {
     pub const MAX_PARTICIPANTS: usize = 64;
     /// Largest HTTP request body any route accepts, in bytes (413 `invalid_message` over it).
     pub const MAX_CREATE_BODY_BYTES: usize = 64 * 1024;
+    /// Longest call link or group call template, in characters (`invalid_url` over it).
+    pub const MAX_URL_CHARS: usize = 500;
+    /// Most group call links in a list (`invalid_url` over it): the most groups a full room
+    /// makes. A `set_call_links` frame must still fit in [`MAX_FRAME_BYTES`].
+    pub const MAX_GROUP_CALL_URLS: usize = MAX_PARTICIPANTS / 2;
 }
 
 /// Websocket close codes the server uses, with what the client should do.
@@ -434,6 +441,24 @@ pub enum Command {
     /// Ask for everything I wrote here, and my commitments from the series' earlier sessions;
     /// the ack's `result` carries them.
     MyItems,
+    /// Set the room's call links (facilitator), replacing all three: a field left out is
+    /// cleared. Every group at work gets its link again; `call_links_changed` tells everyone.
+    SetCallLinks {
+        /// The room's call link, shown to everyone (`https://`, or `http://` to localhost or
+        /// 127.0.0.1; at most 500 characters).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "schema", schemars(length(min = 1, max = limits::MAX_URL_CHARS), regex(pattern = calls::CALL_URL), example = &"https://meet.example.org/circle"))]
+        call_url: Option<String>,
+        /// The template of each group's link: `{room}`, `{group}` and `{session}` are filled
+        /// in.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "schema", schemars(length(min = 1, max = limits::MAX_URL_CHARS), regex(pattern = calls::CALL_TEMPLATE), example = &"https://meet.example.org/{room}-{group}"))]
+        group_call_template: Option<String>,
+        /// Links for the groups in order (at most 32): group 1 gets the first.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        #[cfg_attr(feature = "schema", schemars(schema_with = "calls::call_url_list"))]
+        group_call_urls: Vec<String>,
+    },
 }
 
 impl Command {
@@ -489,6 +514,7 @@ impl Command {
             Command::GiveFeedback { .. } => "give_feedback",
             Command::AnswerSurvey { .. } => "answer_survey",
             Command::MyItems => "my_items",
+            Command::SetCallLinks { .. } => "set_call_links",
         }
     }
 
@@ -544,6 +570,7 @@ impl Command {
         "give_feedback",
         "answer_survey",
         "my_items",
+        "set_call_links",
     ];
 }
 
@@ -765,6 +792,10 @@ pub enum ErrorCode {
     RoomFull,
     /// Too many commands too fast.
     RateLimited,
+    /// A call link or group call template was refused: not `https://` (or `http://` to
+    /// localhost or 127.0.0.1), spaces or control characters in it, too long, too many, or an
+    /// unknown placeholder. Nothing changed.
+    InvalidUrl,
     /// A custom format was refused (the message names the field).
     InvalidFormat,
     /// The websocket upgrade came from a page the server does not serve (HTTP 403): its
@@ -822,6 +853,7 @@ impl ErrorCode {
             ErrorCode::UnknownLanguage => "unknown_language",
             ErrorCode::RoomFull => "room_full",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::InvalidUrl => "invalid_url",
             ErrorCode::InvalidFormat => "invalid_format",
             ErrorCode::OriginNotAllowed => "origin_not_allowed",
             ErrorCode::TooManyConnections => "too_many_connections",
@@ -969,6 +1001,23 @@ pub enum Event {
         /// Who did it.
         by: ParticipantId,
     },
+    /// A facilitator set the room's call links (`room.call_url`, `room.group_call_template`,
+    /// `room.group_call_urls`), and so each group's link (`call_url` of the group in
+    /// `room.pairs.groups` with that id). Every field is written, `null` or `[]` when unset.
+    CallLinksChanged {
+        /// The room's call link.
+        #[serde(default)]
+        call_url: Option<String>,
+        /// The template of each group's link.
+        #[serde(default)]
+        group_call_template: Option<String>,
+        /// Links for the groups in order.
+        #[serde(default)]
+        group_call_urls: Vec<String>,
+        /// Each group at work, with its link now.
+        #[serde(default)]
+        groups: Vec<GroupCall>,
+    },
 }
 
 impl Event {
@@ -989,6 +1038,7 @@ impl Event {
             Event::NotesChanged { .. } => "notes_changed",
             Event::PromptChanged { .. } => "prompt_changed",
             Event::LinkChanged { .. } => "link_changed",
+            Event::CallLinksChanged { .. } => "call_links_changed",
         }
     }
 }

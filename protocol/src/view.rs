@@ -47,6 +47,15 @@ pub struct RoomView {
     /// Feedback shared with this circle.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub feedback: Vec<Feedback>,
+    /// The room's call link, shown to everyone in the room (left out while there is none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_url: Option<String>,
+    /// The template groups' call links are made from (left out while there is none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_call_template: Option<String>,
+    /// Call links for the groups in order: group 1 gets the first (left out while empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group_call_urls: Vec<String>,
 }
 
 impl RoomView {
@@ -66,7 +75,9 @@ impl RoomView {
     /// - `notes_changed` first removes the feedback it names in `feedback_removed`, then puts
     ///   each item it carries in place of the one with the same id (for feedback: the same
     ///   `from`, `group` and `round`) or appends it;
-    /// - `link_changed` changes nothing: the room's keys are not part of the view.
+    /// - `link_changed` changes nothing: the room's keys are not part of the view;
+    /// - `call_links_changed` sets the room's three call link fields, and the `call_url` of
+    ///   each group it names (by id; a group it does not name keeps its link).
     pub fn apply(&mut self, event: &Event) {
         match event {
             Event::ParticipantJoined { participant }
@@ -133,6 +144,21 @@ impl RoomView {
             }
             Event::PromptChanged { prompt } => self.prompt = prompt.clone(),
             Event::LinkChanged { .. } => {}
+            Event::CallLinksChanged {
+                call_url,
+                group_call_template,
+                group_call_urls,
+                groups,
+            } => {
+                self.call_url = call_url.clone();
+                self.group_call_template = group_call_template.clone();
+                self.group_call_urls = group_call_urls.clone();
+                for call in groups {
+                    if let Some(g) = self.pairs.groups.iter_mut().find(|g| g.id == call.group) {
+                        g.call_url = call.call_url.clone();
+                    }
+                }
+            }
         }
     }
 }
@@ -328,6 +354,9 @@ pub struct GroupState {
     pub ready: Vec<ParticipantId>,
     /// The round's timer (coaching or feedback), once the pairs stage runs.
     pub timer: Option<TimerState>,
+    /// The group's own call link, from the room's group call links (left out while none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_url: Option<String>,
 }
 
 /// Where a group is in its round.
@@ -600,6 +629,9 @@ mod tests {
             commitments: Vec::new(),
             carried: Vec::new(),
             feedback: Vec::new(),
+            call_url: None,
+            group_call_template: None,
+            group_call_urls: Vec::new(),
         }
     }
 

@@ -26,6 +26,7 @@
 //! - `roles` — the role each person plays in a stage, and the roles a facilitator assigns;
 //! - `timers` — adjusting and restarting timers, deadlines and ticks;
 //! - `prompting` — drawing and pushing prompts;
+//! - `calls` — the room's call link and each group's, and `set_call_links`;
 //! - `links` — rotating and revoking the room's links, and its deletion;
 //! - `notes` — commitments, feedback and the survey, private items included;
 //! - `envelope` — the shape of a private text sealed on its author's device;
@@ -40,6 +41,7 @@ use circlekeeper_protocol::{
 
 mod admission;
 mod envelope;
+mod calls;
 mod handle;
 mod links;
 mod notes;
@@ -57,6 +59,7 @@ mod turns;
 pub use crate::random::{mix, shuffle};
 pub use admission::MemberEntry;
 pub use envelope::is_envelope;
+pub use calls::check_call_links;
 pub use handle::{Effect, Input, Outcome};
 pub use notes::Notes;
 pub use pairs::{PairingSetup, DEFAULT_FEEDBACK_MS, DEFAULT_HALF_MS};
@@ -158,6 +161,9 @@ pub struct RoomSetup {
     /// up to the limits on commitments per person and per room.
     #[serde(default)]
     pub earlier: Vec<circlekeeper_protocol::Commitment>,
+    /// The room's call links, checked (`check_call_links`): the room's own and the groups'.
+    #[serde(default)]
+    pub calls: circlekeeper_protocol::CallLinks,
 }
 
 /// One room's state. Serializable whole, for snapshots.
@@ -202,6 +208,9 @@ impl Room {
                 commitments: Vec::new(),
                 carried: Vec::new(),
                 feedback: Vec::new(),
+                call_url: setup.calls.call_url,
+                group_call_template: setup.calls.group_call_template,
+                group_call_urls: setup.calls.group_call_urls,
             },
             format: setup.format,
             seq: 0,
@@ -362,6 +371,7 @@ impl Room {
             | ConfirmSwitch
             | MoveEveryone
             | PlaceLate { .. } => self.pairs_command(now, me, cmd, out).map(none),
+            SetCallLinks { .. } => self.calls_command(now, cmd, out).map(none),
         }
     }
 }

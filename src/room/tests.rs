@@ -58,6 +58,7 @@ fn setup(format: Format) -> RoomSetup {
         warn_before_ms: 60_000,
         pairing: Default::default(),
         earlier: Vec::new(),
+        calls: Default::default(),
     }
 }
 

@@ -563,6 +563,10 @@ pub fn app(state: AppState) -> Router {
             post(api::series_members).route_layer(entries.clone()),
         )
         .route(
+            "/api/series/{series}/calls",
+            post(api::set_series_calls).route_layer(entries.clone()),
+        )
+        .route(
             "/api/series/{series}/delete",
             post(api::delete_series).route_layer(entries),
         )

@@ -83,6 +83,7 @@ pub fn setup(id: &str, title: &str) -> RoomSetup {
         warn_before_ms: 60_000,
         pairing: Default::default(),
         earlier: Vec::new(),
+        calls: Default::default(),
     }
 }
 
@@ -161,6 +162,7 @@ pub fn series(id: &str, member: &str) -> SeriesRecord {
         created_at: 0,
         calendar: Default::default(),
         roster: Default::default(),
+        calls: Default::default(),
     }
 }
 

@@ -135,6 +135,16 @@ fn in_room(code: &str) -> Option<InRoom> {
             case(true, vec![], Fran, floor)
         }
         "unknown_stage" => case(true, vec![], Fran, Command::JumpToStage { index: 99 }),
+        "invalid_url" => case(
+            true,
+            vec![],
+            Fran,
+            Command::SetCallLinks {
+                call_url: Some("javascript:alert(1)".into()),
+                group_call_template: None,
+                group_call_urls: Vec::new(),
+            },
+        ),
         "unknown_prompt" => {
             let push = Command::PushPrompt {
                 prompt: Some("no_such_prompt".into()),

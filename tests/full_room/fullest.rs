@@ -156,6 +156,7 @@ fn widest_pairs() -> PairsState {
                 phase: GroupPhase::Feedback,
                 ready: members.clone(),
                 timer: Some(widest_timer()),
+                call_url: Some(widest_url()),
             })
             .collect(),
         waiting: everyone,
@@ -245,7 +246,16 @@ pub fn fullest_room() -> RoomView {
         feedback: (1..=limits::MAX_FEEDBACK_PER_ROOM as u32)
             .map(widest_feedback)
             .collect(),
+        call_url: Some(widest_url()),
+        group_call_template: Some(widest_url()),
+        group_call_urls: vec![widest_url(); limits::MAX_GROUP_CALL_URLS],
     }
+}
+
+/// A call link at its longest.
+fn widest_url() -> String {
+    let head = "https://meet.example.org/";
+    format!("{head}{}", "a".repeat(limits::MAX_URL_CHARS - head.len()))
 }
 
 #[test]

@@ -128,6 +128,16 @@ function drawCreatePage(root, kept) {
     "data-test": "create-warn",
     "aria-describedby": "warn-help",
   });
+  const callUrl = h("input", {
+    id: "call-url",
+    type: "url",
+    maxlength: "500",
+    autocomplete: "off",
+    spellcheck: "false",
+    "data-test": "create-call-url",
+    "aria-describedby": "call-url-help",
+    placeholder: "https://",
+  });
   const error = h("p", { class: "error", "data-test": "create-error", role: "alert", hidden: true });
   const submitText = t("pages.create.submit");
   const submit = h("button", { type: "submit", class: "primary big", "data-test": "create-submit", text: submitText });
@@ -136,6 +146,7 @@ function drawCreatePage(root, kept) {
   const formatField = field("field", "format", t("pages.create.format"), null, format, formatInfo);
   const rulesField = field("field", "rules", t("pages.create.rules"), t("pages.create.rulesHelp"), groundRules);
   const warnField = field("field narrow", "warn", t("pages.create.warn"), t("pages.create.warnHelp"), warn);
+  const callField = field("field", "call-url", t("calls.create.label"), t("calls.create.hint"), callUrl);
 
   const form = h(
     "form",
@@ -143,7 +154,7 @@ function drawCreatePage(root, kept) {
     titleField,
     formatField,
     customBox,
-    h("fieldset", {}, h("legend", { text: t("pages.create.options") }), rulesField, warnField),
+    h("fieldset", {}, h("legend", { text: t("pages.create.options") }), rulesField, warnField, callField),
     submit,
   );
 
@@ -217,7 +228,7 @@ function drawCreatePage(root, kept) {
   function clearError() {
     error.hidden = true;
     error.textContent = "";
-    for (const el of [title, format, custom, groundRules, warn]) el.removeAttribute("aria-invalid");
+    for (const el of [title, format, custom, groundRules, warn, callUrl]) el.removeAttribute("aria-invalid");
   }
 
   /**
@@ -244,6 +255,9 @@ function drawCreatePage(root, kept) {
     } else if (path.startsWith("options.warn_before_ms")) {
       place = warnField;
       control = warn;
+    } else if (path.startsWith("options.call_url")) {
+      place = callField;
+      control = callUrl;
     }
     if (control) {
       control.setAttribute("aria-invalid", "true");
@@ -282,6 +296,7 @@ function drawCreatePage(root, kept) {
       }
       options.warn_before_ms = Math.round(warnMinutes * 60000);
     }
+    if (callUrl.value.trim()) options.call_url = callUrl.value.trim();
     if (Object.keys(options).length) body.options = options;
 
     submit.disabled = true;
@@ -373,6 +388,7 @@ function drawCreatePage(root, kept) {
     custom.value = kept.custom;
     groundRules.value = kept.rules;
     warn.value = kept.warn;
+    callUrl.value = kept.callUrl || "";
     if (opened) showResult(false);
   }
 
@@ -402,6 +418,7 @@ function drawCreatePage(root, kept) {
       custom: custom.value,
       rules: groundRules.value,
       warn: warn.value,
+      callUrl: callUrl.value,
       opened,
     }),
   };

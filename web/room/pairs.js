@@ -45,6 +45,7 @@ export class PairsView {
       r.pairRound,
       h("p", { class: "pair-with" }, h("span", { class: "label", text: t("room.pairs.with") }), r.partner),
       r.pairRoleLine,
+      r.pairCall,
       r.pairSwitched,
       r.pairHint,
       r.pairClock.box,
@@ -61,6 +62,7 @@ export class PairsView {
   renderPairView(group) {
     const r = this.r;
     show(r.pairView, Boolean(group));
+    this.renderPairCall(group);
     if (!group) return;
     const you = this.conn.you;
     const role = pairRoleIn(group, you);

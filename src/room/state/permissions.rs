@@ -67,7 +67,8 @@ pub fn permission(cmd: &Command) -> Permission {
         | LockGroup { .. }
         | ConfirmPairs
         | MoveEveryone
-        | PlaceLate { .. } => Permission::Facilitating,
+        | PlaceLate { .. }
+        | SetCallLinks { .. } => Permission::Facilitating,
     }
 }
 

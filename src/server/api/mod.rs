@@ -5,6 +5,7 @@
 //! built-in texts in other languages).
 
 mod calendar;
+mod calls;
 mod exports;
 mod members;
 mod rooms;
@@ -12,6 +13,7 @@ mod series;
 mod texts;
 
 pub use calendar::*;
+pub use calls::*;
 pub use exports::*;
 pub use members::*;
 pub use rooms::*;
@@ -121,6 +123,7 @@ fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::UnknownType
         | ErrorCode::InvalidMessage
         | ErrorCode::InvalidText
+        | ErrorCode::InvalidUrl
         | ErrorCode::InvalidFormat
         | ErrorCode::AlreadyAuthenticated
         | ErrorCode::UnknownParticipant

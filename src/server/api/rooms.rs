@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use circlekeeper_protocol::{
-    limits, CreateRoom, ErrorCode, Format, PreviewRequest, RoomCreated, RoomPreview,
+    limits, CallLinks, CreateRoom, ErrorCode, Format, PreviewRequest, RoomCreated, RoomPreview,
 };
 use serde_json::Value;
 use tracing::{info, warn};
@@ -15,7 +15,7 @@ use super::super::AppState;
 use super::*;
 use crate::live::room::Keys;
 use crate::room::state::{
-    clean_paragraphs, clean_text, DEFAULT_GROUND_RULES, DEFAULT_WARN_BEFORE_MS,
+    check_call_links, clean_paragraphs, clean_text, DEFAULT_GROUND_RULES, DEFAULT_WARN_BEFORE_MS,
 };
 use crate::room::RoomSetup;
 use crate::secret;
@@ -61,6 +61,16 @@ pub async fn create_room(
         ));
     }
 
+    let calls = check_call_links(
+        "options.",
+        &CallLinks {
+            call_url: request.options.call_url.clone(),
+            group_call_template: request.options.group_call_template.clone(),
+            group_call_urls: request.options.group_call_urls.clone(),
+        },
+    )
+    .map_err(|r| ApiError::bad(r.code, r.message))?;
+
     let created = launch_room(
         &app,
         title,
@@ -69,6 +79,7 @@ pub async fn create_room(
         warn_before_ms,
         Default::default(),
         Vec::new(),
+        calls,
         None,
     )
     .await?;
@@ -85,6 +96,7 @@ async fn launch_room(
     warn_before_ms: u64,
     pairing: crate::room::state::PairingSetup,
     earlier: Vec<circlekeeper_protocol::Commitment>,
+    calls: CallLinks,
     series: Option<String>,
 ) -> Result<RoomCreated, ApiError> {
     let fresh = FreshRoom::new()?;
@@ -99,6 +111,7 @@ async fn launch_room(
             warn_before_ms,
             pairing,
             earlier,
+            calls,
         },
         join_key_hash: keys.join,
         host_key_hash: keys.host,

@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use circlekeeper_protocol::{
-    limits, CreateSeries, CreateSeriesRoom, ErrorCode, FormatChoice, MemberLink, MemberRequest,
-    MemberView, SeriesCreated,
+    limits, CallLinks, CreateSeries, CreateSeriesRoom, ErrorCode, FormatChoice, MemberLink,
+    MemberRequest, MemberView, SeriesCreated,
 };
 use serde_json::{json, Value};
 use tracing::{info, warn};
@@ -18,7 +18,8 @@ use super::*;
 use crate::formats;
 use crate::live::{Change, SeriesError, SeriesHandle};
 use crate::room::state::{
-    clean_name, clean_text, name_key, DEFAULT_GROUND_RULES, DEFAULT_WARN_BEFORE_MS, NAME_TAKEN,
+    check_call_links, clean_name, clean_text, name_key, DEFAULT_GROUND_RULES,
+    DEFAULT_WARN_BEFORE_MS, NAME_TAKEN,
 };
 use crate::room::RoomSetup;
 use crate::secret;
@@ -105,6 +106,15 @@ pub async fn create_series(
             format!("members: between 2 and {}", crate::series::MAX_MEMBERS),
         ));
     }
+    let calls = check_call_links(
+        "",
+        &CallLinks {
+            call_url: request.call_url.clone(),
+            group_call_template: request.group_call_template.clone(),
+            group_call_urls: request.group_call_urls.clone(),
+        },
+    )
+    .map_err(|r| ApiError::bad(r.code, r.message))?;
     let internal = || {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -166,6 +176,7 @@ pub async fn create_series(
         created_at: app.clock().now(),
         calendar,
         roster: Default::default(),
+        calls,
     };
     app.create_series(record).await.map_err(|_| internal())?;
     info!(series_id = %id, "series opened");
@@ -244,6 +255,7 @@ pub async fn create_series_room(
                         in_series: true,
                     },
                     earlier: series.commitments.clone(),
+                    calls: series.calls.clone(),
                 },
                 join_key_hash: keys.join,
                 host_key_hash: keys.host,

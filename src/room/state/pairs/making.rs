@@ -166,6 +166,7 @@ impl Room {
                     phase: GroupPhase::Coaching,
                     ready: Vec::new(),
                     timer: running.then(|| self.group_timer(round, now)),
+                    call_url: self.group_call_url(first_id + i as u32),
                 }
             })
             .collect();
@@ -281,6 +282,7 @@ impl Room {
                         phase: GroupPhase::Coaching,
                         ready: Vec::new(),
                         timer: self.in_pairs_stage().then(|| self.group_timer(round, now)),
+                        call_url: self.group_call_url(id),
                     });
                     self.emit_pairs(now, out, pairs, PairsReason::Placed, Some(id));
                     self.record_pairs(out);
