@@ -18,6 +18,7 @@ use crate::pairing::{Group, History, PersonId};
 use crate::room::timer;
 
 mod making;
+mod repeats;
 mod running;
 
 /// A half's coaching time when the format does not say: the seeds' minimum.
