@@ -27,6 +27,9 @@ import consoleDe from "/i18n/console.de.js";
 import joinEn from "/i18n/join.en.js";
 import joinEs from "/i18n/join.es.js";
 import joinDe from "/i18n/join.de.js";
+import triadsEn from "/i18n/triads.en.js";
+import triadsEs from "/i18n/triads.es.js";
+import triadsDe from "/i18n/triads.de.js";
 
 /** The languages the client ships, in the order the switch lists them (each in its own words). */
 export const LANGUAGES = [
@@ -37,9 +40,9 @@ export const LANGUAGES = [
 
 /** Every catalog by language: the union of its areas. */
 export const CATALOGS = {
-  en: { ...commonEn, ...roomEn, ...pagesEn, ...consoleEn, ...joinEn },
-  es: { ...commonEs, ...roomEs, ...pagesEs, ...consoleEs, ...joinEs },
-  de: { ...commonDe, ...roomDe, ...pagesDe, ...consoleDe, ...joinDe },
+  en: { ...commonEn, ...roomEn, ...pagesEn, ...consoleEn, ...joinEn, ...triadsEn },
+  es: { ...commonEs, ...roomEs, ...pagesEs, ...consoleEs, ...joinEs, ...triadsEs },
+  de: { ...commonDe, ...roomDe, ...pagesDe, ...consoleDe, ...joinDe, ...triadsDe },
 };
 
 const LANG_KEY = "circlekeeper.lang";
