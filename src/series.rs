@@ -95,19 +95,11 @@ impl SeriesRecord {
             .find(|m| crate::secret::matches(key, &m.key_hash))
     }
 
-    /// Record the groups of session `session` (replacing what that session recorded before:
-    /// a facilitator may pair again).
+    /// Record the groups of session `session`, and who was in a triad (replacing what that
+    /// session recorded before: a facilitator may pair again).
     pub fn record_pairs(&mut self, session: u32, groups: &[Group]) {
-        let mut history = History::new();
-        let previous = std::mem::take(&mut self.history);
-        // Rebuild without this session, then add it: pairing again in one session replaces.
-        for (a, b, sessions) in previous.pairs() {
-            for s in sessions.iter().filter(|&&s| s != session) {
-                history.record(*s, &[Group::Pair([a.clone(), b.clone()])]);
-            }
-        }
-        history.record(session, groups);
-        self.history = history;
+        self.history.forget_session(session);
+        self.history.record(session, groups);
     }
 
     /// Keep these commitments (new ones added, reviewed ones updated), by id.
@@ -213,6 +205,30 @@ pub(crate) mod tests {
         assert_eq!(r.history.last_met("a", "b"), Some(0));
         assert_eq!(r.history.last_met("a", "c"), None);
         assert_eq!(r.history.last_met("a", "d"), Some(1));
+    }
+
+    #[test]
+    fn triads_are_remembered_per_session_and_replaced_when_paired_again() {
+        let mut r = record();
+        let triad = |a: &str, b: &str, c: &str| Group::Triad([a.into(), b.into(), c.into()]);
+        r.record_pairs(0, &[triad("a", "b", "c")]);
+        r.record_pairs(1, &[triad("d", "e", "f")]);
+        r.record_pairs(1, &[triad("a", "e", "f")]);
+        assert_eq!(r.history.triads_before("a", 2), 2);
+        assert_eq!(r.history.triads_before("d", 2), 0);
+        assert_eq!(r.history.last_triad_before(2).map(|(s, _)| s), Some(1));
+        assert_eq!(r.history.last_met("d", "e"), None);
+    }
+
+    #[test]
+    fn a_record_written_before_triads_were_remembered_still_loads() {
+        let mut r = record();
+        r.record_pairs(0, &[Group::Pair(["a".into(), "b".into()])]);
+        let json = serde_json::to_string(&r).expect("json");
+        assert!(!json.contains("triads"), "{json}");
+        let back: SeriesRecord = serde_json::from_str(&json).expect("loads");
+        assert_eq!(back.history.last_met("a", "b"), Some(0));
+        assert_eq!(back.history.triads().count(), 0);
     }
 
     fn member(id: &str, choice: Option<circlekeeper_protocol::CycleChoice>) -> Member {

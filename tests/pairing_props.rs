@@ -2,13 +2,15 @@
 //! for an odd count; fixed and locked groups survive; recent partners and avoid-pairs are not
 //! put together whenever an arrangement without them exists; the search is never worse than a
 //! simple baseline, and exact for small circles; the same seed gives the same groups; and
-//! `swap`, `place_late` and `triad_rounds` keep their promises.
+//! `swap`, `place_late` and `triad_rounds` keep their promises; and over a long series with
+//! absences nobody is in a triad again before everyone present has been in one as often, or
+//! `triad_repeats` says why not.
 
 use std::collections::BTreeMap;
 
 use circlekeeper::pairing::{
-    pair, place_late, swap, triad_rounds, Cost, Group, History, PairingError, PersonId, Placement,
-    Request,
+    pair, place_late, swap, triad_repeats, triad_rounds, Cost, Group, History, PairingError,
+    PersonId, Placement, Request, TriadWhy,
 };
 use circlekeeper::room::state::{mix, shuffle};
 use proptest::prelude::*;
@@ -374,10 +376,13 @@ fn witness_case(
 
     let groups = pair(&req).expect("pairs");
     assert_partition(&present, &groups)?;
+    // A fairer triad than the witness's outranks a recent partner (see the cost model): only
+    // an arrangement whose triad is as fair as the witness's must have no recent partner.
+    let as_fair = req.cost(&groups).triads >= req.cost(&witness).triads;
     for (a, b) in partner_pairs(&groups) {
         prop_assert!(!req.avoids(&a, &b), "avoid-pair ({}, {}) together", a, b);
         prop_assert!(
-            !met_recently(&h, sessions, recent, &a, &b),
+            !as_fair || !met_recently(&h, sessions, recent, &a, &b),
             "({}, {}) met in session {:?}, within {} of {}",
             a,
             b,
@@ -387,6 +392,111 @@ fn witness_case(
         );
     }
     prop_assert!(req.cost(&groups) <= req.cost(&witness));
+    Ok(())
+}
+
+/// Whether the triad of `groups` is fair: nobody in it has been in more triads before
+/// `session` than anyone present outside it. Returns the first one who has, if any.
+fn unfair_triad_member(
+    h: &History,
+    session: u32,
+    present: &[PersonId],
+    groups: &[Group],
+) -> Option<PersonId> {
+    let triad: Vec<&PersonId> = groups
+        .iter()
+        .filter(|g| g.is_triad())
+        .flat_map(|g| g.members())
+        .collect();
+    let outside = present
+        .iter()
+        .filter(|p| !triad.contains(p))
+        .map(|p| h.triads_before(p, session))
+        .min()?;
+    triad
+        .into_iter()
+        .find(|t| h.triads_before(t, session) > outside)
+        .cloned()
+}
+
+/// A series of `sessions` sessions of `n` members at `attendance` percent, paired by the
+/// algorithm (with `avoids` avoid-pairs and `fixes` fixed pairs among the members): returns an
+/// error when a triad is unfair and `triad_repeats` does not say why (with a fixed pair or an
+/// avoid-pair in the way), or, with neither, when any triad is unfair at all.
+fn triad_series(
+    n: usize,
+    sessions: u32,
+    attendance: u64,
+    (avoids, fixes): (usize, usize),
+    world: u64,
+) -> Result<(), TestCaseError> {
+    let series = members(n);
+    let avoid: Vec<(PersonId, PersonId)> = (0..avoids as u64)
+        .map(|i| {
+            let a = mix(world ^ (i << 8)) as usize % n;
+            let b = mix(world ^ (i << 8) ^ 0xff) as usize % n;
+            (series[a].clone(), series[b].clone())
+        })
+        .filter(|(a, b)| a != b)
+        .collect();
+    let fixed: Vec<(PersonId, PersonId)> = (0..fixes.min(n / 2))
+        .map(|i| (series[2 * i].clone(), series[2 * i + 1].clone()))
+        .collect();
+    let mut h = History::new();
+    let mut triads_seen = 0;
+    for s in 0..sessions {
+        let present = attending(&series, s, attendance, world);
+        if present.len() < 2 {
+            continue;
+        }
+        let req = Request {
+            avoid: &avoid,
+            fixed: &fixed,
+            ..Request::new(&present, &h, s, mix(world ^ u64::from(s)))
+        };
+        let groups = pair(&req).expect("pairs");
+        assert_partition(&present, &groups)?;
+        let repeats = triad_repeats(&req, &groups, &[]);
+        if let Some(who) = unfair_triad_member(&h, s, &present, &groups) {
+            prop_assert!(
+                avoids > 0 || fixes > 0,
+                "session {}: {} is in a triad again before everyone present has been: {:?}",
+                s,
+                who,
+                groups
+            );
+            let said = repeats.iter().find(|r| r.person == who);
+            prop_assert!(
+                said.is_some_and(|r| matches!(
+                    r.why,
+                    TriadWhy::NoOneElse | TriadWhy::ContinuingPair
+                )),
+                "session {}: {} repeats a triad unfairly, and the reason given is {:?}",
+                s,
+                who,
+                said
+            );
+        } else {
+            for r in &repeats {
+                prop_assert_eq!(r.why, TriadWhy::EveryoneHasBeen, "{:?}", r);
+            }
+        }
+        triads_seen += usize::from(groups.iter().any(Group::is_triad));
+        h.record(s, &groups);
+    }
+    // Over the whole series, counts differ by at most one among people always present.
+    if attendance == 100 && avoids == 0 && fixes == 0 && triads_seen > 0 {
+        let counts: Vec<u32> = series
+            .iter()
+            .map(|p| h.triads_before(p, sessions))
+            .collect();
+        let (lo, hi) = (counts.iter().min(), counts.iter().max());
+        prop_assert!(
+            hi.zip(lo).is_some_and(|(hi, lo)| hi - lo <= 1),
+            "{:?}",
+            counts
+        );
+    }
     Ok(())
 }
 
@@ -477,6 +587,32 @@ mod pairing {
             witness_case(n, sessions, recent, 100, (avoids, fixes), world, seed)?;
         }
 
+        /// Over a long series with absences, nobody is in a triad again before everyone present
+        /// has been in one as often.
+        #[test]
+        fn nobody_repeats_a_triad_before_everyone_present_has_been_in_one(
+            n in 3usize..41,
+            sessions in 10u32..25,
+            attendance in 50u64..=100,
+            world in any::<u64>(),
+        ) {
+            triad_series(n, sessions, attendance, (0, 0), world)?;
+        }
+
+        /// With avoid-pairs and continuing pairs in the way, an unfair triad member is named,
+        /// with why.
+        #[test]
+        fn an_unfair_triad_says_why(
+            n in 3usize..30,
+            sessions in 6u32..16,
+            attendance in 50u64..=100,
+            avoids in 0usize..20,
+            fixes in 0usize..4,
+            world in any::<u64>(),
+        ) {
+            triad_series(n, sessions, attendance, (avoids, fixes), world)?;
+        }
+
         /// Small circles are paired exactly: no arrangement costs less.
         #[test]
         fn small_circles_get_a_cheapest_arrangement(
@@ -540,10 +676,15 @@ mod pairing {
             newcomers.extend((0..late).map(|i| format!("late{i}")));
             for person in newcomers.into_iter().take(late) {
                 let before = groups.clone();
+                let floor = req.triad_floor();
                 let key = |g: &Group| match g {
-                    Group::Pair([a, b]) if !req.is_locked(g) => {
-                        Some((req.is_fixed(a, b), req.pair_cost(&person, a) + req.pair_cost(&person, b)))
-                    }
+                    Group::Pair([a, b]) if !req.is_locked(g) => Some((
+                        req.is_fixed(a, b),
+                        req.pair_cost(&person, a)
+                            + req.pair_cost(&person, b)
+                            + req.triad_weight(a, floor)
+                            + req.triad_weight(b, floor),
+                    )),
                     _ => None,
                 };
                 let best: Option<(bool, Cost)> = before.iter().filter_map(key).min();

@@ -41,6 +41,9 @@ import membersDe from "/i18n/members.de.js";
 import callsEn from "/i18n/calls.en.js";
 import callsEs from "/i18n/calls.es.js";
 import callsDe from "/i18n/calls.de.js";
+import triadsEn from "/i18n/triads.en.js";
+import triadsEs from "/i18n/triads.es.js";
+import triadsDe from "/i18n/triads.de.js";
 
 /** The languages the client ships, in the order the switch lists them (each in its own words). */
 export const LANGUAGES = [
@@ -51,9 +54,9 @@ export const LANGUAGES = [
 
 /** Every catalog by language: the union of its areas. */
 export const CATALOGS = {
-  en: { ...commonEn, ...roomEn, ...pagesEn, ...consoleEn, ...joinEn, ...htmlEn, ...calendarEn, ...privateEn, ...membersEn, ...callsEn },
-  es: { ...commonEs, ...roomEs, ...pagesEs, ...consoleEs, ...joinEs, ...htmlEs, ...calendarEs, ...privateEs, ...membersEs, ...callsEs },
-  de: { ...commonDe, ...roomDe, ...pagesDe, ...consoleDe, ...joinDe, ...htmlDe, ...calendarDe, ...privateDe, ...membersDe, ...callsDe },
+  en: { ...commonEn, ...roomEn, ...pagesEn, ...consoleEn, ...joinEn, ...htmlEn, ...calendarEn, ...privateEn, ...membersEn, ...callsEn, ...triadsEn },
+  es: { ...commonEs, ...roomEs, ...pagesEs, ...consoleEs, ...joinEs, ...htmlEs, ...calendarEs, ...privateEs, ...membersEs, ...callsEs, ...triadsEs },
+  de: { ...commonDe, ...roomDe, ...pagesDe, ...consoleDe, ...joinDe, ...htmlDe, ...calendarDe, ...privateDe, ...membersDe, ...callsDe, ...triadsDe },
 };
 
 const LANG_KEY = "circlekeeper.lang";

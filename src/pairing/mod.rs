@@ -10,7 +10,8 @@
 //! Every present person is placed in exactly one [`Group`]: a pair, or — only when the number
 //! of people is odd — exactly one triad (coach, client, observer; see [`triad_rounds`]).
 //! [`History`] remembers, for each unordered pair of people, the session indices they met in
-//! (`0` = the series' first session), and is what makes pairs rotate from month to month.
+//! (`0` = the series' first session), and is what makes pairs rotate from month to month. It
+//! also remembers who was in a triad in each session, which is what makes triads rotate.
 //!
 //! # Constraints, placed first and never broken
 //!
@@ -27,21 +28,30 @@
 //!
 //! # Cost model
 //!
-//! The cost of putting `a` and `b` together ([`Request::pair_cost`]) is a [`Cost`] with three
+//! The cost of putting `a` and `b` together ([`Request::pair_cost`]) is a [`Cost`] with four
 //! tiers, compared in order — the first tier outweighs any amount of the second, the second any
-//! amount of the third (like penalties of wildly different sizes, without overflow):
+//! amount of the third, and so on (like penalties of wildly different sizes, without overflow):
 //!
 //! 1. `avoided`: 1 if either asked not to be paired with the other ([`Request::avoid`],
 //!    symmetric). So an avoid-pair is respected whenever any arrangement allows it.
-//! 2. `recent`: for each meeting within the last `k` sessions ([`Request::recent`]), `k + 1 −
+//! 2. `triads`: only for a triad, the sum of its members' triad weights
+//!    ([`Request::triad_weight`]): with `t` the number of earlier sessions a person was in a
+//!    triad and `m` the least `t` of anyone present, `4096 · (t − m)²`, plus, when they were in
+//!    a triad before, `⌊1024 · (7/8)^(age − 1)⌋` for their last one (`age` sessions ago). So
+//!    nobody is in a triad again before everyone present has been in one as often, whenever
+//!    the avoid-pairs, fixed pairs and locks allow; among equals, whoever's triad was longest
+//!    ago goes first. This tier outranks repeated partners: a fair triad comes before a fresh
+//!    partner.
+//! 3. `recent`: for each meeting within the last `k` sessions ([`Request::recent`]), `k + 1 −
 //!    age` where `age = session − met` (last session: `k`, `k` sessions ago: 1). So a recent
 //!    repeat happens only when none is avoidable, and then with the partner met longest ago.
-//! 3. `history`: for *every* meeting, however old, `⌊1024 · (7/8)^(age − 1)⌋`, at least 1
+//! 4. `history`: for *every* meeting, however old, `⌊1024 · (7/8)^(age − 1)⌋`, at least 1
 //!    (1024 last session, 598 five sessions ago, 233 a year ago). More meetings and more recent
 //!    meetings cost more, the whole history counts, and someone never met costs nothing.
 //!
-//! A meeting recorded at or after the session being paired counts as last session's. A triad
-//! costs the sum of its three pairs; an arrangement the sum of its groups ([`Request::cost`]).
+//! A meeting recorded at or after the session being paired counts as last session's; a triad
+//! recorded at or after it does not count. A triad costs the sum of its three pairs plus its
+//! triad weights; an arrangement the sum of its groups ([`Request::cost`]).
 //!
 //! # Algorithm
 //!
@@ -52,14 +62,18 @@
 //! out joins the pair it costs least to join), then improve locally: exchange two people
 //! between groups, or move the triad to another pair, whenever that lowers the total, until no
 //! move does (at most 64 passes). The cheapest restart wins; a free-of-cost arrangement stops
-//! the search early. Sixty people with a year of history take well under a millisecond (see
+//! the search early. When the count of free people is odd and some fixed pair's members are due
+//! a triad more than the free people in the triad found, that fixed pair joined by the free
+//! person it costs least to join is tried as the triad too, and the cheaper arrangement wins.
+//! Sixty people with a year of history take well under a millisecond (see
 //! `cargo bench --bench pairing`).
 //!
 //! # In the room
 //!
 //! [`swap`] is the facilitator exchanging two people in the preview; [`place_late`] puts a late
-//! joiner into the pair that has met them least, turning it into a triad, or leaves them
-//! waiting when every group is a triad or locked.
+//! joiner into the pair that has met them least (and is least due a triad), turning it into a
+//! triad, or leaves them waiting when every group is a triad or locked. [`triad_repeats`] and
+//! [`repeated_partners`] tell the facilitator what an arrangement repeats, and why.
 
 use std::collections::BTreeMap;
 use std::ops::{Add, AddAssign};
@@ -68,8 +82,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::random::{mix, shuffle};
 
+mod fairness;
 mod search;
 
+pub use fairness::{repeated_partners, triad_repeats, RepeatedPartners, TriadRepeat, TriadWhy};
 use search::{solve, to_groups, Matrix};
 
 /// A series member's id, stable across sessions. In a room it maps to a participant.
@@ -80,6 +96,9 @@ pub const DEFAULT_RECENT: u32 = 3;
 
 /// Up to this many free people are paired by exact search; more by seeded local search.
 const EXACT_MAX: usize = 12;
+/// The triad weight of one triad more than the least anyone present had: above three times the
+/// largest recency weight, so the count always outweighs how long ago.
+const TRIAD_STEP: u64 = 4096;
 /// Seeded restarts of the local search.
 const RESTARTS: u64 = 8;
 /// Most improvement passes in one local search.
@@ -133,11 +152,15 @@ impl Group {
 }
 
 /// Who met whom, and when: for each unordered pair of people, the sorted session indices they
-/// were in one group in (`0` = the oldest session).
+/// were in one group in (`0` = the oldest session); and for each session, who was in a triad.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct History {
     /// Keyed by the smaller id, then the larger.
     met: BTreeMap<PersonId, BTreeMap<PersonId, Vec<u32>>>,
+    /// For each session that had a triad, its members (of every triad that session, sorted).
+    /// Absent in records written before triads were remembered: those load with none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    triads: BTreeMap<u32, Vec<PersonId>>,
 }
 
 /// The two ids in order, smaller first.
@@ -156,7 +179,7 @@ impl History {
     }
 
     /// Record that, in `session`, the members of each group met each other (all three pairs of
-    /// a triad). Recording a session twice changes nothing.
+    /// a triad), and who was in a triad. Recording a session twice changes nothing.
     pub fn record(&mut self, session: u32, groups: &[Group]) {
         for g in groups {
             let m = g.members();
@@ -165,7 +188,54 @@ impl History {
                     self.add(&m[i], &m[j], session);
                 }
             }
+            if g.is_triad() {
+                let members = self.triads.entry(session).or_default();
+                for p in m {
+                    if let Err(at) = members.binary_search(p) {
+                        members.insert(at, p.clone());
+                    }
+                }
+            }
         }
+    }
+
+    /// Forget what `session` recorded (its meetings and its triad), before recording it again.
+    pub fn forget_session(&mut self, session: u32) {
+        for inner in self.met.values_mut() {
+            for sessions in inner.values_mut() {
+                sessions.retain(|&s| s != session);
+            }
+            inner.retain(|_, s| !s.is_empty());
+        }
+        self.met.retain(|_, inner| !inner.is_empty());
+        self.triads.remove(&session);
+    }
+
+    /// The sessions before `session` that `person` was in a triad in, oldest first.
+    pub fn triad_sessions(&self, person: &str, session: u32) -> Vec<u32> {
+        self.triads
+            .range(..session)
+            .filter(|(_, m)| m.binary_search_by(|p| p.as_str().cmp(person)).is_ok())
+            .map(|(&s, _)| s)
+            .collect()
+    }
+
+    /// How many sessions before `session` `person` was in a triad in.
+    pub fn triads_before(&self, person: &str, session: u32) -> u32 {
+        u32::try_from(self.triad_sessions(person, session).len()).unwrap_or(u32::MAX)
+    }
+
+    /// The last session before `session` that had a triad, with its members (sorted).
+    pub fn last_triad_before(&self, session: u32) -> Option<(u32, &[PersonId])> {
+        self.triads
+            .range(..session)
+            .next_back()
+            .map(|(&s, m)| (s, m.as_slice()))
+    }
+
+    /// Every session that had a triad, with its members (sorted), oldest first.
+    pub fn triads(&self) -> impl Iterator<Item = (u32, &[PersonId])> {
+        self.triads.iter().map(|(&s, m)| (s, m.as_slice()))
     }
 
     fn add(&mut self, a: &str, b: &str, session: u32) {
@@ -213,6 +283,7 @@ impl History {
             inner.retain(|_, s| !s.is_empty());
         }
         self.met.retain(|_, inner| !inner.is_empty());
+        self.triads = self.triads.split_off(&session);
     }
 
     /// Every pair of people who have met, with the sessions they met in (smaller id first).
@@ -222,19 +293,21 @@ impl History {
             .flat_map(|(a, row)| row.iter().map(move |(b, s)| (a, b, s.as_slice())))
     }
 
-    /// Whether nobody has met anybody yet.
+    /// Whether nobody has met anybody yet (and nobody was in a triad).
     pub fn is_empty(&self) -> bool {
-        self.met.is_empty()
+        self.met.is_empty() && self.triads.is_empty()
     }
 }
 
 /// What an arrangement costs, tier by tier (see the [module docs](self)); compared
 /// lexicographically in field order, so lower is better and any avoid-pair outweighs any
-/// number of recent repeats.
+/// number of triad repeats, and any triad repeat any number of recent partner repeats.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Cost {
     /// How many avoid-pairs were put together.
     pub avoided: u32,
+    /// The triad weights of the people in a triad ([`Request::triad_weight`]).
+    pub triads: u64,
     /// The weight of meetings within the last `k` sessions.
     pub recent: u64,
     /// The decayed weight of every earlier meeting.
@@ -246,6 +319,7 @@ impl Add for Cost {
     fn add(self, o: Cost) -> Cost {
         Cost {
             avoided: self.avoided.saturating_add(o.avoided),
+            triads: self.triads.saturating_add(o.triads),
             recent: self.recent.saturating_add(o.recent),
             history: self.history.saturating_add(o.history),
         }
@@ -354,7 +428,35 @@ impl<'a> Request<'a> {
         cost
     }
 
-    /// What one group costs: its pair, or the three pairs of its triad.
+    /// The least number of earlier triads of anyone present: who has been in this few has not
+    /// had more than their turn.
+    pub fn triad_floor(&self) -> u32 {
+        self.present
+            .iter()
+            .map(|p| self.history.triads_before(p, self.session))
+            .min()
+            .unwrap_or(0)
+    }
+
+    /// What putting `person` in a triad costs (the `triads` tier; see the [module
+    /// docs](self)), given [`Request::triad_floor`] as `floor`.
+    pub fn triad_weight(&self, person: &str, floor: u32) -> Cost {
+        let before = self.history.triad_sessions(person, self.session);
+        let due = u64::try_from(before.len())
+            .unwrap_or(u64::MAX)
+            .saturating_sub(u64::from(floor));
+        let last = before.last().map_or(0, |&s| {
+            let age = self.session.saturating_sub(s).max(1);
+            DECAY.get(age as usize - 1).copied().unwrap_or(1)
+        });
+        Cost {
+            triads: due.saturating_mul(due).saturating_mul(TRIAD_STEP) + last,
+            ..Cost::default()
+        }
+    }
+
+    /// What one group costs: its pair, or the three pairs of its triad and its members' triad
+    /// weights.
     pub fn group_cost(&self, group: &Group) -> Cost {
         let m = group.members();
         let mut cost = Cost::default();
@@ -362,6 +464,10 @@ impl<'a> Request<'a> {
             for j in i + 1..m.len() {
                 cost += self.pair_cost(&m[i], &m[j]);
             }
+        }
+        if group.is_triad() {
+            let floor = self.triad_floor();
+            cost += m.iter().map(|p| self.triad_weight(p, floor)).sum();
         }
         cost
     }
@@ -489,6 +595,7 @@ pub fn pair(req: &Request) -> Result<Vec<Group>, PairingError> {
         return Err(PairingError::TriadConflict);
     }
     let mut out: Vec<Group> = groups.iter().map(|(g, _)| g.clone()).collect();
+    let floor = req.triad_floor();
     match free.len() {
         0 => {}
         1 => {
@@ -500,7 +607,10 @@ pub fn pair(req: &Request) -> Result<Vec<Group>, PairingError> {
                     Group::Pair([a, b]) => Some((
                         (
                             *kind == Kind::Locked,
-                            req.pair_cost(x, a) + req.pair_cost(x, b),
+                            req.pair_cost(x, a)
+                                + req.pair_cost(x, b)
+                                + req.triad_weight(a, floor)
+                                + req.triad_weight(b, floor),
                         ),
                         i,
                     )),
@@ -515,12 +625,89 @@ pub fn pair(req: &Request) -> Result<Vec<Group>, PairingError> {
             }
         }
         _ => {
-            let m = Matrix::new(req, &free);
+            let m = Matrix::new(req, &free, floor);
             let slots = solve(&m, req.seed);
-            out.extend(to_groups(&slots, &free));
+            let found = to_groups(&slots, &free);
+            let fixed: Vec<usize> = (0..groups.len())
+                .filter(|&i| groups[i].1 == Kind::Fixed)
+                .collect();
+            match fixed_triad(req, &out, &fixed, &free, &found, floor) {
+                Some((at, triad, rest)) => {
+                    out[at] = triad;
+                    out.extend(rest);
+                }
+                None => out.extend(found),
+            }
         }
     }
     Ok(out)
+}
+
+/// The other way to make the triad when the free people are odd in number: a fixed pair joined
+/// by a free person. Tried only when the triad `found` among the free people holds someone due
+/// a triad more than the fixed pair least due one; returned (the fixed pair's index in `out`,
+/// the triad, the free people's other groups) when it costs less in all.
+fn fixed_triad(
+    req: &Request,
+    out: &[Group],
+    fixed: &[usize],
+    free: &[&str],
+    found: &[Group],
+    floor: u32,
+) -> Option<(usize, Group, Vec<Group>)> {
+    let triad = found.iter().find(|g| g.is_triad())?;
+    let weight = |p: &str| req.triad_weight(p, floor).triads;
+    let most_due = triad.members().iter().map(|p| weight(p)).max()?;
+    let (_, at) = fixed
+        .iter()
+        .filter_map(|&i| match &out[i] {
+            Group::Pair([a, b]) => Some((weight(a).max(weight(b)), i)),
+            Group::Triad(_) => None,
+        })
+        .min()?;
+    let Group::Pair([a, b]) = &out[at] else {
+        return None;
+    };
+    if weight(a).max(weight(b)) >= most_due || free.len() < 3 {
+        return None;
+    }
+    let (_, x) = free
+        .iter()
+        .map(|&x| {
+            let joined = Group::Triad([a.clone(), b.clone(), x.to_string()]);
+            (req.group_cost(&joined), x)
+        })
+        .min()?;
+    let mut joined = Group::Triad([a.clone(), b.clone(), x.to_string()]);
+    let rest: Vec<&str> = free.iter().copied().filter(|&p| p != x).collect();
+    let m = Matrix::new(req, &rest, floor);
+    let mut others = to_groups(&solve(&m, req.seed), &rest);
+    // The third member was chosen for the triad alone: exchange them with someone of the
+    // other groups while that costs less in all.
+    for _ in 0..MAX_PASSES {
+        let mut better = None;
+        'search: for (g, other) in others.iter().enumerate() {
+            let before = req.group_cost(&joined) + req.group_cost(other);
+            for i in 0..other.members().len() {
+                let (mut t, mut o) = (joined.clone(), other.clone());
+                std::mem::swap(&mut t.members_mut()[2], &mut o.members_mut()[i]);
+                if req.group_cost(&t) + req.group_cost(&o) < before {
+                    better = Some((g, i));
+                    break 'search;
+                }
+            }
+        }
+        let Some((g, i)) = better else {
+            break;
+        };
+        std::mem::swap(
+            &mut joined.members_mut()[2],
+            &mut others[g].members_mut()[i],
+        );
+    }
+    let before = req.group_cost(&out[at]) + req.cost(found);
+    let after = req.group_cost(&joined) + req.cost(&others);
+    (after < before).then_some((at, joined, others))
 }
 
 /// Exchange two people's places: between two groups, or within one (which changes who is client
@@ -544,8 +731,8 @@ pub fn swap(groups: &mut [Group], a: &str, b: &str) -> Result<(), PairingError> 
 }
 
 /// Place a late joiner: they join the pair that has met them least and longest ago (by
-/// [`Request::pair_cost`], avoid-pairs first), which becomes a triad with them last (observer
-/// first). Locked groups are never changed; a fixed pair only when no other pair is left. When
+/// [`Request::pair_cost`] and the pair's [`Request::triad_weight`]s, avoid-pairs first, then
+/// the pair least due a triad), which becomes a triad with them last (observer first). Locked groups are never changed; a fixed pair only when no other pair is left. When
 /// every group is a triad or locked, they wait.
 ///
 /// `req` is the request the groups came from: only its history, session, `recent`, `avoid`,
@@ -554,6 +741,7 @@ pub fn place_late(groups: &mut [Group], person: PersonId, req: &Request) -> Plac
     if let Some(group) = groups.iter().position(|g| g.contains(&person)) {
         return Placement::AlreadyPlaced { group };
     }
+    let floor = req.triad_floor();
     let best = groups
         .iter()
         .enumerate()
@@ -561,7 +749,10 @@ pub fn place_late(groups: &mut [Group], person: PersonId, req: &Request) -> Plac
             Group::Pair([a, b]) if !req.is_locked(g) => Some((
                 (
                     req.is_fixed(a, b),
-                    req.pair_cost(&person, a) + req.pair_cost(&person, b),
+                    req.pair_cost(&person, a)
+                        + req.pair_cost(&person, b)
+                        + req.triad_weight(a, floor)
+                        + req.triad_weight(b, floor),
                 ),
                 i,
             )),

@@ -4,14 +4,17 @@
 
 use super::*;
 
-/// Pair costs among the free people, by local index (their sorted order).
+/// Pair costs among the free people, by local index (their sorted order), and what putting each
+/// in the triad costs.
 pub(super) struct Matrix {
     n: usize,
     cost: Vec<Cost>,
+    triad_weight: Vec<Cost>,
 }
 
 impl Matrix {
-    pub(super) fn new(req: &Request, free: &[&str]) -> Self {
+    /// `floor` is the request's [`Request::triad_floor`].
+    pub(super) fn new(req: &Request, free: &[&str], floor: u32) -> Self {
         let n = free.len();
         let mut cost = vec![Cost::default(); n * n];
         let local = |p: &str| free.binary_search(&p).ok();
@@ -36,7 +39,12 @@ impl Matrix {
                 }
             }
         }
-        Matrix { n, cost }
+        let triad_weight = free.iter().map(|p| req.triad_weight(p, floor)).collect();
+        Matrix {
+            n,
+            cost,
+            triad_weight,
+        }
     }
 
     #[inline]
@@ -46,7 +54,12 @@ impl Matrix {
 
     #[inline]
     fn triad(&self, a: usize, b: usize, c: usize) -> Cost {
-        self.get(a, b) + self.get(a, c) + self.get(b, c)
+        self.get(a, b)
+            + self.get(a, c)
+            + self.get(b, c)
+            + self.triad_weight[a]
+            + self.triad_weight[b]
+            + self.triad_weight[c]
     }
 }
 
@@ -86,7 +99,7 @@ pub(super) fn solve(m: &Matrix, seed: u64) -> Slots {
         shuffle(&mut order, mix(seed));
         return exact(m, &order);
     }
-    let mut best: Option<(Cost, Slots)> = None;
+    let mut best: Option<(Cost, Slots)> = fair_triads_then_exact(m, seed);
     for r in 0..RESTARTS {
         let mut order: Vec<usize> = (0..m.n).collect();
         shuffle(&mut order, mix(seed.wrapping_add(r)));
@@ -102,6 +115,41 @@ pub(super) fn solve(m: &Matrix, seed: u64) -> Slots {
         }
     }
     best.map(|(_, s)| s).unwrap_or_default()
+}
+
+/// People least due a triad that [`fair_triads_then_exact`] tries triads among.
+const TRIAD_CANDIDATES: usize = 6;
+
+/// Just above the exact search's limit with an odd count, the local search can get stuck with
+/// a fair triad and a recent partner it cannot swap away: try each triad among the people
+/// least due one (ties in seeded order), the others paired exactly. `None` for other counts.
+fn fair_triads_then_exact(m: &Matrix, seed: u64) -> Option<(Cost, Slots)> {
+    if m.n.is_multiple_of(2) || m.n > EXACT_MAX + 3 {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..m.n).collect();
+    shuffle(&mut order, mix(seed ^ 0x7472_6961_6473));
+    order.sort_by_key(|&i| m.triad_weight[i]);
+    let candidates = &order[..TRIAD_CANDIDATES.min(m.n)];
+    let mut best: Option<(Cost, Slots)> = None;
+    for (x, &a) in candidates.iter().enumerate() {
+        for (y, &b) in candidates.iter().enumerate().skip(x + 1) {
+            for &c in &candidates[y + 1..] {
+                let rest: Vec<usize> = order
+                    .iter()
+                    .copied()
+                    .filter(|&p| p != a && p != b && p != c)
+                    .collect();
+                let mut slots = exact(m, &rest);
+                slots.extend([a, b, c]);
+                let cost = total(m, &slots);
+                if best.as_ref().is_none_or(|(b, _)| cost < *b) {
+                    best = Some((cost, slots));
+                }
+            }
+        }
+    }
+    best
 }
 
 /// Exact search over subsets of `order` (at most [`EXACT_MAX`] people): the first cheapest
@@ -191,7 +239,7 @@ fn exact(m: &Matrix, order: &[usize]) -> Slots {
 }
 
 /// Greedy construction in `order`: each person still free takes the cheapest partner still
-/// free; an odd one out joins the pair that costs least to join.
+/// free; an odd one out joins the pair that costs least to join (triad weights included).
 fn greedy(m: &Matrix, order: &[usize]) -> Slots {
     let n = order.len();
     let mut used = vec![false; m.n];
@@ -224,7 +272,7 @@ fn greedy(m: &Matrix, order: &[usize]) -> Slots {
         None => slots.extend(pairs.iter().flatten()),
         Some(x) => {
             let join = (0..pairs.len())
-                .min_by_key(|&g| m.get(x, pairs[g][0]) + m.get(x, pairs[g][1]))
+                .min_by_key(|&g| m.triad(x, pairs[g][0], pairs[g][1]))
                 .unwrap_or(0);
             for (g, p) in pairs.iter().enumerate() {
                 if g != join {

@@ -167,3 +167,154 @@ fn history_decays_but_never_forgets() {
     history.forget_before(6);
     assert!(history.is_empty());
 }
+
+fn triad_of(a: &str, b: &str, c: &str) -> Group {
+    Group::Triad([a.into(), b.into(), c.into()])
+}
+
+fn the_triad(groups: &[Group]) -> Vec<PersonId> {
+    let mut m: Vec<PersonId> = groups
+        .iter()
+        .filter(|g| g.is_triad())
+        .flat_map(|g| g.members().to_vec())
+        .collect();
+    m.sort();
+    m
+}
+
+#[test]
+fn nobody_is_in_a_triad_again_before_everyone_has_been() {
+    // Nine people, three sessions: each session's triad is three new people.
+    let people = ids(&["a", "b", "c", "d", "e", "f", "g", "h", "i"]);
+    for seed in 0..10 {
+        let mut history = History::new();
+        let mut seen: Vec<PersonId> = Vec::new();
+        for session in 0..3 {
+            let groups = pair(&Request::new(&people, &history, session, seed)).expect("pairs");
+            let triad = the_triad(&groups);
+            assert_eq!(triad.len(), 3);
+            assert!(
+                triad.iter().all(|p| !seen.contains(p)),
+                "{triad:?} {seen:?}"
+            );
+            seen.extend(triad);
+            history.record(session, &groups);
+        }
+        // Everyone has been: the next triad is whoever's triad was longest ago.
+        let groups = pair(&Request::new(&people, &history, 3, seed)).expect("pairs");
+        let first = the_triad(&pair(&Request::new(&people, &History::new(), 0, seed)).expect("p"));
+        assert_eq!(the_triad(&groups), first, "seed {seed}");
+    }
+}
+
+#[test]
+fn a_fair_triad_outweighs_a_fresh_partner_but_not_an_avoid_pair() {
+    let people = ids(&["a", "b", "c", "d", "e"]);
+    let mut history = History::new();
+    history.record(0, &[triad_of("a", "b", "c"), pair_of("d", "e")]);
+    let groups = pair(&Request::new(&people, &history, 1, 0)).expect("pairs");
+    // d and e must both be in the triad, though they met last session.
+    let triad = the_triad(&groups);
+    assert!(triad.contains(&"d".into()) && triad.contains(&"e".into()));
+    let avoid = [("d".to_string(), "e".to_string())];
+    let req = Request {
+        avoid: &avoid,
+        ..Request::new(&people, &history, 1, 0)
+    };
+    let groups = pair(&req).expect("pairs");
+    assert_eq!(req.cost(&groups).avoided, 0);
+    let repeats = triad_repeats(&req, &groups, &[]);
+    assert_eq!(repeats.len(), 2, "{groups:?} {repeats:?}");
+    assert!(repeats
+        .iter()
+        .all(|r| r.why == TriadWhy::NoOneElse && r.triads == 1));
+}
+
+#[test]
+fn a_fixed_pair_due_a_triad_takes_it() {
+    let people = ids(&["a", "b", "c", "d", "e", "f", "g"]);
+    let fixed = [("f".to_string(), "g".to_string())];
+    let mut history = History::new();
+    history.record(
+        0,
+        &[
+            triad_of("a", "b", "c"),
+            pair_of("d", "e"),
+            pair_of("f", "g"),
+        ],
+    );
+    history.record(
+        1,
+        &[
+            triad_of("a", "d", "e"),
+            pair_of("b", "c"),
+            pair_of("f", "g"),
+        ],
+    );
+    let req = Request {
+        fixed: &fixed,
+        ..Request::new(&people, &history, 2, 5)
+    };
+    let groups = pair(&req).expect("pairs");
+    let triad = the_triad(&groups);
+    assert!(
+        triad.contains(&"f".into()) && triad.contains(&"g".into()),
+        "{groups:?}"
+    );
+    assert!(together(&groups, "f", "g"));
+}
+
+#[test]
+fn repeats_say_who_and_why() {
+    let people = ids(&["a", "b", "c", "d", "e"]);
+    let mut history = History::new();
+    history.record(0, &[triad_of("a", "b", "c"), pair_of("d", "e")]);
+    let req = Request::new(&people, &history, 1, 0);
+    // By hand: a, b and d in the triad, though e has never been in one.
+    let groups = vec![triad_of("a", "b", "d"), pair_of("c", "e")];
+    let repeats = triad_repeats(&req, &groups, &[]);
+    assert_eq!(
+        repeats,
+        vec![
+            TriadRepeat {
+                person: "a".into(),
+                triads: 1,
+                why: TriadWhy::Adjusted
+            },
+            TriadRepeat {
+                person: "b".into(),
+                triads: 1,
+                why: TriadWhy::Adjusted
+            },
+        ]
+    );
+    assert!(triad_repeats(&req, &groups, &[true, false])
+        .iter()
+        .all(|r| r.why == TriadWhy::Locked));
+    let partners = repeated_partners(&req, &groups);
+    assert_eq!(partners.len(), 1);
+    assert_eq!((partners[0].a.as_str(), partners[0].b.as_str()), ("a", "b"));
+    assert_eq!((partners[0].times, partners[0].last), (1, 0));
+}
+
+#[test]
+fn a_late_joiner_prefers_the_pair_least_due_a_triad() {
+    let people = ids(&["a", "b", "c", "d"]);
+    let mut history = History::new();
+    history.record(0, &[triad_of("a", "b", "x")]);
+    history.record(0, &[pair_of("c", "d")]);
+    let req = Request::new(&people, &history, 1, 0);
+    let mut groups = vec![pair_of("a", "c"), pair_of("b", "d"), pair_of("y", "w")];
+    // Every pair is new to z; y and w have no triad either.
+    let mut who = ids(&["a", "b", "c", "d", "y", "w"]);
+    who.sort();
+    let req = Request {
+        present: &who,
+        ..req
+    };
+    assert_eq!(
+        place_late(&mut groups, "z".into(), &req),
+        Placement::Joined { group: 2 }
+    );
+    let _ = people;
+}

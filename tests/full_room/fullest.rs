@@ -7,10 +7,11 @@ use circlekeeper::room::state::{expand, MAX_TURNOVER};
 use circlekeeper::server::ws::MAX_OUTGOING_FRAME_BYTES;
 use circlekeeper_protocol::{
     limits, AckResult, ClientMessage, Command, Commitment, Event, Feedback, FeedbackKey, Floor,
-    FloorTime, Format, GroupPhase, GroupState, Mine, Outcome, PairsReason, PairsState,
-    ParticipantView, Presence, Prompt, Proposal, PushedPrompt, Role, RoomView, Round,
-    ServerMessage, SessionState, SessionStatus, SpeakingMode, StageKind, StageSpec, StageState,
-    Standing, SurveyAnswer, TimerState, TurnState, Visibility,
+    FloorTime, Format, GroupPhase, GroupState, LastTriad, Mine, Outcome, PairsReason, PairsState,
+    ParticipantView, Presence, Prompt, Proposal, PushedPrompt, RepeatedPartners, Repeats, Role,
+    RoomView, Round, ServerMessage, SessionState, SessionStatus, SpeakingMode, StageKind,
+    StageSpec, StageState, Standing, SurveyAnswer, TimerState, TriadRepeat, TriadWhy, TurnState,
+    Visibility,
 };
 
 /// What takes the most bytes in a JSON string among the characters people may type, in a
@@ -141,6 +142,33 @@ fn widest_pairs() -> PairsState {
             locked: vec![true; triads.len()],
             groups: triads.clone(),
             seed: u64::MAX,
+            last_triad: Some(LastTriad {
+                session: u32::MAX,
+                members: everyone.clone(),
+            }),
+            // Every two people of every group met before; everyone was in a triad before.
+            repeats: Repeats {
+                partners: triads
+                    .iter()
+                    .flat_map(|m| {
+                        (0..m.len()).flat_map(move |i| {
+                            (i + 1..m.len()).map(move |j| RepeatedPartners {
+                                members: [m[i], m[j]],
+                                times: u32::MAX,
+                                last_session: u32::MAX,
+                            })
+                        })
+                    })
+                    .collect(),
+                triad: everyone
+                    .iter()
+                    .map(|&p| TriadRepeat {
+                        participant: p,
+                        triads: u32::MAX,
+                        why: TriadWhy::EveryoneHasBeen,
+                    })
+                    .collect(),
+            },
         }),
         groups: triads
             .iter()

@@ -28,6 +28,7 @@ export class DashboardView {
       // The next action first, then the proposal it acts on.
       h("div", { class: "row wrap" }, r.swapPeople, r.confirmPairs),
       h("p", { class: "hint", text: t("room.dashboard.swap_hint") }),
+      this.buildProposalRepeats(),
       r.proposal,
     );
     r.dashboard = h("ul", { class: "pairs-dashboard", "data-test": "pairs-dashboard" });
@@ -200,6 +201,7 @@ export class DashboardView {
       );
     });
     r.proposal.replaceChildren(...items);
+    this.renderProposalRepeats(proposal);
     const [a, b] = this.swapPick;
     const ready = this.swapPick.length === 2 && where.get(a) !== where.get(b);
     r.swapPeople.disabled = !ready;

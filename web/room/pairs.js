@@ -1,5 +1,6 @@
 // A participant's own pair or triad in the pairs stage, the note on where they stand before it,
-// the pair's own countdown, and the announcements of what changes in their group.
+// the pair's own countdown, the announcements of what changes in their group, and what the
+// facilitator's proposal repeats from the series' earlier sessions.
 
 import { announce, confirmDialog, h, setText, show } from "/dom.js";
 import { formatNumber, t } from "/words.js";
@@ -146,6 +147,85 @@ export class PairsView {
     show(r.switchWaiting, waiting !== "");
     setText(r.pairDone, done ? (triad ? t("room.pairs.done_triad") : t("room.pairs.done_pair")) : "");
     show(r.pairDone, done);
+  }
+
+  /**
+   * What the facilitator's proposal repeats from the series' earlier sessions (how many, and
+   * who repeats a triad and why), and who was in the triad last time: shown above the proposal.
+   */
+  buildProposalRepeats() {
+    const r = this.r;
+    r.repeatsCount = h("p", { class: "repeats-count", "data-test": "proposal-repeats" });
+    r.repeatsDetail = h("p", { class: "hint repeats-detail" });
+    r.repeatsList = h("ul", { class: "repeats-list", "data-test": "repeats-list" });
+    r.lastTriad = h("p", { class: "hint last-triad", "data-test": "last-triad" });
+    r.proposalRepeats = h(
+      "div",
+      { class: "proposal-repeats", role: "status" },
+      r.repeatsCount,
+      r.repeatsDetail,
+      r.repeatsList,
+      r.lastTriad,
+    );
+    return r.proposalRepeats;
+  }
+
+  renderProposalRepeats(proposal) {
+    const r = this.r;
+    const repeats = proposal.repeats || { partners: [], triad: [] };
+    const partners = repeats.partners || [];
+    const triad = repeats.triad || [];
+    const count = partners.length + triad.length;
+    r.repeatsCount.dataset.count = String(count);
+    r.repeatsCount.dataset.partners = String(partners.length);
+    r.repeatsCount.dataset.triad = String(triad.length);
+    r.proposalRepeats.classList.toggle("has-repeats", count > 0);
+    setText(r.repeatsCount, count ? t("triads.repeats", { count }) : t("triads.no_repeats"));
+    setText(
+      r.repeatsDetail,
+      count
+        ? t("triads.repeats_detail", {
+            partners: t("triads.partners", { count: partners.length }),
+            triad: t("triads.members", { count: triad.length }),
+          })
+        : "",
+    );
+    show(r.repeatsDetail, count > 0);
+    const items = [
+      ...triad.map((x) =>
+        h("li", {
+          class: `triad-repeat why-${x.why}`,
+          "data-test": "triad-repeat",
+          "data-participant": String(x.participant),
+          "data-why": x.why,
+          text: t("triads.triad_repeat", { name: this.name(x.participant), count: x.triads, why: t(`triads.why.${x.why}`) }),
+        }),
+      ),
+      ...partners.map((x) =>
+        h("li", {
+          class: "partner-repeat",
+          "data-test": "partner-repeat",
+          text: t("triads.partner_repeat", {
+            a: this.name(x.members[0]),
+            b: this.name(x.members[1]),
+            count: x.times,
+            session: x.last_session + 1,
+          }),
+        }),
+      ),
+    ];
+    r.repeatsList.replaceChildren(...items);
+    show(r.repeatsList, items.length > 0);
+    const last = proposal.last_triad;
+    let line = "";
+    if (last) {
+      const session = last.session + 1;
+      line = last.members.length
+        ? t("triads.last_triad", { session, names: this.names(last.members) })
+        : t("triads.last_triad_none", { session });
+    }
+    setText(r.lastTriad, line);
+    show(r.lastTriad, line !== "");
   }
 
   /** One line outside the pair view: who my partner will be, or that I wait to be placed. */

@@ -19,6 +19,7 @@ use crate::room::timer;
 
 mod continuing;
 mod making;
+mod repeats;
 mod running;
 
 /// A half's coaching time when the format does not say: the seeds' minimum.

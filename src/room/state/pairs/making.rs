@@ -45,6 +45,7 @@ impl Room {
         }
         proposal.groups[ga][ia] = b;
         proposal.groups[gb][ib] = a;
+        self.assess(proposal);
         self.emit_pairs(now, out, pairs, PairsReason::Adjusted, None);
         Ok(())
     }
@@ -70,6 +71,7 @@ impl Room {
         };
         if *flag != locked {
             *flag = locked;
+            self.assess(proposal);
             self.emit_pairs(now, out, pairs, PairsReason::Adjusted, None);
         }
         Ok(())
@@ -126,14 +128,17 @@ impl Room {
                 format!("no pairs could be made: {e}"),
             )
         })?;
-        let proposal = Proposal {
+        let mut proposal = Proposal {
             locked: groups
                 .iter()
                 .map(|g| locked.iter().any(|l| l.same_members(g)))
                 .collect(),
             groups: groups.iter().map(|g| self.members_of(g)).collect(),
             seed,
+            last_triad: None,
+            repeats: Default::default(),
         };
+        self.assess(&mut proposal);
         let mut pairs = self.view.pairs.clone();
         pairs.proposal = Some(proposal);
         pairs.waiting.clear();
