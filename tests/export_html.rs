@@ -7,6 +7,8 @@
 //! the diff (open them in a browser and print them).
 
 mod common;
+#[path = "common/envelope.rs"]
+mod envelope;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -48,6 +50,7 @@ fn session(day: u64, present: &[usize], seed: u64) -> (Room, RoomSummary) {
         ground_rules: DEFAULT_GROUND_RULES.into(),
         warn_before_ms: 60_000,
         pairing: Default::default(),
+        calls: Default::default(),
         earlier: Vec::new(),
     });
     let mut log: Vec<Recorded> = Vec::new();
@@ -100,7 +103,7 @@ fn session(day: u64, present: &[usize], seed: u64) -> (Room, RoomSummary) {
         Visibility::Exportable,
     );
     run(&mut room, people[0], shared, &mut log, MIN);
-    let private = commit("PRIVATE: never leaves".into(), Visibility::Private);
+    let private = commit(envelope::sealed("PRIVATE: never leaves"), Visibility::Private);
     run(&mut room, people[1], private, &mut log, 0);
     if day == 0 {
         let id = room.view().commitments[0].id.clone();
@@ -311,10 +314,13 @@ fn html_documents_match_their_golden_files() {
         self_contained(&html);
         golden(file, &html);
     }
-    let range = series::range_report(
-        "Rooms opened in the first quarter",
+    let range = export::range::range_report_seeded(
+        T0,
+        T0 + 90 * DAY,
         &summaries,
         Names::Shown,
+        Lang::En,
+        7,
     );
     let html = export::html::report(&range, Lang::En);
     self_contained(&html);
@@ -465,7 +471,7 @@ async fn every_export_and_report_endpoint_and_the_offline_command_serve_html() {
         .await;
     members[1]
         .ok(Command::RecordCommitment {
-            text: "PRIVATE-html".into(),
+            text: envelope::sealed("PRIVATE-html"),
             due: None,
             visibility: Visibility::Private,
         })

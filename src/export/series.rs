@@ -586,6 +586,9 @@ pub(super) mod tests {
             planned: Vec::new(),
             commitments: Vec::new(),
             created_at: 0,
+            calendar: Default::default(),
+            roster: Default::default(),
+            calls: Default::default(),
         }
     }
 
