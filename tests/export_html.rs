@@ -103,7 +103,10 @@ fn session(day: u64, present: &[usize], seed: u64) -> (Room, RoomSummary) {
         Visibility::Exportable,
     );
     run(&mut room, people[0], shared, &mut log, MIN);
-    let private = commit(envelope::sealed("PRIVATE: never leaves"), Visibility::Private);
+    let private = commit(
+        envelope::sealed("PRIVATE: never leaves"),
+        Visibility::Private,
+    );
     run(&mut room, people[1], private, &mut log, 0);
     if day == 0 {
         let id = room.view().commitments[0].id.clone();

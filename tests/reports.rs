@@ -5,6 +5,8 @@
 //! offline command. Dates, durations, pseudonyms and formula injection too.
 
 mod common;
+#[path = "common/envelope.rs"]
+mod envelope;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -97,7 +99,7 @@ async fn end(server: &TestServer, fran: &mut Client, minutes: u64) {
 
 fn commit(text: &str, visibility: Visibility) -> Command {
     Command::RecordCommitment {
-        text: text.into(),
+        text: envelope::as_sent(text, visibility),
         due: Some("2027-02-01".into()),
         visibility,
     }
@@ -111,7 +113,7 @@ async fn my_commitment(c: &mut Client, text: &str) -> String {
     };
     mine.commitments
         .iter()
-        .find(|x| x.text == text)
+        .find(|x| envelope::opened(&x.text).unwrap_or_else(|| x.text.clone()) == text)
         .unwrap_or_else(|| panic!("{text} among {}'s items", c.name))
         .id
         .clone()

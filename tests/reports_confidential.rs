@@ -6,6 +6,8 @@
 //! text only when its author marked it exportable.
 
 mod common;
+#[path = "common/envelope.rs"]
+mod envelope;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -80,7 +82,7 @@ async fn session(
 
 fn commit(text: &str, visibility: Visibility) -> Command {
     Command::RecordCommitment {
-        text: text.into(),
+        text: envelope::as_sent(text, visibility),
         due: None,
         visibility,
     }
@@ -142,8 +144,8 @@ async fn no_private_or_circle_text_reaches_any_export_and_private_ratings_are_co
         p[client]
             .ok(Command::GiveFeedback {
                 rating,
-                helped: format!("SECRET-helped-{tag}"),
-                helped_less: format!("SECRET-less-{tag}"),
+                helped: envelope::as_sent(&format!("SECRET-helped-{tag}"), visibility),
+                helped_less: envelope::as_sent(&format!("SECRET-less-{tag}"), visibility),
                 visibility,
             })
             .await;
@@ -157,7 +159,7 @@ async fn no_private_or_circle_text_reaches_any_export_and_private_ratings_are_co
     fran.ok(Command::EndSession).await;
     let survey = |comment: &str, visibility| Command::AnswerSurvey {
         rating: 4,
-        comment: Some(comment.into()),
+        comment: Some(envelope::as_sent(comment, visibility)),
         visibility,
     };
     p[0].ok(survey("SECRET-survey-private", Visibility::Private))

@@ -212,8 +212,22 @@ async fn a_removed_member_is_kept_out_and_a_paused_one_keeps_their_link() {
     let act =
         |action: &str, member: &str| json!({ "key": host, "action": action, "member": member });
 
+    // Ben's calendar address, from before he is removed.
+    let ben_page = me(&server, &series, &series.members[1].key).await;
+    let feed = format!(
+        "/api/series/{}/calendar/{}.ics",
+        series.series_id,
+        ben_page.json["calendar_feed"]["feed_key"]
+            .as_str()
+            .expect("a feed key")
+    );
+    assert_eq!(server.http("GET", &feed, b"").await.status, 200);
+
     let removed = members(&server, &series, act("remove", "m2")).await;
     assert_eq!(removed.status, 200, "{}", removed.text);
+    // His calendar stops with his link.
+    let gone = server.http("GET", &feed, b"").await;
+    assert_eq!((gone.status, code(&gone)), (403, "invalid_key"));
     assert_eq!(removed.json["members"][1]["status"], "removed");
     let twice = members(&server, &series, act("remove", "m2")).await;
     assert_eq!((twice.status, code(&twice)), (409, "invalid_state"));

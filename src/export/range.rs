@@ -73,7 +73,10 @@ pub fn range_report_seeded(
     for s in sessions {
         for (k, a) in participants(s) {
             if !seen.iter().any(|(p, _, _)| *p == k) {
-                seen.push((k, a.name.clone(), a.member.is_none()));
+                // A recognised series guest carries their guest id (`g1`, …) in `member`: still a
+                // guest (one person across the series' sessions), not a member.
+                let guest = a.member.as_deref().is_none_or(|m| m.starts_with('g'));
+                seen.push((k, a.name.clone(), guest));
             }
         }
     }

@@ -40,8 +40,8 @@ use circlekeeper_protocol::{
 };
 
 mod admission;
-mod envelope;
 mod calls;
+mod envelope;
 mod handle;
 mod links;
 mod notes;
@@ -58,8 +58,8 @@ mod turns;
 
 pub use crate::random::{mix, shuffle};
 pub use admission::MemberEntry;
-pub use envelope::is_envelope;
 pub use calls::check_call_links;
+pub use envelope::is_envelope;
 pub use handle::{Effect, Input, Outcome};
 pub use notes::Notes;
 pub use pairs::{PairingSetup, DEFAULT_FEEDBACK_MS, DEFAULT_HALF_MS};

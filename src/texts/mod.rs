@@ -69,7 +69,12 @@ impl Lang {
             Lang::Es => es::REPORTS,
             Lang::De => de::REPORTS,
         };
-        texts.iter().chain(exports).chain(html).chain(reports).copied()
+        texts
+            .iter()
+            .chain(exports)
+            .chain(html)
+            .chain(reports)
+            .copied()
     }
 
     /// The map from English text to this language's, built once.

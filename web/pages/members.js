@@ -3,6 +3,7 @@
 // unpauses and removes them, and makes a recognised guest a member. Every change is
 // `POST /api/series/{id}/members`; the list is redrawn from its answer.
 
+import { withPrivateKey } from "/crypto.js";
 import { h } from "/room.js";
 import { serverText, t } from "/words.js";
 
@@ -46,7 +47,9 @@ export function membersSection(seriesId) {
       fail(t("members.host.failed"));
       return false;
     }
-    state.links = Array.isArray(answer.links) ? answer.links : [];
+    // Each new member's link gets its private-items key here, in the host's browser: the
+    // server never sees it (see crypto.js).
+    state.links = (Array.isArray(answer.links) ? answer.links : []).map((l) => ({ ...l, url: withPrivateKey(String(l.url)) }));
     draw(answer);
     return true;
   };

@@ -305,6 +305,8 @@ fn feed_of(
         .calendar
         .member_by_feed(feed_key)
         .filter(|id| s.members.iter().any(|m| m.id == *id))
+        // A removed member's calendar stops with their link.
+        .filter(|id| s.status(id) != crate::series::MemberStatus::Removed)
         .ok_or_else(no_such_feed)?
         .to_string();
     let (zone, zone_name) = calendar::zone(&s.calendar.time_zone)

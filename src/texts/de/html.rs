@@ -22,10 +22,8 @@ pub(in crate::texts) static HTML: &[(&str, &str)] = &[
     ),
     ("role", "Rolle"),
     ("time", "Zeit"),
-    ("kept", "umgesetzt"),
     ("partly kept", "teilweise umgesetzt"),
     ("not kept", "nicht umgesetzt"),
-    ("changed", "geändert"),
     ("not reviewed", "nicht überprüft"),
     (
         "Ratings given, from 1 to 5",
@@ -42,7 +40,6 @@ pub(in crate::texts) static HTML: &[(&str, &str)] = &[
     ("as scheduled", "nach Plan"),
     ("Cycle: {n} months", "Zyklus: {n} Monate"),
     ("Session {n}", "Sitzung {n}"),
-    ("date", "Datum"),
     ("Attendance per session", "Teilnahme je Sitzung"),
     ("Retention across the cycle", "Verbleib über den Zyklus"),
     (
@@ -56,7 +53,6 @@ pub(in crate::texts) static HTML: &[(&str, &str)] = &[
         "durchschnittliche Feedbackbewertung",
     ),
     ("Commitments kept", "Umgesetzte Vorhaben"),
-    ("made", "gefasst"),
     ("How often people met", "Wie oft sich wer getroffen hat"),
     ("times met", "Treffen"),
     ("present", "anwesend"),

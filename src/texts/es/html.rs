@@ -22,10 +22,8 @@ pub(in crate::texts) static HTML: &[(&str, &str)] = &[
     ),
     ("role", "rol"),
     ("time", "tiempo"),
-    ("kept", "cumplidos"),
     ("partly kept", "cumplidos en parte"),
     ("not kept", "no cumplidos"),
-    ("changed", "cambiados"),
     ("not reviewed", "sin revisar"),
     ("Ratings given, from 1 to 5", "Valoraciones dadas, de 1 a 5"),
     ("rating", "valoración"),
@@ -39,7 +37,6 @@ pub(in crate::texts) static HTML: &[(&str, &str)] = &[
     ("as scheduled", "según calendario"),
     ("Cycle: {n} months", "Ciclo: {n} meses"),
     ("Session {n}", "Sesión {n}"),
-    ("date", "fecha"),
     ("Attendance per session", "Asistencia por sesión"),
     (
         "Retention across the cycle",
@@ -53,7 +50,6 @@ pub(in crate::texts) static HTML: &[(&str, &str)] = &[
     ("mean survey rating", "valoración media de la encuesta"),
     ("mean feedback rating", "valoración media del feedback"),
     ("Commitments kept", "Compromisos cumplidos"),
-    ("made", "asumidos"),
     (
         "How often people met",
         "Cuántas veces coincidió cada pareja",
