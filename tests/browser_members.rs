@@ -179,7 +179,10 @@ async fn a_host_changes_the_member_list_and_a_member_answers_the_end_of_a_cycle_
     cy.eval("document.querySelector('[data-test=cycle-dialog-choice][value=rematch]').click();")
         .await;
     cy.wait_for("!$('cycle-dialog')", "the answer saved").await;
-    let cy_key = link.split("#member=").nth(1).expect("key");
+    // The fragment is `member=KEY&private=PKEY`: the host's browser added the private key.
+    let fragment = link.split("#member=").nth(1).expect("key");
+    let (cy_key, private) = fragment.split_once("&private=").expect("a private key");
+    assert_eq!(private.len(), 43, "32 bytes, base64url: {link}");
     let answered = server
         .http(
             "POST",
