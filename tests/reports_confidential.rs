@@ -44,30 +44,7 @@ async fn session(
     server: &TestServer,
     series: &SeriesCreated,
 ) -> (RoomCreated, Client, Vec<Client>) {
-    let path = format!("/api/series/{}/rooms", series.series_id);
-    let answer = server
-        .http(
-            "POST",
-            &path,
-            json!({ "key": series.host_key }).to_string().as_bytes(),
-        )
-        .await;
-    assert_eq!(answer.status, 201, "{}", answer.text);
-    let room: RoomCreated = serde_json::from_value(answer.json).expect("a room");
-    let mut fran = server.host(&room, "Fran").await;
-    fran.ok(Command::AcceptGroundRules).await;
-    let mut people = Vec::new();
-    for m in &series.members {
-        let mut c = server.connect(&m.name).await;
-        c.enter(Command::Member {
-            room: room.room_id.clone(),
-            series: series.series_id.clone(),
-            key: m.key.clone(),
-        })
-        .await;
-        c.ok(Command::AcceptGroundRules).await;
-        people.push(c);
-    }
+    let (room, mut fran, mut people) = server.series_session(series).await;
     fran.sync().await;
     fran.ok(Command::Start).await;
     fran.ok(Command::JumpToStage { index: 2 }).await;

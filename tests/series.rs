@@ -11,38 +11,6 @@ use circlekeeper_protocol::{close, Command, ErrorCode, RoomCreated, SeriesCreate
 use common::{Client, TestServer};
 use serde_json::json;
 
-/// Open the series' next room, host it, let every member in with their personal link.
-async fn session(
-    server: &TestServer,
-    series: &SeriesCreated,
-) -> (RoomCreated, Client, Vec<Client>) {
-    let path = format!("/api/series/{}/rooms", series.series_id);
-    let answer = server
-        .http(
-            "POST",
-            &path,
-            json!({ "key": series.host_key }).to_string().as_bytes(),
-        )
-        .await;
-    assert_eq!(answer.status, 201, "{}", answer.text);
-    let room: RoomCreated = serde_json::from_value(answer.json).expect("a room");
-    let mut fran = server.host(&room, "Fran").await;
-    fran.ok(Command::AcceptGroundRules).await;
-    let mut members = Vec::new();
-    for m in &series.members {
-        let mut c = server.connect(&m.name).await;
-        c.enter(Command::Member {
-            room: room.room_id.clone(),
-            series: series.series_id.clone(),
-            key: m.key.clone(),
-        })
-        .await;
-        c.ok(Command::AcceptGroundRules).await;
-        members.push(c);
-    }
-    (room, fran, members)
-}
-
 /// Pair the room and return who met whom, by member id.
 async fn pair(fran: &mut Client, seed: u64) -> HashSet<(String, String)> {
     fran.ok(Command::Start).await;
@@ -91,7 +59,7 @@ async fn a_nine_person_swap_series_avoids_partners_switches_on_confirm_and_carri
         .url
         .contains(&format!("/s/{}#member=", series.series_id)));
 
-    let (room1, mut fran, mut members) = session(&server, &series).await;
+    let (room1, mut fran, mut members) = server.series_session(&series).await;
     // The same member on a second device is the same participant, never a duplicate.
     let mut again = server.connect("Ada again").await;
     let welcome = again
@@ -177,7 +145,7 @@ async fn a_nine_person_swap_series_avoids_partners_switches_on_confirm_and_carri
     }
 
     // Next month: everyone is paired with someone new.
-    let (_room2, mut fran2, _members2) = session(&server, &series).await;
+    let (_room2, mut fran2, _members2) = server.series_session(&series).await;
     let second = pair(&mut fran2, 1).await;
     let repeats: Vec<_> = second.intersection(&first).collect();
     assert!(repeats.is_empty(), "partners met again: {repeats:?}");
@@ -212,7 +180,7 @@ async fn commitments_follow_members_to_the_next_session_and_private_ones_stay_pr
         )
         .await;
     let series: SeriesCreated = serde_json::from_value(answer.json).expect("a series");
-    let (_room1, mut fran, mut m) = session(&server, &series).await;
+    let (_room1, mut fran, mut m) = server.series_session(&series).await;
     pair(&mut fran, 2).await;
     fran.ok(Command::NextStage).await; // coaching in pairs
     for c in m.iter_mut() {
@@ -245,7 +213,7 @@ async fn commitments_follow_members_to_the_next_session_and_private_ones_stay_pr
 
     // The next session: shared commitments are carried into the check-in; Ada finds her
     // private one in her own items and says how it went, without anyone seeing it.
-    let (_room2, mut fran2, mut m2) = session(&server, &series).await;
+    let (_room2, mut fran2, mut m2) = server.series_session(&series).await;
     let carried: Vec<&str> = fran2.view.carried.iter().map(|c| c.text.as_str()).collect();
     assert_eq!(
         carried,
@@ -294,7 +262,7 @@ async fn at_the_end_of_a_cycle_members_continue_together_are_rematched_or_leave(
         )
         .await;
     let series: SeriesCreated = serde_json::from_value(answer.json).expect("a series");
-    let (room1, mut fran, _m) = session(&server, &series).await;
+    let (room1, mut fran, _m) = server.series_session(&series).await;
     let first = pair(&mut fran, 3).await;
     fran.ok(Command::EndSession).await;
 
@@ -419,7 +387,7 @@ async fn prefer_not_to_be_paired_with_is_respected_and_planned_dates_are_kept() 
         400
     );
 
-    let (_room, mut fran, _m) = session(&server, &series).await;
+    let (_room, mut fran, _m) = server.series_session(&series).await;
     fran.ok(Command::Start).await;
     fran.ok(Command::JumpToStage { index: 2 }).await;
     let member_of = |fran: &Client, id: u32| {

@@ -225,6 +225,35 @@ impl Remote {
             .await
     }
 
+    /// Open a series' next session over HTTP with its host key, host it as "Fran" (ground
+    /// rules accepted), and let every member in with their personal link (ground rules
+    /// accepted). Returns the room, the facilitator and the members, in the series' order.
+    pub async fn series_session(
+        &self,
+        series: &circlekeeper_protocol::SeriesCreated,
+    ) -> (RoomCreated, Client, Vec<Client>) {
+        let path = format!("/api/series/{}/rooms", series.series_id);
+        let body = serde_json::json!({ "key": series.host_key });
+        let answer = self.http("POST", &path, body.to_string().as_bytes()).await;
+        assert_eq!(answer.status, 201, "{}", answer.text);
+        let room: RoomCreated = serde_json::from_value(answer.json).expect("a room");
+        let mut fran = self.host(&room, "Fran").await;
+        fran.ok(Command::AcceptGroundRules).await;
+        let mut members = Vec::new();
+        for m in &series.members {
+            let mut c = self.connect(&m.name).await;
+            c.enter(Command::Member {
+                room: room.room_id.clone(),
+                series: series.series_id.clone(),
+                key: m.key.clone(),
+            })
+            .await;
+            c.ok(Command::AcceptGroundRules).await;
+            members.push(c);
+        }
+        (room, fran, members)
+    }
+
     /// A monthly series "Alumni circle" of two members, Ada and Ben, with its first session
     /// open: `(series_id, the POST /api/series answer, the session's host URL)`.
     pub async fn series_with_a_session(&self) -> (String, Value, String) {
