@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use circlekeeper::config::{Config, LogFormat};
-use circlekeeper::store::{PgStore, SledStore, Store};
+use circlekeeper::store::{PgStore, Reopening, SledStore, Store};
 use circlekeeper::{serve, AppState, Clock};
 use tracing::{error, info, warn};
 
@@ -175,7 +175,7 @@ fn open_store(
             config.data_dir.display()
         )
     })?;
-    Ok(Arc::new(store))
+    Ok(Arc::new(Reopening::sled(store, &config.data_dir)))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

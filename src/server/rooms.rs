@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use circlekeeper_protocol::Millis;
-use tracing::{error, warn};
+use tracing::{debug, error, warn};
 
 use super::{rebuild, AppState, Unserved, MAX_ROOM_ID};
 use crate::live::room::{Keys, RoomInit};
@@ -20,9 +20,13 @@ impl AppState {
     /// first (waiting, up to a lease, for another node to hand it over). Refused if there is no
     /// such room, if its stored records are damaged (then it is marked unavailable: refused,
     /// never served half-read), if the store cannot be reached, or if another node keeps it.
+    ///
+    /// A room whose actor stopped but is still registered (it failed a write a moment ago, and
+    /// the sweeper has not forgotten it yet) is refused `Unavailable`, never `NotFound`: the
+    /// client keeps its token and comes back, and then the room is loaded again from the store.
     pub async fn room(&self, id: &str) -> Result<RoomHandle, Unserved> {
         if let Some(handle) = self.live_room(id) {
-            return Ok(handle);
+            return serving(handle);
         }
         if self.inner.unavailable.contains(id) {
             return Err(Unserved::Damaged);
@@ -34,7 +38,7 @@ impl AppState {
         let held = gate.lock().await;
         // Someone else may have loaded it while this waited.
         let handle = match self.live_room(id) {
-            Some(handle) => Ok(handle),
+            Some(handle) => serving(handle),
             None => self.load_room(id).await,
         };
         drop(held);
@@ -76,7 +80,7 @@ impl AppState {
             Ok(Ok(Some(record))) => record,
             Ok(Ok(None)) => return Err(Unserved::NotFound),
             Ok(Err(e)) if e.is_transient() => {
-                warn!(room_id = %id, error = %e, "a room could not be read: the store is unavailable");
+                self.unreadable(id, &e);
                 return Err(Unserved::Unavailable);
             }
             Ok(Err(e)) => {
@@ -122,7 +126,7 @@ impl AppState {
         let (record, loaded, room) = match loaded {
             Ok(Ok(found)) => found,
             Ok(Err(e)) if e.is_transient() => {
-                warn!(room_id = %id, error = %e, "a room could not be read: the store is unavailable");
+                self.unreadable(id, &e);
                 return Err(Unserved::Unavailable);
             }
             Ok(Err(why)) => {
@@ -261,6 +265,29 @@ impl AppState {
         self.inner.rooms.remove(id);
         self.inner.unavailable.remove(id);
         Ok(())
+    }
+}
+
+impl AppState {
+    /// Log a room that could not be read because the store is out of reach: at `warn`, unless
+    /// the commit thread already said the store is down (then once per outage is enough, not
+    /// once per request).
+    fn unreadable(&self, id: &str, e: &StoreError) {
+        if self.inner.commit_stats.down.load(Ordering::Acquire) {
+            debug!(room_id = %id, error = %e, "a room could not be read: the store is down");
+        } else {
+            warn!(room_id = %id, error = %e, "a room could not be read: the store is unavailable");
+        }
+    }
+}
+
+/// A registered room's handle if its actor still runs; `Unavailable` if it stopped (it is
+/// forgotten shortly, and loaded again on the next request).
+fn serving(handle: RoomHandle) -> Result<RoomHandle, Unserved> {
+    if handle.is_closed() {
+        Err(Unserved::Unavailable)
+    } else {
+        Ok(handle)
     }
 }
 

@@ -9,9 +9,10 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
-use tracing::warn;
+use tracing::{debug, info, warn};
 
 use super::{Store, StoreError, Write};
 use crate::metrics::Histogram;
@@ -22,6 +23,17 @@ pub const MAX_BATCH: usize = 2048;
 
 /// Submissions that may wait for the commit thread before room actors wait too.
 pub const QUEUE: usize = 8192;
+
+/// The first wait before the store is tried again after a write failed.
+pub const RETRY_FIRST: Duration = Duration::from_millis(100);
+
+/// The longest wait between two tries: each wait doubles up to this. A try of the embedded
+/// store costs a test write of a megabyte, so every few seconds is cheap, and a freed disk is
+/// used again within this (plus jitter) of being freed.
+pub const RETRY_MAX: Duration = Duration::from_secs(4);
+
+/// How often submissions are refused while the store is down (each is answered within this).
+const DOWN_POLL: Duration = Duration::from_millis(20);
 
 /// The answer to a submission: `Ok` once its writes are durable.
 pub type Durable = oneshot::Receiver<Result<(), StoreError>>;
@@ -60,6 +72,11 @@ pub struct CommitStats {
     pub submissions: AtomicU64,
     /// How long each batch's write and flush took.
     pub flush_seconds: Histogram,
+    /// A write failed and the store does not take writes yet: everything submitted is refused
+    /// while the store is tried again with backoff.
+    pub down: std::sync::atomic::AtomicBool,
+    /// Times the store stopped taking writes (each followed by a recovery, or the end).
+    pub outages: AtomicU64,
 }
 
 /// The sending side of the commit thread. Cheap to clone; the thread stops when every clone
@@ -128,21 +145,90 @@ fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Submission>, stats: &Commit
             }
         }
         let started = std::time::Instant::now();
-        commit(store.as_ref(), &mut batch);
+        let failed = commit(store.as_ref(), &mut batch);
         stats.flush_seconds.observe(started.elapsed());
         stats.flushes.fetch_add(1, Ordering::Relaxed);
         stats
             .submissions
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
         batch.clear();
+        if let Some(error) = failed {
+            if !recover(store.as_ref(), &mut rx, stats, &error) {
+                return;
+            }
+        }
+    }
+}
+
+/// The store refused a write (`error`): until [`Store::recover`] says it takes writes again,
+/// tried after waits that double from [`RETRY_FIRST`] to [`RETRY_MAX`] (each jittered to
+/// between half and all of it, so nodes sharing a database do not try in step), every
+/// submission is refused at once. Logged once when it goes down and once when it is back, not
+/// per try. `false` if every committer was dropped meanwhile (the thread ends).
+fn recover(
+    store: &dyn Store,
+    rx: &mut mpsc::Receiver<Submission>,
+    stats: &CommitStats,
+    error: &StoreError,
+) -> bool {
+    stats.down.store(true, Ordering::Release);
+    stats.outages.fetch_add(1, Ordering::Relaxed);
+    warn!(error = %error, "the store refuses writes: commands are refused until it takes them again; retrying with backoff");
+    let since = Instant::now();
+    let mut wait = RETRY_FIRST;
+    for tries in 1u64.. {
+        let until = Instant::now() + jittered(wait);
+        loop {
+            loop {
+                match rx.try_recv() {
+                    Ok(mut s) => answer(&mut s, Err(down())),
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => return false,
+                }
+            }
+            let now = Instant::now();
+            if now >= until {
+                break;
+            }
+            std::thread::sleep((until - now).min(DOWN_POLL));
+        }
+        match store.recover() {
+            Ok(()) => {
+                stats.down.store(false, Ordering::Release);
+                info!(
+                    tries,
+                    down_ms = since.elapsed().as_millis() as u64,
+                    "the store takes writes again"
+                );
+                return true;
+            }
+            Err(e) => debug!(error = %e, tries, "the store still refuses writes"),
+        }
+        wait = (wait * 2).min(RETRY_MAX);
+    }
+    true
+}
+
+/// `wait`, jittered to between half and all of it.
+fn jittered(wait: Duration) -> Duration {
+    let spread = getrandom::u32().unwrap_or(u32::MAX / 2);
+    let fraction = 0.5 + f64::from(spread) / f64::from(u32::MAX) / 2.0;
+    wait.mul_f64(fraction)
+}
+
+/// The refusal of a submission while the store is down.
+fn down() -> StoreError {
+    StoreError::Backend {
+        reason: "the store does not take writes right now".into(),
     }
 }
 
 /// Write and flush one batch, and answer each of its submissions. A batch refused because
 /// other nodes hold the leases of some of its rooms ([`StoreError::Fenced`]) is written again
 /// without their submissions (which get that error), once per refusal: at most as many tries
-/// as the batch has submissions.
-fn commit(store: &dyn Store, batch: &mut [Submission]) {
+/// as the batch has submissions. Answers the store's error if it refused the batch for a
+/// reason worth trying again later (a full disk, a database out of reach).
+fn commit(store: &dyn Store, batch: &mut [Submission]) -> Option<StoreError> {
     // A chain broken by an earlier batch: its later submissions are refused unwritten.
     for s in batch.iter_mut() {
         if s.chain.as_ref().is_some_and(Chain::broken) {
@@ -165,7 +251,7 @@ fn commit(store: &dyn Store, batch: &mut [Submission]) {
         spans.push(from..writes.len());
     }
     if open.is_empty() {
-        return;
+        return None;
     }
     for _ in 0..=batch.len() {
         let result = store.write(&writes).and_then(|()| store.flush());
@@ -202,13 +288,15 @@ fn commit(store: &dyn Store, batch: &mut [Submission]) {
                 }
                 (writes, open, spans) = (rest, next_open, next_spans);
                 if open.is_empty() {
-                    return;
+                    return None;
                 }
                 continue;
             }
         }
-        if let Err(e) = &result {
-            warn!(error = %e, "a commit failed; its commands are refused");
+        if let Err(e) = result.as_ref() {
+            if !e.is_transient() {
+                warn!(error = %e, "a commit failed; its commands are refused");
+            }
         }
         for &i in &open {
             let outcome = match &result {
@@ -223,8 +311,9 @@ fn commit(store: &dyn Store, batch: &mut [Submission]) {
             };
             answer(&mut batch[i], outcome);
         }
-        return;
+        return result.err().filter(StoreError::is_transient);
     }
+    None
 }
 
 /// Answer a submission; a failure breaks its chain.

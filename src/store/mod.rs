@@ -80,6 +80,7 @@ pub mod conformance;
 mod keyring;
 pub mod leases;
 pub mod postgres;
+pub mod reopen;
 mod seal;
 mod sled_store;
 #[cfg(test)]
@@ -95,6 +96,7 @@ pub use committer::{Chain, Committer, Durable};
 pub use keyring::{Kind as OwnerKind, Owner};
 pub use leases::{Claim, Leases};
 pub use postgres::PgStore;
+pub use reopen::Reopening;
 pub use sled_store::SledStore;
 
 /// A room as stored: how it was opened and the hashes of its link keys.
@@ -379,5 +381,12 @@ pub trait Store: Send + Sync + 'static {
     /// look the one record up.
     fn series_record(&self, id: &str) -> Result<Option<crate::series::SeriesRecord>, StoreError> {
         Ok(self.series()?.into_iter().find(|r| r.id == id))
+    }
+    /// Make the store take writes again after one failed (a full disk, a database that went
+    /// away): `Ok` once a write can succeed. The commit thread calls it, with backoff, until it
+    /// does. The default tries an empty write and a flush; [`Reopening`] opens the store again.
+    fn recover(&self) -> Result<(), StoreError> {
+        self.write(&[])?;
+        self.flush()
     }
 }

@@ -143,7 +143,9 @@ impl Actor {
     ///
     /// - another node holds its lease ([`StoreError::Fenced`]): close `4012`, nothing answered
     ///   (the clients resume where the room went and send their commands again);
-    /// - the store could not be reached: close `1001`; loading it again serves it as on disk;
+    /// - the store could not be reached or refused the write (a full disk): close `1001`;
+    ///   the next request for it loads it again, as on disk, once the store takes writes
+    ///   again (until then it is refused `unavailable`, never `room_not_found`);
     /// - anything else (a damaged record): close `1001`, and the room is not served again.
     pub(super) fn fail(&mut self, e: &StoreError) {
         let (code, notice): (u16, fn(String) -> Notice) = match e {
@@ -153,6 +155,10 @@ impl Actor {
         };
         if code == close::ROOM_MOVED {
             warn!("another node took this room over; it stops here");
+        } else if e.is_transient() {
+            // The commit thread logs the outage once; the room is loaded again, as on disk,
+            // by the next request for it once the store takes writes again.
+            warn!(error = %e, "the room's changes could not be made durable; it stops until the store takes writes again");
         } else {
             error!(error = %e, "the room cannot go on (its changes could not be made durable); it stops");
         }

@@ -195,6 +195,11 @@ impl RoomHandle {
         self.inbox.same_channel(&other.inbox)
     }
 
+    /// Whether the actor has stopped (its inbox is gone).
+    pub fn is_closed(&self) -> bool {
+        self.inbox.is_closed()
+    }
+
     /// Resolves once the actor has stopped.
     pub async fn closed(&self) {
         self.inbox.closed().await;

@@ -250,9 +250,22 @@ pub async fn healthz(State(app): State<AppState>) -> Json<Value> {
 pub const READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// `GET /readyz`: 200 `{"status":"ready"}` when the server can take work (rooms restored, the
-/// store answers), 503 with the reason (`shutting_down`, `store_unavailable`) otherwise.
+/// store answers), 503 with the reason (`shutting_down`, `store_unavailable`) otherwise. After a
+/// write failed (a full disk, the database out of reach) it answers `store_unavailable` at once
+/// until the commit thread finds the store taking writes again, and then `ready` again: no
+/// restart needed.
 pub async fn readyz(State(app): State<AppState>) -> (StatusCode, Json<Value>) {
-    match app.ready(READY_WITHIN).await {
+    let down = app
+        .inner
+        .commit_stats
+        .down
+        .load(std::sync::atomic::Ordering::Acquire);
+    let ready = if down {
+        Err("store_unavailable")
+    } else {
+        app.ready(READY_WITHIN).await
+    };
+    match ready {
         Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
         Err(why) => (
             StatusCode::SERVICE_UNAVAILABLE,

@@ -193,7 +193,6 @@ pub async fn preview(
     Body(body): Body,
 ) -> Result<Json<RoomPreview>, ApiError> {
     let request: PreviewRequest = parse_body(&body)?;
-    let not_found = || not_found("no room with that id");
     let handle = app
         .room(&room)
         .await
@@ -203,15 +202,15 @@ pub async fn preview(
         key: request.key,
         reply,
     };
+    // A room that stopped before it answered (its write failed, or the server is stopping)
+    // is still there: `unavailable`, never `room_not_found` (which tells clients to forget
+    // their tokens).
     if !handle.send(msg).await {
-        return Err(not_found());
+        return Err(unavailable());
     }
     match answer.await {
         Ok(Ok(preview)) => Ok(Json(preview)),
-        Ok(Err(r)) if r.code == ErrorCode::InvalidKey => {
-            Err(ApiError::new(StatusCode::FORBIDDEN, r.code, r.message))
-        }
-        Ok(Err(r)) => Err(ApiError::new(StatusCode::NOT_FOUND, r.code, r.message)),
-        Err(_) => Err(not_found()),
+        Ok(Err(r)) => Err(ApiError::from(r)),
+        Err(_) => Err(unavailable()),
     }
 }
