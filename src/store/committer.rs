@@ -175,9 +175,9 @@ fn recover(
     stats.outages.fetch_add(1, Ordering::Relaxed);
     warn!(error = %error, "the store refuses writes: commands are refused until it takes them again; retrying with backoff");
     let since = Instant::now();
-    let mut wait = RETRY_FIRST;
-    for tries in 1u64.. {
-        let until = Instant::now() + jittered(wait);
+    for tries in 1u32.. {
+        let spread = getrandom::u32().unwrap_or(u32::MAX / 2);
+        let until = Instant::now() + retry_wait(tries, spread);
         loop {
             loop {
                 match rx.try_recv() {
@@ -204,14 +204,15 @@ fn recover(
             }
             Err(e) => debug!(error = %e, tries, "the store still refuses writes"),
         }
-        wait = (wait * 2).min(RETRY_MAX);
     }
     true
 }
 
-/// `wait`, jittered to between half and all of it.
-fn jittered(wait: Duration) -> Duration {
-    let spread = getrandom::u32().unwrap_or(u32::MAX / 2);
+/// The wait before try number `tries` (from 1): [`RETRY_FIRST`] doubled per earlier try, at
+/// most [`RETRY_MAX`], jittered by `spread` (a random number) to between half and all of it.
+fn retry_wait(tries: u32, spread: u32) -> Duration {
+    let doubled = RETRY_FIRST.saturating_mul(1u32 << tries.saturating_sub(1).min(16));
+    let wait = doubled.min(RETRY_MAX);
     let fraction = 0.5 + f64::from(spread) / f64::from(u32::MAX) / 2.0;
     wait.mul_f64(fraction)
 }
@@ -382,11 +383,106 @@ mod tests {
         let later = committer.submit_in(&chain, vec![events("r", 2..=2)]).await;
         assert!(later.await.expect("an answer").is_err());
         assert!(store.load("r").expect("load").events.is_empty());
-        // A new actor (a new chain) starts from what is stored.
+        // A new actor (a new chain) starts from what is stored, once the commit thread has
+        // found the store taking writes again.
+        wait_up(&committer).await;
         let fresh = Chain::default();
         let again = committer.submit_in(&fresh, vec![events("r", 1..=1)]).await;
         assert!(again.await.expect("an answer").is_ok());
         assert_eq!(store.load("r").expect("load").events.len(), 1);
+        drop(committer);
+        tokio::task::spawn_blocking(move || thread.join())
+            .await
+            .expect("joined")
+            .expect("the thread ends");
+    }
+
+    #[test]
+    fn retries_back_off_doubling_up_to_a_cap_with_jitter() {
+        let (low, high) = (0, u32::MAX);
+        assert_eq!(retry_wait(1, high), RETRY_FIRST);
+        assert_eq!(retry_wait(1, low), RETRY_FIRST / 2);
+        assert_eq!(retry_wait(2, high), RETRY_FIRST * 2);
+        assert_eq!(retry_wait(3, high), RETRY_FIRST * 4);
+        for tries in [7, 8, 30, u32::MAX] {
+            assert_eq!(retry_wait(tries, high), RETRY_MAX, "try {tries}");
+            assert_eq!(retry_wait(tries, low), RETRY_MAX / 2, "try {tries}");
+        }
+        let middle = retry_wait(2, u32::MAX / 2);
+        assert!(middle > RETRY_FIRST && middle < RETRY_FIRST * 2, "{middle:?}");
+    }
+
+    /// Poll (bounded) until the commit thread says the store takes writes again.
+    async fn wait_up(committer: &Committer) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while committer.stats().down.load(Ordering::Acquire) {
+            assert!(Instant::now() < deadline, "the store never came back");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// A store whose writes fail while `full` is set (a full disk), counting the recovery tries.
+    struct Full {
+        inner: SledStore,
+        full: std::sync::atomic::AtomicBool,
+        tries: AtomicUsize,
+    }
+
+    impl Store for Full {
+        fn put_room(&self, id: &str, record: &RoomRecord) -> Result<(), StoreError> {
+            self.inner.put_room(id, record)
+        }
+        fn write(&self, writes: &[Write]) -> Result<(), StoreError> {
+            if self.full.load(Ordering::SeqCst) {
+                return Err(StoreError::Backend {
+                    reason: "no space left on device".into(),
+                });
+            }
+            self.inner.write(writes)
+        }
+        fn flush(&self) -> Result<(), StoreError> {
+            self.inner.flush()
+        }
+        fn rooms(&self) -> Result<Vec<(String, RoomRecord)>, StoreError> {
+            self.inner.rooms()
+        }
+        fn load(&self, id: &str) -> Result<Loaded, StoreError> {
+            self.inner.load(id)
+        }
+        fn series(&self) -> Result<Vec<crate::series::SeriesRecord>, StoreError> {
+            self.inner.series()
+        }
+        fn recover(&self) -> Result<(), StoreError> {
+            self.tries.fetch_add(1, Ordering::SeqCst);
+            self.write(&[])
+        }
+    }
+
+    #[tokio::test]
+    async fn while_the_store_refuses_writes_everything_is_refused_until_it_takes_them_again() {
+        let store = Arc::new(Full {
+            inner: SledStore::temporary().expect("a store"),
+            full: std::sync::atomic::AtomicBool::new(true),
+            tries: AtomicUsize::new(0),
+        });
+        let (committer, thread) = Committer::spawn(store.clone()).expect("the commit thread");
+        let first = committer.submit(vec![events("r", 1..=1)]).await;
+        assert!(first.await.expect("an answer").is_err());
+        assert!(committer.stats().down.load(Ordering::Acquire));
+        // While down, a submission is refused at once (even one that writes nothing, the
+        // readiness probe), transient, and never written.
+        let probe = committer.submit(Vec::new()).await;
+        let refused = probe.await.expect("an answer").expect_err("refused while down");
+        assert!(refused.is_transient(), "{refused:?}");
+        assert!(committer.stats().down.load(Ordering::Acquire));
+        // The disk has room again: the commit thread finds out by itself.
+        store.full.store(false, Ordering::SeqCst);
+        wait_up(&committer).await;
+        assert!(store.tries.load(Ordering::SeqCst) >= 1);
+        let again = committer.submit(vec![events("r", 1..=1)]).await;
+        assert!(again.await.expect("an answer").is_ok());
+        assert_eq!(store.load("r").expect("load").events.len(), 1);
+        assert_eq!(committer.stats().outages.load(Ordering::Relaxed), 1);
         drop(committer);
         tokio::task::spawn_blocking(move || thread.join())
             .await
