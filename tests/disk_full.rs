@@ -375,3 +375,47 @@ async fn a_full_disk_refuses_writes_and_the_server_recovers_once_it_has_room() {
     assert_eq!(said("the store takes writes again"), 1, "{log}");
     drop(server);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_opened_on_a_full_disk_is_refused_cleanly_and_the_next_one_opens_once_it_has_room() {
+    let tmpfs = match Tmpfs::mount() {
+        Ok(tmpfs) => tmpfs,
+        Err(why) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "the full disk test needs a tmpfs in CI: {why}"
+            );
+            eprintln!("skipped: the full disk test needs a tmpfs (root or CAP_SYS_ADMIN): {why}");
+            return;
+        }
+    };
+    let data = tmpfs.path().join("data");
+    let server = Binary::start(&data);
+    let remote = server.remote();
+    let before = Circle::open(&remote).await;
+
+    // The first write on the full disk is a new room's (its key and its record): refused.
+    let filler = Filler::fill(tmpfs.path());
+    let body = json!({ "title": "On a full disk", "format": long_format() }).to_string();
+    let opened = remote.create_room_raw(&body).await;
+    assert_eq!(opened.status, 503, "{}", opened.text);
+    assert_eq!(opened.json["code"], "unavailable");
+    assert!(opened.json.get("room_id").is_none());
+    wait_ready_status(&remote, 503, Duration::from_secs(5), &server).await;
+
+    filler.remove();
+    wait_ready_status(&remote, 200, RECOVERY, &server).await;
+    let opened = remote.create_room_raw(&body).await;
+    assert_eq!(opened.status, 201, "{}", opened.text);
+    // The room from before the outage is still served, and takes commands.
+    let mut circle = before;
+    let ada = circle.ada.reconnect(&remote).await;
+    assert!(ada.seq >= circle.max_acked);
+    circle.hand_up = circle.ada.view.turn.queue.contains(&circle.ada.you);
+    let seq = circle
+        .ada_command()
+        .await
+        .expect("accepted once the disk has room");
+    assert!(seq > circle.max_acked);
+    drop(server);
+}

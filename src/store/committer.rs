@@ -409,7 +409,10 @@ mod tests {
             assert_eq!(retry_wait(tries, low), RETRY_MAX / 2, "try {tries}");
         }
         let middle = retry_wait(2, u32::MAX / 2);
-        assert!(middle > RETRY_FIRST && middle < RETRY_FIRST * 2, "{middle:?}");
+        assert!(
+            middle > RETRY_FIRST && middle < RETRY_FIRST * 2,
+            "{middle:?}"
+        );
     }
 
     /// Poll (bounded) until the commit thread says the store takes writes again.
@@ -472,7 +475,10 @@ mod tests {
         // While down, a submission is refused at once (even one that writes nothing, the
         // readiness probe), transient, and never written.
         let probe = committer.submit(Vec::new()).await;
-        let refused = probe.await.expect("an answer").expect_err("refused while down");
+        let refused = probe
+            .await
+            .expect("an answer")
+            .expect_err("refused while down");
         assert!(refused.is_transient(), "{refused:?}");
         assert!(committer.stats().down.load(Ordering::Acquire));
         // The disk has room again: the commit thread finds out by itself.
