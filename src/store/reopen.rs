@@ -26,8 +26,8 @@ pub const PROBE_BYTES: usize = 1024 * 1024;
 /// The name of the test file, in the data directory (removed right after it is written).
 const PROBE_FILE: &str = ".write-probe";
 
-/// How the store is opened (again).
-type Opener = Box<dyn Fn() -> Result<Box<dyn Store>, StoreError> + Send + Sync>;
+/// How the store is opened (again), for [`Reopening::new`].
+pub type Opener = Box<dyn Fn() -> Result<Box<dyn Store>, StoreError> + Send + Sync>;
 
 /// A store opened again from disk after a failed write (see the module docs).
 pub struct Reopening {
