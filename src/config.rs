@@ -260,9 +260,13 @@ fn public_url(s: &str) -> Result<String, String> {
     }
 }
 
-/// One allowed origin, `*`, or `https://host[:port]` (a path would never match an `Origin`).
+/// One allowed origin, `*`, or `https://host[:port]` (a path would never match an `Origin`);
+/// an empty item (`CIRCLEKEEPER_ALLOWED_ORIGINS=` set to nothing) allows nothing more.
 fn allowed_origin(s: &str) -> Result<String, String> {
     let trimmed = s.trim();
+    if trimmed.is_empty() {
+        return Ok(String::new());
+    }
     let bare = trimmed.trim_end_matches('/');
     let has_path = bare
         .split_once("://")
@@ -299,10 +303,9 @@ fn log_filter(s: &str) -> Result<String, String> {
             return Err(format!("directive {directive:?} is not valid: {e}"));
         }
         let lone = !directive.contains(['=', '[', ':']);
-        if lone
-            && !LEVELS.contains(&directive.to_ascii_lowercase().as_str())
-            && !directive.starts_with("circlekeeper")
-        {
+        let level = LEVELS.contains(&directive.to_ascii_lowercase().as_str())
+            || matches!(directive, "0" | "1" | "2" | "3" | "4" | "5");
+        if lone && !level && !directive.starts_with("circlekeeper") {
             return Err(format!(
                 "directive {directive:?} is neither a level ({}) nor a circlekeeper target; \
                  for another target at every level write `{directive}=trace`",

@@ -94,6 +94,9 @@ fn a_bad_log_filter_stops_the_server_and_names_the_directive() {
 
     let empty = run(&["--log", ""], &[]);
     refused(&empty, "empty");
+
+    let number = run(&["--log", "9"], &[]);
+    refused(&number, "\"9\"");
 }
 
 #[test]
@@ -134,7 +137,18 @@ fn other_values_that_could_never_work_stop_the_server_too() {
 #[test]
 fn a_good_filter_starts_the_server() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_circlekeeper"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_circlekeeper"));
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("CIRCLEKEEPER_") {
+            command.env_remove(key);
+        }
+    }
+    // A trailing `/` and an empty item (a list ending in a comma) are harmless.
+    command.env(
+        "CIRCLEKEEPER_ALLOWED_ORIGINS",
+        "https://intranet.example.org:8443/,",
+    );
+    let mut child = command
         .args([
             "--addr",
             "127.0.0.1:0",
@@ -142,8 +156,6 @@ fn a_good_filter_starts_the_server() {
             "warn,circlekeeper=info,circlekeeper::store[commit]=debug",
             "--public-url",
             "https://circles.example.org/",
-            "--allowed-origins",
-            "https://intranet.example.org:8443/,*",
             "--data-dir",
         ])
         .arg(dir.path().join("data"))
