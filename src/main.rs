@@ -12,7 +12,10 @@ use tracing::{error, info, warn};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::load()?;
-    let filter = tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_default();
+    // `--log` was checked when parsed (config::log_filter); a filter tracing still refuses
+    // stops the server rather than turning every log line off.
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
+        .with_context(|| format!("--log {:?} is not a log filter", config.log))?;
     let logs = tracing_subscriber::fmt().with_env_filter(filter);
     match config.log_format {
         LogFormat::Text => logs.init(),

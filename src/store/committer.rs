@@ -145,7 +145,7 @@ fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Submission>, stats: &Commit
             }
         }
         let started = std::time::Instant::now();
-        let failed = commit(store.as_ref(), &mut batch);
+        let failed = commit(store.as_ref(), &mut batch, stats);
         stats.flush_seconds.observe(started.elapsed());
         stats.flushes.fetch_add(1, Ordering::Relaxed);
         stats
@@ -229,7 +229,7 @@ fn down() -> StoreError {
 /// without their submissions (which get that error), once per refusal: at most as many tries
 /// as the batch has submissions. Answers the store's error if it refused the batch for a
 /// reason worth trying again later (a full disk, a database out of reach).
-fn commit(store: &dyn Store, batch: &mut [Submission]) -> Option<StoreError> {
+fn commit(store: &dyn Store, batch: &mut [Submission], stats: &CommitStats) -> Option<StoreError> {
     // A chain broken by an earlier batch: its later submissions are refused unwritten.
     for s in batch.iter_mut() {
         if s.chain.as_ref().is_some_and(Chain::broken) {
@@ -295,7 +295,11 @@ fn commit(store: &dyn Store, batch: &mut [Submission]) -> Option<StoreError> {
             }
         }
         if let Err(e) = result.as_ref() {
-            if !e.is_transient() {
+            if e.is_transient() {
+                // Down before anyone hears of the failure: a readiness check made by whoever
+                // was refused already says so.
+                stats.down.store(true, Ordering::Release);
+            } else {
                 warn!(error = %e, "a commit failed; its commands are refused");
             }
         }

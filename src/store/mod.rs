@@ -82,6 +82,7 @@ pub mod leases;
 pub mod postgres;
 pub mod reopen;
 mod seal;
+mod size;
 mod sled_store;
 #[cfg(test)]
 mod tests;
@@ -388,5 +389,10 @@ pub trait Store: Send + Sync + 'static {
     fn recover(&self) -> Result<(), StoreError> {
         self.write(&[])?;
         self.flush()
+    }
+    /// The store's size on disk in bytes, for `/metrics` (called at most every few seconds;
+    /// should not read records). `None` (the default) when the backend does not tell.
+    fn size_on_disk(&self) -> Option<u64> {
+        None
     }
 }

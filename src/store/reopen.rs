@@ -10,6 +10,9 @@
 //! backoff) first checks that the disk takes a test write of [`PROBE_BYTES`], then drops the old
 //! instance (releasing sled's lock) and opens the store again from disk: everything acknowledged
 //! is there, nothing refused is claimed.
+//!
+//! Every method of [`Store`] is passed on to the store inside: a method added to the trait
+//! with a default must be passed on here too, or the wrapped store's own answer is never asked.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -156,6 +159,10 @@ impl Store for Reopening {
         self.with(|s| s.series_record(id))
     }
 
+    fn size_on_disk(&self) -> Option<u64> {
+        self.with(|s| Ok(s.size_on_disk())).ok().flatten()
+    }
+
     // `leases`: the default `None`. Only a store one process owns is reopened in place; a
     // store with leases (PostgreSQL) reconnects by itself.
 
@@ -214,6 +221,9 @@ mod tests {
         fn series(&self) -> Result<Vec<SeriesRecord>, StoreError> {
             self.inner.series()
         }
+        fn size_on_disk(&self) -> Option<u64> {
+            self.inner.size_on_disk()
+        }
     }
 
     #[test]
@@ -253,6 +263,11 @@ mod tests {
         assert!(!store.is_broken());
         assert_eq!(store.load("r").expect("a read").events.len(), 1);
         store.write(&[events("r", 2..=2)]).expect("writes again");
+        assert_eq!(
+            store.size_on_disk(),
+            inner.size_on_disk(),
+            "asked of the store inside"
+        );
         assert!(
             std::fs::read_dir(dir.path())
                 .expect("the dir")
