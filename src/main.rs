@@ -12,6 +12,9 @@ use tracing::{error, info, warn};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::load()?;
+    if circlekeeper::config::write_cli_docs(config.command.as_ref(), &mut std::io::stdout())? {
+        return Ok(());
+    }
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_default();
     let logs = tracing_subscriber::fmt().with_env_filter(filter);
     match config.log_format {
