@@ -227,6 +227,7 @@ pub struct ExportedSurvey {
 }
 
 /// How names appear.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Names {
