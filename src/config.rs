@@ -187,7 +187,8 @@ pub enum LogFormat {
     Json,
 }
 
-/// Tools that work on the data directory without a running server.
+/// Tools run instead of the server: `export` reads the data directory (stop the server first);
+/// `completions` and `man` print what is generated from these flags.
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum Tool {
     /// Write a session's summary, a series report or a date range report from the data
