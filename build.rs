@@ -1,6 +1,11 @@
 //! Embeds the web client: every file under `web/` (one level of folders deep is enough for the
 //! client's modules) becomes an entry of `WEB_FILES` in `$OUT_DIR/web_files.rs`, so the binary
 //! serves the client without reading the disk and a new module needs no edit to the server.
+//!
+//! It also names the commit the binary is built from, for `circlekeeper_build_info` on
+//! `/metrics`: `CIRCLEKEEPER_COMMIT` from the environment (for builds outside a git checkout,
+//! e.g. a packager's), else `git rev-parse --short=12 HEAD` when git and a checkout are there;
+//! otherwise the label is left out.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -27,6 +32,43 @@ fn main() {
     out.push_str("];\n");
     let dest = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     std::fs::write(dest.join("web_files.rs"), out).expect("writing web_files.rs");
+    commit();
+}
+
+/// Set `CIRCLEKEEPER_COMMIT` for the crate, and rerun when HEAD moves.
+fn commit() {
+    println!("cargo:rerun-if-env-changed=CIRCLEKEEPER_COMMIT");
+    if std::env::var_os("CIRCLEKEEPER_COMMIT").is_some() {
+        return; // rustc sees it as it is
+    }
+    let git = |args: &[&str]| -> Option<String> {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .ok()?;
+        let text = String::from_utf8(out.stdout).ok()?;
+        (out.status.success() && !text.trim().is_empty()).then(|| text.trim().to_string())
+    };
+    let Some(commit) = git(&["rev-parse", "--short=12", "HEAD"]) else {
+        return;
+    };
+    // HEAD names the branch; the branch's ref (loose or packed) names the commit.
+    for path in [
+        git(&["rev-parse", "--git-path", "HEAD"]),
+        git(&["rev-parse", "--symbolic-full-name", "HEAD"])
+            .and_then(|r| git(&["rev-parse", "--git-path", &r])),
+        git(&["rev-parse", "--git-path", "packed-refs"]),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+        if path.exists() {
+            println!("cargo:rerun-if-changed={}", path.display());
+        }
+    }
+    println!("cargo:rustc-env=CIRCLEKEEPER_COMMIT={commit}");
 }
 
 /// Files under `dir`, as (path relative to `root` with `/`, absolute path). Hidden files and

@@ -51,8 +51,9 @@ pub struct Config {
     #[arg(long, env = "CIRCLEKEEPER_LEASE_SECS", default_value_t = 6, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub lease_secs: u64,
 
-    /// Public base URL used in the links the server hands out (default: http://ADDR).
-    #[arg(long, env = "CIRCLEKEEPER_PUBLIC_URL")]
+    /// Public base URL used in the links the server hands out (default: http://ADDR):
+    /// `http://` or `https://`, a host, and optionally a port and a path.
+    #[arg(long, env = "CIRCLEKEEPER_PUBLIC_URL", value_parser = public_url)]
     pub public_url: Option<String>,
 
     /// How far back, in seconds, a reconnecting client gets its missed events one by one.
@@ -75,12 +76,12 @@ pub struct Config {
 
     /// The community host's key: lists every room and series and downloads any summary or
     /// report over HTTP (`/api/host/...`). Without it those endpoints answer 403.
-    #[arg(long, env = "CIRCLEKEEPER_HOST_KEY", hide_env_values = true)]
+    #[arg(long, env = "CIRCLEKEEPER_HOST_KEY", hide_env_values = true, value_parser = host_key)]
     pub host_key: Option<String>,
 
     /// Origins (`https://host[:port]`) whose pages may open websockets, besides the public
     /// URL's own; comma-separated. `*` allows any page and clients that send no `Origin`.
-    #[arg(long, env = "CIRCLEKEEPER_ALLOWED_ORIGINS", value_delimiter = ',')]
+    #[arg(long, env = "CIRCLEKEEPER_ALLOWED_ORIGINS", value_delimiter = ',', value_parser = allowed_origin)]
     pub allowed_origins: Vec<String>,
 
     /// Reverse proxies (IP addresses, comma-separated) whose `X-Forwarded-For` names the
@@ -119,8 +120,10 @@ pub struct Config {
     #[arg(long, env = "CIRCLEKEEPER_HANDSHAKE_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub handshake_timeout_secs: u64,
 
-    /// Log filter, in `tracing` env-filter syntax (e.g. `info`, `circlekeeper=debug`).
-    #[arg(long, env = "CIRCLEKEEPER_LOG", default_value = "info")]
+    /// Log filter, in `tracing` env-filter syntax (e.g. `info`, `info,circlekeeper=debug`). A
+    /// directive that does not parse, or a lone word that is neither a level (`off`, `error`,
+    /// `warn`, `info`, `debug`, `trace`) nor a `circlekeeper` target, stops the server.
+    #[arg(long, env = "CIRCLEKEEPER_LOG", default_value = "info", value_parser = log_filter)]
     pub log: String,
 
     /// Log line format: `text` for people, `json` (one object per line) for log collectors.
@@ -289,6 +292,76 @@ fn node_id(s: &str) -> Result<String, String> {
     } else {
         Err("a node id is 1–64 letters, digits, '-', '_', '.' or ':'".into())
     }
+}
+
+/// A public URL: what browsers can open, so that links work and the server's own origin is
+/// allowed to open websockets.
+fn public_url(s: &str) -> Result<String, String> {
+    match crate::server::guard::origin_of(s) {
+        Some(_) => Ok(s.to_string()),
+        None => Err(format!(
+            "{s:?}: a public URL is http:// or https://, a host, and optionally a port and a path"
+        )),
+    }
+}
+
+/// One allowed origin, `*`, or `https://host[:port]` (a path would never match an `Origin`);
+/// an empty item (`CIRCLEKEEPER_ALLOWED_ORIGINS=` set to nothing) allows nothing more.
+fn allowed_origin(s: &str) -> Result<String, String> {
+    let trimmed = s.trim();
+    if trimmed.is_empty() {
+        return Ok(String::new());
+    }
+    let bare = trimmed.trim_end_matches('/');
+    let has_path = bare
+        .split_once("://")
+        .is_some_and(|(_, rest)| rest.contains(['/', '?', '#']));
+    if trimmed == "*" || (!has_path && crate::server::guard::origin_of(bare).is_some()) {
+        Ok(trimmed.to_string())
+    } else {
+        Err(format!(
+            "{s:?}: an origin is `*` or http(s)://host[:port], without a path"
+        ))
+    }
+}
+
+/// The community host's key: not empty (an empty key would open the host endpoints to an
+/// empty key).
+fn host_key(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() {
+        Err("the host key is empty; leave it unset to turn the host endpoints off".into())
+    } else {
+        Ok(s.to_string())
+    }
+}
+
+/// A log filter that `tracing` accepts whole, naming the first directive it does not. A lone
+/// word must be a level or a `circlekeeper` target: `tracing` would read a misspelt level
+/// (`inf`) as a target and silently turn every other log line off.
+fn log_filter(s: &str) -> Result<String, String> {
+    const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+    if s.trim().is_empty() {
+        return Err("the log filter is empty; `off` turns logging off".into());
+    }
+    for directive in s.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        if let Err(e) = directive.parse::<tracing_subscriber::filter::Directive>() {
+            return Err(format!("directive {directive:?} is not valid: {e}"));
+        }
+        let lone = !directive.contains(['=', '[', ':']);
+        let level = LEVELS.contains(&directive.to_ascii_lowercase().as_str())
+            || matches!(directive, "0" | "1" | "2" | "3" | "4" | "5");
+        if lone && !level && !directive.starts_with("circlekeeper") {
+            return Err(format!(
+                "directive {directive:?} is neither a level ({}) nor a circlekeeper target; \
+                 for another target at every level write `{directive}=trace`",
+                LEVELS.join(", ")
+            ));
+        }
+    }
+    tracing_subscriber::EnvFilter::builder()
+        .parse(s)
+        .map(|_| s.to_string())
+        .map_err(|e| format!("{s:?} is not a log filter: {e}"))
 }
 
 impl Config {

@@ -15,7 +15,10 @@ async fn main() -> anyhow::Result<()> {
     if circlekeeper::config::write_cli_docs(config.command.as_ref(), &mut std::io::stdout())? {
         return Ok(());
     }
-    let filter = tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_default();
+    // `--log` was checked when parsed (config::log_filter); a filter tracing still refuses
+    // stops the server rather than turning every log line off.
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
+        .with_context(|| format!("--log {:?} is not a log filter", config.log))?;
     let logs = tracing_subscriber::fmt().with_env_filter(filter);
     match config.log_format {
         LogFormat::Text => logs.init(),

@@ -7,10 +7,17 @@
 //! Hot paths (a room actor releasing an ack, a connection task taking a frame) only do relaxed
 //! atomic additions: no lock, no allocation. Labels are fixed, server-chosen words (an outcome,
 //! a close reason): never a token, a room id or anything people wrote.
+//!
+//! Besides the server's own, a scrape carries the standard process metrics ([`process`]), a
+//! build-info gauge, and the store's size on disk, read at most every
+//! [`STORE_SIZE_EVERY`] (a scrape between two reads repeats the last).
+
+pub mod process;
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use circlekeeper_protocol::close;
 
@@ -171,6 +178,47 @@ pub struct Metrics {
     disconnects: [AtomicU64; REASONS.len()],
     /// From a command frame's arrival to the release of its answer.
     command_seconds: Histogram,
+    /// The store's size on disk, as last read.
+    store_bytes: StoreSize,
+}
+
+/// How long a reading of the store's size on disk serves scrapes before it is read again.
+pub const STORE_SIZE_EVERY: Duration = Duration::from_secs(5);
+
+/// The store's size on disk as last read, and when.
+#[derive(Debug, Default)]
+struct StoreSize(Mutex<Option<(Instant, Option<u64>)>>);
+
+impl StoreSize {
+    /// The size read at most [`STORE_SIZE_EVERY`] before `now`, or a new reading by `read`.
+    /// Scrapes that come together wait for one reading rather than each making their own.
+    fn get(&self, now: Instant, read: impl FnOnce() -> Option<u64>) -> Option<u64> {
+        let Ok(mut last) = self.0.lock() else {
+            return read();
+        };
+        match *last {
+            Some((at, bytes)) if now.saturating_duration_since(at) < STORE_SIZE_EVERY => bytes,
+            _ => {
+                let bytes = read();
+                *last = Some((now, bytes));
+                bytes
+            }
+        }
+    }
+}
+
+/// The version and commit the binary was built from, escaped for a label value.
+fn build_labels() -> String {
+    let escape = |v: &str| {
+        v.replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('\n', "\\n")
+    };
+    let mut labels = format!("version=\"{}\"", escape(env!("CARGO_PKG_VERSION")));
+    if let Some(commit) = option_env!("CIRCLEKEEPER_COMMIT").filter(|c| !c.is_empty()) {
+        let _ = write!(labels, ",commit=\"{}\"", escape(commit));
+    }
+    labels
 }
 
 /// Counts one open connection while it lives (see [`Metrics::connection_opened`]).
@@ -223,8 +271,15 @@ impl Metrics {
     }
 
     /// The metrics in the Prometheus text exposition format (version 0.0.4), with the live
-    /// room count and the commit thread's flush histogram.
-    pub fn render(&self, rooms: usize, flush_seconds: &Histogram) -> String {
+    /// room count, the commit thread's flush histogram, this process's metrics, and the
+    /// store's size on disk (`store_bytes` is called at most every [`STORE_SIZE_EVERY`]; `None`
+    /// leaves the metric out).
+    pub fn render(
+        &self,
+        rooms: usize,
+        flush_seconds: &Histogram,
+        store_bytes: impl FnOnce() -> Option<u64>,
+    ) -> String {
         let mut out = String::with_capacity(4096);
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let simple = |out: &mut String, name: &str, kind: &str, help: &str, value: u64| {
@@ -294,6 +349,23 @@ impl Metrics {
             "circlekeeper_store_flush_seconds",
             "The commit thread's write and flush of one batch.",
         );
+        let _ = writeln!(
+            out,
+            "# HELP circlekeeper_build_info The version (and commit, when known) of the running binary.\n\
+             # TYPE circlekeeper_build_info gauge\n\
+             circlekeeper_build_info{{{}}} 1",
+            build_labels()
+        );
+        if let Some(bytes) = self.store_bytes.get(Instant::now(), store_bytes) {
+            simple(
+                &mut out,
+                "circlekeeper_store_bytes",
+                "gauge",
+                "The store's size on disk in bytes (sled: its log and blob files), read at most every 5 seconds.",
+                bytes,
+            );
+        }
+        process::Process::read().render(&mut out);
         out
     }
 }
@@ -336,6 +408,32 @@ mod tests {
         assert!(out.contains("x_count 3\n"), "{out}");
         assert!(out.contains("x_sum 60.0031\n"), "{out}");
         assert_eq!(h.count(), 3);
+    }
+
+    #[test]
+    fn the_store_size_is_read_again_only_after_a_while() {
+        let size = StoreSize::default();
+        let start = Instant::now();
+        assert_eq!(size.get(start, || Some(10)), Some(10));
+        let soon = start + STORE_SIZE_EVERY / 2;
+        assert_eq!(size.get(soon, || panic!("read too soon")), Some(10));
+        let later = start + STORE_SIZE_EVERY;
+        assert_eq!(size.get(later, || Some(20)), Some(20));
+        assert_eq!(size.get(later + STORE_SIZE_EVERY, || None), None);
+    }
+
+    #[test]
+    fn build_info_and_store_size_are_rendered() {
+        let m = Metrics::default();
+        let text = m.render(0, &Histogram::default(), || Some(4096));
+        let version = env!("CARGO_PKG_VERSION");
+        assert!(
+            text.contains(&format!("\ncirclekeeper_build_info{{version=\"{version}\"")),
+            "{text}"
+        );
+        assert!(text.contains("\ncirclekeeper_store_bytes 4096\n"), "{text}");
+        let without = Metrics::default().render(0, &Histogram::default(), || None);
+        assert!(!without.contains("circlekeeper_store_bytes"), "{without}");
     }
 
     #[test]

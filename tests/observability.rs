@@ -260,3 +260,61 @@ async fn readyz_is_ready_until_the_server_shuts_down() {
     assert_eq!(stopping.status, 503, "{}", stopping.text);
     assert_eq!(stopping.json["status"], "shutting_down");
 }
+
+#[tokio::test]
+async fn metrics_carry_the_process_the_build_and_the_store_size() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SledStore::open(dir.path()).expect("a sled store");
+    let server = TestServer::start_with(Arc::new(store), Clock::manual(EPOCH), |_| {}).await;
+    let first_scrape = std::time::Instant::now();
+    let (text, m) = metrics(&server).await;
+
+    let version = env!("CARGO_PKG_VERSION");
+    let build = text
+        .lines()
+        .find(|l| l.starts_with("circlekeeper_build_info{"))
+        .unwrap_or_else(|| panic!("no build info in {text}"));
+    assert!(
+        build.starts_with(&format!("circlekeeper_build_info{{version=\"{version}\"")),
+        "{build}"
+    );
+    assert!(build.ends_with("} 1"), "{build}");
+    assert!(text.contains("# TYPE circlekeeper_build_info gauge\n"));
+
+    let stored = get(&m, "circlekeeper_store_bytes");
+    assert!(stored > 0.0, "{stored}");
+    assert!(text.contains("# TYPE circlekeeper_store_bytes gauge\n"));
+
+    if cfg!(target_os = "linux") {
+        let rss = get(&m, "process_resident_memory_bytes");
+        assert!((1e6..64e9).contains(&rss), "resident {rss}");
+        assert!(get(&m, "process_virtual_memory_bytes") >= rss);
+        let cpu = get(&m, "process_cpu_seconds_total");
+        assert!((0.0..1e6).contains(&cpu), "cpu {cpu}");
+        let fds = get(&m, "process_open_fds");
+        assert!(fds >= 4.0, "the store and the listener at least: {fds}");
+        if let Some(&max) = m.get("process_max_fds") {
+            assert!(max >= fds, "{max} < {fds}");
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs_f64();
+        let started = get(&m, "process_start_time_seconds");
+        assert!(
+            started <= now + 2.0 && started > now - 24.0 * 3600.0,
+            "started {started}, now {now}"
+        );
+        assert!(text.contains("# TYPE process_cpu_seconds_total counter\n"));
+    } else {
+        assert!(!text.contains("process_"), "no /proc, no process metrics");
+    }
+
+    // The page reads the size at most every few seconds: a scrape soon after the first
+    // repeats it, even though a room was written in between.
+    server.create_builtin_room("action_learning_set").await;
+    let (_, again) = metrics(&server).await;
+    if first_scrape.elapsed() < circlekeeper::metrics::STORE_SIZE_EVERY {
+        assert_eq!(get(&again, "circlekeeper_store_bytes"), stored);
+    }
+}

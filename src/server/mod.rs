@@ -203,9 +203,11 @@ impl AppState {
 
     /// The metrics in the Prometheus text format (`GET /metrics`).
     pub fn render_metrics(&self) -> String {
-        self.inner
-            .metrics
-            .render(self.room_count(), &self.inner.commit_stats.flush_seconds)
+        self.inner.metrics.render(
+            self.room_count(),
+            &self.inner.commit_stats.flush_seconds,
+            || self.inner.store.size_on_disk(),
+        )
     }
 
     /// Whether the server can take work: it is not shutting down and the store answers (an

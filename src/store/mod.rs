@@ -81,6 +81,7 @@ mod keyring;
 pub mod leases;
 pub mod postgres;
 mod seal;
+mod size;
 mod sled_store;
 #[cfg(test)]
 mod tests;
@@ -379,5 +380,10 @@ pub trait Store: Send + Sync + 'static {
     /// look the one record up.
     fn series_record(&self, id: &str) -> Result<Option<crate::series::SeriesRecord>, StoreError> {
         Ok(self.series()?.into_iter().find(|r| r.id == id))
+    }
+    /// The store's size on disk in bytes, for `/metrics` (called at most every few seconds;
+    /// should not read records). `None` (the default) when the backend does not tell.
+    fn size_on_disk(&self) -> Option<u64> {
+        None
     }
 }

@@ -192,6 +192,10 @@ fn decode<T: serde::de::DeserializeOwned>(
 }
 
 impl Store for SledStore {
+    fn size_on_disk(&self) -> Option<u64> {
+        super::size::sled_bytes(&self.db)
+    }
+
     fn put_room(&self, id: &str, record: &RoomRecord) -> Result<(), StoreError> {
         self.write_room(id, record)
     }
