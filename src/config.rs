@@ -190,7 +190,8 @@ pub enum LogFormat {
     Json,
 }
 
-/// Tools that work on the data directory without a running server.
+/// Tools run instead of the server: `export` reads the data directory (stop the server first);
+/// `completions` and `man` print what is generated from these flags.
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum Tool {
     /// Write a session's summary, a series report or a date range report from the data
@@ -225,6 +226,50 @@ pub enum Tool {
         #[arg(long, default_value = "en", value_parser = lang)]
         lang: crate::texts::Lang,
     },
+    /// Print a completion script for a shell to standard output, e.g.
+    /// `circlekeeper completions bash > /usr/share/bash-completion/completions/circlekeeper`.
+    Completions {
+        /// The shell: `bash`, `zsh`, `fish`, `elvish` or `powershell`.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) to standard output, e.g.
+    /// `circlekeeper man > /usr/share/man/man1/circlekeeper.1`.
+    Man,
+}
+
+/// Write what `completions` or `man` asks for to `out`: `Ok(true)` when `tool` was one of
+/// them (the process then has nothing more to do), `Ok(false)` for anything else. Both are
+/// generated from the same clap definition the binary parses.
+pub fn write_cli_docs(tool: Option<&Tool>, out: &mut dyn std::io::Write) -> std::io::Result<bool> {
+    use clap::CommandFactory;
+    let mut command = Config::command();
+    match tool {
+        Some(Tool::Completions { shell }) => {
+            clap_complete::generate(*shell, &mut command, "circlekeeper", out);
+            Ok(true)
+        }
+        Some(Tool::Man) => {
+            command.build();
+            clap_mangen::Man::new(command.clone()).render(out)?;
+            // One page: each tool with its own flags, in a section of its own (clap_mangen
+            // writes those parts as sections; here they become subsections).
+            for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
+                let name = sub.get_name().to_uppercase();
+                writeln!(out, ".SH \"CIRCLEKEEPER {name}\"")?;
+                let man = clap_mangen::Man::new(sub.clone());
+                let mut part = Vec::new();
+                man.render_description_section(&mut part)?;
+                man.render_options_section(&mut part)?;
+                let part = String::from_utf8_lossy(&part)
+                    .replace(".SH DESCRIPTION\n", "")
+                    .replace(".SH OPTIONS", ".SS Options");
+                out.write_all(part.as_bytes())?;
+            }
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
 }
 
 /// An instant on the command line: a date, a UTC time or epoch ms (see `export --from`).

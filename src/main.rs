@@ -12,6 +12,9 @@ use tracing::{error, info, warn};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::load()?;
+    if circlekeeper::config::write_cli_docs(config.command.as_ref(), &mut std::io::stdout())? {
+        return Ok(());
+    }
     // `--log` was checked when parsed (config::log_filter); a filter tracing still refuses
     // stops the server rather than turning every log line off.
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log)

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// How many commitments a session made, and the reviews made in it by outcome (of its own
 /// commitments and of earlier sessions'), counted whatever their visibility.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommitmentCounts {
     /// Commitments made in this session.
@@ -16,6 +17,7 @@ pub struct CommitmentCounts {
 }
 
 /// Reviews by outcome.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutcomeCounts {
     /// Kept.
@@ -58,6 +60,7 @@ impl OutcomeCounts {
 
 /// The follow-up of earlier sessions' commitments in this session: every review of one made
 /// here counted by outcome (any visibility), and the exportable ones listed with their text.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FollowUps {
     /// Reviews of earlier commitments made in this session, by outcome (any visibility).
@@ -67,6 +70,7 @@ pub struct FollowUps {
 }
 
 /// An earlier session's exportable commitment, reviewed in this session.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FollowUp {
     /// Author (name or pseudonym, as in this session).

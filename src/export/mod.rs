@@ -84,6 +84,7 @@ impl ExportError {
 pub const SUMMARY_VERSION: u32 = 1;
 
 /// A session, as a program's host may see it.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoomSummary {
     /// Shape version.
@@ -147,6 +148,7 @@ pub struct RoomSummary {
 }
 
 /// One person's attendance.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attendance {
     /// Name (or pseudonym).
@@ -170,6 +172,7 @@ pub struct Attendance {
 }
 
 /// One stage as it ran.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StageRun {
     /// Index in the plan.
@@ -192,6 +195,7 @@ pub struct StageRun {
 }
 
 /// A commitment its author marked exportable.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExportedCommitment {
     /// Author (name or pseudonym).
@@ -205,6 +209,7 @@ pub struct ExportedCommitment {
 }
 
 /// A feedback rating, with its texts only when marked exportable.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExportedFeedback {
     /// The coach it was about (name or pseudonym).
@@ -218,6 +223,7 @@ pub struct ExportedFeedback {
 }
 
 /// A survey rating, with its comment only when marked exportable.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExportedSurvey {
     /// 1–5.
@@ -227,6 +233,7 @@ pub struct ExportedSurvey {
 }
 
 /// How names appear.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Names {

@@ -20,6 +20,7 @@ use crate::texts::{fill, label, Lang};
 pub const REPORT_VERSION: u32 = 1;
 
 /// A series, in figures.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SeriesReport {
     /// Shape version.
@@ -55,6 +56,7 @@ pub struct SeriesReport {
 }
 
 /// One session's figures.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionFigures {
     /// Room id.
@@ -94,6 +96,7 @@ pub struct SessionFigures {
 }
 
 /// One member's figures.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MemberFigures {
     /// Name or pseudonym.
@@ -110,6 +113,7 @@ pub struct MemberFigures {
 }
 
 /// Commitments in numbers.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CommitmentFigures {
     /// Made.

@@ -16,6 +16,7 @@ use crate::room::state::{clean_name, name_key, Rejection, NAME_TAKEN};
 pub const MAX_GUESTS: usize = 400;
 
 /// Where a member stands in the series.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MemberStatus {

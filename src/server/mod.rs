@@ -503,6 +503,7 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(api::metrics))
         .route("/api/formats", get(api::formats))
         .route("/api/prompts", get(api::prompts))
+        .route("/api/openapi.json", get(api::openapi))
         .route("/api/texts/{lang}", get(api::texts))
         .route(
             "/api/rooms",

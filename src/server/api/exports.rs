@@ -16,6 +16,7 @@ use crate::texts::Lang;
 
 /// The body of an export: `POST /api/rooms/{id}/export` (with the room's host key) and the
 /// community host's requests (with the server's host key).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExportRequest {
@@ -271,6 +272,7 @@ pub async fn host_report(
 }
 
 /// The body of `POST /api/host/report`: a date range.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RangeRequest {

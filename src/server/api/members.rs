@@ -16,6 +16,7 @@ use crate::secret;
 use crate::series::{MemberStatus, NewMember, SeriesRecord};
 
 /// What the host asks for.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MembersAction {
@@ -48,6 +49,7 @@ impl MembersAction {
 }
 
 /// The body of `POST /api/series/{id}/members`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MembersRequest {
@@ -70,6 +72,7 @@ pub struct MembersRequest {
 }
 
 /// One member as the host sees them.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct RosterMember {
     /// Member id.
@@ -81,6 +84,7 @@ pub struct RosterMember {
 }
 
 /// One recognised guest as the host sees them.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct RosterGuest {
     /// Guest id (`g1`, …).
@@ -93,6 +97,7 @@ pub struct RosterGuest {
 
 /// The answer: the member list and guests after the change, and the links of members it
 /// added (the only time their keys are shown).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct RosterView {
     /// Every member, in the order they were added, removed ones included.

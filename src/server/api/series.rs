@@ -294,6 +294,7 @@ pub async fn create_series_room(
 }
 
 /// The body of `POST /api/series/{id}/delete`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteSeriesRequest {
