@@ -584,7 +584,7 @@ async fn a_damaged_truncated_or_newer_backup_is_refused_and_nothing_is_written()
 async fn the_operator_endpoint_takes_only_the_token_in_admin_json() {
     let a = tempfile::tempdir().expect("a data directory");
     let files = tempfile::tempdir().expect("a directory for backups");
-    let mut server = Binary::start(a.path());
+    let server = Binary::start(a.path());
     let remote = server.remote();
     let admin = a.path().join("admin.json");
     #[cfg(unix)]

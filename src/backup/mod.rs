@@ -14,6 +14,8 @@
 
 pub mod admin;
 pub mod format;
+#[cfg(test)]
+mod tests;
 pub mod tool;
 
 use std::io::{BufRead, Write as _};
