@@ -93,8 +93,15 @@ async fn main() -> anyhow::Result<()> {
             Some(file)
         }
     };
-    let state = AppState::start(store, Clock::System, settings)
-        .context("cannot restore the rooms in the store")?;
+    let state = match AppState::start(store, Clock::System, settings) {
+        Ok(state) => state,
+        Err(e) => {
+            if let Some(a) = admin {
+                let _ = a.remove();
+            }
+            return Err(e).context("cannot restore the rooms in the store");
+        }
+    };
     match &config.store {
         Some(url) => info!(
             %addr,
