@@ -197,7 +197,8 @@ pub enum LogFormat {
     Json,
 }
 
-/// Tools that work on the data directory without a running server.
+/// Tools run instead of the server: `export` (no server may hold the store), `backup` (while it
+/// runs) and `restore` (into a store no server uses).
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum Tool {
     /// Write a backup of every room and series to one file (mode 0600: it holds everything

@@ -76,7 +76,7 @@ pub fn backup(place: Place<'_>, out: &Path, now: Millis) -> Result<(Counts, Via)
 pub fn restore(place: Place<'_>, from: &Path) -> Result<Counts, BackupError> {
     let open = || std::fs::File::open(from).map(BufReader::new);
     // The file first: a damaged backup is refused before any store is created.
-    super::verify(open()?)?;
+    let expected = super::verify(open()?)?;
     let store: Box<dyn Store> = match place {
         Place::Postgres { url, shown } => {
             Box::new(PgStore::open(url).map_err(|source| BackupError::Open {
@@ -89,7 +89,7 @@ pub fn restore(place: Place<'_>, from: &Path) -> Result<Counts, BackupError> {
             Box::new(open_sled(dir)?)
         }
     };
-    super::restore(store.as_ref(), open)
+    super::restore_verified(store.as_ref(), &expected, open()?)
 }
 
 fn open_sled(dir: &Path) -> Result<SledStore, BackupError> {
