@@ -620,6 +620,9 @@ async fn the_operator_endpoint_takes_only_the_token_in_admin_json() {
     );
     assert!(right.contains("circlekeeper-backup"));
 
+    let good = files.path().join("good.backup");
+    tool_ok(&["--data-dir", path(a.path()), "backup", "--out", path(&good)]);
+
     // The tool with a tampered admin.json is refused, says so, and leaves no file.
     let mut tampered = info.clone();
     tampered["token"] = json!("tampered");
@@ -628,9 +631,36 @@ async fn the_operator_endpoint_takes_only_the_token_in_admin_json() {
     let e = tool_fails(&["--data-dir", path(a.path()), "backup", "--out", path(&out)]);
     assert!(e.contains("invalid_token"), "{e}");
     assert!(!out.exists(), "a refused backup leaves no file");
+    // Nobody restores into the store a server holds.
+    let e = tool_fails(&["--data-dir", path(a.path()), "restore", path(&out)]);
+    assert!(e.contains("No such file"), "the file is read first: {e}");
+    let e = tool_fails(&["--data-dir", path(a.path()), "restore", path(&good)]);
+    assert!(e.contains("stop it first"), "{e}");
     assert!(
         !server.output_text().contains(&token),
         "the operator token is never logged"
+    );
+
+    // Killed, the server leaves admin.json behind; nobody answers at its address, and the
+    // store is read directly.
+    server.kill9();
+    assert!(admin.exists());
+    let after_kill = files.path().join("after-kill.backup");
+    let printed = tool_ok(&[
+        "--data-dir",
+        path(a.path()),
+        "backup",
+        "--out",
+        path(&after_kill),
+    ]);
+    assert!(printed.contains("read from the store"), "{printed}");
+    assert_eq!(
+        std::fs::read_to_string(&after_kill)
+            .expect("the backup")
+            .lines()
+            .count(),
+        2,
+        "an empty store: header and trailer"
     );
 }
 

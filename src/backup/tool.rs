@@ -49,19 +49,31 @@ pub fn backup(place: Place<'_>, out: &Path, now: Millis) -> Result<(Counts, Via)
             Ok((counts, Via::Store))
         }
         Place::Sled(dir) => {
+            let mut refused = None;
             if let Some(info) = admin::read(dir)? {
                 // A file a killed server left names an address nobody answers on.
                 if let Ok(stream) = admin::connect(&info) {
-                    let counts = super::write_file_atomically(out, |w| {
-                        admin::fetch(stream, &info.token, w)
-                    })?;
-                    return Ok((counts, Via::Server(admin::reachable(info.addr))));
+                    let streamed =
+                        super::write_file_atomically(out, |w| admin::fetch(stream, &info.token, w));
+                    match streamed {
+                        Ok(counts) => {
+                            return Ok((counts, Via::Server(admin::reachable(info.addr))))
+                        }
+                        // Another server may listen there now: the store itself may be free.
+                        Err(e @ BackupError::Refused(_)) => refused = Some(e),
+                        Err(e) => return Err(e),
+                    }
                 }
             }
             if !dir.join("db").is_file() {
                 return Err(BackupError::NoStore(dir.display().to_string()));
             }
-            let store = open_sled(dir)?;
+            let store = match (open_sled(dir), refused) {
+                (Ok(store), _) => store,
+                // The server holding the store refused: its answer says why.
+                (Err(_), Some(refused)) => return Err(refused),
+                (Err(e), None) => return Err(e),
+            };
             // No server writes meanwhile: one read of each room is enough.
             let counts = super::write_file_atomically(out, |w| {
                 super::write(&store, w, now, true).map(drop)
