@@ -29,6 +29,10 @@ use format::{Counts, Digest256, Header, Line, RoomEntry, TokenEntry, Trailer};
 /// (a room gets a few commands a second at most: two reads in a row agree long before this).
 const MAX_READS: usize = 50;
 
+/// The pause before a room that failed to read is read again (a delete under way takes a few
+/// milliseconds).
+const RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Events per [`Write::Events`] at restore: one record of sled per run, so a long log is cut
 /// into runs a write can hold without a huge batch.
 const EVENTS_PER_WRITE: usize = 256;
@@ -201,23 +205,35 @@ fn read_room(
         bytes.push(b'}');
         Ok(Some((bytes, entry)))
     };
-    let mut last = read()?;
     if once {
-        return Ok(last);
+        return read();
     }
-    for _ in 1..MAX_READS {
-        let next = read()?;
-        let agree = match (&last, &next) {
-            (None, None) => true,
-            (Some((a, _)), Some((b, _))) => a == b,
-            _ => false,
-        };
-        if agree {
-            return Ok(next);
+    let mut previous = None;
+    let mut failure = None;
+    for _ in 0..MAX_READS {
+        match read() {
+            Ok(now) => {
+                let agree = match (&previous, &now) {
+                    (Some(None), None) => true,
+                    (Some(Some((a, _))), Some((b, _))) => a == b,
+                    _ => false,
+                };
+                if agree {
+                    return Ok(now);
+                }
+                previous = Some(now);
+                failure = None;
+            }
+            // A room being deleted is unreadable for a moment (its key destroyed before its
+            // records are removed): read it again once the delete is through.
+            Err(e) => {
+                previous = None;
+                failure = Some(e);
+                std::thread::sleep(RETRY_PAUSE);
+            }
         }
-        last = next;
     }
-    Err(BackupError::Unsettled { room: id.into() })
+    Err(failure.unwrap_or(BackupError::Unsettled { room: id.into() }))
 }
 
 /// Read a backup through to its trailer without writing anything: every line parses, every

@@ -181,3 +181,112 @@ fn the_checked_file_is_renamed_into_place_and_a_failed_one_leaves_nothing() {
         .collect();
     assert_eq!(left, vec![std::ffi::OsString::from("b.backup")]);
 }
+
+/// A store whose room "short" reads differently (or fails) for its first reads, as when a
+/// server writes to it, or deletes it, while the backup reads it.
+struct Busy {
+    inner: SledStore,
+    /// Reads of "short" still to come out torn: one event fewer.
+    torn: std::sync::atomic::AtomicUsize,
+    /// Reads of "short" still to fail.
+    failing: std::sync::atomic::AtomicUsize,
+}
+
+impl Busy {
+    fn new(torn: usize, failing: usize) -> Busy {
+        Busy {
+            inner: filled(),
+            torn: torn.into(),
+            failing: failing.into(),
+        }
+    }
+}
+
+/// Take one from `n` if it is above zero: whether it was.
+fn take_one(n: &std::sync::atomic::AtomicUsize) -> bool {
+    use std::sync::atomic::Ordering;
+    n.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1))
+        .is_ok()
+}
+
+impl Store for Busy {
+    fn put_room(&self, id: &str, record: &crate::store::RoomRecord) -> Result<(), StoreError> {
+        self.inner.put_room(id, record)
+    }
+    fn write(&self, writes: &[Write]) -> Result<(), StoreError> {
+        self.inner.write(writes)
+    }
+    fn flush(&self) -> Result<(), StoreError> {
+        self.inner.flush()
+    }
+    fn rooms(&self) -> Result<Vec<(String, crate::store::RoomRecord)>, StoreError> {
+        self.inner.rooms()
+    }
+    fn load(&self, id: &str) -> Result<Loaded, StoreError> {
+        let mut loaded = self.inner.load(id)?;
+        if id == "short" {
+            if take_one(&self.failing) {
+                return Err(StoreError::Record {
+                    key: "short".into(),
+                    reason: "its key is gone (a delete under way)".into(),
+                });
+            }
+            if take_one(&self.torn) {
+                // Each torn read differs from the one before it.
+                let cut = self.torn.load(std::sync::atomic::Ordering::SeqCst) % 2 + 1;
+                loaded.events.truncate(3 - cut);
+            }
+        }
+        Ok(loaded)
+    }
+    fn series(&self) -> Result<Vec<crate::series::SeriesRecord>, StoreError> {
+        self.inner.series()
+    }
+}
+
+/// The short room's events in a backup.
+fn short_events(bytes: &[u8]) -> usize {
+    let text = std::str::from_utf8(bytes).expect("UTF-8");
+    let line = text
+        .lines()
+        .find(|l| l.contains("\"id\":\"short\""))
+        .expect("the short room");
+    let v: serde_json::Value = serde_json::from_str(line).expect("JSON");
+    v["room"]["events"].as_array().expect("events").len()
+}
+
+#[test]
+fn a_room_read_while_it_changes_is_read_again_until_two_reads_agree() {
+    let store = Busy::new(5, 0);
+    let mut out = Vec::new();
+    write(&store, &mut out, 7, false).expect("a backup");
+    assert_eq!(short_events(&out), 3, "the settled room, not a torn read");
+
+    // One read only (the store reads a room in one transaction, or nobody writes).
+    let store = Busy::new(1, 0);
+    let mut out = Vec::new();
+    write(&store, &mut out, 7, true).expect("a backup");
+    assert_eq!(short_events(&out), 2);
+
+    // A room that never settles fails the backup, naming it.
+    let store = Busy::new(usize::MAX, 0);
+    let e = write(&store, &mut Vec::new(), 7, false).expect_err("unsettled");
+    assert!(
+        matches!(&e, BackupError::Unsettled { room } if room == "short"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_room_that_fails_to_read_for_a_moment_is_read_again() {
+    let store = Busy::new(0, 2);
+    let mut out = Vec::new();
+    write(&store, &mut out, 7, false).expect("a backup");
+    assert_eq!(short_events(&out), 3);
+    assert!(verify(&out[..]).is_ok());
+
+    // One that keeps failing fails the backup with the store's error.
+    let store = Busy::new(0, usize::MAX);
+    let e = write(&store, &mut Vec::new(), 7, false).expect_err("unreadable");
+    assert!(e.to_string().contains("short"), "{e}");
+}
