@@ -30,13 +30,23 @@ pub struct Config {
     pub addr: SocketAddr,
 
     /// Directory of the embedded sled store (unused with `--store postgres://…`).
-    #[arg(long, env = "CIRCLEKEEPER_DATA_DIR", default_value = "./data")]
+    #[arg(
+        long,
+        env = "CIRCLEKEEPER_DATA_DIR",
+        default_value = "./data",
+        global = true
+    )]
     pub data_dir: PathBuf,
 
     /// Where rooms are stored: `postgres://USER:PASSWORD@HOST:PORT/DATABASE` for PostgreSQL
     /// (schema migrations run at start; the password is never logged), or unset for the
     /// embedded sled store under --data-dir (the default).
-    #[arg(long, env = "CIRCLEKEEPER_STORE", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "CIRCLEKEEPER_STORE",
+        hide_env_values = true,
+        global = true
+    )]
     pub store: Option<StoreUrl>,
 
     /// With PostgreSQL: this node's name among the nodes sharing the database, in their leases
@@ -190,10 +200,30 @@ pub enum LogFormat {
     Json,
 }
 
-/// Tools run instead of the server: `export` reads the data directory (stop the server first);
-/// `completions` and `man` print what is generated from these flags.
+/// Tools run instead of the server: `export` (no server may hold the store), `backup` (while it
+/// runs), `restore` (into a store no server uses); `completions` and `man` print what is
+/// generated from these flags.
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum Tool {
+    /// Write a backup of every room and series to one file (mode 0600: it holds everything
+    /// people wrote, in plaintext), while the server runs. With `--store postgres://…` the
+    /// database is read directly; with `--data-dir` a running server is asked for it (through
+    /// the `admin.json` it keeps in its data directory), or the store is read directly when
+    /// no server holds it. The file is written under a temporary name and renamed only once
+    /// it is complete and checked.
+    Backup {
+        /// The backup file to write (replaced if it exists).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Load a backup into an empty store: `--data-dir` (sled, created if missing; no server
+    /// may be running on it) or `--store postgres://…`. Also how a store moves between sled
+    /// and PostgreSQL. The whole file is checked first (a damaged, truncated or newer backup
+    /// is refused and nothing is written); a store that holds rooms or series is refused.
+    Restore {
+        /// The backup file to read.
+        file: PathBuf,
+    },
     /// Write a session's summary, a series report or a date range report from the data
     /// directory (stop the server first: the store allows one process at a time). Give exactly
     /// one of `--room`, `--series`, or `--from` with `--to`.

@@ -35,6 +35,9 @@
 //! - [`texts`] — every built-in English text translated into each shipped language (Spanish,
 //!   German), for the web client's map and for exports in a language.
 //!
+//! - [`backup`] — `circlekeeper backup` and `restore`: a store written to one versioned file
+//!   while the server runs, and loaded into an empty store of either backend.
+//!
 //! Shared by the layers:
 //!
 //! - [`metrics`] — lock-free counters and histograms, rendered for `/metrics`.
@@ -44,6 +47,7 @@
 //!
 //! The wire types live in the `circlekeeper-protocol` crate.
 
+pub mod backup;
 pub mod calendar;
 pub mod clock;
 pub mod config;

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use circlekeeper::config::{Config, LogFormat};
+use circlekeeper::backup::tool::{self as backups, Place, Via};
+use circlekeeper::config::{Config, LogFormat, Tool};
 use circlekeeper::store::{PgStore, Reopening, SledStore, Store};
 use circlekeeper::{serve, AppState, Clock};
 use tracing::{error, info, warn};
@@ -58,6 +59,18 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
 
+    if let Some(tool @ (Tool::Backup { .. } | Tool::Restore { .. })) = &config.command {
+        let shown = config.store.as_ref().map(ToString::to_string);
+        let place = match (&config.store, &shown) {
+            (Some(url), Some(shown)) => Place::Postgres {
+                url: url.secret(),
+                shown,
+            },
+            _ => Place::Sled(&config.data_dir),
+        };
+        return backup_or_restore(tool, place);
+    }
+
     let listener = circlekeeper::listen(config.addr)
         .with_context(|| format!("cannot listen on {}", config.addr))?;
     let addr = listener.local_addr()?;
@@ -75,8 +88,26 @@ async fn main() -> anyhow::Result<()> {
             );
         }
     }
-    let state = AppState::start(store, Clock::System, settings)
-        .context("cannot restore the rooms in the store")?;
+    // The operator's way in for backups of the sled store, which only this process may open.
+    let admin = match &config.store {
+        Some(_) => None,
+        None => {
+            let (file, hash) =
+                circlekeeper::backup::admin::AdminFile::publish(&config.data_dir, addr)
+                    .context("cannot write admin.json in the data directory")?;
+            settings.admin_token_hash = Some(hash);
+            Some(file)
+        }
+    };
+    let state = match AppState::start(store, Clock::System, settings) {
+        Ok(state) => state,
+        Err(e) => {
+            if let Some(a) = admin {
+                let _ = a.remove();
+            }
+            return Err(e).context("cannot restore the rooms in the store");
+        }
+    };
     match &config.store {
         Some(url) => info!(
             %addr,
@@ -92,6 +123,9 @@ async fn main() -> anyhow::Result<()> {
         let _ = stopped.await;
     }));
     shutdown_signal().await;
+    if let Some(Err(e)) = admin.map(|a| a.remove()) {
+        warn!(error = %e, "admin.json could not be removed");
+    }
     info!("shutting down: telling clients to reconnect");
     let _ = stop.send(());
     state.shutdown().await;
@@ -100,6 +134,30 @@ async fn main() -> anyhow::Result<()> {
         info!("connections did not close within the grace; exiting anyway");
     }
     info!("circlekeeper stopped");
+    Ok(())
+}
+
+/// `circlekeeper backup` or `circlekeeper restore` on the store at `place`: what was done,
+/// printed; an error ends the process with status 1 and its message.
+fn backup_or_restore(tool: &Tool, place: Place<'_>) -> anyhow::Result<()> {
+    match tool {
+        Tool::Backup { out } => {
+            let now = Clock::System.now();
+            let (counts, via) = backups::backup(place, out, now)
+                .with_context(|| format!("backup to {} failed", out.display()))?;
+            let how = match via {
+                Via::Server(addr) => format!("streamed from the server at {addr}"),
+                Via::Store => "read from the store".to_string(),
+            };
+            println!("backed up {counts} to {} ({how})", out.display());
+        }
+        Tool::Restore { file } => {
+            let counts = backups::restore(place, file)
+                .with_context(|| format!("restore from {} failed", file.display()))?;
+            println!("restored {counts} from {}", file.display());
+        }
+        _ => anyhow::bail!("not a backup tool"),
+    }
     Ok(())
 }
 

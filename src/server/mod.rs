@@ -299,6 +299,11 @@ impl AppState {
         crate::export::from_store(self.inner.store.as_ref(), room, names)
     }
 
+    /// The store, for a backup streamed to the operator (`GET /api/admin/backup`).
+    pub(crate) fn backup_store(&self) -> Arc<dyn Store> {
+        Arc::clone(&self.inner.store)
+    }
+
     /// A room's stored events (for exports).
     pub fn load_events(&self, room: &str) -> Result<Vec<StoredEvent>, StoreError> {
         Ok(self.inner.store.load(room)?.events)
@@ -532,6 +537,10 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/api/host/series/{series}/report",
             post(api::host_report).route_layer(entries.clone()),
+        )
+        .route(
+            "/api/admin/backup",
+            get(api::admin_backup).route_layer(entries.clone()),
         )
         .route("/host", get(web::index))
         .route("/api/series", post(api::create_series))

@@ -45,6 +45,9 @@ pub struct Settings {
     pub address_rate_per_second: f64,
     /// The community host's key, if the operator set one (`--host-key`).
     pub host_key: Option<String>,
+    /// SHA-256 of the operator token that `GET /api/admin/backup` takes (the token itself is
+    /// in the data directory's `admin.json`); `None`: backups are not served.
+    pub admin_token_hash: Option<[u8; 32]>,
     /// How often ended rooms past their retention are looked for (hourly by default).
     pub retention_sweep: Duration,
     /// How long after a person's last connection closes they turn `away`: a reconnect within
@@ -87,6 +90,7 @@ impl Settings {
             address_rate_burst: 20.0 * ADDRESS_BURST_SECS,
             address_rate_per_second: 20.0,
             host_key: None,
+            admin_token_hash: None,
             presence_grace: Duration::from_millis(crate::live::room::PRESENCE_GRACE_MS),
             retention_sweep: RETENTION_SWEEP,
             allowed_origins: Vec::new(),

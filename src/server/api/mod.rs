@@ -4,6 +4,7 @@
 //! [`calendar`] (a series' planned sessions as calendar feeds), [`exports`] (summaries and reports, the community host's endpoints), and [`texts`] (the
 //! built-in texts in other languages).
 
+mod backup;
 mod calendar;
 mod calls;
 mod exports;
@@ -13,6 +14,7 @@ mod rooms;
 mod series;
 mod texts;
 
+pub use backup::*;
 pub use calendar::*;
 pub use calls::*;
 pub use exports::*;
