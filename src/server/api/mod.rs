@@ -2,7 +2,8 @@
 //! Prometheus text of `/metrics`. Its error type, [`ApiError`], is the HTTP face of the core's
 //! rejections and of export's errors. The handlers live by subject: [`rooms`], [`series`] and
 //! [`calendar`] (a series' planned sessions as calendar feeds), [`exports`] (summaries and reports, the community host's endpoints), and [`texts`] (the
-//! built-in texts in other languages).
+//! built-in texts in other languages), and [`webhooks`] (a series' outgoing webhooks and the worker
+//! that sends them).
 
 mod calendar;
 mod calls;
@@ -11,6 +12,7 @@ mod members;
 mod rooms;
 mod series;
 mod texts;
+mod webhooks;
 
 pub use calendar::*;
 pub use calls::*;
@@ -19,6 +21,7 @@ pub use members::*;
 pub use rooms::*;
 pub use series::*;
 pub use texts::*;
+pub use webhooks::*;
 
 use axum::extract::State;
 use axum::http::StatusCode;
