@@ -189,6 +189,15 @@ impl AppState {
         Ok(self.inner.store.room(room)?.and_then(|r| r.series))
     }
 
+    /// A series' record as stored, without loading its actor or claiming its lease (read from
+    /// the store: call it off the runtime's threads).
+    pub fn stored_series(
+        &self,
+        id: &str,
+    ) -> Result<Option<crate::series::SeriesRecord>, StoreError> {
+        self.inner.store.series_record(id)
+    }
+
     /// The per-address limits.
     pub fn guard(&self) -> &guard::Guard {
         &self.inner.guard

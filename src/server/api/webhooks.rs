@@ -325,33 +325,29 @@ async fn resolve(app: &AppState, s: Sighting) -> Vec<Delivery> {
             }
         }
     };
-    let Ok(series) = app.series(&series_id).await else {
-        return Vec::new();
+    // The record as stored (durable before any change to it was answered): reading it claims
+    // no lease, so with several nodes the series stays where it runs.
+    let reader = app.clone();
+    let id = series_id.clone();
+    let record = match tokio::task::spawn_blocking(move || reader.stored_series(&id)).await {
+        Ok(Ok(Some(record))) => record,
+        Ok(Ok(None)) | Err(_) => return Vec::new(),
+        Ok(Err(e)) => {
+            warn!(error = %e, series_id = %series_id, "a webhook's series could not be read");
+            return Vec::new();
+        }
     };
-    let public_url = app.settings().public_url.clone();
-    let r = room.clone();
-    let found = series
-        .read(move |rec| {
-            if rec.webhooks.is_empty() {
-                return None;
-            }
-            let number = rec.session_of(&r).map_or(0, |i| i + 1);
-            let opened_at = rec
-                .sessions
-                .iter()
-                .find(|x| x.room_id == r)
-                .map(|x| x.opened_at);
-            Some((
-                rec.webhooks.clone(),
-                series_facts(rec, &public_url),
-                number,
-                opened_at,
-            ))
-        })
-        .await;
-    let Ok(Some((hooks, series_facts, number, opened_at))) = found else {
+    if record.webhooks.is_empty() {
         return Vec::new();
-    };
+    }
+    let number = record.session_of(&room).map_or(0, |i| i + 1);
+    let opened_at = record
+        .sessions
+        .iter()
+        .find(|x| x.room_id == room)
+        .map(|x| x.opened_at);
+    let series_facts = series_facts(&record, &app.settings().public_url);
+    let hooks = record.webhooks;
     let mut facts = SessionFacts {
         room_id: room.clone(),
         number,
