@@ -82,11 +82,11 @@ impl Receiver {
                         let Some(request) = read_request(&mut socket, &mut buf).await else {
                             return;
                         };
-                        seen.lock().unwrap().push(request);
+                        seen.lock().expect("requests").push(request);
                         if silent {
                             std::future::pending::<()>().await;
                         }
-                        let status = statuses.lock().unwrap().pop_front().unwrap_or(200);
+                        let status = statuses.lock().expect("script").pop_front().unwrap_or(200);
                         let answer =
                             format!("HTTP/1.1 {status} Scripted\r\ncontent-length: 0\r\n\r\n");
                         if socket.write_all(answer.as_bytes()).await.is_err() {
@@ -104,7 +104,7 @@ impl Receiver {
     }
 
     fn got(&self) -> Vec<Got> {
-        self.got.lock().unwrap().clone()
+        self.got.lock().expect("requests").clone()
     }
 
     /// Wait (bounded) until `n` requests have come.
@@ -169,7 +169,8 @@ async fn until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
 fn assert_signed(got: &Got, secret: &str) {
     let timestamp = got.header("x-circlekeeper-timestamp");
     assert!(timestamp.parse::<u64>().is_ok(), "timestamp {timestamp:?}");
-    let mut mac = Hmac::<sha2_hmac::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    let mut mac =
+        Hmac::<sha2_hmac::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
     mac.update(timestamp.as_bytes());
     mac.update(b".");
     mac.update(&got.body);
@@ -186,8 +187,9 @@ fn assert_signed(got: &Got, secret: &str) {
         String::from_utf8_lossy(&got.body)
     );
     // The same body under another timestamp does not verify (a replay cannot move it).
-    let mut mac = Hmac::<sha2_hmac::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(format!("{}.", timestamp.parse::<u64>().unwrap() + 1).as_bytes());
+    let mut mac =
+        Hmac::<sha2_hmac::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(format!("{}.", timestamp.parse::<u64>().expect("a number") + 1).as_bytes());
     mac.update(&got.body);
     let moved: String = mac
         .finalize()

@@ -55,8 +55,9 @@ impl PayloadFormat {
     }
 }
 
-/// One webhook of a series, as stored in its (sealed) record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One webhook of a series, as stored in its (sealed) record. Its `Debug` form leaves the
+/// secret out.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Webhook {
     /// Its id within the series (`h1`, `h2`, …).
     pub id: String,
@@ -69,6 +70,18 @@ pub struct Webhook {
     pub secret: String,
     /// When it was added.
     pub created_at: Millis,
+}
+
+impl std::fmt::Debug for Webhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Webhook")
+            .field("id", &self.id)
+            .field("url", &self.url)
+            .field("format", &self.format)
+            .field("secret", &"***")
+            .field("created_at", &self.created_at)
+            .finish()
+    }
 }
 
 /// What the operator allows (`--webhooks`, `--webhook-allow`), and how deliveries retry.
@@ -172,6 +185,22 @@ mod tests {
         }
         let long = format!("https://example.org/{}", "a".repeat(MAX_URL));
         assert!(check_url(&long, &p).is_err());
+    }
+
+    #[test]
+    fn a_webhooks_debug_form_hides_its_secret() {
+        let w = Webhook {
+            id: "h1".into(),
+            url: "https://example.org/x".into(),
+            format: PayloadFormat::Slack,
+            secret: "s3cr3t-value".into(),
+            created_at: 0,
+        };
+        let shown = format!("{w:?}");
+        assert!(
+            !shown.contains("s3cr3t-value") && shown.contains("h1"),
+            "{shown}"
+        );
     }
 
     #[test]
