@@ -5,6 +5,9 @@
 //! with `try_send`: the commit thread never waits for the webhooks' worker; when its queue is
 //! full the sighting is dropped, counted and logged.
 //!
+//! Every method of [`Store`] is handed on, the defaulted ones included (a method added to the
+//! trait later must be added here too, or the wrapper hides the backend's own).
+//!
 //! What is seen, and where:
 //! - opened: a [`Write::Room`] whose record names a series;
 //! - started: a `session_changed` event that starts the session (running, started at that
@@ -183,5 +186,9 @@ impl Store for Observed {
 
     fn series_record(&self, id: &str) -> Result<Option<crate::series::SeriesRecord>, StoreError> {
         self.inner.series_record(id)
+    }
+
+    fn size_on_disk(&self) -> Option<u64> {
+        self.inner.size_on_disk()
     }
 }
