@@ -203,9 +203,9 @@ pub enum LogFormat {
 /// A feature turned on or off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OnOff {
-    /// On.
+    /// Turned on.
     On,
-    /// Off.
+    /// Turned off.
     Off,
 }
 
