@@ -130,6 +130,16 @@ pub struct Config {
     #[arg(long, env = "CIRCLEKEEPER_HANDSHAKE_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub handshake_timeout_secs: u64,
 
+    /// Outgoing webhooks that series hosts configure: `on` (the default) lets the server post
+    /// to whatever address a host gives (within `--webhook-allow`); `off` sends none.
+    #[arg(long, env = "CIRCLEKEEPER_WEBHOOKS", value_enum, default_value_t = OnOff::On)]
+    pub webhooks: OnOff,
+
+    /// Host names (comma-separated, e.g. `hooks.slack.com,chat.example.org`) webhooks may be
+    /// sent to; without it any host a series host gives.
+    #[arg(long, env = "CIRCLEKEEPER_WEBHOOK_ALLOW", value_delimiter = ',')]
+    pub webhook_allow: Vec<String>,
+
     /// Log filter, in `tracing` env-filter syntax (e.g. `info`, `info,circlekeeper=debug`). A
     /// directive that does not parse, or a lone word that is neither a level (`off`, `error`,
     /// `warn`, `info`, `debug`, `trace`) nor a `circlekeeper` target, stops the server.
@@ -198,6 +208,15 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line (fields, span fields, level, target, timestamp).
     Json,
+}
+
+/// A feature turned on or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnOff {
+    /// Turned on.
+    On,
+    /// Turned off.
+    Off,
 }
 
 /// Tools run instead of the server: `export` (no server may hold the store), `backup` (while it
@@ -452,6 +471,8 @@ const FILE_KEYS: &[(&str, &str)] = &[
         "handshake_timeout_secs",
         "CIRCLEKEEPER_HANDSHAKE_TIMEOUT_SECS",
     ),
+    ("webhooks", "CIRCLEKEEPER_WEBHOOKS"),
+    ("webhook_allow", "CIRCLEKEEPER_WEBHOOK_ALLOW"),
     ("log", "CIRCLEKEEPER_LOG"),
     ("log_format", "CIRCLEKEEPER_LOG_FORMAT"),
 ];
@@ -565,6 +586,13 @@ impl Config {
         s.handshake_timeout = Duration::from_secs(self.handshake_timeout_secs);
         s.address_rate_per_second = f64::from(self.frames_per_ip_per_second);
         s.address_rate_burst = s.address_rate_per_second * ADDRESS_BURST_SECS;
+        s.webhooks.enabled = self.webhooks == OnOff::On;
+        s.webhooks.allow = self
+            .webhook_allow
+            .iter()
+            .map(|h| h.trim().trim_end_matches('.').to_ascii_lowercase())
+            .filter(|h| !h.is_empty())
+            .collect();
         s
     }
 

@@ -45,6 +45,12 @@
 //! - [`clock`] — the system clock, or a manual one that tests move by hand.
 //! - [`config`] — flags and environment variables.
 //!
+//! Beside the server, for the world outside:
+//!
+//! - [`webhooks`] — outgoing webhooks a series host configures: sessions opened, started and
+//!   ended, told with counts and links only, signed, retried, logged; seen from the store's
+//!   durable writes, sent by their own tasks so nothing waits for a receiver.
+//!
 //! The wire types live in the `circlekeeper-protocol` crate.
 
 pub mod backup;
@@ -64,6 +70,7 @@ pub mod series;
 pub mod server;
 pub mod store;
 pub mod texts;
+pub mod webhooks;
 
 use std::future::Future;
 

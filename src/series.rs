@@ -85,6 +85,9 @@ pub struct SeriesRecord {
     /// Default call links, copied into each room opened for the series (checked).
     #[serde(default)]
     pub calls: circlekeeper_protocol::CallLinks,
+    /// Outgoing webhooks its host configured (with their signing secrets; the record is sealed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub webhooks: Vec<crate::webhooks::Webhook>,
 }
 
 impl SeriesRecord {
@@ -193,6 +196,7 @@ pub(crate) mod tests {
             calendar: Default::default(),
             roster: Roster::default(),
             calls: Default::default(),
+            webhooks: Vec::new(),
         }
     }
 

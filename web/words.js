@@ -44,6 +44,9 @@ import callsDe from "/i18n/calls.de.js";
 import triadsEn from "/i18n/triads.en.js";
 import triadsEs from "/i18n/triads.es.js";
 import triadsDe from "/i18n/triads.de.js";
+import webhooksEn from "/i18n/webhooks.en.js";
+import webhooksEs from "/i18n/webhooks.es.js";
+import webhooksDe from "/i18n/webhooks.de.js";
 
 /** The languages the client ships, in the order the switch lists them (each in its own words). */
 export const LANGUAGES = [
@@ -54,9 +57,9 @@ export const LANGUAGES = [
 
 /** Every catalog by language: the union of its areas. */
 export const CATALOGS = {
-  en: { ...commonEn, ...roomEn, ...pagesEn, ...consoleEn, ...joinEn, ...htmlEn, ...calendarEn, ...privateEn, ...membersEn, ...callsEn, ...triadsEn },
-  es: { ...commonEs, ...roomEs, ...pagesEs, ...consoleEs, ...joinEs, ...htmlEs, ...calendarEs, ...privateEs, ...membersEs, ...callsEs, ...triadsEs },
-  de: { ...commonDe, ...roomDe, ...pagesDe, ...consoleDe, ...joinDe, ...htmlDe, ...calendarDe, ...privateDe, ...membersDe, ...callsDe, ...triadsDe },
+  en: { ...commonEn, ...roomEn, ...pagesEn, ...consoleEn, ...joinEn, ...htmlEn, ...calendarEn, ...privateEn, ...membersEn, ...callsEn, ...triadsEn, ...webhooksEn },
+  es: { ...commonEs, ...roomEs, ...pagesEs, ...consoleEs, ...joinEs, ...htmlEs, ...calendarEs, ...privateEs, ...membersEs, ...callsEs, ...triadsEs, ...webhooksEs },
+  de: { ...commonDe, ...roomDe, ...pagesDe, ...consoleDe, ...joinDe, ...htmlDe, ...calendarDe, ...privateDe, ...membersDe, ...callsDe, ...triadsDe, ...webhooksDe },
 };
 
 const LANG_KEY = "circlekeeper.lang";

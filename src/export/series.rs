@@ -593,6 +593,7 @@ pub(super) mod tests {
             calendar: Default::default(),
             roster: Default::default(),
             calls: Default::default(),
+            webhooks: Vec::new(),
         }
     }
 

@@ -42,6 +42,17 @@ pub use settings::{Settings, ADDRESS_BURST_SECS, RETENTION_SWEEP};
 /// Longest room id looked up in the store (ids the server makes are 32 hex digits).
 const MAX_ROOM_ID: usize = 64;
 
+/// A handle on the server's state that does not keep it alive (for background workers that
+/// end with it).
+pub struct WeakState(std::sync::Weak<Inner>);
+
+impl WeakState {
+    /// The state, while the server runs.
+    pub fn upgrade(&self) -> Option<AppState> {
+        self.0.upgrade().map(|inner| AppState { inner })
+    }
+}
+
 /// Everything the handlers share. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
@@ -87,6 +98,8 @@ struct Inner {
     origins: Option<std::collections::BTreeSet<String>>,
     /// The leases this node holds (several nodes).
     cluster: cluster::Cluster,
+    /// Outgoing webhooks: the sender, its policy and the delivery logs.
+    webhooks: crate::webhooks::Webhooks,
 }
 
 impl AppState {
@@ -97,6 +110,14 @@ impl AppState {
         clock: Clock,
         settings: Settings,
     ) -> Result<AppState, StoreError> {
+        let webhooks = crate::webhooks::Webhooks::new(settings.webhooks.clone(), clock.clone());
+        // With webhooks on, the store reports sessions opened, started and ended once durable.
+        let (store, sightings): (Arc<dyn Store>, _) = if settings.webhooks.enabled {
+            let (observed, rx) = crate::webhooks::Observed::wrap(store);
+            (observed, Some(rx))
+        } else {
+            (store, None)
+        };
         let (committer, thread) =
             Committer::spawn(Arc::clone(&store)).map_err(|e| StoreError::Record {
                 key: "commit thread".into(),
@@ -128,6 +149,7 @@ impl AppState {
                 guard: guard::Guard::default(),
                 origins,
                 cluster: cluster::Cluster::default(),
+                webhooks,
             }),
         };
         if let Some(leases) = state.inner.store.leases() {
@@ -147,7 +169,33 @@ impl AppState {
         tokio::spawn(sweeper(state.clone(), notice_rx));
         tokio::spawn(pruner(state.clone()));
         tokio::spawn(cluster::leaseholder(state.clone()));
+        if let Some(sightings) = sightings {
+            tokio::spawn(api::webhooks_worker(
+                WeakState(Arc::downgrade(&state.inner)),
+                sightings,
+            ));
+        }
         Ok(state)
+    }
+
+    /// Outgoing webhooks: the sender and the delivery logs.
+    pub fn webhooks(&self) -> &crate::webhooks::Webhooks {
+        &self.inner.webhooks
+    }
+
+    /// The series a stored room belongs to, if any (read from the store: call it off the
+    /// runtime's threads).
+    pub fn stored_room_series(&self, room: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.inner.store.room(room)?.and_then(|r| r.series))
+    }
+
+    /// A series' record as stored, without loading its actor or claiming its lease (read from
+    /// the store: call it off the runtime's threads).
+    pub fn stored_series(
+        &self,
+        id: &str,
+    ) -> Result<Option<crate::series::SeriesRecord>, StoreError> {
+        self.inner.store.series_record(id)
     }
 
     /// The per-address limits.
@@ -577,6 +625,14 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/api/series/{series}/calls",
             post(api::set_series_calls).route_layer(entries.clone()),
+        )
+        .route(
+            "/api/series/{series}/webhooks",
+            post(api::series_webhooks).route_layer(entries.clone()),
+        )
+        .route(
+            "/api/series/{series}/webhooks/{hook}/test",
+            post(api::test_webhook).route_layer(entries.clone()),
         )
         .route(
             "/api/series/{series}/delete",

@@ -72,6 +72,8 @@ pub struct Settings {
     /// How long a client has to send its HTTP request headers, and after a websocket upgrade
     /// its first command (`join`, `host`, `member` or `resume`).
     pub handshake_timeout: Duration,
+    /// Outgoing webhooks: on or off, the hosts they may go to, how deliveries retry.
+    pub webhooks: crate::webhooks::WebhookPolicy,
 }
 
 impl Settings {
@@ -101,6 +103,7 @@ impl Settings {
             max_failed_entries: 20,
             failed_entry_forgive: Duration::from_secs(10),
             handshake_timeout: Duration::from_secs(10),
+            webhooks: crate::webhooks::WebhookPolicy::default(),
         }
     }
 }

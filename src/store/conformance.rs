@@ -163,6 +163,7 @@ pub fn series(id: &str, member: &str) -> SeriesRecord {
         calendar: Default::default(),
         roster: Default::default(),
         calls: Default::default(),
+        webhooks: Vec::new(),
     }
 }
 

@@ -9,6 +9,7 @@ import { attendanceChart, commitmentsLine, ratingsChart, shortDate } from "/page
 import { cadenceWords } from "/pages/member.js";
 import { loadRoomFigures, openButton, rangeReport, roomHeadings } from "/pages/reports.js";
 import { membersSection } from "/pages/members.js";
+import { webhooksSection } from "/pages/webhooks.js";
 
 const SERIES_TABLES = ["sessions", "members", "pairs"];
 
@@ -226,6 +227,7 @@ export class HostPage extends Page {
       this.downloads("series", s.series_id, s.title, SERIES_TABLES),
       figures,
       membersSection(s.series_id),
+      webhooksSection(s.series_id),
     );
   }
 

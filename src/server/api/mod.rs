@@ -2,7 +2,8 @@
 //! Prometheus text of `/metrics`. Its error type, [`ApiError`], is the HTTP face of the core's
 //! rejections and of export's errors. The handlers live by subject: [`rooms`], [`series`] and
 //! [`calendar`] (a series' planned sessions as calendar feeds), [`exports`] (summaries and reports, the community host's endpoints), and [`texts`] (the
-//! built-in texts in other languages).
+//! built-in texts in other languages), and [`webhooks`] (a series' outgoing webhooks and the worker
+//! that sends them).
 
 mod backup;
 mod calendar;
@@ -13,6 +14,7 @@ mod openapi;
 mod rooms;
 mod series;
 mod texts;
+mod webhooks;
 
 pub use backup::*;
 pub use calendar::*;
@@ -23,6 +25,7 @@ pub use openapi::*;
 pub use rooms::*;
 pub use series::*;
 pub use texts::*;
+pub use webhooks::*;
 
 use axum::extract::State;
 use axum::http::StatusCode;

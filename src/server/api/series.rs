@@ -177,6 +177,7 @@ pub async fn create_series(
         calendar,
         roster: Default::default(),
         calls,
+        webhooks: Vec::new(),
     };
     app.create_series(record).await.map_err(|_| internal())?;
     info!(series_id = %id, "series opened");
