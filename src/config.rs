@@ -119,6 +119,12 @@ pub struct Config {
     #[arg(long, env = "CIRCLEKEEPER_HANDSHAKE_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub handshake_timeout_secs: u64,
 
+    /// Serve a damaged store's intact rooms: without it, a sled store that lost records its
+    /// manifest names is refused at start (exit 65); with it, the damaged rooms answer
+    /// `room_unavailable` and are never written to.
+    #[arg(long, env = "CIRCLEKEEPER_SERVE_INTACT")]
+    pub serve_intact: bool,
+
     /// Log filter, in `tracing` env-filter syntax (e.g. `info`, `circlekeeper=debug`).
     #[arg(long, env = "CIRCLEKEEPER_LOG", default_value = "info")]
     pub log: String,
@@ -222,6 +228,11 @@ pub enum Tool {
         #[arg(long, default_value = "en", value_parser = lang)]
         lang: crate::texts::Lang,
     },
+    /// Verify the store offline (stop the server first): every record read and decrypted,
+    /// every room rebuilt, the manifest compared. Prints a summary and each problem; exits 0
+    /// when sound, 65 when damaged, 78 when a newer circlekeeper wrote it. Changes nothing (a
+    /// sled store is checked on a temporary copy).
+    Check,
 }
 
 /// An instant on the command line: a date, a UTC time or epoch ms (see `export --from`).
@@ -304,6 +315,7 @@ const FILE_KEYS: &[(&str, &str)] = &[
         "handshake_timeout_secs",
         "CIRCLEKEEPER_HANDSHAKE_TIMEOUT_SECS",
     ),
+    ("serve_intact", "CIRCLEKEEPER_SERVE_INTACT"),
     ("log", "CIRCLEKEEPER_LOG"),
     ("log_format", "CIRCLEKEEPER_LOG_FORMAT"),
 ];

@@ -45,6 +45,7 @@
 //! The wire types live in the `circlekeeper-protocol` crate.
 
 pub mod calendar;
+pub mod check;
 pub mod clock;
 pub mod config;
 pub mod export;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use circlekeeper::config::{Config, LogFormat};
-use circlekeeper::store::{PgStore, SledStore, Store};
+use circlekeeper::store::{PgStore, Store};
 use circlekeeper::{serve, AppState, Clock};
 use tracing::{error, info, warn};
 
@@ -50,6 +50,11 @@ async fn main() -> anyhow::Result<()> {
         )?;
         print!("{text}");
         return Ok(());
+    }
+
+    if let Some(circlekeeper::config::Tool::Check) = &config.command {
+        let url = config.store.as_ref().map(|u| u.secret().to_string());
+        std::process::exit(circlekeeper::check::run(&config.data_dir, url.as_deref()));
     }
 
     let listener = circlekeeper::listen(config.addr)
@@ -169,12 +174,14 @@ fn open_store(
     }
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
-    let store = SledStore::open(&config.data_dir).with_context(|| {
-        format!(
-            "cannot open the store in {} ({busy})",
-            config.data_dir.display()
-        )
-    })?;
+    let store = circlekeeper::check::open_for_serving(&config.data_dir, config.serve_intact)
+        .map_err(circlekeeper::store::StoreError::from)
+        .with_context(|| {
+            format!(
+                "cannot open the store in {} ({busy})",
+                config.data_dir.display()
+            )
+        })?;
     Ok(Arc::new(store))
 }
 
