@@ -31,11 +31,11 @@ pub fn open_for_serving(dir: &Path, serve_intact: bool) -> Result<SledStore, Ope
         Ok((store, damage)) => {
             if !damage.is_empty() {
                 for problem in damage.problems() {
-                    warn!(%problem, "damaged: not served (--serve-intact)");
+                    warn!(%problem, "damaged: not served");
                 }
                 warn!(
                     problems = damage.problems().len(),
-                    "the store is damaged: serving only the intact rooms"
+                    "the store is damaged: serving only the intact rooms (the others answer room_unavailable)"
                 );
             }
             Ok(store)

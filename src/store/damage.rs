@@ -89,6 +89,17 @@ impl Damage {
             && self.manifest.is_empty()
     }
 
+    /// Whether records that were made durable are gone (rooms or series missing, logs cut
+    /// short, the manifest damaged): the server refuses to start. A room whose last record
+    /// is there but cannot be read is refused when it is loaded, so it alone does not stop
+    /// the server.
+    pub fn loses_records(&self) -> bool {
+        !(self.missing_rooms.is_empty()
+            && self.short_rooms.is_empty()
+            && self.missing_series.is_empty()
+            && self.manifest.is_empty())
+    }
+
     /// Every problem, one line each.
     pub fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();
@@ -241,7 +252,7 @@ impl SledStore {
         if mode == Mode::Check {
             return Ok((claimed, damage));
         }
-        if mode == Mode::Serve && !damage.is_empty() {
+        if mode == Mode::Serve && damage.loses_records() {
             return Err(OpenError::Damaged(Box::new(damage)));
         }
         Ok((claimed, damage))

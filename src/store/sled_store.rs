@@ -90,6 +90,11 @@ impl SledStore {
             reason: format!("sled's log file cannot be opened for syncing: {e}"),
         })?;
         store.log = Some(log);
+        if fresh && mode != Mode::Check {
+            // A keyring lost or not restored with the database is refused as such (before the
+            // manifest check would report every room unreadable); an empty store is untouched.
+            store.remove_keyless(true)?;
+        }
         let (claimed, damage) = store.examine(dir, mode)?;
         if mode == Mode::Check {
             return Ok((store, damage));
@@ -98,7 +103,7 @@ impl SledStore {
         // crash cut a delete short, or when the keyring is new (a backup restored without
         // `keys/` must be refused, not read as empty).
         let interrupted = store.finish_deletes()?;
-        if interrupted || fresh {
+        if interrupted {
             store.remove_keyless(fresh)?;
         }
         store.settle(dir, claimed, &damage)?;
