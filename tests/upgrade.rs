@@ -208,18 +208,27 @@ fn spawn_old(bin: &str, dir: &Path) -> (Child, Remote) {
         .stderr(Stdio::null())
         .spawn()
         .expect("the old binary starts");
-    let out = BufReader::new(child.stdout.take().expect("stdout"));
-    for line in out.lines().take(200) {
-        let line = line.expect("a log line");
-        if let Some(addr) = line
-            .split_whitespace()
-            .find_map(|f| f.strip_prefix("addr="))
-        {
-            let addr = addr.parse().expect("an address");
-            return (child, Remote { addr });
+    let mut found = None;
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout).lines().take(200) {
+            let Ok(line) = line else { break };
+            if let Some(addr) = line
+                .split_whitespace()
+                .find_map(|f| f.strip_prefix("addr="))
+            {
+                found = addr.parse().ok();
+                break;
+            }
         }
     }
-    panic!("the old binary did not listen");
+    match found {
+        Some(addr) => (child, Remote { addr }),
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the old binary did not listen");
+        }
+    }
 }
 
 fn stop_old(mut child: Child) {
