@@ -129,6 +129,7 @@ pub fn run(data_dir: &Path, store_url: Option<&str>) -> i32 {
             eprintln!("error: {e}");
             return NEWER_FORMAT;
         }
+        Err(OpenError::Damaged(damage)) => summary.problems.extend(damage.problems()),
         Err(e) => summary
             .problems
             .push(format!("the store cannot be opened: {e}")),

@@ -77,6 +77,8 @@ pub struct Damage {
     pub missing_series: Vec<String>,
     /// Problems of the manifest itself.
     pub manifest: Vec<String>,
+    /// Why sled cannot open its files at all (then nothing else was compared).
+    pub engine: Option<String>,
 }
 
 impl Damage {
@@ -87,6 +89,7 @@ impl Damage {
             && self.unreadable_rooms.is_empty()
             && self.missing_series.is_empty()
             && self.manifest.is_empty()
+            && self.engine.is_none()
     }
 
     /// Whether records that were made durable are gone (rooms or series missing, logs cut
@@ -97,12 +100,16 @@ impl Damage {
         !(self.missing_rooms.is_empty()
             && self.short_rooms.is_empty()
             && self.missing_series.is_empty()
-            && self.manifest.is_empty())
+            && self.manifest.is_empty()
+            && self.engine.is_none())
     }
 
     /// Every problem, one line each.
     pub fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();
+        if let Some(why) = &self.engine {
+            out.push(format!("sled cannot read its files: {why}"));
+        }
         for (id, seq) in &self.missing_rooms {
             out.push(format!(
                 "room {id} is missing (it had events up to seq {seq})"
@@ -147,15 +154,27 @@ impl std::fmt::Display for Damage {
         writeln!(
             f,
             "the store is damaged: {} rooms missing, {} rooms with lost events, {} rooms \
-             unreadable, {} series missing, {} manifest problems:",
+             unreadable, {} series missing, {} manifest problems{}:",
             self.missing_rooms.len(),
             self.short_rooms.len(),
             self.unreadable_rooms.len(),
             self.missing_series.len(),
-            self.manifest.len()
+            self.manifest.len(),
+            if self.engine.is_some() {
+                ", and sled cannot open it"
+            } else {
+                ""
+            }
         )?;
         for p in self.problems() {
             writeln!(f, "  - {p}")?;
+        }
+        if self.engine.is_some() {
+            return write!(
+                f,
+                "Restore the data directory from a backup (`circlekeeper restore`): sled cannot \
+                 open these files, so --serve-intact cannot serve any of it."
+            );
         }
         write!(
             f,
@@ -183,6 +202,17 @@ fn ids(tree: &sled::Tree) -> Result<Vec<String>, StoreError> {
 #[derive(serde::Deserialize)]
 struct SeqOnly {
     seq: u64,
+}
+
+/// sled's own open failing: damage when it found corrupted data, else the error.
+pub(super) fn engine_failed(e: sled::Error) -> OpenError {
+    match e {
+        e @ sled::Error::Corruption { .. } => OpenError::Damaged(Box::new(Damage {
+            engine: Some(e.to_string()),
+            ..Damage::default()
+        })),
+        other => OpenError::Store(db(other)),
+    }
 }
 
 impl SledStore {

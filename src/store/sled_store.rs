@@ -83,7 +83,7 @@ impl SledStore {
         let config = sled::Config::new().path(dir).cache_capacity(CACHE_BYTES);
         // sled first: it takes the directory's lock, so the keyring is never touched while
         // another process holds the store.
-        let sled = config.open().map_err(db)?;
+        let sled = config.open().map_err(super::damage::engine_failed)?;
         let (keyring, fresh) = Keyring::open(&dir.join("keys"))?;
         let mut store = SledStore::from_db(sled, keyring)?;
         let log = std::fs::File::open(dir.join("db")).map_err(|e| StoreError::Backend {
