@@ -350,3 +350,86 @@ impl SledStore {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{conformance, Store, Write};
+
+    /// Open `dir` with `mode`, retrying while sled still holds the lock of a dropped handle.
+    fn open(dir: &Path, mode: Mode) -> Result<(SledStore, Damage), OpenError> {
+        for _ in 0..50 {
+            match SledStore::open_with(dir, mode) {
+                Err(OpenError::Store(e)) if e.to_string().contains("lock") => {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                other => return other,
+            }
+        }
+        SledStore::open_with(dir, mode)
+    }
+
+    fn commit(store: &SledStore, writes: Vec<Write>) {
+        store.write(&writes).expect("write");
+        store.flush().expect("flush");
+    }
+
+    #[test]
+    fn records_sled_lost_are_named_and_deletes_are_not_losses() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (store, damage) = open(dir.path(), Mode::Serve).expect("a new store");
+        assert!(damage.is_empty());
+        for id in ["gone", "short", "kept", "deleted"] {
+            commit(&store, conformance::whole_room(id));
+        }
+        commit(&store, vec![conformance::events("short", 4..=6)]);
+        commit(
+            &store,
+            vec![Write::Delete {
+                room: "deleted".into(),
+            }],
+        );
+        // What sled dropping the end of its log looks like: records gone behind the store's
+        // back (the manifest is not told).
+        store.trees.rooms.remove("gone").expect("remove");
+        store
+            .trees
+            .events
+            .remove(event_key("short", 4))
+            .expect("remove");
+        store.db.flush().expect("flush");
+        drop(store);
+
+        let refused = open(dir.path(), Mode::Serve).err().expect("refused");
+        let text = refused.to_string();
+        assert!(
+            text.contains("room gone is missing (it had events up to seq 3)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("room short lost events: its log ends at seq 3, seq 6"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("deleted") && !text.contains("room kept"),
+            "{text}"
+        );
+
+        let (checked, damage) = open(dir.path(), Mode::Check).expect("checked");
+        assert_eq!(damage.problems().len(), 2, "{damage}");
+        drop(checked);
+
+        let (store, damage) = open(dir.path(), Mode::ServeIntact).expect("served intact");
+        assert_eq!(damage.problems().len(), 2);
+        assert!(
+            store.room("gone").is_err(),
+            "a missing room is refused, not absent"
+        );
+        assert!(store.load("short").is_err());
+        assert!(store.write(&[conformance::events("short", 4..=4)]).is_err());
+        assert_eq!(store.load("kept").expect("kept").events.len(), 3);
+        drop(store);
+        // The damage stays known across restarts.
+        assert!(open(dir.path(), Mode::Serve).is_err());
+    }
+}
