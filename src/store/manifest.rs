@@ -264,9 +264,23 @@ impl Manifest {
     }
 
     /// The entries written since the last flush (taken before sled's own flush, so every one
-    /// of them is durable in sled once it returns).
+    /// of them is durable in sled once it returns), one per room (its highest seq): a busy
+    /// room adds one line per flush, not one per write. (Pending entries are only `room` and
+    /// `series`, whose order does not matter; deletes are appended at once.)
     pub fn take(&mut self) -> Vec<Entry> {
-        std::mem::take(&mut self.pending)
+        let mut rooms: BTreeMap<String, u64> = BTreeMap::new();
+        let mut out = Vec::new();
+        for e in std::mem::take(&mut self.pending) {
+            match e {
+                Entry::Room { id, seq } => {
+                    let at = rooms.entry(id).or_insert(seq);
+                    *at = (*at).max(seq);
+                }
+                other => out.push(other),
+            }
+        }
+        out.extend(rooms.into_iter().map(|(id, seq)| Entry::Room { id, seq }));
+        out
     }
 
     /// Give back entries a failed flush took: the next flush appends them.
@@ -305,9 +319,11 @@ mod tests {
         state.rooms.insert("a".into(), 5);
         state.series.insert("s".into());
         let mut m = Manifest::rewrite(&path, state).expect("written");
+        m.room("a", 6);
         m.room("a", 7);
         m.room("b", 0);
         let pending = m.take();
+        assert_eq!(pending.len(), 2, "one entry per room: {pending:?}");
         m.append(&pending).expect("appended");
         m.gone(vec![Entry::SeriesGone { id: "s".into() }])
             .expect("gone");
