@@ -168,6 +168,9 @@ async fn a_store_of_a_newer_format_is_refused_with_a_message() {
     line.extend_from_slice(entry);
     line.push(b'\n');
     let mut manifest = std::fs::read(dir.path().join("manifest")).expect("the manifest");
+    // After its last line, where the zeros kept ahead begin.
+    let end = manifest.iter().rposition(|&b| b == b'\n').expect("lines") + 1;
+    manifest.truncate(end);
     manifest.extend_from_slice(&line);
     std::fs::write(dir.path().join("manifest"), manifest).expect("written");
 
