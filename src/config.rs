@@ -140,6 +140,12 @@ pub struct Config {
     #[arg(long, env = "CIRCLEKEEPER_WEBHOOK_ALLOW", value_delimiter = ',')]
     pub webhook_allow: Vec<String>,
 
+    /// Serve a damaged store's intact rooms: without it, a sled store that lost records its
+    /// manifest names is refused at start (exit 65); with it, the damaged rooms answer
+    /// `room_unavailable` and are never written to.
+    #[arg(long, env = "CIRCLEKEEPER_SERVE_INTACT")]
+    pub serve_intact: bool,
+
     /// Log filter, in `tracing` env-filter syntax (e.g. `info`, `info,circlekeeper=debug`). A
     /// directive that does not parse, or a lone word that is neither a level (`off`, `error`,
     /// `warn`, `info`, `debug`, `trace`) nor a `circlekeeper` target, stops the server.
@@ -275,6 +281,11 @@ pub enum Tool {
         #[arg(long, default_value = "en", value_parser = lang)]
         lang: crate::texts::Lang,
     },
+    /// Verify the store offline (stop the server first): every record read and decrypted,
+    /// every room rebuilt, the manifest compared. Prints a summary and each problem; exits 0
+    /// when sound, 65 when damaged, 78 when a newer circlekeeper wrote it. Changes nothing (a
+    /// sled store is checked on a temporary copy).
+    Check,
     /// Print a completion script for a shell to standard output, e.g.
     /// `circlekeeper completions bash > /usr/share/bash-completion/completions/circlekeeper`.
     Completions {
@@ -473,6 +484,7 @@ const FILE_KEYS: &[(&str, &str)] = &[
     ),
     ("webhooks", "CIRCLEKEEPER_WEBHOOKS"),
     ("webhook_allow", "CIRCLEKEEPER_WEBHOOK_ALLOW"),
+    ("serve_intact", "CIRCLEKEEPER_SERVE_INTACT"),
     ("log", "CIRCLEKEEPER_LOG"),
     ("log_format", "CIRCLEKEEPER_LOG_FORMAT"),
 ];

@@ -55,6 +55,7 @@
 
 pub mod backup;
 pub mod calendar;
+pub mod check;
 pub mod clock;
 pub mod config;
 pub mod export;

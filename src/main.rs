@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use circlekeeper::backup::tool::{self as backups, Place, Via};
 use circlekeeper::config::{Config, LogFormat, Tool};
-use circlekeeper::store::{PgStore, Reopening, SledStore, Store};
+use circlekeeper::store::{OpenMode, PgStore, Reopening, Store};
 use circlekeeper::{serve, AppState, Clock};
 use tracing::{error, info, warn};
 
@@ -57,6 +57,11 @@ async fn main() -> anyhow::Result<()> {
         )?;
         print!("{text}");
         return Ok(());
+    }
+
+    if let Some(Tool::Check) = &config.command {
+        let url = config.store.as_ref().map(|u| u.secret().to_string());
+        std::process::exit(circlekeeper::check::run(&config.data_dir, url.as_deref()));
     }
 
     if let Some(tool @ (Tool::Backup { .. } | Tool::Restore { .. })) = &config.command {
@@ -233,13 +238,20 @@ fn open_store(
     }
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
-    let store = SledStore::open(&config.data_dir).with_context(|| {
-        format!(
-            "cannot open the store in {} ({busy})",
-            config.data_dir.display()
-        )
-    })?;
-    Ok(Arc::new(Reopening::sled(store, &config.data_dir)))
+    let store = circlekeeper::check::open_for_serving(&config.data_dir, config.serve_intact)
+        .map_err(circlekeeper::store::StoreError::from)
+        .with_context(|| {
+            format!(
+                "cannot open the store in {} ({busy})",
+                config.data_dir.display()
+            )
+        })?;
+    let mode = if config.serve_intact {
+        OpenMode::ServeIntact
+    } else {
+        OpenMode::Serve
+    };
+    Ok(Arc::new(Reopening::sled(store, &config.data_dir, mode)))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -77,8 +77,10 @@ mod chunks;
 pub mod committer;
 #[doc(hidden)]
 pub mod conformance;
+pub mod damage;
 mod keyring;
 pub mod leases;
+mod manifest;
 pub mod postgres;
 pub mod reopen;
 mod seal;
@@ -94,6 +96,7 @@ use serde::{Deserialize, Serialize};
 use crate::room::{Recorded, Room, RoomSetup};
 use crate::secret::KeptKey;
 pub use committer::{Chain, Committer, Durable};
+pub use damage::{Damage, Mode as OpenMode, OpenError};
 pub use keyring::{Kind as OwnerKind, Owner};
 pub use leases::{Claim, Leases};
 pub use postgres::PgStore;

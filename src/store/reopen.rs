@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::RwLock;
 
-use super::{Loaded, RoomRecord, SledStore, Store, StoreError, Write};
+use super::{Loaded, OpenMode, RoomRecord, SledStore, Store, StoreError, Write};
 use crate::series::SeriesRecord;
 
 /// The size of the test write made before the store is opened again: about two of sled's log
@@ -46,10 +46,15 @@ pub struct Reopening {
 }
 
 impl Reopening {
-    /// The sled store in `dir`, already opened as `store`, opened again there after a failure.
-    pub fn sled(store: SledStore, dir: &Path) -> Reopening {
+    /// The sled store in `dir`, already opened as `store`, opened again there after a failure
+    /// in the same `mode` (its integrity checked again: a store found damaged then stays
+    /// unavailable under [`OpenMode::Serve`]).
+    pub fn sled(store: SledStore, dir: &Path, mode: OpenMode) -> Reopening {
         let at = dir.to_path_buf();
-        let open: Opener = Box::new(move || Ok(Box::new(SledStore::open(&at)?) as Box<dyn Store>));
+        let open: Opener = Box::new(move || {
+            let (store, _) = SledStore::open_with(&at, mode)?;
+            Ok(Box::new(store) as Box<dyn Store>)
+        });
         Reopening::new(Box::new(store), dir, open)
     }
 

@@ -1,13 +1,16 @@
 //! The sled implementation of [`Store`]. See the key layout and the formats in the parent
 //! module; writing and deleting live in `writes`.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 use circlekeeper_protocol::ParticipantId;
 
 use super::chunks::{self, db, printable, Records};
+use super::damage::{Damage, Mode, OpenError};
 use super::keyring::{Keyring, Owner};
+use super::manifest::Manifest;
 use super::{seal, Loaded, RoomRecord, Snapshot, Store, StoreError, StoredEvent, Write};
 use crate::series::SeriesRecord;
 
@@ -47,7 +50,14 @@ pub struct SledStore {
     /// Every data key. `write` holds it for its whole run, so writes are serialized; reads
     /// hold it only to copy a key.
     keyring: Mutex<Keyring>,
-    db: sled::Db,
+    pub(super) db: sled::Db,
+    /// The manifest (see `manifest`): held for a whole `flush`, so flushes are serialized.
+    pub(super) manifest: Mutex<Manifest>,
+    /// Rooms found damaged at open (served with `--serve-intact`): every read and write of
+    /// them is refused, and why.
+    pub(super) damaged: BTreeMap<String, String>,
+    /// Series found missing at open.
+    pub(super) damaged_series: BTreeSet<String>,
 }
 
 /// sled's page cache. Rooms live in memory and the store is mostly written, read back only
@@ -62,24 +72,53 @@ impl SledStore {
     /// interrupted is finished and records sealed with a key that no longer exists are
     /// removed; it refuses to start if `keys/` holds no shard while sealed records exist.
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
+        Ok(SledStore::open_with(dir, Mode::Serve)?.0)
+    }
+
+    /// [`SledStore::open`], its integrity checked first (see `damage`): a store written by a
+    /// newer format is refused; one that lost records the manifest names is refused with
+    /// [`Mode::Serve`], opened with its damaged rooms refused with [`Mode::ServeIntact`], and
+    /// only reported, nothing changed by this code, with [`Mode::Check`].
+    pub fn open_with(dir: &Path, mode: Mode) -> Result<(SledStore, Damage), OpenError> {
         let config = sled::Config::new().path(dir).cache_capacity(CACHE_BYTES);
         // sled first: it takes the directory's lock, so the keyring is never touched while
         // another process holds the store.
-        let sled = config.open().map_err(db)?;
+        let sled = config.open().map_err(super::damage::engine_failed)?;
         let (keyring, fresh) = Keyring::open(&dir.join("keys"))?;
         let mut store = SledStore::from_db(sled, keyring)?;
         let log = std::fs::File::open(dir.join("db")).map_err(|e| StoreError::Backend {
             reason: format!("sled's log file cannot be opened for syncing: {e}"),
         })?;
         store.log = Some(log);
+        if fresh && mode != Mode::Check {
+            // A keyring lost or not restored with the database is refused as such (before the
+            // manifest check would report every room unreadable); an empty store is untouched.
+            store.remove_keyless(true)?;
+        }
+        let (claimed, damage) = store.examine(dir, mode)?;
+        if mode == Mode::Check {
+            return Ok((store, damage));
+        }
         // Looking for keyless records reads one record of every room: only worth it when a
         // crash cut a delete short, or when the keyring is new (a backup restored without
         // `keys/` must be refused, not read as empty).
         let interrupted = store.finish_deletes()?;
-        if interrupted || fresh {
+        if interrupted {
             store.remove_keyless(fresh)?;
         }
-        Ok(store)
+        store.settle(dir, claimed, &damage)?;
+        Ok((store, damage))
+    }
+
+    /// Refuse `room` if it was found damaged at open.
+    pub(super) fn intact(&self, room: &str) -> Result<(), StoreError> {
+        match self.damaged.get(room) {
+            None => Ok(()),
+            Some(why) => Err(StoreError::Record {
+                key: format!("room {room}"),
+                reason: format!("damaged, not served: {why}"),
+            }),
+        }
     }
 
     /// A throwaway store that lives in memory, keyring included (for tests and benches).
@@ -103,6 +142,16 @@ impl SledStore {
             },
             keyring: Mutex::new(keyring),
             db,
+            manifest: Mutex::new(Manifest::none()),
+            damaged: BTreeMap::new(),
+            damaged_series: BTreeSet::new(),
+        })
+    }
+
+    /// The manifest, for as long as the guard lives.
+    pub(super) fn manifest(&self) -> Result<MutexGuard<'_, Manifest>, StoreError> {
+        self.manifest.lock().map_err(|_| StoreError::Backend {
+            reason: "the manifest lock is poisoned (a flush panicked)".into(),
         })
     }
 
@@ -205,13 +254,23 @@ impl Store for SledStore {
     }
 
     fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush().map_err(db)?;
-        if let Some(log) = &self.log {
-            log.sync_data().map_err(|e| StoreError::Backend {
+        let mut manifest = self.manifest()?;
+        // Taken before sled's sync, appended after it: the manifest never claims more than
+        // sled holds.
+        let entries = manifest.take();
+        let synced = self.db.flush().map_err(db).and_then(|_| match &self.log {
+            Some(log) => log.sync_data().map_err(|e| StoreError::Backend {
                 reason: format!("fdatasync of sled's log failed: {e}"),
-            })?;
+            }),
+            None => Ok(()),
+        });
+        match synced.and_then(|()| manifest.append(&entries)) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                manifest.put_back(entries);
+                Err(e)
+            }
         }
-        Ok(())
     }
 
     fn rooms(&self) -> Result<Vec<(String, RoomRecord)>, StoreError> {
@@ -226,6 +285,7 @@ impl Store for SledStore {
     }
 
     fn room(&self, id: &str) -> Result<Option<RoomRecord>, StoreError> {
+        self.intact(id)?;
         self.get_value(&Owner::room(id), &self.trees.rooms, ROOMS)
     }
 
@@ -239,12 +299,21 @@ impl Store for SledStore {
         for item in Records::new(SERIES, self.trees.series.iter()) {
             let (key, value) = item?;
             let id = String::from_utf8_lossy(&key).into_owned();
+            if self.damaged_series.contains(&id) {
+                continue;
+            }
             out.push(self.open_value(&Owner::series(&id), SERIES, &key, value)?);
         }
         Ok(out)
     }
 
     fn series_record(&self, id: &str) -> Result<Option<SeriesRecord>, StoreError> {
+        if self.damaged_series.contains(id) {
+            return Err(StoreError::Record {
+                key: format!("series {id}"),
+                reason: "damaged, not served: missing".into(),
+            });
+        }
         self.get_value(&Owner::series(id), &self.trees.series, SERIES)
     }
 
@@ -261,6 +330,7 @@ impl SledStore {
     /// [`Store::load`] (`keep: None`) or [`Store::load_recent`]: with `keep`, the event scan
     /// starts at the run holding the first event needed, read from the keys alone.
     fn load_from(&self, id: &str, keep: Option<usize>) -> Result<Loaded, StoreError> {
+        self.intact(id)?;
         let owner = Owner::room(id);
         let snapshot: Option<Snapshot> =
             self.get_value(&owner, &self.trees.snapshots, SNAPSHOTS)?;
@@ -320,7 +390,11 @@ impl SledStore {
     /// The first sequence number of the last run of `room`'s events stored before event
     /// `before` (or of its last run, with `None`), read from keys alone: a run is stored under
     /// its first event's key, and its chunks (if any) under that key and more bytes.
-    fn run_start(&self, room: &str, before: Option<u64>) -> Result<Option<u64>, StoreError> {
+    pub(super) fn run_start(
+        &self,
+        room: &str,
+        before: Option<u64>,
+    ) -> Result<Option<u64>, StoreError> {
         let p = prefix(room);
         let mut end = p.clone();
         match before {

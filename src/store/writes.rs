@@ -19,6 +19,7 @@ use tracing::warn;
 
 use super::chunks::{self, db, CHUNKED};
 use super::keyring::{Keyring, Kind, Owner};
+use super::manifest::Entry;
 use super::seal::{self, SEALED};
 use super::sled_store::{
     encode, event_key, get_with, prefix, SledStore, Trees, EVENTS, NOTES, ROOMS, SERIES, SNAPSHOTS,
@@ -223,9 +224,12 @@ impl SledStore {
     /// Save one room record (`put_room`).
     pub(super) fn write_room(&self, id: &str, record: &RoomRecord) -> Result<(), StoreError> {
         let mut ring = self.ring()?;
+        self.intact(id)?;
         let mut staged = Staged::default();
         staged.rooms.insert(id.to_string(), Some(record.clone()));
-        staged.commit(self, &mut ring)
+        staged.commit(self, &mut ring)?;
+        self.manifest()?.room(id, 0);
+        Ok(())
     }
 
     /// `write`: deletes first (a write before a delete of the same room or series in the
@@ -237,6 +241,10 @@ impl SledStore {
         for (i, w) in writes.iter().enumerate() {
             if matches!(w, Write::Delete { .. } | Write::DeleteSeries { .. }) {
                 doomed.insert(w.owner(), i);
+            } else if w.owner().kind == Kind::Room {
+                // A damaged room is never written to: its acknowledged sequence numbers are
+                // never used again.
+                self.intact(&w.owner().id)?;
             }
         }
         let owners: Vec<Owner> = doomed.keys().cloned().collect();
@@ -258,7 +266,29 @@ impl SledStore {
             staged.add(self, &ring, w)?;
         }
         staged.commit(self, &mut ring)?;
+        self.note(writes, &doomed)?;
         self.end_delete(&owners)
+    }
+
+    /// What `writes` made exist, noted in the manifest (appended at the next flush).
+    fn note(&self, writes: &[Write], doomed: &HashMap<Owner, usize>) -> Result<(), StoreError> {
+        let mut manifest = self.manifest()?;
+        for (i, w) in writes.iter().enumerate() {
+            if doomed.get(&w.owner()).is_some_and(|&last| i <= last) {
+                continue;
+            }
+            match w {
+                Write::Room { record } => manifest.room(&record.setup.id, 0),
+                Write::Events { room, events } => {
+                    if let Some(last) = events.iter().map(|e| e.seq).max() {
+                        manifest.room(room, last);
+                    }
+                }
+                Write::Series { record } => manifest.series(&record.id),
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     /// Delete step 1: a tombstone for each owner, durable.
@@ -268,7 +298,15 @@ impl SledStore {
             batch.insert(owner.to_bytes(), &[]);
         }
         self.trees.tombstones.apply_batch(batch).map_err(db)?;
-        super::Store::flush(self)
+        super::Store::flush(self)?;
+        let gone = owners
+            .iter()
+            .map(|o| match o.kind {
+                Kind::Room => Entry::RoomGone { id: o.id.clone() },
+                Kind::Series => Entry::SeriesGone { id: o.id.clone() },
+            })
+            .collect();
+        self.manifest()?.gone(gone)
     }
 
     /// Delete step 2: each owner's key destroyed, on disk too.

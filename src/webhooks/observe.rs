@@ -191,4 +191,8 @@ impl Store for Observed {
     fn size_on_disk(&self) -> Option<u64> {
         self.inner.size_on_disk()
     }
+
+    fn recover(&self) -> Result<(), StoreError> {
+        self.inner.recover()
+    }
 }

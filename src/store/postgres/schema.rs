@@ -83,8 +83,8 @@ pub fn migrate(client: &mut Client) -> Result<(), StoreError> {
         if newest.is_some_and(|n| usize::try_from(n).map_or(true, |n| n > known)) {
             return Err(StoreError::Backend {
                 reason: format!(
-                    "the database's schema is version {}, newer than this build knows ({known}); \
-                     run a newer circlekeeper",
+                    "this database was written by a newer circlekeeper (schema version {}); \
+                     this one reads up to version {known}: upgrade circlekeeper",
                     newest.unwrap_or_default()
                 ),
             });
