@@ -196,3 +196,88 @@ impl Store for Observed {
         self.inner.recover()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A backend whose every defaulted method answers something the default would not, so a
+    /// wrapper that forgets to hand one on is caught.
+    struct Distinct;
+
+    fn refused(what: &str) -> StoreError {
+        StoreError::Record {
+            key: what.into(),
+            reason: "distinct".into(),
+        }
+    }
+
+    impl Store for Distinct {
+        fn put_room(&self, _: &str, _: &RoomRecord) -> Result<(), StoreError> {
+            Ok(())
+        }
+        fn write(&self, _: &[Write]) -> Result<(), StoreError> {
+            Ok(())
+        }
+        fn flush(&self) -> Result<(), StoreError> {
+            Ok(())
+        }
+        fn rooms(&self) -> Result<Vec<(String, RoomRecord)>, StoreError> {
+            Ok(Vec::new())
+        }
+        fn load(&self, _: &str) -> Result<Loaded, StoreError> {
+            Err(refused("load"))
+        }
+        fn load_recent(&self, _: &str, _: usize) -> Result<Loaded, StoreError> {
+            Err(refused("load_recent"))
+        }
+        fn series(&self) -> Result<Vec<crate::series::SeriesRecord>, StoreError> {
+            Ok(Vec::new())
+        }
+        fn room(&self, _: &str) -> Result<Option<RoomRecord>, StoreError> {
+            Err(refused("room"))
+        }
+        fn room_count(&self) -> Result<usize, StoreError> {
+            Ok(42)
+        }
+        fn series_record(
+            &self,
+            _: &str,
+        ) -> Result<Option<crate::series::SeriesRecord>, StoreError> {
+            Err(refused("series_record"))
+        }
+        fn recover(&self) -> Result<(), StoreError> {
+            Err(refused("recover"))
+        }
+        fn size_on_disk(&self) -> Option<u64> {
+            Some(7)
+        }
+    }
+
+    fn key(e: StoreError) -> String {
+        match e {
+            StoreError::Record { key, .. } => key,
+            other => other.to_string(),
+        }
+    }
+
+    #[test]
+    fn every_defaulted_method_reaches_the_backend() {
+        let (observed, _rx) = Observed::wrap(Arc::new(Distinct));
+        assert_eq!(observed.room_count().ok(), Some(42));
+        assert_eq!(observed.size_on_disk(), Some(7));
+        assert_eq!(observed.recover().map_err(key), Err("recover".into()));
+        assert_eq!(
+            observed.load_recent("r", 1).map(|_| ()).map_err(key),
+            Err("load_recent".into())
+        );
+        assert_eq!(
+            observed.room("r").map(|_| ()).map_err(key),
+            Err("room".into())
+        );
+        assert_eq!(
+            observed.series_record("s").map(|_| ()).map_err(key),
+            Err("series_record".into())
+        );
+    }
+}
