@@ -31,7 +31,7 @@ use circlekeeper::restore::rebuild;
 use circlekeeper::room::Room;
 use circlekeeper::series::SeriesRecord;
 use circlekeeper::store::{PgStore, RoomRecord, SledStore, Store, StoredEvent};
-use circlekeeper_protocol::{AckResult, Command, Mine, ParticipantId, SeriesCreated, Visibility};
+use circlekeeper_protocol::{AckResult, Command, Mine, ParticipantId, Visibility};
 use common::{checkout_room, Client, Remote};
 use postgres_server::Postgres;
 use serde_json::json;
@@ -204,15 +204,9 @@ async fn build_world(remote: &Remote) -> World {
     });
     clients.push(host);
 
-    let body = json!({
-        "title": "Backed-up series", "cadence": "monthly", "cycle_months": 3,
-        "members": ["Mo", "Noor"],
-    });
-    let answer = remote
-        .http("POST", "/api/series", body.to_string().as_bytes())
+    let series = remote
+        .create_series("Backed-up series", &["Mo", "Noor"])
         .await;
-    assert_eq!(answer.status, 201, "{}", answer.text);
-    let series: SeriesCreated = serde_json::from_value(answer.json).expect("a series");
     let (session, fran, members) = remote.series_session(&series).await;
     for m in &members {
         people.push(Person {

@@ -15,7 +15,7 @@ use std::process::Command as Process;
 use std::time::Duration;
 
 use binary::Binary;
-use circlekeeper_protocol::{Command, ErrorCode, RoomCreated};
+use circlekeeper_protocol::{Command, ErrorCode, RoomCreated, SeriesCreated};
 use common::{checkout_room, Remote};
 use serde_json::json;
 
@@ -32,8 +32,9 @@ struct Written {
     acked: u64,
 }
 
-/// Write `ROOMS` rooms with events through the server on `dir`, then stop it (SIGTERM).
-async fn populate(dir: &Path) -> Vec<Written> {
+/// Write `ROOMS` rooms with events and then a series through the server on `dir`, then stop
+/// it (SIGTERM).
+async fn populate(dir: &Path) -> (Vec<Written>, SeriesCreated) {
     let mut server = Binary::start(dir);
     let remote = server.remote();
     let mut out = Vec::new();
@@ -57,13 +58,25 @@ async fn populate(dir: &Path) -> Vec<Written> {
         host.close().await;
         out.push(Written { room, acked });
     }
+    let series = remote
+        .create_series("Damaged series", &["Mo", "Noor"])
+        .await;
     server.terminate();
     let status = server.wait_exit(EXIT);
     assert!(
         status.success(),
         "the populating server stopped with {status}"
     );
-    out
+    (out, series)
+}
+
+/// The status and error code of the series' member list, as its host reads it.
+async fn members(remote: &Remote, series: &SeriesCreated) -> (u16, String) {
+    let path = format!("/api/series/{}/members", series.series_id);
+    let body = json!({ "key": series.host_key, "action": "list" }).to_string();
+    let answer = remote.http("POST", &path, body.as_bytes()).await;
+    let code = answer.json["code"].as_str().unwrap_or_default().to_string();
+    (answer.status, code)
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -150,7 +163,7 @@ async fn baseline(pristine: &Path, written: &[Written]) -> Vec<u64> {
 #[tokio::test]
 async fn damage_is_refused_or_harmless_and_never_served_as_not_found() {
     let pristine = tempfile::tempdir().expect("tempdir");
-    let written = populate(pristine.path()).await;
+    let (written, series) = populate(pristine.path()).await;
     let expected = baseline(pristine.path(), &written).await;
     let db_len = std::fs::metadata(pristine.path().join("db"))
         .expect("sled's db")
@@ -193,6 +206,7 @@ async fn damage_is_refused_or_harmless_and_never_served_as_not_found() {
                 for (w, seq) in written.iter().zip(&expected) {
                     assert_eq!(enter(&remote, &w.room).await, Ok(*seq), "{case}");
                 }
+                assert_eq!(members(&remote, &series).await.0, 200, "{case}: the series");
             }
             Err(_) => {
                 refused += 1;
@@ -232,12 +246,29 @@ async fn damage_is_refused_or_harmless_and_never_served_as_not_found() {
                 }
                 let server = Binary::start_with(dir.path(), &["--serve-intact"]);
                 let remote = server.remote();
+                let lost = out.contains(&format!("series {}", series.series_id));
+                eprintln!("{case}: series named damaged: {lost}");
+                let expected_series = if lost {
+                    (503, "room_unavailable".to_string())
+                } else {
+                    (200, String::new())
+                };
+                assert_eq!(
+                    members(&remote, &series).await,
+                    expected_series,
+                    "{case}: the series (named damaged: {lost})"
+                );
                 for (w, seq) in written.iter().zip(&expected) {
                     let named = damaged.iter().any(|d| d.room.room_id == w.room.room_id);
                     let (status, code) = preview(&remote, &w.room).await;
                     assert_ne!(status, 404, "{case}: a room answered not found");
                     if named {
                         assert_eq!((status, code.as_str()), (503, "room_unavailable"), "{case}");
+                        let path = format!("/api/rooms/{}/export", w.room.room_id);
+                        let body = json!({ "key": w.room.host_key }).to_string();
+                        let export = remote.http("POST", &path, body.as_bytes()).await;
+                        assert_ne!(export.status, 404, "{case}: export answered not found");
+                        assert_ne!(export.status, 200, "{case}: a damaged room exported");
                         assert_eq!(
                             enter(&remote, &w.room).await,
                             Err(ErrorCode::RoomUnavailable),

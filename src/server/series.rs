@@ -61,8 +61,14 @@ impl AppState {
         if let Some(handle) = self.live_series(id) {
             return Ok(handle);
         }
-        if !self.clustered() || id.is_empty() || id.len() > MAX_ROOM_ID {
+        if id.is_empty() || id.len() > MAX_ROOM_ID {
             return Err(Unserved::NotFound);
+        }
+        if !self.clustered() {
+            // One node runs every series it has; one it lacks is either unknown or, in a
+            // store served with `--serve-intact`, damaged: that answers `room_unavailable`,
+            // never `room_not_found` (which would tell a client to forget its key).
+            return Err(self.unserved_series(id).await);
         }
         let owner = crate::store::Owner::series(id);
         let gate = self.gate(&owner.lease_key());
@@ -74,6 +80,19 @@ impl AppState {
         drop(held);
         self.ungate(&owner.lease_key(), gate);
         handle
+    }
+
+    /// Why one node does not run series `id`: not stored, stored but damaged, or the store
+    /// cannot say now.
+    async fn unserved_series(&self, id: &str) -> Unserved {
+        let store = Arc::clone(&self.inner.store);
+        let key = id.to_string();
+        match tokio::task::spawn_blocking(move || store.series_record(&key)).await {
+            Ok(Ok(None)) => Unserved::NotFound,
+            Ok(Err(e)) if !e.is_transient() => Unserved::Damaged,
+            // Stored but not running here (it failed to start), or unreadable for now.
+            _ => Unserved::Unavailable,
+        }
     }
 
     /// A series' actor, if it runs here.

@@ -225,6 +225,23 @@ impl Remote {
             .await
     }
 
+    /// `POST /api/series`: a monthly series of three-month cycles titled `title` with these
+    /// members, which must answer 201.
+    pub async fn create_series(
+        &self,
+        title: &str,
+        members: &[&str],
+    ) -> circlekeeper_protocol::SeriesCreated {
+        let body = serde_json::json!({
+            "title": title, "cadence": "monthly", "cycle_months": 3, "members": members,
+        });
+        let answer = self
+            .http("POST", "/api/series", body.to_string().as_bytes())
+            .await;
+        assert_eq!(answer.status, 201, "POST /api/series: {}", answer.text);
+        serde_json::from_value(answer.json).expect("a SeriesCreated body")
+    }
+
     /// Open a series' next session over HTTP with its host key, host it as "Fran" (ground
     /// rules accepted), and let every member in with their personal link (ground rules
     /// accepted). Returns the room, the facilitator and the members, in the series' order.

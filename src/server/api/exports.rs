@@ -62,7 +62,9 @@ pub async fn export(
     let lang = lang_of(request.lang.as_deref())?;
     let format = request.format.as_deref().unwrap_or("json");
     let table = request.table.as_deref().unwrap_or("attendance");
-    let not_found = || not_found("no room with that id");
+    // The room stopped between being found and asked (its store failed): it exists, so it
+    // is unavailable for now, never "not found".
+    let stopped = || super::unserved(crate::server::Unserved::Unavailable, "room");
     let handle = match app.room(&room).await {
         Ok(handle) => handle,
         Err(crate::server::Unserved::Damaged) => {
@@ -79,9 +81,9 @@ pub async fn export(
         })
         .await
     {
-        return Err(not_found());
+        return Err(stopped());
     }
-    let (view, notes) = answer.await.map_err(|_| not_found())??;
+    let (view, notes) = answer.await.map_err(|_| stopped())??;
     let events = app.load_events(&room).map_err(ExportError::from)?;
     let mut summary = crate::export::summarize(&view, &events, &notes, request.names);
     summary.series_id = app
@@ -104,7 +106,8 @@ fn export_unavailable(
 ) -> Result<RoomSummary, ApiError> {
     let records = app.room_records().map_err(ExportError::from)?;
     let Some((_, record)) = records.into_iter().find(|(id, _)| id == room) else {
-        return Err(not_found("no room with that id"));
+        // Damaged and its record lost: it existed (the store says so), so never "not found".
+        return Err(super::unserved(crate::server::Unserved::Damaged, "room"));
     };
     if !secret::matches(key, &record.host_key_hash) {
         return Err(ApiError::new(
