@@ -547,6 +547,12 @@ impl Config {
                 let value = match value {
                     toml::Value::String(s) => s.clone(),
                     toml::Value::Integer(i) => i.to_string(),
+                    // A switch (`serve_intact = true`): named when true, left out when false.
+                    toml::Value::Boolean(true) => {
+                        from_file.push(format!("--{}", key.replace('_', "-")).into());
+                        continue;
+                    }
+                    toml::Value::Boolean(false) => continue,
                     toml::Value::Array(items) => {
                         let mut list = Vec::with_capacity(items.len());
                         for item in items {
@@ -562,7 +568,7 @@ impl Config {
                         list.join(",")
                     }
                     other => anyhow::bail!(
-                        "{}: `{key}` must be a string, a whole number or a list of strings, not {}",
+                        "{}: `{key}` must be a string, a whole number, true or false, or a list of strings, not {}",
                         path.display(),
                         other.type_str()
                     ),
@@ -692,6 +698,16 @@ max_connections_per_ip = 32
         .expect("loads");
         assert_ne!(c.host_key.as_deref(), Some("from-the-file"));
         assert_eq!(c.retention_days, 7);
+    }
+
+    #[test]
+    fn a_switch_in_the_file_is_true_or_false() {
+        let (_dir, path) = file("serve_intact = true\n");
+        let c = Config::load_from(args(&["--config", &path]), |_| None).expect("loads");
+        assert!(c.serve_intact);
+        let (_dir, path) = file("serve_intact = false\n");
+        let c = Config::load_from(args(&["--config", &path]), |_| None).expect("loads");
+        assert!(!c.serve_intact);
     }
 
     #[test]
