@@ -19,7 +19,8 @@ use std::path::{Path, PathBuf};
 use circlekeeper::export::series::SeriesReport;
 use circlekeeper::export::RoomSummary;
 use circlekeeper::server::api::{
-    DeleteSeriesRequest, ExportRequest, MembersRequest, RangeRequest, RosterView,
+    DeleteSeriesRequest, ExportRequest, KeyOnly, MembersRequest, RangeRequest, RosterView,
+    WebhooksRequest, WebhooksView,
 };
 use circlekeeper_protocol::{
     CalendarSettings, CalendarSettingsRequest, CallLinks, CreateRoom, CreateSeries,
@@ -48,6 +49,8 @@ enum Auth {
     BodyKey(&'static str),
     /// A key in the path (a calendar feed key).
     PathKey(&'static str),
+    /// An `Authorization: Bearer` token in a header: who holds it.
+    Bearer(&'static str),
     /// A websocket: the page's `Origin` must be allowed; the client then authenticates in its
     /// first frame (see the protocol).
     Origin,
@@ -678,6 +681,62 @@ fn routes(reads: &mut SchemaGenerator, writes: &mut SchemaGenerator) -> Vec<Rout
             ].concat(),
         },
         Route {
+            method: "post",
+            path: "/api/series/{series}/webhooks",
+            tag: "series",
+            summary: "Read or change the series' webhooks (`list`, `add`, `remove`, `test`) and read their delivery log.",
+            auth: Auth::BodyKey(series_host),
+            query: vec![],
+            body: Some(of::<WebhooksRequest>(reads)),
+            answers: [
+                vec![
+                    ok(200, "The webhooks, the delivery log and, after `add`, the new webhook's id and secret (shown once).", "application/json", of::<WebhooksView>(writes)),
+                    error(400, &["invalid_message", "invalid_url"], false),
+                    error(403, &["invalid_key", "forbidden"], false),
+                    error(409, &["too_many_items"], false),
+                    error(500, &["internal"], false),
+                ],
+                unserved_errors(),
+                body_errors(),
+                entry_errors(),
+            ].concat(),
+        },
+        Route {
+            method: "post",
+            path: "/api/series/{series}/webhooks/{hook}/test",
+            tag: "series",
+            summary: "Send one webhook a test delivery.",
+            auth: Auth::BodyKey(series_host),
+            query: vec![],
+            body: Some(of::<KeyOnly>(reads)),
+            answers: [
+                vec![
+                    ok(200, "The webhooks and the log, with the test delivery's id.", "application/json", of::<WebhooksView>(writes)),
+                    error(400, &["invalid_message"], false),
+                    error(403, &["invalid_key", "forbidden"], false),
+                    error(500, &["internal"], false),
+                ],
+                unserved_errors(),
+                body_errors(),
+                entry_errors(),
+            ].concat(),
+        },
+        Route {
+            method: "get",
+            path: "/api/admin/backup",
+            tag: "operations",
+            summary: "Stream a backup of every room and series (JSON lines; see README, Backups and restore).",
+            auth: Auth::Bearer("the operator: the token in the data directory's admin.json"),
+            query: vec![],
+            body: None,
+            answers: vec![
+                text("The backup file.", "application/x-ndjson"),
+                error(401, &["not_authenticated"], false),
+                error(403, &["invalid_token", "forbidden"], false),
+                error(429, &["too_many_attempts"], true),
+            ],
+        },
+        Route {
             method: "get",
             path: "/ws",
             tag: "websocket",
@@ -745,12 +804,14 @@ fn operation(route: Route) -> Value {
         Auth::Open => json!({ "in": "none" }),
         Auth::BodyKey(who) => json!({ "in": "body", "field": "key", "holder": who }),
         Auth::PathKey(who) => json!({ "in": "path", "holder": who }),
+        Auth::Bearer(who) => json!({ "in": "header", "field": "Authorization", "holder": who }),
         Auth::Origin => json!({ "in": "header", "field": "Origin" }),
     };
     let auth_text = match route.auth {
         Auth::Open => String::new(),
         Auth::BodyKey(who) => format!(" Authorized by `key` in the body: {who}."),
         Auth::PathKey(who) => format!(" Authorized by a key in the path: {who}."),
+        Auth::Bearer(who) => format!(" Authorized by `Authorization: Bearer TOKEN`: {who}."),
         Auth::Origin => {
             " Only from an allowed `Origin`; the client authenticates in its first frame.".into()
         }

@@ -57,6 +57,7 @@ pub const MAX_WAITING: usize = 1_000;
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How a delivery stands.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
@@ -70,6 +71,7 @@ pub enum Outcome {
 }
 
 /// One delivery as the host's log shows it.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LogEntry {
     /// The delivery's id (`X-Circlekeeper-Delivery`).

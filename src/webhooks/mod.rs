@@ -32,6 +32,7 @@ pub const MAX_HOOKS: usize = 5;
 pub const MAX_URL: usize = 2048;
 
 /// The payload a webhook receives.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum PayloadFormat {

@@ -31,6 +31,7 @@ use crate::webhooks::{
 };
 
 /// What the host asks for.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WebhooksAction {
@@ -45,6 +46,7 @@ pub enum WebhooksAction {
 }
 
 /// The body of `POST /api/series/{id}/webhooks`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhooksRequest {
@@ -64,6 +66,7 @@ pub struct WebhooksRequest {
 }
 
 /// The body of `POST /api/series/{id}/webhooks/{hook}/test`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeyOnly {
@@ -72,6 +75,7 @@ pub struct KeyOnly {
 }
 
 /// A webhook as the host sees it: everything but its secret.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct HookView {
     /// Its id.
@@ -86,6 +90,7 @@ pub struct HookView {
 
 /// The answer: whether the server sends webhooks, the series' webhooks, its delivery log and,
 /// after `add`, the new webhook's secret (shown once); after `test`, the delivery's id.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Serialize)]
 pub struct WebhooksView {
     /// Whether this server sends webhooks (`--webhooks`).
