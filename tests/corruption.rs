@@ -11,10 +11,9 @@ mod binary;
 mod common;
 
 use std::path::Path;
-use std::process::Command as Process;
 use std::time::Duration;
 
-use binary::Binary;
+use binary::{check, Binary};
 use circlekeeper_protocol::{Command, ErrorCode, RoomCreated, SeriesCreated};
 use common::{checkout_room, Remote};
 use serde_json::json;
@@ -100,22 +99,6 @@ fn flip(file: &Path, at: usize) {
         *b ^= 0xa5;
     }
     std::fs::write(file, bytes).expect("write the damage");
-}
-
-/// `circlekeeper check --data-dir dir`: exit code and output.
-fn check(dir: &Path) -> (i32, String) {
-    let out = Process::new(env!("CARGO_BIN_EXE_circlekeeper"))
-        .arg("--data-dir")
-        .arg(dir)
-        .arg("check")
-        .output()
-        .expect("run circlekeeper check");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
 }
 
 /// The seq a host entering `room` is welcomed at (the room resumed), or the code refusing it.

@@ -11,10 +11,12 @@
 //!   shape by hand; everything read from a body or answered as a type (summaries and reports
 //!   included) is generated.
 
+#[path = "common/checked_in.rs"]
+mod checked_in;
+
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 
 use circlekeeper::export::series::SeriesReport;
 use circlekeeper::export::RoomSummary;
@@ -33,10 +35,6 @@ use serde_json::{json, Map, Value};
 
 /// Set to rewrite `protocol/openapi.json` instead of comparing with it.
 const UPDATE_VAR: &str = "UPDATE_OPENAPI";
-
-fn workspace_file(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
-}
 
 // ----- the route table ----------------------------------------------------------------------
 
@@ -1001,40 +999,13 @@ fn rendered_document() -> String {
     text
 }
 
-/// The first line on which two texts differ, for a readable failure.
-fn first_difference(expected: &str, actual: &str) -> String {
-    let mut expected_lines = expected.lines();
-    let mut actual_lines = actual.lines();
-    for number in 1.. {
-        match (expected_lines.next(), actual_lines.next()) {
-            (None, None) => break,
-            (e, a) if e == a => continue,
-            (e, a) => {
-                return format!(
-                    "first difference at line {number}:\n  generated:  {}\n  checked in: {}",
-                    e.unwrap_or("<end of file>"),
-                    a.unwrap_or("<end of file>")
-                )
-            }
-        }
-    }
-    "the texts differ only in line endings".to_owned()
-}
-
 #[test]
 fn the_checked_in_openapi_document_matches_the_routes_and_types() {
-    let path = workspace_file("protocol/openapi.json");
-    let generated = rendered_document();
-    if std::env::var_os(UPDATE_VAR).is_some_and(|v| !v.is_empty()) {
-        std::fs::write(&path, &generated).expect("protocol/openapi.json is writable");
-        return;
-    }
-    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        checked_in == generated,
-        "protocol/openapi.json is out of date with the routes and types \
-         (run `UPDATE_OPENAPI=1 cargo test --test openapi` to regenerate it, then review the diff);\n{}",
-        first_difference(&generated, &checked_in)
+    checked_in::matches_or_update(
+        "protocol/openapi.json",
+        &rendered_document(),
+        UPDATE_VAR,
+        "the routes and types (run `UPDATE_OPENAPI=1 cargo test --test openapi` to regenerate it, then review the diff)",
     );
 }
 
@@ -1045,7 +1016,7 @@ fn the_document_is_the_same_every_time_it_is_generated() {
 
 /// The (method, path) of every `.route(` in `server::app`, read from its source.
 fn registered_routes() -> BTreeSet<(String, String)> {
-    let source = std::fs::read_to_string(workspace_file("src/server/mod.rs"))
+    let source = std::fs::read_to_string(checked_in::workspace_file("src/server/mod.rs"))
         .expect("src/server/mod.rs is readable");
     let mut found = BTreeSet::new();
     for piece in source.split(".route(").skip(1) {
@@ -1187,12 +1158,12 @@ async fn the_server_serves_the_checked_in_document_as_json() {
             .any(|l| l.eq_ignore_ascii_case("content-type: application/json")),
         "{head}"
     );
-    let checked_in = std::fs::read_to_string(workspace_file("protocol/openapi.json"))
+    let stored = std::fs::read_to_string(checked_in::workspace_file("protocol/openapi.json"))
         .expect("protocol/openapi.json is readable");
     // While the file is being rewritten, the binary holds the one it was built with.
-    let updating = std::env::var_os(UPDATE_VAR).is_some_and(|v| !v.is_empty());
+    let updating = checked_in::updating(UPDATE_VAR);
     assert!(
-        updating || body == checked_in,
+        updating || body == stored,
         "the served document is the checked-in file"
     );
     let doc: Value = serde_json::from_str(body).expect("JSON");

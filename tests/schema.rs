@@ -6,7 +6,8 @@
 //!   info string (```` ```json client ````, ```` ```json server ````, …) and must parse as that type,
 //!   so the spec can never drift from the code.
 
-use std::path::{Path, PathBuf};
+#[path = "common/checked_in.rs"]
+mod checked_in;
 
 #[path = "common/spec.rs"]
 mod spec;
@@ -23,10 +24,6 @@ use serde_json::{json, Map, Value};
 
 /// Set to rewrite `protocol/schema.json` instead of comparing with it.
 const UPDATE_VAR: &str = "UPDATE_SCHEMA";
-
-fn workspace_file(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
-}
 
 // ----- the schema ---------------------------------------------------------------------------
 
@@ -117,40 +114,13 @@ fn rendered_schema() -> String {
     text
 }
 
-/// The first line on which two texts differ, for a readable failure.
-fn first_difference(expected: &str, actual: &str) -> String {
-    let mut expected_lines = expected.lines();
-    let mut actual_lines = actual.lines();
-    for number in 1.. {
-        match (expected_lines.next(), actual_lines.next()) {
-            (None, None) => break,
-            (e, a) if e == a => continue,
-            (e, a) => {
-                return format!(
-                    "first difference at line {number}:\n  generated:  {}\n  checked in: {}",
-                    e.unwrap_or("<end of file>"),
-                    a.unwrap_or("<end of file>")
-                )
-            }
-        }
-    }
-    "the texts differ only in line endings".to_owned()
-}
-
 #[test]
 fn the_checked_in_schema_matches_the_protocol_types() {
-    let path = workspace_file("protocol/schema.json");
-    let generated = rendered_schema();
-    if std::env::var_os(UPDATE_VAR).is_some_and(|v| !v.is_empty()) {
-        std::fs::write(&path, &generated).expect("protocol/schema.json is writable");
-        return;
-    }
-    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        checked_in == generated,
-        "protocol/schema.json is out of date with the types in protocol/src \
-         (run `UPDATE_SCHEMA=1 cargo test --test schema` to regenerate it, then review the diff);\n{}",
-        first_difference(&generated, &checked_in)
+    checked_in::matches_or_update(
+        "protocol/schema.json",
+        &rendered_schema(),
+        UPDATE_VAR,
+        "the types in protocol/src (run `UPDATE_SCHEMA=1 cargo test --test schema` to regenerate it, then review the diff)",
     );
 }
 

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command as Process, Stdio};
 use std::time::Duration;
 
-use binary::Binary;
+use binary::{check, Binary};
 use circlekeeper_protocol::{Command, ErrorCode, RoomCreated, Visibility};
 use common::Remote;
 use serde::{Deserialize, Serialize};
@@ -61,21 +61,6 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), target).expect("copy");
         }
     }
-}
-
-fn check(dir: &Path) -> (i32, String) {
-    let out = Process::new(env!("CARGO_BIN_EXE_circlekeeper"))
-        .arg("--data-dir")
-        .arg(dir)
-        .arg("check")
-        .output()
-        .expect("run circlekeeper check");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
 }
 
 /// A second host enters `room`: the seq it is welcomed at and the names it sees.

@@ -298,3 +298,19 @@ fn strip_ansi(line: &str) -> String {
     }
     out
 }
+
+/// `circlekeeper --data-dir dir check`: its exit code and what it printed (stdout, then stderr).
+pub fn check(dir: &Path) -> (i32, String) {
+    let out = Process::new(env!("CARGO_BIN_EXE_circlekeeper"))
+        .arg("--data-dir")
+        .arg(dir)
+        .arg("check")
+        .output()
+        .expect("run circlekeeper check");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
