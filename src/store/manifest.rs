@@ -9,16 +9,26 @@
 //! format of the store), `room` (exists, with its last durable seq; the highest seen wins),
 //! `room_gone`, `series`, `series_gone`.
 //!
-//! The store appends the entries of its writes in `flush`, after sled's own sync, then syncs
-//! the manifest: after a crash the manifest may lag behind sled, never claim more than it. A
-//! delete's `*_gone` entry is appended once its tombstone is durable (and a tombstone found at
-//! open counts as a delete). At open the file is rewritten compactly (temporary file, sync,
-//! rename, directory sync).
+//! The store appends the entries of its writes in `flush`, after sled's own sync, and does not
+//! wait for them to reach the disk: a thread of the manifest syncs them at most every
+//! [`SYNC_EVERY`], and at once when more than a quarter of [`LAG_MAX`] bytes wait. An
+//! acknowledgement waits for sled's sync only. After a crash the manifest may lag behind sled,
+//! never claim more than it: every line says what sled already held durably when it was
+//! written. A power cut may keep some pages of the unsynced tail and not others (the zeros
+//! kept ahead of the end show through), so a line cut by zeros within the last [`LAG_MAX`]
+//! bytes is lag, not damage; the appender never lets more than that wait unsynced. A
+//! delete's `*_gone` entry is appended and synced once its tombstone is durable (and a
+//! tombstone found at open counts as a delete). At open the file is rewritten compactly
+//! (temporary file, sync, rename, directory sync).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{File, OpenOptions};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -149,10 +159,15 @@ pub fn read(path: &Path) -> Result<Read, StoreError> {
     let used = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
     let bytes = &bytes[..used];
     let complete = bytes.last() == Some(&b'\n');
+    // Lines starting here or later may have been waiting for their sync (see `LAG_MAX`).
+    let lag_from = bytes.len().saturating_sub(LAG_MAX as usize);
     let lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
     let count = lines.len();
+    let mut start = 0;
     for (i, l) in lines.into_iter().enumerate() {
         let last = i + 1 == count;
+        let at = start;
+        start += l.len() + 1;
         if last && (complete || l.is_empty()) {
             continue;
         }
@@ -161,6 +176,10 @@ pub fn read(path: &Path) -> Result<Read, StoreError> {
             // A torn last line: the write a crash cut short (its sled writes are durable, the
             // manifest merely lags).
             None if last && !complete && !l.contains(&0) => {}
+            // Lines of the unsynced tail whose pages a power cut did not keep: zeros where
+            // they were. Lag too; intact lines after them still count (each says what sled
+            // held durably before it was written).
+            None if at >= lag_from && l.contains(&0) => {}
             None => out.damaged.push(i + 1),
         }
     }
@@ -177,6 +196,80 @@ fn io(what: &str, e: std::io::Error) -> StoreError {
 /// file already has and its `fdatasync` writes no metadata (a file that grows costs a journal
 /// commit per sync on ext4).
 const AHEAD: u64 = 1 << 20;
+
+/// How often appended lines are synced, in the background, when fewer than a quarter of
+/// [`LAG_MAX`] bytes wait: how far the manifest may lag behind sled after a power cut.
+pub const SYNC_EVERY: Duration = Duration::from_millis(100);
+
+/// Most bytes of appended lines ever waiting for their sync; the reader counts lines cut by
+/// zeros within this many bytes of the end as lag. Larger than any flush's lines (a line per
+/// room, at most [`crate::store::committer::MAX_BATCH`] rooms of a hundred bytes each).
+pub const LAG_MAX: u64 = 1 << 20;
+
+/// How much of the file is written and how much is known synced, shared with the sync thread.
+#[derive(Debug, Default)]
+struct Marks {
+    written: AtomicU64,
+    synced: AtomicU64,
+}
+
+/// The thread that syncs appended lines in the background. Dropped: it syncs what is
+/// written, once more, and ends (the drop waits for it).
+struct Syncer {
+    marks: Arc<Marks>,
+    /// A message asks for a sync now; closing it ends the thread.
+    nudge: Option<mpsc::SyncSender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Syncer {
+    fn spawn(file: &File, written: u64) -> Result<Syncer, StoreError> {
+        let own = file.try_clone().map_err(|e| io("cannot be opened", e))?;
+        let marks = Arc::new(Marks {
+            written: AtomicU64::new(written),
+            synced: AtomicU64::new(written),
+        });
+        let (nudge, asked) = mpsc::sync_channel(1);
+        let shared = Arc::clone(&marks);
+        let thread = std::thread::Builder::new()
+            .name("circlekeeper-manifest".into())
+            .spawn(move || loop {
+                let last = match asked.recv_timeout(SYNC_EVERY) {
+                    Ok(()) | Err(mpsc::RecvTimeoutError::Timeout) => false,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => true,
+                };
+                let written = shared.written.load(Ordering::Acquire);
+                if written > shared.synced.load(Ordering::Acquire) {
+                    match own.sync_data() {
+                        Ok(()) => {
+                            shared.synced.fetch_max(written, Ordering::AcqRel);
+                        }
+                        // Tried again next time; the appender syncs itself before more than
+                        // `LAG_MAX` bytes wait, and reports a failure then.
+                        Err(e) => tracing::warn!(error = %e, "the manifest cannot be synced"),
+                    }
+                }
+                if last {
+                    return;
+                }
+            })
+            .map_err(|e| io("cannot get its sync thread", e))?;
+        Ok(Syncer {
+            marks,
+            nudge: Some(nudge),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Syncer {
+    fn drop(&mut self) {
+        self.nudge = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
 
 /// A running manifest is rewritten compactly once it is this long and four times its compact
 /// size (a busy store adds a line per room per flush).
@@ -199,6 +292,8 @@ pub struct Manifest {
     capacity: u64,
     /// [`COMPACT_AT`] (smaller in tests).
     compact_at: u64,
+    /// Syncs appended lines (`None` with no file).
+    syncer: Option<Syncer>,
 }
 
 impl Manifest {
@@ -213,6 +308,7 @@ impl Manifest {
             len: 0,
             capacity: 0,
             compact_at: COMPACT_AT,
+            syncer: None,
         }
     }
 
@@ -247,7 +343,9 @@ impl Manifest {
             .write(true)
             .open(path)
             .map_err(|e| io("cannot be opened", e))?;
+        let syncer = Syncer::spawn(&file, len)?;
         Ok(Manifest {
+            syncer: Some(syncer),
             file: Some(file),
             path: path.to_path_buf(),
             durable: state.clone(),
@@ -287,7 +385,8 @@ impl Manifest {
         self.pending.push(e);
     }
 
-    /// Note that these were deleted (their tombstones are durable): appended now, synced.
+    /// Note that these were deleted (their tombstones are durable): appended now, synced (a
+    /// delete's next step removes what a lagging manifest would report lost).
     pub fn gone(&mut self, entries: Vec<Entry>) -> Result<(), StoreError> {
         if self.file.is_none() {
             return Ok(());
@@ -295,7 +394,29 @@ impl Manifest {
         for e in &entries {
             self.state.apply(e);
         }
-        self.append(&entries)
+        self.append(&entries)?;
+        self.sync()
+    }
+
+    /// Sync every line appended so far, now.
+    pub fn sync(&mut self) -> Result<(), StoreError> {
+        let (Some(file), Some(syncer)) = (&self.file, &self.syncer) else {
+            return Ok(());
+        };
+        if syncer.marks.synced.load(Ordering::Acquire) >= self.len {
+            return Ok(());
+        }
+        file.sync_data().map_err(|e| io("cannot be synced", e))?;
+        syncer.marks.synced.fetch_max(self.len, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Bytes appended and not known synced.
+    fn unsynced(&self) -> u64 {
+        self.syncer.as_ref().map_or(0, |s| {
+            self.len
+                .saturating_sub(s.marks.synced.load(Ordering::Acquire))
+        })
     }
 
     /// The entries written since the last flush (taken before sled's own flush, so every one
@@ -324,15 +445,13 @@ impl Manifest {
         self.pending = entries;
     }
 
-    /// Append `entries` and sync (one `fdatasync`; none when there is nothing to append).
-    /// Now and then the zeros ahead are extended (a full sync), or the file is rewritten
-    /// compactly from what it says.
+    /// Append `entries`, not waiting for them to reach the disk (the sync thread syncs them;
+    /// this syncs first whenever more than [`LAG_MAX`] bytes would wait). Now and then the
+    /// zeros ahead are extended (a full sync), or the file is rewritten compactly from what
+    /// it says.
     pub fn append(&mut self, entries: &[Entry]) -> Result<(), StoreError> {
-        use std::io::{Seek, SeekFrom};
-        let Some(file) = &mut self.file else {
-            return Ok(());
-        };
-        if entries.is_empty() {
+        use std::os::unix::fs::FileExt;
+        if self.file.is_none() || entries.is_empty() {
             return Ok(());
         }
         let mut text = Vec::new();
@@ -340,21 +459,52 @@ impl Manifest {
             text.extend(line(e)?);
         }
         let end = self.len + text.len() as u64;
-        if end > self.capacity {
-            let capacity = end + AHEAD;
-            file.set_len(capacity)
-                .map_err(|e| io("cannot be extended", e))?;
-            file.seek(SeekFrom::Start(self.capacity))
-                .and_then(|_| file.write_all(&vec![0; (capacity - self.capacity) as usize]))
-                .and_then(|()| file.sync_all())
-                .map_err(|e| io("cannot be extended", e))?;
-            self.capacity = capacity;
+        if let Some(file) = &self.file {
+            if end > self.capacity {
+                let capacity = end + AHEAD;
+                file.set_len(capacity)
+                    .map_err(|e| io("cannot be extended", e))?;
+                file.write_all_at(&vec![0; (capacity - self.capacity) as usize], self.capacity)
+                    .and_then(|()| file.sync_all())
+                    .map_err(|e| io("cannot be extended", e))?;
+                self.capacity = capacity;
+            }
         }
-        file.seek(SeekFrom::Start(self.len))
-            .and_then(|_| file.write_all(&text))
-            .map_err(|e| io("cannot be appended to", e))?;
-        file.sync_data().map_err(|e| io("cannot be synced", e))?;
-        self.len = end;
+        // Whole lines at a time, never more than `LAG_MAX` bytes unsynced.
+        let mut rest = text.as_slice();
+        while !rest.is_empty() {
+            let room = LAG_MAX.saturating_sub(self.unsynced()) as usize;
+            let cut = if rest.len() <= room {
+                rest.len()
+            } else {
+                match rest[..room].iter().rposition(|&b| b == b'\n') {
+                    Some(i) => i + 1,
+                    None if self.unsynced() > 0 => {
+                        self.sync()?;
+                        continue;
+                    }
+                    // A line longer than `LAG_MAX` (never made): written, then synced.
+                    None => rest.len(),
+                }
+            };
+            if let Some(file) = &self.file {
+                file.write_all_at(&rest[..cut], self.len)
+                    .map_err(|e| io("cannot be appended to", e))?;
+            }
+            self.len += cut as u64;
+            rest = &rest[cut..];
+            if self.unsynced() > LAG_MAX {
+                self.sync()?;
+            }
+        }
+        if let Some(syncer) = &self.syncer {
+            syncer.marks.written.store(self.len, Ordering::Release);
+            if self.unsynced() > LAG_MAX / 4 {
+                if let Some(nudge) = &syncer.nudge {
+                    let _ = nudge.try_send(());
+                }
+            }
+        }
         for e in entries {
             self.durable.apply(e);
         }
@@ -363,6 +513,7 @@ impl Manifest {
             let pending = std::mem::take(&mut self.pending);
             let state = std::mem::take(&mut self.state);
             let mut fresh = Manifest::rewrite(&self.path, self.durable.clone())?;
+            // The old file's thread syncs it once more and ends (`fresh` holds every line).
             fresh.state = state;
             fresh.pending = pending;
             fresh.compact_at = self.compact_at;
@@ -409,6 +560,100 @@ mod tests {
         bytes[12] ^= 0x20;
         std::fs::write(&path, &bytes).expect("flipped");
         assert_eq!(read(&path).expect("read").damaged, vec![1]);
+    }
+
+    /// The lines of `entries`, as `append` writes them.
+    fn lines(entries: impl IntoIterator<Item = Entry>) -> Vec<u8> {
+        entries
+            .into_iter()
+            .flat_map(|e| line(&e).expect("a line"))
+            .collect()
+    }
+
+    fn room(id: &str, seq: u64) -> Entry {
+        Entry::Room { id: id.into(), seq }
+    }
+
+    #[test]
+    fn pages_of_the_unsynced_tail_lost_to_a_power_cut_are_lag_not_damage() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(FILE);
+        // What a power cut leaves of lines appended unsynced: the first and the last kept,
+        // a page between them still the zeros kept ahead.
+        let mut bytes = lines([Entry::Format { v: FORMAT }, room("a", 1)]);
+        let kept = bytes.len();
+        bytes.extend(lines((1..200).map(|seq| room("b", seq))));
+        let lost = kept + 100..kept + 4196;
+        bytes[lost.clone()].fill(0);
+        bytes.extend(lines([room("c", 9)]));
+        bytes.resize(bytes.len() + 4096, 0);
+        std::fs::write(&path, &bytes).expect("written");
+        let r = read(&path).expect("read");
+        assert!(r.damaged.is_empty(), "{:?}", r.damaged);
+        assert_eq!(r.state.rooms.get("a"), Some(&1));
+        assert_eq!(
+            r.state.rooms.get("c"),
+            Some(&9),
+            "intact lines after the gap count"
+        );
+        assert_eq!(
+            r.state.rooms.get("b"),
+            Some(&199),
+            "the last b line was kept"
+        );
+
+        // The same zeros further back than any unsynced tail reaches: damage.
+        let mut old = lines([Entry::Format { v: FORMAT }, room("a", 1)]);
+        old.extend(lines((1..200).map(|seq| room("b", seq))));
+        old[lost].fill(0);
+        let far = lines((0..).map(|seq| room("d", seq)).take_while({
+            let mut n = 0;
+            move |e| {
+                n += line(e).expect("a line").len() as u64;
+                n < LAG_MAX + 100
+            }
+        }));
+        old.extend(far);
+        std::fs::write(&path, &old).expect("written");
+        let r = read(&path).expect("read");
+        assert_eq!(r.damaged.len(), 1, "{:?}", r.damaged);
+
+        // Bytes that are not zeros in the tail stay damage.
+        let mut flipped = bytes.clone();
+        flipped[kept + 20] ^= 0xa5;
+        std::fs::write(&path, &flipped).expect("written");
+        assert!(!read(&path).expect("read").damaged.is_empty());
+    }
+
+    #[test]
+    fn appends_wait_for_the_sync_thread_yet_never_leave_more_than_the_lag_unsynced() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(FILE);
+        let mut m = Manifest::rewrite(&path, State::default()).expect("written");
+        // Written, not synced by the append itself (the sync thread's next turn is up to
+        // `SYNC_EVERY` away).
+        m.room("a", 1);
+        let pending = m.take();
+        m.append(&pending).expect("appended");
+        assert!(m.unsynced() > 0);
+        assert_eq!(read(&path).expect("read").state.rooms.get("a"), Some(&1));
+        // However much one append holds.
+        let many: Vec<Entry> = (0..40_000).map(|i| room(&format!("room-{i}"), 1)).collect();
+        m.append(&many).expect("appended");
+        assert!(m.unsynced() <= LAG_MAX, "{} bytes unsynced", m.unsynced());
+        // The sync thread catches up by itself (polled, bounded).
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while m.unsynced() > 0 {
+            assert!(std::time::Instant::now() < deadline, "never synced");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // A delete's entry is synced before `gone` returns.
+        m.gone(vec![Entry::RoomGone { id: "a".into() }])
+            .expect("gone");
+        assert_eq!(m.unsynced(), 0);
+        let r = read(&path).expect("read");
+        assert!(r.damaged.is_empty());
+        assert_eq!(r.state.rooms.len(), 40_000);
     }
 
     #[test]

@@ -256,7 +256,8 @@ impl Store for SledStore {
     fn flush(&self) -> Result<(), StoreError> {
         let mut manifest = self.manifest()?;
         // Taken before sled's sync, appended after it: the manifest never claims more than
-        // sled holds.
+        // sled holds. Appended without waiting for the disk (its own thread syncs it): the
+        // acknowledgements wait for sled's sync only.
         let entries = manifest.take();
         let synced = self.db.flush().map_err(db).and_then(|_| match &self.log {
             Some(log) => log.sync_data().map_err(|e| StoreError::Backend {
