@@ -5,6 +5,12 @@
 //! broadcasts the command only when the receipt says the writes are on disk. While one flush
 //! runs, new submissions queue up and go together in the next, so under load the cost of a
 //! flush is shared by many commands and at rest a command waits for one flush only.
+//!
+//! While flushes follow each other closely and the recent submissions come from several room
+//! actors (many rooms at a low rate each: without a wait, nearly every command would get a
+//! flush of its own), a batch waits until its first submission is [`GATHER`] old before it
+//! is flushed, so that the next few join it. A lone room's commands never wait (each follows
+//! the ack of the one before, so waiting gathers nothing); nor does a command at rest.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -35,6 +41,19 @@ pub const RETRY_MAX: Duration = Duration::from_secs(4);
 /// How often submissions are refused while the store is down (each is answered within this).
 const DOWN_POLL: Duration = Duration::from_millis(20);
 
+/// How long the first submission of a batch may wait for others to join it (see the module
+/// docs): the most latency the group commit adds to an acknowledgement.
+pub const GATHER: Duration = Duration::from_millis(1);
+
+/// Flushes are "frequent" (worth gathering for) when the last one started less than this
+/// before the current batch's first submission came.
+const BUSY: Duration = Duration::from_millis(5);
+
+/// How many recent submissions' sources are remembered, and how many of them must differ
+/// for a batch to wait.
+const SOURCES: usize = 8;
+const SEVERAL: usize = 3;
+
 /// The answer to a submission: `Ok` once its writes are durable.
 pub type Durable = oneshot::Receiver<Result<(), StoreError>>;
 
@@ -44,6 +63,43 @@ struct Submission {
     done: Option<oneshot::Sender<Result<(), StoreError>>>,
     /// The chain it belongs to, if any.
     chain: Option<Chain>,
+    /// When it was sent.
+    at: Instant,
+}
+
+impl Submission {
+    /// Who sent it: its chain (a room actor), or 0 (no chain: each counts as a source).
+    fn source(&self) -> usize {
+        self.chain
+            .as_ref()
+            .map_or(0, |c| Arc::as_ptr(&c.0) as usize)
+    }
+}
+
+/// The sources of the last [`SOURCES`] submissions, to tell many room actors from one.
+#[derive(Default)]
+struct Sources {
+    last: [usize; SOURCES],
+    next: usize,
+}
+
+impl Sources {
+    fn note(&mut self, s: &Submission) {
+        self.last[self.next % SOURCES] = s.source();
+        self.next = self.next.wrapping_add(1);
+    }
+
+    /// Whether at least [`SEVERAL`] of the remembered submissions came from different
+    /// sources (each chainless one counts as its own).
+    fn several(&self) -> bool {
+        let seen = &self.last[..self.next.min(SOURCES)];
+        let distinct = seen
+            .iter()
+            .enumerate()
+            .filter(|&(i, &s)| s == 0 || !seen[..i].contains(&s))
+            .count();
+        distinct >= SEVERAL
+    }
 }
 
 /// Submissions that each build on the ones before (a room actor's, which it submits without
@@ -116,6 +172,7 @@ impl Committer {
             writes,
             done: Some(done),
             chain,
+            at: Instant::now(),
         };
         if let Err(mut refused) = self.tx.send(submission).await {
             answer(&mut refused.0, Err(StoreError::Closed));
@@ -136,15 +193,25 @@ impl Committer {
 
 fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Submission>, stats: &CommitStats) {
     let mut batch: Vec<Submission> = Vec::with_capacity(64);
+    let mut sources = Sources::default();
+    // When the last flush started (long ago at first).
+    let mut last_flush: Option<Instant> = None;
     while let Some(first) = rx.blocking_recv() {
+        let since = first.at;
+        sources.note(&first);
         batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(s) => batch.push(s),
-                Err(_) => break,
+        gather(&mut rx, &mut batch, &mut sources);
+        let frequent = last_flush.is_some_and(|at| since.saturating_duration_since(at) < BUSY);
+        if frequent && batch.len() < MAX_BATCH && sources.several() {
+            let until = since + GATHER;
+            let now = Instant::now();
+            if until > now {
+                std::thread::sleep(until - now);
+                gather(&mut rx, &mut batch, &mut sources);
             }
         }
         let started = std::time::Instant::now();
+        last_flush = Some(started);
         let failed = commit(store.as_ref(), &mut batch, stats);
         stats.flush_seconds.observe(started.elapsed());
         stats.flushes.fetch_add(1, Ordering::Relaxed);
@@ -156,6 +223,19 @@ fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Submission>, stats: &Commit
             if !recover(store.as_ref(), &mut rx, stats, &error) {
                 return;
             }
+        }
+    }
+}
+
+/// Add what is queued to `batch`, up to [`MAX_BATCH`].
+fn gather(rx: &mut mpsc::Receiver<Submission>, batch: &mut Vec<Submission>, sources: &mut Sources) {
+    while batch.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(s) => {
+                sources.note(&s);
+                batch.push(s);
+            }
+            Err(_) => break,
         }
     }
 }
@@ -399,6 +479,42 @@ mod tests {
             .await
             .expect("joined")
             .expect("the thread ends");
+    }
+
+    fn submission(chain: Option<&Chain>) -> Submission {
+        Submission {
+            writes: Vec::new(),
+            done: None,
+            chain: chain.cloned(),
+            at: Instant::now(),
+        }
+    }
+
+    #[test]
+    fn only_submissions_of_several_room_actors_make_a_batch_wait_for_more() {
+        let lone = Chain::default();
+        let mut sources = Sources::default();
+        assert!(!sources.several());
+        for _ in 0..3 * SOURCES {
+            sources.note(&submission(Some(&lone)));
+        }
+        assert!(!sources.several(), "a lone room's commands never wait");
+        let others: Vec<Chain> = (0..SEVERAL).map(|_| Chain::default()).collect();
+        for c in &others[1..] {
+            sources.note(&submission(Some(c)));
+        }
+        assert!(sources.several());
+        // The lone room alone again: its commands stop waiting once the others are forgotten.
+        for _ in 0..SOURCES {
+            sources.note(&submission(Some(&lone)));
+        }
+        assert!(!sources.several());
+        // Submissions without a chain (series, room creation) each count as a source.
+        let mut chainless = Sources::default();
+        for _ in 0..SEVERAL {
+            chainless.note(&submission(None));
+        }
+        assert!(chainless.several());
     }
 
     #[test]
