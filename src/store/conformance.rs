@@ -99,6 +99,7 @@ pub fn event(seq: u64) -> StoredEvent {
             stage_index: None,
         },
         origin: None,
+        json: Default::default(),
     }
 }
 

@@ -78,6 +78,7 @@ pub mod committer;
 #[doc(hidden)]
 pub mod conformance;
 pub mod damage;
+mod event_json;
 mod keyring;
 pub mod leases;
 mod manifest;
@@ -97,6 +98,7 @@ use crate::room::{Recorded, Room, RoomSetup};
 use crate::secret::KeptKey;
 pub use committer::{Chain, Committer, Durable};
 pub use damage::{Damage, Mode as OpenMode, OpenError};
+pub use event_json::EventJson;
 pub use keyring::{Kind as OwnerKind, Owner};
 pub use leases::{Claim, Leases};
 pub use postgres::PgStore;
@@ -148,6 +150,9 @@ pub struct StoredEvent {
     /// The command this event completed, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<Origin>,
+    /// `event`'s JSON when the room already made it (its frame): written as it is.
+    #[serde(skip)]
+    pub json: EventJson,
 }
 
 impl StoredEvent {
@@ -158,6 +163,7 @@ impl StoredEvent {
             at: r.at,
             event: r.event.clone(),
             origin,
+            json: EventJson::default(),
         }
     }
 

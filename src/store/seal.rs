@@ -5,7 +5,7 @@
 //! A sealed value is `0x01 ‖ nonce (24 bytes) ‖ ciphertext ‖ tag (16 bytes)`. Values written
 //! by earlier versions are plain JSON (they start with `{` or `[`) and still read.
 
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::aead::{Aead, AeadInPlace, KeyInit, Payload};
 use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 
 use super::keyring::DataKey;
@@ -15,6 +15,9 @@ use super::StoreError;
 pub const SEALED: u8 = 0x01;
 
 const NONCE: usize = 24;
+
+/// Bytes of the authentication tag.
+const TAG: usize = 16;
 
 /// The associated data of a record: where it is stored.
 fn place(tree: &str, key: &[u8]) -> Vec<u8> {
@@ -38,21 +41,17 @@ pub fn seal(
     })?;
     let cipher = XChaCha20Poly1305::new(Key::from_slice(data_key.as_slice()));
     let aad = place(tree, key);
-    let sealed = cipher
-        .encrypt(
-            XNonce::from_slice(&nonce),
-            Payload {
-                msg: plain,
-                aad: &aad,
-            },
-        )
+    // Encrypted where it is stored: one allocation, no copy of the ciphertext.
+    let mut out = Vec::with_capacity(1 + NONCE + plain.len() + TAG);
+    out.push(SEALED);
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(plain);
+    let tag = cipher
+        .encrypt_in_place_detached(XNonce::from_slice(&nonce), &aad, &mut out[1 + NONCE..])
         .map_err(|_| StoreError::Backend {
             reason: "a value could not be sealed".into(),
         })?;
-    let mut out = Vec::with_capacity(1 + NONCE + sealed.len());
-    out.push(SEALED);
-    out.extend_from_slice(&nonce);
-    out.extend_from_slice(&sealed);
+    out.extend_from_slice(&tag);
     Ok(out)
 }
 

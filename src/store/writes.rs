@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, HashMap};
 use tracing::warn;
 
 use super::chunks::{self, db, CHUNKED};
+use super::event_json;
 use super::keyring::{Keyring, Kind, Owner};
 use super::manifest::Entry;
 use super::seal::{self, SEALED};
@@ -173,14 +174,18 @@ impl<'a> Staged<'a> {
     fn commit(mut self, store: &SledStore, ring: &mut Keyring) -> Result<(), StoreError> {
         let trees = &store.trees;
         let b = &mut self.batches;
+        // One buffer for every run's JSON (zeroed when dropped).
+        let mut plain = zeroize::Zeroizing::new(Vec::new());
         for (room, run) in self.runs.runs.drain(..) {
-            let owner = Owner::room(room);
-            let (first, value) = match run.as_slice() {
-                [] => continue,
-                [one] => (one.seq, seal_run(ring, &owner, one.seq, one)?),
-                [head, ..] => (head.seq, seal_run(ring, &owner, head.seq, &run)?),
+            let Some(first) = run.first().map(|e| e.seq) else {
+                continue;
             };
-            chunks::put(&mut b.events, &event_key(room, first), &value)?;
+            let owner = Owner::room(room);
+            let key = event_key(room, first);
+            plain.clear();
+            event_json::encode(&run, &mut plain)?;
+            let value = seal::seal(&ring.get_or_create(&owner)?, EVENTS, &key, &plain)?;
+            chunks::put(&mut b.events, &key, &value)?;
         }
         for (room, snapshot) in self.snapshots {
             let sealed = seal_json(
@@ -209,15 +214,6 @@ impl<'a> Staged<'a> {
         ring.persist()?;
         self.batches.apply(trees)
     }
-}
-
-fn seal_run<T: serde::Serialize>(
-    ring: &mut Keyring,
-    owner: &Owner,
-    seq: u64,
-    value: &T,
-) -> Result<Vec<u8>, StoreError> {
-    seal_json(ring, owner, EVENTS, &event_key(&owner.id, seq), value)
 }
 
 impl SledStore {

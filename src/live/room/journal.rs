@@ -13,7 +13,7 @@ use super::delivery::{error_frame, event_frame, Admission, Delivery, Outbound};
 use super::resume::RecentEvent;
 use super::{Actor, Notice};
 use crate::room::state::{Recorded, Rejection};
-use crate::store::{Durable, Origin, Snapshot, StoreError, StoredEvent, Write};
+use crate::store::{Durable, EventJson, Origin, Snapshot, StoreError, StoredEvent, Write};
 
 /// Most inbox messages one step of the actor handles before it submits their writes together.
 pub const MAX_STEP_MESSAGES: usize = 64;
@@ -33,8 +33,8 @@ pub(super) struct Pending {
 impl Actor {
     /// Journal new events: their writes (stored with the command they complete, `origin`, on
     /// the last one) are queued, a snapshot with them when one is due, and each event is
-    /// serialized once — the frame the resume buffer keeps and every peer gets. Returns the
-    /// frames, in order.
+    /// serialized once — the frame the resume buffer keeps, every peer gets, and the store
+    /// writes the event's JSON from. Returns the frames, in order.
     pub(super) fn record(
         &mut self,
         events: Vec<Recorded>,
@@ -54,12 +54,15 @@ impl Actor {
                 at: r.at,
                 frame: f.clone(),
             });
+            // The store writes the event's JSON from the frame (no copy, no second pass).
+            let json = EventJson::from_frame(f.clone());
             frames.push(f);
             stored.push(StoredEvent {
                 seq: r.seq,
                 at: r.at,
                 event: r.event,
                 origin: if i == last { origin.take() } else { None },
+                json,
             });
         }
         self.trim_recent();
