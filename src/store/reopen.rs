@@ -268,6 +268,8 @@ mod tests {
         assert!(!store.is_broken());
         assert_eq!(store.load("r").expect("a read").events.len(), 1);
         store.write(&[events("r", 2..=2)]).expect("writes again");
+        // Flushed first: sled writes its log buffer out in the background until then.
+        store.flush().expect("flushed");
         assert_eq!(
             store.size_on_disk(),
             inner.size_on_disk(),

@@ -32,22 +32,54 @@ use crate::series::SeriesRecord;
 /// One batch per tree.
 #[derive(Default)]
 struct Batches {
-    rooms: sled::Batch,
-    events: sled::Batch,
-    snapshots: sled::Batch,
-    notes: sled::Batch,
-    series: sled::Batch,
-    tokens: sled::Batch,
+    rooms: TreeBatch,
+    events: TreeBatch,
+    snapshots: TreeBatch,
+    notes: TreeBatch,
+    series: TreeBatch,
+    tokens: TreeBatch,
+}
+
+/// A tree's batch, and whether anything was put in it: sled 0.34 writes its log buffer out
+/// (a `pwrite` and a `sync_file_range` on its IO threads, which all wake up) at the start of
+/// every `apply_batch`, empty or not, so only the batches written to are applied.
+#[derive(Default)]
+struct TreeBatch {
+    batch: sled::Batch,
+    used: bool,
+}
+
+impl std::ops::Deref for TreeBatch {
+    type Target = sled::Batch;
+    fn deref(&self) -> &sled::Batch {
+        &self.batch
+    }
+}
+
+impl std::ops::DerefMut for TreeBatch {
+    fn deref_mut(&mut self) -> &mut sled::Batch {
+        self.used = true;
+        &mut self.batch
+    }
+}
+
+impl TreeBatch {
+    fn apply(self, tree: &sled::Tree) -> Result<(), StoreError> {
+        if !self.used {
+            return Ok(());
+        }
+        tree.apply_batch(self.batch).map_err(db)
+    }
 }
 
 impl Batches {
     fn apply(self, trees: &Trees) -> Result<(), StoreError> {
-        trees.rooms.apply_batch(self.rooms).map_err(db)?;
-        trees.events.apply_batch(self.events).map_err(db)?;
-        trees.snapshots.apply_batch(self.snapshots).map_err(db)?;
-        trees.notes.apply_batch(self.notes).map_err(db)?;
-        trees.series.apply_batch(self.series).map_err(db)?;
-        trees.tokens.apply_batch(self.tokens).map_err(db)
+        self.rooms.apply(&trees.rooms)?;
+        self.events.apply(&trees.events)?;
+        self.snapshots.apply(&trees.snapshots)?;
+        self.notes.apply(&trees.notes)?;
+        self.series.apply(&trees.series)?;
+        self.tokens.apply(&trees.tokens)
     }
 }
 
