@@ -27,11 +27,15 @@ use crate::store::StoredEvent;
 /// smaller and keeps the replay within the connection's outbox.
 pub const MAX_REPLAY: usize = PEER_OUTBOX - 24;
 
-/// Events kept in memory as ready frames (the tail). A resume that reaches further back (but
-/// no more than [`MAX_REPLAY`] events, within the resume window) gets the older ones from the
-/// store. A reconnect after a blip misses a handful of events; 64 cover most absences of a
-/// minute in a busy circle, and cost a room some 16 KiB at most.
+/// Most events kept in memory as ready frames (the tail). A resume that reaches further back
+/// (but no more than [`MAX_REPLAY`] events, within the resume window) gets the older ones from
+/// the store. A reconnect after a blip misses a handful of events.
 pub const MAX_RECENT_EVENTS: usize = 64;
+
+/// Most bytes of frames the tail keeps, whatever the count: some 20 to 40 events of a circle,
+/// a few seconds to a minute of it. A busy room's 64 frames would cost each of its eight
+/// participants 2 to 4 KiB.
+pub const MAX_RECENT_BYTES: usize = 8 * 1024;
 
 /// Command ids remembered per participant, so that a retried command is applied once. A
 /// client sends a command again only when its ack did not come back before its connection
@@ -107,16 +111,19 @@ impl Actor {
                 });
             }
         }
-        while self.older.len() + self.recent.len() > MAX_REPLAY {
-            self.older.pop_front();
-        }
+        self.trim_recent();
     }
 
     /// Move events beyond the tail out of it (keeping their seq and time), and drop what is
     /// older than the resume window or beyond [`MAX_REPLAY`].
     pub(super) fn trim_recent(&mut self) {
-        while self.recent.len() > MAX_RECENT_EVENTS {
+        let mut bytes: usize = self.recent.iter().map(|e| e.frame.len()).sum();
+        // The newest event stays, however large.
+        while self.recent.len() > MAX_RECENT_EVENTS
+            || (bytes > MAX_RECENT_BYTES && self.recent.len() > 1)
+        {
             if let Some(e) = self.recent.pop_front() {
+                bytes -= e.frame.len();
                 self.older.push_back((e.seq, e.at));
             }
         }
