@@ -79,6 +79,9 @@ use std::future::Future;
 /// Frames, events and writes are allocated on one thread and freed on another (a room actor
 /// makes a frame, each connection task drops its copy, the commit thread drops the writes):
 /// glibc's malloc serializes those frees on arena locks, mimalloc frees them without one.
+/// The `system-alloc` feature (off by default) leaves the system's allocator in place, so that
+/// a heap profiler (heaptrack, valgrind's dhat or massif) sees every allocation.
+#[cfg(not(feature = "system-alloc"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -285,6 +285,7 @@ impl AppState {
         let committer = self.inner.committer.lock().ok()?.clone()?;
         Some(RoomContext {
             committer,
+            store: Arc::clone(&self.inner.store),
             clock: self.inner.clock.clone(),
             resume_window_ms: self.inner.settings.resume_window.as_millis() as u64,
             presence_grace_ms: self.inner.settings.presence_grace.as_millis() as u64,

@@ -115,7 +115,7 @@ impl AppState {
         let window = self.inner.settings.resume_window.as_millis() as u64;
         let loaded = tokio::task::spawn_blocking(move || {
             // The snapshot, the events after it, and the last ones a resume may replay.
-            let loaded = store.load_recent(&key, crate::live::room::MAX_RECENT_EVENTS)?;
+            let loaded = store.load_recent(&key, crate::live::room::MAX_REPLAY)?;
             let room = rebuild(&record, &loaded).map_err(|gap| StoreError::Record {
                 key: format!("room {key}"),
                 reason: gap.to_string(),

@@ -57,9 +57,16 @@ pub const LIBRARY_MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// they are flushed.
 pub const MAX_OUTGOING_FRAME_BYTES: usize = limits::MAX_SERVER_FRAME_BYTES;
 
-/// Read and write buffer per connection: commands and events are small, and the library's
-/// 128 KiB default would cost ~136 KiB per participant.
+/// Write buffer per connection (the library writes to the socket once this much is queued; a
+/// flush writes the rest): commands and events are small, and the library's 128 KiB default
+/// would cost ~136 KiB per participant.
 pub const SOCKET_BUFFER_BYTES: usize = 4 * 1024;
+
+/// Read buffer per connection, allocated whole when the connection opens: a client's frames
+/// are commands of a few hundred bytes, so 1 KiB holds several; a larger frame (up to
+/// [`LIBRARY_MAX_MESSAGE_BYTES`]) grows it as it arrives. 4 KiB here cost 3 KiB more per
+/// participant (`doc-notes/mem.md`).
+pub const READ_BUFFER_BYTES: usize = 1024;
 
 /// Longest the server spends, once it has decided to close a connection, handing over what the
 /// client is owed first: the answers to the commands it already passed to the room (their
@@ -144,7 +151,7 @@ pub async fn upgrade(
     Ok(ws
         .max_message_size(LIBRARY_MAX_MESSAGE_BYTES)
         .max_frame_size(LIBRARY_MAX_MESSAGE_BYTES)
-        .read_buffer_size(SOCKET_BUFFER_BYTES)
+        .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(SOCKET_BUFFER_BYTES)
         .max_write_buffer_size(MAX_OUTGOING_FRAME_BYTES)
         .on_upgrade(move |socket| {
@@ -453,7 +460,7 @@ impl Connection {
                     .send(RoomMsg::Command {
                         conn: self.conn,
                         id,
-                        command,
+                        command: Box::new(command),
                         received,
                     })
                     .await
@@ -472,7 +479,9 @@ impl Connection {
             self.reply(error_frame(Some(id), ErrorCode::AlreadyAuthenticated, msg));
             return Next::Continue;
         }
-        self.enter(id, room_id, credential, rx).await
+        // Boxed: entering (which may load the room from the store) happens once per
+        // connection, and its future would otherwise take room in every connection's task.
+        Box::pin(self.enter(id, room_id, credential, rx)).await
     }
 
     /// A binary frame: refused, but it counts against the rate limit like any frame the
@@ -590,7 +599,7 @@ impl Connection {
         let msg = RoomMsg::Enter {
             conn: self.conn,
             id,
-            credential,
+            credential: Box::new(credential),
             outbox,
             cutoff: Arc::clone(&self.cutoff),
             reply,

@@ -17,7 +17,7 @@ pub type Property = fn(&dyn Store);
 
 /// Run every property, each on a store of its own from `make`.
 pub fn run_all<S: Store>(make: impl Fn() -> S) {
-    let properties: [(&str, Property); 11] = [
+    let properties: [(&str, Property); 12] = [
         (
             "events_read_back_in_order",
             events_read_back_in_order_across_commits,
@@ -46,6 +46,10 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
         (
             "load_recent_reads_what_a_restore_needs",
             load_recent_reads_the_snapshot_what_follows_and_the_last_few,
+        ),
+        (
+            "events_after_reads_a_resumes_events",
+            events_after_reads_the_events_after_a_seq,
         ),
     ];
     for (name, property) in properties {
@@ -245,6 +249,59 @@ pub fn load_recent_reads_the_snapshot_what_follows_and_the_last_few(store: &dyn 
         "no snapshot: all"
     );
     assert!(recent("never", 3).is_empty());
+}
+
+/// `events_after` gives exactly the events after a seq, in order, at most as many as asked:
+/// from inside a run, at a run's edge, past the end, and of a room never written.
+pub fn events_after_reads_the_events_after_a_seq(store: &dyn Store) {
+    let room = |id: &str| Write::Room {
+        record: Box::new(record(id, "After")),
+    };
+    commit(
+        store,
+        vec![
+            room("r"),
+            events("r", 1..=40),
+            room("s"),
+            events("s", 1..=3),
+        ],
+    );
+    for seq in 41..=60 {
+        commit(store, vec![events("r", seq..=seq)]);
+    }
+    commit(store, vec![events("r", 61..=70)]);
+    let after = |id: &str, after: u64, max: usize| -> Vec<u64> {
+        let got = store.events_after(id, after, max).expect("events_after");
+        got.iter().map(|e| e.seq).collect()
+    };
+    assert_eq!(after("r", 0, 1000), (1..=70).collect::<Vec<u64>>());
+    assert_eq!(
+        after("r", 10, 5),
+        (11..=15).collect::<Vec<u64>>(),
+        "inside a run"
+    );
+    assert_eq!(
+        after("r", 39, 4),
+        (40..=43).collect::<Vec<u64>>(),
+        "across runs"
+    );
+    assert_eq!(
+        after("r", 40, 3),
+        (41..=43).collect::<Vec<u64>>(),
+        "at a run's edge"
+    );
+    assert_eq!(
+        after("r", 59, 100),
+        (60..=70).collect::<Vec<u64>>(),
+        "to the last"
+    );
+    assert_eq!(after("r", 65, 2), vec![66, 67], "inside the last run");
+    assert!(after("r", 70, 10).is_empty(), "nothing after the last");
+    assert!(after("r", 5, 0).is_empty(), "none asked");
+    assert_eq!(after("s", 1, 10), vec![2, 3], "another room's own");
+    assert!(after("never", 0, 10).is_empty());
+    let got = store.events_after("r", 44, 1).expect("events_after");
+    assert_eq!(got, vec![event(45)], "the event as written");
 }
 
 /// Every write of a batch is there once it is written.

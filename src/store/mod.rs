@@ -366,6 +366,24 @@ pub trait Store: Send + Sync + 'static {
         loaded.events.drain(..first_needed);
         Ok(loaded)
     }
+    /// A room's stored events after sequence number `after`, in order, at most `max` of them:
+    /// what a resume that reaches further back than the room's in-memory tail replays. Only
+    /// events already durable are asked for. The default reads every event (through
+    /// [`Store::load`]) and keeps those; a backend should read from `after` on only.
+    fn events_after(
+        &self,
+        id: &str,
+        after: u64,
+        max: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        Ok(self
+            .load(id)?
+            .events
+            .into_iter()
+            .filter(|e| e.seq > after)
+            .take(max)
+            .collect())
+    }
     /// Every series record.
     fn series(&self) -> Result<Vec<crate::series::SeriesRecord>, StoreError>;
     /// One room record, if stored (to load a room on first use). The default scans

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::RwLock;
 
-use super::{Loaded, OpenMode, RoomRecord, SledStore, Store, StoreError, Write};
+use super::{Loaded, OpenMode, RoomRecord, SledStore, Store, StoreError, StoredEvent, Write};
 use crate::series::SeriesRecord;
 
 /// The size of the test write made before the store is opened again: about two of sled's log
@@ -146,6 +146,15 @@ impl Store for Reopening {
 
     fn load_recent(&self, id: &str, keep: usize) -> Result<Loaded, StoreError> {
         self.with(|s| s.load_recent(id, keep))
+    }
+
+    fn events_after(
+        &self,
+        id: &str,
+        after: u64,
+        max: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        self.with(|s| s.events_after(id, after, max))
     }
 
     fn series(&self) -> Result<Vec<SeriesRecord>, StoreError> {

@@ -325,6 +325,42 @@ impl Store for SledStore {
     fn load_recent(&self, id: &str, keep: usize) -> Result<Loaded, StoreError> {
         self.load_from(id, Some(keep))
     }
+
+    fn events_after(
+        &self,
+        id: &str,
+        after: u64,
+        max: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        self.intact(id)?;
+        let data_key = self.ring()?.get(&Owner::room(id));
+        let p = prefix(id);
+        // From the run that holds event `after + 1` (found from the keys alone), to the end.
+        let start = match self.run_start(id, Some(after.saturating_add(2)))? {
+            Some(seq) => event_key(id, seq),
+            None => p.clone(),
+        };
+        let mut end = p;
+        end.push(0xff);
+        let mut events: Vec<StoredEvent> = Vec::new();
+        for item in Records::new(EVENTS, self.trees.events.range(start..end)) {
+            if events.len() >= max {
+                break;
+            }
+            let (key, value) = item?;
+            let plain = seal::open(data_key.as_ref(), EVENTS, &key, value, || printable(&key))?;
+            let first = plain.iter().find(|b| !b.is_ascii_whitespace());
+            let run: Vec<StoredEvent> = if first == Some(&b'[') {
+                decode(EVENTS, &key, &plain)?
+            } else {
+                vec![decode(EVENTS, &key, &plain)?]
+            };
+            check_run(id, &key, &run)?;
+            let room_left = max - events.len();
+            events.extend(run.into_iter().filter(|e| e.seq > after).take(room_left));
+        }
+        Ok(events)
+    }
 }
 
 impl SledStore {

@@ -168,6 +168,15 @@ impl Store for Observed {
         self.inner.load_recent(id, keep)
     }
 
+    fn events_after(
+        &self,
+        id: &str,
+        after: u64,
+        max: usize,
+    ) -> Result<Vec<crate::store::StoredEvent>, StoreError> {
+        self.inner.events_after(id, after, max)
+    }
+
     fn series(&self) -> Result<Vec<crate::series::SeriesRecord>, StoreError> {
         self.inner.series()
     }
@@ -231,6 +240,14 @@ mod tests {
         fn load_recent(&self, _: &str, _: usize) -> Result<Loaded, StoreError> {
             Err(refused("load_recent"))
         }
+        fn events_after(
+            &self,
+            _: &str,
+            _: u64,
+            _: usize,
+        ) -> Result<Vec<crate::store::StoredEvent>, StoreError> {
+            Err(refused("events_after"))
+        }
         fn series(&self) -> Result<Vec<crate::series::SeriesRecord>, StoreError> {
             Ok(Vec::new())
         }
@@ -270,6 +287,10 @@ mod tests {
         assert_eq!(
             observed.load_recent("r", 1).map(|_| ()).map_err(key),
             Err("load_recent".into())
+        );
+        assert_eq!(
+            observed.events_after("r", 0, 1).map(|_| ()).map_err(key),
+            Err("events_after".into())
         );
         assert_eq!(
             observed.room("r").map(|_| ()).map_err(key),

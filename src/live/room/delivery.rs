@@ -105,8 +105,9 @@ pub(super) struct Peer {
 pub(super) enum Admission {
     /// A welcome or snapshot.
     Frame(Utf8Bytes),
-    /// A `resumed` frame followed by these events.
-    Replay(Vec<Utf8Bytes>),
+    /// A `resumed` frame followed by the events missed (some read from the store when
+    /// delivered: see `resume`).
+    Replay(super::resume::Replay),
 }
 
 /// Something an input owes the world once its writes are durable.
@@ -284,7 +285,14 @@ impl Actor {
         }
         let frames = match first {
             Admission::Frame(f) => vec![f],
-            Admission::Replay(frames) => frames,
+            Admission::Replay(replay) => match self.replayed(replay) {
+                Ok(frames) => frames,
+                Err(r) => {
+                    peer.cutoff.set(close::GOING_AWAY);
+                    let _ = reply.send(Err(r));
+                    return;
+                }
+            },
         };
         let sent = frames
             .into_iter()

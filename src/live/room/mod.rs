@@ -32,7 +32,6 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::ws::Utf8Bytes;
 use circlekeeper_protocol::{close, CommandId, ErrorCode, Millis, ParticipantId, Presence};
 use tokio::sync::{mpsc, oneshot};
 use tracing::debug;
@@ -57,7 +56,7 @@ pub use resume::{MAX_RECENT_EVENTS, MAX_REPLAY, REMEMBERED_COMMANDS};
 use delivery::{Delivery, Peer};
 use journal::Pending;
 use pump::{Sender, Spare};
-use resume::RecentEvent;
+use resume::{RecentEvent, Remembered};
 
 /// How many messages may wait in a room's inbox. Connections wait (backpressure) when it is
 /// full; a room of 64 people sending a command each still fits several times over.
@@ -78,8 +77,8 @@ pub enum RoomMsg {
         conn: ConnId,
         /// The command id of `join` / `host` / `member` / `resume`.
         id: CommandId,
-        /// Who they say they are.
-        credential: Credential,
+        /// Who they say they are (boxed: it keeps every room's inbox slots small).
+        credential: Box<Credential>,
         /// The connection's outbox.
         outbox: mpsc::Sender<Outbound>,
         /// Where the actor writes the close code if it cuts the connection off.
@@ -93,8 +92,9 @@ pub enum RoomMsg {
         conn: ConnId,
         /// The command id.
         id: CommandId,
-        /// The command.
-        command: circlekeeper_protocol::Command,
+        /// The command (boxed: it keeps every room's inbox slots small; the channel allocates
+        /// them 32 at a time).
+        command: Box<circlekeeper_protocol::Command>,
         /// When its frame arrived (for the command latency metric).
         received: Instant,
     },
@@ -251,6 +251,9 @@ pub struct SeriesLink {
 pub struct RoomContext {
     /// Where writes go to become durable.
     pub committer: Committer,
+    /// The store, read (once durable) for the events a resume reaches further back than the
+    /// in-memory tail.
+    pub store: Arc<dyn crate::store::Store>,
     /// The clock.
     pub clock: Clock,
     /// How far back (ms) a resume can replay events one by one.
@@ -273,10 +276,13 @@ struct Actor {
     ctx: RoomContext,
     /// A random secret made ahead, for the next token or link key an effect asks for.
     spare: Spare,
-    /// Events of the resume window, as frames, in order (including those still pending).
+    /// The last events (the tail), as frames, in order (including those still pending).
     recent: VecDeque<RecentEvent>,
-    /// Recent acknowledged command ids per participant, with their ack frames.
-    acks: HashMap<ParticipantId, VecDeque<(CommandId, Utf8Bytes)>>,
+    /// The seq and time of the events of the resume window older than the tail, in order:
+    /// a resume that reaches them reads them from the store.
+    older: VecDeque<(u64, Millis)>,
+    /// Recent acknowledged command ids per participant, with what their acks said.
+    acks: HashMap<ParticipantId, VecDeque<Remembered>>,
     /// Deliveries waiting for durability, in order.
     pending: VecDeque<Pending>,
     /// Writes queued this step, not yet submitted.
@@ -322,6 +328,7 @@ pub fn spawn_room(init: RoomInit, ctx: RoomContext) -> (RoomHandle, tokio::task:
         ctx,
         spare: Spare::new(),
         recent: VecDeque::new(),
+        older: VecDeque::new(),
         acks: HashMap::new(),
         pending: VecDeque::new(),
         open_writes: Vec::new(),
@@ -356,8 +363,8 @@ enum Step {
 /// The actor loop: durability receipts first, then messages, then timer ticks.
 async fn run_room(mut actor: Actor, mut inbox: mpsc::Receiver<RoomMsg>, restored: bool) {
     if restored {
-        actor.nobody_here().await;
-        actor.repair_series().await;
+        Box::pin(actor.nobody_here()).await;
+        Box::pin(actor.repair_series()).await;
     }
     while !actor.stopped {
         let deadline = match (actor.room.next_deadline(), actor.away_due.front()) {
@@ -390,13 +397,16 @@ async fn run_room(mut actor: Actor, mut inbox: mpsc::Receiver<RoomMsg>, restored
             }
             Step::Durable(Err(e)) => actor.fail(&e),
             Step::Msg(Some(msg)) => {
-                actor.handle(msg).await;
+                // Each step's future is boxed (made and freed as the step runs): held inline,
+                // the largest of them (an entry, a command with effects that await the series)
+                // would take room in every live room's task, busy or not.
+                Box::pin(actor.handle(msg)).await;
                 // Take what else is waiting too: the inputs of one step share a submission,
                 // a flush and a release, so each peer gets their events in one write.
                 let mut taken = 1;
                 while taken < MAX_STEP_MESSAGES && !actor.stopped {
                     let Ok(msg) = inbox.try_recv() else { break };
-                    actor.handle(msg).await;
+                    Box::pin(actor.handle(msg)).await;
                     taken += 1;
                 }
             }
@@ -405,7 +415,7 @@ async fn run_room(mut actor: Actor, mut inbox: mpsc::Receiver<RoomMsg>, restored
                 actor.seal().await;
                 break;
             }
-            Step::Tick => actor.tick().await,
+            Step::Tick => Box::pin(actor.tick()).await,
         }
         actor.seal().await;
         actor.release_ready();
@@ -424,7 +434,7 @@ async fn run_room(mut actor: Actor, mut inbox: mpsc::Receiver<RoomMsg>, restored
             actor.away_due.clear();
         }
         for who in std::mem::take(&mut actor.pending_away) {
-            actor.presence_check(who).await;
+            Box::pin(actor.presence_check(who)).await;
         }
         actor.seal().await;
         actor.release_ready();
@@ -450,7 +460,7 @@ impl Actor {
                 cutoff,
                 reply,
             } => {
-                let (input, last_seq, guest_key) = self.entry(credential).await;
+                let (input, last_seq, guest_key) = Box::pin(self.entry(*credential)).await;
                 let peer = Peer {
                     who: 0,
                     outbox,
@@ -491,7 +501,10 @@ impl Actor {
                     id,
                     received,
                 };
-                let input = Input::Command { from: who, command };
+                let input = Input::Command {
+                    from: who,
+                    command: *command,
+                };
                 self.pump(input, from).await;
             }
             RoomMsg::Leave { conn } => {

@@ -49,6 +49,8 @@ pub fn expand(format: &Format, presenters: &[ParticipantId]) -> Vec<PlannedStage
         }
         i = end;
     }
+    // Kept as long as the room lives (in its view): no spare capacity from the pushes.
+    plan.shrink_to_fit();
     plan
 }
 

@@ -262,6 +262,16 @@ impl Store for PgStore {
         self.call(move |client| reads::load(client, &id, Some(keep)))
     }
 
+    fn events_after(
+        &self,
+        id: &str,
+        after: u64,
+        max: usize,
+    ) -> Result<Vec<crate::store::StoredEvent>, StoreError> {
+        let id = id.to_string();
+        self.call(move |client| reads::events_after(client, &id, after, max))
+    }
+
     fn series(&self) -> Result<Vec<SeriesRecord>, StoreError> {
         self.call(|client| reads::series(client, None))
     }

@@ -185,3 +185,47 @@ pub fn load(client: &mut Client, id: &str, keep: Option<usize>) -> Result<Loaded
     tx.commit().map_err(backend)?;
     Ok(loaded)
 }
+
+/// A room's events after `after`, in order, at most `max` ([`crate::store::Store::events_after`]),
+/// read through the primary key's index.
+pub fn events_after(
+    client: &mut Client,
+    id: &str,
+    after: u64,
+    max: usize,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let from = seq_column(after.min(i64::MAX as u64))?;
+    let limit = i64::try_from(max).unwrap_or(i64::MAX);
+    let mut tx = client
+        .build_transaction()
+        .isolation_level(postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .map_err(backend)?;
+    let key = match tx
+        .query_opt("SELECT key FROM room_keys WHERE room = $1", &[&id])
+        .map_err(backend)?
+    {
+        Some(row) => Some(data_key(row.get::<_, &[u8]>(0), id)?),
+        None => None,
+    };
+    let mut events = Vec::new();
+    for row in tx
+        .query(
+            "SELECT seq, event FROM events WHERE room = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            &[&id, &from, &limit],
+        )
+        .map_err(backend)?
+    {
+        let seq = u64::try_from(row.get::<_, i64>(0)).unwrap_or_default();
+        events.push(open::<StoredEvent>(
+            key.as_ref(),
+            "events",
+            id,
+            Some(seq),
+            row.get(1),
+        )?);
+    }
+    tx.commit().map_err(backend)?;
+    Ok(events)
+}
