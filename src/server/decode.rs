@@ -2,6 +2,9 @@
 //! makes (repeated keys, nesting, numbers no field can hold), the typed reading of it as a
 //! [`ClientMessage`], and the error code and message for a frame that cannot be read.
 
+use std::borrow::Cow;
+use std::cell::RefCell;
+
 use circlekeeper_protocol::{limits, ClientMessage, Command, ErrorCode};
 use serde::Deserialize;
 use serde_json::Value;
@@ -47,52 +50,85 @@ impl Flaw {
 
 /// What a [`scan`] learned on its way through a frame.
 #[derive(Default)]
-struct ScanState {
+struct ScanState<'de> {
     /// The first flaw, which ended the scan.
     flaw: Option<Flaw>,
-    /// The top-level `id`, if it is a [`valid_id`] read before the flaw.
-    id: Option<String>,
+    /// The top-level `id`, if it is a [`valid_id`] read before the flaw (borrowed from the
+    /// frame unless it has escapes).
+    id: Option<Cow<'de, str>>,
     /// The top-level key whose value the scan was in when it failed.
     field: Option<String>,
+    /// Whether the top-level `type` is a string.
+    type_text: bool,
+}
+
+/// What a frame that passed the [`scan`] is like, for its reading.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Scanned<'a> {
+    /// Whether the top-level `type` is a string: only then can the typed reading be taken
+    /// as it is (see [`parse`]).
+    type_text: bool,
+    /// The top-level `id`, if it is a [`valid_id`].
+    id: Option<Cow<'a, str>>,
 }
 
 /// One pass over a frame, before it is read as a command, for what serde_json lets through or
 /// reports badly: a repeated key (serde_json keeps the last silently), nesting deeper than
 /// [`MAX_JSON_DEPTH`], a number too large for any field. `Err` carries the frame's id, when
-/// it came before the flaw. Malformed JSON passes: the careful reading names it.
-pub(super) fn scan(text: &str) -> Result<(), (Option<String>, Flaw)> {
-    let state = std::cell::RefCell::new(ScanState::default());
+/// it came before the flaw. Malformed JSON passes: the careful reading names it. On its way,
+/// it notes whether the frame's `type` is a string, which [`parse`] needs to know.
+pub(super) fn scan(text: &str) -> Result<Scanned<'_>, (Option<String>, Flaw)> {
+    let state = RefCell::new(ScanState::default());
     let mut de = serde_json::Deserializer::from_str(text);
     let seed = ScanSeed {
         depth: 0,
-        capture: false,
+        capture: Capture::Nothing,
         state: &state,
     };
     let result = serde::de::DeserializeSeed::deserialize(seed, &mut de).and_then(|_| de.end());
-    let ScanState { flaw, id, field } = state.into_inner();
+    let ScanState {
+        flaw,
+        id,
+        field,
+        type_text,
+    } = state.into_inner();
     if let Some(flaw) = flaw {
-        return Err((id, flaw));
+        return Err((id.map(Cow::into_owned), flaw));
     }
     match (result, field) {
         // serde_json reads a number like 1e400 as a syntax error; its message is the only way
         // to tell it from one.
         (Err(e), Some(field)) if e.to_string().starts_with("number out of range") => {
-            Err((id, Flaw::NumberOutOfRange(field)))
+            Err((id.map(Cow::into_owned), Flaw::NumberOutOfRange(field)))
         }
-        _ => Ok(()),
+        _ => Ok(Scanned { type_text, id }),
     }
 }
 
-/// One value in a [`scan`]: `depth` arrays and objects enclose it; `capture` keeps it if it
-/// is a string (the top-level `id`).
-#[derive(Clone, Copy)]
-struct ScanSeed<'a> {
-    depth: usize,
-    capture: bool,
-    state: &'a std::cell::RefCell<ScanState>,
+/// Which top-level value a [`scan`] notes.
+#[derive(Clone, Copy, PartialEq)]
+enum Capture {
+    /// None.
+    Nothing,
+    /// The `id`: kept, if it is a string.
+    Id,
+    /// The `type`: whether it is a string.
+    Type,
 }
 
-impl ScanSeed<'_> {
+/// Keys of an object a [`scan`] remembers without allocating; past these, a set.
+const SEEN_INLINE: usize = 8;
+
+/// One value in a [`scan`]: `depth` arrays and objects enclose it; `capture` says whether it
+/// is the top-level `id` or `type`.
+#[derive(Clone, Copy)]
+struct ScanSeed<'a, 'de> {
+    depth: usize,
+    capture: Capture,
+    state: &'a RefCell<ScanState<'de>>,
+}
+
+impl<'de> ScanSeed<'_, 'de> {
     /// Record a flaw and end the scan.
     fn fail<E: serde::de::Error>(&self, flaw: Flaw) -> E {
         self.state.borrow_mut().flaw = Some(flaw);
@@ -107,60 +143,78 @@ impl ScanSeed<'_> {
         }
         Ok(level)
     }
+
+    /// A string value: the `id` is kept (if it is one the server takes), a `type` noted.
+    fn string<E: serde::de::Error>(self, v: Cow<'de, str>) -> Result<(), E> {
+        match self.capture {
+            Capture::Nothing => {}
+            Capture::Id => {
+                if valid_id(&v) {
+                    self.state.borrow_mut().id = Some(v);
+                }
+            }
+            Capture::Type => self.state.borrow_mut().type_text = true,
+        }
+        Ok(())
+    }
 }
 
-impl<'de> serde::de::DeserializeSeed<'de> for ScanSeed<'_> {
-    type Value = Option<String>;
+impl<'de> serde::de::DeserializeSeed<'de> for ScanSeed<'_, 'de> {
+    type Value = ();
 
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> serde::de::Visitor<'de> for ScanSeed<'_> {
-    type Value = Option<String>;
+impl<'de> serde::de::Visitor<'de> for ScanSeed<'_, 'de> {
+    type Value = ();
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("any JSON value")
     }
-    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Option<String>, E> {
-        Ok(self.capture.then(|| v.to_string()))
+    fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<(), E> {
+        self.string(Cow::Borrowed(v))
     }
-    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Option<String>, E> {
-        Ok(None)
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<(), E> {
+        if self.capture == Capture::Nothing {
+            return Ok(());
+        }
+        self.string(Cow::Owned(v.to_string()))
     }
-    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Option<String>, E> {
-        Ok(None)
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
     }
-    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Option<String>, E> {
-        Ok(None)
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
     }
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Option<String>, E> {
-        Ok(None)
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
     }
-    fn visit_unit<E: serde::de::Error>(self) -> Result<Option<String>, E> {
-        Ok(None)
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
     }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(
-        self,
-        mut seq: A,
-    ) -> Result<Option<String>, A::Error> {
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let inner = ScanSeed {
             depth: self.enter()?,
-            capture: false,
+            capture: Capture::Nothing,
             ..self
         };
         while seq.next_element_seed(inner)?.is_some() {}
-        Ok(None)
+        Ok(())
     }
-    fn visit_map<A: serde::de::MapAccess<'de>>(
-        self,
-        mut map: A,
-    ) -> Result<Option<String>, A::Error> {
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let depth = self.enter()?;
-        let mut seen = std::collections::BTreeSet::new();
+        // The keys seen so far: the first few without allocating (a command has a handful).
+        let mut few: [Option<Cow<'de, str>>; SEEN_INLINE] = Default::default();
+        let mut more = std::collections::BTreeSet::new();
+        let mut count = 0;
         while let Some(key) = map.next_key_seed(KeySeed)? {
-            if seen.contains(&key) {
+            let seen = few.iter().flatten().any(|k| *k == key) || more.contains(&key);
+            if seen {
                 if self.depth == 0 && key == "id" {
                     self.state.borrow_mut().id = None;
                 }
@@ -168,27 +222,32 @@ impl<'de> serde::de::Visitor<'de> for ScanSeed<'_> {
                 return Err(self.fail(Flaw::DuplicateKey(shown)));
             }
             let top = self.depth == 0;
+            let capture = match &*key {
+                "id" if top => Capture::Id,
+                "type" if top => Capture::Type,
+                _ => Capture::Nothing,
+            };
             let inner = ScanSeed {
                 depth,
-                capture: top && key == "id",
+                capture,
                 state: self.state,
             };
-            match map.next_value_seed(inner) {
-                Ok(Some(id)) if valid_id(&id) => {
-                    self.state.borrow_mut().id = Some(id);
+            if let Err(e) = map.next_value_seed(inner) {
+                if top {
+                    let shown: String = key.chars().take(40).collect();
+                    self.state.borrow_mut().field = Some(shown);
                 }
-                Ok(_) => {}
-                Err(e) => {
-                    if top {
-                        let shown: String = key.chars().take(40).collect();
-                        self.state.borrow_mut().field = Some(shown);
-                    }
-                    return Err(e);
+                return Err(e);
+            }
+            match few.get_mut(count) {
+                Some(slot) => *slot = Some(key),
+                None => {
+                    more.insert(key);
                 }
             }
-            seen.insert(key);
+            count += 1;
         }
-        Ok(None)
+        Ok(())
     }
 }
 
@@ -196,7 +255,7 @@ impl<'de> serde::de::Visitor<'de> for ScanSeed<'_> {
 struct KeySeed;
 
 impl<'de> serde::de::DeserializeSeed<'de> for KeySeed {
-    type Value = std::borrow::Cow<'de, str>;
+    type Value = Cow<'de, str>;
 
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_str(self)
@@ -204,35 +263,36 @@ impl<'de> serde::de::DeserializeSeed<'de> for KeySeed {
 }
 
 impl<'de> serde::de::Visitor<'de> for KeySeed {
-    type Value = std::borrow::Cow<'de, str>;
+    type Value = Cow<'de, str>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("a key")
     }
     fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(std::borrow::Cow::Borrowed(v))
+        Ok(Cow::Borrowed(v))
     }
     fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(std::borrow::Cow::Owned(v.to_string()))
+        Ok(Cow::Owned(v.to_string()))
     }
 }
 
-/// Read a client frame. Only a string `type` names a command: a derived enum would also take
-/// a variant's index (`"type": 7` would be read as `pass`).
+/// Read a client frame that passed the [`scan`]. Only a string `type` names a command: a
+/// derived enum would also take a variant's index (`"type": 7` would be read as `pass`).
 ///
-/// The common case takes one typed pass over the text and a skimming pass that only looks at
-/// `type`; anything unusual (an error, a `type` that is not a string) is read again the careful
-/// way, through a [`Value`], so the answer is always the careful one's. Repeated keys never get
-/// here: [`scan`] refuses them first.
-pub(super) fn parse(text: &str) -> Result<ClientMessage, serde_json::Error> {
-    if let Ok(msg) = serde_json::from_str::<ClientMessage>(text) {
-        if matches!(
-            serde_json::from_str::<TypeProbe>(text),
-            Ok(TypeProbe {
-                kind: TypeKind::Text
-            })
-        ) {
-            return Ok(msg);
+/// The common case (the scan saw a string `type` and a command id) takes one typed pass over
+/// the text, as the [`Command`] alone: the scan already has the id, and a command ignores the
+/// fields it does not have, `id` among them, as [`ClientMessage`]'s flattened reading does
+/// (no command has a field of that name). Anything unusual (an error, a `type` that is not a
+/// string, no id the server takes) is read again the careful way, through a [`Value`], so the
+/// answer is always the careful one's. Repeated keys never get here: [`scan`] refuses them
+/// first.
+pub(super) fn parse(text: &str, scanned: Scanned) -> Result<ClientMessage, serde_json::Error> {
+    if let (true, Some(id)) = (scanned.type_text, scanned.id) {
+        if let Ok(command) = serde_json::from_str::<Command>(text) {
+            return Ok(ClientMessage {
+                id: id.into_owned(),
+                command,
+            });
         }
     }
     parse_via_value(text)
@@ -245,70 +305,6 @@ fn parse_via_value(text: &str) -> Result<ClientMessage, serde_json::Error> {
         return Err(serde::de::Error::custom("type must be a string"));
     }
     serde_json::from_value(value)
-}
-
-/// What a frame's `type` is, read without building the rest of the frame.
-#[derive(Deserialize)]
-struct TypeProbe {
-    #[serde(rename = "type", default)]
-    kind: TypeKind,
-}
-
-/// Whether a `type` was a string.
-#[derive(Default)]
-enum TypeKind {
-    /// No `type` at all.
-    #[default]
-    Missing,
-    /// A string.
-    Text,
-    /// Anything else: a number, `null`, an object...
-    Other,
-}
-
-impl<'de> Deserialize<'de> for TypeKind {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<TypeKind, D::Error> {
-        d.deserialize_any(TypeKindVisitor)
-    }
-}
-
-struct TypeKindVisitor;
-
-impl<'de> serde::de::Visitor<'de> for TypeKindVisitor {
-    type Value = TypeKind;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<TypeKind, E> {
-        Ok(TypeKind::Text)
-    }
-    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<TypeKind, E> {
-        Ok(TypeKind::Other)
-    }
-    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<TypeKind, E> {
-        Ok(TypeKind::Other)
-    }
-    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<TypeKind, E> {
-        Ok(TypeKind::Other)
-    }
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<TypeKind, E> {
-        Ok(TypeKind::Other)
-    }
-    fn visit_unit<E: serde::de::Error>(self) -> Result<TypeKind, E> {
-        Ok(TypeKind::Other)
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<TypeKind, A::Error> {
-        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-        Ok(TypeKind::Other)
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<TypeKind, A::Error> {
-        while map
-            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
-            .is_some()
-        {}
-        Ok(TypeKind::Other)
-    }
 }
 
 /// The `id` of a frame that will not be read any further (a rate-limited one), for its error:
@@ -420,9 +416,25 @@ mod tests {
             r#"[1,2]"#,
             r#"{"id":"l","type":"raise_hand""#,
             r#"{"id":"m","type":"raise_hand","extra":{"deep":[true,false,1.5]}}"#,
+            r#"{"type":"lower_hand","id":"n\u0041","participant":4}"#,
+            r#"{"id":"","type":"raise_hand"}"#,
+            r#"{"id":7,"type":"raise_hand"}"#,
+            r#"{"type":"raise_hand"}"#,
+            r#"{"id":"o","type":"adjust_timer","timer":"stage","seconds":60}"#,
+            r#"{"id":"p","type":"adjust_timer","timer":"stage","seconds":"60"}"#,
+            r#"{"id":"q","type":"join","room":"r","key":"k","name":"Ada"}"#,
         ];
         for text in frames {
-            let quick = parse(text).map_err(|e| e.to_string());
+            let Ok(scanned) = scan(text) else {
+                // A repeated key is refused before any reading.
+                assert!(text.matches("\"type\"").count() > 1, "{text}");
+                continue;
+            };
+            let quick = parse(text, scanned).map_err(|e| e.to_string());
+            let whole = serde_json::from_str::<ClientMessage>(text).map_err(|e| e.to_string());
+            if let (Ok(q), Ok(w)) = (&quick, &whole) {
+                assert_eq!(q, w, "{text}: the command alone reads as the whole frame");
+            }
             let careful = parse_via_value(text).map_err(|e| e.to_string());
             assert_eq!(
                 quick.is_ok(),
@@ -433,8 +445,23 @@ mod tests {
                 assert_eq!(q, c, "{text}");
             }
         }
-        assert!(parse(r#"{"id":"c","type":7}"#).is_err());
-        assert!(parse(r#"{"id":"a","type":"raise_hand"}"#).is_ok());
+        let read = |text: &str| scan(text).ok().map(|s| parse(text, s).is_ok());
+        assert_eq!(read(r#"{"id":"c","type":7}"#), Some(false));
+        assert_eq!(read(r#"{"id":"a","type":"raise_hand"}"#), Some(true));
+        // Only a string `type` lets the typed reading through as it is.
+        let noted = |text: &str| scan(text).map(|s| s.type_text).ok();
+        let id = |text: &str| scan(text).ok().and_then(|s| s.id).map(Cow::into_owned);
+        assert_eq!(id(r#"{"id":"a\u0062","type":"x"}"#).as_deref(), Some("ab"));
+        assert_eq!(id(r#"{"id":"","type":"x"}"#), None);
+        assert_eq!(id(r#"{"x":{"id":"a"}}"#), None);
+        assert_eq!(noted(r#"{"id":"a","type":"raise_hand"}"#), Some(true));
+        assert_eq!(noted(r#"{"id":"a","type":"r\u0061ise_hand"}"#), Some(true));
+        assert_eq!(noted(r#"{"id":"a","type":7}"#), Some(false));
+        assert_eq!(
+            noted(r#"{"id":"a","x":{"type":"raise_hand"}}"#),
+            Some(false)
+        );
+        assert_eq!(noted(r#"[{"type":"raise_hand"}]"#), Some(false));
     }
 
     #[test]

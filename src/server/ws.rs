@@ -84,7 +84,8 @@ pub const CLOSE_LINGER: Duration = Duration::from_secs(3);
 /// (removed, room deleted) may take to go out.
 pub const SLOW_CLOSE: Duration = Duration::from_secs(10);
 
-/// Most frames written to a socket before one flush.
+/// Most frames gathered from the outbox before one flush (a step's batch from the room is
+/// taken whole, however many frames it holds).
 pub const WRITE_BATCH: usize = 64;
 
 /// Refused frames (rate-limited) after which the connection is closed (code 4029): the one
@@ -320,18 +321,23 @@ impl Connection {
         let cutoff = Arc::clone(&self.cutoff);
         // When we saw the room cut us off for a reason other than being too slow.
         let mut cut_seen: Option<Instant> = None;
+        // Made once too: it registers with the cut-off's waiters when first polled, and stays.
+        let cut = cutoff.wait();
+        tokio::pin!(cut);
+        // The frames of one write, kept between writes so that a write allocates nothing.
+        let mut frames: Vec<Utf8Bytes> = Vec::new();
         loop {
             // Our own answers go out before the next frame is read.
             if !self.replies.is_empty() {
-                let frames = self.replies.drain(..).map(Message::Text).collect();
-                match write_or_stop(sink, frames, &mut shutdown, &cutoff, &mut cut_seen).await {
+                let mine = self.replies.drain(..).map(Message::Text);
+                match write_or_stop(sink, mine, &mut shutdown, &cutoff, &mut cut_seen).await {
                     Ok(took) => last_heard = not_listening(last_heard, took),
                     Err(end) => return end,
                 }
             }
             tokio::select! {
                 _ = &mut shutdown => return End::Close(close::GOING_AWAY, RESTARTING),
-                code = cutoff.wait(), if cut_seen.is_none() => {
+                code = &mut cut, if cut_seen.is_none() => {
                     if code == close::TOO_SLOW {
                         return too_slow();
                     }
@@ -339,13 +345,15 @@ impl Connection {
                 }
                 out = rx.recv() => match out {
                     Some(out) => {
-                        // Write what is waiting together: one flush for an event and its ack.
-                        let mut frames = vec![Message::Text(self.take(out))];
+                        // Write what is waiting together: one flush for a step's events and
+                        // answers, and for whatever else is queued.
+                        self.take(out, &mut frames);
                         while frames.len() < WRITE_BATCH {
                             let Ok(more) = rx.try_recv() else { break };
-                            frames.push(Message::Text(self.take(more)));
+                            self.take(more, &mut frames);
                         }
-                        match write_or_stop(sink, frames, &mut shutdown, &cutoff, &mut cut_seen).await {
+                        let batch = frames.drain(..).map(Message::Text);
+                        match write_or_stop(sink, batch, &mut shutdown, &cutoff, &mut cut_seen).await {
                             Ok(took) => last_heard = not_listening(last_heard, took),
                             Err(end) => return end,
                         }
@@ -378,8 +386,8 @@ impl Connection {
                     if last_heard.elapsed() > idle_timeout {
                         return End::Close(close::IDLE, "nothing heard for too long: reconnect and resume");
                     }
-                    let frames = vec![Message::Ping(Default::default())];
-                    match write_or_stop(sink, frames, &mut shutdown, &cutoff, &mut cut_seen).await {
+                    let ping = [Message::Ping(Default::default())];
+                    match write_or_stop(sink, ping, &mut shutdown, &cutoff, &mut cut_seen).await {
                         Ok(took) => last_heard = not_listening(last_heard, took),
                         Err(end) => return end,
                     }
@@ -396,11 +404,14 @@ impl Connection {
         if let Some(next) = self.rate_limit(Some(text)) {
             return next;
         }
-        if let Err((id, flaw)) = scan(text) {
-            self.reply(error_frame(id, ErrorCode::InvalidMessage, flaw.message()));
-            return Next::Continue;
-        }
-        let msg = match parse(text) {
+        let scanned = match scan(text) {
+            Ok(scanned) => scanned,
+            Err((id, flaw)) => {
+                self.reply(error_frame(id, ErrorCode::InvalidMessage, flaw.message()));
+                return Next::Continue;
+            }
+        };
+        let msg = match parse(text, scanned) {
             Ok(msg) => msg,
             Err(e) => {
                 let (id, code, message) = classify(text, &e);
@@ -623,10 +634,11 @@ impl Connection {
             }
             Ok(Err(rejection)) => {
                 // The actor put the error frame on the outbox: deliver it first.
+                let mut first = Vec::new();
                 while let Ok(out) = rx.try_recv() {
-                    let frame = self.take(out);
-                    self.reply(frame);
+                    self.take(out, &mut first);
                 }
+                self.replies.extend(first);
                 if matches!(
                     rejection.code,
                     ErrorCode::InvalidKey | ErrorCode::InvalidToken

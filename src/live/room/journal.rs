@@ -130,9 +130,7 @@ impl Actor {
             let Some(ready) = self.pending.pop_front() else {
                 return;
             };
-            for d in ready.deliveries {
-                self.deliver(d);
-            }
+            self.deliver_all(ready.deliveries);
             if self.stopped {
                 return;
             }

@@ -14,13 +14,11 @@
 
 use std::time::Instant;
 
-use circlekeeper_protocol::{
-    AckResult, CommandId, ErrorCode, LinkKind, ParticipantId, ServerMessage,
-};
+use circlekeeper_protocol::{AckResult, CommandId, ErrorCode, LinkKind, ParticipantId};
 use tokio::sync::oneshot;
 use tracing::error;
 
-use super::delivery::{error_frame, frame, Admission, Delivery, Outbound, Peer};
+use super::delivery::{ack_with, error_frame, Admission, Delivery, Outbound, Peer};
 use super::{Actor, ConnId};
 use crate::room::state::{Effect, Input, Outcome, Rejection};
 use crate::secret::{self, KeptKey};
@@ -143,12 +141,7 @@ impl Actor {
         }
         // A command's ack names the seq of its last event, and carries its result.
         let ack = match &from {
-            Sender::Command { id, .. } => Some(frame(&ServerMessage::Ack {
-                id: id.clone(),
-                seq: self.room.seq(),
-                server_time: now,
-                result,
-            })),
+            Sender::Command { id, .. } => Some(ack_with(id, self.room.seq(), now, result.as_ref())),
             _ => None,
         };
         if carried.delete {

@@ -52,10 +52,12 @@ pub(super) fn close_message(code: u16, reason: &'static str) -> Message {
     }))
 }
 
-/// Write frames and flush them once; `false` if the connection failed.
-async fn write_all<S>(sink: &mut S, frames: Vec<Message>) -> bool
+/// Write frames and flush them once; `false` if the connection failed. The websocket library
+/// gathers them in its write buffer, so that one system call carries many.
+async fn write_all<S, I>(sink: &mut S, frames: I) -> bool
 where
     S: Sink<Message> + Unpin,
+    I: IntoIterator<Item = Message>,
 {
     for frame in frames {
         if sink.feed(frame).await.is_err() {
@@ -68,9 +70,9 @@ where
 /// Write frames unless the server shuts down, or the room cuts the connection off as too slow
 /// (its queued frames are given up), or, once the room cut it off for another reason
 /// (`cut_seen`), [`SLOW_CLOSE`] passes. Returns how long the write took.
-pub(super) async fn write_or_stop<S, F>(
+pub(super) async fn write_or_stop<S, F, I>(
     sink: &mut S,
-    frames: Vec<Message>,
+    frames: I,
     shutdown: &mut F,
     cutoff: &Cutoff,
     cut_seen: &mut Option<Instant>,
@@ -78,6 +80,7 @@ pub(super) async fn write_or_stop<S, F>(
 where
     S: Sink<Message> + Unpin,
     F: Future + Unpin,
+    I: IntoIterator<Item = Message>,
 {
     if cutoff.code() == Some(close::TOO_SLOW) {
         return Err(too_slow());
@@ -94,6 +97,9 @@ where
             }
         };
         tokio::select! {
+            // The write first: one that goes through at once (the usual case) never registers
+            // with the shutdown or the cut-off.
+            biased;
             ok = &mut write => {
                 return if ok { Ok(started.elapsed()) } else { Err(End::Gone(Disconnect::Reset)) };
             }
@@ -120,12 +126,11 @@ pub(super) fn too_slow() -> End {
 }
 
 impl Connection {
-    /// Count an answer coming back from the room; the frame.
-    pub(super) fn take(&mut self, out: Outbound) -> Utf8Bytes {
-        if matches!(out, Outbound::Answer(_)) {
-            self.in_flight = self.in_flight.saturating_sub(1);
-        }
-        out.into_bytes()
+    /// Take what the room sent: its frames go onto `frames`, in order, and the answers among
+    /// them are counted as no longer owed.
+    pub(super) fn take(&mut self, out: Outbound, frames: &mut Vec<Utf8Bytes>) {
+        let answers = out.taken(&self.cutoff, frames);
+        self.in_flight = self.in_flight.saturating_sub(answers);
     }
 
     /// Before closing: write the refusals not yet written, wait for the answers to the commands
@@ -139,20 +144,19 @@ impl Connection {
             loop {
                 while frames.len() < WRITE_BATCH {
                     let Ok(out) = rx.try_recv() else { break };
-                    frames.push(self.take(out));
+                    self.take(out, &mut frames);
                 }
                 if frames.is_empty() {
                     if self.in_flight == 0 {
                         return;
                     }
                     match rx.recv().await {
-                        Some(out) => frames.push(self.take(out)),
+                        Some(out) => self.take(out, &mut frames),
                         None => return,
                     }
                     continue;
                 }
-                let batch = frames.drain(..).map(Message::Text).collect();
-                if !write_all(sink, batch).await {
+                if !write_all(sink, frames.drain(..).map(Message::Text)).await {
                     return;
                 }
             }
