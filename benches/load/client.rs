@@ -456,6 +456,20 @@ pub enum Entry {
     },
 }
 
+/// For the comparison mode (`duo.rs`): connect connection `index` to `room` and enter with
+/// `entry`, before any reader runs. Returns the socket and the seq its events follow on from.
+pub(crate) async fn enter_raw(
+    target: &Target,
+    index: usize,
+    room: &str,
+    entry: Entry,
+    name: &str,
+) -> anyhow::Result<(Socket, u64)> {
+    let mut ws = target.connect(index, room).await?;
+    let entered = enter(&mut ws, &entry, name, None).await?;
+    Ok((ws, entered.seq))
+}
+
 /// The entry's answer.
 struct Entered {
     you: u64,
@@ -469,7 +483,7 @@ async fn enter(
     ws: &mut Socket,
     entry: &Entry,
     name: &str,
-    metrics: &Metrics,
+    metrics: Option<&Metrics>,
 ) -> anyhow::Result<Entered> {
     let command = match entry {
         Entry::Host { room, key } => Command::Host {
@@ -513,14 +527,18 @@ async fn enter(
                 let seq = head.seq.unwrap_or(0);
                 let seq = match (head.kind, entry) {
                     ("resumed", Entry::Resume { last_seq, .. }) => {
-                        metrics.resumed.fetch_add(1, Ordering::Relaxed);
-                        metrics
-                            .replayed
-                            .fetch_add(seq.saturating_sub(*last_seq), Ordering::Relaxed);
+                        if let Some(metrics) = metrics {
+                            metrics.resumed.fetch_add(1, Ordering::Relaxed);
+                            metrics
+                                .replayed
+                                .fetch_add(seq.saturating_sub(*last_seq), Ordering::Relaxed);
+                        }
                         *last_seq
                     }
                     ("snapshot", _) => {
-                        metrics.snapshots.fetch_add(1, Ordering::Relaxed);
+                        if let Some(metrics) = metrics {
+                            metrics.snapshots.fetch_add(1, Ordering::Relaxed);
+                        }
                         seq
                     }
                     _ => seq,
@@ -752,7 +770,7 @@ impl Conn {
             record(&room.metrics.resume_handshake, micros(t0.elapsed()));
         }
         room.metrics.connected.fetch_add(1, Ordering::Relaxed);
-        let entered = match enter(&mut ws, &entry, name, &room.metrics).await {
+        let entered = match enter(&mut ws, &entry, name, Some(&room.metrics)).await {
             Ok(e) => e,
             Err(e) => {
                 room.metrics.connected.fetch_sub(1, Ordering::Relaxed);

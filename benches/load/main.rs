@@ -23,7 +23,9 @@
 //! - **join_storm**: every member joins within `--join-window` seconds (evenly spread, all
 //!   at once), as at the top of the hour before a monthly swap; then the circle runs briefly;
 //! - **reconnect_storm**: the circle runs; a third of the run in, a third of all connections
-//!   drop at the same instant (no close frame, as when a network fails) and resume at once;
+//!   drop at the same instant (no close frame, as when a network fails) and each resumes after
+//!   the protocol's random first delay for such a drop (0.5–1.5 s, `connecting.md`,
+//!   Reconnecting), as real clients do; its resume latency is from its own connect;
 //! - **swap**: the circle runs in every room while one 60-person coaching swap (built-in
 //!   `coaching_swap`) pairs everyone, then every coach ends the half and every member confirms
 //!   the switch at once;
@@ -58,14 +60,34 @@
 //! command was refused, an acknowledged command did not reach every member, an event was missed
 //! or seen twice, a resume was answered with a snapshot, or the server closed a connection.
 //!
+//! **Comparison** (`--compare`, or `--target bare|circlekeeper|both`; see `compare.rs`): the
+//! same generator drives a bare axum broadcast server (`bare.rs`: no state beyond room
+//! membership, no validation, no durability, the real server's websocket settings, allocator
+//! and runtime; started like the bench's own server, as this binary with `LOAD_CHILD=bare`) and
+//! circlekeeper (one node, or three behind HAProxy with `--cluster 3`) with the same traffic,
+//! alternating bare, circlekeeper, bare, … `--repeat` times on fresh servers, and prints one
+//! table — scenario | figure | bare | circlekeeper | ratio, the medians with every run beside
+//! them — and `target/load-compare.json` (`load-compare-cluster.json` with a cluster). Its
+//! scenarios (`--scenario`, default all): **steady_1** and **steady_10** (1 or 10 commands/s
+//! per room), **burst_16** (16 commands in flight per room). Defaults there: 1,000 rooms × 8,
+//! `--secs` 20, `--burst-secs` 10, `--repeat` 3. For example:
+//!
+//! ```text
+//! cargo bench --bench load -- --compare                      # 1,000 rooms × 8, medians of 3
+//! cargo bench --bench load -- --compare --rooms 50 --repeat 1 --secs 5 --burst-secs 3
+//! cargo bench --bench load -- --compare --cluster 3          # bare vs three nodes
+//! cargo bench --bench load -- --target circlekeeper --scenario burst_16
+//! cargo bench --bench load -- --scenario reconnect_storm     # or join_storm
+//! ```
+//!
 //! Options, as `--name value` after `--`, or as environment variables:
 //!
 //! | option           | env                 | default      | meaning                                |
 //! |------------------|---------------------|--------------|----------------------------------------|
-//! | `--scenario`     | `LOAD_SCENARIO`     | all          | steady, burst, join_storm, reconnect_storm, swap, a comma list, or all |
-//! | `--rooms`        | `LOAD_ROOMS`        | 2250         | rooms R                                |
+//! | `--scenario`     | `LOAD_SCENARIO`     | all          | steady, burst, join_storm, reconnect_storm, swap, a comma list, or all (comparison: steady_1, steady_10, burst_16) |
+//! | `--rooms`        | `LOAD_ROOMS`        | 2250         | rooms R (comparison: 1000)             |
 //! | `--participants` | `LOAD_PARTICIPANTS` | 8            | participants per room P (host included)|
-//! | `--secs`         | `LOAD_SECS`         | 60           | run length (steady, reconnect, swap)   |
+//! | `--secs`         | `LOAD_SECS`         | 60           | run length (steady, reconnect, swap; comparison: 20) |
 //! | `--interval-ms`  | `LOAD_INTERVAL_MS`  | 2000         | ms between a room's steps              |
 //! | `--burst-secs`   | `LOAD_BURST_SECS`   | 10           | burst length                           |
 //! | `--join-window`  | `LOAD_JOIN_WINDOW`  | 10           | join storm: seconds over which all join|
@@ -82,6 +104,9 @@
 //! | `--check-inter`  | `LOAD_CHECK_INTER`  | 2s           | HAProxy's `CK_CHECK_INTER`             |
 //! | `--node-bin`     | `LOAD_NODE_BIN`     | (this bench) | a `circlekeeper` binary to run as nodes|
 //! | `--pg-fsync`     | `LOAD_PG_FSYNC`     | on           | PostgreSQL's `fsync` (on: durable)     |
+//! | `--compare`      | `LOAD_COMPARE=1`    | off          | the comparison: bare and circlekeeper  |
+//! | `--target`       | `LOAD_TARGET`       | both         | comparison: bare, circlekeeper or both |
+//! | `--repeat`       | `LOAD_REPEAT`       | 3            | comparison: runs per scenario and server |
 //!
 //! `LOAD_TRACE=1` prints every scripted step (room, step, connection, command) to stderr.
 //!
@@ -94,8 +119,10 @@
 //! (`target/load-smoke-<scenario>.json` for the smoke run).
 //!
 //! Under `cargo test` (cargo passes no `--bench` flag) the same code runs as a **smoke test**: 4
-//! rooms × 4 participants (and a swap of 10), a few seconds per scenario, asserting only that
-//! every scenario completed with every message delivered — never a timing. It needs no
+//! rooms × 4 participants (and a swap of 10), a few seconds per scenario, then a tiny
+//! comparison (3 rooms × 4, both servers, each comparison scenario once for a second;
+//! `LOAD_COMPARE=0` skips it), asserting only that every scenario completed with every message
+//! delivered — never a timing. It needs no
 //! PostgreSQL; with `LOAD_CLUSTER=3` it runs on the cluster instead (steady, burst and one
 //! failover by default), and skips with a message when PostgreSQL or HAProxy is missing and
 //! `CI` is not set.
@@ -105,10 +132,14 @@
 //! before the bench returns; a cluster's nodes and proxy are killed, and its PostgreSQL
 //! stopped, however the bench ends.
 
+mod bare;
 mod client;
 mod cluster;
 #[path = "../common/mod.rs"]
 mod common;
+mod compare;
+mod compare_report;
+mod duo;
 mod failover;
 #[path = "../../tests/common/postgres.rs"]
 mod postgres;
@@ -161,6 +192,27 @@ pub struct Opts {
     node_bin: Option<String>,
     pg_fsync: bool,
     smoke: bool,
+    /// The comparison mode (`--compare`, or `--target`): the servers it drives, in the order
+    /// they alternate; empty otherwise.
+    targets: Vec<duo::Kind>,
+    /// The comparison: runs of each scenario on each server.
+    repeat: usize,
+}
+
+/// The comparison mode's servers: `--target bare|circlekeeper|both` (`LOAD_TARGET`), or both
+/// with `--compare` (`LOAD_COMPARE=1`); none (the scenarios of the load bench) otherwise.
+fn compare_targets() -> anyhow::Result<Vec<duo::Kind>> {
+    let flag = std::env::args().any(|a| a == "--compare")
+        || std::env::var("LOAD_COMPARE").is_ok_and(|v| v == "1");
+    let both = vec![duo::Kind::Bare, duo::Kind::Ck];
+    match raw_opt("target", "LOAD_TARGET").as_deref() {
+        None if flag => Ok(both),
+        None => Ok(Vec::new()),
+        Some("both") => Ok(both),
+        Some("bare") => Ok(vec![duo::Kind::Bare]),
+        Some("circlekeeper" | "ck") => Ok(vec![duo::Kind::Ck]),
+        Some(other) => bail!("--target: bare, circlekeeper or both, not {other:?}"),
+    }
 }
 
 /// `--name value` from the arguments, else the environment variable, else `None`.
@@ -185,10 +237,25 @@ fn num_opt<T: std::str::FromStr>(name: &str, env: &str, default: T) -> anyhow::R
 impl Opts {
     /// The options; `smoke` picks the small defaults of the `cargo test` run.
     fn read(smoke: bool) -> anyhow::Result<Opts> {
-        let pick = |full: f64, small: f64| if smoke { small } else { full };
+        let targets = compare_targets()?;
+        let compare = !targets.is_empty();
+        let pick = |full: f64, small: f64| match (smoke, compare) {
+            (true, _) => small,
+            // The comparison runs each scenario 2 × `--repeat` times: shorter runs.
+            (false, true) => full.min(20.0),
+            (false, false) => full,
+        };
         let o = Opts {
             scenario: raw_opt("scenario", "LOAD_SCENARIO").unwrap_or_else(|| "all".into()),
-            rooms: num_opt("rooms", "LOAD_ROOMS", if smoke { 4 } else { 2250 })?,
+            rooms: num_opt(
+                "rooms",
+                "LOAD_ROOMS",
+                match (smoke, compare) {
+                    (true, _) => 4,
+                    (false, true) => 1000,
+                    (false, false) => 2250,
+                },
+            )?,
             participants: num_opt(
                 "participants",
                 "LOAD_PARTICIPANTS",
@@ -223,7 +290,10 @@ impl Opts {
             node_bin: raw_opt("node-bin", "LOAD_NODE_BIN"),
             pg_fsync: raw_opt("pg-fsync", "LOAD_PG_FSYNC").is_none_or(|v| v != "off"),
             smoke,
+            targets,
+            repeat: num_opt("repeat", "LOAD_REPEAT", if smoke { 1 } else { 3 })?,
         };
+        ensure!((1..=100).contains(&o.repeat), "repeat: 1 to 100");
         ensure!(
             o.cluster == 0 || o.cluster == 3,
             "cluster: 0 (one node) or 3 (the shipped haproxy.cfg names three)"
@@ -440,8 +510,14 @@ struct ServerProc {
 
 impl ServerProc {
     fn start(listeners: usize) -> anyhow::Result<ServerProc> {
+        ServerProc::start_child("server", listeners)
+    }
+
+    /// This binary as a child server: `LOAD_CHILD=server` (circlekeeper) or `bare` (the bare
+    /// broadcast server).
+    fn start_child(which: &str, listeners: usize) -> anyhow::Result<ServerProc> {
         let mut child = std::process::Command::new(std::env::current_exe()?)
-            .env("LOAD_CHILD", "server")
+            .env("LOAD_CHILD", which)
             .env("LOAD_LISTENERS", listeners.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -562,11 +638,34 @@ fn main() -> anyhow::Result<()> {
     match std::env::var("LOAD_CHILD").as_deref() {
         Ok("server") => return server_child(),
         Ok("node") => return node_child(),
+        Ok("bare") => return bare::child(),
         _ => {}
     }
     // `cargo bench` passes `--bench`; `cargo test` runs this as a smoke test.
     let smoke = !std::env::args().any(|a| a == "--bench");
     let o = Opts::read(smoke)?;
+    if !o.targets.is_empty() {
+        println!(
+            "load comparison{} — {} — {}",
+            if smoke { " (smoke run)" } else { "" },
+            common::machine_line(),
+            if o.cluster > 0 {
+                format!(
+                    "circlekeeper: {} nodes on PostgreSQL (fsync {}) behind HAProxy; bare                      server: one process",
+                    o.cluster,
+                    if o.pg_fsync { "on" } else { "off" }
+                )
+            } else {
+                "each server in its own process, durable acks on".to_string()
+            }
+        );
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        compare::main(&o, &rt)?;
+        rt.shutdown_timeout(Duration::from_secs(2));
+        return Ok(());
+    }
     let scenarios = o.scenarios()?;
     println!(
         "load bench{} — {} — {}, durable acks on",
@@ -711,6 +810,20 @@ fn main() -> anyhow::Result<()> {
             );
         }
         results.push(v);
+    }
+    if o.smoke && o.cluster == 0 && std::env::var("LOAD_COMPARE").as_deref() != Ok("0") {
+        // A tiny comparison, so that the bare server and the comparison mode cannot rot: both
+        // servers, every comparison scenario once, every message checked.
+        let tiny = Opts {
+            scenario: "all".into(),
+            rooms: 3,
+            secs: 1.0,
+            burst_secs: 1.0,
+            targets: vec![duo::Kind::Bare, duo::Kind::Ck],
+            repeat: 1,
+            ..o.clone()
+        };
+        compare::main(&tiny, &rt)?;
     }
     rt.shutdown_timeout(Duration::from_secs(2));
     report::summary(&results);

@@ -377,7 +377,7 @@ pub(crate) async fn circle_step(
     s.steps += 1;
     if s.steps.is_multiple_of(25) && members > 0 {
         let j = 1 + (s.steps / 25) as usize % members;
-        return reconnect(room, &[j], target).await;
+        return reconnect(room, &[j], target, false).await;
     }
     if s.stage == 0 {
         let view = room.host_at(s.seq, target).await?;
@@ -454,8 +454,16 @@ pub(crate) async fn circle_step(
 }
 
 /// Drop members `which` (indices into the room's connections) as a network failure would,
-/// all at once, and bring them back with `resume`.
-async fn reconnect(room: &mut LoadRoom, which: &[usize], target: &Target) -> anyhow::Result<()> {
+/// all at once, and bring them back with `resume`: at once, or (`jitter`, the reconnect storm)
+/// each after the protocol's random first delay for a connection lost without a close frame
+/// (0.5–1.5 s, [`crate::resume::reconnect_delay`]), as real clients do. A resume's latency is
+/// measured from its own connect (connect → `resumed`), never from the drop.
+async fn reconnect(
+    room: &mut LoadRoom,
+    which: &[usize],
+    target: &Target,
+    jitter: bool,
+) -> anyhow::Result<()> {
     let mut taken = Vec::with_capacity(which.len());
     for &j in which.iter().rev() {
         ensure!(j > 0 && j < room.conns.len(), "no member {j} to drop");
@@ -469,6 +477,10 @@ async fn reconnect(room: &mut LoadRoom, which: &[usize], target: &Target) -> any
                 .await
                 .resume_with_backoff(target, Duration::ZERO)
                 .await?
+        } else if jitter {
+            let parked = c.park().await;
+            tokio::time::sleep(crate::resume::reconnect_delay(0)).await;
+            parked.open(target).await?.0
         } else {
             c.drop_and_resume(target).await?.0
         };
@@ -515,7 +527,7 @@ async fn circle_room(
         if stormed {
             storm = None;
             let which: Vec<usize> = (1..room.conns.len()).filter(|j| j % 3 == 1).collect();
-            reconnect(&mut room, &which, &target)
+            reconnect(&mut room, &which, &target, true)
                 .await
                 .with_context(|| format!("room {}: the reconnect storm", room.index))?;
             continue;
