@@ -156,9 +156,7 @@ pub fn child() -> anyhow::Result<()> {
         .build()?;
     rt.block_on(async {
         let rooms = Rooms::default();
-        let app = Router::new()
-            .route("/ws", get(upgrade))
-            .with_state(rooms);
+        let app = Router::new().route("/ws", get(upgrade)).with_state(rooms);
         let mut addrs: Vec<SocketAddr> = Vec::with_capacity(listeners);
         let mut servers = Vec::with_capacity(listeners);
         for _ in 0..listeners {

@@ -162,19 +162,14 @@ async fn setup_room(
         closing: Arc::new(std::sync::atomic::AtomicBool::new(false)),
     };
     let name = format!("r{index}");
-    let room_id = created.as_ref().map_or(name.as_str(), |c| c.room_id.as_str());
+    let room_id = created
+        .as_ref()
+        .map_or(name.as_str(), |c| c.room_id.as_str());
     let base = index * size;
     let host = Conn::open(&target, base, 0, room_id, created.as_ref(), &shared).await?;
-    let members = join_all((1..size).map(|p| {
-        Conn::open(
-            &target,
-            base + p,
-            p,
-            room_id,
-            created.as_ref(),
-            &shared,
-        )
-    }))
+    let members = join_all(
+        (1..size).map(|p| Conn::open(&target, base + p, p, room_id, created.as_ref(), &shared)),
+    )
     .await;
     let mut conns = vec![host];
     for m in members {
@@ -284,9 +279,8 @@ pub async fn run_one(
     tokio::time::sleep(Duration::from_millis(500)).await;
     let connected = server.map(Proc::sample);
     let per = |s: Option<crate::sys::Sample>| {
-        base.zip(s).map(|(b, s)| {
-            s.rss_kib.saturating_sub(b.rss_kib) as f64 * 1024.0 / connections as f64
-        })
+        base.zip(s)
+            .map(|(b, s)| s.rss_kib.saturating_sub(b.rss_kib) as f64 * 1024.0 / connections as f64)
     };
 
     let run_for = Duration::from_secs_f64(match sc {
@@ -460,8 +454,8 @@ pub fn main(o: &Opts, rt: &tokio::runtime::Runtime) -> anyhow::Result<()> {
                     o.rooms,
                     o.participants
                 );
-                let Some(run) =
-                    run_fresh(rt, kind, *sc, o).with_context(|| format!("{} on {}", sc.name(), kind.name()))?
+                let Some(run) = run_fresh(rt, kind, *sc, o)
+                    .with_context(|| format!("{} on {}", sc.name(), kind.name()))?
                 else {
                     // The cluster could not start (printed why; only without CI).
                     return Ok(());
@@ -472,7 +466,8 @@ pub fn main(o: &Opts, rt: &tokio::runtime::Runtime) -> anyhow::Result<()> {
                     run.delivered,
                     run.offered,
                     run.events,
-                    run.cpu.map_or("—".into(), |c| format!("{:.0} %", c * 100.0)),
+                    run.cpu
+                        .map_or("—".into(), |c| format!("{:.0} %", c * 100.0)),
                 );
                 let lost: Vec<String> = run
                     .losses

@@ -142,9 +142,13 @@ fn show(unit: Unit, v: f64, run: Option<&Run>) -> String {
         Unit::Percent => format!("{v:.0}"),
         Unit::Micros => format!("{v:.0} µs"),
         Unit::KiB => format!("{v:.1} KiB"),
-        Unit::PerSec => format!("{}", thousands(v)),
+        Unit::PerSec => thousands(v),
         Unit::OfOffered => match run {
-            Some(r) => format!("{} of {}", thousands(r.delivered as f64), thousands(r.offered as f64)),
+            Some(r) => format!(
+                "{} of {}",
+                thousands(r.delivered as f64),
+                thousands(r.offered as f64)
+            ),
             None => format!("{v:.2}"),
         },
     }

@@ -110,7 +110,10 @@ impl Stats {
         vec![
             ("commands not delivered to every member", undelivered),
             ("events a connection never saw", Self::get(&self.gaps)),
-            ("events seen twice or out of order", Self::get(&self.duplicates)),
+            (
+                "events seen twice or out of order",
+                Self::get(&self.duplicates),
+            ),
             ("commands refused", Self::get(&self.refused)),
             ("unreadable frames", Self::get(&self.unreadable)),
             ("connections the server closed", Self::get(&self.closed)),

@@ -146,24 +146,21 @@ mod postgres;
 mod report;
 mod resume;
 mod scenario;
+mod servers;
 mod sys;
 
-use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
-use std::process::{Child, Stdio};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context};
-use circlekeeper::server::Settings;
-use circlekeeper::store::{PgStore, SledStore, Store};
-use circlekeeper::{AppState, Clock};
-use tokio::net::TcpListener;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
 
 use client::{lock, Metrics, Target};
 use scenario::Scenario;
+use servers::ServerProc;
+pub use servers::RETENTION_MS;
 use sys::Proc;
 
 // ----- options ------------------------------------------------------------------------------
@@ -376,210 +373,6 @@ impl Opts {
     }
 }
 
-// ----- the server process -------------------------------------------------------------------
-
-/// The server's retention of ended rooms in the bench, ms: short, so that the soak can check
-/// no room is left behind.
-pub const RETENTION_MS: u64 = 2_000;
-
-/// The server, in a child process (this binary run with `LOAD_CHILD=server`): a sled store in
-/// a temporary directory, `listeners` ports on 127.0.0.1, until its stdin closes.
-fn server_child() -> anyhow::Result<()> {
-    let listeners: usize = std::env::var("LOAD_LISTENERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1)
-        .clamp(1, 64);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
-        let dir = tempfile::tempdir().context("a temporary directory")?;
-        let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path())?);
-        let mut bound = Vec::with_capacity(listeners);
-        for _ in 0..listeners {
-            // A deep accept queue, as the server binary's: thousands connect at once in the
-            // storms.
-            bound.push(circlekeeper::listen("127.0.0.1:0".parse()?)?);
-        }
-        let addrs: Vec<SocketAddr> = bound
-            .iter()
-            .map(TcpListener::local_addr)
-            .collect::<std::io::Result<_>>()?;
-        let mut settings = Settings::new(&format!("http://{}", addrs[0]));
-        settings.rate_burst = 1e9;
-        settings.rate_per_second = 1e9;
-        settings.address_rate_burst = 1e9;
-        settings.address_rate_per_second = 1e9;
-        // Thousands of clients from four loopback addresses, and thousands of rooms opened
-        // from one: the per-address limits are for the public, not for the bench.
-        settings.max_connections_per_ip = 1_000_000;
-        settings.rooms_per_ip_per_hour = 1_000_000;
-        settings.max_rooms = 1_000_000;
-        settings.idle_timeout = Duration::from_secs(3600);
-        settings.shutdown_grace = Duration::from_secs(10);
-        // Ended rooms (the soak ends its rooms) are deleted two seconds after the end.
-        settings.retention = Duration::from_millis(RETENTION_MS);
-        settings.retention_sweep = Duration::from_millis(RETENTION_MS / 4);
-        let state = AppState::start(store, Clock::System, settings)?;
-        let (stop, stopped) = watch::channel(false);
-        let servers: Vec<_> = bound
-            .into_iter()
-            .map(|l| {
-                let mut stopped = stopped.clone();
-                let shutdown = async move {
-                    let _ = stopped.wait_for(|s| *s).await;
-                };
-                tokio::spawn(circlekeeper::serve(l, state.clone(), shutdown))
-            })
-            .collect();
-        let list: Vec<String> = addrs.iter().map(ToString::to_string).collect();
-        println!("ready {}", list.join(" "));
-        std::io::stdout().flush()?;
-        // Serve until the bench closes our stdin (or four hours pass).
-        let eof = tokio::task::spawn_blocking(|| {
-            let mut line = String::new();
-            for _ in 0..10_000 {
-                line.clear();
-                match std::io::stdin().read_line(&mut line) {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {}
-                }
-            }
-        });
-        let _ = tokio::time::timeout(Duration::from_secs(4 * 3600), eof).await;
-        let _ = stop.send(true);
-        let _ = tokio::time::timeout(Duration::from_secs(30), state.shutdown()).await;
-        for s in servers {
-            s.abort();
-        }
-        drop(state);
-        anyhow::Ok(())
-    })?;
-    rt.shutdown_timeout(Duration::from_secs(1));
-    Ok(())
-}
-
-/// A cluster's node (this binary run with `LOAD_CHILD=node` and the `circlekeeper` binary's
-/// flags): what `src/main.rs` does with `--store postgres://…`, except that the per-connection
-/// frame rate, which has no flag, is raised as for the bench's own server. Stops on SIGTERM
-/// (closing every websocket with 1001 and releasing its leases) or when killed.
-fn node_child() -> anyhow::Result<()> {
-    let config = circlekeeper::config::Config::load()?;
-    let filter = tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_default();
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .init();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
-        let listener = circlekeeper::listen(config.addr)?;
-        let addr = listener.local_addr()?;
-        let url = config.store.as_ref().context("a node needs --store")?;
-        let lease = Duration::from_secs(config.lease_secs);
-        let store: Arc<dyn Store> =
-            Arc::new(PgStore::open_node(url.secret(), &config.node(addr), lease)?);
-        let mut settings = config.settings();
-        settings.rate_burst = 1e9;
-        settings.rate_per_second = 1e9;
-        let state = AppState::start(store, Clock::System, settings)?;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(circlekeeper::serve(listener, state.clone(), async move {
-            let _ = stopped.await;
-        }));
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        let _ = tokio::time::timeout(Duration::from_secs(4 * 3600), term.recv()).await;
-        let _ = stop.send(());
-        state.shutdown().await;
-        let grace = state.settings().shutdown_grace;
-        let _ = tokio::time::timeout(grace, server).await;
-        anyhow::Ok(())
-    })?;
-    rt.shutdown_timeout(Duration::from_secs(1));
-    Ok(())
-}
-
-/// The server's child process, stopped (or killed) when dropped.
-struct ServerProc {
-    child: Option<Child>,
-    pid: u32,
-    addrs: Vec<SocketAddr>,
-}
-
-impl ServerProc {
-    fn start(listeners: usize) -> anyhow::Result<ServerProc> {
-        ServerProc::start_child("server", listeners)
-    }
-
-    /// This binary as a child server: `LOAD_CHILD=server` (circlekeeper) or `bare` (the bare
-    /// broadcast server).
-    fn start_child(which: &str, listeners: usize) -> anyhow::Result<ServerProc> {
-        let mut child = std::process::Command::new(std::env::current_exe()?)
-            .env("LOAD_CHILD", which)
-            .env("LOAD_LISTENERS", listeners.to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .context("could not start the server process")?;
-        let pid = child.id();
-        let stdout = child.stdout.take().context("the server's stdout")?;
-        let mut proc = ServerProc {
-            child: Some(child),
-            pid,
-            addrs: Vec::new(),
-        };
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx
-            .recv_timeout(Duration::from_secs(60))
-            .context("the server process did not start in time")?;
-        let Some(rest) = line.trim().strip_prefix("ready ") else {
-            bail!("the server process said {line:?}, not `ready`");
-        };
-        proc.addrs = rest
-            .split(' ')
-            .map(str::parse)
-            .collect::<Result<_, _>>()
-            .context("the server's addresses")?;
-        Ok(proc)
-    }
-
-    /// Close its stdin, wait (bounded) for it to shut down, kill it if it will not.
-    fn stop(mut self) -> anyhow::Result<()> {
-        let Some(mut child) = self.child.take() else {
-            return Ok(());
-        };
-        drop(child.stdin.take());
-        let until = Instant::now() + Duration::from_secs(40);
-        while Instant::now() < until {
-            if let Some(status) = child.try_wait()? {
-                ensure!(status.success(), "the server process failed ({status})");
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        bail!("the server process did not stop within 40 s and was killed")
-    }
-}
-
-impl Drop for ServerProc {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
 // ----- progress -----------------------------------------------------------------------------
 
 /// A progress bar on stderr every second until `stop` fires (bounded to four hours).
@@ -636,8 +429,8 @@ fn progress(
 
 fn main() -> anyhow::Result<()> {
     match std::env::var("LOAD_CHILD").as_deref() {
-        Ok("server") => return server_child(),
-        Ok("node") => return node_child(),
+        Ok("server") => return servers::server_child(),
+        Ok("node") => return servers::node_child(),
         Ok("bare") => return bare::child(),
         _ => {}
     }
@@ -651,7 +444,8 @@ fn main() -> anyhow::Result<()> {
             common::machine_line(),
             if o.cluster > 0 {
                 format!(
-                    "circlekeeper: {} nodes on PostgreSQL (fsync {}) behind HAProxy; bare                      server: one process",
+                    "circlekeeper: {} nodes on PostgreSQL (fsync {}) behind HAProxy; the bare \
+                     server: one process",
                     o.cluster,
                     if o.pg_fsync { "on" } else { "off" }
                 )
@@ -811,6 +605,7 @@ fn main() -> anyhow::Result<()> {
         }
         results.push(v);
     }
+    report::summary(&results);
     if o.smoke && o.cluster == 0 && std::env::var("LOAD_COMPARE").as_deref() != Ok("0") {
         // A tiny comparison, so that the bare server and the comparison mode cannot rot: both
         // servers, every comparison scenario once, every message checked.
@@ -826,6 +621,5 @@ fn main() -> anyhow::Result<()> {
         compare::main(&tiny, &rt)?;
     }
     rt.shutdown_timeout(Duration::from_secs(2));
-    report::summary(&results);
     Ok(())
 }
