@@ -147,7 +147,9 @@ mod report;
 mod resume;
 mod scenario;
 mod servers;
+mod soak;
 mod sys;
+mod track;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
