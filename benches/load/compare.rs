@@ -121,6 +121,9 @@ pub struct Run {
     pub cpu: Option<f64>,
     /// PostgreSQL and HAProxy over the run, cores busy (a cluster only).
     pub cluster_cpu: Option<f64>,
+    /// The load generator (this process) over the run, cores busy: near the machine's cores,
+    /// the generator, not the server, is the limit.
+    pub client_cpu: f64,
     /// Resident memory added per connected participant, bytes: all connected and idle; at
     /// the end of the run.
     pub idle_per_participant: Option<f64>,
@@ -302,6 +305,8 @@ pub async fn run_one(
     stats.measuring.store(true, Ordering::Relaxed);
     let before = server.map(Proc::sample);
     let others_before = others.map(Proc::sample);
+    let client = Proc::own();
+    let client_before = client.sample();
     let t0 = Instant::now();
     start.wait().await;
     let mut rooms = Vec::with_capacity(drivers.len());
@@ -322,6 +327,7 @@ pub async fn run_one(
     let run_secs = t0.elapsed().as_secs_f64();
     let after = server.map(Proc::sample);
     let others_after = others.map(Proc::sample);
+    let client_cpu = crate::scenario::busy(&(client_before, client.sample()));
     // Every command sent must reach every member, and every answer come back (bounded).
     let until = Instant::now() + DRAIN;
     let left = |rooms: &[DuoRoom]| -> (u64, u64) {
@@ -378,6 +384,7 @@ pub async fn run_one(
         ack_p99_us: ack.value_at_quantile(0.99),
         cpu: busy(before, after),
         cluster_cpu: busy(others_before, others_after),
+        client_cpu,
         idle_per_participant: per(connected),
         end_per_participant: per(end),
         per_empty_room,

@@ -121,6 +121,12 @@ fn figures() -> Vec<Figure> {
     for sc in Duo::ALL {
         v.push(Figure {
             scenario: sc,
+            label: "load generator CPU (% of one core)",
+            unit: Unit::Percent,
+            value: |r| Some(r.client_cpu * 100.0),
+        });
+        v.push(Figure {
+            scenario: sc,
             label: "PostgreSQL + HAProxy CPU (% of one core)",
             unit: Unit::Percent,
             value: |r| r.cluster_cpu.map(|c| c * 100.0),
@@ -281,6 +287,7 @@ fn run_json(r: &Run) -> Value {
         "server_cpu_cores_busy": r.cpu,
         "server_cpu_us_per_command": r.cpu_per_command_us(),
         "postgres_haproxy_cpu_cores_busy": r.cluster_cpu,
+        "load_generator_cpu_cores_busy": r.client_cpu,
         "rss_bytes_per_participant_idle": r.idle_per_participant,
         "rss_bytes_per_participant_end": r.end_per_participant,
         "rss_bytes_per_empty_room": r.per_empty_room,
