@@ -5,17 +5,15 @@
 //! `/ws?v=1&room=ID`, so that a proxy in front of several nodes sends it to the room's node.
 //! In the failover scenario connections are *resilient* (see `resume.rs`).
 
-use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use circlekeeper_protocol::{ClientMessage, Command, PROTOCOL_VERSION};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use hdrhistogram::Histogram;
 use serde::Deserialize;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::{mpsc, watch, Notify};
@@ -35,8 +33,6 @@ const MAX_FRAMES_PER_CONN: u64 = 50_000_000;
 const MAX_ANSWERS: usize = 1024;
 /// Most frames read while waiting for the answer to an entry command.
 const MAX_FRAMES_PER_ANSWER: usize = 256;
-/// Delivery entries a room keeps before old ones are pruned.
-const MAX_TRACKED: usize = 256;
 /// Socket buffers of the bench's clients (the server uses 4 KiB too).
 const CLIENT_BUFFER: usize = 4 * 1024;
 
@@ -104,268 +100,8 @@ fn client_config() -> WebSocketConfig {
         .max_write_buffer_size(256 * 1024)
 }
 
-// ----- metrics ------------------------------------------------------------------------------
-
-/// A histogram in microseconds, 1 µs to 10 minutes, 3 significant digits.
-pub fn histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 600_000_000, 3).expect("valid histogram bounds")
-}
-
-/// Lock, ignoring poisoning (a panicking task must not hide the figures).
-pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Whole microseconds, at least 1.
-pub fn micros(d: Duration) -> u64 {
-    (d.as_micros().min(u128::from(u64::MAX)) as u64).max(1)
-}
-
-pub(crate) fn record(h: &Mutex<Histogram<u64>>, us: u64) {
-    let _ = lock(h).record(us.clamp(1, 600_000_000));
-}
-
-/// Microseconds since the Unix epoch (the server's clock on the same machine).
-fn unix_micros() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, micros)
-}
-
-/// What every task adds to.
-pub struct Metrics {
-    /// Connect → welcome, for `join`.
-    pub join: Mutex<Histogram<u64>>,
-    /// Connect → `resumed`, for `resume`.
-    pub resume: Mutex<Histogram<u64>>,
-    /// Of a resume: TCP connect → websocket open (the handshake alone).
-    pub resume_handshake: Mutex<Histogram<u64>>,
-    /// Command sent → its ack read by the sender.
-    pub ack: Mutex<Histogram<u64>>,
-    /// Command sent → its last event read by the last member of the room.
-    pub delivery: Mutex<Histogram<u64>>,
-    /// The same, for the coaching swap's room only.
-    pub swap: Mutex<Histogram<u64>>,
-    /// How late a `timer_expired` reached a client after the timer's deadline.
-    pub timer_late: Mutex<Histogram<u64>>,
-    /// Connections open now.
-    pub connected: AtomicU64,
-    /// Members who joined.
-    pub joined: AtomicU64,
-    /// Commands sent.
-    pub commands: AtomicU64,
-    /// Acks read.
-    pub acks: AtomicU64,
-    /// Errors read (the scripts send only commands that should succeed).
-    pub errors: AtomicU64,
-    /// Event frames read by clients after measuring began.
-    pub events: AtomicU64,
-    /// Event frames read in all.
-    pub events_all: AtomicU64,
-    /// Frames the clients could not read.
-    pub unreadable: AtomicU64,
-    /// Events a connection never saw (a seq skipped).
-    pub gaps: AtomicU64,
-    /// Events a connection saw twice or out of order.
-    pub duplicates: AtomicU64,
-    /// Resumes answered with `resumed` (missed events replayed).
-    pub resumed: AtomicU64,
-    /// Events replayed after a `resumed`.
-    pub replayed: AtomicU64,
-    /// Resumes answered with `snapshot` (the events could not be replayed).
-    pub snapshots: AtomicU64,
-    /// Connections the server closed while the bench expected them open.
-    pub closed_early: AtomicU64,
-    /// Resilient connections (failover): closes by the server, by close code: 4012 (the room
-    /// moved), 1001 (going away), no close frame (the node died), any other code.
-    pub closes_moved: AtomicU64,
-    pub closes_going_away: AtomicU64,
-    pub closes_no_frame: AtomicU64,
-    pub closes_other: AtomicU64,
-    /// Resume attempts that failed (no connection, refused `unavailable`, closed before the
-    /// answer) and were tried again after a back-off.
-    pub resume_retries: AtomicU64,
-    /// Commands sent again with their id after a resume (their first answer never came).
-    pub retried_commands: AtomicU64,
-    /// Connections reconnect and resume when the server closes them (failover), rather than
-    /// count as a failure.
-    pub resilient: AtomicBool,
-    /// True while measuring.
-    pub measuring: AtomicBool,
-    /// When the measured run began and how long it lasts (for the progress bar).
-    pub run: Mutex<Option<(Instant, Duration)>>,
-}
-
-impl Metrics {
-    /// All zero.
-    pub fn new() -> Metrics {
-        Metrics {
-            join: Mutex::new(histogram()),
-            resume: Mutex::new(histogram()),
-            resume_handshake: Mutex::new(histogram()),
-            ack: Mutex::new(histogram()),
-            delivery: Mutex::new(histogram()),
-            swap: Mutex::new(histogram()),
-            timer_late: Mutex::new(histogram()),
-            connected: AtomicU64::new(0),
-            joined: AtomicU64::new(0),
-            commands: AtomicU64::new(0),
-            acks: AtomicU64::new(0),
-            errors: AtomicU64::new(0),
-            events: AtomicU64::new(0),
-            events_all: AtomicU64::new(0),
-            unreadable: AtomicU64::new(0),
-            gaps: AtomicU64::new(0),
-            duplicates: AtomicU64::new(0),
-            resumed: AtomicU64::new(0),
-            replayed: AtomicU64::new(0),
-            snapshots: AtomicU64::new(0),
-            closed_early: AtomicU64::new(0),
-            closes_moved: AtomicU64::new(0),
-            closes_going_away: AtomicU64::new(0),
-            closes_no_frame: AtomicU64::new(0),
-            closes_other: AtomicU64::new(0),
-            resume_retries: AtomicU64::new(0),
-            retried_commands: AtomicU64::new(0),
-            resilient: AtomicBool::new(false),
-            measuring: AtomicBool::new(false),
-            run: Mutex::new(None),
-        }
-    }
-
-    /// Read a counter.
-    pub fn get(c: &AtomicU64) -> u64 {
-        c.load(Ordering::Relaxed)
-    }
-}
-
-// ----- delivery tracking --------------------------------------------------------------------
-
-/// One event seq in one room: how many connections read it, when the last did, and when the
-/// command whose last event it is was sent (known once its ack arrives).
-struct Seen {
-    count: usize,
-    last: Instant,
-    sent: Option<Instant>,
-    /// Its delivery was recorded (or it needs none).
-    claimed: bool,
-}
-
-/// Delivery tracking for one room: command → last event at the last connection.
-pub struct Track {
-    /// Connections in the room (each must read each event).
-    members: usize,
-    /// Seqs at or below this are not measured (setup); `u64::MAX` until measuring begins.
-    pub from: u64,
-    seqs: HashMap<u64, Seen>,
-    /// The coaching swap's room: its deliveries go to their own histogram.
-    swap: bool,
-}
-
-impl Track {
-    /// A room of `members` connections.
-    pub fn new(members: usize, swap: bool) -> Track {
-        Track {
-            members,
-            from: u64::MAX,
-            seqs: HashMap::new(),
-            swap,
-        }
-    }
-
-    /// Is this the coaching swap's room?
-    pub fn is_swap(&self) -> bool {
-        self.swap
-    }
-
-    fn record(&self, us: u64, metrics: &Metrics) {
-        record(
-            if self.swap {
-                &metrics.swap
-            } else {
-                &metrics.delivery
-            },
-            us,
-        );
-    }
-
-    /// A connection read event `seq` at `now`.
-    fn seen(&mut self, seq: u64, now: Instant, metrics: &Metrics) {
-        if seq <= self.from {
-            return;
-        }
-        metrics.events.fetch_add(1, Ordering::Relaxed);
-        let members = self.members;
-        let s = self.seqs.entry(seq).or_insert(Seen {
-            count: 0,
-            last: now,
-            sent: None,
-            claimed: false,
-        });
-        s.count += 1;
-        s.last = now;
-        if s.count >= members && !s.claimed {
-            if let Some(sent) = s.sent {
-                s.claimed = true;
-                let us = micros(s.last.saturating_duration_since(sent));
-                self.record(us, metrics);
-            }
-        }
-    }
-
-    /// The command sent at `sent` was acknowledged at `seq` (the seq of its last event).
-    fn sent(&mut self, seq: u64, sent: Instant, metrics: &Metrics) {
-        if seq <= self.from {
-            return;
-        }
-        let members = self.members;
-        let s = self.seqs.entry(seq).or_insert(Seen {
-            count: 0,
-            last: sent,
-            sent: None,
-            claimed: false,
-        });
-        if !s.claimed && s.sent.is_none() {
-            if s.count >= members && s.last < sent {
-                // Everyone had this event before the command was sent: the command caused
-                // no event of its own (nothing changed), so there is no delivery to time.
-                s.claimed = true;
-            } else {
-                s.sent = Some(sent);
-                if s.count >= members {
-                    s.claimed = true;
-                    let us = micros(s.last.saturating_duration_since(sent));
-                    self.record(us, metrics);
-                }
-            }
-        }
-        if self.seqs.len() > MAX_TRACKED {
-            // Keep recent seqs, and commands still waiting for their delivery.
-            self.seqs.retain(|&k, v| {
-                k + (MAX_TRACKED as u64) / 2 > seq || (v.sent.is_some() && !v.claimed)
-            });
-        }
-    }
-
-    /// Commands acknowledged whose last event has not reached every connection.
-    pub fn undelivered(&self) -> usize {
-        self.seqs
-            .values()
-            .filter(|s| s.sent.is_some() && !s.claimed)
-            .count()
-    }
-}
-
-/// What the host's connection has seen of its room: enough for the scripts to act on.
-#[derive(Debug, Clone, Default)]
-pub struct HostView {
-    /// Highest seq read.
-    pub seq: u64,
-    /// Who has the floor (in a round: the current speaker).
-    pub floor: Option<u64>,
-    /// Coaching swap groups: (members, coach).
-    pub groups: Vec<(Vec<u64>, u64)>,
-}
+use crate::track::unix_micros;
+pub(crate) use crate::track::{histogram, lock, micros, record, HostView, Metrics, Track};
 
 // ----- frames -------------------------------------------------------------------------------
 
@@ -456,6 +192,20 @@ pub enum Entry {
     },
 }
 
+/// For the comparison mode (`duo.rs`): connect connection `index` to `room` and enter with
+/// `entry`, before any reader runs. Returns the socket and the seq its events follow on from.
+pub(crate) async fn enter_raw(
+    target: &Target,
+    index: usize,
+    room: &str,
+    entry: Entry,
+    name: &str,
+) -> anyhow::Result<(Socket, u64)> {
+    let mut ws = target.connect(index, room).await?;
+    let entered = enter(&mut ws, &entry, name, None).await?;
+    Ok((ws, entered.seq))
+}
+
 /// The entry's answer.
 struct Entered {
     you: u64,
@@ -469,7 +219,7 @@ async fn enter(
     ws: &mut Socket,
     entry: &Entry,
     name: &str,
-    metrics: &Metrics,
+    metrics: Option<&Metrics>,
 ) -> anyhow::Result<Entered> {
     let command = match entry {
         Entry::Host { room, key } => Command::Host {
@@ -513,14 +263,18 @@ async fn enter(
                 let seq = head.seq.unwrap_or(0);
                 let seq = match (head.kind, entry) {
                     ("resumed", Entry::Resume { last_seq, .. }) => {
-                        metrics.resumed.fetch_add(1, Ordering::Relaxed);
-                        metrics
-                            .replayed
-                            .fetch_add(seq.saturating_sub(*last_seq), Ordering::Relaxed);
+                        if let Some(metrics) = metrics {
+                            metrics.resumed.fetch_add(1, Ordering::Relaxed);
+                            metrics
+                                .replayed
+                                .fetch_add(seq.saturating_sub(*last_seq), Ordering::Relaxed);
+                        }
                         *last_seq
                     }
                     ("snapshot", _) => {
-                        metrics.snapshots.fetch_add(1, Ordering::Relaxed);
+                        if let Some(metrics) = metrics {
+                            metrics.snapshots.fetch_add(1, Ordering::Relaxed);
+                        }
                         seq
                     }
                     _ => seq,
@@ -752,7 +506,7 @@ impl Conn {
             record(&room.metrics.resume_handshake, micros(t0.elapsed()));
         }
         room.metrics.connected.fetch_add(1, Ordering::Relaxed);
-        let entered = match enter(&mut ws, &entry, name, &room.metrics).await {
+        let entered = match enter(&mut ws, &entry, name, Some(&room.metrics)).await {
             Ok(e) => e,
             Err(e) => {
                 room.metrics.connected.fetch_sub(1, Ordering::Relaxed);

@@ -23,7 +23,9 @@
 //! - **join_storm**: every member joins within `--join-window` seconds (evenly spread, all
 //!   at once), as at the top of the hour before a monthly swap; then the circle runs briefly;
 //! - **reconnect_storm**: the circle runs; a third of the run in, a third of all connections
-//!   drop at the same instant (no close frame, as when a network fails) and resume at once;
+//!   drop at the same instant (no close frame, as when a network fails) and each resumes after
+//!   the protocol's random first delay for such a drop (0.5–1.5 s, `connecting.md`,
+//!   Reconnecting), as real clients do; its resume latency is from its own connect;
 //! - **swap**: the circle runs in every room while one 60-person coaching swap (built-in
 //!   `coaching_swap`) pairs everyone, then every coach ends the half and every member confirms
 //!   the switch at once;
@@ -58,14 +60,34 @@
 //! command was refused, an acknowledged command did not reach every member, an event was missed
 //! or seen twice, a resume was answered with a snapshot, or the server closed a connection.
 //!
+//! **Comparison** (`--compare`, or `--target bare|circlekeeper|both`; see `compare.rs`): the
+//! same generator drives a bare axum broadcast server (`bare.rs`: no state beyond room
+//! membership, no validation, no durability, the real server's websocket settings, allocator
+//! and runtime; started like the bench's own server, as this binary with `LOAD_CHILD=bare`) and
+//! circlekeeper (one node, or three behind HAProxy with `--cluster 3`) with the same traffic,
+//! alternating bare, circlekeeper, bare, … `--repeat` times on fresh servers, and prints one
+//! table — scenario | figure | bare | circlekeeper | ratio, the medians with every run beside
+//! them — and `target/load-compare.json` (`load-compare-cluster.json` with a cluster). Its
+//! scenarios (`--scenario`, default all): **steady_1** and **steady_10** (1 or 10 commands/s
+//! per room), **burst_16** (16 commands in flight per room). Defaults there: 1,000 rooms × 8,
+//! `--secs` 20, `--burst-secs` 10, `--repeat` 3. For example:
+//!
+//! ```text
+//! cargo bench --bench load -- --compare                      # 1,000 rooms × 8, medians of 3
+//! cargo bench --bench load -- --compare --rooms 50 --repeat 1 --secs 5 --burst-secs 3
+//! cargo bench --bench load -- --compare --cluster 3          # bare vs three nodes
+//! cargo bench --bench load -- --target circlekeeper --scenario burst_16
+//! cargo bench --bench load -- --scenario reconnect_storm     # or join_storm
+//! ```
+//!
 //! Options, as `--name value` after `--`, or as environment variables:
 //!
 //! | option           | env                 | default      | meaning                                |
 //! |------------------|---------------------|--------------|----------------------------------------|
-//! | `--scenario`     | `LOAD_SCENARIO`     | all          | steady, burst, join_storm, reconnect_storm, swap, a comma list, or all |
-//! | `--rooms`        | `LOAD_ROOMS`        | 2250         | rooms R                                |
+//! | `--scenario`     | `LOAD_SCENARIO`     | all          | steady, burst, join_storm, reconnect_storm, swap, a comma list, or all (comparison: steady_1, steady_10, burst_16) |
+//! | `--rooms`        | `LOAD_ROOMS`        | 2250         | rooms R (comparison: 1000)             |
 //! | `--participants` | `LOAD_PARTICIPANTS` | 8            | participants per room P (host included)|
-//! | `--secs`         | `LOAD_SECS`         | 60           | run length (steady, reconnect, swap)   |
+//! | `--secs`         | `LOAD_SECS`         | 60           | run length (steady, reconnect, swap; comparison: 20) |
 //! | `--interval-ms`  | `LOAD_INTERVAL_MS`  | 2000         | ms between a room's steps              |
 //! | `--burst-secs`   | `LOAD_BURST_SECS`   | 10           | burst length                           |
 //! | `--join-window`  | `LOAD_JOIN_WINDOW`  | 10           | join storm: seconds over which all join|
@@ -82,6 +104,9 @@
 //! | `--check-inter`  | `LOAD_CHECK_INTER`  | 2s           | HAProxy's `CK_CHECK_INTER`             |
 //! | `--node-bin`     | `LOAD_NODE_BIN`     | (this bench) | a `circlekeeper` binary to run as nodes|
 //! | `--pg-fsync`     | `LOAD_PG_FSYNC`     | on           | PostgreSQL's `fsync` (on: durable)     |
+//! | `--compare`      | `LOAD_COMPARE=1`    | off          | the comparison: bare and circlekeeper  |
+//! | `--target`       | `LOAD_TARGET`       | both         | comparison: bare, circlekeeper or both |
+//! | `--repeat`       | `LOAD_REPEAT`       | 3            | comparison: runs per scenario and server |
 //!
 //! `LOAD_TRACE=1` prints every scripted step (room, step, connection, command) to stderr.
 //!
@@ -94,8 +119,10 @@
 //! (`target/load-smoke-<scenario>.json` for the smoke run).
 //!
 //! Under `cargo test` (cargo passes no `--bench` flag) the same code runs as a **smoke test**: 4
-//! rooms × 4 participants (and a swap of 10), a few seconds per scenario, asserting only that
-//! every scenario completed with every message delivered — never a timing. It needs no
+//! rooms × 4 participants (and a swap of 10), a few seconds per scenario, then a tiny
+//! comparison (3 rooms × 4, both servers, each comparison scenario once for a second;
+//! `LOAD_COMPARE=0` skips it), asserting only that every scenario completed with every message
+//! delivered — never a timing. It needs no
 //! PostgreSQL; with `LOAD_CLUSTER=3` it runs on the cluster instead (steady, burst and one
 //! failover by default), and skips with a message when PostgreSQL or HAProxy is missing and
 //! `CI` is not set.
@@ -105,34 +132,37 @@
 //! before the bench returns; a cluster's nodes and proxy are killed, and its PostgreSQL
 //! stopped, however the bench ends.
 
+mod bare;
 mod client;
 mod cluster;
 #[path = "../common/mod.rs"]
 mod common;
+mod compare;
+mod compare_report;
+mod duo;
 mod failover;
 #[path = "../../tests/common/postgres.rs"]
 mod postgres;
 mod report;
 mod resume;
 mod scenario;
+mod servers;
+mod soak;
 mod sys;
+mod track;
 
-use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
-use std::process::{Child, Stdio};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context};
-use circlekeeper::server::Settings;
-use circlekeeper::store::{PgStore, SledStore, Store};
-use circlekeeper::{AppState, Clock};
-use tokio::net::TcpListener;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
 
 use client::{lock, Metrics, Target};
 use scenario::Scenario;
+use servers::ServerProc;
+pub use servers::RETENTION_MS;
 use sys::Proc;
 
 // ----- options ------------------------------------------------------------------------------
@@ -161,6 +191,27 @@ pub struct Opts {
     node_bin: Option<String>,
     pg_fsync: bool,
     smoke: bool,
+    /// The comparison mode (`--compare`, or `--target`): the servers it drives, in the order
+    /// they alternate; empty otherwise.
+    targets: Vec<duo::Kind>,
+    /// The comparison: runs of each scenario on each server.
+    repeat: usize,
+}
+
+/// The comparison mode's servers: `--target bare|circlekeeper|both` (`LOAD_TARGET`), or both
+/// with `--compare` (`LOAD_COMPARE=1`); none (the scenarios of the load bench) otherwise.
+fn compare_targets() -> anyhow::Result<Vec<duo::Kind>> {
+    let flag = std::env::args().any(|a| a == "--compare")
+        || std::env::var("LOAD_COMPARE").is_ok_and(|v| v == "1");
+    let both = vec![duo::Kind::Bare, duo::Kind::Ck];
+    match raw_opt("target", "LOAD_TARGET").as_deref() {
+        None if flag => Ok(both),
+        None => Ok(Vec::new()),
+        Some("both") => Ok(both),
+        Some("bare") => Ok(vec![duo::Kind::Bare]),
+        Some("circlekeeper" | "ck") => Ok(vec![duo::Kind::Ck]),
+        Some(other) => bail!("--target: bare, circlekeeper or both, not {other:?}"),
+    }
 }
 
 /// `--name value` from the arguments, else the environment variable, else `None`.
@@ -185,10 +236,25 @@ fn num_opt<T: std::str::FromStr>(name: &str, env: &str, default: T) -> anyhow::R
 impl Opts {
     /// The options; `smoke` picks the small defaults of the `cargo test` run.
     fn read(smoke: bool) -> anyhow::Result<Opts> {
-        let pick = |full: f64, small: f64| if smoke { small } else { full };
+        let targets = compare_targets()?;
+        let compare = !targets.is_empty();
+        let pick = |full: f64, small: f64| match (smoke, compare) {
+            (true, _) => small,
+            // The comparison runs each scenario 2 × `--repeat` times: shorter runs.
+            (false, true) => full.min(20.0),
+            (false, false) => full,
+        };
         let o = Opts {
             scenario: raw_opt("scenario", "LOAD_SCENARIO").unwrap_or_else(|| "all".into()),
-            rooms: num_opt("rooms", "LOAD_ROOMS", if smoke { 4 } else { 2250 })?,
+            rooms: num_opt(
+                "rooms",
+                "LOAD_ROOMS",
+                match (smoke, compare) {
+                    (true, _) => 4,
+                    (false, true) => 1000,
+                    (false, false) => 2250,
+                },
+            )?,
             participants: num_opt(
                 "participants",
                 "LOAD_PARTICIPANTS",
@@ -223,7 +289,10 @@ impl Opts {
             node_bin: raw_opt("node-bin", "LOAD_NODE_BIN"),
             pg_fsync: raw_opt("pg-fsync", "LOAD_PG_FSYNC").is_none_or(|v| v != "off"),
             smoke,
+            targets,
+            repeat: num_opt("repeat", "LOAD_REPEAT", if smoke { 1 } else { 3 })?,
         };
+        ensure!((1..=100).contains(&o.repeat), "repeat: 1 to 100");
         ensure!(
             o.cluster == 0 || o.cluster == 3,
             "cluster: 0 (one node) or 3 (the shipped haproxy.cfg names three)"
@@ -306,204 +375,6 @@ impl Opts {
     }
 }
 
-// ----- the server process -------------------------------------------------------------------
-
-/// The server's retention of ended rooms in the bench, ms: short, so that the soak can check
-/// no room is left behind.
-pub const RETENTION_MS: u64 = 2_000;
-
-/// The server, in a child process (this binary run with `LOAD_CHILD=server`): a sled store in
-/// a temporary directory, `listeners` ports on 127.0.0.1, until its stdin closes.
-fn server_child() -> anyhow::Result<()> {
-    let listeners: usize = std::env::var("LOAD_LISTENERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1)
-        .clamp(1, 64);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
-        let dir = tempfile::tempdir().context("a temporary directory")?;
-        let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path())?);
-        let mut bound = Vec::with_capacity(listeners);
-        for _ in 0..listeners {
-            // A deep accept queue, as the server binary's: thousands connect at once in the
-            // storms.
-            bound.push(circlekeeper::listen("127.0.0.1:0".parse()?)?);
-        }
-        let addrs: Vec<SocketAddr> = bound
-            .iter()
-            .map(TcpListener::local_addr)
-            .collect::<std::io::Result<_>>()?;
-        let mut settings = Settings::new(&format!("http://{}", addrs[0]));
-        settings.rate_burst = 1e9;
-        settings.rate_per_second = 1e9;
-        settings.address_rate_burst = 1e9;
-        settings.address_rate_per_second = 1e9;
-        // Thousands of clients from four loopback addresses, and thousands of rooms opened
-        // from one: the per-address limits are for the public, not for the bench.
-        settings.max_connections_per_ip = 1_000_000;
-        settings.rooms_per_ip_per_hour = 1_000_000;
-        settings.max_rooms = 1_000_000;
-        settings.idle_timeout = Duration::from_secs(3600);
-        settings.shutdown_grace = Duration::from_secs(10);
-        // Ended rooms (the soak ends its rooms) are deleted two seconds after the end.
-        settings.retention = Duration::from_millis(RETENTION_MS);
-        settings.retention_sweep = Duration::from_millis(RETENTION_MS / 4);
-        let state = AppState::start(store, Clock::System, settings)?;
-        let (stop, stopped) = watch::channel(false);
-        let servers: Vec<_> = bound
-            .into_iter()
-            .map(|l| {
-                let mut stopped = stopped.clone();
-                let shutdown = async move {
-                    let _ = stopped.wait_for(|s| *s).await;
-                };
-                tokio::spawn(circlekeeper::serve(l, state.clone(), shutdown))
-            })
-            .collect();
-        let list: Vec<String> = addrs.iter().map(ToString::to_string).collect();
-        println!("ready {}", list.join(" "));
-        std::io::stdout().flush()?;
-        // Serve until the bench closes our stdin (or four hours pass).
-        let eof = tokio::task::spawn_blocking(|| {
-            let mut line = String::new();
-            for _ in 0..10_000 {
-                line.clear();
-                match std::io::stdin().read_line(&mut line) {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {}
-                }
-            }
-        });
-        let _ = tokio::time::timeout(Duration::from_secs(4 * 3600), eof).await;
-        let _ = stop.send(true);
-        let _ = tokio::time::timeout(Duration::from_secs(30), state.shutdown()).await;
-        for s in servers {
-            s.abort();
-        }
-        drop(state);
-        anyhow::Ok(())
-    })?;
-    rt.shutdown_timeout(Duration::from_secs(1));
-    Ok(())
-}
-
-/// A cluster's node (this binary run with `LOAD_CHILD=node` and the `circlekeeper` binary's
-/// flags): what `src/main.rs` does with `--store postgres://…`, except that the per-connection
-/// frame rate, which has no flag, is raised as for the bench's own server. Stops on SIGTERM
-/// (closing every websocket with 1001 and releasing its leases) or when killed.
-fn node_child() -> anyhow::Result<()> {
-    let config = circlekeeper::config::Config::load()?;
-    let filter = tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_default();
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .init();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
-        let listener = circlekeeper::listen(config.addr)?;
-        let addr = listener.local_addr()?;
-        let url = config.store.as_ref().context("a node needs --store")?;
-        let lease = Duration::from_secs(config.lease_secs);
-        let store: Arc<dyn Store> =
-            Arc::new(PgStore::open_node(url.secret(), &config.node(addr), lease)?);
-        let mut settings = config.settings();
-        settings.rate_burst = 1e9;
-        settings.rate_per_second = 1e9;
-        let state = AppState::start(store, Clock::System, settings)?;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(circlekeeper::serve(listener, state.clone(), async move {
-            let _ = stopped.await;
-        }));
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        let _ = tokio::time::timeout(Duration::from_secs(4 * 3600), term.recv()).await;
-        let _ = stop.send(());
-        state.shutdown().await;
-        let grace = state.settings().shutdown_grace;
-        let _ = tokio::time::timeout(grace, server).await;
-        anyhow::Ok(())
-    })?;
-    rt.shutdown_timeout(Duration::from_secs(1));
-    Ok(())
-}
-
-/// The server's child process, stopped (or killed) when dropped.
-struct ServerProc {
-    child: Option<Child>,
-    pid: u32,
-    addrs: Vec<SocketAddr>,
-}
-
-impl ServerProc {
-    fn start(listeners: usize) -> anyhow::Result<ServerProc> {
-        let mut child = std::process::Command::new(std::env::current_exe()?)
-            .env("LOAD_CHILD", "server")
-            .env("LOAD_LISTENERS", listeners.to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .context("could not start the server process")?;
-        let pid = child.id();
-        let stdout = child.stdout.take().context("the server's stdout")?;
-        let mut proc = ServerProc {
-            child: Some(child),
-            pid,
-            addrs: Vec::new(),
-        };
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx
-            .recv_timeout(Duration::from_secs(60))
-            .context("the server process did not start in time")?;
-        let Some(rest) = line.trim().strip_prefix("ready ") else {
-            bail!("the server process said {line:?}, not `ready`");
-        };
-        proc.addrs = rest
-            .split(' ')
-            .map(str::parse)
-            .collect::<Result<_, _>>()
-            .context("the server's addresses")?;
-        Ok(proc)
-    }
-
-    /// Close its stdin, wait (bounded) for it to shut down, kill it if it will not.
-    fn stop(mut self) -> anyhow::Result<()> {
-        let Some(mut child) = self.child.take() else {
-            return Ok(());
-        };
-        drop(child.stdin.take());
-        let until = Instant::now() + Duration::from_secs(40);
-        while Instant::now() < until {
-            if let Some(status) = child.try_wait()? {
-                ensure!(status.success(), "the server process failed ({status})");
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        bail!("the server process did not stop within 40 s and was killed")
-    }
-}
-
-impl Drop for ServerProc {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
 // ----- progress -----------------------------------------------------------------------------
 
 /// A progress bar on stderr every second until `stop` fires (bounded to four hours).
@@ -560,13 +431,37 @@ fn progress(
 
 fn main() -> anyhow::Result<()> {
     match std::env::var("LOAD_CHILD").as_deref() {
-        Ok("server") => return server_child(),
-        Ok("node") => return node_child(),
+        Ok("server") => return servers::server_child(),
+        Ok("node") => return servers::node_child(),
+        Ok("bare") => return bare::child(),
         _ => {}
     }
     // `cargo bench` passes `--bench`; `cargo test` runs this as a smoke test.
     let smoke = !std::env::args().any(|a| a == "--bench");
     let o = Opts::read(smoke)?;
+    if !o.targets.is_empty() {
+        println!(
+            "load comparison{} — {} — {}",
+            if smoke { " (smoke run)" } else { "" },
+            common::machine_line(),
+            if o.cluster > 0 {
+                format!(
+                    "circlekeeper: {} nodes on PostgreSQL (fsync {}) behind HAProxy; the bare \
+                     server: one process",
+                    o.cluster,
+                    if o.pg_fsync { "on" } else { "off" }
+                )
+            } else {
+                "each server in its own process, durable acks on".to_string()
+            }
+        );
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        compare::main(&o, &rt)?;
+        rt.shutdown_timeout(Duration::from_secs(2));
+        return Ok(());
+    }
     let scenarios = o.scenarios()?;
     println!(
         "load bench{} — {} — {}, durable acks on",
@@ -712,7 +607,21 @@ fn main() -> anyhow::Result<()> {
         }
         results.push(v);
     }
-    rt.shutdown_timeout(Duration::from_secs(2));
     report::summary(&results);
+    if o.smoke && o.cluster == 0 && std::env::var("LOAD_COMPARE").as_deref() != Ok("0") {
+        // A tiny comparison, so that the bare server and the comparison mode cannot rot: both
+        // servers, every comparison scenario once, every message checked.
+        let tiny = Opts {
+            scenario: "all".into(),
+            rooms: 3,
+            secs: 1.0,
+            burst_secs: 1.0,
+            targets: vec![duo::Kind::Bare, duo::Kind::Ck],
+            repeat: 1,
+            ..o.clone()
+        };
+        compare::main(&tiny, &rt)?;
+    }
+    rt.shutdown_timeout(Duration::from_secs(2));
     Ok(())
 }

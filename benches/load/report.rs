@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 
 use crate::client::{lock, Metrics};
 use crate::common;
-use crate::scenario::{busy, Scenario, SoakFigures, SwapFigures};
+use crate::scenario::{busy, Scenario, SwapFigures};
+use crate::soak::SoakFigures;
 use crate::sys::Sample;
 use crate::Opts;
 

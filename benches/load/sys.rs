@@ -57,6 +57,14 @@ impl Proc {
         }
     }
 
+    /// The same processes, with their children summed too.
+    pub fn with_children(self) -> Proc {
+        Proc {
+            children: true,
+            ..self
+        }
+    }
+
     /// Read it now (zeros where the OS does not say).
     pub fn sample(&self) -> Sample {
         let mut dirs = self.dirs.clone();
