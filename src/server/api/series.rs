@@ -288,9 +288,7 @@ pub async fn create_series_room(
             });
         }
     };
-    app.start_room(opened, Some(&series_id), fresh.keys(), fence)
-        .await
-        .map_err(|_| room_not_opened("actor"))?;
+    app.start_room(&opened.id, fence).await;
     Ok((StatusCode::CREATED, Json(fresh.created(&app))).into_response())
 }
 
