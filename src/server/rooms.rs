@@ -11,6 +11,7 @@ use tracing::{debug, error, warn};
 use super::{rebuild, AppState, Unserved, MAX_ROOM_ID};
 use crate::live::room::{Keys, RoomInit};
 use crate::live::{RoomHandle, RoomMsg};
+use crate::room::Room;
 use crate::store::{StoreError, StoredEvent, Write};
 
 impl AppState {
@@ -165,9 +166,11 @@ impl AppState {
     pub(crate) async fn open_room(
         &self,
         record: crate::store::RoomRecord,
+        keys: Keys,
     ) -> Result<(), StoreError> {
-        let id = record.setup.id.clone();
-        let owner = crate::store::Owner::room(&id);
+        let setup = record.setup.clone();
+        let series = record.series.clone();
+        let owner = crate::store::Owner::room(&setup.id);
         let fence = self.claim(&owner, false).await.map_err(unserved)?;
         let mut writes = fenced(&owner, fence);
         writes.push(Write::Room {
@@ -177,23 +180,40 @@ impl AppState {
             self.release(&owner).await;
             return Err(e);
         }
-        self.start_room(&id, fence).await;
-        Ok(())
+        self.start_room(setup, series.as_deref(), keys, fence).await
     }
 
-    /// Register a new room whose record is already durable (a series' session is written by
-    /// its series' actor, with the session), under this node's lease `fence`.
+    /// Start the actor of a new room whose record is already durable (a series' session is
+    /// written by its series' actor, with the session), under this node's lease `fence`.
     ///
-    /// Its actor is not started here: a room nobody has entered is only its record, and costs
-    /// the server no memory (an actor, its inbox and its state come to about 18 KiB). The first
-    /// request that needs it (a preview, an entry) loads it from the store, as after a restart.
-    /// With several nodes its lease is also released: the node the proxy sends the room's first
-    /// request to claims it then. (Rooms are opened through the proxy by whichever node the
-    /// client's address hashes to, which is seldom the room's.)
-    pub(crate) async fn start_room(&self, id: &str, fence: Option<u64>) {
-        self.inner.held.fetch_add(1, Ordering::Relaxed);
+    /// With several nodes the room is not started here: its lease is released, and the node the
+    /// proxy sends the room's first request to claims it then. (Rooms are opened through the
+    /// proxy by whichever node the client's address hashes to, which is seldom the room's.)
+    pub(crate) async fn start_room(
+        &self,
+        setup: crate::room::RoomSetup,
+        series: Option<&str>,
+        keys: Keys,
+        fence: Option<u64>,
+    ) -> Result<(), StoreError> {
         if fence.is_some() {
-            self.release(&crate::store::Owner::room(id)).await;
+            self.inner.held.fetch_add(1, Ordering::Relaxed);
+            self.release(&crate::store::Owner::room(&setup.id)).await;
+            return Ok(());
+        }
+        let init = RoomInit {
+            room: Room::new(setup),
+            keys,
+            tokens: Vec::new(),
+            recent: Vec::new(),
+            series: series.map(|s| self.series_link(s)),
+            restored: false,
+            fence,
+        };
+        self.inner.held.fetch_add(1, Ordering::Relaxed);
+        match self.launch(init) {
+            Some(_) => Ok(()),
+            None => Err(StoreError::Closed),
         }
     }
 

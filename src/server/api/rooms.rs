@@ -120,7 +120,7 @@ async fn launch_room(
         ended_at: None,
         series,
     };
-    app.open_room(record).await.map_err(|e| {
+    app.open_room(record, keys).await.map_err(|e| {
         if e.is_transient() {
             warn!(error = %e, "room could not be opened: the store is unavailable");
             super::unavailable()

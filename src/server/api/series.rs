@@ -288,7 +288,9 @@ pub async fn create_series_room(
             });
         }
     };
-    app.start_room(&opened.id, fence).await;
+    app.start_room(opened, Some(&series_id), fresh.keys(), fence)
+        .await
+        .map_err(|_| room_not_opened("actor"))?;
     Ok((StatusCode::CREATED, Json(fresh.created(&app))).into_response())
 }
 
