@@ -2,7 +2,7 @@
 # usage: empty.sh BIN TAG N [HEAPTRACK=1]: RSS (and heap) of N open rooms with nobody in them.
 set -u
 BIN=$1; TAG=$2; N=$3; HT=${4:-0}
-OUT=/work/mem-prof/$TAG-empty-$N
+OUT=${HEAP_OUT:-target/heap}/$TAG-empty-$N
 rm -rf $OUT; mkdir -p $OUT; mkfifo $OUT/in
 if [ "$HT" = 1 ]; then
   (LOAD_CHILD=server LOAD_LISTENERS=1 timeout 600 heaptrack -o $OUT/heap $BIN < $OUT/in > $OUT/server.out 2> $OUT/server.err &)

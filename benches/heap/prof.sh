@@ -6,7 +6,7 @@
 # Prints RSS samples. Everything bounded in time.
 set -u
 BIN=$1; TAG=$2; MODE=$3; ROOMS=$4; HT=${5:-0}
-OUT=/work/mem-prof/$TAG-$MODE-$ROOMS
+OUT=${HEAP_OUT:-target/heap}/$TAG-$MODE-$ROOMS
 rm -rf $OUT; mkdir -p $OUT
 mkfifo $OUT/in
 if [ "$HT" = 1 ]; then

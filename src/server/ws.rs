@@ -65,7 +65,7 @@ pub const SOCKET_BUFFER_BYTES: usize = 4 * 1024;
 /// Read buffer per connection, allocated whole when the connection opens: a client's frames
 /// are commands of a few hundred bytes, so 1 KiB holds several; a larger frame (up to
 /// [`LIBRARY_MAX_MESSAGE_BYTES`]) grows it as it arrives. 4 KiB here cost 3 KiB more per
-/// participant (`doc-notes/mem.md`).
+/// participant (`docs/memory-2026-12-02.md`).
 pub const READ_BUFFER_BYTES: usize = 1024;
 
 /// Longest the server spends, once it has decided to close a connection, handing over what the
