@@ -349,14 +349,7 @@ impl Store for SledStore {
                 break;
             }
             let (key, value) = item?;
-            let plain = seal::open(data_key.as_ref(), EVENTS, &key, value, || printable(&key))?;
-            let first = plain.iter().find(|b| !b.is_ascii_whitespace());
-            let run: Vec<StoredEvent> = if first == Some(&b'[') {
-                decode(EVENTS, &key, &plain)?
-            } else {
-                vec![decode(EVENTS, &key, &plain)?]
-            };
-            check_run(id, &key, &run)?;
+            let run = read_run(data_key.as_ref(), id, &key, value)?;
             let room_left = max - events.len();
             events.extend(run.into_iter().filter(|e| e.seq > after).take(room_left));
         }
@@ -391,15 +384,7 @@ impl SledStore {
         end.push(0xff);
         for item in Records::new(EVENTS, self.trees.events.range(start..end)) {
             let (key, value) = item?;
-            let plain = seal::open(data_key.as_ref(), EVENTS, &key, value, || printable(&key))?;
-            let first = plain.iter().find(|b| !b.is_ascii_whitespace());
-            let run: Vec<StoredEvent> = if first == Some(&b'[') {
-                decode(EVENTS, &key, &plain)?
-            } else {
-                vec![decode(EVENTS, &key, &plain)?]
-            };
-            check_run(id, &key, &run)?;
-            events.extend(run);
+            events.extend(read_run(data_key.as_ref(), id, &key, value)?);
         }
         let mut tokens = Vec::new();
         let p = prefix(id);
@@ -448,6 +433,25 @@ impl SledStore {
             .and_then(|b| <[u8; 8]>::try_from(b).ok())
             .map(u64::from_be_bytes))
     }
+}
+
+/// One record of the events tree, opened with the room's `data_key`: a run of events (a JSON
+/// array) or a single event, checked to be stored under its first event's key, in order.
+fn read_run(
+    data_key: Option<&super::keyring::DataKey>,
+    room: &str,
+    key: &[u8],
+    value: Vec<u8>,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let plain = seal::open(data_key, EVENTS, key, value, || printable(key))?;
+    let first = plain.iter().find(|b| !b.is_ascii_whitespace());
+    let run: Vec<StoredEvent> = if first == Some(&b'[') {
+        decode(EVENTS, key, &plain)?
+    } else {
+        vec![decode(EVENTS, key, &plain)?]
+    };
+    check_run(room, key, &run)?;
+    Ok(run)
 }
 
 /// A run of events must be stored under its first event's key, in consecutive order.

@@ -92,10 +92,12 @@ pub fn room_count(client: &mut Client) -> Result<usize, StoreError> {
     })
 }
 
-/// One room's snapshot, tokens, notes and events: every event, or with `keep`, those after
-/// the snapshot and at least the last `keep`. Read in one repeatable-read transaction, so the
-/// parts agree with each other.
-pub fn load(client: &mut Client, id: &str, keep: Option<usize>) -> Result<Loaded, StoreError> {
+/// A read-only, repeatable-read transaction for reading one room, and the room's data key
+/// (`None` for a room with none: its records are legacy, unsealed).
+fn room_read<'a>(
+    client: &'a mut Client,
+    id: &str,
+) -> Result<(postgres::Transaction<'a>, Option<DataKey>), StoreError> {
     let mut tx = client
         .build_transaction()
         .isolation_level(postgres::IsolationLevel::RepeatableRead)
@@ -109,6 +111,14 @@ pub fn load(client: &mut Client, id: &str, keep: Option<usize>) -> Result<Loaded
         Some(row) => Some(data_key(row.get::<_, &[u8]>(0), id)?),
         None => None,
     };
+    Ok((tx, key))
+}
+
+/// One room's snapshot, tokens, notes and events: every event, or with `keep`, those after
+/// the snapshot and at least the last `keep`. Read in one repeatable-read transaction, so the
+/// parts agree with each other.
+pub fn load(client: &mut Client, id: &str, keep: Option<usize>) -> Result<Loaded, StoreError> {
+    let (mut tx, key) = room_read(client, id)?;
     let key = key.as_ref();
     let mut loaded = Loaded::default();
     // The first sequence number after the snapshot (without one, every event is).
@@ -196,19 +206,7 @@ pub fn events_after(
 ) -> Result<Vec<StoredEvent>, StoreError> {
     let from = seq_column(after.min(i64::MAX as u64))?;
     let limit = i64::try_from(max).unwrap_or(i64::MAX);
-    let mut tx = client
-        .build_transaction()
-        .isolation_level(postgres::IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .map_err(backend)?;
-    let key = match tx
-        .query_opt("SELECT key FROM room_keys WHERE room = $1", &[&id])
-        .map_err(backend)?
-    {
-        Some(row) => Some(data_key(row.get::<_, &[u8]>(0), id)?),
-        None => None,
-    };
+    let (mut tx, key) = room_read(client, id)?;
     let mut events = Vec::new();
     for row in tx
         .query(
