@@ -29,7 +29,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::Context;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -168,21 +167,7 @@ pub fn child() -> anyhow::Result<()> {
             let app = app.clone();
             servers.push(tokio::spawn(async move { axum::serve(l, app).await }));
         }
-        let list: Vec<String> = addrs.iter().map(ToString::to_string).collect();
-        println!("ready {}", list.join(" "));
-        use std::io::Write;
-        std::io::stdout().flush().context("stdout")?;
-        let eof = tokio::task::spawn_blocking(|| {
-            let mut line = String::new();
-            for _ in 0..10_000 {
-                line.clear();
-                match std::io::stdin().read_line(&mut line) {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {}
-                }
-            }
-        });
-        let _ = tokio::time::timeout(Duration::from_secs(4 * 3600), eof).await;
+        crate::servers::serve_until_stdin_closes(&addrs).await?;
         for s in servers {
             s.abort();
         }

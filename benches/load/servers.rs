@@ -22,6 +22,26 @@ use tokio::sync::{oneshot, watch};
 /// no room is left behind.
 pub const RETENTION_MS: u64 = 2_000;
 
+/// Tell the bench a child server's addresses (`ready ADDR ADDR …` on stdout), then wait until
+/// the bench closes the child's stdin (or four hours pass).
+pub(crate) async fn serve_until_stdin_closes(addrs: &[SocketAddr]) -> anyhow::Result<()> {
+    let list: Vec<String> = addrs.iter().map(ToString::to_string).collect();
+    println!("ready {}", list.join(" "));
+    std::io::stdout().flush().context("stdout")?;
+    let eof = tokio::task::spawn_blocking(|| {
+        let mut line = String::new();
+        for _ in 0..10_000 {
+            line.clear();
+            match std::io::stdin().read_line(&mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    });
+    let _ = tokio::time::timeout(Duration::from_secs(4 * 3600), eof).await;
+    Ok(())
+}
+
 /// The server, in a child process (this binary run with `LOAD_CHILD=server`): a sled store in
 /// a temporary directory, `listeners` ports on 127.0.0.1, until its stdin closes.
 pub(crate) fn server_child() -> anyhow::Result<()> {
@@ -73,21 +93,7 @@ pub(crate) fn server_child() -> anyhow::Result<()> {
                 tokio::spawn(circlekeeper::serve(l, state.clone(), shutdown))
             })
             .collect();
-        let list: Vec<String> = addrs.iter().map(ToString::to_string).collect();
-        println!("ready {}", list.join(" "));
-        std::io::stdout().flush()?;
-        // Serve until the bench closes our stdin (or four hours pass).
-        let eof = tokio::task::spawn_blocking(|| {
-            let mut line = String::new();
-            for _ in 0..10_000 {
-                line.clear();
-                match std::io::stdin().read_line(&mut line) {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {}
-                }
-            }
-        });
-        let _ = tokio::time::timeout(Duration::from_secs(4 * 3600), eof).await;
+        serve_until_stdin_closes(&addrs).await?;
         let _ = stop.send(true);
         let _ = tokio::time::timeout(Duration::from_secs(30), state.shutdown()).await;
         for s in servers {
