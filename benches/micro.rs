@@ -25,7 +25,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use circlekeeper::formats;
-use circlekeeper::live::room::{frame, Outbound, PEER_OUTBOX, SNAPSHOT_EVERY};
+use circlekeeper::live::room::{frame, outbox, Outbound, PEER_OUTBOX, SNAPSHOT_EVERY};
 use circlekeeper::pairing::{pair, History, PersonId, Request};
 use circlekeeper::room::state::DEFAULT_GROUND_RULES;
 use circlekeeper::room::{Recorded, Room, RoomSetup};
@@ -33,7 +33,6 @@ use circlekeeper::server::rebuild;
 use circlekeeper::store::{RoomRecord, SledStore, Snapshot, Store, StoredEvent, Write};
 use circlekeeper_protocol::{Command, ParticipantId, ServerMessage, Standing};
 use criterion::{BenchmarkId, Criterion, Throughput};
-use tokio::sync::mpsc;
 
 /// The rooms' clock at the start, in milliseconds.
 const T0: u64 = 1_800_000_000_000;
@@ -187,9 +186,9 @@ const DRAIN_EVERY: u64 = 512;
 /// drained (untimed) every [`DRAIN_EVERY`] deliveries, as their connection tasks would.
 fn fanout_loop(
     iters: u64,
-    senders: &[mpsc::Sender<Outbound>],
-    receivers: &mut [mpsc::Receiver<Outbound>],
-    mut send_to_all: impl FnMut(&[mpsc::Sender<Outbound>]),
+    senders: &[outbox::Sender<Outbound>],
+    receivers: &mut [outbox::Receiver<Outbound>],
+    mut send_to_all: impl FnMut(&[outbox::Sender<Outbound>]),
 ) -> Duration {
     let mut timed = Duration::ZERO;
     let mut left = iters;
@@ -202,7 +201,7 @@ fn fanout_loop(
         timed += start.elapsed();
         left -= chunk;
         for rx in receivers.iter_mut() {
-            while rx.try_recv().is_ok() {}
+            while rx.try_recv().is_some() {}
         }
     }
     timed
@@ -230,7 +229,7 @@ fn fanout(c: &mut Criterion) {
     let mut group = c.benchmark_group("fanout");
     for recipients in [8usize, 64] {
         let (senders, mut receivers): (Vec<_>, Vec<_>) = (0..recipients)
-            .map(|_| mpsc::channel::<Outbound>(PEER_OUTBOX))
+            .map(|_| outbox::channel::<Outbound>(PEER_OUTBOX))
             .unzip();
         // Criterion also reports recipients per second.
         group.throughput(Throughput::Elements(recipients as u64));

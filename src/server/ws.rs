@@ -30,7 +30,7 @@ use circlekeeper_protocol::{
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tracing::{debug, Instrument};
 
@@ -39,7 +39,7 @@ pub use super::decode::MAX_JSON_DEPTH;
 use super::decode::{classify, id_of, parse, scan, valid_id};
 use super::guard::{ClientIp, Slot, SlotCell};
 use super::AppState;
-use crate::live::room::{error_frame, ConnId, Credential, Cutoff, Outbound, PEER_OUTBOX};
+use crate::live::room::{error_frame, outbox, ConnId, Credential, Cutoff, Outbound, PEER_OUTBOX};
 use crate::live::{RoomHandle, RoomMsg};
 use crate::metrics::{Disconnect, Limit};
 use crate::room::state::clean_name;
@@ -205,7 +205,7 @@ struct Connection {
     /// connection may enter.
     url_room: Option<String>,
     /// Our copy of the outbox sender, kept until the actor holds one.
-    tx: Option<mpsc::Sender<Outbound>>,
+    tx: Option<outbox::Sender<Outbound>>,
     /// Set (and we are woken) when the room cuts us off.
     cutoff: Arc<Cutoff>,
     bucket: Bucket,
@@ -250,7 +250,7 @@ impl Connection {
     /// Serve the connection until it ends; returns why it ended.
     async fn serve(mut self, socket: WebSocket, version: Option<u32>) -> Disconnect {
         let (mut sink, mut stream) = socket.split();
-        let (tx, mut rx) = mpsc::channel::<Outbound>(PEER_OUTBOX);
+        let (tx, mut rx) = outbox::channel::<Outbound>(PEER_OUTBOX);
         self.tx = Some(tx);
         let end = if version != Some(PROTOCOL_VERSION) {
             let reason = "this server speaks protocol version 1: connect to /ws?v=1";
@@ -305,7 +305,7 @@ impl Connection {
         &mut self,
         sink: &mut SplitSink<WebSocket, Message>,
         stream: &mut SplitStream<WebSocket>,
-        rx: &mut mpsc::Receiver<Outbound>,
+        rx: &mut outbox::Receiver<Outbound>,
     ) -> End {
         let ping_every = self.app.settings().ping_every;
         let idle_timeout = self.app.settings().idle_timeout;
@@ -349,7 +349,7 @@ impl Connection {
                         // answers, and for whatever else is queued.
                         self.take(out, &mut frames);
                         while frames.len() < WRITE_BATCH {
-                            let Ok(more) = rx.try_recv() else { break };
+                            let Some(more) = rx.try_recv() else { break };
                             self.take(more, &mut frames);
                         }
                         let batch = frames.drain(..).map(Message::Text);
@@ -396,7 +396,7 @@ impl Connection {
         }
     }
 
-    async fn on_text(&mut self, text: &str, rx: &mut mpsc::Receiver<Outbound>) -> Next {
+    async fn on_text(&mut self, text: &str, rx: &mut outbox::Receiver<Outbound>) -> Next {
         let received = std::time::Instant::now();
         if text.len() > limits::MAX_FRAME_BYTES {
             return Next::Close(close::TOO_BIG, "frames are limited to 16 KiB");
@@ -551,7 +551,7 @@ impl Connection {
         id: String,
         room_id: String,
         credential: Credential,
-        rx: &mut mpsc::Receiver<Outbound>,
+        rx: &mut outbox::Receiver<Outbound>,
     ) -> Next {
         if self.url_room.as_ref().is_some_and(|want| *want != room_id) {
             let msg = "the room in this frame is not the room in the websocket URL \
@@ -635,7 +635,7 @@ impl Connection {
             Ok(Err(rejection)) => {
                 // The actor put the error frame on the outbox: deliver it first.
                 let mut first = Vec::new();
-                while let Ok(out) = rx.try_recv() {
+                while let Some(out) = rx.try_recv() {
                     self.take(out, &mut first);
                 }
                 self.replies.extend(first);

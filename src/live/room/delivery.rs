@@ -17,7 +17,9 @@ use circlekeeper_protocol::{
     close, limits, AckResult, CommandId, ErrorCode, Event, Millis, ParticipantId, ServerMessage,
 };
 use serde::Serialize;
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{oneshot, Notify};
+
+use super::outbox;
 use tracing::{debug, warn};
 
 use super::{Actor, Notice};
@@ -127,7 +129,7 @@ pub(super) struct Peer {
     /// Who it is.
     pub(super) who: ParticipantId,
     /// Its outbox.
-    pub(super) outbox: mpsc::Sender<Outbound>,
+    pub(super) outbox: outbox::Sender<Outbound>,
     /// Where the reason is written when the room cuts it off.
     pub(super) cutoff: Arc<Cutoff>,
 }
@@ -552,7 +554,7 @@ mod tests {
 
     #[test]
     fn a_step_goes_to_a_peer_as_one_batch_counted_until_taken() {
-        let (outbox, mut rx) = mpsc::channel(PEER_OUTBOX);
+        let (outbox, mut rx) = outbox::channel(PEER_OUTBOX);
         let peer = Peer {
             who: 1,
             outbox,
@@ -566,7 +568,7 @@ mod tests {
         assert_eq!(peer.cutoff.queued.load(Ordering::Acquire), 3);
         let mut out = Vec::new();
         let mut answers = 0;
-        while let Ok(o) = rx.try_recv() {
+        while let Some(o) = rx.try_recv() {
             answers += o.taken(&peer.cutoff, &mut out);
         }
         let texts: Vec<&str> = out.iter().map(Utf8Bytes::as_str).collect();

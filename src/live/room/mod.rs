@@ -44,6 +44,7 @@ use crate::store::{Committer, StoreError, StoredEvent, Write};
 mod admission;
 mod delivery;
 mod journal;
+pub mod outbox;
 mod pump;
 mod resume;
 mod series;
@@ -80,7 +81,7 @@ pub enum RoomMsg {
         /// Who they say they are (boxed: it keeps every room's inbox slots small).
         credential: Box<Credential>,
         /// The connection's outbox.
-        outbox: mpsc::Sender<Outbound>,
+        outbox: outbox::Sender<Outbound>,
         /// Where the actor writes the close code if it cuts the connection off.
         cutoff: Arc<Cutoff>,
         /// Who they are, once admitted.

@@ -17,11 +17,10 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
 use circlekeeper_protocol::close;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::{Connection, CLOSE_LINGER, DRAIN, SLOW_CLOSE, WRITE_BATCH};
-use crate::live::room::{Cutoff, Outbound};
+use crate::live::room::{outbox, Cutoff, Outbound};
 use crate::metrics::Disconnect;
 
 /// How the conversation with the client ended.
@@ -135,7 +134,7 @@ impl Connection {
 
     /// Before closing: write the refusals not yet written, wait for the answers to the commands
     /// passed to the room and write them with whatever else is queued; at most [`DRAIN`].
-    pub(super) async fn drain<S>(&mut self, sink: &mut S, rx: &mut mpsc::Receiver<Outbound>)
+    pub(super) async fn drain<S>(&mut self, sink: &mut S, rx: &mut outbox::Receiver<Outbound>)
     where
         S: Sink<Message> + Unpin,
     {
@@ -143,7 +142,7 @@ impl Connection {
             let mut frames: Vec<Utf8Bytes> = std::mem::take(&mut self.replies);
             loop {
                 while frames.len() < WRITE_BATCH {
-                    let Ok(out) = rx.try_recv() else { break };
+                    let Some(out) = rx.try_recv() else { break };
                     self.take(out, &mut frames);
                 }
                 if frames.is_empty() {
