@@ -62,6 +62,10 @@ pub struct AppState {
 struct Inner {
     /// Live rooms by id. Holds handles only, never room state.
     rooms: DashMap<String, RoomHandle>,
+    /// Rooms opened here that nobody has used yet: their state, ready for an actor that is
+    /// started at their first request (an entry, a preview, an export, a delete). A room
+    /// opened days before its session costs its state only, not a task and an inbox.
+    dormant: DashMap<String, Box<rooms::Dormant>>,
     /// Rooms being loaded (or deleted while not loaded), each behind its own lock, so that one
     /// room is read from the store once however many connections ask for it at once.
     loading: DashMap<String, Arc<tokio::sync::Mutex<()>>>,
@@ -129,6 +133,7 @@ impl AppState {
         let state = AppState {
             inner: Arc::new(Inner {
                 rooms: DashMap::new(),
+                dormant: DashMap::new(),
                 loading: DashMap::new(),
                 held: AtomicUsize::new(0),
                 unavailable: DashSet::new(),
@@ -228,9 +233,10 @@ impl AppState {
         self.inner.unavailable.contains(id)
     }
 
-    /// How many rooms are live (loaded, with a running actor).
+    /// How many rooms are live: loaded, with a running actor, or opened here and waiting
+    /// for their first request (their actor starts then).
     pub fn room_count(&self) -> usize {
-        self.inner.rooms.len()
+        self.inner.rooms.len() + self.inner.dormant.len()
     }
 
     /// How many rooms the server holds, loaded or not (ended rooms within their retention
@@ -425,6 +431,8 @@ impl AppState {
         let inner = &self.inner;
         inner.shutdown.send_replace(true);
         inner.rooms.clear();
+        // Their records are durable and nothing was written in them since.
+        inner.dormant.clear();
         let actors: Vec<_> = inner
             .actors
             .lock()

@@ -14,6 +14,15 @@ use crate::live::{RoomHandle, RoomMsg};
 use crate::room::Room;
 use crate::store::{StoreError, StoredEvent, Write};
 
+/// A room opened on this node (one node, no leases) that nobody has used yet: only what it
+/// was opened with, kept until its first request starts its actor. Its record is durable, and
+/// nothing has been written in it since.
+pub(super) struct Dormant {
+    setup: crate::room::RoomSetup,
+    keys: Keys,
+    series: Option<String>,
+}
+
 impl AppState {
     /// A live room's handle, bringing the room back from the store on first use: its latest
     /// snapshot, then the events after it. With several nodes the room's lease is claimed
@@ -39,7 +48,15 @@ impl AppState {
         // Someone else may have loaded it while this waited.
         let handle = match self.live_room(id) {
             Some(handle) => serving(handle),
-            None => self.load_room(id).await,
+            None => match self.inner.dormant.remove(id) {
+                // Opened here and not used yet: its actor starts now, from the state it was
+                // opened with (nothing was written in it since).
+                Some((_, dormant)) => {
+                    let init = self.woken(*dormant);
+                    self.launch(init).ok_or(Unserved::Unavailable)
+                }
+                None => self.load_room(id).await,
+            },
         };
         drop(held);
         self.ungate(id, gate);
@@ -183,8 +200,9 @@ impl AppState {
         self.start_room(setup, series.as_deref(), keys, fence).await
     }
 
-    /// Start the actor of a new room whose record is already durable (a series' session is
+    /// Make ready a new room whose record is already durable (a series' session is
     /// written by its series' actor, with the session), under this node's lease `fence`.
+    /// On one node it is kept [`Dormant`] until its first request starts its actor.
     ///
     /// With several nodes the room is not started here: its lease is released, and the node the
     /// proxy sends the room's first request to claims it then. (Rooms are opened through the
@@ -201,19 +219,32 @@ impl AppState {
             self.release(&crate::store::Owner::room(&setup.id)).await;
             return Ok(());
         }
-        let init = RoomInit {
-            room: Room::new(setup),
+        if self.context().is_none() {
+            return Err(StoreError::Closed);
+        }
+        self.inner.held.fetch_add(1, Ordering::Relaxed);
+        // Its actor starts at the room's first request (`AppState::room`).
+        let dormant = Dormant {
+            setup,
             keys,
+            series: series.map(str::to_string),
+        };
+        self.inner
+            .dormant
+            .insert(dormant.setup.id.clone(), Box::new(dormant));
+        Ok(())
+    }
+
+    /// What a dormant room's actor starts from.
+    fn woken(&self, dormant: Dormant) -> RoomInit {
+        RoomInit {
+            room: Room::new(dormant.setup),
+            keys: dormant.keys,
             tokens: Vec::new(),
             recent: Vec::new(),
-            series: series.map(|s| self.series_link(s)),
+            series: dormant.series.as_deref().map(|s| self.series_link(s)),
             restored: false,
-            fence,
-        };
-        self.inner.held.fetch_add(1, Ordering::Relaxed);
-        match self.launch(init) {
-            Some(_) => Ok(()),
-            None => Err(StoreError::Closed),
+            fence: None,
         }
     }
 
@@ -251,7 +282,9 @@ impl AppState {
             }
         }
         // Not live (or it stopped meanwhile): remove what is stored. Another node running it
-        // hands it over first.
+        // hands it over first. A room opened here and never used is forgotten first: under
+        // the gate, nobody can start it meanwhile.
+        self.inner.dormant.remove(id);
         let owner = crate::store::Owner::room(id);
         let fence = self.claim(&owner, true).await.map_err(unserved)?;
         let mut writes = fenced(&owner, fence);
