@@ -113,6 +113,9 @@ async fn main() -> anyhow::Result<()> {
             return Err(e).context("cannot restore the rooms in the store");
         }
     };
+    // Registered before the server says it listens: a SIGTERM that comes right after that
+    // line is a graceful shutdown, never the default action (killed without a flush).
+    let signals = shutdown_signals();
     match &config.store {
         Some(url) => info!(
             %addr,
@@ -127,7 +130,7 @@ async fn main() -> anyhow::Result<()> {
     let server = tokio::spawn(serve(listener, state.clone(), async move {
         let _ = stopped.await;
     }));
-    shutdown_signal().await;
+    signals.await;
     if let Some(Err(e)) = admin.map(|a| a.remove()) {
         warn!(error = %e, "admin.json could not be removed");
     }
@@ -254,24 +257,31 @@ fn open_store(
     Ok(Arc::new(Reopening::sled(store, &config.data_dir, mode)))
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Registers for Ctrl-C and SIGTERM at once (not when first polled); the future resolves on
+/// either.
+fn shutdown_signals() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{signal, Signal, SignalKind};
+        async fn one(signal: Option<Signal>) {
+            match signal {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending().await,
             }
-            Err(_) => std::future::pending().await,
         }
-    };
+        let term = one(signal(SignalKind::terminate()).ok());
+        let interrupt = one(signal(SignalKind::interrupt()).ok());
+        async move {
+            tokio::select! {
+                _ = term => {},
+                _ = interrupt => {},
+            }
+        }
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
