@@ -63,9 +63,10 @@ pub struct SledStore {
 /// sled's page cache. Rooms live in memory and the store is mostly written, read back only
 /// when a room is restored or exported, so sled's 1 GiB default would be resident memory
 /// spent on pages nobody reads: under steady load it grew the server by several KiB per
-/// participant. 16 MiB (was 64) since resumes are served from a short tail in memory and the
-/// store: the cache was 2.6 KiB of each idle participant's memory at 2,250 rooms × 8.
-pub const CACHE_BYTES: u64 = 16 * 1024 * 1024;
+/// participant. 8 MiB (was 64, then 16) since resumes are served from a short tail in memory
+/// and the store: at 64 MiB the cache was 2.6 KiB of each idle participant's memory at 2,250
+/// rooms × 8, and it fills to its cap under load.
+pub const CACHE_BYTES: u64 = 8 * 1024 * 1024;
 
 impl SledStore {
     /// Open (or create) the store in `dir` (the database, and its keyring in `dir/keys`).
