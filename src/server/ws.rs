@@ -238,18 +238,36 @@ impl Connection {
     }
 
     /// Serve the connection; its address's slot is given back when it ends.
-    async fn run(self, socket: WebSocket, version: Option<u32>, slot: Option<Slot>) {
-        let app = self.app.clone();
-        let metrics = app.metrics();
-        let _open = metrics.connection_opened();
-        let why = self.serve(socket, version).await;
-        metrics.disconnected(why);
-        drop(slot);
+    ///
+    /// Not an `async fn`: the socket is split before the future is made, so that the future
+    /// (held in every connection's task for its whole life) keeps the two halves, not also
+    /// the moved-from socket (368 bytes); and `serve` borrows the connection rather than
+    /// keeping a second copy of it.
+    fn run(
+        self,
+        socket: WebSocket,
+        version: Option<u32>,
+        slot: Option<Slot>,
+    ) -> impl std::future::Future<Output = ()> + Send {
+        let (sink, stream) = socket.split();
+        async move {
+            let (mut conn, mut sink, mut stream) = (self, sink, stream);
+            let app = conn.app.clone();
+            let metrics = app.metrics();
+            let _open = metrics.connection_opened();
+            let why = conn.serve(&mut sink, &mut stream, version).await;
+            metrics.disconnected(why);
+            drop(slot);
+        }
     }
 
     /// Serve the connection until it ends; returns why it ended.
-    async fn serve(mut self, socket: WebSocket, version: Option<u32>) -> Disconnect {
-        let (mut sink, mut stream) = socket.split();
+    async fn serve(
+        &mut self,
+        sink: &mut SplitSink<WebSocket, Message>,
+        stream: &mut SplitStream<WebSocket>,
+        version: Option<u32>,
+    ) -> Disconnect {
         let (tx, mut rx) = outbox::channel::<Outbound>(PEER_OUTBOX);
         self.tx = Some(tx);
         let end = if version != Some(PROTOCOL_VERSION) {
@@ -258,17 +276,17 @@ impl Connection {
         } else if *self.app.shutting_down().borrow() {
             End::Close(close::GOING_AWAY, RESTARTING)
         } else {
-            self.converse(&mut sink, &mut stream, &mut rx).await
+            self.converse(sink, stream, &mut rx).await
         };
         let why = match end {
             End::Close(code, reason) => {
                 // Given up on as too slow: what is queued is dropped, not owed.
                 if code != close::TOO_SLOW {
-                    self.drain(&mut sink, &mut rx).await;
+                    self.drain(sink, &mut rx).await;
                 }
                 drop(rx);
                 self.leave().await;
-                close_and_linger(&mut sink, &mut stream, code, reason, close_bound(code)).await;
+                close_and_linger(sink, stream, code, reason, close_bound(code)).await;
                 Disconnect::Code(code)
             }
             End::Gone(why) => {
