@@ -18,11 +18,9 @@ use circlekeeper_protocol::{
 };
 use serde::Serialize;
 use tokio::sync::{oneshot, Notify};
-
-use super::outbox;
 use tracing::{debug, warn};
 
-use super::{Actor, Notice};
+use super::{outbox, Actor, Notice};
 use crate::room::state::{Recorded, Rejection};
 
 /// How many frames may wait for one connection. A client that falls this far behind is cut off

@@ -34,7 +34,7 @@ pub const MAX_RECENT_EVENTS: usize = 32;
 
 /// Most bytes of frames the tail keeps, whatever the count: some 10 to 30 events of a circle,
 /// a few seconds to a minute of it (a resume after a blip, 0.5 to 3 s away, needs a handful).
-/// A busy room's 64 frames would cost each of its eight participants 2 to 4 KiB.
+/// A busy room's 32 frames would cost each of its eight participants 1 to 2 KiB.
 pub const MAX_RECENT_BYTES: usize = 4 * 1024;
 
 /// Command ids remembered per participant, so that a retried command is applied once. A

@@ -69,7 +69,28 @@ where
 /// Write frames unless the server shuts down, or the room cuts the connection off as too slow
 /// (its queued frames are given up), or, once the room cut it off for another reason
 /// (`cut_seen`), [`SLOW_CLOSE`] passes. Returns how long the write took.
+///
+/// The write runs in a boxed future, made and freed as it runs: held inline, it would take
+/// some 600 bytes in every connection's task, idle or not.
 pub(super) async fn write_or_stop<S, F, I>(
+    sink: &mut S,
+    frames: I,
+    shutdown: &mut F,
+    cutoff: &Cutoff,
+    cut_seen: &mut Option<Instant>,
+) -> Result<Duration, End>
+where
+    S: Sink<Message> + Unpin,
+    F: Future + Unpin,
+    I: IntoIterator<Item = Message>,
+{
+    Box::pin(write_or_stop_inline(
+        sink, frames, shutdown, cutoff, cut_seen,
+    ))
+    .await
+}
+
+async fn write_or_stop_inline<S, F, I>(
     sink: &mut S,
     frames: I,
     shutdown: &mut F,
