@@ -1,8 +1,9 @@
 //! Writing to the sled store, and deleting from it so that nothing readable is left.
 //!
 //! One `write` gathers its writes per tree, seals what can hold text, creates the keys it
-//! needs, and applies one batch per tree. A delete takes four steps, each durable before the
-//! next, so that a crash at any point is finished by the next `open`:
+//! needs, and applies one batch per tree (a small one key by key, see `chunks::Batch`). A
+//! delete takes four steps, each durable before the next, so that a crash at any point is
+//! finished by the next `open`:
 //!
 //! 1. a tombstone for the room or series, and a flush;
 //! 2. its key destroyed: the keyring shard rewritten and synced (the records are unreadable
@@ -17,7 +18,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use tracing::warn;
 
-use super::chunks::{self, db, CHUNKED};
+use super::chunks::{self, db, Batch, CHUNKED};
 use super::event_json;
 use super::keyring::{Keyring, Kind, Owner};
 use super::manifest::Entry;
@@ -29,57 +30,35 @@ use super::{RoomRecord, Snapshot, StoreError, StoredEvent, Write};
 use crate::room::state::Notes;
 use crate::series::SeriesRecord;
 
-/// One batch per tree.
+/// One batch per tree (see [`chunks::Batch`]: each is applied key by key unless it holds a
+/// record of several keys or a delete's removals).
 #[derive(Default)]
 struct Batches {
-    rooms: TreeBatch,
-    events: TreeBatch,
-    snapshots: TreeBatch,
-    notes: TreeBatch,
-    series: TreeBatch,
-    tokens: TreeBatch,
-}
-
-/// A tree's batch, and whether anything was put in it: sled 0.34 writes its log buffer out
-/// (a `pwrite` and a `sync_file_range` on its IO threads, which all wake up) at the start of
-/// every `apply_batch`, empty or not, so only the batches written to are applied.
-#[derive(Default)]
-struct TreeBatch {
-    batch: sled::Batch,
-    used: bool,
-}
-
-impl std::ops::Deref for TreeBatch {
-    type Target = sled::Batch;
-    fn deref(&self) -> &sled::Batch {
-        &self.batch
-    }
-}
-
-impl std::ops::DerefMut for TreeBatch {
-    fn deref_mut(&mut self) -> &mut sled::Batch {
-        self.used = true;
-        &mut self.batch
-    }
-}
-
-impl TreeBatch {
-    fn apply(self, tree: &sled::Tree) -> Result<(), StoreError> {
-        if !self.used {
-            return Ok(());
-        }
-        tree.apply_batch(self.batch).map_err(db)
-    }
+    rooms: Batch,
+    events: Batch,
+    snapshots: Batch,
+    notes: Batch,
+    series: Batch,
+    tokens: Batch,
 }
 
 impl Batches {
+    /// Apply each batch written to (sled 0.34 writes out its log buffer at the start of every
+    /// `apply_batch`, empty or not, so an empty one is skipped).
     fn apply(self, trees: &Trees) -> Result<(), StoreError> {
-        self.rooms.apply(&trees.rooms)?;
-        self.events.apply(&trees.events)?;
-        self.snapshots.apply(&trees.snapshots)?;
-        self.notes.apply(&trees.notes)?;
-        self.series.apply(&trees.series)?;
-        self.tokens.apply(&trees.tokens)
+        for (batch, tree) in [
+            (self.rooms, &trees.rooms),
+            (self.events, &trees.events),
+            (self.snapshots, &trees.snapshots),
+            (self.notes, &trees.notes),
+            (self.series, &trees.series),
+            (self.tokens, &trees.tokens),
+        ] {
+            if !batch.is_empty() {
+                batch.apply(tree)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -363,8 +342,23 @@ impl SledStore {
         let t = &self.trees;
         let id = owner.id.as_bytes();
         match owner.kind {
-            Kind::Series => chunks::remove(&t.series, &mut b.series, id),
+            Kind::Series => {
+                b.series.keep_together();
+                chunks::remove(&t.series, &mut b.series, id)
+            }
             Kind::Room => {
+                // Removed as one step per tree, as before `Batch` applied one-key records
+                // singly.
+                let all = [
+                    &mut b.rooms,
+                    &mut b.snapshots,
+                    &mut b.notes,
+                    &mut b.events,
+                    &mut b.tokens,
+                ];
+                for batch in all {
+                    batch.keep_together();
+                }
                 chunks::remove(&t.rooms, &mut b.rooms, id)?;
                 chunks::remove(&t.snapshots, &mut b.snapshots, id)?;
                 chunks::remove(&t.notes, &mut b.notes, id)?;
