@@ -1,6 +1,6 @@
 //! The comparison's table and JSON: for every scenario and figure, the median of the runs of
 //! each server with every run beside it, and the ratio circlekeeper / bare of the medians;
-//! with the machine line. Written to stdout and to `target/load-compare.json`
+//! with the machine line and the disk's flush floor (`disk`). Written to stdout and to `target/load-compare.json`
 //! (`load-compare-cluster.json` with `--cluster 3`, `load-smoke-compare.json` in the smoke run).
 
 use serde_json::{json, Value};
@@ -9,6 +9,9 @@ use crate::common;
 use crate::compare::{Duo, Run};
 use crate::duo::Kind;
 use crate::Opts;
+
+/// The longest the disk's flush floor is measured for (see `disk`).
+const FLOOR_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How a figure is shown.
 #[derive(Clone, Copy)]
@@ -246,6 +249,8 @@ pub fn print_and_save(o: &Opts, runs: &[Run]) -> anyhow::Result<()> {
          commands raise_hand / lower_hand. bare: one JSON text frame of the same size, echoed \
          to every member. Every message checked: none lost."
     );
+    let floor = crate::disk::measure(if o.smoke { 50 } else { 2000 }, FLOOR_BUDGET)?;
+    println!("{}", floor.line());
     println!();
     let out = json!({
         "machine": { "cores": cores, "memory_kib": mem_kib, "cpu": cpu, "line": common::machine_line() },
@@ -257,6 +262,7 @@ pub fn print_and_save(o: &Opts, runs: &[Run]) -> anyhow::Result<()> {
         "window": crate::compare::WINDOW,
         "cluster": o.cluster,
         "table": rows,
+        "disk_flush_floor": floor.json(),
         "runs": runs.iter().map(run_json).collect::<Vec<Value>>(),
     });
     let dir = crate::report::target_dir();

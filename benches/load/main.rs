@@ -139,6 +139,7 @@ mod cluster;
 mod common;
 mod compare;
 mod compare_report;
+mod disk;
 mod duo;
 mod failover;
 #[path = "../../tests/common/postgres.rs"]
