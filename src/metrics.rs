@@ -207,6 +207,15 @@ impl StoreSize {
     }
 }
 
+/// Whether the store takes writes, as the commit thread last found, for `/metrics`.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreHealth {
+    /// It takes writes.
+    pub up: bool,
+    /// Times it stopped taking them since the start.
+    pub outages: u64,
+}
+
 /// The version and commit the binary was built from, escaped for a label value.
 fn build_labels() -> String {
     let escape = |v: &str| {
@@ -271,13 +280,14 @@ impl Metrics {
     }
 
     /// The metrics in the Prometheus text exposition format (version 0.0.4), with the live
-    /// room count, the commit thread's flush histogram, this process's metrics, and the
-    /// store's size on disk (`store_bytes` is called at most every [`STORE_SIZE_EVERY`]; `None`
-    /// leaves the metric out).
+    /// room count, the commit thread's flush histogram and health, this process's metrics,
+    /// and the store's size on disk (`store_bytes` is called at most every
+    /// [`STORE_SIZE_EVERY`]; `None` leaves the metric out).
     pub fn render(
         &self,
         rooms: usize,
         flush_seconds: &Histogram,
+        store: StoreHealth,
         store_bytes: impl FnOnce() -> Option<u64>,
     ) -> String {
         let mut out = String::with_capacity(4096);
@@ -348,6 +358,20 @@ impl Metrics {
             &mut out,
             "circlekeeper_store_flush_seconds",
             "The commit thread's write and flush of one batch.",
+        );
+        simple(
+            &mut out,
+            "circlekeeper_store_up",
+            "gauge",
+            "1 while the store takes writes, 0 while it refuses them and is retried with backoff.",
+            u64::from(store.up),
+        );
+        simple(
+            &mut out,
+            "circlekeeper_store_outages_total",
+            "counter",
+            "Times the store stopped taking writes (a full disk, the database out of reach).",
+            store.outages,
         );
         let _ = writeln!(
             out,
@@ -423,17 +447,35 @@ mod tests {
     }
 
     #[test]
-    fn build_info_and_store_size_are_rendered() {
+    fn build_info_and_the_store_s_size_and_health_are_rendered() {
         let m = Metrics::default();
-        let text = m.render(0, &Histogram::default(), || Some(4096));
+        let up = StoreHealth {
+            up: true,
+            outages: 0,
+        };
+        let text = m.render(0, &Histogram::default(), up, || Some(4096));
         let version = env!("CARGO_PKG_VERSION");
         assert!(
             text.contains(&format!("\ncirclekeeper_build_info{{version=\"{version}\"")),
             "{text}"
         );
         assert!(text.contains("\ncirclekeeper_store_bytes 4096\n"), "{text}");
-        let without = Metrics::default().render(0, &Histogram::default(), || None);
+        assert!(text.contains("\ncirclekeeper_store_up 1\n"), "{text}");
+        assert!(
+            text.contains("\ncirclekeeper_store_outages_total 0\n"),
+            "{text}"
+        );
+        let down = StoreHealth {
+            up: false,
+            outages: 3,
+        };
+        let without = Metrics::default().render(0, &Histogram::default(), down, || None);
         assert!(!without.contains("circlekeeper_store_bytes"), "{without}");
+        assert!(without.contains("\ncirclekeeper_store_up 0\n"), "{without}");
+        assert!(
+            without.contains("\ncirclekeeper_store_outages_total 3\n"),
+            "{without}"
+        );
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! While the disk is full commands are refused `unavailable` (never acknowledged), previews and
 //! entries of the rooms answer `unavailable` or `room_unavailable` (never `room_not_found`,
 //! which tells clients to forget their tokens), a new room is refused `unavailable`, and
-//! `/readyz` answers 503. Once the filler is gone `/readyz` is 200 again within a bounded wait,
+//! `/readyz` answers 503 (and `/metrics` `circlekeeper_store_up 0`). Once the filler is gone
+//! `/readyz` is 200 again within a bounded wait (`circlekeeper_store_up 1`, the outage counted),
 //! every room resumes with every acknowledged sequence number, participants come back with their
 //! tokens, and new commands are acknowledged with sequence numbers never used before.
 //!
@@ -187,6 +188,20 @@ impl Circle {
     }
 }
 
+/// `GET /metrics`'s text.
+async fn metrics(remote: &Remote) -> String {
+    let page = remote.http("GET", "/metrics", b"").await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    page.text
+}
+
+/// The value of the unlabelled metric `name` on a `/metrics` page.
+fn value(page: &str, name: &str) -> u64 {
+    page.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} on the page:\n{page}"))
+}
+
 /// `GET /readyz`'s status.
 async fn readyz(remote: &Remote) -> u16 {
     remote.http("GET", "/readyz", b"").await.status
@@ -317,10 +332,21 @@ async fn a_full_disk_refuses_writes_and_the_server_recovers_once_it_has_room() {
     assert_eq!(opened.status, 503, "{}", opened.text);
     assert_eq!(opened.json["code"], "unavailable");
     assert_eq!(readyz(&remote).await, 503);
+    let down = metrics(&remote).await;
+    assert_eq!(value(&down, "circlekeeper_store_up"), 0, "{down}");
+    let outages = value(&down, "circlekeeper_store_outages_total");
+    assert!(outages >= 1, "{down}");
 
     // Space comes back: the server takes writes again by itself.
     filler.remove();
     wait_ready_status(&remote, 200, RECOVERY, &server).await;
+    let up = metrics(&remote).await;
+    assert_eq!(value(&up, "circlekeeper_store_up"), 1, "{up}");
+    assert_eq!(
+        value(&up, "circlekeeper_store_outages_total"),
+        outages,
+        "{up}"
+    );
 
     for (i, c) in circles.iter_mut().enumerate() {
         // Everyone comes back with their token; nothing acknowledged was lost.

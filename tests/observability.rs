@@ -284,6 +284,19 @@ async fn metrics_carry_the_process_the_build_and_the_store_size() {
     let stored = get(&m, "circlekeeper_store_bytes");
     assert!(stored > 0.0, "{stored}");
     assert!(text.contains("# TYPE circlekeeper_store_bytes gauge\n"));
+    assert_eq!(get(&m, "circlekeeper_store_up"), 1.0);
+    assert_eq!(get(&m, "circlekeeper_store_outages_total"), 0.0);
+
+    // Every metric on the page is in the protocol's table of them.
+    let spec = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/protocol/http.md"))
+        .expect("protocol/http.md");
+    for name in text.lines().filter_map(|l| l.strip_prefix("# TYPE ")) {
+        let name = name.split(' ').next().unwrap_or_default();
+        assert!(
+            spec.contains(&format!("| `{name}")),
+            "{name} is not in protocol/http.md's table of metrics"
+        );
+    }
 
     if cfg!(target_os = "linux") {
         let rss = get(&m, "process_resident_memory_bytes");

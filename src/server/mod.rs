@@ -257,11 +257,16 @@ impl AppState {
 
     /// The metrics in the Prometheus text format (`GET /metrics`).
     pub fn render_metrics(&self) -> String {
-        self.inner.metrics.render(
-            self.room_count(),
-            &self.inner.commit_stats.flush_seconds,
-            || self.inner.store.size_on_disk(),
-        )
+        let stats = &self.inner.commit_stats;
+        let store = crate::metrics::StoreHealth {
+            up: !stats.down.load(std::sync::atomic::Ordering::Acquire),
+            outages: stats.outages.load(std::sync::atomic::Ordering::Relaxed),
+        };
+        self.inner
+            .metrics
+            .render(self.room_count(), &stats.flush_seconds, store, || {
+                self.inner.store.size_on_disk()
+            })
     }
 
     /// Whether the server can take work: it is not shutting down and the store answers (an
