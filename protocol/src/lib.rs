@@ -23,9 +23,13 @@ mod command;
 mod event;
 mod format;
 pub mod limits;
+mod notes;
+mod pairs;
+mod people;
 mod reply;
 #[cfg(feature = "schema")]
 mod schema;
+mod session;
 mod view;
 
 pub use calendar::*;
@@ -33,12 +37,12 @@ pub use calls::*;
 pub use command::*;
 pub use event::*;
 pub use format::*;
+pub use notes::*;
+pub use pairs::*;
+pub use people::*;
 pub use reply::*;
+pub use session::*;
 pub use view::*;
-pub use view::{
-    Commitment, Feedback, FeedbackKey, GroupPhase, GroupState, Mine, Outcome, PairsState, Proposal,
-    SurveyAnswer, Visibility,
-};
 
 /// The protocol version a client names in the websocket URL (`/ws?v=1`) and the server names in
 /// its welcome. A mismatch is refused with close code [`close::PROTOCOL_MISMATCH`].
