@@ -258,15 +258,12 @@ impl AppState {
     /// The metrics in the Prometheus text format (`GET /metrics`).
     pub fn render_metrics(&self) -> String {
         let stats = &self.inner.commit_stats;
-        let store = crate::metrics::StoreHealth {
-            up: !stats.down.load(std::sync::atomic::Ordering::Acquire),
-            outages: stats.outages.load(std::sync::atomic::Ordering::Relaxed),
-        };
-        self.inner
-            .metrics
-            .render(self.room_count(), &stats.flush_seconds, store, || {
-                self.inner.store.size_on_disk()
-            })
+        self.inner.metrics.render(
+            self.room_count(),
+            &stats.flush_seconds,
+            stats.health(),
+            || self.inner.store.size_on_disk(),
+        )
     }
 
     /// Whether the server can take work: it is not shutting down and the store answers (an

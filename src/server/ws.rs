@@ -342,9 +342,6 @@ impl Connection {
         // Made once too: it registers with the cut-off's waiters when first polled, and stays.
         let cut = cutoff.wait();
         tokio::pin!(cut);
-        // A frame's handling (`on_text`) runs in a boxed future, made and freed as it runs:
-        // held inline it would take some 570 bytes in every connection's task, idle or not.
-        // (`write_or_stop` boxes itself.)
         // The frames of one write, kept between writes so that a write allocates nothing.
         let mut frames: Vec<Utf8Bytes> = Vec::new();
         loop {
@@ -392,6 +389,8 @@ impl Connection {
                             return End::Close(close::INVALID_PAYLOAD, "text frames must be valid UTF-8");
                         }
                         Some(Err(_)) => return End::Gone(Disconnect::Reset),
+                        // Boxed, made and freed as it runs: held inline, a frame's handling
+                        // would take some 570 bytes in every connection's task, idle or not.
                         Some(Ok(Message::Text(text))) => Box::pin(self.on_text(&text, rx)).await,
                         Some(Ok(Message::Binary(_))) => self.on_binary(),
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => Next::Continue,

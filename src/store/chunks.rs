@@ -114,14 +114,13 @@ impl Batch {
         self.together = true;
     }
 
-    /// Whether nothing was written to it.
-    pub fn is_empty(&self) -> bool {
-        self.writes.is_empty()
-    }
-
-    /// Apply it to `tree`: key by key, in order, if every record is one key and there are at
-    /// most [`SINGLY_MAX`] writes, else atomically.
+    /// Apply it to `tree`: nothing if it is empty (sled 0.34 writes out its log buffer at the
+    /// start of every `apply_batch`, empty or not); key by key, in order, if every record is
+    /// one key and there are at most [`SINGLY_MAX`] writes; else atomically.
     pub fn apply(self, tree: &sled::Tree) -> Result<(), StoreError> {
+        if self.writes.is_empty() {
+            return Ok(());
+        }
         if self.together || self.writes.len() > SINGLY_MAX {
             let mut batch = sled::Batch::default();
             for (key, value) in self.writes {

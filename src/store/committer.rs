@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
 use super::{Store, StoreError, Write};
-use crate::metrics::Histogram;
+use crate::metrics::{Histogram, StoreHealth};
 
 /// Most submissions one flush covers. Bounds the batch's memory and the latency of its first
 /// member; at 2,048 commands a batch is still a few hundred kilobytes.
@@ -133,6 +133,16 @@ pub struct CommitStats {
     pub down: std::sync::atomic::AtomicBool,
     /// Times the store stopped taking writes (each followed by a recovery, or the end).
     pub outages: AtomicU64,
+}
+
+impl CommitStats {
+    /// Whether the store takes writes now, and its outages so far (for `/metrics`).
+    pub fn health(&self) -> StoreHealth {
+        StoreHealth {
+            up: !self.down.load(Ordering::Acquire),
+            outages: self.outages.load(Ordering::Relaxed),
+        }
+    }
 }
 
 /// The sending side of the commit thread. Cheap to clone; the thread stops when every clone

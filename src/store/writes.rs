@@ -43,8 +43,7 @@ struct Batches {
 }
 
 impl Batches {
-    /// Apply each batch written to (sled 0.34 writes out its log buffer at the start of every
-    /// `apply_batch`, empty or not, so an empty one is skipped).
+    /// Apply each batch to its tree (an empty one costs nothing).
     fn apply(self, trees: &Trees) -> Result<(), StoreError> {
         for (batch, tree) in [
             (self.rooms, &trees.rooms),
@@ -54,9 +53,7 @@ impl Batches {
             (self.series, &trees.series),
             (self.tokens, &trees.tokens),
         ] {
-            if !batch.is_empty() {
-                batch.apply(tree)?;
-            }
+            batch.apply(tree)?;
         }
         Ok(())
     }
@@ -347,8 +344,7 @@ impl SledStore {
                 chunks::remove(&t.series, &mut b.series, id)
             }
             Kind::Room => {
-                // Removed as one step per tree, as before `Batch` applied one-key records
-                // singly.
+                // A room's records go as one step per tree, however few they are.
                 let all = [
                     &mut b.rooms,
                     &mut b.snapshots,
