@@ -17,7 +17,8 @@
 //! every other member during the run, of those offered (a tick whose room already has
 //! [`WINDOW`] commands in flight sends nothing: the server is saturated); events delivered/s
 //! (frames read by all members); the server's CPU over the run (from `/proc/PID/stat`), per
-//! command too; its resident memory per connected participant once everyone is connected and
+//! command too, and split by thread (`/proc/PID/task`: tokio's runtime threads, the commit
+//! thread, sled's IO pool; see `sys::THREAD_GROUPS`); its resident memory per connected participant once everyone is connected and
 //! idle, and at the end of the run (what connecting everyone added, divided by participants);
 //! and for circlekeeper the memory of an open room nobody has entered (rooms are opened over
 //! HTTP before anyone connects: what that added, divided by rooms). After the run the bench
@@ -119,6 +120,8 @@ pub struct Run {
     pub ack_p99_us: u64,
     /// Server CPU over the run, cores busy (the nodes together in a cluster).
     pub cpu: Option<f64>,
+    /// Server CPU over the run by thread group (`sys::THREAD_GROUPS`), cores busy.
+    pub cpu_threads: Option<[f64; 4]>,
     /// PostgreSQL and HAProxy over the run, cores busy (a cluster only).
     pub cluster_cpu: Option<f64>,
     /// The load generator (this process) over the run, cores busy: near the machine's cores,
@@ -304,6 +307,7 @@ pub async fn run_one(
     tokio::time::sleep_until(deadline - run_for).await;
     stats.measuring.store(true, Ordering::Relaxed);
     let before = server.map(Proc::sample);
+    let threads_before = server.map(Proc::threads);
     let others_before = others.map(Proc::sample);
     let client = Proc::own();
     let client_before = client.sample();
@@ -326,6 +330,7 @@ pub async fn run_one(
     stats.measuring.store(false, Ordering::Relaxed);
     let run_secs = t0.elapsed().as_secs_f64();
     let after = server.map(Proc::sample);
+    let threads_after = server.map(Proc::threads);
     let others_after = others.map(Proc::sample);
     let client_cpu = crate::scenario::busy(&(client_before, client.sample()));
     // Every command sent must reach every member, and every answer come back (bounded).
@@ -383,6 +388,9 @@ pub async fn run_one(
         p99_us: delivery.value_at_quantile(0.99),
         ack_p99_us: ack.value_at_quantile(0.99),
         cpu: busy(before, after),
+        cpu_threads: threads_before
+            .zip(threads_after)
+            .map(|(b, a)| b.busy_until(&a)),
         cluster_cpu: busy(others_before, others_after),
         client_cpu,
         idle_per_participant: per(connected),
@@ -468,13 +476,23 @@ pub fn main(o: &Opts, rt: &tokio::runtime::Runtime) -> anyhow::Result<()> {
                     return Ok(());
                 };
                 eprintln!(
-                    "    p99 {:.2} ms, {} of {} delivered, {} events, CPU {}",
+                    "    p99 {:.2} ms, {} of {} delivered, {} events, CPU {}{}",
                     run.p99_us as f64 / 1000.0,
                     run.delivered,
                     run.offered,
                     run.events,
                     run.cpu
                         .map_or("—".into(), |c| format!("{:.0} %", c * 100.0)),
+                    run.cpu_threads.map_or(String::new(), |t| format!(
+                        " ({})",
+                        crate::sys::THREAD_GROUPS
+                            .iter()
+                            .zip(t)
+                            .filter(|(_, c)| *c > 0.0)
+                            .map(|(g, c)| format!("{g} {:.0}", c * 100.0))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
                 );
                 let lost: Vec<String> = run
                     .losses

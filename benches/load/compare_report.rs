@@ -60,6 +60,24 @@ fn figures() -> Vec<Figure> {
         },
         Figure {
             scenario: Duo::Steady1,
+            label: "… of it, runtime threads (websockets, room actors)",
+            unit: Unit::Percent,
+            value: |r| thread_cpu(r, 0),
+        },
+        Figure {
+            scenario: Duo::Steady1,
+            label: "… of it, commit thread",
+            unit: Unit::Percent,
+            value: |r| thread_cpu(r, 1),
+        },
+        Figure {
+            scenario: Duo::Steady1,
+            label: "… of it, sled IO pool",
+            unit: Unit::Percent,
+            value: |r| thread_cpu(r, 2),
+        },
+        Figure {
+            scenario: Duo::Steady1,
             label: "server CPU per command",
             unit: Unit::Micros,
             value: per_cmd,
@@ -138,6 +156,13 @@ fn figures() -> Vec<Figure> {
     // Grouped by scenario, in the order they run (stable: rows keep their order within).
     v.sort_by_key(|f| Duo::ALL.iter().position(|d| *d == f.scenario));
     v
+}
+
+/// One thread group's CPU (`sys::THREAD_GROUPS`), % of one core: none for a group the server
+/// does not have (the bare server has only its runtime).
+fn thread_cpu(r: &Run, group: usize) -> Option<f64> {
+    let busy = r.cpu_threads?[group];
+    (r.kind == Kind::Ck || group == 0).then_some(busy * 100.0)
 }
 
 /// Bytes to KiB.
@@ -292,6 +317,13 @@ fn run_json(r: &Run) -> Value {
         "ack_p99_us": r.ack_p99_us,
         "server_cpu_cores_busy": r.cpu,
         "server_cpu_us_per_command": r.cpu_per_command_us(),
+        "server_cpu_cores_busy_by_thread": r.cpu_threads.map(|t| {
+            crate::sys::THREAD_GROUPS
+                .iter()
+                .zip(t)
+                .map(|(g, c)| (g.to_string(), json!(c)))
+                .collect::<serde_json::Map<String, Value>>()
+        }),
         "postgres_haproxy_cpu_cores_busy": r.cluster_cpu,
         "load_generator_cpu_cores_busy": r.client_cpu,
         "rss_bytes_per_participant_idle": r.idle_per_participant,

@@ -1,6 +1,7 @@
 //! What the bench reads from the OS: a process's resident memory, CPU time and open files
 //! (its own, the server's, or summed over several: a cluster's nodes, PostgreSQL and its
-//! backends), and whether enough file descriptors are allowed.
+//! backends), and whether enough file descriptors are allowed; and a server's CPU time by
+//! thread group (`/proc/PID/task`), to say which of its threads the CPU went to.
 
 use std::time::{Duration, Instant};
 
@@ -92,6 +93,83 @@ impl Proc {
     }
 }
 
+/// The thread groups a server's CPU is split into, by thread name: tokio's runtime (its
+/// workers and its blocking pool share the name), circlekeeper's commit thread, sled's IO
+/// pool, and every other thread.
+pub const THREAD_GROUPS: [&str; 4] = ["runtime threads", "commit thread", "sled IO pool", "other"];
+
+/// Which of [`THREAD_GROUPS`] a thread of this name (`/proc/…/comm`, at most 15 bytes) is in.
+fn thread_group(comm: &str) -> usize {
+    let comm = comm.trim();
+    if comm.starts_with("tokio-r") {
+        0
+    } else if comm.starts_with("circlekeeper-co") {
+        1
+    } else if comm.starts_with("sled-io") {
+        2
+    } else {
+        3
+    }
+}
+
+/// CPU time by thread group at one moment: threads that end between two readings are missed
+/// (sled's pool keeps its threads, tokio's blocking pool ends idle ones after 10 s).
+#[derive(Debug, Clone, Copy)]
+pub struct ThreadSample {
+    /// When it was read.
+    pub at: Instant,
+    /// User + system CPU time of each of [`THREAD_GROUPS`].
+    pub cpu: [Duration; 4],
+}
+
+impl ThreadSample {
+    /// Cores busy in each group between `self` and `later`.
+    pub fn busy_until(&self, later: &ThreadSample) -> [f64; 4] {
+        let wall = later.at.duration_since(self.at).as_secs_f64().max(1e-9);
+        std::array::from_fn(|i| later.cpu[i].saturating_sub(self.cpu[i]).as_secs_f64() / wall)
+    }
+}
+
+impl Proc {
+    /// Read the CPU time of every thread of the processes now (not their children), by group.
+    pub fn threads(&self) -> ThreadSample {
+        let mut cpu = [Duration::ZERO; 4];
+        for dir in &self.dirs {
+            let Ok(tasks) = std::fs::read_dir(format!("{dir}/task")) else {
+                continue;
+            };
+            for task in tasks.take(100_000).filter_map(Result::ok) {
+                let path = task.path();
+                let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+                let ticks = std::fs::read_to_string(path.join("stat"))
+                    .ok()
+                    .and_then(|s| cpu_ticks(&s))
+                    .unwrap_or(0);
+                cpu[thread_group(&comm)] += ticks_to_time(ticks);
+            }
+        }
+        ThreadSample {
+            at: Instant::now(),
+            cpu,
+        }
+    }
+}
+
+/// utime + stime, in clock ticks, of a `/proc/…/stat` line.
+pub fn cpu_ticks(stat: &str) -> Option<u64> {
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // After the command name: state is field 3; utime 14 and stime 15.
+    let u: u64 = f.get(11)?.parse().ok()?;
+    let st: u64 = f.get(12)?.parse().ok()?;
+    Some(u + st)
+}
+
+/// Linux reports clock ticks of 1/100 s (USER_HZ).
+pub fn ticks_to_time(ticks: u64) -> Duration {
+    Duration::from_millis(ticks * 10)
+}
+
 /// The `/proc/PID` directories of the processes whose parent is one of `parents` (bounded).
 fn children_of(parents: &[u64]) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
@@ -116,14 +194,7 @@ fn sample_dir(dir: &str) -> Sample {
     let rss_kib = line_field(&format!("{dir}/status"), "VmRSS:", 1).unwrap_or(0);
     let ticks = std::fs::read_to_string(format!("{dir}/stat"))
         .ok()
-        .and_then(|s| {
-            let rest = s.rsplit_once(')')?.1.to_string();
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            // After the command name: state is field 3; utime 14 and stime 15.
-            let u: u64 = f.get(11)?.parse().ok()?;
-            let st: u64 = f.get(12)?.parse().ok()?;
-            Some(u + st)
-        })
+        .and_then(|s| cpu_ticks(&s))
         .unwrap_or(0);
     let fds = std::fs::read_dir(format!("{dir}/fd"))
         .map(|d| d.count() as u64)
@@ -131,10 +202,15 @@ fn sample_dir(dir: &str) -> Sample {
     Sample {
         at: Instant::now(),
         rss_kib,
-        // Linux reports clock ticks of 1/100 s (USER_HZ).
-        cpu: Duration::from_millis(ticks * 10),
+        cpu: ticks_to_time(ticks),
         fds,
     }
+}
+
+/// The CPU time (user + system) the calling thread has used so far, to a clock tick (10 ms).
+pub fn thread_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    cpu_ticks(&stat).map(ticks_to_time)
 }
 
 /// The soft open-file limit of this process.
