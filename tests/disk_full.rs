@@ -195,11 +195,9 @@ async fn metrics(remote: &Remote) -> String {
     page.text
 }
 
-/// The value of the unlabelled metric `name` on a `/metrics` page.
+/// The value of the metric `name` on a `/metrics` page.
 fn value(page: &str, name: &str) -> u64 {
-    page.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or_else(|| panic!("no {name} on the page:\n{page}"))
+    common::metric_value(page, name).unwrap_or_else(|| panic!("no {name} on the page:\n{page}"))
 }
 
 /// `GET /readyz`'s status.

@@ -18,12 +18,13 @@
 //! [`WINDOW`] commands in flight sends nothing: the server is saturated); events delivered/s
 //! (frames read by all members); the server's CPU over the run (from `/proc/PID/stat`), per
 //! command too, and split by thread (`/proc/PID/task`: tokio's runtime threads, the commit
-//! thread, sled's IO pool; see `sys::THREAD_GROUPS`); its resident memory per connected participant once everyone is connected and
-//! idle, and at the end of the run (what connecting everyone added, divided by participants);
-//! and for circlekeeper the memory of an open room nobody has entered (rooms are opened over
-//! HTTP before anyone connects: what that added, divided by rooms). After the run the bench
-//! waits (bounded) for every command sent to reach every member: a run that lost a message, had
-//! a command refused or a connection closed by the server fails.
+//! thread, sled's IO pool; see `sys::THREAD_GROUPS`); its resident memory per connected
+//! participant once everyone is connected and idle, and at the end of the run (what
+//! connecting everyone added, divided by participants); and for circlekeeper the memory of an
+//! open room nobody has entered (rooms are opened over HTTP before anyone connects: what that
+//! added, divided by rooms). After the run the bench waits (bounded) for every command sent to
+//! reach every member: a run that lost a message, had a command refused or a connection closed
+//! by the server fails.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -485,9 +486,7 @@ pub fn main(o: &Opts, rt: &tokio::runtime::Runtime) -> anyhow::Result<()> {
                         .map_or("—".into(), |c| format!("{:.0} %", c * 100.0)),
                     run.cpu_threads.map_or(String::new(), |t| format!(
                         " ({})",
-                        crate::sys::THREAD_GROUPS
-                            .iter()
-                            .zip(t)
+                        crate::sys::named(t)
                             .filter(|(_, c)| *c > 0.0)
                             .map(|(g, c)| format!("{g} {:.0}", c * 100.0))
                             .collect::<Vec<_>>()

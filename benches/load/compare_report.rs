@@ -1,7 +1,8 @@
 //! The comparison's table and JSON: for every scenario and figure, the median of the runs of
 //! each server with every run beside it, and the ratio circlekeeper / bare of the medians;
-//! with the machine line and the disk's flush floor (`disk`). Written to stdout and to `target/load-compare.json`
-//! (`load-compare-cluster.json` with `--cluster 3`, `load-smoke-compare.json` in the smoke run).
+//! with the machine line and the disk's flush floor (`disk`). Written to stdout and to
+//! `target/load-compare.json` (`load-compare-cluster.json` with `--cluster 3`,
+//! `load-smoke-compare.json` in the smoke run).
 
 use serde_json::{json, Value};
 
@@ -318,9 +319,7 @@ fn run_json(r: &Run) -> Value {
         "server_cpu_cores_busy": r.cpu,
         "server_cpu_us_per_command": r.cpu_per_command_us(),
         "server_cpu_cores_busy_by_thread": r.cpu_threads.map(|t| {
-            crate::sys::THREAD_GROUPS
-                .iter()
-                .zip(t)
+            crate::sys::named(t)
                 .map(|(g, c)| (g.to_string(), json!(c)))
                 .collect::<serde_json::Map<String, Value>>()
         }),

@@ -98,6 +98,11 @@ impl Proc {
 /// pool, and every other thread.
 pub const THREAD_GROUPS: [&str; 4] = ["runtime threads", "commit thread", "sled IO pool", "other"];
 
+/// Each of [`THREAD_GROUPS`] beside its figure in `values`.
+pub fn named(values: [f64; 4]) -> impl Iterator<Item = (&'static str, f64)> {
+    THREAD_GROUPS.into_iter().zip(values)
+}
+
 /// Which of [`THREAD_GROUPS`] a thread of this name (`/proc/…/comm`, at most 15 bytes) is in.
 fn thread_group(comm: &str) -> usize {
     let comm = comm.trim();

@@ -472,8 +472,7 @@ impl Cluster {
     /// One value of node `n`'s `/metrics` (`name` or `name{labels}`), asked directly.
     pub async fn metric(&self, n: usize, series: &str) -> u64 {
         let text = self.node(n).http("GET", "/metrics", b"").await.text;
-        text.lines()
-            .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+        crate::common::metric_value(&text, series)
             .unwrap_or_else(|| panic!("no {series} in {}'s /metrics", self.nodes[n].id))
     }
 

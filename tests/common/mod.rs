@@ -139,9 +139,7 @@ impl TestServer {
 
     /// The value of one metric series (`name{label="value"}`), as `/metrics` shows it.
     pub fn metric(&self, series: &str) -> u64 {
-        let text = self.state.render_metrics();
-        text.lines()
-            .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+        metric_value(&self.state.render_metrics(), series)
             .unwrap_or_else(|| panic!("no {series} in /metrics"))
     }
 
@@ -161,6 +159,12 @@ impl TestServer {
         assert!(at >= now, "the clock cannot go back from {now} to {at}");
         self.clock.advance(Duration::from_millis(at - now));
     }
+}
+
+/// The value of one metric series (`name` or `name{label="value"}`) on a `/metrics` page.
+pub fn metric_value(page: &str, series: &str) -> Option<u64> {
+    page.lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
 }
 
 /// A circlekeeper server reached over the network at `addr`: an in-process [`TestServer`]
